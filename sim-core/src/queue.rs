@@ -1,0 +1,281 @@
+//! The event queue: a binary heap ordered by (time, insertion sequence), with lazy
+//! cancellation of timers.
+//!
+//! Simultaneous events pop in the order they were scheduled (FIFO), the same rule ns-3 and
+//! OMNeT++ use. Cancelling a timer sets its bit in a "done" bitmap (one bit per event ever
+//! scheduled); the stale entry is dropped when it reaches the top of the heap, so `cancel`
+//! is O(1) and cancelling a timer that already fired is detected and harmless.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::hash::{Hash, Hasher};
+
+use crate::time::SimTime;
+
+/// Identity of a scheduled event; returned by `schedule`, accepted by `cancel`.
+/// It is the event's insertion sequence number, so it is unique within a queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId(pub u64);
+
+#[derive(Clone, Debug)]
+struct Entry<E> {
+    time: SimTime,
+    seq: u64,
+    event: E,
+}
+
+impl<E> PartialEq for Entry<E> {
+    fn eq(&self, o: &Self) -> bool {
+        self.time == o.time && self.seq == o.seq
+    }
+}
+impl<E> Eq for Entry<E> {}
+impl<E> PartialOrd for Entry<E> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<E> Ord for Entry<E> {
+    // Reversed: BinaryHeap is a max-heap and we want the earliest (time, seq) on top.
+    fn cmp(&self, o: &Self) -> Ordering {
+        (o.time, o.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// A scheduled event as returned by `pop`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scheduled<E> {
+    pub time: SimTime,
+    pub id: TimerId,
+    pub event: E,
+}
+
+/// Pending events ordered by (time, sequence). Plain data: clone it to snapshot a run.
+#[derive(Clone, Debug)]
+pub struct EventQueue<E> {
+    heap: BinaryHeap<Entry<E>>,
+    next_seq: u64,
+    /// Bit `seq` is set once event `seq` has fired or been cancelled.
+    done: Vec<u64>,
+    /// Cancelled entries still sitting in the heap.
+    cancelled_in_heap: usize,
+}
+
+impl<E> Default for EventQueue<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E> EventQueue<E> {
+    pub fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    pub fn with_capacity(n: usize) -> Self {
+        EventQueue {
+            heap: BinaryHeap::with_capacity(n),
+            next_seq: 0,
+            done: Vec::new(),
+            cancelled_in_heap: 0,
+        }
+    }
+
+    fn is_done(&self, seq: u64) -> bool {
+        self.done
+            .get((seq / 64) as usize)
+            .is_some_and(|w| w & (1 << (seq % 64)) != 0)
+    }
+
+    fn mark_done(&mut self, seq: u64) {
+        let i = (seq / 64) as usize;
+        if self.done.len() <= i {
+            self.done.resize(i + 1, 0);
+        }
+        self.done[i] |= 1 << (seq % 64);
+    }
+
+    /// Schedule `event` at `time`; returns an id that can cancel it.
+    pub fn schedule(&mut self, time: SimTime, event: E) -> TimerId {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.heap.push(Entry { time, seq, event });
+        TimerId(seq)
+    }
+
+    /// Cancel a scheduled event. Returns false if it was already cancelled, already fired
+    /// or never existed (cancelling twice is harmless).
+    pub fn cancel(&mut self, id: TimerId) -> bool {
+        if id.0 >= self.next_seq || self.is_done(id.0) {
+            return false;
+        }
+        self.mark_done(id.0);
+        self.cancelled_in_heap += 1;
+        true
+    }
+
+    fn drop_cancelled_top(&mut self) {
+        while self.cancelled_in_heap > 0 {
+            match self.heap.peek() {
+                Some(top) if self.is_done(top.seq) => {
+                    self.heap.pop();
+                    self.cancelled_in_heap -= 1;
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Time of the next live event.
+    pub fn peek_time(&mut self) -> Option<SimTime> {
+        self.drop_cancelled_top();
+        self.heap.peek().map(|e| e.time)
+    }
+
+    /// Remove and return the next live event.
+    pub fn pop(&mut self) -> Option<Scheduled<E>> {
+        self.drop_cancelled_top();
+        let e = self.heap.pop()?;
+        self.mark_done(e.seq);
+        Some(Scheduled {
+            time: e.time,
+            id: TimerId(e.seq),
+            event: e.event,
+        })
+    }
+
+    /// Remove every live event at the earliest time, in (time, seq) order. Used when the
+    /// order of simultaneous events is itself a choice point.
+    pub fn pop_simultaneous(&mut self) -> Vec<Scheduled<E>> {
+        let mut out = Vec::new();
+        let Some(t) = self.peek_time() else {
+            return out;
+        };
+        while self.peek_time() == Some(t) {
+            if let Some(e) = self.pop() {
+                out.push(e);
+            }
+        }
+        out
+    }
+
+    /// Put back an event popped earlier, keeping its original id and thus its place.
+    pub fn reinsert(&mut self, s: Scheduled<E>) {
+        let i = (s.id.0 / 64) as usize;
+        if let Some(w) = self.done.get_mut(i) {
+            *w &= !(1 << (s.id.0 % 64));
+        }
+        self.heap.push(Entry {
+            time: s.time,
+            seq: s.id.0,
+            event: s.event,
+        });
+    }
+
+    /// Number of live pending events.
+    pub fn len(&self) -> usize {
+        self.heap.len() - self.cancelled_in_heap
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Live pending events in (time, seq) order — a canonical view for hashing and snapshots.
+    pub fn pending(&self) -> Vec<(SimTime, TimerId, &E)> {
+        let mut v: Vec<_> = self
+            .heap
+            .iter()
+            .filter(|e| !self.is_done(e.seq))
+            .map(|e| (e.time, TimerId(e.seq), &e.event))
+            .collect();
+        v.sort_by_key(|(t, id, _)| (*t, *id));
+        v
+    }
+}
+
+impl<E: PartialEq> PartialEq for EventQueue<E> {
+    fn eq(&self, o: &Self) -> bool {
+        self.next_seq == o.next_seq && self.pending() == o.pending()
+    }
+}
+impl<E: Eq> Eq for EventQueue<E> {}
+
+impl<E: Hash> Hash for EventQueue<E> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.next_seq.hash(h);
+        for (t, id, e) in self.pending() {
+            t.hash(h);
+            id.hash(h);
+            e.hash(h);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pops_in_time_then_insertion_order() {
+        let mut q = EventQueue::new();
+        q.schedule(SimTime(5), "c");
+        q.schedule(SimTime(1), "a");
+        q.schedule(SimTime(5), "d");
+        q.schedule(SimTime(1), "b");
+        let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|s| s.event)).collect();
+        assert_eq!(order, vec!["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn cancelled_timers_never_fire() {
+        let mut q = EventQueue::new();
+        let a = q.schedule(SimTime(1), 'a');
+        let b = q.schedule(SimTime(2), 'b');
+        q.schedule(SimTime(3), 'c');
+        assert!(q.cancel(b));
+        assert!(!q.cancel(b), "second cancel is a no-op");
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.pop().map(|s| s.event), Some('a'));
+        assert!(!q.cancel(a), "cannot cancel what already fired");
+        assert_eq!(q.pop().map(|s| s.event), Some('c'));
+        assert!(q.pop().is_none());
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn snapshot_equality_and_hash_ignore_heap_layout() {
+        use std::collections::hash_map::DefaultHasher;
+        let mut a = EventQueue::new();
+        a.schedule(SimTime(1), 1u32);
+        a.schedule(SimTime(2), 2u32);
+        let mut b = a.clone();
+        let x = b.schedule(SimTime(0), 9);
+        b.cancel(x);
+        let mut c = a.clone();
+        c.next_seq += 1; // same pending set, different history
+        assert_ne!(a, c);
+        let h = |q: &EventQueue<u32>| {
+            let mut s = DefaultHasher::new();
+            q.hash(&mut s);
+            s.finish()
+        };
+        assert_eq!(a.pending(), b.pending());
+        assert_eq!(h(&b), h(&c));
+    }
+
+    #[test]
+    fn pop_simultaneous_and_reinsert_keep_order() {
+        let mut q = EventQueue::new();
+        q.schedule(SimTime(1), 'a');
+        q.schedule(SimTime(1), 'b');
+        q.schedule(SimTime(2), 'c');
+        let mut batch = q.pop_simultaneous();
+        assert_eq!(batch.len(), 2);
+        let b = batch.pop().unwrap();
+        q.reinsert(b);
+        q.reinsert(batch.pop().unwrap());
+        let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|s| s.event)).collect();
+        assert_eq!(order, vec!['a', 'b', 'c']);
+    }
+}
