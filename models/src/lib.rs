@@ -1,1 +1,10 @@
+//! `models`: what Orrery simulates — cluster hardware, workloads, the Kubernetes objects
+//! they become (Pods, gangs) and the scheduler policies that place them.
 
+pub mod cluster;
+pub mod resources;
+pub mod workload;
+
+pub use cluster::{ClusterSpec, NodeSpec};
+pub use resources::{GPU_MILLI, GpuRequest, PodRequest, split_gpus};
+pub use workload::{JobSpec, Workload};
