@@ -1,1 +1,3 @@
+//! `scenarios`: scenario files, trace importers and the bundled scenarios.
 
+pub mod trace;
