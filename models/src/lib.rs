@@ -3,8 +3,13 @@
 
 pub mod cluster;
 pub mod resources;
+pub mod scheduler;
+pub mod sim;
+pub mod state;
 pub mod workload;
 
 pub use cluster::{ClusterSpec, NodeSpec};
 pub use resources::{GPU_MILLI, GpuRequest, PodRequest, split_gpus};
+pub use scheduler::{PolicyKind, SchedulerConfig};
+pub use sim::{JobRecord, ModelError, Outcome, PodOrder, RunConfig, RunError, RunResult, run};
 pub use workload::{JobSpec, Workload};

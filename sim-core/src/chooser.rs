@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::rng::RngStreams;
 
 /// How the chooser answers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChooserMode {
     /// Uniform over the alternatives, from the seeded `"chooser"` stream (the default).

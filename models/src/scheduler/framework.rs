@@ -1,0 +1,143 @@
+//! The scheduling framework: kube-scheduler's extension points as plugin lists, and the
+//! scheduling cycle that runs them for one pod.
+//!
+//! This slice has Filter and Score (with weights); QueueSort is the scheduling
+//! queue's (priority, arrival) order and gang admission is the policy's all-or-nothing
+//! step in `crate::sim`. Further extension points (PreFilter, Reserve, Permit, PostFilter)
+//! attach here.
+
+use std::fmt::Debug;
+
+use sim_core::Chooser;
+
+use crate::cluster::{ClusterSpec, NodeSpec};
+use crate::resources::PodRequest;
+use crate::state::{ClusterState, Misfit, NodeState};
+
+pub trait FilterPlugin: Debug + Send + Sync {
+    fn name(&self) -> &'static str;
+    fn filter(&self, pod: &PodRequest, spec: &NodeSpec, st: &NodeState) -> Result<(), Misfit>;
+}
+
+pub trait ScorePlugin: Debug + Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Raw score, conventionally 0..=100 (`MaxNodeScore`).
+    fn score(&self, pod: &PodRequest, spec: &NodeSpec, st: &NodeState) -> i64;
+    /// NormalizeScore; the default leaves scores as they are.
+    fn normalize(&self, _scores: &mut [i64]) {}
+}
+
+/// A scheduler profile: the plugins enabled at each extension point.
+#[derive(Debug)]
+pub struct Profile {
+    pub filters: Vec<Box<dyn FilterPlugin>>,
+    pub scorers: Vec<(Box<dyn ScorePlugin>, i64)>,
+    /// `percentageOfNodesToScore`; 0 = kube's adaptive default.
+    pub percentage_of_nodes_to_score: u32,
+}
+
+/// kube-scheduler's `numFeasibleNodesToFind`: all nodes below 100, otherwise an adaptive
+/// percentage (`max(5, 50 - N/125)`), never fewer than 100.
+pub fn num_feasible_nodes_to_find(n: usize, percentage: u32) -> usize {
+    if n < 100 {
+        return n;
+    }
+    let pct = if percentage == 0 {
+        50usize.saturating_sub(n / 125).max(5)
+    } else {
+        percentage.min(100) as usize
+    };
+    (n * pct / 100).max(100).min(n)
+}
+
+/// Reusable buffers for the scheduling cycle (not simulation state).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    feasible: Vec<u32>,
+    totals: Vec<i64>,
+    plugin_scores: Vec<i64>,
+    best: Vec<u32>,
+}
+
+impl Profile {
+    /// One scheduling cycle for one pod: Filter nodes round-robin from `*start` until
+    /// enough feasible nodes are found, Score them, and return the best node. Ties among
+    /// the best go to the `Chooser` (candidates in node-index order). Advances `*start` by
+    /// the number of nodes examined, as kube-scheduler does.
+    pub fn select_node(
+        &self,
+        pod: &PodRequest,
+        spec: &ClusterSpec,
+        cs: &ClusterState,
+        start: &mut usize,
+        chooser: &mut Chooser,
+        scratch: &mut Scratch,
+    ) -> Option<u32> {
+        let n = spec.nodes.len();
+        if n == 0 {
+            return None;
+        }
+        let want = num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score);
+        scratch.feasible.clear();
+        let mut processed = 0;
+        for i in 0..n {
+            let idx = (*start + i) % n;
+            processed += 1;
+            let (ns, st) = (&spec.nodes[idx], &cs.nodes[idx]);
+            if self.filters.iter().all(|f| f.filter(pod, ns, st).is_ok()) {
+                scratch.feasible.push(idx as u32);
+                if scratch.feasible.len() >= want {
+                    break;
+                }
+            }
+        }
+        *start = (*start + processed) % n;
+        match scratch.feasible.len() {
+            0 => return None,
+            1 => return Some(scratch.feasible[0]),
+            _ => {}
+        }
+        scratch.totals.clear();
+        scratch.totals.resize(scratch.feasible.len(), 0);
+        for (plugin, weight) in &self.scorers {
+            scratch.plugin_scores.clear();
+            scratch.plugin_scores.extend(scratch.feasible.iter().map(|&i| {
+                plugin.score(pod, &spec.nodes[i as usize], &cs.nodes[i as usize])
+            }));
+            plugin.normalize(&mut scratch.plugin_scores);
+            for (t, s) in scratch.totals.iter_mut().zip(&scratch.plugin_scores) {
+                *t += s * weight;
+            }
+        }
+        let max = scratch.totals.iter().copied().max()?;
+        scratch.best.clear();
+        scratch.best.extend(
+            scratch
+                .feasible
+                .iter()
+                .zip(&scratch.totals)
+                .filter(|(_, t)| **t == max)
+                .map(|(i, _)| *i),
+        );
+        scratch.best.sort_unstable();
+        let k = chooser.choose(scratch.best.len());
+        Some(scratch.best[k])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feasible_node_count_matches_kube() {
+        assert_eq!(num_feasible_nodes_to_find(50, 0), 50);
+        assert_eq!(num_feasible_nodes_to_find(100, 0), 100);
+        // 1000 nodes: pct = 50 - 8 = 42 -> 420
+        assert_eq!(num_feasible_nodes_to_find(1000, 0), 420);
+        // 6000 nodes: pct = max(5, 50 - 48) = 5 -> 300
+        assert_eq!(num_feasible_nodes_to_find(6000, 0), 300);
+        assert_eq!(num_feasible_nodes_to_find(1000, 100), 1000);
+        assert_eq!(num_feasible_nodes_to_find(1000, 1), 100);
+    }
+}

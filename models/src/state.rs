@@ -1,0 +1,331 @@
+//! What is allocated where: per-node and per-GPU bookkeeping that never over-commits.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::{ClusterSpec, NodeSpec};
+use crate::resources::{GPU_MILLI, GpuRequest, PodRequest};
+
+/// kube-scheduler counts a container without requests as 100 mCPU / 200 MiB when scoring
+/// (`DefaultMilliCPURequest`, `DefaultMemoryRequest`).
+pub const DEFAULT_CPU_REQUEST_MILLI: u64 = 100;
+pub const DEFAULT_MEMORY_REQUEST_MIB: u64 = 200;
+
+/// Why a pod does not fit on a node (Filter's verdict).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Misfit {
+    Cpu,
+    Memory,
+    Gpu,
+    GpuModel,
+}
+
+/// Allocation state of one node. Plain data.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NodeState {
+    pub cpu_used: u64,
+    pub memory_used: u64,
+    /// Requests as the scorer counts them (zero requests replaced by the defaults).
+    pub cpu_scored: u64,
+    pub memory_scored: u64,
+    /// Free thousandths on each GPU of the node (1000 = idle).
+    pub gpu_free: Vec<u16>,
+    /// GPUs with nothing allocated on them.
+    pub idle_gpus: u32,
+    pub pods: u32,
+}
+
+impl NodeState {
+    pub fn new(spec: &NodeSpec) -> Self {
+        NodeState {
+            cpu_used: 0,
+            memory_used: 0,
+            cpu_scored: 0,
+            memory_scored: 0,
+            gpu_free: vec![GPU_MILLI as u16; spec.gpus as usize],
+            idle_gpus: spec.gpus,
+            pods: 0,
+        }
+    }
+
+    /// Filter: does `pod` fit on this node as it is now?
+    pub fn fits(&self, spec: &NodeSpec, pod: &PodRequest) -> Result<(), Misfit> {
+        if self.cpu_used + pod.cpu_milli > spec.cpu_milli {
+            return Err(Misfit::Cpu);
+        }
+        if self.memory_used + pod.memory_mib > spec.memory_mib {
+            return Err(Misfit::Memory);
+        }
+        if pod.gpu == GpuRequest::None {
+            return Ok(());
+        }
+        if !pod.gpu_models.is_empty() {
+            match &spec.gpu_model {
+                Some(m) if pod.gpu_models.iter().any(|w| w == m) => {}
+                _ => return Err(Misfit::GpuModel),
+            }
+        }
+        let ok = match pod.gpu {
+            GpuRequest::None => true,
+            GpuRequest::Whole(n) => self.idle_gpus >= n,
+            GpuRequest::Shared(m) => self.gpu_free.iter().any(|&f| u32::from(f) >= m),
+        };
+        if ok { Ok(()) } else { Err(Misfit::Gpu) }
+    }
+
+    /// Choose the GPUs a fitting pod gets: the lowest-numbered idle GPUs for whole GPUs; for
+    /// a share, the GPU with the least free capacity that still fits (best fit), lowest
+    /// index among equals. Returns `None` if it does not fit.
+    pub fn pick_gpus(&self, gpu: GpuRequest) -> Option<Vec<u8>> {
+        match gpu {
+            GpuRequest::None => Some(Vec::new()),
+            GpuRequest::Whole(n) => {
+                let v: Vec<u8> = self
+                    .gpu_free
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| u32::from(**f) == GPU_MILLI)
+                    .take(n as usize)
+                    .map(|(i, _)| i as u8)
+                    .collect();
+                (v.len() == n as usize).then_some(v)
+            }
+            GpuRequest::Shared(m) => self
+                .gpu_free
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| u32::from(**f) >= m)
+                .min_by_key(|(i, f)| (**f, *i))
+                .map(|(i, _)| vec![i as u8]),
+        }
+    }
+
+    fn take(&mut self, pod: &PodRequest, gpus: &[u8]) {
+        self.cpu_used += pod.cpu_milli;
+        self.memory_used += pod.memory_mib;
+        self.cpu_scored += nonzero_cpu(pod);
+        self.memory_scored += nonzero_memory(pod);
+        self.pods += 1;
+        let m = pod.gpu.milli_per_device() as u16;
+        for &g in gpus {
+            let f = &mut self.gpu_free[g as usize];
+            if *f == GPU_MILLI as u16 {
+                self.idle_gpus -= 1;
+            }
+            *f -= m;
+        }
+    }
+
+    fn give_back(&mut self, pod: &PodRequest, gpus: &[u8]) {
+        self.cpu_used -= pod.cpu_milli;
+        self.memory_used -= pod.memory_mib;
+        self.cpu_scored -= nonzero_cpu(pod);
+        self.memory_scored -= nonzero_memory(pod);
+        self.pods -= 1;
+        let m = pod.gpu.milli_per_device() as u16;
+        for &g in gpus {
+            let f = &mut self.gpu_free[g as usize];
+            *f += m;
+            if *f == GPU_MILLI as u16 {
+                self.idle_gpus += 1;
+            }
+        }
+    }
+}
+
+pub fn nonzero_cpu(pod: &PodRequest) -> u64 {
+    if pod.cpu_milli == 0 {
+        DEFAULT_CPU_REQUEST_MILLI
+    } else {
+        pod.cpu_milli
+    }
+}
+
+pub fn nonzero_memory(pod: &PodRequest) -> u64 {
+    if pod.memory_mib == 0 {
+        DEFAULT_MEMORY_REQUEST_MIB
+    } else {
+        pod.memory_mib
+    }
+}
+
+/// Where one pod was placed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Placement {
+    pub node: u32,
+    pub gpus: Vec<u8>,
+}
+
+/// Allocation state of the whole cluster, with a summary that lets the scheduler reject
+/// impossible whole-GPU requests in O(1).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ClusterState {
+    pub nodes: Vec<NodeState>,
+    /// `idle_hist[k]` = number of nodes with exactly `k` idle GPUs.
+    idle_hist: Vec<u32>,
+    /// Allocated GPU thousandths over the whole cluster.
+    pub gpu_milli_allocated: u64,
+}
+
+impl ClusterState {
+    pub fn new(spec: &ClusterSpec) -> Self {
+        let max = spec.nodes.iter().map(|n| n.gpus).max().unwrap_or(0) as usize;
+        let mut idle_hist = vec![0u32; max + 1];
+        for n in &spec.nodes {
+            idle_hist[n.gpus as usize] += 1;
+        }
+        ClusterState {
+            nodes: spec.nodes.iter().map(NodeState::new).collect(),
+            idle_hist,
+            gpu_milli_allocated: 0,
+        }
+    }
+
+    /// Most idle GPUs on any single node.
+    pub fn max_idle_gpus_on_a_node(&self) -> u32 {
+        self.idle_hist
+            .iter()
+            .rposition(|&c| c > 0)
+            .unwrap_or(0) as u32
+    }
+
+    /// Total idle GPUs in the cluster.
+    pub fn idle_gpus(&self) -> u64 {
+        self.idle_hist
+            .iter()
+            .enumerate()
+            .map(|(k, &c)| k as u64 * u64::from(c))
+            .sum()
+    }
+
+    /// Cheap necessary condition for a set of pods to fit somewhere: every whole-GPU pod
+    /// needs a node with that many idle GPUs, and together they need that many idle GPUs.
+    pub fn could_fit(&self, pods: &[PodRequest]) -> bool {
+        let max_idle = self.max_idle_gpus_on_a_node();
+        let mut whole = 0u64;
+        for p in pods {
+            if let GpuRequest::Whole(n) = p.gpu {
+                if n > max_idle {
+                    return false;
+                }
+                whole += u64::from(n);
+            }
+        }
+        whole == 0 || whole <= self.idle_gpus()
+    }
+
+    pub fn bind(&mut self, node: u32, pod: &PodRequest, gpus: &[u8]) {
+        let st = &mut self.nodes[node as usize];
+        let before = st.idle_gpus as usize;
+        st.take(pod, gpus);
+        let after = st.idle_gpus as usize;
+        self.idle_hist[before] -= 1;
+        self.idle_hist[after] += 1;
+        self.gpu_milli_allocated += pod.gpu.total_milli();
+    }
+
+    pub fn unbind(&mut self, node: u32, pod: &PodRequest, gpus: &[u8]) {
+        let st = &mut self.nodes[node as usize];
+        let before = st.idle_gpus as usize;
+        st.give_back(pod, gpus);
+        let after = st.idle_gpus as usize;
+        self.idle_hist[before] -= 1;
+        self.idle_hist[after] += 1;
+        self.gpu_milli_allocated -= pod.gpu.total_milli();
+    }
+
+    /// Check that nothing is over-committed and the summaries agree with the nodes.
+    pub fn check_invariants(&self, spec: &ClusterSpec) -> Result<(), String> {
+        let mut hist = vec![0u32; self.idle_hist.len()];
+        let mut alloc = 0u64;
+        for (i, (n, s)) in spec.nodes.iter().zip(&self.nodes).enumerate() {
+            if s.cpu_used > n.cpu_milli || s.memory_used > n.memory_mib {
+                return Err(format!("node {i} ({}) over-committed on cpu/memory", n.name));
+            }
+            if s.gpu_free.iter().any(|&f| u32::from(f) > GPU_MILLI) {
+                return Err(format!("node {i} ({}) has a GPU above capacity", n.name));
+            }
+            let idle = s.gpu_free.iter().filter(|&&f| u32::from(f) == GPU_MILLI).count();
+            if idle != s.idle_gpus as usize {
+                return Err(format!("node {i} ({}) idle GPU count drifted", n.name));
+            }
+            hist[idle] += 1;
+            alloc += s
+                .gpu_free
+                .iter()
+                .map(|&f| u64::from(GPU_MILLI) - u64::from(f))
+                .sum::<u64>();
+        }
+        if hist != self.idle_hist {
+            return Err("idle-GPU histogram drifted".into());
+        }
+        if alloc != self.gpu_milli_allocated {
+            return Err("allocated GPU total drifted".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn node(gpus: u32) -> NodeSpec {
+        NodeSpec {
+            name: "n".into(),
+            pool: "p".into(),
+            cpu_milli: 8000,
+            memory_mib: 1024,
+            gpus,
+            gpu_model: Some("T4".into()),
+            gpu_memory_mib: 0,
+            rack: 0,
+            labels: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn gpus_are_never_over_committed() {
+        let spec = ClusterSpec {
+            nodes: vec![node(2)],
+        };
+        let mut cs = ClusterState::new(&spec);
+        let half = PodRequest {
+            gpu: GpuRequest::Shared(600),
+            ..PodRequest::gpus(0)
+        };
+        let g = cs.nodes[0].pick_gpus(half.gpu).unwrap();
+        assert_eq!(g, vec![0]);
+        cs.bind(0, &half, &g);
+        // Another 600 share does not fit on GPU 0 (400 left), so it goes to GPU 1.
+        assert_eq!(cs.nodes[0].pick_gpus(half.gpu), Some(vec![1]));
+        // A 300 share best-fits onto GPU 0.
+        assert_eq!(cs.nodes[0].pick_gpus(GpuRequest::Shared(300)), Some(vec![0]));
+        // Two whole GPUs no longer fit; one does.
+        assert_eq!(
+            cs.nodes[0].fits(&spec.nodes[0], &PodRequest::gpus(2)),
+            Err(Misfit::Gpu)
+        );
+        assert!(cs.nodes[0].fits(&spec.nodes[0], &PodRequest::gpus(1)).is_ok());
+        assert_eq!(cs.max_idle_gpus_on_a_node(), 1);
+        assert!(!cs.could_fit(&[PodRequest::gpus(2)]));
+        cs.check_invariants(&spec).unwrap();
+        cs.unbind(0, &half, &g);
+        assert_eq!(cs.max_idle_gpus_on_a_node(), 2);
+        assert_eq!(cs.gpu_milli_allocated, 0);
+        cs.check_invariants(&spec).unwrap();
+    }
+
+    #[test]
+    fn gpu_model_and_cpu_are_filtered() {
+        let spec = node(1);
+        let st = NodeState::new(&spec);
+        let mut p = PodRequest::gpus(1);
+        p.gpu_models = vec!["V100".into()];
+        assert_eq!(st.fits(&spec, &p), Err(Misfit::GpuModel));
+        p.gpu_models = vec!["V100".into(), "T4".into()];
+        assert!(st.fits(&spec, &p).is_ok());
+        p.cpu_milli = 9000;
+        assert_eq!(st.fits(&spec, &p), Err(Misfit::Cpu));
+    }
+}
