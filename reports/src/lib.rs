@@ -1,1 +1,8 @@
+//! `reports`: metrics computed from a finished run and the files they are written to
+//! (`jobs.csv`, `summary.json`) plus the terminal summary.
 
+pub mod summary;
+pub mod write;
+
+pub use summary::{Distribution, Summary, summarize};
+pub use write::{ReportError, human, jobs_csv, secs, summary_json, write_all};

@@ -1,0 +1,167 @@
+//! Cluster-wide metrics of a run.
+
+use std::collections::BTreeMap;
+
+use models::{Outcome, RunResult};
+use serde::Serialize;
+use sim_core::NANOS_PER_SEC;
+
+/// Mean and nearest-rank percentiles of a sample, in seconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Distribution {
+    pub count: u64,
+    pub avg: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Distribution {
+    /// From nanosecond samples (sorted here).
+    pub fn of_nanos(mut v: Vec<u64>) -> Distribution {
+        if v.is_empty() {
+            return Distribution::default();
+        }
+        v.sort_unstable();
+        let n = v.len();
+        let secs = |ns: u64| ns as f64 / NANOS_PER_SEC as f64;
+        // Nearest rank: the smallest value with at least p% of the sample at or below it.
+        let rank = |p: u64| {
+            let r = (p as usize * n).div_ceil(100);
+            v[r.clamp(1, n) - 1]
+        };
+        let sum: u128 = v.iter().map(|&x| u128::from(x)).sum();
+        Distribution {
+            count: n as u64,
+            avg: round6(sum as f64 / n as f64 / NANOS_PER_SEC as f64),
+            p50: secs(rank(50)),
+            p95: secs(rank(95)),
+            p99: secs(rank(99)),
+            max: secs(v[n - 1]),
+        }
+    }
+}
+
+/// The JSON summary (`summary.json`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub policy: String,
+    pub seed: u64,
+    pub nodes: u32,
+    pub total_gpus: f64,
+    pub jobs_total: u64,
+    pub jobs_completed: u64,
+    pub jobs_unfinished: u64,
+    /// Jobs per outcome (completed, running, stuck, partially_placed, pending, not_submitted).
+    pub outcomes: BTreeMap<&'static str, u64>,
+    /// Queueing delay (start − submit) of every job that started.
+    pub wait_s: Distribution,
+    /// Job completion time (end − submit) of every completed job.
+    pub jct_s: Distribution,
+    /// Last completion − first submission.
+    pub makespan_s: f64,
+    /// Time-weighted average of allocated GPUs / total GPUs, from the first submission to
+    /// the end of the run.
+    pub gpu_allocation_ratio: f64,
+    /// Same for GPUs of jobs that are running (allocated and making progress).
+    pub gpu_busy_ratio: f64,
+    pub gpu_hours_allocated: f64,
+    pub gpu_hours_busy: f64,
+    /// GPU-hours held by pods waiting for the rest of their gang.
+    pub gpu_hours_held_idle: f64,
+    /// GPUs × duration as the trace asks, over all jobs.
+    pub trace_gpu_hours: f64,
+    pub end_time_s: f64,
+    pub stop: String,
+    pub events: u64,
+    pub choices: u64,
+    pub engine_fingerprint: String,
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+const MILLI_NS_PER_GPU_HOUR: f64 = 1000.0 * 3600.0 * NANOS_PER_SEC as f64;
+
+pub fn summarize(scenario: &str, r: &RunResult) -> Summary {
+    let mut outcomes: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for o in [
+        Outcome::Completed,
+        Outcome::Running,
+        Outcome::Stuck,
+        Outcome::PartiallyPlaced,
+        Outcome::Pending,
+        Outcome::NotSubmitted,
+    ] {
+        outcomes.insert(o.name(), 0);
+    }
+    let mut waits = Vec::new();
+    let mut jcts = Vec::new();
+    let mut last_end = None;
+    for j in &r.jobs {
+        *outcomes.entry(j.outcome.name()).or_insert(0) += 1;
+        if let Some(s) = j.start {
+            waits.push(s.since(j.submit).as_nanos());
+        }
+        if let Some(e) = j.end {
+            jcts.push(e.since(j.submit).as_nanos());
+            last_end = last_end.max(Some(e));
+        }
+    }
+    let completed = outcomes.get("completed").copied().unwrap_or(0);
+    let window = r.end_time.since(r.first_submit).as_nanos() as f64;
+    let capacity = r.total_gpu_milli as f64 * window;
+    let ratio = |integral: u128| {
+        if capacity > 0.0 {
+            round6(integral as f64 / capacity)
+        } else {
+            0.0
+        }
+    };
+    let alloc_h = r.usage.allocated_integral as f64 / MILLI_NS_PER_GPU_HOUR;
+    let busy_h = r.usage.busy_integral as f64 / MILLI_NS_PER_GPU_HOUR;
+    Summary {
+        scenario: scenario.to_string(),
+        policy: r.policy.clone(),
+        seed: r.seed,
+        nodes: r.nodes,
+        total_gpus: r.total_gpu_milli as f64 / 1000.0,
+        jobs_total: r.jobs.len() as u64,
+        jobs_completed: completed,
+        jobs_unfinished: r.jobs.len() as u64 - completed,
+        outcomes,
+        wait_s: Distribution::of_nanos(waits),
+        jct_s: Distribution::of_nanos(jcts),
+        makespan_s: last_end.map_or(0.0, |e| e.since(r.first_submit).as_secs_f64()),
+        gpu_allocation_ratio: ratio(r.usage.allocated_integral),
+        gpu_busy_ratio: ratio(r.usage.busy_integral),
+        gpu_hours_allocated: round6(alloc_h),
+        gpu_hours_busy: round6(busy_h),
+        gpu_hours_held_idle: round6(alloc_h - busy_h),
+        trace_gpu_hours: round6(r.jobs.iter().map(|j| j.trace_gpu_hours).sum()),
+        end_time_s: r.end_time.as_secs_f64(),
+        stop: r.stop.clone(),
+        events: r.events,
+        choices: r.choices,
+        engine_fingerprint: format!("{:016x}", r.engine_fingerprint),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let s = 1_000_000_000;
+        let d = Distribution::of_nanos((1..=100).map(|i| i * s).collect());
+        assert_eq!((d.p50, d.p95, d.p99, d.max), (50.0, 95.0, 99.0, 100.0));
+        assert_eq!(d.avg, 50.5);
+        let d = Distribution::of_nanos(vec![3 * s, s, 2 * s]);
+        assert_eq!((d.p50, d.p99, d.count), (2.0, 3.0, 3));
+        assert_eq!(Distribution::of_nanos(vec![]), Distribution::default());
+    }
+}
