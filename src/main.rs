@@ -1,1 +1,243 @@
-fn main() {}
+//! `orrery`: the command-line program.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use models::{PolicyKind, RunError};
+use scenarios::bundled;
+use scenarios::trace::TraceFormat;
+use scenarios::{DirSource, Overrides, Scenario, ScenarioError, TraceDef};
+use sim_core::{SimDuration, SimTime};
+
+/// Exit code for bad input (scenario, trace, options).
+const EXIT_BAD_INPUT: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "orrery",
+    version,
+    about = "Deterministic discrete-event simulator of a Kubernetes AI/GPU cluster",
+    long_about = "Orrery replays real GPU-cluster traces on a modelled Kubernetes cluster and reports \
+per-job and cluster-wide metrics. A run is a pure function of its inputs and seed: the same \
+scenario and seed always give byte-identical output files."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a scenario (or the bundled default) and write jobs.csv and summary.json.
+    #[command(after_help = "EXAMPLES:
+  orrery run                                   # the bundled default scenario
+  orrery run scenarios/bundled/itp-all.yaml --out out/itp
+  orrery run scenarios/bundled/gang-deadlock.yaml --policy default
+  orrery run my-jobs.csv --trace-format orrery-csv   # a trace on the default cluster
+
+EXIT CODES:
+  0  success
+  2  bad input: unreadable or malformed scenario/trace, unknown option value, a pod no node can hold
+  1  anything else (e.g. the output directory cannot be written)")]
+    Run(RunArgs),
+    /// Print the bundled default scenario (YAML), a starting point for your own.
+    DefaultScenario,
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Scenario YAML file (see docs/scenario-format.md), or a trace CSV to replay on the
+    /// default scenario's cluster (then --trace-format is required). Omit to run the
+    /// bundled default scenario.
+    scenario: Option<PathBuf>,
+    /// Master seed; overrides the scenario's `seed` (default 42). Seeds every choice among
+    /// equals (score ties, random pod order).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output directory for jobs.csv and summary.json (created if missing; files are
+    /// replaced only when the whole run succeeded).
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Trace format of the scenario's traces (overrides the scenario) or of a trace CSV
+    /// given directly: openb, itp, philly, orrery-csv.
+    #[arg(long, value_name = "FORMAT")]
+    trace_format: Option<String>,
+    /// Scheduler policy, overriding the scenario: default (kube-scheduler, pod at a time)
+    /// or gang (all-or-nothing).
+    #[arg(long)]
+    policy: Option<String>,
+    /// Stop at this simulated time, e.g. 30d, 12h (overrides the scenario).
+    #[arg(long)]
+    horizon: Option<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// An error with the exit code it deserves.
+struct Failure {
+    code: u8,
+    err: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            code: 1,
+            err: e.into(),
+        }
+    }
+}
+
+fn bad_input(err: impl Into<anyhow::Error>) -> Failure {
+    Failure {
+        code: EXIT_BAD_INPUT,
+        err: err.into(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let res = match cli.command {
+        Command::Run(args) => run(args),
+        Command::DefaultScenario => {
+            print!("{}", bundled::DEFAULT_YAML);
+            Ok(())
+        }
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {:#}", f.err);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn overrides(args: &RunArgs) -> Result<Overrides, Failure> {
+    let trace_format = args
+        .trace_format
+        .as_deref()
+        .map(|s| s.parse::<TraceFormat>())
+        .transpose()
+        .map_err(|e| bad_input(anyhow::anyhow!("--trace-format: {e}")))?;
+    let policy = args
+        .policy
+        .as_deref()
+        .map(|s| {
+            PolicyKind::parse(s).ok_or_else(|| {
+                bad_input(anyhow::anyhow!(
+                    "--policy: unknown policy {s:?}; expected one of: {}",
+                    PolicyKind::NAMES.join(", ")
+                ))
+            })
+        })
+        .transpose()?;
+    let horizon = args
+        .horizon
+        .as_deref()
+        .map(|s| s.parse::<SimDuration>())
+        .transpose()
+        .map_err(|e| bad_input(anyhow::anyhow!("--horizon: {e}")))?;
+    Ok(Overrides {
+        seed: args.seed,
+        trace_format,
+        policy,
+        horizon,
+    })
+}
+
+fn load_scenario(args: &RunArgs, ov: &Overrides) -> Result<Scenario, ScenarioError> {
+    match &args.scenario {
+        None => bundled::default_scenario(ov),
+        Some(p) if is_csv(p) => {
+            // A bare trace: the default scenario's cluster and scheduler, this workload.
+            let mut f = scenarios::parse(bundled::DEFAULT_PATH, bundled::DEFAULT_YAML)?;
+            let format = ov.trace_format.ok_or_else(|| ScenarioError::Invalid {
+                path: p.display().to_string(),
+                field: "--trace-format".into(),
+                msg: format!(
+                    "a trace file needs --trace-format (one of: {})",
+                    TraceFormat::ALL.map(TraceFormat::name).join(", ")
+                ),
+            })?;
+            f.name = Some(format!("{} on the default cluster", p.display()));
+            f.workload.traces = vec![TraceDef {
+                file: p.display().to_string(),
+                format,
+                id_prefix: None,
+                philly_vc: None,
+                limit: None,
+            }];
+            scenarios::build_parsed(
+                &p.display().to_string(),
+                f,
+                &DirSource(PathBuf::new()),
+                ov,
+            )
+        }
+        Some(p) => scenarios::load(p, ov),
+    }
+}
+
+fn is_csv(p: &Path) -> bool {
+    p.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
+fn run(args: RunArgs) -> Result<(), Failure> {
+    let ov = overrides(&args)?;
+    let wall = Instant::now();
+    let sc = load_scenario(&args, &ov).map_err(bad_input)?;
+    let name = sc.name.clone();
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    let mut bar: Option<ProgressBar> = None;
+    let mut progress = |now: SimTime, done: u64, total: u64| {
+        if !show_progress || wall.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        let b = bar.get_or_insert_with(|| {
+            let b = ProgressBar::new(total);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} jobs done  {msg}",
+            ) {
+                b.set_style(style);
+            }
+            b
+        });
+        b.set_position(done);
+        b.set_message(format!("simulated {now}"));
+    };
+    let result = models::run(sc.cluster, sc.workload, &sc.config, Some(&mut progress));
+    if let Some(b) = bar.take() {
+        b.finish_and_clear();
+    }
+    let result = result.map_err(|e| match e {
+        RunError::Model(m) => bad_input(m),
+        other => Failure::from(other),
+    })?;
+    let summary = reports::summarize(&name, &result);
+    let files = vec![
+        ("jobs.csv", reports::jobs_csv(&result)?),
+        ("summary.json", reports::summary_json(&summary)?),
+    ];
+    let written = reports::write_all(&args.out, &files)
+        .with_context(|| format!("writing results to {}", args.out.display()))?;
+    if !args.quiet {
+        print!("{}", reports::human(&summary));
+        println!(
+            "  wall       {:.2} s for {} events",
+            wall.elapsed().as_secs_f64(),
+            result.events
+        );
+        for w in written {
+            println!("  wrote      {}", w.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,461 @@
+//! The YAML scenario format (documented in `docs/scenario-format.md`) and its loader.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use models::{
+    ClusterSpec, GpuRequest, JobSpec, NodeSpec, PodOrder, PodRequest, RunConfig, SchedulerConfig,
+    Workload,
+};
+use serde::Deserialize;
+use sim_core::{ChooserMode, SimDuration, SimTime};
+
+use crate::trace::{self, ImportOptions, TraceFormat};
+
+/// A scenario file as written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Master seed (default 42).
+    pub seed: Option<u64>,
+    /// Stop simulating at this time (default: when nothing is left to happen).
+    pub horizon: Option<SimDuration>,
+    pub cluster: ClusterDef,
+    pub workload: WorkloadDef,
+    #[serde(default)]
+    pub scheduler: SchedulerConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterDef {
+    #[serde(default)]
+    pub node_pools: Vec<NodePool>,
+    #[serde(default)]
+    pub node_lists: Vec<NodeListDef>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodePool {
+    pub name: String,
+    pub count: u32,
+    pub cpu_milli: u64,
+    pub memory_mib: u64,
+    #[serde(default)]
+    pub gpus: u32,
+    pub gpu_model: Option<String>,
+    #[serde(default)]
+    pub gpu_memory_mib: u64,
+    /// Nodes per rack (scalable unit); racks are numbered across pools.
+    #[serde(default = "default_rack")]
+    pub nodes_per_rack: u32,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+fn default_rack() -> u32 {
+    32
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeListFormat {
+    /// Alibaba openb node list (`sn,cpu_milli,memory_mib,gpu,model`).
+    Openb,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeListDef {
+    pub file: String,
+    pub format: NodeListFormat,
+    #[serde(default = "default_rack")]
+    pub nodes_per_rack: u32,
+    /// Keep only nodes that have GPUs.
+    #[serde(default)]
+    pub gpu_nodes_only: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadDef {
+    #[serde(default)]
+    pub traces: Vec<TraceDef>,
+    #[serde(default)]
+    pub jobs: Vec<InlineJob>,
+    /// How pods of simultaneously submitted jobs reach the queue.
+    #[serde(default)]
+    pub pod_order: PodOrder,
+    /// Jobs from GPU-count traces are split into pods of at most this many GPUs.
+    #[serde(default = "default_gpus_per_pod")]
+    pub max_gpus_per_pod: u32,
+}
+
+fn default_gpus_per_pod() -> u32 {
+    8
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceDef {
+    pub file: String,
+    pub format: TraceFormat,
+    /// Prefix for job ids (`prefix/id`); needed when several traces reuse ids.
+    pub id_prefix: Option<String>,
+    /// Philly only: keep one virtual cluster.
+    pub philly_vc: Option<String>,
+    /// Keep only the first N jobs in submission order.
+    pub limit: Option<usize>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InlineJob {
+    pub id: String,
+    #[serde(default)]
+    pub submit: SimDuration,
+    pub duration: SimDuration,
+    #[serde(default = "one")]
+    pub pods: u32,
+    #[serde(default = "one")]
+    pub gpus_per_pod: u32,
+    /// Share of one GPU in thousandths (only with `gpus_per_pod: 1`).
+    pub gpu_milli: Option<u32>,
+    #[serde(default)]
+    pub cpu_milli: u64,
+    #[serde(default)]
+    pub memory_mib: u64,
+    #[serde(default)]
+    pub gpu_models: Vec<String>,
+    #[serde(default)]
+    pub priority: i32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A scenario ready to run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub cluster: ClusterSpec,
+    pub workload: Workload,
+    pub config: RunConfig,
+    /// Trace files used, for provenance.
+    pub inputs: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {msg}")]
+    Yaml { path: String, msg: String },
+    #[error("{path}: {field}: {msg}")]
+    Invalid {
+        path: String,
+        field: String,
+        msg: String,
+    },
+    #[error(transparent)]
+    Trace(#[from] trace::TraceError),
+}
+
+/// Where the files a scenario names come from: the file system (relative to the scenario's
+/// folder) or the copies compiled into the binary.
+pub trait FileSource {
+    /// Returns (display path, contents).
+    fn read(&self, name: &str) -> Result<(String, String), ScenarioError>;
+}
+
+/// Files relative to a base directory.
+pub struct DirSource(pub PathBuf);
+
+impl FileSource for DirSource {
+    fn read(&self, name: &str) -> Result<(String, String), ScenarioError> {
+        let p = self.0.join(name);
+        let display = p.display().to_string();
+        match std::fs::read_to_string(&p) {
+            Ok(s) => Ok((display, s)),
+            Err(source) => Err(ScenarioError::Read {
+                path: display,
+                source,
+            }),
+        }
+    }
+}
+
+/// Parse scenario YAML. `path` is only used in messages.
+pub fn parse(path: &str, yaml: &str) -> Result<ScenarioFile, ScenarioError> {
+    serde_saphyr::from_str::<ScenarioFile>(yaml).map_err(|e| ScenarioError::Yaml {
+        path: path.to_string(),
+        msg: e.to_string(),
+    })
+}
+
+/// Load a scenario file from disk; the files it names are read relative to its folder.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<Scenario, ScenarioError> {
+    let display = path.display().to_string();
+    let yaml = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        path: display.clone(),
+        source,
+    })?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    build(&display, &yaml, &DirSource(base), overrides)
+}
+
+/// Command-line overrides applied on top of a scenario file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub seed: Option<u64>,
+    pub trace_format: Option<TraceFormat>,
+    pub policy: Option<models::PolicyKind>,
+    pub horizon: Option<SimDuration>,
+}
+
+/// Parse and build a scenario.
+pub fn build(
+    path: &str,
+    yaml: &str,
+    files: &dyn FileSource,
+    ov: &Overrides,
+) -> Result<Scenario, ScenarioError> {
+    build_parsed(path, parse(path, yaml)?, files, ov)
+}
+
+/// Build from an already parsed (and possibly edited) scenario.
+pub fn build_parsed(
+    path: &str,
+    mut f: ScenarioFile,
+    files: &dyn FileSource,
+    ov: &Overrides,
+) -> Result<Scenario, ScenarioError> {
+    if let Some(fmt) = ov.trace_format {
+        if f.workload.traces.is_empty() {
+            return Err(invalid(
+                path,
+                "workload.traces",
+                "--trace-format was given but the scenario has no trace files",
+            ));
+        }
+        for t in &mut f.workload.traces {
+            t.format = fmt;
+        }
+    }
+    if let Some(p) = ov.policy {
+        f.scheduler.policy = p;
+    }
+    let cluster = build_cluster(path, &f.cluster, files)?;
+    let mut inputs = Vec::new();
+    let workload = build_workload(path, &f.workload, files, &mut inputs)?;
+    let config = RunConfig {
+        seed: ov.seed.or(f.seed).unwrap_or(42),
+        horizon: ov.horizon.or(f.horizon),
+        scheduler: f.scheduler.clone(),
+        pod_order: f.workload.pod_order,
+        chooser: ChooserMode::Seeded,
+        check_invariants: false,
+    };
+    validate_scheduler(path, &config.scheduler)?;
+    Ok(Scenario {
+        name: f.name.clone().unwrap_or_else(|| {
+            Path::new(path)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "scenario".into())
+        }),
+        cluster,
+        workload,
+        config,
+        inputs,
+    })
+}
+
+fn invalid(path: &str, field: &str, msg: impl Into<String>) -> ScenarioError {
+    ScenarioError::Invalid {
+        path: path.to_string(),
+        field: field.to_string(),
+        msg: msg.into(),
+    }
+}
+
+fn validate_scheduler(path: &str, s: &SchedulerConfig) -> Result<(), ScenarioError> {
+    if s.score_resources.is_empty() {
+        return Err(invalid(
+            path,
+            "scheduler.score_resources",
+            "needs at least one resource, e.g. [[cpu, 1], [memory, 1]]",
+        ));
+    }
+    if s.score_resources.iter().any(|(_, w)| *w <= 0) {
+        return Err(invalid(
+            path,
+            "scheduler.score_resources",
+            "weights must be positive integers",
+        ));
+    }
+    if s.balanced_allocation_weight < 0 {
+        return Err(invalid(
+            path,
+            "scheduler.balanced_allocation_weight",
+            "must be 0 (off) or a positive integer",
+        ));
+    }
+    if s.percentage_of_nodes_to_score > 100 {
+        return Err(invalid(
+            path,
+            "scheduler.percentage_of_nodes_to_score",
+            "must be 0 (adaptive) to 100",
+        ));
+    }
+    Ok(())
+}
+
+fn build_cluster(
+    path: &str,
+    def: &ClusterDef,
+    files: &dyn FileSource,
+) -> Result<ClusterSpec, ScenarioError> {
+    let mut nodes: Vec<NodeSpec> = Vec::new();
+    let mut rack_base = 0u32;
+    for (i, p) in def.node_pools.iter().enumerate() {
+        let field = |k: &str| format!("cluster.node_pools[{i}].{k}");
+        if p.count == 0 {
+            return Err(invalid(path, &field("count"), "must be at least 1"));
+        }
+        if p.nodes_per_rack == 0 {
+            return Err(invalid(path, &field("nodes_per_rack"), "must be at least 1"));
+        }
+        if p.gpus > 255 {
+            return Err(invalid(path, &field("gpus"), "at most 255 GPUs per node"));
+        }
+        if p.gpus > 0 && p.gpu_model.is_none() {
+            return Err(invalid(
+                path,
+                &field("gpu_model"),
+                "a pool with GPUs needs a gpu_model (e.g. H100)",
+            ));
+        }
+        for k in 0..p.count {
+            nodes.push(NodeSpec {
+                name: format!("{}-{k:04}", p.name),
+                pool: p.name.clone(),
+                cpu_milli: p.cpu_milli,
+                memory_mib: p.memory_mib,
+                gpus: p.gpus,
+                gpu_model: if p.gpus > 0 { p.gpu_model.clone() } else { None },
+                gpu_memory_mib: p.gpu_memory_mib,
+                rack: rack_base + k / p.nodes_per_rack,
+                labels: p.labels.clone(),
+            });
+        }
+        rack_base += p.count.div_ceil(p.nodes_per_rack);
+    }
+    for (i, l) in def.node_lists.iter().enumerate() {
+        if l.nodes_per_rack == 0 {
+            return Err(invalid(
+                path,
+                &format!("cluster.node_lists[{i}].nodes_per_rack"),
+                "must be at least 1",
+            ));
+        }
+        let (display, text) = files.read(&l.file)?;
+        let mut list = match l.format {
+            NodeListFormat::Openb => trace::load_openb_nodes(&display, &text, l.nodes_per_rack)?,
+        };
+        if l.gpu_nodes_only {
+            list.retain(|n| n.gpus > 0);
+        }
+        for n in &mut list {
+            n.rack += rack_base;
+        }
+        rack_base = list.iter().map(|n| n.rack + 1).max().unwrap_or(rack_base);
+        nodes.extend(list);
+    }
+    if nodes.is_empty() {
+        return Err(invalid(
+            path,
+            "cluster",
+            "no nodes: give node_pools or node_lists",
+        ));
+    }
+    Ok(ClusterSpec { nodes })
+}
+
+fn build_workload(
+    path: &str,
+    def: &WorkloadDef,
+    files: &dyn FileSource,
+    inputs: &mut Vec<String>,
+) -> Result<Workload, ScenarioError> {
+    if def.max_gpus_per_pod == 0 {
+        return Err(invalid(
+            path,
+            "workload.max_gpus_per_pod",
+            "must be at least 1",
+        ));
+    }
+    let mut jobs: Vec<JobSpec> = Vec::new();
+    for t in &def.traces {
+        let (display, text) = files.read(&t.file)?;
+        let opts = ImportOptions {
+            max_gpus_per_pod: def.max_gpus_per_pod,
+            id_prefix: t.id_prefix.clone(),
+            philly_vc: t.philly_vc.clone(),
+        };
+        let mut js = trace::load_jobs(&display, &text, t.format, &opts)?;
+        if let Some(n) = t.limit {
+            js.sort_by_key(|j| j.submit);
+            js.truncate(n);
+        }
+        inputs.push(t.file.clone());
+        jobs.extend(js);
+    }
+    for (i, j) in def.jobs.iter().enumerate() {
+        let field = |k: &str| format!("workload.jobs[{i}].{k}");
+        if j.pods == 0 {
+            return Err(invalid(path, &field("pods"), "must be at least 1"));
+        }
+        let gpu = match j.gpu_milli {
+            None => GpuRequest::from_count_and_milli(j.gpus_per_pod, 1000),
+            Some(m) => GpuRequest::from_count_and_milli(j.gpus_per_pod, m),
+        }
+        .ok_or_else(|| {
+            invalid(
+                path,
+                &field("gpu_milli"),
+                "a GPU share (1..999) needs gpus_per_pod: 1; whole GPUs use 1000 or omit it",
+            )
+        })?;
+        let pod = PodRequest {
+            cpu_milli: j.cpu_milli,
+            memory_mib: j.memory_mib,
+            gpu,
+            gpu_models: j.gpu_models.clone(),
+        };
+        jobs.push(JobSpec {
+            id: j.id.clone(),
+            submit: SimTime::ZERO + j.submit,
+            duration: j.duration,
+            pods: vec![pod; j.pods as usize],
+            priority: j.priority,
+        });
+    }
+    if jobs.is_empty() {
+        return Err(invalid(
+            path,
+            "workload",
+            "no jobs: give traces or jobs",
+        ));
+    }
+    let mut w = Workload { jobs };
+    w.sort_by_submit();
+    Ok(w)
+}
