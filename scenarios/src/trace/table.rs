@@ -1,0 +1,335 @@
+//! A small CSV layer shared by the importers: header by name, rows with their line
+//! numbers, and typed cells whose errors name file, line and column.
+
+use super::error::TraceError;
+
+/// Largest number of whole seconds that fits a `SimTime` in nanoseconds (about 584 years).
+pub(crate) const MAX_SECS: u64 = u64::MAX / sim_core::NANOS_PER_SEC;
+
+/// A parsed CSV file: its header and its data rows.
+pub(crate) struct Table<'a> {
+    pub path: &'a str,
+    pub header: Vec<String>,
+    pub rows: Vec<Row>,
+}
+
+/// One data row and the 1-based line it starts on.
+pub(crate) struct Row {
+    pub line: u64,
+    pub fields: Vec<String>,
+}
+
+impl<'a> Table<'a> {
+    /// Read `text`. Blank lines (e.g. a trailing one) are skipped, a missing final newline
+    /// is fine, fields are trimmed. Errors on an empty file, a header-only file, a duplicate
+    /// column name and a row whose field count differs from the header's.
+    /// `expected` is the header to show in an "empty file" error.
+    pub fn parse(path: &'a str, text: &str, expected: &str) -> Result<Table<'a>, TraceError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut records = split_records(path, text)?.into_iter();
+        let Some(first) = records.next() else {
+            return Err(TraceError::EmptyFile {
+                file: path.to_string(),
+                expected: expected.to_string(),
+            });
+        };
+        let header = first.fields;
+        let mut seen = std::collections::BTreeSet::new();
+        for h in &header {
+            if !seen.insert(h.as_str()) {
+                return Err(TraceError::DuplicateColumn {
+                    file: path.to_string(),
+                    column: h.clone(),
+                });
+            }
+        }
+        let rows: Vec<Row> = records.collect();
+        if let Some(bad) = rows.iter().find(|r| r.fields.len() != header.len()) {
+            return Err(TraceError::FieldCount {
+                file: path.to_string(),
+                line: bad.line,
+                found: bad.fields.len(),
+                expected: header.len(),
+                header: header.join(","),
+            });
+        }
+        if rows.is_empty() {
+            return Err(TraceError::NoRows {
+                file: path.to_string(),
+            });
+        }
+        Ok(Table { path, header, rows })
+    }
+
+    /// Index of column `name`, if present.
+    pub fn col(&self, name: &str) -> Option<usize> {
+        self.header.iter().position(|h| h == name)
+    }
+
+    /// Indices of all `names`, in order; otherwise an error naming every missing one.
+    pub fn require(&self, names: &[&str], expected: &str) -> Result<Vec<usize>, TraceError> {
+        let missing: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| self.col(n).is_none())
+            .collect();
+        if !missing.is_empty() {
+            return Err(TraceError::MissingColumns {
+                file: self.path.to_string(),
+                missing: missing
+                    .iter()
+                    .map(|m| format!("'{m}'"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                expected: expected.to_string(),
+                found: self.header.join(","),
+            });
+        }
+        Ok(names.iter().filter_map(|n| self.col(n)).collect())
+    }
+
+    /// The cell of `row` in column `idx`.
+    pub fn cell<'r>(&'r self, row: &'r Row, idx: usize) -> Cell<'r> {
+        Cell {
+            file: self.path,
+            line: row.line,
+            name: self.header.get(idx).map_or("?", String::as_str),
+            text: row.fields.get(idx).map_or("", String::as_str),
+        }
+    }
+}
+
+/// Split CSV text (RFC 4180: `,` separators, `"` quotes with `""` escapes, LF or CRLF
+/// line ends) into records, each with the 1-based line it starts on. Blank lines are
+/// skipped but counted; unquoted fields are trimmed; a missing final newline is fine.
+/// (The `csv` crate is not used here because its record positions do not count skipped
+/// blank lines or CRLF line ends, and error messages must give the line an editor shows.)
+fn split_records(path: &str, text: &str) -> Result<Vec<Row>, TraceError> {
+    let b = text.as_bytes();
+    let len = b.len();
+    let csv_err = |line: u64, message: &str| TraceError::Csv {
+        file: path.to_string(),
+        line,
+        message: message.to_string(),
+    };
+    let mut rows = Vec::new();
+    let mut i = 0;
+    let mut line: u64 = 1;
+    while i < len {
+        let start_line = line;
+        let mut fields = Vec::new();
+        let mut blank = true;
+        loop {
+            let mut j = i;
+            while b.get(j).is_some_and(|&c| c == b' ' || c == b'\t') {
+                j += 1;
+            }
+            if b.get(j) == Some(&b'"') {
+                blank = false;
+                let quote_line = line;
+                let mut field = String::new();
+                j += 1;
+                loop {
+                    let Some(k) = b[j..].iter().position(|&c| c == b'"').map(|k| j + k) else {
+                        return Err(csv_err(
+                            quote_line,
+                            "unterminated quoted field (a '\"' is never closed)",
+                        ));
+                    };
+                    let chunk = &text[j..k];
+                    line += chunk.bytes().filter(|&c| c == b'\n').count() as u64;
+                    field.push_str(chunk);
+                    if b.get(k + 1) == Some(&b'"') {
+                        field.push('"');
+                        j = k + 2;
+                    } else {
+                        j = k + 1;
+                        break;
+                    }
+                }
+                while b.get(j).is_some_and(|&c| c == b' ' || c == b'\t') {
+                    j += 1;
+                }
+                if b.get(j)
+                    .is_some_and(|&c| !matches!(c, b',' | b'\n' | b'\r'))
+                {
+                    return Err(csv_err(
+                        line,
+                        "unexpected text after the closing '\"' of a quoted field",
+                    ));
+                }
+                fields.push(field);
+                i = j;
+            } else {
+                let k = b[i..]
+                    .iter()
+                    .position(|&c| matches!(c, b',' | b'\n' | b'\r'))
+                    .map_or(len, |k| i + k);
+                let field = text[i..k].trim();
+                if !field.is_empty() {
+                    blank = false;
+                }
+                fields.push(field.to_string());
+                i = k;
+            }
+            match b.get(i) {
+                None => break,
+                Some(b',') => {
+                    blank = false;
+                    i += 1;
+                }
+                Some(b'\r') => {
+                    i += if b.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+                    line += 1;
+                    break;
+                }
+                Some(_) => {
+                    i += 1;
+                    line += 1;
+                    break;
+                }
+            }
+        }
+        if !blank {
+            rows.push(Row {
+                line: start_line,
+                fields,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// One field of one row, with what is needed to report it.
+#[derive(Clone, Copy)]
+pub(crate) struct Cell<'r> {
+    pub file: &'r str,
+    pub line: u64,
+    pub name: &'r str,
+    pub text: &'r str,
+}
+
+impl<'r> Cell<'r> {
+    /// The error "found <text>, expected <expected>" for this cell.
+    pub fn error(&self, expected: impl Into<String>) -> TraceError {
+        TraceError::Field {
+            file: self.file.to_string(),
+            line: self.line,
+            field: self.name.to_string(),
+            found: self.text.to_string(),
+            expected: expected.into(),
+        }
+    }
+
+    pub fn non_empty(&self, expected: &str) -> Result<&'r str, TraceError> {
+        if self.text.is_empty() {
+            Err(self.error(expected))
+        } else {
+            Ok(self.text)
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// A non-negative decimal integer (digits only).
+    pub fn u64(&self) -> Result<u64, TraceError> {
+        let bad = || self.error("a non-negative integer");
+        if self.text.is_empty() || !self.text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        self.text
+            .parse::<u64>()
+            .map_err(|_| self.error(format!("a non-negative integer up to {}", u64::MAX)))
+    }
+
+    pub fn u32(&self) -> Result<u32, TraceError> {
+        let v = self.u64()?;
+        u32::try_from(v)
+            .map_err(|_| self.error(format!("a non-negative integer up to {}", u32::MAX)))
+    }
+
+    /// Whole seconds that fit a `SimTime`.
+    pub fn secs(&self) -> Result<u64, TraceError> {
+        let v = self.u64()?;
+        if v > MAX_SECS {
+            return Err(self.error(format!("a number of seconds up to {MAX_SECS}")));
+        }
+        Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_and_fields(text: &str) -> Vec<(u64, Vec<String>)> {
+        match split_records("t.csv", text) {
+            Ok(rows) => rows.into_iter().map(|r| (r.line, r.fields)).collect(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn v(fields: &[&str]) -> Vec<String> {
+        fields.iter().map(|f| f.to_string()).collect()
+    }
+
+    #[test]
+    fn line_numbers_count_blank_lines_and_crlf() {
+        assert_eq!(
+            lines_and_fields("h,x\na,1\n\n  \nb, 2 \r\n\r\nc,3"),
+            vec![
+                (1, v(&["h", "x"])),
+                (2, v(&["a", "1"])),
+                (5, v(&["b", "2"])),
+                (7, v(&["c", "3"]))
+            ]
+        );
+        assert_eq!(
+            lines_and_fields("h\na\n\n"),
+            vec![(1, v(&["h"])), (2, v(&["a"]))]
+        );
+        assert_eq!(lines_and_fields(""), vec![]);
+        assert_eq!(
+            lines_and_fields("a,,\n,\n"),
+            vec![(1, v(&["a", "", ""])), (2, v(&["", ""]))]
+        );
+    }
+
+    #[test]
+    fn quoted_fields() {
+        assert_eq!(
+            lines_and_fields("h,x\n\"a, \"\"b\"\"\nc\",1\nd,\"\"\n"),
+            vec![
+                (1, v(&["h", "x"])),
+                (2, v(&["a, \"b\"\nc", "1"])),
+                (4, v(&["d", ""]))
+            ]
+        );
+        let e = split_records("t.csv", "h\n\"abc\nd\n")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("t.csv:2: malformed CSV: unterminated quoted field (a '\"' is never closed)")
+        );
+        let e = split_records("t.csv", "h\n\"a\"b,1\n")
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.starts_with("t.csv:2: malformed CSV: unexpected text")));
+    }
+
+    #[test]
+    fn byte_order_mark_and_field_count() {
+        let t = Table::parse("t.csv", "\u{feff}a,b\n1,2\n", "a,b").map(|t| t.header);
+        assert_eq!(t.ok(), Some(v(&["a", "b"])));
+        let e = Table::parse("t.csv", "a,b\n1,2\n\n3\n", "a,b")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("t.csv:4: wrong number of fields: found 1, expected 2 (header `a,b`)")
+        );
+    }
+}
