@@ -353,8 +353,10 @@ impl ClusterSim {
         if !self.state.cluster.could_fit(std::slice::from_ref(req)) {
             return false;
         }
+        let shape = self.pod_shape[job as usize][pod as usize];
         let Some(node) = self.profile.select_node(
             req,
+            Some(shape),
             &self.spec,
             &self.state.cluster,
             &mut self.state.next_start_node,
@@ -378,8 +380,10 @@ impl ClusterSim {
         let start_before = self.state.next_start_node;
         for p in 0..n {
             let req = &self.workload.jobs[job as usize].pods[p as usize];
+            let shape = self.pod_shape[job as usize][p as usize];
             let node = self.profile.select_node(
                 req,
+                Some(shape),
                 &self.spec,
                 &self.state.cluster,
                 &mut self.state.next_start_node,
@@ -411,6 +415,7 @@ impl ClusterSim {
             return;
         };
         self.state.cluster.bind(node, req, &gpus);
+        self.scratch.invalidate(node);
         let js = &mut self.state.jobs[job as usize];
         js.placements[pod as usize] = Some(Placement { node, gpus });
         js.bound += 1;
@@ -422,6 +427,7 @@ impl ClusterSim {
         if let Some(pl) = js.placements[pod as usize].take() {
             js.bound -= 1;
             self.state.cluster.unbind(pl.node, req, &pl.gpus);
+            self.scratch.invalidate(pl.node);
         }
     }
 

@@ -31,6 +31,8 @@ pub struct NodeState {
     pub gpu_free: Vec<u16>,
     /// GPUs with nothing allocated on them.
     pub idle_gpus: u32,
+    /// Allocated GPU thousandths on this node.
+    pub gpu_used_milli: u64,
     pub pods: u32,
 }
 
@@ -43,6 +45,7 @@ impl NodeState {
             memory_scored: 0,
             gpu_free: vec![GPU_MILLI as u16; spec.gpus as usize],
             idle_gpus: spec.gpus,
+            gpu_used_milli: 0,
             pods: 0,
         }
     }
@@ -105,6 +108,7 @@ impl NodeState {
         self.cpu_scored += nonzero_cpu(pod);
         self.memory_scored += nonzero_memory(pod);
         self.pods += 1;
+        self.gpu_used_milli += pod.gpu.total_milli();
         let m = pod.gpu.milli_per_device() as u16;
         for &g in gpus {
             let f = &mut self.gpu_free[g as usize];
@@ -121,6 +125,7 @@ impl NodeState {
         self.cpu_scored -= nonzero_cpu(pod);
         self.memory_scored -= nonzero_memory(pod);
         self.pods -= 1;
+        self.gpu_used_milli -= pod.gpu.total_milli();
         let m = pod.gpu.milli_per_device() as u16;
         for &g in gpus {
             let f = &mut self.gpu_free[g as usize];
@@ -249,11 +254,15 @@ impl ClusterState {
                 return Err(format!("node {i} ({}) idle GPU count drifted", n.name));
             }
             hist[idle] += 1;
-            alloc += s
+            let used = s
                 .gpu_free
                 .iter()
                 .map(|&f| u64::from(GPU_MILLI) - u64::from(f))
                 .sum::<u64>();
+            if used != s.gpu_used_milli {
+                return Err(format!("node {i} ({}) GPU usage total drifted", n.name));
+            }
+            alloc += used;
         }
         if hist != self.idle_hist {
             return Err("idle-GPU histogram drifted".into());

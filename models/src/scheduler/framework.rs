@@ -25,6 +25,11 @@ pub trait ScorePlugin: Debug + Send + Sync {
     fn score(&self, pod: &PodRequest, spec: &NodeSpec, st: &NodeState) -> i64;
     /// NormalizeScore; the default leaves scores as they are.
     fn normalize(&self, _scores: &mut [i64]) {}
+    /// Whether `normalize` does anything (then scores depend on the candidate set and
+    /// cannot be memoised per node).
+    fn normalizes(&self) -> bool {
+        false
+    }
 }
 
 /// A scheduler profile: the plugins enabled at each extension point.
@@ -50,13 +55,29 @@ pub fn num_feasible_nodes_to_find(n: usize, percentage: u32) -> usize {
     (n * pct / 100).max(100).min(n)
 }
 
-/// Reusable buffers for the scheduling cycle (not simulation state).
+/// Reusable buffers for the scheduling cycle, and a per-node memo of the last verdict.
+/// Neither is simulation state: both are pure functions of it.
 #[derive(Debug, Default)]
 pub struct Scratch {
     feasible: Vec<u32>,
     totals: Vec<i64>,
     plugin_scores: Vec<i64>,
     best: Vec<u32>,
+    /// Per node: (request shape, weighted total score or `INFEASIBLE`) for the node as it
+    /// is now. A placement changes one node, so only that node's entry is dropped
+    /// (`invalidate`); every other node keeps its score for the next pod of that shape.
+    memo: Vec<Option<(u32, i64)>>,
+}
+
+const INFEASIBLE: i64 = i64::MIN;
+
+impl Scratch {
+    /// Forget what is known about `node` (call whenever it gains or loses a pod).
+    pub fn invalidate(&mut self, node: u32) {
+        if let Some(e) = self.memo.get_mut(node as usize) {
+            *e = None;
+        }
+    }
 }
 
 impl Profile {
@@ -64,9 +85,11 @@ impl Profile {
     /// enough feasible nodes are found, Score them, and return the best node. Ties among
     /// the best go to the `Chooser` (candidates in node-index order). Advances `*start` by
     /// the number of nodes examined, as kube-scheduler does.
+    #[allow(clippy::too_many_arguments)] // the cycle's inputs, each distinct
     pub fn select_node(
         &self,
         pod: &PodRequest,
+        shape: Option<u32>,
         spec: &ClusterSpec,
         cs: &ClusterState,
         start: &mut usize,
@@ -77,15 +100,45 @@ impl Profile {
         if n == 0 {
             return None;
         }
+        // Scores are only memoised when no plugin normalises over the candidate set.
+        let shape = shape.filter(|_| self.scorers.iter().all(|(p, _)| !p.normalizes()));
+        if scratch.memo.len() != n {
+            scratch.memo.clear();
+            scratch.memo.resize(n, None);
+        }
         let want = num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score);
         scratch.feasible.clear();
+        scratch.totals.clear();
         let mut processed = 0;
         for i in 0..n {
             let idx = (*start + i) % n;
             processed += 1;
-            let (ns, st) = (&spec.nodes[idx], &cs.nodes[idx]);
-            if self.filters.iter().all(|f| f.filter(pod, ns, st).is_ok()) {
+            let memo = shape.and_then(|sh| match scratch.memo[idx] {
+                Some((s, v)) if s == sh => Some(v),
+                _ => None,
+            });
+            let total = match memo {
+                Some(v) => v,
+                None => {
+                    let (ns, st) = (&spec.nodes[idx], &cs.nodes[idx]);
+                    let v = if self.filters.iter().all(|f| f.filter(pod, ns, st).is_ok()) {
+                        // Without normalisation a node's weighted total is its own affair.
+                        self.scorers
+                            .iter()
+                            .map(|(p, w)| p.score(pod, ns, st) * w)
+                            .sum()
+                    } else {
+                        INFEASIBLE
+                    };
+                    if let Some(sh) = shape {
+                        scratch.memo[idx] = Some((sh, v));
+                    }
+                    v
+                }
+            };
+            if total != INFEASIBLE {
                 scratch.feasible.push(idx as u32);
+                scratch.totals.push(total);
                 if scratch.feasible.len() >= want {
                     break;
                 }
@@ -97,16 +150,17 @@ impl Profile {
             1 => return Some(scratch.feasible[0]),
             _ => {}
         }
-        scratch.totals.clear();
-        scratch.totals.resize(scratch.feasible.len(), 0);
-        for (plugin, weight) in &self.scorers {
-            scratch.plugin_scores.clear();
-            scratch.plugin_scores.extend(scratch.feasible.iter().map(|&i| {
-                plugin.score(pod, &spec.nodes[i as usize], &cs.nodes[i as usize])
-            }));
-            plugin.normalize(&mut scratch.plugin_scores);
-            for (t, s) in scratch.totals.iter_mut().zip(&scratch.plugin_scores) {
-                *t += s * weight;
+        if self.scorers.iter().any(|(p, _)| p.normalizes()) {
+            scratch.totals.iter_mut().for_each(|t| *t = 0);
+            for (plugin, weight) in &self.scorers {
+                scratch.plugin_scores.clear();
+                scratch.plugin_scores.extend(scratch.feasible.iter().map(|&i| {
+                    plugin.score(pod, &spec.nodes[i as usize], &cs.nodes[i as usize])
+                }));
+                plugin.normalize(&mut scratch.plugin_scores);
+                for (t, s) in scratch.totals.iter_mut().zip(&scratch.plugin_scores) {
+                    *t += s * weight;
+                }
             }
         }
         let max = scratch.totals.iter().copied().max()?;
@@ -119,7 +173,11 @@ impl Profile {
                 .filter(|(_, t)| **t == max)
                 .map(|(i, _)| *i),
         );
-        scratch.best.sort_unstable();
+        // Candidates were found in rotation order: one wrap at most, so rotating puts them
+        // in node-index order without sorting.
+        if let Some(w) = scratch.best.windows(2).position(|p| p[1] < p[0]) {
+            scratch.best.rotate_left(w + 1);
+        }
         let k = chooser.choose(scratch.best.len());
         Some(scratch.best[k])
     }

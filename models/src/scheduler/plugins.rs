@@ -53,12 +53,7 @@ fn requested_and_allocatable(
                 return None;
             }
             let cap = u64::from(spec.gpus) * u64::from(GPU_MILLI);
-            let used: u64 = st
-                .gpu_free
-                .iter()
-                .map(|&f| u64::from(GPU_MILLI) - u64::from(f))
-                .sum();
-            (used + pod.gpu.total_milli(), cap)
+            (st.gpu_used_milli + pod.gpu.total_milli(), cap)
         }
     };
     (alloc > 0).then_some((req, alloc))
@@ -118,16 +113,23 @@ impl ScorePlugin for BalancedAllocation {
         "NodeResourcesBalancedAllocation"
     }
     fn score(&self, pod: &PodRequest, spec: &NodeSpec, st: &NodeState) -> i64 {
-        let fr: Vec<f64> = self
-            .resources
-            .iter()
-            .filter_map(|&r| requested_and_allocatable(r, pod, spec, st, false))
-            .map(|(req, alloc)| (req as f64 / alloc as f64).min(1.0))
-            .collect();
-        let std = match fr.len() {
+        // At most one entry per Resource variant; no allocation on this hot path.
+        let mut buf = [0.0f64; 8];
+        let mut n = 0;
+        for &r in &self.resources {
+            if n == buf.len() {
+                break;
+            }
+            if let Some((req, alloc)) = requested_and_allocatable(r, pod, spec, st, false) {
+                buf[n] = (req as f64 / alloc as f64).min(1.0);
+                n += 1;
+            }
+        }
+        let fr = &buf[..n];
+        let std = match n {
             0 | 1 => 0.0,
             2 => (fr[0] - fr[1]).abs() / 2.0,
-            n => {
+            _ => {
                 let mean = fr.iter().sum::<f64>() / n as f64;
                 (fr.iter().map(|f| (f - mean) * (f - mean)).sum::<f64>() / n as f64).sqrt()
             }
