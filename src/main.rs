@@ -174,20 +174,14 @@ fn load_scenario(args: &RunArgs, ov: &Overrides) -> Result<Scenario, ScenarioErr
                 philly_vc: None,
                 limit: None,
             }];
-            scenarios::build_parsed(
-                &p.display().to_string(),
-                f,
-                &DirSource(PathBuf::new()),
-                ov,
-            )
+            scenarios::build_parsed(&p.display().to_string(), f, &DirSource(PathBuf::new()), ov)
         }
         Some(p) => scenarios::load(p, ov),
     }
 }
 
 fn is_csv(p: &Path) -> bool {
-    p.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))
 }
 
 fn run(args: RunArgs) -> Result<(), Failure> {

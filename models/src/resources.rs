@@ -103,7 +103,10 @@ mod tests {
 
     #[test]
     fn openb_pairs_map_to_requests() {
-        assert_eq!(GpuRequest::from_count_and_milli(0, 0), Some(GpuRequest::None));
+        assert_eq!(
+            GpuRequest::from_count_and_milli(0, 0),
+            Some(GpuRequest::None)
+        );
         assert_eq!(
             GpuRequest::from_count_and_milli(2, 1000),
             Some(GpuRequest::Whole(2))

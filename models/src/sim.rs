@@ -89,8 +89,13 @@ pub enum JobPhase {
     NotSubmitted,
     /// Submitted; some pods may be bound (holding resources) while others wait.
     Waiting,
-    Running { start: SimTime },
-    Completed { start: SimTime, end: SimTime },
+    Running {
+        start: SimTime,
+    },
+    Completed {
+        start: SimTime,
+        end: SimTime,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -481,10 +486,11 @@ impl Model for ClusterSim {
             self.schedule(now, ctx);
         }
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
-        if self.check_invariants && self.invariant_violation.is_none() {
-            if let Err(e) = self.state.cluster.check_invariants(&self.spec) {
-                self.invariant_violation = Some(format!("{now}: {e}"));
-            }
+        if self.check_invariants
+            && self.invariant_violation.is_none()
+            && let Err(e) = self.state.cluster.check_invariants(&self.spec)
+        {
+            self.invariant_violation = Some(format!("{now}: {e}"));
         }
         if self.invariant_violation.is_some() {
             ctx.stop();
@@ -653,7 +659,7 @@ pub fn run(
             let mut n = 0u64;
             sim.run(&mut model, stop, |now, m: &ClusterSim| {
                 n += 1;
-                if n % 4096 == 0 {
+                if n.is_multiple_of(4096) {
                     let done = m
                         .state
                         .jobs
@@ -683,7 +689,12 @@ pub enum RunError {
     Invariant(String),
 }
 
-fn collect(m: ClusterSim, stats: sim_core::RunStats, config: &RunConfig, choices: u64) -> RunResult {
+fn collect(
+    m: ClusterSim,
+    stats: sim_core::RunStats,
+    config: &RunConfig,
+    choices: u64,
+) -> RunResult {
     let drained = stats.reason == StopReason::Drained;
     let jobs = m
         .workload

@@ -187,10 +187,7 @@ impl ClusterState {
 
     /// Most idle GPUs on any single node.
     pub fn max_idle_gpus_on_a_node(&self) -> u32 {
-        self.idle_hist
-            .iter()
-            .rposition(|&c| c > 0)
-            .unwrap_or(0) as u32
+        self.idle_hist.iter().rposition(|&c| c > 0).unwrap_or(0) as u32
     }
 
     /// Total idle GPUs in the cluster.
@@ -244,12 +241,19 @@ impl ClusterState {
         let mut alloc = 0u64;
         for (i, (n, s)) in spec.nodes.iter().zip(&self.nodes).enumerate() {
             if s.cpu_used > n.cpu_milli || s.memory_used > n.memory_mib {
-                return Err(format!("node {i} ({}) over-committed on cpu/memory", n.name));
+                return Err(format!(
+                    "node {i} ({}) over-committed on cpu/memory",
+                    n.name
+                ));
             }
             if s.gpu_free.iter().any(|&f| u32::from(f) > GPU_MILLI) {
                 return Err(format!("node {i} ({}) has a GPU above capacity", n.name));
             }
-            let idle = s.gpu_free.iter().filter(|&&f| u32::from(f) == GPU_MILLI).count();
+            let idle = s
+                .gpu_free
+                .iter()
+                .filter(|&&f| u32::from(f) == GPU_MILLI)
+                .count();
             if idle != s.idle_gpus as usize {
                 return Err(format!("node {i} ({}) idle GPU count drifted", n.name));
             }
@@ -309,13 +313,20 @@ mod tests {
         // Another 600 share does not fit on GPU 0 (400 left), so it goes to GPU 1.
         assert_eq!(cs.nodes[0].pick_gpus(half.gpu), Some(vec![1]));
         // A 300 share best-fits onto GPU 0.
-        assert_eq!(cs.nodes[0].pick_gpus(GpuRequest::Shared(300)), Some(vec![0]));
+        assert_eq!(
+            cs.nodes[0].pick_gpus(GpuRequest::Shared(300)),
+            Some(vec![0])
+        );
         // Two whole GPUs no longer fit; one does.
         assert_eq!(
             cs.nodes[0].fits(&spec.nodes[0], &PodRequest::gpus(2)),
             Err(Misfit::Gpu)
         );
-        assert!(cs.nodes[0].fits(&spec.nodes[0], &PodRequest::gpus(1)).is_ok());
+        assert!(
+            cs.nodes[0]
+                .fits(&spec.nodes[0], &PodRequest::gpus(1))
+                .is_ok()
+        );
         assert_eq!(cs.max_idle_gpus_on_a_node(), 1);
         assert!(!cs.could_fit(&[PodRequest::gpus(2)]));
         cs.check_invariants(&spec).unwrap();

@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 
 use models::{
-    ClusterSpec, JobSpec, NodeSpec, Outcome, PodOrder, PodRequest, PolicyKind, RunConfig,
-    Workload, run,
+    ClusterSpec, JobSpec, NodeSpec, Outcome, PodOrder, PodRequest, PolicyKind, RunConfig, Workload,
+    run,
 };
 use sim_core::{SimDuration, SimTime};
 
@@ -71,7 +71,11 @@ fn default_scheduler_deadlocks_holding_all_gpus() {
             .unwrap();
             assert_eq!(r.stop, "drained");
             for j in &r.jobs {
-                assert_eq!(j.outcome, Outcome::Stuck, "{nodes}x{gpus} seed {seed}: {j:?}");
+                assert_eq!(
+                    j.outcome,
+                    Outcome::Stuck,
+                    "{nodes}x{gpus} seed {seed}: {j:?}"
+                );
                 assert_eq!(j.pods_bound, 3);
                 assert_eq!(j.end, None);
             }
@@ -97,8 +101,14 @@ fn gang_placement_runs_them_one_after_the_other() {
         let b = &r.jobs[1];
         assert_eq!(a.outcome, Outcome::Completed);
         assert_eq!(b.outcome, Outcome::Completed);
-        assert_eq!((a.start, a.end), (Some(SimTime::from_secs(0)), Some(SimTime::from_secs(100))));
-        assert_eq!((b.start, b.end), (Some(SimTime::from_secs(100)), Some(SimTime::from_secs(200))));
+        assert_eq!(
+            (a.start, a.end),
+            (Some(SimTime::from_secs(0)), Some(SimTime::from_secs(100)))
+        );
+        assert_eq!(
+            (b.start, b.end),
+            (Some(SimTime::from_secs(100)), Some(SimTime::from_secs(200)))
+        );
         assert_eq!(r.usage.allocated_milli, 0, "everything released at the end");
         // 4 GPUs busy for 200 s.
         assert_eq!(r.usage.busy_integral, 4000u128 * 200 * 1_000_000_000);
@@ -113,7 +123,11 @@ fn grouped_order_lets_the_default_scheduler_finish() {
     let mut c = config(PolicyKind::Default, 1);
     c.pod_order = PodOrder::Grouped;
     let r = run(cluster(3, 2), two_jobs(), &c, None).unwrap();
-    assert!(r.jobs.iter().all(|j| j.outcome == Outcome::Completed), "{:?}", r.jobs);
+    assert!(
+        r.jobs.iter().all(|j| j.outcome == Outcome::Completed),
+        "{:?}",
+        r.jobs
+    );
     assert_eq!(r.jobs[1].start, Some(SimTime::from_secs(100)));
     // B held two GPUs idle while waiting for A: allocated exceeds busy by 2 GPUs x 100 s.
     assert_eq!(
@@ -128,5 +142,8 @@ fn pod_larger_than_any_node_is_rejected_before_running() {
     w.jobs[0].pods[0] = PodRequest::gpus(8);
     let err = run(cluster(3, 2), w, &config(PolicyKind::Gang, 1), None).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("\"A\" pod 0") && msg.contains("8 GPUs"), "{msg}");
+    assert!(
+        msg.contains("\"A\" pod 0") && msg.contains("8 GPUs"),
+        "{msg}"
+    );
 }

@@ -48,8 +48,7 @@ pub fn jobs_csv(r: &RunResult) -> Result<Vec<u8>, ReportError> {
     };
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
-        "id", "submit_s", "start_s", "end_s", "wait_s", "jct_s", "gpus", "pods", "nodes",
-        "outcome",
+        "id", "submit_s", "start_s", "end_s", "wait_s", "jct_s", "gpus", "pods", "nodes", "outcome",
     ])
     .map_err(enc)?;
     for j in &r.jobs {

@@ -20,7 +20,12 @@ impl FileSource for Embedded {
         EMBEDDED
             .iter()
             .find(|(n, _)| *n == name)
-            .map(|(n, text)| (format!("<bundled>/scenarios/bundled/{n}"), (*text).to_string()))
+            .map(|(n, text)| {
+                (
+                    format!("<bundled>/scenarios/bundled/{n}"),
+                    (*text).to_string(),
+                )
+            })
             .ok_or_else(|| ScenarioError::Read {
                 path: format!("<bundled>/{name}"),
                 source: std::io::Error::new(

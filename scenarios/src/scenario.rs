@@ -331,7 +331,11 @@ fn build_cluster(
             return Err(invalid(path, &field("count"), "must be at least 1"));
         }
         if p.nodes_per_rack == 0 {
-            return Err(invalid(path, &field("nodes_per_rack"), "must be at least 1"));
+            return Err(invalid(
+                path,
+                &field("nodes_per_rack"),
+                "must be at least 1",
+            ));
         }
         if p.gpus > 255 {
             return Err(invalid(path, &field("gpus"), "at most 255 GPUs per node"));
@@ -350,7 +354,11 @@ fn build_cluster(
                 cpu_milli: p.cpu_milli,
                 memory_mib: p.memory_mib,
                 gpus: p.gpus,
-                gpu_model: if p.gpus > 0 { p.gpu_model.clone() } else { None },
+                gpu_model: if p.gpus > 0 {
+                    p.gpu_model.clone()
+                } else {
+                    None
+                },
                 gpu_memory_mib: p.gpu_memory_mib,
                 rack: rack_base + k / p.nodes_per_rack,
                 labels: p.labels.clone(),
@@ -449,11 +457,7 @@ fn build_workload(
         });
     }
     if jobs.is_empty() {
-        return Err(invalid(
-            path,
-            "workload",
-            "no jobs: give traces or jobs",
-        ));
+        return Err(invalid(path, "workload", "no jobs: give traces or jobs"));
     }
     let mut w = Workload { jobs };
     w.sort_by_submit();

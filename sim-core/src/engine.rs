@@ -362,7 +362,10 @@ mod tests {
             "index 0 is always the earliest-scheduled of the batch"
         );
         assert_eq!(
-            order(ChooserMode::Scripted(vec![3, 2, 1]), SimultaneousOrder::Chooser),
+            order(
+                ChooserMode::Scripted(vec![3, 2, 1]),
+                SimultaneousOrder::Chooser
+            ),
             "dcba"
         );
     }

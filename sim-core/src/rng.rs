@@ -48,9 +48,18 @@ mod tests {
     #[test]
     fn streams_are_independent_and_reproducible() {
         let s = RngStreams::new(7);
-        let a1: Vec<u64> = (0..4).map(|_| 0).scan(s.stream("a"), |r, _: u64| Some(r.next_u64())).collect();
-        let a2: Vec<u64> = (0..4).map(|_| 0).scan(s.stream("a"), |r, _: u64| Some(r.next_u64())).collect();
-        let b: Vec<u64> = (0..4).map(|_| 0).scan(s.stream("b"), |r, _: u64| Some(r.next_u64())).collect();
+        let a1: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(s.stream("a"), |r, _: u64| Some(r.next_u64()))
+            .collect();
+        let a2: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(s.stream("a"), |r, _: u64| Some(r.next_u64()))
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(s.stream("b"), |r, _: u64| Some(r.next_u64()))
+            .collect();
         assert_eq!(a1, a2);
         assert_ne!(a1, b);
         // Drawing from "b" does not move "a".

@@ -97,7 +97,9 @@ impl Add for SimDuration {
 
 /// Error parsing a human duration such as `"90s"`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration {input:?}: {reason} (expected e.g. \"90s\", \"1.5h\", \"2d\", \"250ms\" or a number of seconds)")]
+#[error(
+    "invalid duration {input:?}: {reason} (expected e.g. \"90s\", \"1.5h\", \"2d\", \"250ms\" or a number of seconds)"
+)]
 pub struct ParseDurationError {
     pub input: String,
     pub reason: &'static str,
@@ -170,7 +172,7 @@ fn fmt_ns(ns: u64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     if ns == 0 {
         return write!(f, "0s");
     }
-    if ns % NANOS_PER_SEC != 0 {
+    if !ns.is_multiple_of(NANOS_PER_SEC) {
         // Sub-second precision: print seconds with up to 9 decimals, trailing zeros trimmed.
         let secs = ns / NANOS_PER_SEC;
         let frac = format!("{:09}", ns % NANOS_PER_SEC);
@@ -256,8 +258,14 @@ mod tests {
     #[test]
     fn parses_human_forms() {
         assert_eq!("90s".parse::<SimDuration>(), Ok(SimDuration::from_secs(90)));
-        assert_eq!("2h".parse::<SimDuration>(), Ok(SimDuration::from_secs(7200)));
-        assert_eq!("1d".parse::<SimDuration>(), Ok(SimDuration::from_secs(86_400)));
+        assert_eq!(
+            "2h".parse::<SimDuration>(),
+            Ok(SimDuration::from_secs(7200))
+        );
+        assert_eq!(
+            "1d".parse::<SimDuration>(),
+            Ok(SimDuration::from_secs(86_400))
+        );
         assert_eq!(
             "1.5h".parse::<SimDuration>(),
             Ok(SimDuration::from_secs(5400))
@@ -289,7 +297,11 @@ mod tests {
         for s in ["90s", "2h", "1d", "1d2h3m4s", "0.25s", "0s", "1m"] {
             let d: SimDuration = s.parse().unwrap();
             let printed = d.to_string();
-            assert_eq!(printed.parse::<SimDuration>().unwrap(), d, "{s} -> {printed}");
+            assert_eq!(
+                printed.parse::<SimDuration>().unwrap(),
+                d,
+                "{s} -> {printed}"
+            );
         }
         assert_eq!(SimDuration::from_secs(5400).to_string(), "1h30m");
         assert_eq!(SimTime::from_secs(61).to_string(), "t=1m1s");

@@ -154,9 +154,11 @@ impl Profile {
             scratch.totals.iter_mut().for_each(|t| *t = 0);
             for (plugin, weight) in &self.scorers {
                 scratch.plugin_scores.clear();
-                scratch.plugin_scores.extend(scratch.feasible.iter().map(|&i| {
-                    plugin.score(pod, &spec.nodes[i as usize], &cs.nodes[i as usize])
-                }));
+                scratch.plugin_scores.extend(
+                    scratch.feasible.iter().map(|&i| {
+                        plugin.score(pod, &spec.nodes[i as usize], &cs.nodes[i as usize])
+                    }),
+                );
                 plugin.normalize(&mut scratch.plugin_scores);
                 for (t, s) in scratch.totals.iter_mut().zip(&scratch.plugin_scores) {
                     *t += s * weight;

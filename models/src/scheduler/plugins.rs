@@ -195,7 +195,7 @@ mod tests {
         let s = spec();
         let st = NodeState::new(&s);
         let pod = PodRequest {
-            cpu_milli: 2000,   // 0.5
+            cpu_milli: 2000,  // 0.5
             memory_mib: 2048, // 0.25
             ..PodRequest::gpus(0)
         };
