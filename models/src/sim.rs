@@ -625,6 +625,8 @@ pub struct RunResult {
     pub usage: Usage,
     pub events: u64,
     pub choices: u64,
+    /// Hash of every choice among equals the run made (seed-dependent).
+    pub choices_fingerprint: u64,
     pub engine_fingerprint: u64,
     pub seed: u64,
     pub policy: String,
@@ -677,7 +679,13 @@ pub fn run(
         return Err(RunError::Invariant(v));
     }
     model.state.usage.advance(stats.now);
-    Ok(collect(model, stats, config, sim.chooser().decisions()))
+    let chooser = sim.chooser();
+    Ok(collect(
+        model,
+        stats,
+        config,
+        (chooser.decisions(), chooser.fingerprint()),
+    ))
 }
 
 /// A run that could not complete.
@@ -693,7 +701,7 @@ fn collect(
     m: ClusterSim,
     stats: sim_core::RunStats,
     config: &RunConfig,
-    choices: u64,
+    (choices, choices_fingerprint): (u64, u64),
 ) -> RunResult {
     let drained = stats.reason == StopReason::Drained;
     let jobs = m
@@ -750,6 +758,7 @@ fn collect(
         usage: m.state.usage.clone(),
         events: stats.events,
         choices,
+        choices_fingerprint,
         engine_fingerprint: stats.fingerprint,
         seed: config.seed,
         policy: config.scheduler.policy.name().to_string(),

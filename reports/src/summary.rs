@@ -76,7 +76,11 @@ pub struct Summary {
     pub end_time_s: f64,
     pub stop: String,
     pub events: u64,
+    /// Choices among equals made (score ties, random pod order).
     pub choices: u64,
+    /// Hash of those choices: differs between seeds whenever a seeded choice differed.
+    pub choices_fingerprint: String,
+    /// Hash of the (time, id) sequence of every engine event.
     pub engine_fingerprint: String,
 }
 
@@ -146,6 +150,7 @@ pub fn summarize(scenario: &str, r: &RunResult) -> Summary {
         stop: r.stop.clone(),
         events: r.events,
         choices: r.choices,
+        choices_fingerprint: format!("{:016x}", r.choices_fingerprint),
         engine_fingerprint: format!("{:016x}", r.engine_fingerprint),
     }
 }

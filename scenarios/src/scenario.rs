@@ -151,9 +151,10 @@ pub struct Scenario {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: String,
+        #[source]
         source: std::io::Error,
     },
     #[error("{path}: {msg}")]
@@ -194,9 +195,23 @@ impl FileSource for DirSource {
 
 /// Parse scenario YAML. `path` is only used in messages.
 pub fn parse(path: &str, yaml: &str) -> Result<ScenarioFile, ScenarioError> {
-    serde_saphyr::from_str::<ScenarioFile>(yaml).map_err(|e| ScenarioError::Yaml {
-        path: path.to_string(),
-        msg: e.to_string(),
+    serde_saphyr::from_str::<ScenarioFile>(yaml).map_err(|e| {
+        let msg = e.to_string();
+        let msg = msg.strip_prefix("error: ").unwrap_or(&msg);
+        ScenarioError::Yaml {
+            path: path.to_string(),
+            msg: msg
+                .replace("<input>", path)
+                .replace(
+                    "invalid u64",
+                    "invalid u64 (expected a non-negative integer)",
+                )
+                .replace(
+                    "invalid u32",
+                    "invalid u32 (expected a non-negative integer)",
+                )
+                .replace("invalid i32", "invalid i32 (expected an integer)"),
+        }
     })
 }
 

@@ -39,6 +39,8 @@ pub struct Chooser {
     record: Option<Vec<Choice>>,
     /// Number of real choices made (calls with n >= 2).
     decisions: u64,
+    /// Running FNV-1a hash of every (among, picked) decision.
+    fingerprint: u64,
 }
 
 impl Chooser {
@@ -49,6 +51,7 @@ impl Chooser {
             cursor: 0,
             record: None,
             decisions: 0,
+            fingerprint: crate::rng::fnv1a64(b""),
         }
     }
 
@@ -69,6 +72,11 @@ impl Chooser {
         self.decisions
     }
 
+    /// Hash of every decision made so far: equal for runs that chose alike.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
     /// Pick an index in `0..n`. With `n <= 1` this is not a decision: returns 0 and
     /// consumes nothing.
     pub fn choose(&mut self, n: usize) -> usize {
@@ -85,6 +93,14 @@ impl Chooser {
                 v.min(n - 1)
             }
         };
+        for b in (n as u64)
+            .to_le_bytes()
+            .into_iter()
+            .chain((picked as u64).to_le_bytes())
+        {
+            self.fingerprint ^= u64::from(b);
+            self.fingerprint = self.fingerprint.wrapping_mul(0x0000_0100_0000_01b3);
+        }
         if let Some(r) = &mut self.record {
             r.push(Choice {
                 among: n as u32,

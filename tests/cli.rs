@@ -1,0 +1,295 @@
+//! `orrery run` end to end: the bundled default, determinism, and bad input.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn bundled_default_runs_and_writes_results() {
+    let d = tmpdir("bundled");
+    let out = orrery(&["run", "--out", "res"], &d);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("1595 total: 1595 completed, 0 unfinished"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("22740.1 GPU-hours"), "{stdout}");
+    let csv = std::fs::read_to_string(d.join("res/jobs.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 1595);
+    assert!(csv.starts_with("id,submit_s,start_s,end_s,wait_s,jct_s,gpus,pods,nodes,outcome\n"));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("res/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["jobs_completed"], 1595);
+    assert_eq!(summary["policy"], "gang");
+}
+
+#[test]
+fn same_seed_gives_byte_identical_files() {
+    let d = tmpdir("same-seed");
+    for dir in ["a", "b"] {
+        let out = orrery(&["run", "--seed", "7", "--out", dir], &d);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    for f in ["jobs.csv", "summary.json"] {
+        let a = std::fs::read(d.join("a").join(f)).unwrap();
+        let b = std::fs::read(d.join("b").join(f)).unwrap();
+        assert!(a == b, "{f} differs between two runs with the same seed");
+    }
+}
+
+#[test]
+fn a_different_seed_changes_seeded_choices() {
+    let d = tmpdir("other-seed");
+    for (dir, seed) in [("s1", "1"), ("s2", "2")] {
+        let out = orrery(&["run", "--seed", seed, "--out", dir], &d);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let read = |dir: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join(dir).join("summary.json")).unwrap())
+            .unwrap()
+    };
+    let (a, b) = (read("s1"), read("s2"));
+    // Score ties among the 16 identical nodes are broken by the seeded Chooser.
+    assert!(a["choices"].as_u64().unwrap() > 0);
+    assert_ne!(a["choices_fingerprint"], b["choices_fingerprint"]);
+}
+
+#[test]
+fn random_pod_order_is_seeded_and_decides_whether_gangs_deadlock() {
+    // Two 4-pod gangs on 6 GPUs, pods queued in a seeded random order. The default
+    // scheduler avoids deadlock only if one job's four pods are all among the first six
+    // queued: 30 of the 70 equally likely orders (3/7). Over ten seeds both outcomes occur,
+    // and each seed always gives the same one.
+    let d = tmpdir("random-order");
+    let yaml = std::fs::read_to_string(bundled("gang-deadlock.yaml"))
+        .unwrap()
+        .replace("pod_order: interleaved", "pod_order: random");
+    std::fs::write(d.join("s.yaml"), yaml).unwrap();
+    let mut stuck_seeds = Vec::new();
+    for seed in 1..=10 {
+        let s = seed.to_string();
+        let outcome = |dir: &str| {
+            let out = orrery(&["run", "s.yaml", "--seed", &s, "--out", dir, "-q"], &d);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            std::fs::read_to_string(d.join(dir).join("jobs.csv")).unwrap()
+        };
+        let first = outcome("x");
+        assert_eq!(first, outcome("y"), "seed {seed} is not reproducible");
+        if first.contains(",stuck") {
+            stuck_seeds.push(seed);
+        } else {
+            assert_eq!(first.matches(",completed").count(), 2, "{first}");
+        }
+    }
+    assert!(
+        !stuck_seeds.is_empty() && stuck_seeds.len() < 10,
+        "expected both outcomes over ten seeds, stuck on {stuck_seeds:?}"
+    );
+}
+
+#[test]
+fn gang_deadlock_scenario_reports_stuck_jobs_not_finished_ones() {
+    let d = tmpdir("deadlock");
+    let path = bundled("gang-deadlock.yaml");
+    let p = path.to_str().unwrap();
+    let out = orrery(&["run", p, "--out", "dl"], &d);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("0 completed, 2 unfinished (2 stuck)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("WARNING"), "{stdout}");
+    let csv = std::fs::read_to_string(d.join("dl/jobs.csv")).unwrap();
+    assert_eq!(csv.matches(",stuck\n").count(), 2, "{csv}");
+    let out = orrery(&["run", p, "--policy", "gang", "--out", "g"], &d);
+    assert!(out.status.success());
+    let csv = std::fs::read_to_string(d.join("g/jobs.csv")).unwrap();
+    assert!(csv.contains("A,0,0,100,0,100,4,4,"), "{csv}");
+    assert!(csv.contains("B,0,100,200,100,200,4,4,"), "{csv}");
+}
+
+/// Run with bad input: exit code 2, the message contains every `needle`, no panic, and
+/// no output directory.
+fn rejects(d: &std::path::Path, args: &[&str], needles: &[&str]) {
+    let out = orrery(args, d);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "args {args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "args {args:?}: {n:?} not in {err}");
+    }
+    assert!(
+        !d.join("never").exists(),
+        "output written despite the error"
+    );
+}
+
+#[test]
+fn bad_inputs_get_clear_errors_and_exit_code_2() {
+    let d = tmpdir("bad");
+    let good = std::fs::read_to_string(bundled("gang-deadlock.yaml")).unwrap();
+    let write = |name: &str, body: &str| std::fs::write(d.join(name), body).unwrap();
+
+    // Missing file.
+    rejects(
+        &d,
+        &["run", "nope.yaml", "--out", "never"],
+        &["cannot read nope.yaml", "No such file"],
+    );
+
+    // Malformed CSV row (too few fields) in a real-format trace.
+    write(
+        "short.csv",
+        "job_id,submission_time,duration,num_gpu\na,0,10,1\nb,5,20\n",
+    );
+    rejects(
+        &d,
+        &[
+            "run",
+            "short.csv",
+            "--trace-format",
+            "itp",
+            "--out",
+            "never",
+        ],
+        &["short.csv:3"],
+    );
+
+    // Unknown trace format, on the command line and in a scenario.
+    rejects(
+        &d,
+        &[
+            "run",
+            "short.csv",
+            "--trace-format",
+            "alibaba",
+            "--out",
+            "never",
+        ],
+        &[
+            "unknown trace format \"alibaba\"",
+            "openb, itp, philly, orrery-csv",
+        ],
+    );
+    write(
+        "fmt.yaml",
+        &good.replace(
+            "  pod_order: interleaved\n",
+            "  pod_order: interleaved\n  traces:\n    - {file: short.csv, format: alibaba}\n",
+        ),
+    );
+    rejects(
+        &d,
+        &["run", "fmt.yaml", "--out", "never"],
+        &["fmt.yaml", "alibaba"],
+    );
+
+    // A trace CSV without a format.
+    rejects(
+        &d,
+        &["run", "short.csv", "--out", "never"],
+        &["--trace-format"],
+    );
+
+    // Negative and non-numeric resources.
+    write(
+        "neg.yaml",
+        &good.replace("cpu_milli: 32000", "cpu_milli: -4000"),
+    );
+    rejects(
+        &d,
+        &["run", "neg.yaml", "--out", "never"],
+        &["neg.yaml", "line 12", "non-negative"],
+    );
+    write("nan.yaml", &good.replace("gpus: 2", "gpus: two"));
+    rejects(
+        &d,
+        &["run", "nan.yaml", "--out", "never"],
+        &["nan.yaml", "line 14"],
+    );
+    write(
+        "neg.csv",
+        "job_id,submission_time,duration,num_gpu\na,0,10,-1\n",
+    );
+    rejects(
+        &d,
+        &["run", "neg.csv", "--trace-format", "itp", "--out", "never"],
+        &["neg.csv:2", "num_gpu", "\"-1\""],
+    );
+    write(
+        "word.csv",
+        "id,submit,duration,pods,gpus_per_pod\nj1,0,1h,two,1\n",
+    );
+    rejects(
+        &d,
+        &[
+            "run",
+            "word.csv",
+            "--trace-format",
+            "orrery-csv",
+            "--out",
+            "never",
+        ],
+        &["word.csv:2", "pods", "\"two\""],
+    );
+
+    // A pod larger than any node.
+    write(
+        "big.yaml",
+        &good.replace("gpus_per_pod: 1}", "gpus_per_pod: 3}"),
+    );
+    rejects(
+        &d,
+        &["run", "big.yaml", "--out", "never"],
+        &[
+            "job \"A\" pod 0",
+            "3 GPUs",
+            "no node could ever hold it",
+            "2 GPUs",
+        ],
+    );
+
+    // Unknown YAML key.
+    write(
+        "key.yaml",
+        &good.replace("seed: 42", "seed: 42\nhorizn: 5d"),
+    );
+    rejects(
+        &d,
+        &["run", "key.yaml", "--out", "never"],
+        &["key.yaml", "unknown field `horizn`", "horizon"],
+    );
+
+    // Unknown policy and a bad horizon on the command line.
+    rejects(
+        &d,
+        &["run", "--policy", "volcano", "--out", "never"],
+        &["unknown policy \"volcano\""],
+    );
+    rejects(
+        &d,
+        &["run", "--horizon", "5 fortnights", "--out", "never"],
+        &["--horizon"],
+    );
+}
+
+#[test]
+fn help_explains_every_option() {
+    let d = tmpdir("help");
+    let out = orrery(&["run", "--help"], &d);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for opt in [
+        "--seed",
+        "--out",
+        "--trace-format",
+        "--policy",
+        "--horizon",
+        "EXIT CODES",
+    ] {
+        assert!(help.contains(opt), "{opt} missing from --help:\n{help}");
+    }
+}
