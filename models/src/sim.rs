@@ -624,6 +624,8 @@ pub struct RunResult {
     pub first_submit: SimTime,
     pub usage: Usage,
     pub events: u64,
+    /// Pods evicted by preemption (no policy preempts yet).
+    pub preemptions: u64,
     pub choices: u64,
     /// Hash of every choice among equals the run made (seed-dependent).
     pub choices_fingerprint: u64,
@@ -757,6 +759,7 @@ fn collect(
         first_submit: m.state.first_submit.unwrap_or(SimTime::ZERO),
         usage: m.state.usage.clone(),
         events: stats.events,
+        preemptions: 0,
         choices,
         choices_fingerprint,
         engine_fingerprint: stats.fingerprint,

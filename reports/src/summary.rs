@@ -54,6 +54,10 @@ pub struct Summary {
     pub jobs_total: u64,
     pub jobs_completed: u64,
     pub jobs_unfinished: u64,
+    /// Jobs stuck in a gang deadlock (outcome `stuck`).
+    pub deadlocked_jobs: u64,
+    /// Pods evicted by preemption.
+    pub preemptions: u64,
     /// Jobs per outcome (completed, running, stuck, partially_placed, pending, not_submitted).
     pub outcomes: BTreeMap<&'static str, u64>,
     /// Queueing delay (start − submit) of every job that started.
@@ -136,6 +140,8 @@ pub fn summarize(scenario: &str, r: &RunResult) -> Summary {
         jobs_total: r.jobs.len() as u64,
         jobs_completed: completed,
         jobs_unfinished: r.jobs.len() as u64 - completed,
+        deadlocked_jobs: outcomes.get("stuck").copied().unwrap_or(0),
+        preemptions: r.preemptions,
         outcomes,
         wait_s: Distribution::of_nanos(waits),
         jct_s: Distribution::of_nanos(jcts),
