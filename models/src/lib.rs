@@ -2,6 +2,8 @@
 //! they become (Pods, gangs) and the scheduler policies that place them.
 
 pub mod cluster;
+pub mod fgd;
+pub mod net;
 pub mod resources;
 pub mod scheduler;
 pub mod sim;

@@ -1,0 +1,1 @@
+//! FGD artefact reproduction (being written).
