@@ -1,1 +1,3 @@
 //! FGD artefact reproduction (being written).
+
+pub mod go_rand;
