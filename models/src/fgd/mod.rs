@@ -1,3 +1,185 @@
-//! FGD artefact reproduction (being written).
+//! Reproduction of the FGD artefact (Weng et al., "Beware of Fragmentation: Scheduling
+//! GPU-Sharing Workloads with Fragmentation Gradient Descent", USENIX ATC'23;
+//! `hkust-adsl/kubernetes-scheduler-simulator` @8f3d641), run by run.
+//!
+//! One run = (openb trace, policy, tune seed): the GPU nodes of the openb node list; the pod
+//! list sorted by name, shuffled and tuned to 1.3 × GPU capacity with Go's `math/rand`
+//! seeded by the tune seed ([`go_rand`], [`workload`]); pods scheduled one at a time with
+//! no retries and no departures ([`sched`]) by one of six policies ([`policy`]); and the
+//! artefact's analysis into columns 0…130 ([`analysis`]). [`expected`] reads the
+//! artefact's published per-seed curves for comparison. See `docs/fgd-reproduction.md`.
+//!
+//! Everything is deterministic: the deterministic policies break ties by the artefact's
+//! node rank; Random draws from Orrery's seeded ChaCha stream (`sim_core::RngStreams`).
 
+pub mod analysis;
+pub mod cluster;
+mod csv;
+pub mod error;
+pub mod expected;
+pub mod frag;
 pub mod go_rand;
+pub mod openb;
+pub mod policy;
+pub mod sched;
+pub mod workload;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub use error::FgdError;
+pub use expected::{Expected, ExpectedRow, abs_diff, max_abs_diff};
+pub use policy::Policy;
+
+use cluster::{Cluster, Shape};
+use frag::Targets;
+use openb::{NodeRow, PodRow};
+
+/// A parsed trace, ready to run any (policy, seed).
+#[derive(Clone, Debug)]
+pub struct Trace {
+    cluster: Cluster,
+    /// The original pods sorted by name.
+    pods: Vec<PodRow>,
+    shapes: Vec<Shape>,
+    /// Shape id of each pod in `pods`.
+    shape_of: Vec<usize>,
+    targets: Targets,
+}
+
+/// The result of one run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FgdRun {
+    pub policy: Policy,
+    pub seed: u64,
+    /// GPU allocation ratio (%) at arrived demand 0…130 % (`analysis_allo_discrete.csv`).
+    pub alloc: Vec<f64>,
+    /// Fragmented GPUs as % of all GPUs at arrived demand 0…130 % (`analysis_frag_discrete.csv`).
+    pub frag: Vec<f64>,
+    /// Pods in the tuned list (= pods scheduled one after another).
+    pub pods: usize,
+    /// Clones appended by tune-up / pods deleted by tune-down.
+    pub clones: usize,
+    pub removed: usize,
+    pub placed: usize,
+    pub failed: usize,
+    /// Total GPU request of the tuned list and GPU capacity, milli.
+    pub request_milli: i64,
+    pub capacity_milli: i64,
+    pub total_gpus: usize,
+    /// GPU allocation ratio (%) at 100 % arrived demand (= `alloc[100]`).
+    pub gpu_allocation_ratio: f64,
+    /// Allocated GPUs (%) after the last pod.
+    pub final_allocation: f64,
+}
+
+impl Trace {
+    /// Parse a node list and a pod list (`*_file` name them in errors).
+    pub fn parse(
+        nodes_file: &str,
+        nodes_csv: &str,
+        pods_file: &str,
+        pods_csv: &str,
+    ) -> Result<Trace, FgdError> {
+        let nodes: Vec<NodeRow> = openb::parse_nodes(nodes_file, nodes_csv)?;
+        let mut pods = openb::parse_pods(pods_file, pods_csv)?;
+        pods.sort_by(|a, b| a.name.cmp(&b.name));
+        let cluster = Cluster::new(&nodes);
+        let mut ids: BTreeMap<(i64, i64, i64, i64, &str), usize> = BTreeMap::new();
+        let mut shapes = Vec::new();
+        let mut shape_of = Vec::with_capacity(pods.len());
+        for p in &pods {
+            let key = (
+                p.cpu_milli,
+                p.memory_mib,
+                p.gpu_milli,
+                p.num_gpu,
+                p.gpu_spec.as_str(),
+            );
+            let id = *ids.entry(key).or_insert_with(|| {
+                shapes.push(Shape::of(p, &cluster.models));
+                shapes.len() - 1
+            });
+            shape_of.push(id);
+        }
+        let targets = Targets::from_pods(&pods, &cluster.models);
+        Ok(Trace {
+            cluster,
+            pods,
+            shapes,
+            shape_of,
+            targets,
+        })
+    }
+
+    /// Read and parse the two files.
+    pub fn load(nodes: &Path, pods: &Path) -> Result<Trace, FgdError> {
+        Trace::parse(
+            &nodes.display().to_string(),
+            &error::read_file(nodes)?,
+            &pods.display().to_string(),
+            &error::read_file(pods)?,
+        )
+    }
+
+    /// FGD's target workload of this trace.
+    pub fn targets(&self) -> &Targets {
+        &self.targets
+    }
+
+    /// The scheduled sequence for a tune seed (pods as indices into the name-sorted list).
+    pub fn sequence(&self, seed: u64) -> workload::Sequence {
+        workload::prepare(
+            &self.pods,
+            self.cluster.capacity_milli(),
+            self.cluster.nodes.len(),
+            seed as i64,
+        )
+    }
+
+    /// Name of the i-th pod of the name-sorted original list.
+    pub fn pod_name(&self, i: usize) -> &str {
+        &self.pods[i].name
+    }
+
+    /// One run. Deterministic: equal inputs give equal results.
+    pub fn run(&self, policy: Policy, seed: u64) -> FgdRun {
+        let seq = self.sequence(seed);
+        let order: Vec<usize> = seq.order.iter().map(|&p| self.shape_of[p]).collect();
+        let mut cluster = self.cluster.clone();
+        let out = sched::schedule(
+            &mut cluster,
+            &self.shapes,
+            &order,
+            &seq.rank,
+            policy,
+            &self.targets,
+            seed,
+        );
+        let total_gpus = cluster.total_gpus();
+        let (alloc, frag) = analysis::curves(&out.events, total_gpus);
+        let capacity = cluster.capacity_milli();
+        let used = out.events.last().map_or(0, |e| e.used_milli);
+        FgdRun {
+            policy,
+            seed,
+            gpu_allocation_ratio: alloc[100],
+            alloc,
+            frag,
+            pods: seq.order.len(),
+            clones: seq.clones,
+            removed: seq.removed,
+            placed: out.placed,
+            failed: out.failed,
+            request_milli: seq.total_milli,
+            capacity_milli: capacity,
+            total_gpus,
+            final_allocation: 100.0 * used as f64 / capacity as f64,
+        }
+    }
+}
+
+/// Parse the node and pod lists and run one (policy, tune seed).
+pub fn run(nodes_csv: &str, pods_csv: &str, policy: Policy, seed: u64) -> Result<FgdRun, FgdError> {
+    Ok(Trace::parse("nodes.csv", nodes_csv, "pods.csv", pods_csv)?.run(policy, seed))
+}
