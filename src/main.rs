@@ -1,5 +1,7 @@
 //! `orrery`: the command-line program.
 
+mod compare;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -45,6 +47,18 @@ EXIT CODES:
   2  bad input: unreadable or malformed scenario/trace, unknown option value, a pod no node can hold
   1  anything else (e.g. the output directory cannot be written)")]
     Run(RunArgs),
+    /// Run a scenario under several policies and seeds (in parallel) and write compare.csv,
+    /// compare.md and SVG plots.
+    #[command(after_help = "EXAMPLES:
+  orrery compare --policies default,gang                      # the bundled default, its seed
+  orrery compare scenarios/bundled/gang-deadlock.yaml --policies default,gang --seeds 1..10
+  orrery compare my.yaml --policies default,gang --seeds 1,2,5..7 --out out/cmp
+
+EXIT CODES:
+  0  success
+  2  bad input: unknown policy, bad seed list, unreadable or malformed scenario/trace
+  1  anything else (e.g. the output directory cannot be written)")]
+    Compare(compare::CompareArgs),
     /// Print the bundled default scenario (YAML), a starting point for your own.
     DefaultScenario,
 }
@@ -105,6 +119,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.command {
         Command::Run(args) => run(args),
+        Command::Compare(args) => compare::compare(args),
         Command::DefaultScenario => {
             print!("{}", bundled::DEFAULT_YAML);
             Ok(())

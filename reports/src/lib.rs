@@ -1,8 +1,11 @@
 //! `reports`: metrics computed from a finished run and the files they are written to
 //! (`jobs.csv`, `summary.json`) plus the terminal summary.
 
+pub mod compare;
+pub mod plot;
 pub mod summary;
 pub mod write;
 
+pub use compare::{RunRow, compare_files};
 pub use summary::{Distribution, Summary, summarize};
 pub use write::{ReportError, human, jobs_csv, secs, summary_json, write_all};

@@ -1,0 +1,453 @@
+//! SVG plots of a comparison, drawn with plotters' SVG backend.
+//!
+//! The bytes are deterministic: coordinates are integer pixels, and without a TrueType
+//! feature plotters estimates text extents from the character count instead of reading
+//! system fonts.
+
+use plotters::coord::Shift;
+use std::ops::Range;
+
+use plotters::coord::ranged1d::{AsRangedCoord, DefaultFormatting, KeyPointHint, Ranged};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::compare::{Metric, Stat, Unit, human_secs, human_value};
+use crate::write::ReportError;
+
+const SIZE: (u32, u32) = (960, 600);
+const FONT: &str = "sans-serif";
+
+/// Tableau 10: distinguishable, colour-blind friendly enough, and fixed.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Most points drawn per CDF line; larger samples are thinned to evenly spaced ranks.
+const MAX_CDF_POINTS: usize = 1500;
+
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
+/// An f64 axis with exactly the given tick positions (labels come from the mesh's
+/// formatter). plotters' own `WithKeyPoints` over an f64 range has no value formatter.
+struct Ticks<R> {
+    inner: R,
+    ticks: Vec<f64>,
+}
+
+fn ticks<X: AsRangedCoord<Value = f64>>(x: X, ticks: Vec<f64>) -> Ticks<X::CoordDescType> {
+    Ticks {
+        inner: x.into(),
+        ticks,
+    }
+}
+
+impl<R: Ranged<ValueType = f64>> Ranged for Ticks<R> {
+    type ValueType = f64;
+    type FormatOption = DefaultFormatting;
+
+    fn range(&self) -> Range<f64> {
+        self.inner.range()
+    }
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn axis_pixel_range(&self, limit: (i32, i32)) -> Range<i32> {
+        self.inner.axis_pixel_range(limit)
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+fn svg(what: &str, draw: impl FnOnce(&Area) -> Result<(), String>) -> Result<Vec<u8>, ReportError> {
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
+        let res = root
+            .fill(&WHITE)
+            .map_err(fail)
+            .and_then(|_| draw(&root))
+            .and_then(|_| root.present().map_err(fail));
+        res.map_err(|msg| ReportError::Encode {
+            what: "plot",
+            msg: format!("{what}: {msg}"),
+        })?;
+    }
+    Ok(buf.into_bytes())
+}
+
+/// Title and subtitle across the top; returns the area below them.
+fn titled<'a>(root: &Area<'a>, title: &str, subtitle: &str) -> Result<Area<'a>, String> {
+    let (top, body) = root.split_vertically(64);
+    let center = Pos::new(HPos::Center, VPos::Top);
+    let w = SIZE.0 as i32;
+    top.draw_text(
+        title,
+        &(FONT, 22)
+            .into_font()
+            .style(FontStyle::Bold)
+            .color(&BLACK)
+            .pos(center),
+        (w / 2, 12),
+    )
+    .map_err(fail)?;
+    top.draw_text(
+        subtitle,
+        &(FONT, 14)
+            .into_font()
+            .color(&RGBColor(90, 90, 90))
+            .pos(center),
+        (w / 2, 40),
+    )
+    .map_err(fail)?;
+    Ok(body)
+}
+
+/// Durations that make readable tick labels.
+const NICE_SECS: &[f64] = &[
+    0.001, 0.01, 0.1, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0,
+    3600.0, 7200.0, 14400.0, 21600.0, 43200.0, 86400.0, 172800.0, 345600.0, 604800.0, 1209600.0,
+    2592000.0, 7776000.0, 31536000.0,
+];
+
+/// Evenly spaced ticks from 0 with a nice duration step, at most about `max_ticks`.
+fn linear_time_ticks(hi: f64, max_ticks: usize) -> Vec<f64> {
+    let step = NICE_SECS
+        .iter()
+        .copied()
+        .find(|s| hi / s <= max_ticks as f64)
+        .unwrap_or_else(|| (hi / max_ticks as f64).ceil());
+    (0..)
+        .map(|k| k as f64 * step)
+        .take_while(|v| *v <= hi)
+        .collect()
+}
+
+/// Ticks for a log time axis: 1s, 10s, 1m, 10m, 1h, 4h, 1d, 7d, 30d, ... within range.
+fn log_time_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    [
+        0.001, 0.01, 0.1, 1.0, 10.0, 60.0, 600.0, 3600.0, 14400.0, 86400.0, 604800.0, 2592000.0,
+        31536000.0,
+    ]
+    .into_iter()
+    .filter(|v| *v >= lo && *v <= hi)
+    .collect()
+}
+
+/// A CDF as (x, fraction ≤ x) points, thinned to at most `MAX_CDF_POINTS` ranks.
+fn cdf_points(sample: &[f64], floor: f64) -> Vec<(f64, f64)> {
+    let mut v: Vec<f64> = sample.iter().map(|x| x.max(floor)).collect();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let step = n.div_ceil(MAX_CDF_POINTS);
+    let mut pts = Vec::with_capacity(2 * (n / step + 2));
+    let mut prev = 0.0;
+    let mut i = step - 1;
+    loop {
+        let i_last = i.min(n - 1);
+        let f = (i_last + 1) as f64 / n as f64;
+        // Steps: up at x from the previous fraction to this one.
+        pts.push((v[i_last], prev));
+        pts.push((v[i_last], f));
+        prev = f;
+        if i_last == n - 1 {
+            break;
+        }
+        i += step;
+    }
+    pts
+}
+
+/// `jct_cdf.svg`: the CDF of job completion times per policy, pooled over seeds; the x
+/// axis is logarithmic when the largest JCT is at least 100 times the smallest.
+pub fn jct_cdf_svg(subtitle: &str, series: &[(&str, Vec<f64>)]) -> Result<Vec<u8>, ReportError> {
+    svg("jct_cdf.svg", |root| {
+        let body = titled(
+            root,
+            "Job completion time CDF (pooled over seeds)",
+            subtitle,
+        )?;
+        let positive = series
+            .iter()
+            .flat_map(|(_, v)| v.iter().copied())
+            .filter(|x| *x > 0.0);
+        let lo = positive.clone().fold(f64::INFINITY, f64::min);
+        let hi = positive.fold(f64::NEG_INFINITY, f64::max);
+        if !lo.is_finite() {
+            // No job completed under any policy: an empty frame with the legend.
+            return cdf_chart(&body, ticks(0.0..1.0, vec![]), series, 0.0, false);
+        }
+        if hi / lo >= 100.0 {
+            let (a, b) = (lo / 1.5, hi * 1.5);
+            let t = log_time_ticks(a, b);
+            cdf_chart(&body, ticks((a..b).log_scale(), t), series, lo, true)
+        } else {
+            let b = hi * 1.05;
+            let t = linear_time_ticks(b, 10);
+            cdf_chart(&body, ticks(0.0..b, t), series, 0.0, false)
+        }
+    })
+}
+
+fn cdf_chart<R: Ranged<ValueType = f64>>(
+    area: &Area,
+    x: Ticks<R>,
+    series: &[(&str, Vec<f64>)],
+    floor: f64,
+    log: bool,
+) -> Result<(), String> {
+    let mut chart = ChartBuilder::on(area)
+        .margin_left(16)
+        .margin_right(32)
+        .margin_bottom(12)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(
+            x,
+            ticks(0.0..1.0, (0..=10).map(|k| k as f64 / 10.0).collect()),
+        )
+        .map_err(fail)?;
+    let x_desc = if log {
+        "job completion time (submit to end), log scale"
+    } else {
+        "job completion time (submit to end)"
+    };
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc("fraction of completed jobs ≤ x")
+        .x_label_formatter(&|v| human_secs(*v))
+        .y_label_formatter(&|v| format!("{:.0} %", v * 100.0))
+        .axis_desc_style((FONT, 15))
+        .label_style((FONT, 13))
+        .light_line_style(RGBColor(238, 238, 238))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .draw()
+        .map_err(fail)?;
+    for (i, (name, sample)) in series.iter().enumerate() {
+        let c = color(i);
+        let label = if sample.is_empty() {
+            format!("{name} (no job completed)")
+        } else {
+            format!("{name} (n={})", sample.len())
+        };
+        chart
+            .draw_series(LineSeries::new(
+                cdf_points(sample, floor),
+                c.stroke_width(2),
+            ))
+            .map_err(fail)?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(160, 160, 160))
+        .label_font((FONT, 14))
+        .draw()
+        .map_err(fail)
+}
+
+/// `bars_<metric>.svg`: the mean of one metric per policy, with a min–max whisker over
+/// the seeds when they differ; "n/a" for a policy with no sample.
+pub fn bar_svg(
+    m: &Metric,
+    subtitle: &str,
+    bars: &[(&str, Option<Stat>)],
+) -> Result<Vec<u8>, ReportError> {
+    let file = format!("bars_{}.svg", m.name);
+    svg(&file, |root| {
+        let title = format!("{} — mean per policy", m.title);
+        let body = titled(root, &title, subtitle)?;
+        let n = bars.len().max(1);
+        let top = bars
+            .iter()
+            .filter_map(|(_, s)| s.map(|s| s.max.max(s.mean)))
+            .fold(0.0_f64, f64::max);
+        let y_hi = match m.unit {
+            _ if top <= 0.0 => 1.0,
+            Unit::Ratio => (top * 1.15).min(1.0).max(top),
+            Unit::Count => (top * 1.15).max(top + 1.0),
+            _ => top * 1.15,
+        };
+        let y_ticks = match m.unit {
+            Unit::Seconds => linear_time_ticks(y_hi, 8),
+            Unit::Count => {
+                let step = (y_hi / 8.0).ceil().max(1.0);
+                (0..)
+                    .map(|k| k as f64 * step)
+                    .take_while(|v| *v <= y_hi)
+                    .collect()
+            }
+            _ => {
+                let raw = y_hi / 8.0;
+                let mag = 10f64.powf(raw.log10().floor());
+                let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+                    .into_iter()
+                    .map(|k| k * mag)
+                    .find(|s| *s >= raw)
+                    .unwrap_or(raw);
+                (0..)
+                    .map(|k| k as f64 * step)
+                    .take_while(|v| *v <= y_hi + 1e-12)
+                    .collect()
+            }
+        };
+        let x_ticks: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        let names: Vec<String> = bars.iter().map(|(p, _)| p.to_string()).collect();
+        let unit = m.unit;
+        let mut chart = ChartBuilder::on(&body)
+            .margin_left(16)
+            .margin_right(32)
+            .margin_bottom(12)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d(
+                ticks(-0.5..n as f64 - 0.5, x_ticks),
+                ticks(0.0..y_hi, y_ticks),
+            )
+            .map_err(fail)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("policy")
+            .y_desc(m.axis)
+            .x_label_formatter(&|v| {
+                let i = v.round();
+                if (v - i).abs() < 1e-9 && i >= 0.0 {
+                    names.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_label_formatter(&|v| match unit {
+                Unit::Seconds => human_secs(*v),
+                Unit::Ratio => format!("{:.0} %", v * 100.0),
+                Unit::Count => format!("{v:.0}"),
+                Unit::GpuHours => format!("{v}"),
+            })
+            .axis_desc_style((FONT, 15))
+            .label_style((FONT, if n > 6 { 11 } else { 14 }))
+            .light_line_style(RGBColor(238, 238, 238))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .draw()
+            .map_err(fail)?;
+        let value_style = (FONT, 14)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Bottom));
+        let mut whiskers = false;
+        for (i, (name, s)) in bars.iter().enumerate() {
+            let c = color(i);
+            let x = i as f64;
+            let label = match s {
+                Some(s) => format!("{name}: {}", human_value(unit, s.mean)),
+                None => format!("{name}: n/a"),
+            };
+            let (y, text) = match s {
+                Some(s) => (s.mean, human_value(unit, s.mean)),
+                None => (0.0, "n/a (no sample)".to_string()),
+            };
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x - 0.3, 0.0), (x + 0.3, y)],
+                    c.mix(0.85).filled(),
+                )))
+                .map_err(fail)?
+                .label(label)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.filled()));
+            let mut text_y = y;
+            if let Some(s) = s.filter(|s| s.n > 1 && s.max > s.min) {
+                whiskers = true;
+                text_y = s.max;
+                let dark = RGBColor(40, 40, 40).stroke_width(2);
+                chart
+                    .draw_series([
+                        PathElement::new(vec![(x, s.min), (x, s.max)], dark),
+                        PathElement::new(vec![(x - 0.08, s.min), (x + 0.08, s.min)], dark),
+                        PathElement::new(vec![(x - 0.08, s.max), (x + 0.08, s.max)], dark),
+                    ])
+                    .map_err(fail)?;
+            }
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((x, text_y)) + Text::new(text, (0, -6), value_style.clone()),
+                ))
+                .map_err(fail)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(RGBColor(160, 160, 160))
+            .label_font((FONT, 14))
+            .draw()
+            .map_err(fail)?;
+        if whiskers {
+            body.draw_text(
+                "whiskers: min–max over seeds",
+                &(FONT, 12)
+                    .into_font()
+                    .color(&RGBColor(90, 90, 90))
+                    .pos(Pos::new(HPos::Right, VPos::Bottom)),
+                (SIZE.0 as i32 - 34, body.dim_in_pixel().1 as i32 - 2),
+            )
+            .map_err(fail)?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cdf_steps_end_at_one() {
+        let p = cdf_points(&[3.0, 1.0, 2.0], 0.0);
+        assert_eq!(p.first(), Some(&(1.0, 0.0)));
+        assert_eq!(p.last(), Some(&(3.0, 1.0)));
+        let big: Vec<f64> = (1..=10_000).map(f64::from).collect();
+        let p = cdf_points(&big, 0.0);
+        assert!(p.len() <= 2 * MAX_CDF_POINTS + 2);
+        assert_eq!(p.last(), Some(&(10_000.0, 1.0)));
+    }
+
+    #[test]
+    fn time_ticks_are_round() {
+        assert_eq!(
+            linear_time_ticks(250.0, 10),
+            vec![0.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0, 210.0, 240.0]
+        );
+        assert_eq!(log_time_ticks(5.0, 5000.0), vec![10.0, 60.0, 600.0, 3600.0]);
+    }
+}
