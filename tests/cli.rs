@@ -266,8 +266,8 @@ fn bad_inputs_get_clear_errors_and_exit_code_2() {
     // Unknown policy and a bad horizon on the command line.
     rejects(
         &d,
-        &["run", "--policy", "volcano", "--out", "never"],
-        &["unknown policy \"volcano\""],
+        &["run", "--policy", "yarn", "--out", "never"],
+        &["unknown policy \"yarn\""],
     );
     rejects(
         &d,

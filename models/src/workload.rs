@@ -20,6 +20,8 @@ pub struct JobSpec {
     pub pods: Vec<PodRequest>,
     /// Pod priority (`spec.priority`): higher is scheduled first.
     pub priority: i32,
+    /// Queue the job is submitted to (Kueue LocalQueue → ClusterQueue); `None` = the first.
+    pub queue: Option<String>,
 }
 
 impl JobSpec {

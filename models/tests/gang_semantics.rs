@@ -41,6 +41,7 @@ fn two_jobs() -> Workload {
         duration: SimDuration::from_secs(100),
         pods: vec![PodRequest::gpus(1); 4],
         priority: 0,
+        queue: None,
     };
     Workload {
         jobs: vec![job("A"), job("B")],

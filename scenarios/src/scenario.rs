@@ -132,6 +132,8 @@ pub struct InlineJob {
     pub gpu_models: Vec<String>,
     #[serde(default)]
     pub priority: i32,
+    /// Kueue: the (Local/Cluster) queue the job is submitted to; default the first.
+    pub queue: Option<String>,
 }
 
 fn one() -> u32 {
@@ -469,6 +471,7 @@ fn build_workload(
             duration: j.duration,
             pods: vec![pod; j.pods as usize],
             priority: j.priority,
+            queue: j.queue.clone(),
         });
     }
     if jobs.is_empty() {

@@ -38,9 +38,22 @@ fn bundled_copies_match_sha256sums() {
         assert_eq!(got, hex, "{rel} is not the published file");
         n += 1;
     }
+    // Every data file under scenarios/traces is listed (and so verified).
+    fn csv_files(dir: &std::path::Path, out: &mut usize) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                csv_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "csv") {
+                *out += 1;
+            }
+        }
+    }
+    let mut files = 0;
+    csv_files(&traces_dir(), &mut files);
     assert_eq!(
-        n, 12,
-        "SHA256SUMS should list the 2 openb and 10 ITP data files"
+        n, files,
+        "SHA256SUMS must list every CSV under scenarios/traces"
     );
 }
 

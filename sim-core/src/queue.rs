@@ -14,7 +14,9 @@ use crate::time::SimTime;
 
 /// Identity of a scheduled event; returned by `schedule`, accepted by `cancel`.
 /// It is the event's insertion sequence number, so it is unique within a queue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct TimerId(pub u64);
 
 #[derive(Clone, Debug)]

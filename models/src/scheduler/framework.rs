@@ -93,25 +93,33 @@ impl Profile {
         spec: &ClusterSpec,
         cs: &ClusterState,
         start: &mut usize,
+        range: Option<std::ops::Range<usize>>,
         chooser: &mut Chooser,
         scratch: &mut Scratch,
     ) -> Option<u32> {
-        let n = spec.nodes.len();
+        let total = spec.nodes.len();
+        // Restricted to `range` (e.g. one rack): scan it from its start, leave `*start`.
+        let (base, n) = match &range {
+            Some(r) if r.end <= total && r.start < r.end => (r.start, r.end - r.start),
+            Some(_) => return None,
+            None => (0, total),
+        };
         if n == 0 {
             return None;
         }
         // Scores are only memoised when no plugin normalises over the candidate set.
         let shape = shape.filter(|_| self.scorers.iter().all(|(p, _)| !p.normalizes()));
-        if scratch.memo.len() != n {
+        if scratch.memo.len() != total {
             scratch.memo.clear();
-            scratch.memo.resize(n, None);
+            scratch.memo.resize(total, None);
         }
         let want = num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score);
         scratch.feasible.clear();
         scratch.totals.clear();
         let mut processed = 0;
+        let offset = if range.is_some() { 0 } else { *start };
         for i in 0..n {
-            let idx = (*start + i) % n;
+            let idx = base + (offset + i) % n;
             processed += 1;
             let memo = shape.and_then(|sh| match scratch.memo[idx] {
                 Some((s, v)) if s == sh => Some(v),
@@ -144,7 +152,9 @@ impl Profile {
                 }
             }
         }
-        *start = (*start + processed) % n;
+        if range.is_none() {
+            *start = (*start + processed) % n;
+        }
         match scratch.feasible.len() {
             0 => return None,
             1 => return Some(scratch.feasible[0]),

@@ -4,39 +4,275 @@ pub mod framework;
 pub mod plugins;
 
 use serde::{Deserialize, Serialize};
+use sim_core::SimDuration;
 
 pub use framework::{FilterPlugin, Profile, ScorePlugin, Scratch, num_feasible_nodes_to_find};
 pub use plugins::{BalancedAllocation, FitScore, FitStrategy, NodeResourcesFit, Resource};
 
-/// How pods of a job are admitted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The scheduling policy: which system is modelled (see `docs/policies.md`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum PolicyKind {
-    /// kube-scheduler's default: one pod at a time, no gang awareness. Pods that are bound
-    /// while their siblings wait hold their GPUs.
+    /// kube-scheduler's default profile: one pod at a time, no gang awareness. Pods that are
+    /// bound while their siblings wait hold their GPUs.
     #[default]
     Default,
-    /// All-or-nothing gang placement: a job's pods are placed together or not at all.
+    /// All-or-nothing gang placement, jobs tried in queue order, any job that fits starts
+    /// (best-effort FIFO).
     Gang,
+    /// scheduler-plugins Coscheduling: PodGroup with minMember = all pods; pods wait at
+    /// Permit (holding resources) until the group is complete, PostFilter rejects a group's
+    /// waiters when it cannot complete, a Permit timeout releases them.
+    Coscheduling,
+    /// Kueue: quota-based admission of whole workloads (ClusterQueues, cohorts, borrowing,
+    /// preemption, waitForPodsReady) in front of the default kube-scheduler.
+    Kueue,
+    /// Volcano: periodic sessions, gang (minAvailable = all pods) committed all-or-nothing,
+    /// DRF job order, binpack scoring, enqueue with overcommit.
+    Volcano,
+    /// Upstream KEP-4671 gang scheduling (alpha): Permit waits for minCount with a fixed
+    /// 5-minute per-group deadline.
+    K8sGang,
+    /// Gang placement with strict FIFO (head-of-line blocking).
+    Fifo,
+    /// Gang placement with EASY backfilling (oracle runtimes as estimates).
+    Backfill,
+    /// Gang placement, shortest job (oracle runtime) first, non-fitting jobs skipped.
+    Sjf,
+    /// Tiresias discretised 2D-LAS on GPU-time, with preemption.
+    Tiresias,
 }
 
 impl PolicyKind {
-    pub const NAMES: &'static [&'static str] = &["default", "gang"];
+    pub const ALL: [PolicyKind; 10] = [
+        PolicyKind::Default,
+        PolicyKind::Gang,
+        PolicyKind::Coscheduling,
+        PolicyKind::Kueue,
+        PolicyKind::Volcano,
+        PolicyKind::K8sGang,
+        PolicyKind::Fifo,
+        PolicyKind::Backfill,
+        PolicyKind::Sjf,
+        PolicyKind::Tiresias,
+    ];
+    pub const NAMES: &'static [&'static str] = &[
+        "default",
+        "gang",
+        "coscheduling",
+        "kueue",
+        "volcano",
+        "k8s-gang",
+        "fifo",
+        "backfill",
+        "sjf",
+        "tiresias",
+    ];
 
     pub fn parse(s: &str) -> Option<PolicyKind> {
-        match s {
-            "default" => Some(PolicyKind::Default),
-            "gang" => Some(PolicyKind::Gang),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|p| p.name() == s)
     }
 
     pub fn name(self) -> &'static str {
         match self {
             PolicyKind::Default => "default",
             PolicyKind::Gang => "gang",
+            PolicyKind::Coscheduling => "coscheduling",
+            PolicyKind::Kueue => "kueue",
+            PolicyKind::Volcano => "volcano",
+            PolicyKind::K8sGang => "k8s-gang",
+            PolicyKind::Fifo => "fifo",
+            PolicyKind::Backfill => "backfill",
+            PolicyKind::Sjf => "sjf",
+            PolicyKind::Tiresias => "tiresias",
         }
     }
+
+    /// Pods are scheduled one at a time by the kube-scheduler framework (possibly behind
+    /// Kueue's admission); otherwise whole jobs are placed all-or-nothing.
+    pub fn pod_level(self) -> bool {
+        matches!(
+            self,
+            PolicyKind::Default
+                | PolicyKind::Coscheduling
+                | PolicyKind::K8sGang
+                | PolicyKind::Kueue
+        )
+    }
+}
+
+/// scheduler-plugins Coscheduling arguments.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CoschedulingArgs {
+    /// `permitWaitingTimeSeconds` / PodGroup `scheduleTimeoutSeconds` (default 60 s).
+    pub schedule_timeout: SimDuration,
+    /// `podGroupRejectPercentage` (default 10): PostFilter keeps a group's waiters when the
+    /// missing fraction is at most this.
+    pub reject_percentage: u32,
+}
+
+impl Default for CoschedulingArgs {
+    fn default() -> Self {
+        CoschedulingArgs {
+            schedule_timeout: SimDuration::from_secs(60),
+            reject_percentage: 10,
+        }
+    }
+}
+
+/// Kueue `queueingStrategy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueingStrategy {
+    /// A head that does not fit is set aside until quota frees (Kueue's default).
+    #[default]
+    BestEffortFifo,
+    /// A head that does not fit blocks the ClusterQueue.
+    StrictFifo,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithinClusterQueue {
+    #[default]
+    Never,
+    LowerPriority,
+    LowerOrNewerEqualPriority,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReclaimWithinCohort {
+    #[default]
+    Never,
+    LowerPriority,
+    Any,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KueuePreemption {
+    pub within_cluster_queue: WithinClusterQueue,
+    pub reclaim_within_cohort: ReclaimWithinCohort,
+}
+
+/// One ClusterQueue with a single GPU resource flavor; quotas in GPUs (fractions allowed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterQueueDef {
+    pub name: String,
+    pub cohort: Option<String>,
+    /// `nominalQuota` of `nvidia.com/gpu`.
+    pub nominal_gpus: f64,
+    /// `borrowingLimit` (absent: may borrow all the cohort lends).
+    pub borrowing_limit_gpus: Option<f64>,
+    /// `lendingLimit` (absent: lends all unused nominal quota).
+    pub lending_limit_gpus: Option<f64>,
+    #[serde(default)]
+    pub preemption: KueuePreemption,
+}
+
+impl Eq for ClusterQueueDef {}
+impl std::hash::Hash for ClusterQueueDef {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.name.hash(h);
+        self.cohort.hash(h);
+        self.nominal_gpus.to_bits().hash(h);
+        self.borrowing_limit_gpus.map(f64::to_bits).hash(h);
+        self.lending_limit_gpus.map(f64::to_bits).hash(h);
+        self.preemption.hash(h);
+    }
+}
+
+/// Kueue `waitForPodsReady` (v1beta1 semantics when enabled).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WaitForPodsReady {
+    pub enable: bool,
+    pub timeout: SimDuration,
+    pub block_admission: bool,
+    pub backoff_base: SimDuration,
+    pub backoff_max: SimDuration,
+    /// Deactivate a workload after this many requeues (absent: requeue for ever).
+    pub backoff_limit_count: Option<u32>,
+}
+
+impl Default for WaitForPodsReady {
+    fn default() -> Self {
+        WaitForPodsReady {
+            enable: true,
+            timeout: SimDuration::from_secs(300),
+            block_admission: true,
+            backoff_base: SimDuration::from_secs(60),
+            backoff_max: SimDuration::from_secs(3600),
+            backoff_limit_count: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KueueConfig {
+    /// ClusterQueues; absent: one queue `default` whose quota is the cluster's GPUs.
+    pub cluster_queues: Vec<ClusterQueueDef>,
+    pub queueing_strategy: QueueingStrategy,
+    pub wait_for_pods_ready: WaitForPodsReady,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VolcanoConfig {
+    /// `schedule-period` (default 1 s).
+    pub session_period: SimDuration,
+    /// overcommit plugin `overcommit-factor` (default 1.2).
+    pub overcommit_factor: f64,
+}
+
+impl Default for VolcanoConfig {
+    fn default() -> Self {
+        VolcanoConfig {
+            session_period: SimDuration::from_secs(1),
+            overcommit_factor: 1.2,
+        }
+    }
+}
+impl Eq for VolcanoConfig {}
+impl std::hash::Hash for VolcanoConfig {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.session_period.hash(h);
+        self.overcommit_factor.to_bits().hash(h);
+    }
+}
+
+/// Tiresias 2D-LAS parameters (defaults from the official simulator's job table).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TiresiasConfig {
+    /// Attained-service thresholds in GPU-seconds between queues Q0|Q1|…; K = len + 1 queues.
+    pub thresholds_gpu_s: Vec<u64>,
+}
+
+impl Default for TiresiasConfig {
+    fn default() -> Self {
+        TiresiasConfig {
+            thresholds_gpu_s: vec![3250, 7200],
+        }
+    }
+}
+
+/// Gang topology preference.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Topology {
+    /// Place pods wherever the scores say.
+    #[default]
+    None,
+    /// Prefer packing a gang into the fewest racks: try one rack first (fullest that
+    /// fits), then the whole cluster.
+    PackRacks,
 }
 
 /// A scheduler configuration as written in a scenario.
@@ -52,6 +288,12 @@ pub struct SchedulerConfig {
     pub balanced_allocation_weight: i64,
     /// `percentageOfNodesToScore` (0 = adaptive, kube's default).
     pub percentage_of_nodes_to_score: u32,
+    /// Gang policies: prefer packing a gang into few racks.
+    pub topology: Topology,
+    pub coscheduling: CoschedulingArgs,
+    pub kueue: KueueConfig,
+    pub volcano: VolcanoConfig,
+    pub tiresias: TiresiasConfig,
 }
 
 impl Default for SchedulerConfig {
@@ -62,17 +304,36 @@ impl Default for SchedulerConfig {
             score_resources: vec![(Resource::Cpu, 1), (Resource::Memory, 1)],
             balanced_allocation_weight: 1,
             percentage_of_nodes_to_score: 0,
+            topology: Topology::None,
+            coscheduling: CoschedulingArgs::default(),
+            kueue: KueueConfig::default(),
+            volcano: VolcanoConfig::default(),
+            tiresias: TiresiasConfig::default(),
         }
     }
 }
 
 impl SchedulerConfig {
-    /// Build the plugin profile this configuration describes.
+    /// Build the plugin profile this configuration describes. Volcano scores with its
+    /// binpack plugin (MostAllocated over cpu, memory and GPUs) plus nodeorder's
+    /// balanced-resource.
     pub fn profile(&self) -> Profile {
+        let (strategy, resources) = if self.policy == PolicyKind::Volcano {
+            (
+                FitStrategy::MostAllocated,
+                vec![
+                    (Resource::Cpu, 1),
+                    (Resource::Memory, 1),
+                    (Resource::Gpu, 1),
+                ],
+            )
+        } else {
+            (self.score, self.score_resources.clone())
+        };
         let mut scorers: Vec<(Box<dyn ScorePlugin>, i64)> = vec![(
             Box::new(FitScore {
-                strategy: self.score,
-                resources: self.score_resources.clone(),
+                strategy,
+                resources,
             }),
             1,
         )];

@@ -94,6 +94,7 @@ pub(crate) fn load_pods(path: &str, text: &str) -> Result<Vec<(u64, JobSpec)>, T
                 duration: SimDuration::from_secs(run),
                 pods: vec![pod],
                 priority: 0,
+                queue: None,
             },
         ));
     }

@@ -11,12 +11,13 @@ use super::table::{Cell, Table};
 /// Columns every orrery-csv file must have.
 pub const REQUIRED_COLUMNS: [&str; 5] = ["id", "submit", "duration", "pods", "gpus_per_pod"];
 /// Columns an orrery-csv file may have (an empty cell takes the default).
-pub const OPTIONAL_COLUMNS: [&str; 5] = [
+pub const OPTIONAL_COLUMNS: [&str; 6] = [
     "cpu_milli",
     "memory_mib",
     "gpu_milli",
     "gpu_models",
     "priority",
+    "queue",
 ];
 /// Upper bound on `pods`, so a typo cannot ask for billions of pods.
 pub const MAX_PODS: u32 = 100_000;
@@ -49,6 +50,7 @@ pub(crate) fn load(path: &str, text: &str) -> Result<Vec<(u64, JobSpec)>, TraceE
     let gmilli = t.col("gpu_milli");
     let models = t.col("gpu_models");
     let prio = t.col("priority");
+    let queue_col = t.col("queue");
     let mut jobs = Vec::with_capacity(t.rows.len());
     for row in &t.rows {
         let opt = |idx: Option<usize>| idx.map(|i| t.cell(row, i)).filter(|c| !c.is_empty());
@@ -85,6 +87,9 @@ pub(crate) fn load(path: &str, text: &str) -> Result<Vec<(u64, JobSpec)>, TraceE
                 duration,
                 pods: vec![pod; n_pods as usize],
                 priority,
+                queue: opt(queue_col)
+                    .map(|c| c.text.trim().to_string())
+                    .filter(|q| !q.is_empty()),
             },
         ));
     }

@@ -65,6 +65,7 @@ pub(crate) fn load(
                     .map(PodRequest::gpus)
                     .collect(),
                 priority: 0,
+                queue: None,
             },
         ));
     }

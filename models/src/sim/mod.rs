@@ -1,0 +1,984 @@
+//! The cluster model on the engine: jobs arrive, their pods queue, a policy admits and
+//! places them, gangs run when complete and release their resources when done.
+//!
+//! Everything that changes during a run lives in `SimState`, which is plain data (clone,
+//! compare, hash). The configuration (cluster, workload, policy) is read-only. The policies
+//! live in submodules: `podsched` (kube-scheduler one pod at a time, with the Permit
+//! behaviour of Coscheduling and KEP-4671), `kueue` (quota admission in front of it) and
+//! `jobsched` (all-or-nothing gang placement with job-level disciplines, and Volcano).
+
+mod jobsched;
+mod kueue;
+mod podsched;
+mod result;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+use sim_core::{
+    Chooser, ChooserMode, Ctx, Model, RngStreams, SimDuration, SimTime, Simulation, StopAt,
+    StopReason, TimerId,
+};
+
+use crate::cluster::ClusterSpec;
+use crate::resources::PodRequest;
+use crate::scheduler::{PolicyKind, Profile, SchedulerConfig, Scratch};
+use crate::state::{ClusterState, Placement};
+use crate::workload::Workload;
+
+pub use kueue::KueueState;
+pub use result::{JobRecord, Outcome, RunResult};
+
+/// How the pods of jobs submitted at the same instant reach the scheduling queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PodOrder {
+    /// All pods of one job, then the next job's (input order). Default.
+    #[default]
+    Grouped,
+    /// Round-robin across the jobs (A1, B1, A2, B2, …), as when a job controller creates
+    /// the pods of several jobs concurrently.
+    Interleaved,
+    /// An order chosen by the seeded `Chooser` (a choice point for the verifier).
+    Random,
+}
+
+/// Everything about a run that is not the cluster or the workload.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub seed: u64,
+    pub horizon: Option<SimDuration>,
+    pub scheduler: SchedulerConfig,
+    pub pod_order: PodOrder,
+    pub chooser: ChooserMode,
+    /// Check allocation invariants after every instant (slow; for tests).
+    pub check_invariants: bool,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            seed: 42,
+            horizon: None,
+            scheduler: SchedulerConfig::default(),
+            pod_order: PodOrder::Grouped,
+            chooser: ChooserMode::Seeded,
+            check_invariants: false,
+        }
+    }
+}
+
+/// Errors found before the run starts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    #[error(
+        "job {job:?} pod {pod}: requests {request} but no node could ever hold it (largest node: {largest})"
+    )]
+    PodLargerThanAnyNode {
+        job: String,
+        pod: usize,
+        request: String,
+        largest: String,
+    },
+    #[error(
+        "job {job:?} needs {gpus} GPUs (or more CPU/memory) in total but the whole cluster has {cluster_gpus}: it could never run"
+    )]
+    JobLargerThanCluster {
+        job: String,
+        gpus: String,
+        cluster_gpus: String,
+    },
+    #[error("job {job:?} has no pods")]
+    EmptyJob { job: String },
+    #[error("duplicate job id {0:?}")]
+    DuplicateJob(String),
+    #[error("the cluster has no nodes")]
+    NoNodes,
+    #[error("scheduler.{field}: {msg}")]
+    Config { field: String, msg: String },
+}
+
+/// Engine events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Event {
+    Submit(u32),
+    Complete {
+        job: u32,
+        generation: u32,
+    },
+    /// A gang's Permit deadline (Coscheduling, KEP-4671).
+    PermitTimeout {
+        job: u32,
+        generation: u32,
+    },
+    /// Kueue `waitForPodsReady` timeout.
+    PodsReadyTimeout {
+        job: u32,
+        generation: u32,
+    },
+    /// Kueue requeue after backoff.
+    Requeue(u32),
+    /// A Volcano session.
+    Session,
+    /// Tiresias: a running job crosses its queue's attained-service threshold.
+    Demote {
+        job: u32,
+        generation: u32,
+    },
+    /// kube-scheduler's unschedulable-pods flush: pods parked by a gang rejection are
+    /// retried at the next resource release or, at the latest, after 5 minutes.
+    Flush,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PodPhase {
+    Pending,
+    /// Assumed on a node (holding its resources), waiting at Permit for its gang.
+    Waiting,
+    Bound,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PodState {
+    pub phase: PodPhase,
+    pub placement: Option<Placement>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum JobPhase {
+    NotSubmitted,
+    /// Submitted; some pods may hold resources while others wait.
+    Waiting,
+    Running,
+    Completed {
+        end: SimTime,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct JobState {
+    pub phase: JobPhase,
+    pub pods: Vec<PodState>,
+    /// Pods holding resources (waiting at Permit or bound).
+    pub assumed: u32,
+    pub bound: u32,
+    pub nodes_at_start: u32,
+    pub first_start: Option<SimTime>,
+    /// Run time still needed.
+    pub remaining: SimDuration,
+    /// Start of the current run segment.
+    pub run_since: Option<SimTime>,
+    /// Attained service in milli-GPU × ns (Tiresias).
+    pub attained: u128,
+    pub tiresias_level: u8,
+    /// Bumped whenever the job is started, stopped or its gang released: invalidates timers.
+    pub generation: u32,
+    pub completion: Option<TimerId>,
+    /// Job-level queue position (arrival, or last requeue/demotion).
+    pub queue_ts: SimTime,
+    pub queue_seq: u64,
+    /// Pending gang deadline (Coscheduling, KEP-4671).
+    pub permit_deadline: Option<TimerId>,
+    /// Kueue: quota reserved.
+    pub admitted: bool,
+    pub requeues: u32,
+    pub deactivated: bool,
+    pub evictions: u32,
+}
+
+/// A queued item. Ordered as kube's PrioritySort: higher priority first, then the queue
+/// timestamp, then arrival sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct QueueKey {
+    pub neg_priority: i64,
+    pub ts: SimTime,
+    pub seq: u64,
+    pub job: u32,
+    pub pod: u32,
+}
+
+/// Time integrals of allocated and busy GPU thousandths (milli-GPU × ns).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Usage {
+    pub last: SimTime,
+    pub allocated_milli: u64,
+    pub busy_milli: u64,
+    pub allocated_integral: u128,
+    pub busy_integral: u128,
+}
+
+impl Usage {
+    fn advance(&mut self, now: SimTime) {
+        let dt = u128::from(now.since(self.last).as_nanos());
+        self.allocated_integral += u128::from(self.allocated_milli) * dt;
+        self.busy_integral += u128::from(self.busy_milli) * dt;
+        self.last = now;
+    }
+}
+
+/// The mutable state of a run. Plain data.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SimState {
+    pub cluster: ClusterState,
+    pub jobs: Vec<JobState>,
+    /// Pods waiting for kube-scheduler (pod-level policies).
+    pub pod_queue: BTreeSet<QueueKey>,
+    /// Jobs waiting for admission or gang placement (job-level policies, Kueue).
+    pub job_queue: BTreeSet<QueueKey>,
+    /// Jobs that arrived during the current instant, not yet queued.
+    pub arrivals: Vec<u32>,
+    /// Pod-queue entries added since the last scan.
+    pub fresh: Vec<QueueKey>,
+    /// Resources were released since the last scan: every queued item must be retried.
+    pub rescan: bool,
+    /// Something changed that job-level policies must react to.
+    pub job_dirty: bool,
+    /// Job-queue entries added since the last pass.
+    pub fresh_jobs: Vec<QueueKey>,
+    /// Jobs currently running.
+    pub running: BTreeSet<u32>,
+    pub next_seq: u64,
+    /// kube-scheduler's `nextStartNodeIndex`.
+    pub next_start_node: usize,
+    pub usage: Usage,
+    pub first_submit: Option<SimTime>,
+    pub preemptions: u64,
+    pub kueue: KueueState,
+    pub session_scheduled: bool,
+    pub flush_scheduled: bool,
+    /// Pods were released by a gang rejection during the last pass.
+    pub retry_after_backoff: bool,
+}
+
+/// The model: read-only configuration plus `SimState`.
+#[derive(Debug)]
+pub struct ClusterSim {
+    pub spec: ClusterSpec,
+    pub workload: Workload,
+    pub config: SchedulerConfig,
+    pub pod_order: PodOrder,
+    pub check_invariants: bool,
+    profile: Profile,
+    /// Interned pod shapes per job/pod and gang shapes per job, for the per-scan memo of
+    /// requests already known not to fit.
+    pod_shape: Vec<Vec<u32>>,
+    job_shape: Vec<u32>,
+    /// Node index ranges of each rack, for topology-aware gang placement.
+    racks: Vec<Range<usize>>,
+    scratch: Scratch,
+    pub state: SimState,
+    pub invariant_violation: Option<String>,
+}
+
+impl ClusterSim {
+    pub fn new(
+        spec: ClusterSpec,
+        workload: Workload,
+        config: &RunConfig,
+    ) -> Result<ClusterSim, ModelError> {
+        validate(&spec, &workload)?;
+        let kueue = kueue::KueueState::new(&config.scheduler.kueue, &spec, &workload)?;
+        let mut pod_ids: BTreeMap<&PodRequest, u32> = BTreeMap::new();
+        let mut job_ids: BTreeMap<Vec<u32>, u32> = BTreeMap::new();
+        let mut pod_shape = Vec::with_capacity(workload.jobs.len());
+        let mut job_shape = Vec::with_capacity(workload.jobs.len());
+        for j in &workload.jobs {
+            let shapes: Vec<u32> = j
+                .pods
+                .iter()
+                .map(|p| {
+                    let n = pod_ids.len() as u32;
+                    *pod_ids.entry(p).or_insert(n)
+                })
+                .collect();
+            let n = job_ids.len() as u32;
+            job_shape.push(*job_ids.entry(shapes.clone()).or_insert(n));
+            pod_shape.push(shapes);
+        }
+        let jobs = workload
+            .jobs
+            .iter()
+            .map(|j| JobState {
+                phase: JobPhase::NotSubmitted,
+                pods: vec![
+                    PodState {
+                        phase: PodPhase::Pending,
+                        placement: None
+                    };
+                    j.pods.len()
+                ],
+                assumed: 0,
+                bound: 0,
+                nodes_at_start: 0,
+                first_start: None,
+                remaining: j.duration,
+                run_since: None,
+                attained: 0,
+                tiresias_level: 0,
+                generation: 0,
+                completion: None,
+                queue_ts: j.submit,
+                queue_seq: 0,
+                permit_deadline: None,
+                admitted: false,
+                requeues: 0,
+                deactivated: false,
+                evictions: 0,
+            })
+            .collect();
+        let mut racks: Vec<Range<usize>> = Vec::new();
+        for (i, n) in spec.nodes.iter().enumerate() {
+            match racks.last_mut() {
+                Some(r) if spec.nodes[r.start].rack == n.rack => r.end = i + 1,
+                _ => racks.push(i..i + 1),
+            }
+        }
+        let state = SimState {
+            cluster: ClusterState::new(&spec),
+            jobs,
+            pod_queue: BTreeSet::new(),
+            job_queue: BTreeSet::new(),
+            arrivals: Vec::new(),
+            fresh: Vec::new(),
+            rescan: false,
+            job_dirty: false,
+            fresh_jobs: Vec::new(),
+            running: BTreeSet::new(),
+            next_seq: 0,
+            next_start_node: 0,
+            usage: Usage::default(),
+            first_submit: None,
+            preemptions: 0,
+            kueue,
+            session_scheduled: false,
+            flush_scheduled: false,
+            retry_after_backoff: false,
+        };
+        Ok(ClusterSim {
+            profile: config.scheduler.profile(),
+            config: config.scheduler.clone(),
+            pod_order: config.pod_order,
+            check_invariants: config.check_invariants,
+            spec,
+            workload,
+            pod_shape,
+            job_shape,
+            racks,
+            scratch: Scratch::default(),
+            state,
+            invariant_violation: None,
+        })
+    }
+
+    fn policy(&self) -> PolicyKind {
+        self.config.policy
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        let s = self.state.next_seq;
+        self.state.next_seq += 1;
+        s
+    }
+
+    fn neg_priority(&self, job: u32) -> i64 {
+        -i64::from(self.workload.jobs[job as usize].priority)
+    }
+
+    /// Put a pod in the scheduling queue with queue timestamp `ts`.
+    fn enqueue_pod(&mut self, job: u32, pod: u32, ts: SimTime) {
+        let key = if self.policy() == PolicyKind::Coscheduling {
+            // Coscheduling's QueueSort: siblings back to back, ordered by the group's
+            // timestamp (creation, or last failure).
+            let js = &self.state.jobs[job as usize];
+            QueueKey {
+                neg_priority: self.neg_priority(job),
+                ts: js.queue_ts,
+                seq: js.queue_seq,
+                job,
+                pod,
+            }
+        } else {
+            let seq = self.next_seq();
+            QueueKey {
+                neg_priority: self.neg_priority(job),
+                ts,
+                seq,
+                job,
+                pod,
+            }
+        };
+        self.state.pod_queue.insert(key);
+        self.state.fresh.push(key);
+    }
+
+    /// Put a job in the job-level queue at time `ts`.
+    fn enqueue_job(&mut self, job: u32, ts: SimTime) {
+        let seq = self.next_seq();
+        let js = &mut self.state.jobs[job as usize];
+        js.queue_ts = ts;
+        js.queue_seq = seq;
+        let key = QueueKey {
+            neg_priority: -i64::from(self.workload.jobs[job as usize].priority),
+            ts,
+            seq,
+            job,
+            pod: 0,
+        };
+        self.state.job_queue.insert(key);
+        self.state.fresh_jobs.push(key);
+        self.state.job_dirty = true;
+    }
+
+    fn job_key(&self, job: u32) -> QueueKey {
+        let js = &self.state.jobs[job as usize];
+        QueueKey {
+            neg_priority: self.neg_priority(job),
+            ts: js.queue_ts,
+            seq: js.queue_seq,
+            job,
+            pod: 0,
+        }
+    }
+
+    /// Turn this instant's arrivals into queue entries, in the configured pod order.
+    fn queue_arrivals(&mut self, now: SimTime, chooser: &mut Chooser) {
+        let arrivals = std::mem::take(&mut self.state.arrivals);
+        if arrivals.is_empty() {
+            return;
+        }
+        if !self.policy().pod_level() || self.policy() == PolicyKind::Kueue {
+            for j in arrivals {
+                self.enqueue_job(j, now);
+            }
+            return;
+        }
+        // (job, pod) in the order the pods reach the scheduler.
+        let mut order: Vec<(u32, u32)> = Vec::new();
+        match self.pod_order {
+            PodOrder::Grouped | PodOrder::Random => {
+                for &j in &arrivals {
+                    let n = self.workload.jobs[j as usize].pods.len() as u32;
+                    order.extend((0..n).map(|p| (j, p)));
+                }
+            }
+            PodOrder::Interleaved => {
+                let max = arrivals
+                    .iter()
+                    .map(|&j| self.workload.jobs[j as usize].pods.len())
+                    .max()
+                    .unwrap_or(0) as u32;
+                for p in 0..max {
+                    for &j in &arrivals {
+                        if (p as usize) < self.workload.jobs[j as usize].pods.len() {
+                            order.push((j, p));
+                        }
+                    }
+                }
+            }
+        }
+        if self.pod_order == PodOrder::Random {
+            // Fisher–Yates driven by the chooser.
+            for i in 0..order.len() {
+                let k = i + chooser.choose(order.len() - i);
+                order.swap(i, k);
+            }
+        }
+        // The group's queue position (Coscheduling) is its first pod's.
+        let mut seen = BTreeSet::new();
+        for &(j, _) in &order {
+            if seen.insert(j) {
+                let seq = self.next_seq();
+                let js = &mut self.state.jobs[j as usize];
+                js.queue_ts = now;
+                js.queue_seq = seq;
+            }
+        }
+        for (j, p) in order {
+            self.enqueue_pod(j, p, now);
+        }
+    }
+
+    /// Filter + Score for one pod: the node it would go to.
+    fn select_node(
+        &mut self,
+        job: u32,
+        pod: u32,
+        range: Option<Range<usize>>,
+        chooser: &mut Chooser,
+    ) -> Option<u32> {
+        let req = &self.workload.jobs[job as usize].pods[pod as usize];
+        let shape = self.pod_shape[job as usize][pod as usize];
+        match range {
+            None => self.profile.select_node(
+                req,
+                Some(shape),
+                &self.spec,
+                &self.state.cluster,
+                &mut self.state.next_start_node,
+                None,
+                chooser,
+                &mut self.scratch,
+            ),
+            Some(r) => {
+                let mut start = r.start;
+                self.profile.select_node(
+                    req,
+                    Some(shape),
+                    &self.spec,
+                    &self.state.cluster,
+                    &mut start,
+                    Some(r),
+                    chooser,
+                    &mut self.scratch,
+                )
+            }
+        }
+    }
+
+    /// Reserve: take the pod's resources on `node` (it now holds them).
+    fn assume(&mut self, job: u32, pod: u32, node: u32, phase: PodPhase) {
+        let req = &self.workload.jobs[job as usize].pods[pod as usize];
+        let Some(gpus) = self.state.cluster.nodes[node as usize].pick_gpus(req.gpu) else {
+            self.invariant_violation = Some(format!(
+                "node {node} passed Filter but has no GPUs for job {job} pod {pod}"
+            ));
+            return;
+        };
+        self.state.cluster.bind(node, req, &gpus);
+        self.scratch.invalidate(node);
+        let js = &mut self.state.jobs[job as usize];
+        let ps = &mut js.pods[pod as usize];
+        ps.placement = Some(Placement { node, gpus });
+        ps.phase = phase;
+        js.assumed += 1;
+        if phase == PodPhase::Bound {
+            js.bound += 1;
+        }
+    }
+
+    /// Give a pod's resources back; it becomes pending (not queued).
+    fn release(&mut self, job: u32, pod: u32) {
+        let req = &self.workload.jobs[job as usize].pods[pod as usize];
+        let js = &mut self.state.jobs[job as usize];
+        let ps = &mut js.pods[pod as usize];
+        if let Some(pl) = ps.placement.take() {
+            if ps.phase == PodPhase::Bound {
+                js.bound -= 1;
+            }
+            js.assumed -= 1;
+            ps.phase = PodPhase::Pending;
+            self.state.cluster.unbind(pl.node, req, &pl.gpus);
+            self.scratch.invalidate(pl.node);
+            self.state.rescan = true;
+            self.state.job_dirty = true;
+        }
+    }
+
+    /// All-or-nothing: place every pod in turn (each placement sees the previous ones); if
+    /// one fails, release the ones placed and leave the start index as it was. With
+    /// `topology: pack-racks`, one rack is tried first.
+    fn try_place_gang(&mut self, job: u32, chooser: &mut Chooser) -> bool {
+        if !self
+            .state
+            .cluster
+            .could_fit(&self.workload.jobs[job as usize].pods)
+        {
+            return false;
+        }
+        if self.config.topology == crate::scheduler::Topology::PackRacks {
+            let need = self.workload.jobs[job as usize].gpu_milli();
+            // Fullest rack first among those with enough idle GPU capacity.
+            let mut order: Vec<(u64, usize)> = self
+                .racks
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let free: u64 = r
+                        .clone()
+                        .map(|n| {
+                            u64::from(self.spec.nodes[n].gpus) * 1000
+                                - self.state.cluster.nodes[n].gpu_used_milli
+                        })
+                        .sum();
+                    (free, i)
+                })
+                .filter(|(free, _)| *free >= need)
+                .collect();
+            order.sort_unstable();
+            for (_, i) in order {
+                let r = self.racks[i].clone();
+                if self.place_all(job, Some(r), chooser) {
+                    return true;
+                }
+            }
+        }
+        self.place_all(job, None, chooser)
+    }
+
+    fn place_all(&mut self, job: u32, range: Option<Range<usize>>, chooser: &mut Chooser) -> bool {
+        let n = self.workload.jobs[job as usize].pods.len() as u32;
+        let start_before = self.state.next_start_node;
+        for p in 0..n {
+            match self.select_node(job, p, range.clone(), chooser) {
+                Some(node) => self.assume(job, p, node, PodPhase::Bound),
+                None => {
+                    // A rollback frees nothing that was free before the attempt.
+                    let flags = (self.state.rescan, self.state.job_dirty);
+                    for q in 0..p {
+                        self.release(job, q);
+                    }
+                    (self.state.rescan, self.state.job_dirty) = flags;
+                    self.state.next_start_node = start_before;
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Start the job if every pod is bound.
+    fn maybe_start(&mut self, job: u32, ctx: &mut Ctx<'_, Event>) {
+        let now = ctx.now();
+        let spec = &self.workload.jobs[job as usize];
+        let js = &mut self.state.jobs[job as usize];
+        if js.bound as usize != spec.pods.len() || js.phase != JobPhase::Waiting {
+            return;
+        }
+        js.phase = JobPhase::Running;
+        self.state.running.insert(job);
+        js.first_start.get_or_insert(now);
+        js.run_since = Some(now);
+        js.generation += 1;
+        let nodes: BTreeSet<u32> = js
+            .pods
+            .iter()
+            .filter_map(|p| p.placement.as_ref().map(|pl| pl.node))
+            .collect();
+        js.nodes_at_start = nodes.len() as u32;
+        let generation = js.generation;
+        js.completion = Some(ctx.schedule_in(js.remaining, Event::Complete { job, generation }));
+        self.state.usage.busy_milli += spec.gpu_milli();
+        if self.policy() == PolicyKind::Tiresias {
+            jobsched::schedule_demotion(self, job, ctx);
+        }
+    }
+
+    /// Stop a running job (preemption): it keeps the service it attained.
+    fn stop_running(&mut self, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
+        let milli = self.workload.jobs[job as usize].gpu_milli();
+        let js = &mut self.state.jobs[job as usize];
+        if js.phase != JobPhase::Running {
+            return;
+        }
+        if let Some(since) = js.run_since.take() {
+            let ran = now.since(since);
+            js.remaining = SimDuration(js.remaining.0.saturating_sub(ran.0));
+            js.attained += u128::from(milli) * u128::from(ran.as_nanos());
+        }
+        if let Some(t) = js.completion.take() {
+            ctx.cancel(t);
+        }
+        js.generation += 1;
+        js.phase = JobPhase::Waiting;
+        self.state.running.remove(&job);
+        self.state.usage.busy_milli -= milli;
+    }
+
+    /// Evict a job: stop it if running, release every pod, drop its queued pods.
+    fn evict(&mut self, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
+        self.stop_running(job, now, ctx);
+        let n = self.workload.jobs[job as usize].pods.len() as u32;
+        let held = self.state.jobs[job as usize].assumed;
+        self.state.preemptions += u64::from(held);
+        for p in 0..n {
+            self.release(job, p);
+        }
+        self.state.pod_queue.retain(|k| k.job != job);
+        self.state.fresh.retain(|k| k.job != job);
+        let js = &mut self.state.jobs[job as usize];
+        js.evictions += 1;
+        js.generation += 1;
+        if let Some(t) = js.permit_deadline.take() {
+            ctx.cancel(t);
+        }
+    }
+
+    fn complete(&mut self, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
+        let milli = self.workload.jobs[job as usize].gpu_milli();
+        let js = &mut self.state.jobs[job as usize];
+        if let Some(since) = js.run_since.take() {
+            js.attained += u128::from(milli) * u128::from(now.since(since).as_nanos());
+        }
+        js.remaining = SimDuration::ZERO;
+        js.completion = None;
+        js.phase = JobPhase::Completed { end: now };
+        self.state.running.remove(&job);
+        self.state.usage.busy_milli -= milli;
+        for p in 0..self.workload.jobs[job as usize].pods.len() as u32 {
+            self.release(job, p);
+        }
+        if self.policy() == PolicyKind::Kueue {
+            kueue::on_finished(self, job);
+        }
+        let _ = ctx;
+    }
+
+    /// Pods released during a pass (gang rejections) are retried at the next release or
+    /// after kube's `podMaxInUnschedulablePodsDuration` (5 min).
+    fn schedule_flush(&mut self, ctx: &mut Ctx<'_, Event>) {
+        if self.state.retry_after_backoff && !self.state.flush_scheduled {
+            self.state.retry_after_backoff = false;
+            if !self.state.pod_queue.is_empty() {
+                ctx.schedule_in(SimDuration::from_secs(300), Event::Flush);
+                self.state.flush_scheduled = true;
+            }
+        }
+    }
+
+    fn schedule_session(&mut self, ctx: &mut Ctx<'_, Event>) {
+        if self.state.session_scheduled || self.state.job_queue.is_empty() {
+            return;
+        }
+        let period = self.config.volcano.session_period.as_nanos().max(1);
+        let now = ctx.now().as_nanos();
+        let next = (now / period + 1) * period;
+        ctx.schedule_at(SimTime(next), Event::Session);
+        self.state.session_scheduled = true;
+    }
+}
+
+impl Model for ClusterSim {
+    type Event = Event;
+
+    fn handle(&mut self, event: Event, ctx: &mut Ctx<'_, Event>) {
+        let now = ctx.now();
+        self.state.usage.advance(now);
+        match event {
+            Event::Submit(j) => {
+                self.state.jobs[j as usize].phase = JobPhase::Waiting;
+                self.state.first_submit.get_or_insert(now);
+                self.state.arrivals.push(j);
+            }
+            Event::Complete { job, generation } => {
+                if self.state.jobs[job as usize].generation == generation {
+                    self.complete(job, now, ctx);
+                }
+            }
+            Event::PermitTimeout { job, generation } => {
+                podsched::permit_timeout(self, job, generation, ctx)
+            }
+            Event::PodsReadyTimeout { job, generation } => {
+                kueue::pods_ready_timeout(self, job, generation, ctx)
+            }
+            Event::Requeue(job) => kueue::requeue(self, job, now),
+            Event::Session => {
+                self.state.session_scheduled = false;
+                self.state.fresh_jobs.clear();
+                self.state.job_dirty = false;
+                self.state.rescan = false;
+                jobsched::volcano_session(self, ctx);
+            }
+            Event::Demote { job, generation } => jobsched::demote(self, job, generation, ctx),
+            Event::Flush => {
+                self.state.flush_scheduled = false;
+                self.state.rescan = true;
+            }
+        }
+        self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
+    }
+
+    fn instant_end(&mut self, ctx: &mut Ctx<'_, Event>) {
+        let now = ctx.now();
+        self.state.usage.advance(now);
+        self.queue_arrivals(now, ctx.chooser());
+        match self.policy() {
+            PolicyKind::Default | PolicyKind::Coscheduling | PolicyKind::K8sGang => {
+                podsched::cycle(self, ctx);
+                self.schedule_flush(ctx);
+            }
+            PolicyKind::Kueue => {
+                kueue::admit(self, ctx);
+                podsched::cycle(self, ctx);
+                self.schedule_flush(ctx);
+            }
+            PolicyKind::Volcano => {
+                if self.state.job_dirty || self.state.rescan {
+                    self.schedule_session(ctx);
+                }
+            }
+            PolicyKind::Gang
+            | PolicyKind::Fifo
+            | PolicyKind::Backfill
+            | PolicyKind::Sjf
+            | PolicyKind::Tiresias => jobsched::cycle(self, ctx),
+        }
+        self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
+        if self.check_invariants
+            && self.invariant_violation.is_none()
+            && let Err(e) = self.state.cluster.check_invariants(&self.spec)
+        {
+            self.invariant_violation = Some(format!("{now}: {e}"));
+        }
+        if self.invariant_violation.is_some() {
+            ctx.stop();
+        }
+    }
+}
+
+/// Reject inputs that can never run, before simulating.
+fn validate(spec: &ClusterSpec, workload: &Workload) -> Result<(), ModelError> {
+    if spec.nodes.is_empty() {
+        return Err(ModelError::NoNodes);
+    }
+    let mut ids = BTreeSet::new();
+    for j in &workload.jobs {
+        if !ids.insert(j.id.as_str()) {
+            return Err(ModelError::DuplicateJob(j.id.clone()));
+        }
+        if j.pods.is_empty() {
+            return Err(ModelError::EmptyJob { job: j.id.clone() });
+        }
+    }
+    // Distinct requests, checked once each against empty nodes.
+    let mut checked: BTreeSet<&PodRequest> = BTreeSet::new();
+    for j in &workload.jobs {
+        for (i, p) in j.pods.iter().enumerate() {
+            if !checked.insert(p) {
+                continue;
+            }
+            let fits = spec
+                .nodes
+                .iter()
+                .any(|n| crate::state::NodeState::new(n).fits(n, p).is_ok());
+            if !fits {
+                let largest = spec
+                    .nodes
+                    .iter()
+                    .max_by_key(|n| (n.gpus, n.cpu_milli, n.memory_mib))
+                    .map(|n| {
+                        format!(
+                            "{} with {} GPUs ({}), {} mCPU, {} MiB",
+                            n.name,
+                            n.gpus,
+                            n.gpu_model.as_deref().unwrap_or("no GPU model"),
+                            n.cpu_milli,
+                            n.memory_mib
+                        )
+                    })
+                    .unwrap_or_default();
+                return Err(ModelError::PodLargerThanAnyNode {
+                    job: j.id.clone(),
+                    pod: i,
+                    request: describe(p),
+                    largest,
+                });
+            }
+        }
+    }
+    // A job larger than the whole cluster can never run.
+    let (cpu, mem, gpu) = spec.nodes.iter().fold((0u64, 0u64, 0u64), |(c, m, g), n| {
+        (
+            c + n.cpu_milli,
+            m + n.memory_mib,
+            g + u64::from(n.gpus) * 1000,
+        )
+    });
+    for j in &workload.jobs {
+        let jc: u64 = j.pods.iter().map(|p| p.cpu_milli).sum();
+        let jm: u64 = j.pods.iter().map(|p| p.memory_mib).sum();
+        if j.gpu_milli() > gpu || jc > cpu || jm > mem {
+            return Err(ModelError::JobLargerThanCluster {
+                job: j.id.clone(),
+                gpus: (j.gpu_milli() as f64 / 1000.0).to_string(),
+                cluster_gpus: (gpu as f64 / 1000.0).to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn describe(p: &PodRequest) -> String {
+    use crate::resources::GpuRequest;
+    let gpu = match p.gpu {
+        GpuRequest::None => "no GPU".to_string(),
+        GpuRequest::Whole(n) => format!("{n} GPUs"),
+        GpuRequest::Shared(m) => format!("{m}/1000 of a GPU"),
+    };
+    let models = if p.gpu_models.is_empty() {
+        String::new()
+    } else {
+        format!(" of model {}", p.gpu_models.join("|"))
+    };
+    format!("{gpu}{models}, {} mCPU, {} MiB", p.cpu_milli, p.memory_mib)
+}
+
+/// Progress callback: (simulated now, jobs finished so far, total jobs).
+pub type Progress<'a> = &'a mut dyn FnMut(SimTime, u64, u64);
+
+/// A run that could not complete.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("simulation invariant violated: {0}")]
+    Invariant(String),
+}
+
+/// Run a workload on a cluster to completion (or the horizon).
+pub fn run(
+    spec: ClusterSpec,
+    workload: Workload,
+    config: &RunConfig,
+    progress: Option<Progress<'_>>,
+) -> Result<RunResult, RunError> {
+    let mut model = ClusterSim::new(spec, workload, config)?;
+    let streams = RngStreams::new(config.seed);
+    let mut sim = Simulation::new(Chooser::new(config.chooser.clone(), &streams));
+    for (i, j) in model.workload.jobs.iter().enumerate() {
+        sim.schedule_at(j.submit, Event::Submit(i as u32));
+    }
+    let horizon = config.horizon.map(|h| SimTime::ZERO + h);
+    let stop = StopAt {
+        horizon: horizon.unwrap_or(SimTime::MAX),
+        max_events: u64::MAX,
+    };
+    let total = model.workload.jobs.len() as u64;
+    let stats = match progress {
+        Some(cb) => {
+            let mut n = 0u64;
+            sim.run(&mut model, stop, |now, m: &ClusterSim| {
+                n += 1;
+                if n.is_multiple_of(4096) {
+                    let done = m
+                        .state
+                        .jobs
+                        .iter()
+                        .filter(|j| matches!(j.phase, JobPhase::Completed { .. }))
+                        .count() as u64;
+                    cb(now, done, total);
+                }
+                true
+            })
+        }
+        None => sim.run(&mut model, stop, |_, _| true),
+    };
+    if let Some(v) = model.invariant_violation.take() {
+        return Err(RunError::Invariant(v));
+    }
+    // A drained run with a horizon: nothing happens any more, but resources held by stuck
+    // gangs stay held until the horizon.
+    let end = match (stats.reason, horizon) {
+        (StopReason::Drained, Some(h)) if h > stats.now => h,
+        _ => stats.now,
+    };
+    model.state.usage.advance(end);
+    let chooser = sim.chooser();
+    Ok(result::collect(
+        model,
+        stats,
+        end,
+        config,
+        (chooser.decisions(), chooser.fingerprint()),
+    ))
+}

@@ -1,0 +1,163 @@
+//! What a finished run reports.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use sim_core::{SimTime, StopReason};
+
+use super::{ClusterSim, JobPhase, RunConfig, Usage};
+
+/// How a job ended up when the run stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Completed,
+    /// Started, still running at the horizon.
+    Running,
+    /// Some pods hold resources, the rest wait, and no future event can change that: the
+    /// run drained with the job holding resources (a gang deadlock).
+    Stuck,
+    /// Some pods hold resources, the rest wait, at the horizon.
+    PartiallyPlaced,
+    /// Submitted but holding nothing.
+    Pending,
+    /// Its submit time lies beyond the horizon.
+    NotSubmitted,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Completed,
+        Outcome::Running,
+        Outcome::Stuck,
+        Outcome::PartiallyPlaced,
+        Outcome::Pending,
+        Outcome::NotSubmitted,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Running => "running",
+            Outcome::Stuck => "stuck",
+            Outcome::PartiallyPlaced => "partially_placed",
+            Outcome::Pending => "pending",
+            Outcome::NotSubmitted => "not_submitted",
+        }
+    }
+}
+
+/// One job's fate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub id: String,
+    pub submit: SimTime,
+    /// First time the job started running.
+    pub start: Option<SimTime>,
+    pub end: Option<SimTime>,
+    pub gpu_milli: u64,
+    pub pods: u32,
+    /// Pods holding resources when the run ended.
+    pub pods_bound: u32,
+    /// Distinct nodes the job's pods were placed on (at its last start, or when the run
+    /// ended).
+    pub nodes: u32,
+    pub trace_gpu_hours: f64,
+    /// Times the job was preempted or evicted.
+    pub evictions: u32,
+    pub outcome: Outcome,
+}
+
+/// Everything reports need from a finished run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub jobs: Vec<JobRecord>,
+    pub total_gpu_milli: u64,
+    pub nodes: u32,
+    pub stop: String,
+    pub end_time: SimTime,
+    pub first_submit: SimTime,
+    pub usage: Usage,
+    pub events: u64,
+    /// Pods evicted by preemption (Kueue, Tiresias) or PodsReady timeouts.
+    pub preemptions: u64,
+    pub choices: u64,
+    /// Hash of every choice among equals the run made (seed-dependent).
+    pub choices_fingerprint: u64,
+    pub engine_fingerprint: u64,
+    pub seed: u64,
+    pub policy: String,
+}
+
+pub(super) fn collect(
+    m: ClusterSim,
+    stats: sim_core::RunStats,
+    end: SimTime,
+    config: &RunConfig,
+    (choices, choices_fingerprint): (u64, u64),
+) -> RunResult {
+    let drained = stats.reason == StopReason::Drained;
+    let jobs = m
+        .workload
+        .jobs
+        .iter()
+        .zip(&m.state.jobs)
+        .map(|(spec, st)| {
+            let outcome = match st.phase {
+                JobPhase::Completed { .. } => Outcome::Completed,
+                JobPhase::Running => Outcome::Running,
+                JobPhase::NotSubmitted => Outcome::NotSubmitted,
+                JobPhase::Waiting if st.assumed == 0 => Outcome::Pending,
+                JobPhase::Waiting if drained => Outcome::Stuck,
+                JobPhase::Waiting => Outcome::PartiallyPlaced,
+            };
+            let nodes = match st.phase {
+                JobPhase::Running | JobPhase::Completed { .. } => st.nodes_at_start,
+                _ => st
+                    .pods
+                    .iter()
+                    .filter_map(|p| p.placement.as_ref().map(|pl| pl.node))
+                    .collect::<BTreeSet<u32>>()
+                    .len() as u32,
+            };
+            JobRecord {
+                id: spec.id.clone(),
+                submit: spec.submit,
+                start: st.first_start,
+                end: match st.phase {
+                    JobPhase::Completed { end } => Some(end),
+                    _ => None,
+                },
+                gpu_milli: spec.gpu_milli(),
+                pods: spec.pods.len() as u32,
+                pods_bound: st.assumed,
+                nodes,
+                trace_gpu_hours: spec.gpu_hours(),
+                evictions: st.evictions,
+                outcome,
+            }
+        })
+        .collect();
+    RunResult {
+        jobs,
+        total_gpu_milli: m.spec.total_gpus() * 1000,
+        nodes: m.spec.nodes.len() as u32,
+        stop: match stats.reason {
+            StopReason::Drained => "drained",
+            StopReason::Horizon => "horizon",
+            StopReason::Requested => "requested",
+            StopReason::EventBudget => "event_budget",
+        }
+        .to_string(),
+        end_time: end,
+        first_submit: m.state.first_submit.unwrap_or(SimTime::ZERO),
+        usage: m.state.usage.clone(),
+        events: stats.events,
+        preemptions: m.state.preemptions,
+        choices,
+        choices_fingerprint,
+        engine_fingerprint: stats.fingerprint,
+        seed: config.seed,
+        policy: config.scheduler.policy.name().to_string(),
+    }
+}
