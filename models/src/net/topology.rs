@@ -501,10 +501,19 @@ impl Topology {
     }
 
     /// Any route between two vertices through the graph (fewest hops, A*), as the links it
-    /// crosses (free edges omitted). `None` if unreachable.
+    /// crosses (free edges omitted). `None` if unreachable. Routes between GPUs/NICs avoid the
+    /// storage network.
     pub fn route(&self, from: Vertex, to: Vertex) -> Option<Vec<LinkId>> {
         let (&s, &t) = (self.vertex.get(&from)?, self.vertex.get(&to)?);
-        let (_, nodes) = petgraph::algo::astar(&self.graph, s, |n| n == t, |_| 1u32, |_| 0u32)?;
+        // GPU traffic does not use the storage network: the storage core is only a transit
+        // vertex for routes that start or end at the storage side.
+        let storage = |v: Vertex| matches!(v, Vertex::Filesystem | Vertex::StorageCore);
+        let allow_storage = storage(from) || storage(to);
+        let g = &self.graph;
+        let filtered = petgraph::visit::NodeFiltered::from_fn(g, |n: NodeIndex| {
+            allow_storage || g[n] != Vertex::StorageCore
+        });
+        let (_, nodes) = petgraph::algo::astar(&filtered, s, |n| n == t, |_| 1u32, |_| 0u32)?;
         let mut out = Vec::new();
         for w in nodes.windows(2) {
             let e = self.graph.find_edge(w[0], w[1])?;
