@@ -227,6 +227,17 @@ fn lendable_now(queues: &[CqState], cq: usize) -> u64 {
 /// Does `need` fit in `cq` now? Returns `Some(borrows)`.
 fn fits(queues: &[CqState], cq: usize, need: u64) -> Option<bool> {
     let q = &queues[cq];
+    if let Some(c) = &q.cohort {
+        // The cohort as a whole cannot hand out more than its members' nominal quota:
+        // quota lent to a borrowing queue is not available until reclaimed.
+        let (used, cap) = queues
+            .iter()
+            .filter(|o| o.cohort.as_ref() == Some(c))
+            .fold((0u64, 0u64), |(u, n), o| (u + o.usage, n + o.nominal));
+        if used + need > cap {
+            return None;
+        }
+    }
     if q.usage + need <= q.nominal {
         return Some(false);
     }
@@ -263,6 +274,24 @@ pub(super) fn admit(m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
     m.state.fresh_jobs.clear();
     let wfpr = m.config.kueue.wait_for_pods_ready.clone();
     let strategy = m.config.kueue.queueing_strategy;
+    let mut unsuspended: Vec<u32> = Vec::new();
+    admission_loop(m, &wfpr, strategy, &mut unsuspended, ctx);
+    // The admitted jobs are unsuspended together: their pods reach kube-scheduler in the
+    // configured pod order.
+    let now = ctx.now();
+    let order = m.pod_arrival_order(&unsuspended, ctx.chooser());
+    for (j, p) in order {
+        m.enqueue_pod(j, p, now);
+    }
+}
+
+fn admission_loop(
+    m: &mut ClusterSim,
+    wfpr: &crate::scheduler::WaitForPodsReady,
+    strategy: QueueingStrategy,
+    unsuspended: &mut Vec<u32>,
+    ctx: &mut Ctx<'_, Event>,
+) {
     loop {
         if wfpr.enable && wfpr.block_admission && any_admitted_not_ready(m) {
             return;
@@ -298,6 +327,7 @@ pub(super) fn admit(m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
             let need = m.workload.jobs[job as usize].gpu_milli();
             if fits(&m.state.kueue.queues, cq, need).is_some() {
                 admit_job(m, job, k, ctx);
+                unsuspended.push(job);
                 progress = true;
                 if wfpr.enable && wfpr.block_admission {
                     break;
@@ -337,11 +367,6 @@ fn admit_job(m: &mut ClusterSim, job: u32, key: super::QueueKey, ctx: &mut Ctx<'
     js.admitted = true;
     js.generation += 1;
     let generation = js.generation;
-    // The job is unsuspended: its pods are created and go to kube-scheduler.
-    let n = m.workload.jobs[job as usize].pods.len() as u32;
-    for p in 0..n {
-        m.enqueue_pod(job, p, now);
-    }
     let wfpr = &m.config.kueue.wait_for_pods_ready;
     if wfpr.enable {
         ctx.schedule_in(wfpr.timeout, Event::PodsReadyTimeout { job, generation });

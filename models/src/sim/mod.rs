@@ -453,23 +453,41 @@ impl ClusterSim {
             }
             return;
         }
-        // (job, pod) in the order the pods reach the scheduler.
+        let order = self.pod_arrival_order(&arrivals, chooser);
+        // The group's queue position (Coscheduling) is its first pod's.
+        let mut seen = BTreeSet::new();
+        for &(j, _) in &order {
+            if seen.insert(j) {
+                let seq = self.next_seq();
+                let js = &mut self.state.jobs[j as usize];
+                js.queue_ts = now;
+                js.queue_seq = seq;
+            }
+        }
+        for (j, p) in order {
+            self.enqueue_pod(j, p, now);
+        }
+    }
+
+    /// (job, pod) in the order the pods of `jobs` (created at the same instant) reach the
+    /// scheduler, per `pod_order`.
+    fn pod_arrival_order(&self, jobs: &[u32], chooser: &mut Chooser) -> Vec<(u32, u32)> {
         let mut order: Vec<(u32, u32)> = Vec::new();
         match self.pod_order {
             PodOrder::Grouped | PodOrder::Random => {
-                for &j in &arrivals {
+                for &j in jobs {
                     let n = self.workload.jobs[j as usize].pods.len() as u32;
                     order.extend((0..n).map(|p| (j, p)));
                 }
             }
             PodOrder::Interleaved => {
-                let max = arrivals
+                let max = jobs
                     .iter()
                     .map(|&j| self.workload.jobs[j as usize].pods.len())
                     .max()
                     .unwrap_or(0) as u32;
                 for p in 0..max {
-                    for &j in &arrivals {
+                    for &j in jobs {
                         if (p as usize) < self.workload.jobs[j as usize].pods.len() {
                             order.push((j, p));
                         }
@@ -484,19 +502,7 @@ impl ClusterSim {
                 order.swap(i, k);
             }
         }
-        // The group's queue position (Coscheduling) is its first pod's.
-        let mut seen = BTreeSet::new();
-        for &(j, _) in &order {
-            if seen.insert(j) {
-                let seq = self.next_seq();
-                let js = &mut self.state.jobs[j as usize];
-                js.queue_ts = now;
-                js.queue_seq = seq;
-            }
-        }
-        for (j, p) in order {
-            self.enqueue_pod(j, p, now);
-        }
+        order
     }
 
     /// Filter + Score for one pod: the node it would go to.

@@ -1,0 +1,379 @@
+//! Policy behaviours on small hand-made cases whose outcome is derived by hand in the
+//! comments. Times are seconds.
+
+use std::collections::BTreeMap;
+
+use models::scheduler::{
+    ClusterQueueDef, KueuePreemption, ReclaimWithinCohort, WithinClusterQueue,
+};
+use models::{
+    ClusterSpec, JobSpec, NodeSpec, Outcome, PodOrder, PodRequest, PolicyKind, RunConfig,
+    RunResult, Workload, run,
+};
+use sim_core::{SimDuration, SimTime};
+
+fn cluster(nodes: u32, gpus: u32) -> ClusterSpec {
+    ClusterSpec {
+        nodes: (0..nodes)
+            .map(|i| NodeSpec {
+                name: format!("node-{i}"),
+                pool: "gpu".into(),
+                cpu_milli: 64_000,
+                memory_mib: 512 * 1024,
+                gpus,
+                gpu_model: Some("H100".into()),
+                gpu_memory_mib: 81_920,
+                rack: 0,
+                labels: BTreeMap::new(),
+            })
+            .collect(),
+    }
+}
+
+fn job(id: &str, submit: u64, duration: u64, pods: u32, gpus_per_pod: u32) -> JobSpec {
+    JobSpec {
+        id: id.into(),
+        submit: SimTime::from_secs(submit),
+        duration: SimDuration::from_secs(duration),
+        pods: vec![PodRequest::gpus(gpus_per_pod); pods as usize],
+        priority: 0,
+        queue: None,
+    }
+}
+
+fn cfg(policy: PolicyKind) -> RunConfig {
+    let mut c = RunConfig {
+        seed: 3,
+        check_invariants: true,
+        ..RunConfig::default()
+    };
+    c.scheduler.policy = policy;
+    c
+}
+
+fn go(spec: ClusterSpec, jobs: Vec<JobSpec>, c: &RunConfig) -> RunResult {
+    let mut w = Workload { jobs };
+    w.sort_by_submit();
+    run(spec, w, c, None).expect("run")
+}
+
+fn times(r: &RunResult, id: &str) -> (Option<u64>, Option<u64>) {
+    let j = r.jobs.iter().find(|j| j.id == id).expect("job");
+    let s = |t: Option<SimTime>| t.map(|t| t.as_nanos() / 1_000_000_000);
+    (s(j.start), s(j.end))
+}
+
+fn outcome(r: &RunResult, id: &str) -> Outcome {
+    r.jobs.iter().find(|j| j.id == id).expect("job").outcome
+}
+
+const GPU_HOUR: u128 = 1000 * 3600 * 1_000_000_000; // milli-GPU x ns
+
+// ---------------------------------------------------------------------------------------
+// The two-job deadlock case: two 4-pod gangs (1 GPU each), pods interleaved, 6 GPUs.
+
+fn deadlock_case(policy: PolicyKind, tweak: impl FnOnce(&mut RunConfig)) -> RunResult {
+    let mut c = cfg(policy);
+    c.pod_order = PodOrder::Interleaved;
+    c.horizon = Some(SimDuration::from_secs(3600));
+    tweak(&mut c);
+    go(
+        cluster(3, 2),
+        vec![job("A", 0, 100, 4, 1), job("B", 0, 100, 4, 1)],
+        &c,
+    )
+}
+
+#[test]
+fn default_deadlocks_and_holds_gpus_idle_until_the_horizon() {
+    // A1 B1 A2 B2 A3 B3 take all six GPUs; A4, B4 never fit; nothing ever completes.
+    // The six GPUs are held, idle, from 0 to the 1 h horizon: 6 GPU-hours.
+    let r = deadlock_case(PolicyKind::Default, |_| {});
+    assert_eq!(outcome(&r, "A"), Outcome::Stuck);
+    assert_eq!(outcome(&r, "B"), Outcome::Stuck);
+    assert_eq!(
+        r.usage.allocated_integral - r.usage.busy_integral,
+        6 * GPU_HOUR
+    );
+}
+
+#[test]
+fn coscheduling_completes_both() {
+    // QueueSort puts A's four pods first (group timestamps tie, A sorts first): A is
+    // complete at Permit and runs 0-100. B1, B2 wait at Permit; B3 fails Filter; PostFilter
+    // sees 2 of 4 missing (50 % > 10 %) and releases B's waiters. A's completion at 100
+    // requeues B, which then runs 100-200.
+    let r = deadlock_case(PolicyKind::Coscheduling, |_| {});
+    assert_eq!(times(&r, "A"), (Some(0), Some(100)));
+    assert_eq!(times(&r, "B"), (Some(100), Some(200)));
+}
+
+#[test]
+fn kueue_with_wait_for_pods_ready_completes_both() {
+    // Default quota = 6 GPUs: A (4) is admitted, B (4) does not fit the quota until A
+    // finishes; with blockAdmission B is not even considered while A's pods start.
+    let r = deadlock_case(PolicyKind::Kueue, |_| {});
+    assert_eq!(times(&r, "A"), (Some(0), Some(100)));
+    assert_eq!(times(&r, "B"), (Some(100), Some(200)));
+}
+
+#[test]
+fn kueue_quota_twice_capacity_still_completes_with_wait_for_pods_ready() {
+    // Quota 12 on 6 GPUs admits both by quota; blockAdmission admits B only once A's pods
+    // are all running (t=0, A's four pods bind in the same cycle), so B's pods take the 2
+    // GPUs left and wait for A's, which free at 100.
+    let r = deadlock_case(PolicyKind::Kueue, |c| {
+        c.scheduler.kueue.cluster_queues = vec![cq("default", None, 12.0)];
+    });
+    assert_eq!(times(&r, "A"), (Some(0), Some(100)));
+    assert_eq!(times(&r, "B"), (Some(100), Some(200)));
+}
+
+#[test]
+fn kueue_quota_twice_capacity_without_wait_for_pods_ready_deadlocks() {
+    // Kueue's documented case: both workloads fit the 2x quota and are admitted; the
+    // default kube-scheduler interleaves their pods: 3 + 3 bound, both stuck.
+    let r = deadlock_case(PolicyKind::Kueue, |c| {
+        c.scheduler.kueue.cluster_queues = vec![cq("default", None, 12.0)];
+        c.scheduler.kueue.wait_for_pods_ready.enable = false;
+    });
+    assert_eq!(outcome(&r, "A"), Outcome::Stuck);
+    assert_eq!(outcome(&r, "B"), Outcome::Stuck);
+    assert!(r.usage.allocated_integral > r.usage.busy_integral);
+}
+
+#[test]
+fn volcano_completes_both_on_session_ticks() {
+    // Sessions run on whole seconds after a change: at t=1 A is committed whole; B does
+    // not fit. A ends at 101; the next session (t=102) commits B.
+    let r = deadlock_case(PolicyKind::Volcano, |_| {});
+    assert_eq!(times(&r, "A"), (Some(1), Some(101)));
+    assert_eq!(times(&r, "B"), (Some(102), Some(202)));
+}
+
+#[test]
+fn k8s_gang_completes_both_after_the_five_minute_deadline() {
+    // A1 B1 A2 B2 A3 B3 wait at Permit; A4, B4 fail (no PostFilter in KEP-4671 alpha).
+    // Both groups' 5-minute deadlines expire at 300: A's waiters are rejected first (its
+    // timer was set first) and requeued, then B's. The retry at 300 takes the oldest
+    // queue entries first: A4 and B4 (failed at 0), then A1-A3: A reaches 4 and runs
+    // 300-400; B4 waits with a new deadline; B's other pods fit when A finishes.
+    let r = deadlock_case(PolicyKind::K8sGang, |_| {});
+    assert_eq!(times(&r, "A"), (Some(300), Some(400)));
+    assert_eq!(times(&r, "B"), (Some(400), Some(500)));
+}
+
+// ---------------------------------------------------------------------------------------
+// Kueue: cohort borrowing and reclaim; preemption by priority.
+
+fn cq(name: &str, cohort: Option<&str>, nominal: f64) -> ClusterQueueDef {
+    ClusterQueueDef {
+        name: name.into(),
+        cohort: cohort.map(str::to_string),
+        nominal_gpus: nominal,
+        borrowing_limit_gpus: None,
+        lending_limit_gpus: None,
+        preemption: KueuePreemption::default(),
+    }
+}
+
+#[test]
+fn kueue_cohort_borrowing_and_reclaim() {
+    // Cohort "c": queues a and b with 4 GPUs each on 8 physical GPUs.
+    // t=0: B1 (queue b, 8 GPUs) borrows a's unused 4 and runs.
+    // t=10: A1 (queue a, 4 GPUs) is within a's nominal quota, but the cohort's 8 are in
+    // use; a reclaims (reclaimWithinCohort: Any) from b, which is borrowing: B1 is evicted
+    // (2 pods), A1 admitted at 10 and runs 10-110. B1 cannot borrow again until A1 ends;
+    // it restarts from scratch at 110 and ends at 1110.
+    let mut c = cfg(PolicyKind::Kueue);
+    let mut a = cq("a", Some("c"), 4.0);
+    a.preemption.reclaim_within_cohort = ReclaimWithinCohort::Any;
+    c.scheduler.kueue.cluster_queues = vec![a, cq("b", Some("c"), 4.0)];
+    let mut b1 = job("B1", 0, 1000, 2, 4);
+    b1.queue = Some("b".into());
+    let mut a1 = job("A1", 10, 100, 1, 4);
+    a1.queue = Some("a".into());
+    let r = go(cluster(2, 4), vec![b1, a1], &c);
+    assert_eq!(times(&r, "A1"), (Some(10), Some(110)));
+    assert_eq!(times(&r, "B1"), (Some(0), Some(1110)));
+    assert_eq!(r.jobs.iter().find(|j| j.id == "B1").unwrap().evictions, 1);
+    assert_eq!(r.preemptions, 2);
+}
+
+#[test]
+fn kueue_without_reclaim_lets_the_borrower_finish() {
+    // Same, reclaimWithinCohort: Never: A1 waits until B1 releases the cohort's quota.
+    let mut c = cfg(PolicyKind::Kueue);
+    c.scheduler.kueue.cluster_queues = vec![cq("a", Some("c"), 4.0), cq("b", Some("c"), 4.0)];
+    let mut b1 = job("B1", 0, 1000, 2, 4);
+    b1.queue = Some("b".into());
+    let mut a1 = job("A1", 10, 100, 1, 4);
+    a1.queue = Some("a".into());
+    let r = go(cluster(2, 4), vec![b1, a1], &c);
+    assert_eq!(times(&r, "B1"), (Some(0), Some(1000)));
+    assert_eq!(times(&r, "A1"), (Some(1000), Some(1100)));
+    assert_eq!(r.preemptions, 0);
+}
+
+#[test]
+fn kueue_preemption_by_priority() {
+    // One queue of 4 GPUs, withinClusterQueue: LowerPriority. L (priority 0, 4 GPUs,
+    // 1000 s) runs from 0; H (priority 100, 4 GPUs, 100 s) arrives at 50 and preempts it:
+    // H 50-150, L restarts at 150 and ends at 1150.
+    let mut c = cfg(PolicyKind::Kueue);
+    let mut q = cq("q", None, 4.0);
+    q.preemption.within_cluster_queue = WithinClusterQueue::LowerPriority;
+    c.scheduler.kueue.cluster_queues = vec![q];
+    let l = job("L", 0, 1000, 1, 4);
+    let mut h = job("H", 50, 100, 1, 4);
+    h.priority = 100;
+    let r = go(cluster(1, 4), vec![l, h], &c);
+    assert_eq!(times(&r, "H"), (Some(50), Some(150)));
+    assert_eq!(times(&r, "L"), (Some(0), Some(1150)));
+    assert_eq!(r.preemptions, 1);
+    // Equal priority never preempts.
+    let mut c2 = c.clone();
+    c2.scheduler.kueue.cluster_queues[0]
+        .preemption
+        .within_cluster_queue = WithinClusterQueue::LowerPriority;
+    let l = job("L", 0, 1000, 1, 4);
+    let h = job("H", 50, 100, 1, 4);
+    let r = go(cluster(1, 4), vec![l, h], &c2);
+    assert_eq!(times(&r, "H"), (Some(1000), Some(1100)));
+}
+
+// ---------------------------------------------------------------------------------------
+// Job-level disciplines.
+
+fn backfill_jobs() -> Vec<JobSpec> {
+    // 4 GPUs. R (2 GPUs) runs 0-100. H (4 GPUs, 100 s) arrives at 1 and cannot start.
+    // S (2 GPUs, 50 s) at 2; X (2 GPUs, 200 s) at 3.
+    vec![
+        job("R", 0, 100, 1, 2),
+        job("H", 1, 100, 1, 4),
+        job("S", 2, 50, 1, 2),
+        job("X", 3, 200, 1, 2),
+    ]
+}
+
+#[test]
+fn easy_backfill_starts_a_short_job_without_delaying_the_head() {
+    // H's reservation: R ends at 100, freeing 2 + 2 = 4 GPUs: shadow = 100, extra = 0.
+    // S fits now and ends at 52 <= 100: backfilled, 2-52. X would end after the shadow
+    // time and there are no extra GPUs: it waits. H starts at 100 as reserved (100-200),
+    // X after it (200-400).
+    let r = go(cluster(1, 4), backfill_jobs(), &cfg(PolicyKind::Backfill));
+    assert_eq!(times(&r, "S"), (Some(2), Some(52)));
+    assert_eq!(times(&r, "H"), (Some(100), Some(200)));
+    assert_eq!(times(&r, "X"), (Some(200), Some(400)));
+    // Strict FIFO: S waits behind H. Greedy gang: X jumps in at 52 and delays H to 252.
+    let f = go(cluster(1, 4), backfill_jobs(), &cfg(PolicyKind::Fifo));
+    assert_eq!(times(&f, "S"), (Some(200), Some(250)));
+    assert_eq!(times(&f, "H"), (Some(100), Some(200)));
+    let g = go(cluster(1, 4), backfill_jobs(), &cfg(PolicyKind::Gang));
+    assert_eq!(times(&g, "X"), (Some(52), Some(252)));
+    assert_eq!(times(&g, "H"), (Some(252), Some(352)));
+}
+
+#[test]
+fn sjf_picks_the_shortest_waiting_job() {
+    // 1 GPU. R runs 0-100; J1 (300 s) arrives at 1, J2 (50 s) at 2. At 100 SJF starts J2
+    // (100-150), then J1 (150-450). FIFO would do J1 first.
+    let jobs = || {
+        vec![
+            job("R", 0, 100, 1, 1),
+            job("J1", 1, 300, 1, 1),
+            job("J2", 2, 50, 1, 1),
+        ]
+    };
+    let r = go(cluster(1, 1), jobs(), &cfg(PolicyKind::Sjf));
+    assert_eq!(times(&r, "J2"), (Some(100), Some(150)));
+    assert_eq!(times(&r, "J1"), (Some(150), Some(450)));
+    let f = go(cluster(1, 1), jobs(), &cfg(PolicyKind::Fifo));
+    assert_eq!(times(&f, "J1"), (Some(100), Some(400)));
+}
+
+#[test]
+fn tiresias_demotes_a_long_job_and_lets_a_short_one_preempt_it() {
+    // 1 GPU, one threshold of 100 GPU-s (queues Q0 | Q1). L (500 s) runs from 0 and
+    // crosses 100 GPU-s at t=100: demoted to Q1. S (50 s) arrives at 150 into Q0 and
+    // preempts L: S 150-200. L resumes at 200 with 350 s left: ends at 550.
+    let mut c = cfg(PolicyKind::Tiresias);
+    c.scheduler.tiresias.thresholds_gpu_s = vec![100];
+    let r = go(
+        cluster(1, 1),
+        vec![job("L", 0, 500, 1, 1), job("S", 150, 50, 1, 1)],
+        &c,
+    );
+    assert_eq!(times(&r, "S"), (Some(150), Some(200)));
+    assert_eq!(times(&r, "L"), (Some(0), Some(550)));
+    assert_eq!(r.preemptions, 1);
+    // If S arrives before L is demoted (t=50), both are in Q0 and L, running, keeps the
+    // GPU until its demotion at 100; then S (Q0) preempts it: S 100-150, L ends at
+    // 150 + 400 = 550.
+    let r = go(
+        cluster(1, 1),
+        vec![job("L", 0, 500, 1, 1), job("S", 50, 50, 1, 1)],
+        &c,
+    );
+    assert_eq!(times(&r, "S"), (Some(100), Some(150)));
+    assert_eq!(times(&r, "L"), (Some(0), Some(550)));
+    // With the default thresholds (3250 GPU-s) L is never demoted: S waits until 500.
+    let r = go(
+        cluster(1, 1),
+        vec![job("L", 0, 500, 1, 1), job("S", 50, 50, 1, 1)],
+        &cfg(PolicyKind::Tiresias),
+    );
+    assert_eq!(times(&r, "S"), (Some(500), Some(550)));
+    assert_eq!(r.preemptions, 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Coscheduling: the Permit timeout releases reservations.
+
+#[test]
+fn coscheduling_timeout_releases_reservations() {
+    // 2 nodes x 5 GPUs. X (1 GPU, 1000 s) runs from 0. A (10 pods x 1 GPU, 100 s) arrives
+    // at 1: nine pods are placed and wait at Permit; the tenth fails, but only 1 of 10 is
+    // missing (10 % is not more than podGroupRejectPercentage 10 %), so PostFilter keeps
+    // the waiters. B (3 x 1 GPU, 50 s) arrives at 10 and finds no GPU. A's Permit deadline
+    // (1 + 60 s) releases its nine GPUs at 61: B, now ahead of A in the queue (A's failure
+    // time is 61), runs 61-111. A keeps retrying (each attempt waits 60 s) until X frees
+    // the tenth GPU at 1000; A then runs 1000-1100.
+    let r = go(
+        cluster(2, 5),
+        vec![
+            job("X", 0, 1000, 1, 1),
+            job("A", 1, 100, 10, 1),
+            job("B", 10, 50, 3, 1),
+        ],
+        &cfg(PolicyKind::Coscheduling),
+    );
+    assert_eq!(times(&r, "B"), (Some(61), Some(111)));
+    assert_eq!(times(&r, "A"), (Some(1000), Some(1100)));
+    // From 1 to 61 A's nine waiting pods held 9 GPUs that did nothing.
+    assert!(r.usage.allocated_integral - r.usage.busy_integral >= 9 * 60 * 1000 * 1_000_000_000);
+}
+
+// ---------------------------------------------------------------------------------------
+// Topology: gangs packed into one rack.
+
+#[test]
+fn pack_racks_keeps_a_gang_in_one_rack() {
+    // Two racks of two 4-GPU nodes. A 1-GPU job occupies rack 0. A 2-pod x 4-GPU gang
+    // fits only in rack 1 as a whole; with pack-racks both pods land there.
+    let mut spec = cluster(4, 4);
+    for (i, n) in spec.nodes.iter_mut().enumerate() {
+        n.rack = (i / 2) as u32;
+    }
+    let mut c = cfg(PolicyKind::Gang);
+    c.scheduler.topology = models::scheduler::Topology::PackRacks;
+    let r = go(
+        spec,
+        vec![job("small", 0, 1000, 1, 1), job("gang", 1, 10, 2, 4)],
+        &c,
+    );
+    let g = r.jobs.iter().find(|j| j.id == "gang").unwrap();
+    assert_eq!(g.outcome, Outcome::Completed);
+    assert_eq!(g.nodes, 2);
+}
