@@ -384,7 +384,8 @@ fn preempt_for(m: &mut ClusterSim, job: u32, ctx: &mut Ctx<'_, Event>) -> bool {
         return false;
     }
     // Candidates: (other CQ first, lower priority first, most recently admitted first).
-    let mut cands: Vec<((bool, i32, std::cmp::Reverse<(SimTime, u64)>), u32)> = Vec::new();
+    type Rank = (bool, i32, std::cmp::Reverse<(SimTime, u64)>);
+    let mut cands: Vec<(Rank, u32)> = Vec::new();
     for (&v, &at) in &m.state.kueue.admitted_at {
         let vcq = m.state.kueue.job_cq[v as usize] as usize;
         let vprio = m.workload.jobs[v as usize].priority;

@@ -205,7 +205,7 @@ etl,3600,1200,3,0,8000,32768,,,
         let e = err("id,submit,duration,pods,gpus_per_pod,gpu_mili\na,0,1,1,1,500\n");
         assert_eq!(
             e,
-            "my.csv:1: unknown column 'gpu_mili'; valid columns are: id, submit, duration, pods, gpus_per_pod, cpu_milli, memory_mib, gpu_milli, gpu_models, priority"
+            "my.csv:1: unknown column 'gpu_mili'; valid columns are: id, submit, duration, pods, gpus_per_pod, cpu_milli, memory_mib, gpu_milli, gpu_models, priority, queue"
         );
         let e = err("id,submit,duration,gpus_per_pod\na,0,1,1\n");
         assert!(
