@@ -100,8 +100,16 @@ fn svg(what: &str, draw: impl FnOnce(&Area) -> Result<(), String>) -> Result<Vec
     Ok(buf.into_bytes())
 }
 
-/// Title and subtitle across the top; returns the area below them.
-fn titled<'a>(root: &Area<'a>, title: &str, subtitle: &str) -> Result<Area<'a>, String> {
+/// Width of the legend panel on the right.
+const LEGEND_W: u32 = 220;
+
+/// Title and subtitle across the top; returns the plot area below them and the legend
+/// panel to its right.
+fn titled<'a>(
+    root: &Area<'a>,
+    title: &str,
+    subtitle: &str,
+) -> Result<(Area<'a>, Area<'a>), String> {
     let (top, body) = root.split_vertically(64);
     let center = Pos::new(HPos::Center, VPos::Top);
     let w = SIZE.0 as i32;
@@ -124,7 +132,68 @@ fn titled<'a>(root: &Area<'a>, title: &str, subtitle: &str) -> Result<Area<'a>, 
         (w / 2, 40),
     )
     .map_err(fail)?;
-    Ok(body)
+    Ok(body.split_horizontally(SIZE.0 - LEGEND_W))
+}
+
+/// How a legend entry's key is drawn.
+#[derive(Clone, Copy)]
+enum Key {
+    Line,
+    Box,
+}
+
+/// The legend panel: a heading, one entry per policy (key in its colour, then its label),
+/// and an optional note below, outside the plot so it never hides data.
+fn legend(
+    area: &Area,
+    key: Key,
+    entries: &[(String, RGBColor)],
+    note: Option<&str>,
+) -> Result<(), String> {
+    let left = Pos::new(HPos::Left, VPos::Center);
+    let (x0, mut y) = (8, 24);
+    area.draw_text(
+        "policy",
+        &(FONT, 14)
+            .into_font()
+            .style(FontStyle::Bold)
+            .color(&BLACK)
+            .pos(left),
+        (x0, y),
+    )
+    .map_err(fail)?;
+    for (label, c) in entries {
+        y += 22;
+        match key {
+            Key::Line => area.draw(&PathElement::new(
+                vec![(x0, y), (x0 + 22, y)],
+                c.stroke_width(3),
+            )),
+            Key::Box => area.draw(&Rectangle::new(
+                [(x0 + 4, y - 7), (x0 + 18, y + 7)],
+                c.filled(),
+            )),
+        }
+        .map_err(fail)?;
+        area.draw_text(
+            label,
+            &(FONT, 13).into_font().color(&BLACK).pos(left),
+            (x0 + 30, y),
+        )
+        .map_err(fail)?;
+    }
+    if let Some(note) = note {
+        area.draw_text(
+            note,
+            &(FONT, 12)
+                .into_font()
+                .color(&RGBColor(90, 90, 90))
+                .pos(left),
+            (x0, y + 34),
+        )
+        .map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// Durations that make readable tick labels.
@@ -189,10 +258,28 @@ fn cdf_points(sample: &[f64], floor: f64) -> Vec<(f64, f64)> {
 /// axis is logarithmic when the largest JCT is at least 100 times the smallest.
 pub fn jct_cdf_svg(subtitle: &str, series: &[(&str, Vec<f64>)]) -> Result<Vec<u8>, ReportError> {
     svg("jct_cdf.svg", |root| {
-        let body = titled(
+        let (body, side) = titled(
             root,
             "Job completion time CDF (pooled over seeds)",
             subtitle,
+        )?;
+        let entries: Vec<(String, RGBColor)> = series
+            .iter()
+            .enumerate()
+            .map(|(i, (name, sample))| {
+                let label = if sample.is_empty() {
+                    format!("{name} (no job completed)")
+                } else {
+                    format!("{name} (n={})", sample.len())
+                };
+                (label, color(i))
+            })
+            .collect();
+        legend(
+            &side,
+            Key::Line,
+            &entries,
+            Some("n: completed jobs, all seeds"),
         )?;
         let positive = series
             .iter()
@@ -225,7 +312,7 @@ fn cdf_chart<R: Ranged<ValueType = f64>>(
 ) -> Result<(), String> {
     let mut chart = ChartBuilder::on(area)
         .margin_left(16)
-        .margin_right(32)
+        .margin_right(8)
         .margin_bottom(12)
         .x_label_area_size(48)
         .y_label_area_size(64)
@@ -251,30 +338,15 @@ fn cdf_chart<R: Ranged<ValueType = f64>>(
         .bold_line_style(RGBColor(215, 215, 215))
         .draw()
         .map_err(fail)?;
-    for (i, (name, sample)) in series.iter().enumerate() {
-        let c = color(i);
-        let label = if sample.is_empty() {
-            format!("{name} (no job completed)")
-        } else {
-            format!("{name} (n={})", sample.len())
-        };
+    for (i, (_, sample)) in series.iter().enumerate() {
         chart
             .draw_series(LineSeries::new(
                 cdf_points(sample, floor),
-                c.stroke_width(2),
+                color(i).stroke_width(2),
             ))
-            .map_err(fail)?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
+            .map_err(fail)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(160, 160, 160))
-        .label_font((FONT, 14))
-        .draw()
-        .map_err(fail)
+    Ok(())
 }
 
 /// `bars_<metric>.svg`: the mean of one metric per policy, with a min–max whisker over
@@ -287,7 +359,7 @@ pub fn bar_svg(
     let file = format!("bars_{}.svg", m.name);
     svg(&file, |root| {
         let title = format!("{} — mean per policy", m.title);
-        let body = titled(root, &title, subtitle)?;
+        let (body, side) = titled(root, &title, subtitle)?;
         let n = bars.len().max(1);
         let top = bars
             .iter()
@@ -327,7 +399,7 @@ pub fn bar_svg(
         let unit = m.unit;
         let mut chart = ChartBuilder::on(&body)
             .margin_left(16)
-            .margin_right(32)
+            .margin_right(8)
             .margin_bottom(12)
             .x_label_area_size(48)
             .y_label_area_size(80)
@@ -361,18 +433,22 @@ pub fn bar_svg(
             .bold_line_style(RGBColor(215, 215, 215))
             .draw()
             .map_err(fail)?;
-        let value_style = (FONT, 14)
+        let value_style = (FONT, if n > 6 { 11 } else { 14 })
             .into_font()
             .color(&BLACK)
             .pos(Pos::new(HPos::Center, VPos::Bottom));
         let mut whiskers = false;
+        let mut entries: Vec<(String, RGBColor)> = Vec::new();
         for (i, (name, s)) in bars.iter().enumerate() {
             let c = color(i);
             let x = i as f64;
-            let label = match s {
-                Some(s) => format!("{name}: {}", human_value(unit, s.mean)),
-                None => format!("{name}: n/a"),
-            };
+            entries.push((
+                match s {
+                    Some(s) => format!("{name}: {}", human_value(unit, s.mean)),
+                    None => format!("{name}: n/a"),
+                },
+                c,
+            ));
             let (y, text) = match s {
                 Some(s) => (s.mean, human_value(unit, s.mean)),
                 None => (0.0, "n/a (no sample)".to_string()),
@@ -382,9 +458,7 @@ pub fn bar_svg(
                     [(x - 0.3, 0.0), (x + 0.3, y)],
                     c.mix(0.85).filled(),
                 )))
-                .map_err(fail)?
-                .label(label)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.filled()));
+                .map_err(fail)?;
             let mut text_y = y;
             if let Some(s) = s.filter(|s| s.n > 1 && s.max > s.min) {
                 whiskers = true;
@@ -404,25 +478,8 @@ pub fn bar_svg(
                 ))
                 .map_err(fail)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(160, 160, 160))
-            .label_font((FONT, 14))
-            .draw()
-            .map_err(fail)?;
-        if whiskers {
-            body.draw_text(
-                "whiskers: min–max over seeds",
-                &(FONT, 12)
-                    .into_font()
-                    .color(&RGBColor(90, 90, 90))
-                    .pos(Pos::new(HPos::Right, VPos::Bottom)),
-                (SIZE.0 as i32 - 34, body.dim_in_pixel().1 as i32 - 2),
-            )
-            .map_err(fail)?;
-        }
+        let note = whiskers.then_some("whiskers: min–max over seeds");
+        legend(&side, Key::Box, &entries, note)?;
         Ok(())
     })
 }
