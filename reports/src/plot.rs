@@ -227,6 +227,12 @@ fn log_time_ticks(lo: f64, hi: f64) -> Vec<f64> {
     .collect()
 }
 
+/// A tick value without float noise: 0.30000000000000004 -> "0.3", 20.0 -> "20".
+fn trim_decimals(v: f64) -> String {
+    let s = format!("{v:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// A CDF as (x, fraction ≤ x) points, thinned to at most `MAX_CDF_POINTS` ranks.
 fn cdf_points(sample: &[f64], floor: f64) -> Vec<(f64, f64)> {
     let mut v: Vec<f64> = sample.iter().map(|x| x.max(floor)).collect();
@@ -383,7 +389,7 @@ pub fn bar_svg(
             _ => {
                 let raw = y_hi / 8.0;
                 let mag = 10f64.powf(raw.log10().floor());
-                let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+                let step = [1.0, 2.0, 5.0, 10.0]
                     .into_iter()
                     .map(|k| k * mag)
                     .find(|s| *s >= raw)
@@ -423,9 +429,9 @@ pub fn bar_svg(
             })
             .y_label_formatter(&|v| match unit {
                 Unit::Seconds => human_secs(*v),
-                Unit::Ratio => format!("{:.0} %", v * 100.0),
+                Unit::Ratio => format!("{} %", trim_decimals(v * 100.0)),
                 Unit::Count => format!("{v:.0}"),
-                Unit::GpuHours => format!("{v}"),
+                Unit::GpuHours => trim_decimals(*v),
             })
             .axis_desc_style((FONT, 15))
             .label_style((FONT, if n > 6 { 11 } else { 14 }))
@@ -497,6 +503,13 @@ mod tests {
         let p = cdf_points(&big, 0.0);
         assert!(p.len() <= 2 * MAX_CDF_POINTS + 2);
         assert_eq!(p.last(), Some(&(10_000.0, 1.0)));
+    }
+
+    #[test]
+    fn tick_values_have_no_float_noise() {
+        assert_eq!(trim_decimals(3.0 * 0.1), "0.3");
+        assert_eq!(trim_decimals(20.0), "20");
+        assert_eq!(trim_decimals(0.0), "0");
     }
 
     #[test]
