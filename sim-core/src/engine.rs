@@ -185,10 +185,10 @@ impl<E> Simulation<E> {
             if self.events >= stop.max_events {
                 break StopReason::EventBudget;
             }
-            let next = self.queue.peek_time();
+            let mut next = self.queue.peek_time();
             // Close the current instant before time moves (or the queue runs dry).
             if next.is_none_or(|t| t > self.now) {
-                let before = self.queue.len();
+                let before = (self.queue.len(), self.queue.scheduled_total());
                 let mut ctx = Ctx {
                     now: self.now,
                     queue: &mut self.queue,
@@ -200,11 +200,12 @@ impl<E> Simulation<E> {
                     stop_requested = true;
                 }
                 // instant_end may have scheduled more work at `now`.
-                if self.queue.len() != before || stop_requested {
+                if (self.queue.len(), self.queue.scheduled_total()) != before || stop_requested {
                     continue;
                 }
+                next = self.queue.peek_time();
             }
-            let Some(t) = self.queue.peek_time() else {
+            let Some(t) = next else {
                 break StopReason::Drained;
             };
             if t > stop.horizon {

@@ -174,6 +174,11 @@ impl<E> EventQueue<E> {
         });
     }
 
+    /// Events ever scheduled (changes whenever `schedule` is called).
+    pub fn scheduled_total(&self) -> u64 {
+        self.next_seq
+    }
+
     /// Number of live pending events.
     pub fn len(&self) -> usize {
         self.heap.len() - self.cancelled_in_heap
