@@ -20,8 +20,11 @@ const MAX_RUNS: usize = 100_000;
 fn policies_help() -> String {
     format!(
         "Comma-separated scheduler policies to compare, in the order wanted in the output \
-         (one of: {})",
-        PolicyKind::NAMES.join(", ")
+         (one of: {}; for an FGD-family scenario, the FGD paper's placement policies: {})",
+        PolicyKind::NAMES.join(", "),
+        models::fgd::Policy::ALL
+            .map(models::fgd::Policy::name)
+            .join(", ")
     )
 }
 
@@ -29,17 +32,17 @@ fn policies_help() -> String {
 pub struct CompareArgs {
     /// Scenario YAML file, or a trace CSV (with --trace-format), as for `orrery run`. Omit
     /// for the bundled default scenario.
-    scenario: Option<PathBuf>,
+    pub(crate) scenario: Option<PathBuf>,
     #[arg(long, value_name = "LIST", help = policies_help())]
-    policies: String,
+    pub(crate) policies: String,
     /// Seeds: N, A..B (inclusive), or a comma list of both (1,2,5..7). Default: the
     /// scenario's seed.
     #[arg(long, value_name = "LIST")]
-    seeds: Option<String>,
+    pub(crate) seeds: Option<String>,
     /// Output directory for compare.csv, compare.md and the SVG plots (created if missing;
     /// files are replaced only when every run succeeded).
     #[arg(long, default_value = "out")]
-    out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Trace format of the scenario's traces (overrides the scenario) or of a trace CSV
     /// given directly: openb, itp, philly, orrery-csv.
     #[arg(long, value_name = "FORMAT")]
@@ -49,7 +52,7 @@ pub struct CompareArgs {
     horizon: Option<String>,
     /// Print nothing but errors.
     #[arg(long, short)]
-    quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 /// Policies from a comma list, each checked by `PolicyKind::parse`, no repeats.
@@ -93,7 +96,7 @@ fn parse_seed(s: &str, item: &str) -> Result<u64, Failure> {
 }
 
 /// Seeds from `N`, `A..B` (inclusive) and comma lists of both; sorted, without repeats.
-fn parse_seeds(list: &str) -> Result<Vec<u64>, Failure> {
+pub(crate) fn parse_seeds(list: &str) -> Result<Vec<u64>, Failure> {
     let mut seeds = BTreeSet::new();
     for item in list.split(',').map(str::trim) {
         if item.is_empty() {
@@ -130,6 +133,12 @@ fn parse_seeds(list: &str) -> Result<Vec<u64>, Failure> {
 }
 
 pub fn compare(args: CompareArgs) -> Result<(), Failure> {
+    // FGD-family scenarios (an `fgd:` section) run the FGD paper's placement policies.
+    if let Some(p) = &args.scenario
+        && std::fs::read_to_string(p).is_ok_and(|y| scenarios::fgd::is_fgd(&y))
+    {
+        return crate::compare_fgd::compare_fgd(&args, p);
+    }
     // Every option is checked before the scenario is loaded, and the scenario before any
     // simulation starts.
     let policies = parse_policies(&args.policies)?;

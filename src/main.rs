@@ -1,6 +1,7 @@
 //! `orrery`: the command-line program.
 
 mod compare;
+mod compare_fgd;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
