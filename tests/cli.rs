@@ -104,6 +104,13 @@ fn gang_deadlock_scenario_reports_stuck_jobs_not_finished_ones() {
     assert!(stdout.contains("WARNING"), "{stdout}");
     let csv = std::fs::read_to_string(d.join("dl/jobs.csv")).unwrap();
     assert_eq!(csv.matches(",stuck\n").count(), 2, "{csv}");
+    // The run ends at its first instant; the deadlocked state it ends in lasts for ever:
+    // all six GPUs allocated, none busy.
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("dl/summary.json")).unwrap()).unwrap();
+    assert_eq!(s["gpu_allocation_ratio"], 1.0);
+    assert_eq!(s["gpu_busy_ratio"], 0.0);
+    assert_eq!(s["deadlocked_jobs"], 2);
     let out = orrery(&["run", p, "--policy", "gang", "--out", "g"], &d);
     assert!(out.status.success());
     let csv = std::fs::read_to_string(d.join("g/jobs.csv")).unwrap();

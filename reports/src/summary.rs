@@ -122,9 +122,14 @@ pub fn summarize(scenario: &str, r: &RunResult) -> Summary {
     let completed = outcomes.get("completed").copied().unwrap_or(0);
     let window = r.end_time.since(r.first_submit).as_nanos() as f64;
     let capacity = r.total_gpu_milli as f64 * window;
-    let ratio = |integral: u128| {
+    // A run that ends at the instant it starts (e.g. a gang deadlock at the first instant,
+    // no horizon) has no time window: report the state it ends in, which lasts for ever.
+    let total = r.total_gpu_milli as f64;
+    let ratio = |integral: u128, at_end: u64| {
         if capacity > 0.0 {
             round6(integral as f64 / capacity)
+        } else if total > 0.0 {
+            round6(at_end as f64 / total)
         } else {
             0.0
         }
@@ -146,8 +151,8 @@ pub fn summarize(scenario: &str, r: &RunResult) -> Summary {
         wait_s: Distribution::of_nanos(waits),
         jct_s: Distribution::of_nanos(jcts),
         makespan_s: last_end.map_or(0.0, |e| e.since(r.first_submit).as_secs_f64()),
-        gpu_allocation_ratio: ratio(r.usage.allocated_integral),
-        gpu_busy_ratio: ratio(r.usage.busy_integral),
+        gpu_allocation_ratio: ratio(r.usage.allocated_integral, r.usage.allocated_milli),
+        gpu_busy_ratio: ratio(r.usage.busy_integral, r.usage.busy_milli),
         gpu_hours_allocated: round6(alloc_h),
         gpu_hours_busy: round6(busy_h),
         gpu_hours_held_idle: round6(alloc_h - busy_h),
