@@ -13,5 +13,7 @@ pub mod workload;
 pub use cluster::{ClusterSpec, NodeSpec};
 pub use resources::{GPU_MILLI, GpuRequest, PodRequest, split_gpus};
 pub use scheduler::{PolicyKind, SchedulerConfig};
-pub use sim::{JobRecord, ModelError, Outcome, PodOrder, RunConfig, RunError, RunResult, run};
+pub use sim::{
+    JobRecord, ModelError, NetModel, Outcome, PodOrder, RunConfig, RunError, RunResult, run,
+};
 pub use workload::{JobSpec, Workload};

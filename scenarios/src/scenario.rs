@@ -26,6 +26,9 @@ pub struct ScenarioFile {
     pub workload: WorkloadDef,
     #[serde(default)]
     pub scheduler: SchedulerConfig,
+    /// Network and storage model for step-based jobs (see docs/hardware-model.md);
+    /// absent: jobs run for their trace duration.
+    pub network: Option<models::NetModel>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -279,6 +282,7 @@ pub fn build_parsed(
         pod_order: f.workload.pod_order,
         chooser: ChooserMode::Seeded,
         check_invariants: false,
+        network: f.network.clone(),
     };
     validate_scheduler(path, &config.scheduler)?;
     Ok(Scenario {

@@ -236,14 +236,20 @@ pub(super) fn demote(m: &mut ClusterSim, job: u32, generation: u32, ctx: &mut Ct
     let now = ctx.now();
     let milli = u128::from(m.workload.jobs[job as usize].gpu_milli());
     let seq = m.next_seq();
-    let js = &mut m.state.jobs[job as usize];
-    if js.generation != generation || js.phase != JobPhase::Running {
-        return;
+    {
+        let js = &m.state.jobs[job as usize];
+        if js.generation != generation || js.phase != JobPhase::Running {
+            return;
+        }
     }
+    let on_net = m.net_bank_if_running(job, now);
+    let js = &mut m.state.jobs[job as usize];
     if let Some(since) = js.run_since {
         let ran = now.since(since);
         js.attained += milli * u128::from(ran.as_nanos());
-        js.remaining = SimDuration(js.remaining.0.saturating_sub(ran.0));
+        if !on_net {
+            js.remaining = SimDuration(js.remaining.0.saturating_sub(ran.0));
+        }
         js.run_since = Some(now);
     }
     // Demotion appends the job to its new queue.

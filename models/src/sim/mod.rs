@@ -9,6 +9,7 @@
 
 mod jobsched;
 mod kueue;
+mod network;
 mod podsched;
 mod result;
 
@@ -28,6 +29,7 @@ use crate::state::{ClusterState, Placement};
 use crate::workload::Workload;
 
 pub use kueue::KueueState;
+pub use network::NetModel;
 pub use result::{JobRecord, Outcome, RunResult};
 
 /// How the pods of jobs submitted at the same instant reach the scheduling queue.
@@ -45,7 +47,7 @@ pub enum PodOrder {
 }
 
 /// Everything about a run that is not the cluster or the workload.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunConfig {
     pub seed: u64,
     pub horizon: Option<SimDuration>,
@@ -54,6 +56,9 @@ pub struct RunConfig {
     pub chooser: ChooserMode,
     /// Check allocation invariants after every instant (slow; for tests).
     pub check_invariants: bool,
+    /// Network and storage model for step-based jobs; `None` (default): jobs run for their
+    /// trace duration.
+    pub network: Option<NetModel>,
 }
 
 impl Default for RunConfig {
@@ -65,6 +70,7 @@ impl Default for RunConfig {
             pod_order: PodOrder::Grouped,
             chooser: ChooserMode::Seeded,
             check_invariants: false,
+            network: None,
         }
     }
 }
@@ -268,6 +274,8 @@ pub struct ClusterSim {
     racks: Vec<Range<usize>>,
     scratch: Scratch,
     pub state: SimState,
+    /// The network model's run-time state (when enabled).
+    pub net: Option<network::NetRuntime>,
     pub invariant_violation: Option<String>,
 }
 
@@ -279,6 +287,11 @@ impl ClusterSim {
     ) -> Result<ClusterSim, ModelError> {
         validate(&spec, &workload)?;
         let kueue = kueue::KueueState::new(&config.scheduler.kueue, &spec, &workload)?;
+        let net = config
+            .network
+            .as_ref()
+            .map(|n| network::NetRuntime::new(n, &spec))
+            .transpose()?;
         let mut pod_ids: BTreeMap<&PodRequest, u32> = BTreeMap::new();
         let mut job_ids: BTreeMap<Vec<u32>, u32> = BTreeMap::new();
         let mut pod_shape = Vec::with_capacity(workload.jobs.len());
@@ -367,6 +380,7 @@ impl ClusterSim {
             racks,
             scratch: Scratch::default(),
             state,
+            net,
             invariant_violation: None,
         })
     }
@@ -665,6 +679,9 @@ impl ClusterSim {
         let generation = js.generation;
         js.completion = Some(ctx.schedule_in(js.remaining, Event::Complete { job, generation }));
         self.state.usage.busy_milli += spec.gpu_milli();
+        if self.net.is_some() {
+            self.net_start(job, ctx);
+        }
         if self.policy() == PolicyKind::Tiresias {
             jobsched::schedule_demotion(self, job, ctx);
         }
@@ -673,13 +690,17 @@ impl ClusterSim {
     /// Stop a running job (preemption): it keeps the service it attained.
     fn stop_running(&mut self, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
         let milli = self.workload.jobs[job as usize].gpu_milli();
-        let js = &mut self.state.jobs[job as usize];
-        if js.phase != JobPhase::Running {
+        if self.state.jobs[job as usize].phase != JobPhase::Running {
             return;
         }
+        // On the network model, progress is banked in steps; otherwise in run time.
+        let on_net = self.net_stop(job, ctx);
+        let js = &mut self.state.jobs[job as usize];
         if let Some(since) = js.run_since.take() {
             let ran = now.since(since);
-            js.remaining = SimDuration(js.remaining.0.saturating_sub(ran.0));
+            if !on_net {
+                js.remaining = SimDuration(js.remaining.0.saturating_sub(ran.0));
+            }
             js.attained += u128::from(milli) * u128::from(ran.as_nanos());
         }
         if let Some(t) = js.completion.take() {
@@ -711,6 +732,7 @@ impl ClusterSim {
     }
 
     fn complete(&mut self, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
+        self.net_stop(job, ctx);
         let milli = self.workload.jobs[job as usize].gpu_milli();
         let js = &mut self.state.jobs[job as usize];
         if let Some(since) = js.run_since.take() {
@@ -727,7 +749,6 @@ impl ClusterSim {
         if self.policy() == PolicyKind::Kueue {
             kueue::on_finished(self, job);
         }
-        let _ = ctx;
     }
 
     /// Pods released during a pass (gang rejections) are retried at the next release or
