@@ -8,7 +8,14 @@ use sim_core::SimDuration;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Scenario {
-    network: NetworkConfig,
+    network: Net,
+}
+
+/// The scenario's `network:` section minus `steps` (tested elsewhere).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Net {
+    config: NetworkConfig,
 }
 
 fn doc_example() -> String {
@@ -21,7 +28,7 @@ fn doc_example() -> String {
 #[test]
 fn documented_example_parses_to_the_defaults() {
     let s: Scenario = serde_saphyr::from_str(&doc_example()).unwrap();
-    let mut got = s.network;
+    let mut got = s.network.config;
     let d = NetworkConfig::default();
     assert!((got.node.nvlink_efficiency - d.node.nvlink_efficiency).abs() < 1e-4);
     got.node.nvlink_efficiency = d.node.nvlink_efficiency;
@@ -40,22 +47,25 @@ fn documented_example_parses_to_the_defaults() {
 
 #[test]
 fn empty_and_partial_configs_use_defaults() {
-    let s: Scenario = serde_saphyr::from_str("network: {}\n").unwrap();
-    assert_eq!(s.network, NetworkConfig::default());
+    let s: Scenario = serde_saphyr::from_str("network: {config: {}}\n").unwrap();
+    assert_eq!(s.network.config, NetworkConfig::default());
     let s: Scenario = serde_saphyr::from_str(
-        "network:\n  fabric:\n    kind: fat_tree\n    oversubscription: 3\n",
+        "network:\n  config:\n    fabric:\n      kind: fat_tree\n      oversubscription: 3\n",
     )
     .unwrap();
-    assert_eq!(s.network.fabric.kind, FabricKind::FatTree);
-    assert_eq!(s.network.fabric.oversubscription, 3.0);
-    assert_eq!(s.network.fabric.nodes_per_su, 32);
+    assert_eq!(s.network.config.fabric.kind, FabricKind::FatTree);
+    assert_eq!(s.network.config.fabric.oversubscription, 3.0);
+    assert_eq!(s.network.config.fabric.nodes_per_su, 32);
 }
 
 #[test]
 fn unknown_fields_and_bad_values_are_rejected() {
-    assert!(serde_saphyr::from_str::<Scenario>("network:\n  nvlink: 1\n").is_err());
+    assert!(serde_saphyr::from_str::<Scenario>("network:\n  config:\n    nvlink: 1\n").is_err());
     assert!(
-        serde_saphyr::from_str::<Scenario>("network:\n  node:\n    nvlnk_gbyte_s: 1\n").is_err()
+        serde_saphyr::from_str::<Scenario>(
+            "network:\n  config:\n    node:\n      nvlnk_gbyte_s: 1\n"
+        )
+        .is_err()
     );
     let mut cfg = NetworkConfig::default();
     cfg.fabric.oversubscription = 0.5;
