@@ -232,10 +232,14 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         other => Failure::from(other),
     })?;
     let summary = reports::summarize(&name, &result);
-    let files = vec![
+    let mut files = vec![
         ("jobs.csv", reports::jobs_csv(&result)?),
         ("summary.json", reports::summary_json(&summary)?),
     ];
+    if !result.network_jobs.is_empty() || !result.network_series.is_empty() {
+        files.push(("network_jobs.csv", reports::network_jobs_csv(&result)?));
+        files.push(("network_series.csv", reports::network_series_csv(&result)?));
+    }
     let written = reports::write_all(&args.out, &files)
         .with_context(|| format!("writing results to {}", args.out.display()))?;
     if !args.quiet {

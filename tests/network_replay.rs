@@ -33,6 +33,19 @@ fn step_based_itp_replay_on_2048_gpus_runs_end_to_end() {
     }
     assert!(slower > 100, "only {slower} jobs felt the network");
     assert!(s_net.jct_s.avg > s_off.jct_s.avg);
+    // Observability: per-job compute vs exposed communication, and link-load samples.
+    assert_eq!(with_net.network_jobs.len(), 15_802);
+    assert!(with_net.network_jobs.iter().all(|j| j.steps > 0.0));
+    assert!(with_net.network_jobs.iter().any(|j| j.exposed_ns > 0));
+    assert!(
+        with_net
+            .network_series
+            .iter()
+            .any(|s| s.kind == "nic_up" && s.max_utilisation > 0.0)
+    );
+    let csv = reports::network_jobs_csv(&with_net).unwrap();
+    assert!(csv.starts_with(b"id,steps,compute_s,exposed_comm_io_s,comm_io_share\n"));
+    assert!(without.network_jobs.is_empty() && without.network_series.is_empty());
 }
 
 #[test]

@@ -8,4 +8,7 @@ pub mod write;
 
 pub use compare::{RunRow, compare_files};
 pub use summary::{Distribution, Summary, summarize};
-pub use write::{ReportError, human, jobs_csv, secs, summary_json, write_all};
+pub use write::{
+    ReportError, human, jobs_csv, network_jobs_csv, network_series_csv, secs, summary_json,
+    write_all,
+};

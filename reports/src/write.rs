@@ -183,6 +183,76 @@ pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<Vec<PathBuf>, 
     Ok(out)
 }
 
+/// `network_jobs.csv` (network model runs): per job, steps run, compute time and the
+/// communication/I-O time not hidden behind compute.
+pub fn network_jobs_csv(r: &RunResult) -> Result<Vec<u8>, ReportError> {
+    let enc = |e: csv::Error| ReportError::Encode {
+        what: "network_jobs.csv",
+        msg: e.to_string(),
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "id",
+        "steps",
+        "compute_s",
+        "exposed_comm_io_s",
+        "comm_io_share",
+    ])
+    .map_err(enc)?;
+    for j in &r.network_jobs {
+        let total = j.compute_ns + j.exposed_ns;
+        let share = if total > 0 {
+            j.exposed_ns as f64 / total as f64
+        } else {
+            0.0
+        };
+        w.write_record([
+            j.id.as_str(),
+            &format!("{:.3}", j.steps),
+            &secs(u64::try_from(j.compute_ns).unwrap_or(u64::MAX)),
+            &secs(u64::try_from(j.exposed_ns).unwrap_or(u64::MAX)),
+            &format!("{share:.6}"),
+        ])
+        .map_err(enc)?;
+    }
+    w.into_inner().map_err(|e| ReportError::Encode {
+        what: "network_jobs.csv",
+        msg: e.to_string(),
+    })
+}
+
+/// `network_series.csv` (network model runs): load on each sampled kind of link after
+/// every change of the running traffic.
+pub fn network_series_csv(r: &RunResult) -> Result<Vec<u8>, ReportError> {
+    let enc = |e: csv::Error| ReportError::Encode {
+        what: "network_series.csv",
+        msg: e.to_string(),
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "time_s",
+        "link_kind",
+        "links",
+        "mean_utilisation",
+        "max_utilisation",
+    ])
+    .map_err(enc)?;
+    for s in &r.network_series {
+        w.write_record([
+            secs(s.time.as_nanos()).as_str(),
+            s.kind.as_str(),
+            &s.links.to_string(),
+            &format!("{:.6}", s.mean_utilisation),
+            &format!("{:.6}", s.max_utilisation),
+        ])
+        .map_err(enc)?;
+    }
+    w.into_inner().map_err(|e| ReportError::Encode {
+        what: "network_series.csv",
+        msg: e.to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,8 +29,8 @@ use crate::state::{ClusterState, Placement};
 use crate::workload::Workload;
 
 pub use kueue::KueueState;
-pub use network::NetModel;
-pub use result::{JobRecord, Outcome, RunResult};
+pub use network::{NetModel, NetSample};
+pub use result::{JobRecord, NetJobRecord, Outcome, RunResult};
 
 /// How the pods of jobs submitted at the same instant reach the scheduling queue.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

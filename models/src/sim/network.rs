@@ -15,8 +15,39 @@ use sim_core::{Ctx, SimDuration, SimTime};
 use super::{ClusterSim, Event, ModelError};
 use crate::cluster::ClusterSpec;
 use crate::net::{
-    FlowNet, GpuRef, JobTraffic, NetworkConfig, Placement, StepSpec, Topology, changed_owners,
+    FlowNet, GpuRef, JobTraffic, LinkId, LinkKind, NetworkConfig, Placement, StepSpec, Topology,
+    changed_owners,
 };
+
+/// Link kinds whose load is sampled into the run's network time series.
+const SAMPLED: [(LinkKind, &str); 5] = [
+    (LinkKind::NicUp, "nic_up"),
+    (LinkKind::LeafUp, "leaf_uplink"),
+    (LinkKind::StorageUp, "storage_nic"),
+    (LinkKind::FsRead, "fs_read"),
+    (LinkKind::FsWrite, "fs_write"),
+];
+
+/// Load on one kind of link at one instant (utilisation = load / capacity).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetSample {
+    pub time: SimTime,
+    pub kind: String,
+    pub links: u32,
+    pub mean_utilisation: f64,
+    pub max_utilisation: f64,
+}
+
+/// Where one job's time went on the network model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetJob {
+    pub job: u32,
+    pub steps: f64,
+    /// Compute time (steps × compute per step), ns.
+    pub compute_ns: u128,
+    /// Communication and I/O not hidden behind compute, ns.
+    pub exposed_ns: u128,
+}
 
 /// The network model of a run: hardware configuration and the step every GPU job runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,6 +75,9 @@ pub struct NetRuntime {
     running: BTreeMap<u32, Running>,
     /// Per job: (steps run, exposed communication + I/O time in ns) so far.
     pub accounting: BTreeMap<u32, (f64, u128)>,
+    /// Sampled links by kind.
+    sampled: Vec<(&'static str, Vec<LinkId>)>,
+    pub series: Vec<NetSample>,
 }
 
 impl NetRuntime {
@@ -59,13 +93,70 @@ impl NetRuntime {
             msg: e.to_string(),
         })?;
         let flows = topo.flow_net();
+        let sampled = SAMPLED
+            .iter()
+            .map(|(k, name)| {
+                let ids: Vec<LinkId> = topo
+                    .links()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| l.kind == *k)
+                    .map(|(i, _)| LinkId(i as u32))
+                    .collect();
+                (*name, ids)
+            })
+            .filter(|(_, ids)| !ids.is_empty())
+            .collect();
         Ok(NetRuntime {
             topo,
             flows,
             steps: m.steps.clone(),
             running: BTreeMap::new(),
             accounting: BTreeMap::new(),
+            sampled,
+            series: Vec::new(),
         })
+    }
+
+    /// Record the load on every sampled kind of link at `now` (after a change).
+    fn sample(&mut self, now: SimTime) {
+        for (name, ids) in &self.sampled {
+            let (mut sum, mut max) = (0.0f64, 0.0f64);
+            for &l in ids {
+                let st = self.flows.link_state(l, now);
+                let u = if st.capacity > 0.0 {
+                    st.load / st.capacity
+                } else {
+                    0.0
+                };
+                sum += u;
+                max = max.max(u);
+            }
+            self.series.push(NetSample {
+                time: now,
+                kind: (*name).to_string(),
+                links: ids.len() as u32,
+                mean_utilisation: sum / ids.len() as f64,
+                max_utilisation: max,
+            });
+        }
+    }
+
+    /// Per-job accounting, in job order.
+    pub fn jobs(&self, compute: SimDuration) -> Vec<NetJob> {
+        self.accounting
+            .iter()
+            .map(|(&job, &(steps, exposed))| NetJob {
+                job,
+                steps,
+                compute_ns: (steps * compute.as_nanos() as f64) as u128,
+                exposed_ns: exposed,
+            })
+            .collect()
+    }
+
+    pub fn compute_per_step(&self) -> SimDuration {
+        self.steps.compute
     }
 }
 
@@ -178,11 +269,14 @@ impl ClusterSim {
         }
     }
 
-    /// Re-time every running job whose flow rates changed.
+    /// Re-time every running job whose flow rates changed, and sample link loads.
     fn net_retime(&mut self, ctx: &mut Ctx<'_, Event>) {
         let now = ctx.now();
         let owners = match self.net.as_mut() {
-            Some(n) => changed_owners(&mut n.flows),
+            Some(n) => {
+                n.sample(now);
+                changed_owners(&mut n.flows)
+            }
             None => return,
         };
         for o in owners {

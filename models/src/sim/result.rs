@@ -87,6 +87,18 @@ pub struct RunResult {
     pub engine_fingerprint: u64,
     pub seed: u64,
     pub policy: String,
+    /// Network model (when enabled): per-job step accounting and link-load samples.
+    pub network_jobs: Vec<NetJobRecord>,
+    pub network_series: Vec<super::network::NetSample>,
+}
+
+/// One job's time on the network model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetJobRecord {
+    pub id: String,
+    pub steps: f64,
+    pub compute_ns: u128,
+    pub exposed_ns: u128,
 }
 
 pub(super) fn collect(
@@ -97,6 +109,21 @@ pub(super) fn collect(
     (choices, choices_fingerprint): (u64, u64),
 ) -> RunResult {
     let drained = stats.reason == StopReason::Drained;
+    let (network_jobs, network_series) = match &m.net {
+        Some(n) => (
+            n.jobs(n.compute_per_step())
+                .into_iter()
+                .map(|j| NetJobRecord {
+                    id: m.workload.jobs[j.job as usize].id.clone(),
+                    steps: j.steps,
+                    compute_ns: j.compute_ns,
+                    exposed_ns: j.exposed_ns,
+                })
+                .collect(),
+            n.series.clone(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
     let jobs = m
         .workload
         .jobs
@@ -159,5 +186,7 @@ pub(super) fn collect(
         engine_fingerprint: stats.fingerprint,
         seed: config.seed,
         policy: config.scheduler.policy.name().to_string(),
+        network_jobs,
+        network_series,
     }
 }
