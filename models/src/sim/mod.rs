@@ -432,13 +432,7 @@ impl ClusterSim {
         let js = &mut self.state.jobs[job as usize];
         js.queue_ts = ts;
         js.queue_seq = seq;
-        let key = QueueKey {
-            neg_priority: -i64::from(self.workload.jobs[job as usize].priority),
-            ts,
-            seq,
-            job,
-            pod: 0,
-        };
+        let key = self.job_key(job);
         self.state.job_queue.insert(key);
         self.state.fresh_jobs.push(key);
         self.state.job_dirty = true;
