@@ -8,12 +8,14 @@ pub mod resources;
 pub mod scheduler;
 pub mod sim;
 pub mod state;
+pub mod verify;
 pub mod workload;
 
 pub use cluster::{ClusterSpec, NodeSpec};
 pub use resources::{GPU_MILLI, GpuRequest, PodRequest, split_gpus};
 pub use scheduler::{PolicyKind, SchedulerConfig};
 pub use sim::{
-    JobRecord, ModelError, NetModel, Outcome, PodOrder, RunConfig, RunError, RunResult, run,
+    DetectConfig, JobRecord, ModelError, NetModel, Outcome, PodOrder, RunConfig, RunError,
+    RunResult, StarvedKind, run,
 };
 pub use workload::{JobSpec, Workload};

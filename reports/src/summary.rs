@@ -54,8 +54,14 @@ pub struct Summary {
     pub jobs_total: u64,
     pub jobs_completed: u64,
     pub jobs_unfinished: u64,
-    /// Jobs stuck in a gang deadlock (outcome `stuck`).
+    /// Jobs the deadlock detector found holding resources that no future event can
+    /// release or complete (see docs/verify.md).
     pub deadlocked_jobs: u64,
+    /// Jobs reported starved (waited past `detect.starvation_after` while the cluster
+    /// could have run them) or livelocked (reserved and released over and over).
+    pub starved_jobs: u64,
+    /// Every detection, in time order.
+    pub detections: Vec<Detection>,
     /// Pods evicted by preemption.
     pub preemptions: u64,
     /// Jobs per outcome (completed, running, stuck, partially_placed, pending, not_submitted).
@@ -86,6 +92,17 @@ pub struct Summary {
     pub choices_fingerprint: String,
     /// Hash of the (time, id) sequence of every engine event.
     pub engine_fingerprint: String,
+}
+
+/// One deadlock, starvation or livelock finding.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Detection {
+    /// Simulated time of detection, seconds.
+    pub time_s: f64,
+    /// `deadlock`, `starvation` or `livelock`.
+    pub kind: &'static str,
+    pub jobs: Vec<String>,
+    pub detail: String,
 }
 
 fn round6(x: f64) -> f64 {
@@ -145,7 +162,9 @@ pub fn summarize(scenario: &str, r: &RunResult) -> Summary {
         jobs_total: r.jobs.len() as u64,
         jobs_completed: completed,
         jobs_unfinished: r.jobs.len() as u64 - completed,
-        deadlocked_jobs: outcomes.get("stuck").copied().unwrap_or(0),
+        deadlocked_jobs: r.jobs.iter().filter(|j| j.deadlocked_at.is_some()).count() as u64,
+        starved_jobs: r.starved.len() as u64,
+        detections: detections(r),
         preemptions: r.preemptions,
         outcomes,
         wait_s: Distribution::of_nanos(waits),
@@ -164,6 +183,37 @@ pub fn summarize(scenario: &str, r: &RunResult) -> Summary {
         choices_fingerprint: format!("{:016x}", r.choices_fingerprint),
         engine_fingerprint: format!("{:016x}", r.engine_fingerprint),
     }
+}
+
+fn detections(r: &RunResult) -> Vec<Detection> {
+    let mut v: Vec<(sim_core::SimTime, Detection)> = Vec::new();
+    for (t, jobs) in &r.deadlocks {
+        v.push((
+            *t,
+            Detection {
+                time_s: t.as_secs_f64(),
+                kind: "deadlock",
+                jobs: jobs.clone(),
+                detail: "hold resources that no future event can release or complete".into(),
+            },
+        ));
+    }
+    for (job, t, kind, detail) in &r.starved {
+        v.push((
+            *t,
+            Detection {
+                time_s: t.as_secs_f64(),
+                kind: match kind {
+                    models::StarvedKind::Starvation => "starvation",
+                    models::StarvedKind::Livelock => "livelock",
+                },
+                jobs: vec![job.clone()],
+                detail: detail.clone(),
+            },
+        ));
+    }
+    v.sort_by_key(|(t, _)| *t);
+    v.into_iter().map(|(_, d)| d).collect()
 }
 
 #[cfg(test)]

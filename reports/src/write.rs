@@ -143,10 +143,24 @@ pub fn human(s: &Summary) -> String {
         "  trace      {:.1} GPU-hours requested; {} events, stop: {}",
         s.trace_gpu_hours, s.events, s.stop
     );
-    if let Some(&n) = s.outcomes.get("stuck").filter(|n| **n > 0) {
+    if s.deadlocked_jobs > 0 {
+        let first = s
+            .detections
+            .iter()
+            .find(|d| d.kind == "deadlock")
+            .map_or(0.0, |d| d.time_s);
         let _ = writeln!(
             o,
-            "  WARNING    {n} jobs are stuck: partly placed, holding resources, and no future event can let them progress (gang deadlock)"
+            "  WARNING    {} jobs deadlocked (first at {}): they hold resources that no future completion, timeout or preemption can release (see summary.json detections)",
+            s.deadlocked_jobs,
+            dur(first)
+        );
+    }
+    if s.starved_jobs > 0 {
+        let _ = writeln!(
+            o,
+            "  WARNING    {} jobs starved or livelocked (see summary.json detections)",
+            s.starved_jobs
         );
     }
     o

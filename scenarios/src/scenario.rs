@@ -29,6 +29,9 @@ pub struct ScenarioFile {
     /// Network and storage model for step-based jobs (see docs/hardware-model.md);
     /// absent: jobs run for their trace duration.
     pub network: Option<models::NetModel>,
+    /// Deadlock, livelock and starvation detection (see docs/verify.md).
+    #[serde(default)]
+    pub detect: models::DetectConfig,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -283,6 +286,8 @@ pub fn build_parsed(
         chooser: ChooserMode::Seeded,
         check_invariants: false,
         network: f.network.clone(),
+        detect: f.detect.clone(),
+        reduce_symmetry: false,
     };
     validate_scheduler(path, &config.scheduler)?;
     Ok(Scenario {

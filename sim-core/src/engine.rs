@@ -53,6 +53,24 @@ pub trait Model {
     /// on, and once more when the queue runs dry). New events scheduled *at* the current
     /// instant are handled next, followed by another `instant_end`.
     fn instant_end(&mut self, _ctx: &mut Ctx<'_, Self::Event>) {}
+    /// True if handling `event` gives the same result whatever order it takes among the
+    /// other events of its instant (it commutes with all of them). With
+    /// `SimultaneousOrder::Chooser` such events are handled first, in FIFO order, and only
+    /// the others are offered to the chooser: a partial-order reduction. Default: false.
+    fn commutes(&self, _event: &Self::Event) -> bool {
+        false
+    }
+}
+
+/// What an observer sees after each step of a run.
+pub struct Probe<'a, E> {
+    pub now: SimTime,
+    /// Choices made so far (calls to the chooser with two or more alternatives).
+    pub decisions: u64,
+    /// The instant is closed: `instant_end` ran and scheduled nothing more at `now`, so
+    /// time moves on next (or the run drains). A canonical point to inspect the state.
+    pub instant_closed: bool,
+    pub queue: &'a EventQueue<E>,
 }
 
 /// How simultaneous events are ordered.
@@ -152,7 +170,7 @@ impl<E> Simulation<E> {
         self.events
     }
 
-    fn next_event(&mut self) -> Option<crate::queue::Scheduled<E>> {
+    fn next_event<M: Model<Event = E>>(&mut self, model: &M) -> Option<crate::queue::Scheduled<E>> {
         match self.order {
             SimultaneousOrder::Fifo => self.queue.pop(),
             SimultaneousOrder::Chooser => {
@@ -160,7 +178,11 @@ impl<E> Simulation<E> {
                 if batch.is_empty() {
                     return None;
                 }
-                let i = self.chooser.choose(batch.len());
+                // Events that commute with everything go first, without a choice.
+                let i = match batch.iter().position(|e| model.commutes(&e.event)) {
+                    Some(i) => i,
+                    None => self.chooser.choose(batch.len()),
+                };
                 let picked = batch.swap_remove(i);
                 for e in batch {
                     self.queue.reinsert(e);
@@ -176,6 +198,16 @@ impl<E> Simulation<E> {
     where
         M: Model<Event = E>,
         O: FnMut(SimTime, &M) -> bool,
+    {
+        self.run_probed(model, stop, |p, m| observer(p.now, m))
+    }
+
+    /// `run` with an observer that also sees the choices made so far, whether the instant
+    /// is closed, and the pending events (for state hashing by a verifier).
+    pub fn run_probed<M, O>(&mut self, model: &mut M, stop: StopAt, mut observer: O) -> RunStats
+    where
+        M: Model<Event = E>,
+        O: FnMut(&Probe<'_, E>, &M) -> bool,
     {
         let mut stop_requested = false;
         let reason = loop {
@@ -196,11 +228,18 @@ impl<E> Simulation<E> {
                     stop_requested: &mut stop_requested,
                 };
                 model.instant_end(&mut ctx);
-                if !observer(self.now, model) {
+                // instant_end may have scheduled more work at `now`.
+                let closed = (self.queue.len(), self.queue.scheduled_total()) == before;
+                let probe = Probe {
+                    now: self.now,
+                    decisions: self.chooser.decisions(),
+                    instant_closed: closed,
+                    queue: &self.queue,
+                };
+                if !observer(&probe, model) {
                     stop_requested = true;
                 }
-                // instant_end may have scheduled more work at `now`.
-                if (self.queue.len(), self.queue.scheduled_total()) != before || stop_requested {
+                if !closed || stop_requested {
                     continue;
                 }
                 next = self.queue.peek_time();
@@ -212,7 +251,7 @@ impl<E> Simulation<E> {
                 self.now = stop.horizon;
                 break StopReason::Horizon;
             }
-            let Some(ev) = self.next_event() else {
+            let Some(ev) = self.next_event(model) else {
                 break StopReason::Drained;
             };
             self.now = ev.time;
@@ -225,7 +264,13 @@ impl<E> Simulation<E> {
                 stop_requested: &mut stop_requested,
             };
             model.handle(ev.event, &mut ctx);
-            if !observer(self.now, model) {
+            let probe = Probe {
+                now: self.now,
+                decisions: self.chooser.decisions(),
+                instant_closed: false,
+                queue: &self.queue,
+            };
+            if !observer(&probe, model) {
                 stop_requested = true;
             }
         };

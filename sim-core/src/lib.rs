@@ -12,7 +12,7 @@ pub mod rng;
 pub mod time;
 
 pub use chooser::{Choice, Chooser, ChooserMode};
-pub use engine::{Ctx, Model, RunStats, Simulation, SimultaneousOrder, StopAt, StopReason};
+pub use engine::{Ctx, Model, Probe, RunStats, Simulation, SimultaneousOrder, StopAt, StopReason};
 pub use queue::{EventQueue, Scheduled, TimerId};
 pub use rng::{RngStreams, fnv1a64};
 pub use time::{NANOS_PER_SEC, ParseDurationError, SimDuration, SimTime};

@@ -39,6 +39,10 @@ pub struct Profile {
     pub scorers: Vec<(Box<dyn ScorePlugin>, i64)>,
     /// `percentageOfNodesToScore`; 0 = kube's adaptive default.
     pub percentage_of_nodes_to_score: u32,
+    /// Symmetry reduction for the verifier: among tied nodes, offer the chooser only one
+    /// of each group of interchangeable nodes (same capacity, pool, rack and labels, same
+    /// allocation state). Off in normal runs.
+    pub merge_identical_nodes: bool,
 }
 
 /// kube-scheduler's `numFeasibleNodesToFind`: all nodes below 100, otherwise an adaptive
@@ -189,6 +193,28 @@ impl Profile {
         // in node-index order without sorting.
         if let Some(w) = scratch.best.windows(2).position(|p| p[1] < p[0]) {
             scratch.best.rotate_left(w + 1);
+        }
+        if self.merge_identical_nodes && scratch.best.len() > 1 {
+            let same = |a: u32, b: u32| {
+                let (x, y) = (&spec.nodes[a as usize], &spec.nodes[b as usize]);
+                (x.pool == y.pool)
+                    && x.cpu_milli == y.cpu_milli
+                    && x.memory_mib == y.memory_mib
+                    && x.gpus == y.gpus
+                    && x.gpu_model == y.gpu_model
+                    && x.gpu_memory_mib == y.gpu_memory_mib
+                    && x.rack == y.rack
+                    && x.labels == y.labels
+                    && cs.nodes[a as usize] == cs.nodes[b as usize]
+            };
+            let mut kept: Vec<u32> = Vec::with_capacity(scratch.best.len());
+            for &b in &scratch.best {
+                if !kept.iter().any(|&k| same(k, b)) {
+                    kept.push(b);
+                }
+            }
+            let k = chooser.choose(kept.len());
+            return Some(kept[k]);
         }
         let k = chooser.choose(scratch.best.len());
         Some(scratch.best[k])

@@ -349,6 +349,7 @@ impl SchedulerConfig {
             filters: vec![Box::new(NodeResourcesFit)],
             scorers,
             percentage_of_nodes_to_score: self.percentage_of_nodes_to_score,
+            merge_identical_nodes: false,
         }
     }
 }

@@ -489,6 +489,9 @@ pub(super) fn pods_ready_timeout(
     }
     let wfpr = m.config.kueue.wait_for_pods_ready.clone();
     let now = ctx.now();
+    if m.state.jobs[job as usize].assumed > 0 {
+        m.note_gang_release(job, now);
+    }
     let count = m.state.jobs[job as usize].requeues + 1;
     if wfpr.backoff_limit_count.is_some_and(|l| count > l) {
         m.evict(job, now, ctx);

@@ -7,6 +7,8 @@
 //! behaviour of Coscheduling and KEP-4671), `kueue` (quota admission in front of it) and
 //! `jobsched` (all-or-nothing gang placement with job-level disciplines, and Volcano).
 
+mod abstract_state;
+mod detect;
 mod jobsched;
 mod kueue;
 mod network;
@@ -28,6 +30,7 @@ use crate::scheduler::{PolicyKind, Profile, SchedulerConfig, Scratch};
 use crate::state::{ClusterState, Placement};
 use crate::workload::Workload;
 
+pub use detect::{DeadlockRecord, DetectConfig, DetectState, StarvedKind, StarvedRecord};
 pub use kueue::KueueState;
 pub use network::{NetModel, NetSample};
 pub use result::{JobRecord, NetJobRecord, Outcome, RunResult};
@@ -42,7 +45,9 @@ pub enum PodOrder {
     /// Round-robin across the jobs (A1, B1, A2, B2, …), as when a job controller creates
     /// the pods of several jobs concurrently.
     Interleaved,
-    /// An order chosen by the seeded `Chooser` (a choice point for the verifier).
+    /// An order chosen by the seeded `Chooser` (a choice point for the verifier): each
+    /// next pod comes from a job chosen among those with pods left, a job's own pods in
+    /// order (they are interchangeable), as when job controllers race.
     Random,
 }
 
@@ -59,6 +64,10 @@ pub struct RunConfig {
     /// Network and storage model for step-based jobs; `None` (default): jobs run for their
     /// trace duration.
     pub network: Option<NetModel>,
+    /// Deadlock, livelock and starvation detection.
+    pub detect: DetectConfig,
+    /// Verifier's symmetry reduction: tied interchangeable nodes count as one choice.
+    pub reduce_symmetry: bool,
 }
 
 impl Default for RunConfig {
@@ -71,6 +80,8 @@ impl Default for RunConfig {
             chooser: ChooserMode::Seeded,
             check_invariants: false,
             network: None,
+            detect: DetectConfig::default(),
+            reduce_symmetry: false,
         }
     }
 }
@@ -255,6 +266,7 @@ pub struct SimState {
     pub flush_scheduled: bool,
     /// Pods were released by a gang rejection during the last pass.
     pub retry_after_backoff: bool,
+    pub detect: DetectState,
 }
 
 /// The model: read-only configuration plus `SimState`.
@@ -265,6 +277,7 @@ pub struct ClusterSim {
     pub config: SchedulerConfig,
     pub pod_order: PodOrder,
     pub check_invariants: bool,
+    pub detect: DetectConfig,
     profile: Profile,
     /// Interned pod shapes per job/pod and gang shapes per job, for the per-scan memo of
     /// requests already known not to fit.
@@ -367,12 +380,16 @@ impl ClusterSim {
             session_scheduled: false,
             flush_scheduled: false,
             retry_after_backoff: false,
+            detect: DetectState::default(),
         };
+        let mut profile = config.scheduler.profile();
+        profile.merge_identical_nodes = config.reduce_symmetry;
         Ok(ClusterSim {
-            profile: config.scheduler.profile(),
+            profile,
             config: config.scheduler.clone(),
             pod_order: config.pod_order,
             check_invariants: config.check_invariants,
+            detect: config.detect.clone(),
             spec,
             workload,
             pod_shape,
@@ -482,7 +499,23 @@ impl ClusterSim {
     fn pod_arrival_order(&self, jobs: &[u32], chooser: &mut Chooser) -> Vec<(u32, u32)> {
         let mut order: Vec<(u32, u32)> = Vec::new();
         match self.pod_order {
-            PodOrder::Grouped | PodOrder::Random => {
+            PodOrder::Random => {
+                let mut left: Vec<(u32, u32, u32)> = jobs
+                    .iter()
+                    .map(|&j| (j, 0, self.workload.jobs[j as usize].pods.len() as u32))
+                    .collect();
+                while !left.is_empty() {
+                    let k = chooser.choose(left.len());
+                    let (j, p, n) = left[k];
+                    order.push((j, p));
+                    if p + 1 == n {
+                        left.remove(k);
+                    } else {
+                        left[k].1 = p + 1;
+                    }
+                }
+            }
+            PodOrder::Grouped => {
                 for &j in jobs {
                     let n = self.workload.jobs[j as usize].pods.len() as u32;
                     order.extend((0..n).map(|p| (j, p)));
@@ -501,13 +534,6 @@ impl ClusterSim {
                         }
                     }
                 }
-            }
-        }
-        if self.pod_order == PodOrder::Random {
-            // Fisher–Yates driven by the chooser.
-            for i in 0..order.len() {
-                let k = i + chooser.choose(order.len() - i);
-                order.swap(i, k);
             }
         }
         order
@@ -569,6 +595,7 @@ impl ClusterSim {
         if phase == PodPhase::Bound {
             js.bound += 1;
         }
+        self.track_holding(job);
     }
 
     /// Give a pod's resources back; it becomes pending (not queued).
@@ -586,6 +613,7 @@ impl ClusterSim {
             self.scratch.invalidate(pl.node);
             self.state.rescan = true;
             self.state.job_dirty = true;
+            self.track_holding(job);
         }
     }
 
@@ -676,6 +704,7 @@ impl ClusterSim {
         if self.net.is_some() {
             self.net_start(job, ctx);
         }
+        self.track_holding(job);
         if self.policy() == PolicyKind::Tiresias {
             jobsched::schedule_demotion(self, job, ctx);
         }
@@ -704,6 +733,7 @@ impl ClusterSim {
         js.phase = JobPhase::Waiting;
         self.state.running.remove(&job);
         self.state.usage.busy_milli -= milli;
+        self.track_holding(job);
     }
 
     /// Evict a job: stop it if running, release every pod, drop its queued pods.
@@ -772,6 +802,14 @@ impl ClusterSim {
 impl Model for ClusterSim {
     type Event = Event;
 
+    /// A completion releases resources and quota and marks the queues for a retry; the
+    /// scheduling itself happens at the end of the instant, so its order among the
+    /// instant's other events does not matter. (On the network model it re-times the
+    /// other jobs in floating point, so there it is not claimed.)
+    fn commutes(&self, event: &Event) -> bool {
+        matches!(event, Event::Complete { .. } | Event::Flush) && self.net.is_none()
+    }
+
     fn handle(&mut self, event: Event, ctx: &mut Ctx<'_, Event>) {
         let now = ctx.now();
         self.state.usage.advance(now);
@@ -835,6 +873,7 @@ impl Model for ClusterSim {
             | PolicyKind::Tiresias => jobsched::cycle(self, ctx),
         }
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
+        self.detect(now);
         if self.check_invariants
             && self.invariant_violation.is_none()
             && let Err(e) = self.state.cluster.check_invariants(&self.spec)
@@ -891,7 +930,7 @@ fn validate(spec: &ClusterSpec, workload: &Workload) -> Result<(), ModelError> {
                 return Err(ModelError::PodLargerThanAnyNode {
                     job: j.id.clone(),
                     pod: i,
-                    request: describe(p),
+                    request: describe_request(p),
                     largest,
                 });
             }
@@ -919,7 +958,8 @@ fn validate(spec: &ClusterSpec, workload: &Workload) -> Result<(), ModelError> {
     Ok(())
 }
 
-fn describe(p: &PodRequest) -> String {
+/// A pod request in words ("2 GPUs of model H100, 8000 mCPU, 65536 MiB").
+pub fn describe_request(p: &PodRequest) -> String {
     use crate::resources::GpuRequest;
     let gpu = match p.gpu {
         GpuRequest::None => "no GPU".to_string(),

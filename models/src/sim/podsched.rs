@@ -148,6 +148,9 @@ fn on_unschedulable(m: &mut ClusterSim, key: QueueKey, policy: PolicyKind, now: 
 /// back in the queue behind newer equal-priority groups (its failure time is "now").
 fn reject_group(m: &mut ClusterSim, job: u32, now: sim_core::SimTime) {
     let n = m.workload.jobs[job as usize].pods.len() as u32;
+    if m.state.jobs[job as usize].assumed > 0 {
+        m.note_gang_release(job, now);
+    }
     for p in 0..n {
         if m.state.jobs[job as usize].pods[p as usize].phase == PodPhase::Waiting {
             m.release(job, p);
@@ -185,6 +188,7 @@ pub(super) fn permit_timeout(
         _ => {
             // KEP-4671: all waiting pods are rejected and return to the queue.
             let n = m.workload.jobs[job as usize].pods.len() as u32;
+            m.note_gang_release(job, now);
             for p in 0..n {
                 if m.state.jobs[job as usize].pods[p as usize].phase == PodPhase::Waiting {
                     m.release(job, p);

@@ -66,6 +66,10 @@ pub struct JobRecord {
     /// Times the job was preempted or evicted.
     pub evictions: u32,
     pub outcome: Outcome,
+    /// When the detector found the job deadlocked (holding resources, never to progress).
+    pub deadlocked_at: Option<SimTime>,
+    /// When the detector reported it starved or livelocked, and which.
+    pub starved: Option<(SimTime, super::StarvedKind)>,
 }
 
 /// Everything reports need from a finished run.
@@ -90,6 +94,10 @@ pub struct RunResult {
     /// Network model (when enabled): per-job step accounting and link-load samples.
     pub network_jobs: Vec<NetJobRecord>,
     pub network_series: Vec<super::network::NetSample>,
+    /// Deadlocks the detector found: (time, ids of the jobs deadlocked at that instant).
+    pub deadlocks: Vec<(SimTime, Vec<String>)>,
+    /// Starvation and livelock findings: (job id, time, kind, detail).
+    pub starved: Vec<(String, SimTime, super::StarvedKind, String)>,
 }
 
 /// One job's time on the network model.
@@ -124,12 +132,45 @@ pub(super) fn collect(
         ),
         None => (Vec::new(), Vec::new()),
     };
+    let det = &m.state.detect;
+    let deadlocked_at: std::collections::BTreeMap<u32, SimTime> = det
+        .deadlocks
+        .iter()
+        .flat_map(|d| d.jobs.iter().map(move |&j| (j, d.time)))
+        .collect();
+    let deadlocks = det
+        .deadlocks
+        .iter()
+        .map(|d| {
+            (
+                d.time,
+                d.jobs
+                    .iter()
+                    .map(|&j| m.workload.jobs[j as usize].id.clone())
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut starved: Vec<_> = det
+        .starved
+        .values()
+        .map(|r| {
+            (
+                m.workload.jobs[r.job as usize].id.clone(),
+                r.time,
+                r.kind,
+                r.detail.clone(),
+            )
+        })
+        .collect();
+    starved.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
     let jobs = m
         .workload
         .jobs
         .iter()
         .zip(&m.state.jobs)
-        .map(|(spec, st)| {
+        .enumerate()
+        .map(|(i, (spec, st))| {
             let outcome = match st.phase {
                 JobPhase::Completed { .. } => Outcome::Completed,
                 JobPhase::Running => Outcome::Running,
@@ -162,6 +203,8 @@ pub(super) fn collect(
                 trace_gpu_hours: spec.gpu_hours(),
                 evictions: st.evictions,
                 outcome,
+                deadlocked_at: deadlocked_at.get(&(i as u32)).copied(),
+                starved: det.starved.get(&(i as u32)).map(|r| (r.time, r.kind)),
             }
         })
         .collect();
@@ -188,5 +231,7 @@ pub(super) fn collect(
         policy: config.scheduler.policy.name().to_string(),
         network_jobs,
         network_series,
+        deadlocks,
+        starved,
     }
 }

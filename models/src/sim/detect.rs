@@ -1,0 +1,318 @@
+//! Deadlock, livelock and starvation detection inside every run.
+//!
+//! **Deadlock.** At the end of an instant in which something changed, the jobs that hold
+//! resources while waiting (partly placed gangs, gangs waiting at Permit) are checked with
+//! the classic detection algorithm for resources with several instances (Coffman et al.;
+//! the "banker's" safety check run on the current allocation): start from what is free,
+//! add everything that some future event will release (running jobs complete; gangs with a
+//! pending Permit or `waitForPodsReady` deadline will be released; Kueue workloads that a
+//! preemption could evict), then repeatedly let any waiting job whose missing pods fit into
+//! that pool finish and give back what it holds. Jobs left over hold resources and can
+//! never progress, whatever happens next: they are deadlocked, and stay so. Whether the
+//! missing pods fit is decided by placing them first-fit, largest first, on a copy of the
+//! pool; on the gang shapes of the traces (whole GPUs) that is exact.
+//!
+//! **Livelock.** A gang whose reservations are released without it ever running (Permit
+//! timeout, PostFilter rejection, PodsReady eviction) `livelock_releases` times is reported:
+//! it is repeatedly reserved and released.
+//!
+//! **Starvation.** A job that has waited longer than `starvation_after` at a moment when
+//! the resources that are free or held by other waiting (not running) jobs would hold all
+//! of it is reported: the cluster could have run it.
+//!
+//! Detection only observes: it schedules nothing and makes no choice, so a run's events and
+//! outputs do not depend on it (besides the records it adds).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use sim_core::{SimDuration, SimTime};
+
+use super::{ClusterSim, JobPhase, PodPhase};
+use crate::resources::PodRequest;
+use crate::scheduler::PolicyKind;
+use crate::state::ClusterState;
+
+/// What to detect (scenario `detect:` section).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// Check for deadlocks (default true).
+    pub deadlock: bool,
+    /// Report a job as starved once it has waited this long while the cluster could have
+    /// run it (default 24 h; `null` turns starvation detection off).
+    pub starvation_after: Option<SimDuration>,
+    /// Report a gang as livelocked once its reservations have been released this many
+    /// times without it running (default 10; 0 turns it off).
+    pub livelock_releases: u32,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            deadlock: true,
+            starvation_after: Some(SimDuration::from_secs(24 * 3600)),
+            livelock_releases: 10,
+        }
+    }
+}
+
+/// Why a job is reported as starved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StarvedKind {
+    /// Waited past `starvation_after` while the cluster had room for it.
+    Starvation,
+    /// Reserved and released `livelock_releases` times without running.
+    Livelock,
+}
+
+/// One starvation or livelock finding.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StarvedRecord {
+    pub job: u32,
+    pub time: SimTime,
+    pub kind: StarvedKind,
+    /// Reservation releases so far (livelock) or the wait so far (starvation), in words.
+    pub detail: String,
+}
+
+/// A set of jobs found deadlocked at one instant.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DeadlockRecord {
+    pub time: SimTime,
+    pub jobs: Vec<u32>,
+}
+
+/// The detector's run-time state (part of `SimState`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DetectState {
+    /// Jobs that wait while holding resources.
+    pub holding_waiting: BTreeSet<u32>,
+    /// Something changed since the last deadlock check.
+    pub dirty: bool,
+    pub deadlocks: Vec<DeadlockRecord>,
+    pub deadlocked: BTreeSet<u32>,
+    pub starved: BTreeMap<u32, StarvedRecord>,
+    /// Reservation releases without running, per job.
+    pub releases: BTreeMap<u32, u32>,
+    pub next_starvation_check: SimTime,
+}
+
+impl ClusterSim {
+    /// Keep `holding_waiting` current after `job` gained or lost resources or changed
+    /// phase.
+    pub(super) fn track_holding(&mut self, job: u32) {
+        let js = &self.state.jobs[job as usize];
+        let holding = js.phase == JobPhase::Waiting && js.assumed > 0;
+        let d = &mut self.state.detect;
+        if holding {
+            d.holding_waiting.insert(job);
+        } else {
+            d.holding_waiting.remove(&job);
+        }
+        d.dirty = true;
+    }
+
+    /// A gang's reservations were released without it running.
+    pub(super) fn note_gang_release(&mut self, job: u32, now: SimTime) {
+        let limit = self.detect.livelock_releases;
+        let n = {
+            let r = self.state.detect.releases.entry(job).or_insert(0);
+            *r += 1;
+            *r
+        };
+        if limit > 0 && n >= limit && !self.state.detect.starved.contains_key(&job) {
+            self.state.detect.starved.insert(
+                job,
+                StarvedRecord {
+                    job,
+                    time: now,
+                    kind: StarvedKind::Livelock,
+                    detail: format!("reserved and released {n} times without running"),
+                },
+            );
+        }
+    }
+
+    /// Run the checks due at the end of the instant at `now`.
+    pub(super) fn detect(&mut self, now: SimTime) {
+        if self.detect.deadlock && self.state.detect.dirty {
+            self.state.detect.dirty = false;
+            if self
+                .state
+                .detect
+                .holding_waiting
+                .iter()
+                .any(|j| !self.state.detect.deadlocked.contains(j))
+            {
+                let found = self.find_deadlocked();
+                if !found.is_empty() {
+                    self.state.detect.deadlocked.extend(found.iter().copied());
+                    self.state.detect.deadlocks.push(DeadlockRecord {
+                        time: now,
+                        jobs: found,
+                    });
+                }
+            }
+        }
+        if let Some(after) = self.detect.starvation_after
+            && now >= self.state.detect.next_starvation_check
+        {
+            let step = SimDuration((after.as_nanos() / 4).max(1_000_000_000));
+            self.state.detect.next_starvation_check = now + step;
+            self.find_starved(now, after);
+        }
+    }
+
+    /// Could some future event release `job`'s reservations without it running?
+    fn releasable(&self, job: u32) -> bool {
+        let js = &self.state.jobs[job as usize];
+        if js.permit_deadline.is_some() {
+            return true;
+        }
+        if self.policy() == PolicyKind::Kueue && js.admitted {
+            if self.config.kueue.wait_for_pods_ready.enable {
+                return true; // its PodsReady deadline is pending
+            }
+            // A preemption for a future or queued workload could evict it.
+            let cq = self.state.kueue.job_cq[job as usize] as usize;
+            let q = &self.state.kueue.queues[cq];
+            let can_preempt = q.within != super::kueue::WithinClusterQueueKey::Never
+                || q.reclaim != super::kueue::ReclaimKey::Never;
+            if can_preempt
+                && self
+                    .state
+                    .jobs
+                    .iter()
+                    .any(|o| matches!(o.phase, JobPhase::NotSubmitted) || !o.admitted)
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn give_back(&self, pool: &mut ClusterState, job: u32) {
+        let spec = &self.workload.jobs[job as usize];
+        for (p, ps) in self.state.jobs[job as usize].pods.iter().enumerate() {
+            if let Some(pl) = &ps.placement {
+                pool.unbind(pl.node, &spec.pods[p], &pl.gpus);
+            }
+        }
+    }
+
+    /// The pods of `job` that hold nothing yet.
+    fn missing_pods(&self, job: u32) -> Vec<&PodRequest> {
+        let spec = &self.workload.jobs[job as usize];
+        self.state.jobs[job as usize]
+            .pods
+            .iter()
+            .enumerate()
+            .filter(|(_, ps)| ps.phase == PodPhase::Pending)
+            .map(|(p, _)| &spec.pods[p])
+            .collect()
+    }
+
+    /// Would `pods` all fit into `pool` (first fit, largest first)?
+    fn fits_in(&self, pool: &ClusterState, pods: &[&PodRequest]) -> bool {
+        let owned: Vec<PodRequest> = pods.iter().map(|p| (*p).clone()).collect();
+        if !pool.could_fit(&owned) {
+            return false;
+        }
+        let mut order: Vec<&PodRequest> = pods.to_vec();
+        order.sort_by(|a, b| b.cmp(a));
+        let mut trial = pool.clone();
+        'pods: for p in order {
+            for (i, ns) in self.spec.nodes.iter().enumerate() {
+                let st = &trial.nodes[i];
+                if st.fits(ns, p).is_ok()
+                    && let Some(g) = st.pick_gpus(p.gpu)
+                {
+                    trial.bind(i as u32, p, &g);
+                    continue 'pods;
+                }
+            }
+            return false;
+        }
+        true
+    }
+
+    /// Jobs holding resources that can never progress (see the module docs).
+    pub(crate) fn find_deadlocked(&self) -> Vec<u32> {
+        let d = &self.state.detect;
+        let mut pool = self.state.cluster.clone();
+        for &j in &self.state.running {
+            self.give_back(&mut pool, j);
+        }
+        let mut waiting: Vec<u32> = Vec::new();
+        for &j in &d.holding_waiting {
+            if d.deadlocked.contains(&j) {
+                continue;
+            }
+            if self.releasable(j) {
+                self.give_back(&mut pool, j);
+            } else {
+                waiting.push(j);
+            }
+        }
+        loop {
+            let before = waiting.len();
+            let mut i = 0;
+            while i < waiting.len() {
+                let j = waiting[i];
+                if self.fits_in(&pool, &self.missing_pods(j)) {
+                    self.give_back(&mut pool, j);
+                    waiting.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+            if waiting.len() == before {
+                break;
+            }
+        }
+        waiting
+    }
+
+    fn find_starved(&mut self, now: SimTime, after: SimDuration) {
+        let mut pool: Option<ClusterState> = None;
+        let mut found = Vec::new();
+        for (j, js) in self.state.jobs.iter().enumerate() {
+            let j = j as u32;
+            if js.phase != JobPhase::Waiting
+                || self.state.detect.starved.contains_key(&j)
+                || self.state.detect.deadlocked.contains(&j)
+            {
+                continue;
+            }
+            let waited = now.since(self.workload.jobs[j as usize].submit);
+            if waited <= after {
+                continue;
+            }
+            let pool = pool.get_or_insert_with(|| {
+                let mut p = self.state.cluster.clone();
+                for &h in &self.state.detect.holding_waiting {
+                    self.give_back(&mut p, h);
+                }
+                p
+            });
+            // Its own reservations, if any, are in the pool already.
+            let pods: Vec<&PodRequest> = self.workload.jobs[j as usize].pods.iter().collect();
+            if self.fits_in(pool, &pods) {
+                found.push(StarvedRecord {
+                    job: j,
+                    time: now,
+                    kind: StarvedKind::Starvation,
+                    detail: format!(
+                        "waited {} while the cluster had room for it",
+                        SimDuration(waited.as_nanos())
+                    ),
+                });
+            }
+        }
+        for r in found {
+            self.state.detect.starved.insert(r.job, r);
+        }
+    }
+}

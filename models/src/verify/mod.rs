@@ -1,0 +1,596 @@
+//! Deadlock-freedom verification: explore the choice points of a run.
+//!
+//! Every nondeterministic decision of a run goes through the `Chooser`: the order of
+//! simultaneous events (`SimultaneousOrder::Chooser`, with completions treated as
+//! commuting), the order in which the pods of jobs created together reach the scheduler
+//! (`PodOrder::Random`), ties between equally scored nodes (interchangeable nodes merged:
+//! symmetry reduction), and optionally a jitter of each arrival. A *schedule* is one
+//! sequence of answers; it replays exactly from its choice list.
+//!
+//! * **Random mode** runs N schedules from seeds `seed, seed+1, …` in parallel (rayon) and
+//!   reports the lowest-numbered violating schedule, so the answer does not depend on the
+//!   number of cores.
+//! * **Exhaustive mode** enumerates choice sequences depth first (each run follows a
+//!   scripted prefix, then the first alternative everywhere), skipping any branch that
+//!   reaches a state already explored (time-invariant state fingerprints, see
+//!   `ClusterSim::abstract_hash`) and closing any run that returns to a state it passed
+//!   through (a cycle: a schedule that can repeat for ever). When nothing is left to
+//!   enumerate within the bounds, coverage is complete.
+//!
+//! A **deadlock** is what the run's detector reports (`sim::detect`); a **livelock** is a
+//! cycle through a state in which some job is waiting (the schedule can repeat for ever
+//! without that job running), or the detector's repeated-release count.
+
+mod shrink;
+pub mod snapshot;
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sim_core::{
+    Choice, Chooser, ChooserMode, Probe, RngStreams, SimDuration, SimTime, Simulation,
+    SimultaneousOrder, StopAt,
+};
+
+use crate::cluster::ClusterSpec;
+use crate::sim::{ClusterSim, Event, JobPhase, ModelError, PodOrder, RunConfig};
+use crate::workload::Workload;
+
+pub use shrink::{MitigationResult, Shrunk, mitigations, shrink};
+pub use snapshot::{Snapshot, to_dot};
+
+/// What is verified: a cluster, a workload and a configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    pub name: String,
+    pub spec: ClusterSpec,
+    pub workload: Workload,
+    pub config: RunConfig,
+}
+
+/// Which choice points exploration uses, and per-schedule limits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExploreOptions {
+    /// The order of simultaneous events is a choice point.
+    pub event_order: bool,
+    /// The interleaving of pods of jobs created at the same instant is a choice point.
+    pub pod_order: bool,
+    /// Arrival jitter: each job's submit time moves later by one of `jitter_steps + 1`
+    /// evenly spaced offsets in `[0, jitter]`.
+    pub jitter: Option<SimDuration>,
+    pub jitter_steps: u32,
+    /// Events per schedule before it counts as inconclusive.
+    pub max_events: u64,
+}
+
+impl Default for ExploreOptions {
+    fn default() -> Self {
+        ExploreOptions {
+            event_order: true,
+            pod_order: true,
+            jitter: None,
+            jitter_steps: 2,
+            max_events: 2_000_000,
+        }
+    }
+}
+
+/// How to search.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// `schedules` seeded schedules, seeds `seed..seed+schedules`.
+    Random { schedules: u64, seed: u64 },
+    /// Every choice sequence, up to `max_schedules` runs; choices after the first
+    /// `max_depth` take the first alternative.
+    Exhaustive {
+        max_schedules: u64,
+        max_depth: Option<u64>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationKind {
+    Deadlock,
+    Livelock,
+}
+
+impl ViolationKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ViolationKind::Deadlock => "deadlock",
+            ViolationKind::Livelock => "livelock",
+        }
+    }
+}
+
+/// A violation seen in one schedule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Violation {
+    pub kind: ViolationKind,
+    /// Simulated time it was detected.
+    pub time: SimTime,
+    /// For a cycle: when the run was first in the repeated state.
+    pub since: Option<SimTime>,
+    pub jobs: Vec<String>,
+    pub detail: String,
+    pub snapshot: Snapshot,
+}
+
+/// How one schedule ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleEnd {
+    /// Nothing left to happen.
+    Drained,
+    /// Reached a state explored before (exhaustive mode).
+    Pruned,
+    /// Returned to a state it passed through.
+    Cycle,
+    Violation,
+    /// Past the horizon.
+    Horizon,
+    /// Hit `max_events`.
+    EventBudget,
+}
+
+/// One schedule's run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleRun {
+    pub choices: Vec<Choice>,
+    pub end: ScheduleEnd,
+    pub violation: Option<Violation>,
+    pub events: u64,
+    pub engine_fingerprint: u64,
+    /// Closed instants at which a new state was recorded.
+    pub new_states: u64,
+}
+
+/// Errors before exploring.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("witness: {0}")]
+    Witness(String),
+}
+
+/// Exhaustive-mode bookkeeping shared across runs.
+#[derive(Default)]
+struct Visited {
+    /// State fingerprint → fewest decisions at which it was reached.
+    map: BTreeMap<u64, u64>,
+}
+
+/// Run one schedule. `prefix_len`: decisions that replay an already explored path (states
+/// seen before that point are not pruned); `visited`: exhaustive-mode state table.
+fn run_schedule(
+    p: &Problem,
+    opts: &ExploreOptions,
+    mode: ChooserMode,
+    prefix_len: u64,
+    mut visited: Option<&mut Visited>,
+    seed: u64,
+) -> Result<ScheduleRun, ModelError> {
+    let streams = RngStreams::new(seed);
+    let mut chooser = Chooser::new(mode, &streams);
+    chooser.start_recording();
+    let mut workload = p.workload.clone();
+    if let Some(j) = opts.jitter {
+        let steps = u64::from(opts.jitter_steps.max(1));
+        for job in &mut workload.jobs {
+            let k = chooser.choose(steps as usize + 1) as u64;
+            job.submit = job.submit + SimDuration(j.as_nanos() / steps * k);
+        }
+    }
+    let mut config = p.config.clone();
+    config.reduce_symmetry = true;
+    if opts.pod_order {
+        config.pod_order = PodOrder::Random;
+    }
+    config.detect.starvation_after = None;
+    let mut model = ClusterSim::new(p.spec.clone(), workload, &config)?;
+    let mut sim = Simulation::new(chooser);
+    if opts.event_order {
+        sim.set_simultaneous_order(SimultaneousOrder::Chooser);
+    }
+    for (i, j) in model.workload.jobs.iter().enumerate() {
+        sim.schedule_at(j.submit, Event::Submit(i as u32));
+    }
+    let horizon = config.horizon.map(|h| SimTime::ZERO + h);
+    let stop = StopAt {
+        horizon: horizon.unwrap_or(SimTime::MAX),
+        max_events: opts.max_events,
+    };
+    let mut path: BTreeMap<u64, SimTime> = BTreeMap::new();
+    let mut end: Option<ScheduleEnd> = None;
+    let mut violation: Option<Violation> = None;
+    let mut new_states = 0u64;
+    let stats = sim.run_probed(&mut model, stop, |probe: &Probe<'_, Event>, m| {
+        if !probe.instant_closed {
+            return true;
+        }
+        if let Some(d) = m.state.detect.deadlocks.first() {
+            violation = Some(violation_of(
+                m,
+                ViolationKind::Deadlock,
+                d.time,
+                None,
+                &d.jobs,
+            ));
+            end = Some(ScheduleEnd::Violation);
+            return false;
+        }
+        let pending = probe.queue.pending();
+        let h = m.abstract_hash(probe.now, &pending, horizon);
+        if let Some(&since) = path.get(&h) {
+            end = Some(ScheduleEnd::Cycle);
+            let waiting: Vec<u32> = m
+                .state
+                .jobs
+                .iter()
+                .enumerate()
+                .filter(|(_, js)| js.phase == JobPhase::Waiting)
+                .map(|(j, _)| j as u32)
+                .collect();
+            if !waiting.is_empty() {
+                violation = Some(violation_of(
+                    m,
+                    ViolationKind::Livelock,
+                    probe.now,
+                    Some(since),
+                    &waiting,
+                ));
+            }
+            return false;
+        }
+        path.insert(h, probe.now);
+        if let Some(v) = visited.as_deref_mut()
+            && probe.decisions >= prefix_len
+        {
+            match v.map.get(&h) {
+                Some(&d) if d <= probe.decisions => {
+                    end = Some(ScheduleEnd::Pruned);
+                    return false;
+                }
+                _ => {
+                    v.map.insert(h, probe.decisions);
+                    new_states += 1;
+                }
+            }
+        }
+        true
+    });
+    let end = end.unwrap_or(match stats.reason {
+        sim_core::StopReason::Drained | sim_core::StopReason::Requested => ScheduleEnd::Drained,
+        sim_core::StopReason::Horizon => ScheduleEnd::Horizon,
+        sim_core::StopReason::EventBudget => ScheduleEnd::EventBudget,
+    });
+    // The detector's repeated-release count, when no cycle was seen.
+    if violation.is_none() {
+        let det = &model.state.detect;
+        let live: Vec<u32> = det
+            .starved
+            .values()
+            .filter(|r| r.kind == crate::sim::StarvedKind::Livelock)
+            .map(|r| r.job)
+            .collect();
+        if let Some(first) = det.starved.values().find(|r| live.contains(&r.job)) {
+            violation = Some(violation_of(
+                &model,
+                ViolationKind::Livelock,
+                first.time,
+                None,
+                &live,
+            ));
+        }
+    }
+    Ok(ScheduleRun {
+        choices: sim
+            .chooser()
+            .recorded()
+            .map(<[Choice]>::to_vec)
+            .unwrap_or_default(),
+        end,
+        violation,
+        events: stats.events,
+        engine_fingerprint: stats.fingerprint,
+        new_states,
+    })
+}
+
+fn violation_of(
+    m: &ClusterSim,
+    kind: ViolationKind,
+    time: SimTime,
+    since: Option<SimTime>,
+    jobs: &[u32],
+) -> Violation {
+    let ids: Vec<String> = jobs
+        .iter()
+        .map(|&j| m.workload.jobs[j as usize].id.clone())
+        .collect();
+    let detail = match (kind, since) {
+        (ViolationKind::Deadlock, _) => format!(
+            "{} hold resources that no future completion, timeout or preemption can release",
+            ids.join(", ")
+        ),
+        (ViolationKind::Livelock, Some(s)) => format!(
+            "the state at {} repeats at {} with {} waiting: this schedule can repeat for ever",
+            s,
+            time,
+            ids.join(", ")
+        ),
+        (ViolationKind::Livelock, None) => format!(
+            "{} reserved and released over and over without running",
+            ids.join(", ")
+        ),
+    };
+    Violation {
+        kind,
+        time,
+        since,
+        jobs: ids,
+        detail,
+        snapshot: snapshot::snapshot(m, jobs),
+    }
+}
+
+/// Verdict for one property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
+    /// No violation in the explored space (complete or within the stated bound).
+    Verified,
+    Violation,
+    /// Schedules hit their event budget: nothing can be claimed for them.
+    Inconclusive,
+}
+
+/// What was explored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    pub schedules: u64,
+    /// Distinct states recorded (exhaustive mode).
+    pub distinct_states: u64,
+    /// Most choices made by one schedule.
+    pub max_depth_reached: u64,
+    /// Exhaustive mode: every choice sequence within the bounds was covered.
+    pub complete: bool,
+    /// Choices past `max_depth` took the first alternative only.
+    pub depth_bound_hit: bool,
+    /// The schedule budget ran out before the space was covered.
+    pub budget_exhausted: bool,
+    /// Schedules that hit `max_events`.
+    pub event_budget_hits: u64,
+    pub pruned: u64,
+    pub cycles: u64,
+}
+
+/// A violation found, with how to replay it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Found {
+    /// Random mode: the schedule's seed.
+    pub seed: Option<u64>,
+    /// 0-based index of the schedule in exploration order.
+    pub schedule: u64,
+    pub choices: Vec<u32>,
+    pub violation: Violation,
+    pub engine_fingerprint: u64,
+}
+
+/// The result of exploring one problem.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Exploration {
+    pub deadlock: Verdict,
+    pub livelock: Verdict,
+    pub coverage: Coverage,
+    /// The first deadlock (exploration stops there).
+    pub deadlock_found: Option<Found>,
+    /// The first livelock (exploration goes on).
+    pub livelock_found: Option<Found>,
+}
+
+impl Exploration {
+    pub fn first(&self) -> Option<&Found> {
+        self.deadlock_found
+            .as_ref()
+            .or(self.livelock_found.as_ref())
+    }
+}
+
+fn record(cov: &mut Coverage, r: &ScheduleRun) {
+    cov.schedules += 1;
+    cov.distinct_states += r.new_states;
+    cov.max_depth_reached = cov.max_depth_reached.max(r.choices.len() as u64);
+    match r.end {
+        ScheduleEnd::EventBudget => cov.event_budget_hits += 1,
+        ScheduleEnd::Pruned => cov.pruned += 1,
+        ScheduleEnd::Cycle => cov.cycles += 1,
+        _ => {}
+    }
+}
+
+fn found(r: &ScheduleRun, seed: Option<u64>, schedule: u64) -> Option<Found> {
+    r.violation.as_ref().map(|v| Found {
+        seed,
+        schedule,
+        choices: r.choices.iter().map(|c| c.picked).collect(),
+        violation: v.clone(),
+        engine_fingerprint: r.engine_fingerprint,
+    })
+}
+
+/// Explore `p` per `mode`. `progress(done, total)` is called as schedules finish.
+pub fn explore(
+    p: &Problem,
+    opts: &ExploreOptions,
+    mode: &Mode,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Exploration, VerifyError> {
+    // Configuration errors surface once, before exploring.
+    ClusterSim::new(p.spec.clone(), p.workload.clone(), &p.config)?;
+    let mut cov = Coverage::default();
+    let mut dl: Option<Found> = None;
+    let mut ll: Option<Found> = None;
+    match *mode {
+        Mode::Random { schedules, seed } => {
+            let batch = (rayon::current_num_threads() as u64 * 4).max(4);
+            let mut start = 0u64;
+            while start < schedules && dl.is_none() {
+                let end = (start + batch).min(schedules);
+                let runs: Vec<Result<ScheduleRun, ModelError>> = (start..end)
+                    .into_par_iter()
+                    .map(|i| {
+                        let s = seed.wrapping_add(i);
+                        run_schedule(p, opts, ChooserMode::Seeded, 0, None, s)
+                    })
+                    .collect();
+                for (k, r) in runs.into_iter().enumerate() {
+                    let r = r?;
+                    let i = start + k as u64;
+                    record(&mut cov, &r);
+                    let f = found(&r, Some(seed.wrapping_add(i)), i);
+                    match r.violation.as_ref().map(|v| v.kind) {
+                        Some(ViolationKind::Deadlock) if dl.is_none() => dl = f,
+                        Some(ViolationKind::Livelock) if ll.is_none() => ll = f,
+                        _ => {}
+                    }
+                    if dl.is_some() {
+                        break;
+                    }
+                }
+                start = end;
+                progress(cov.schedules, schedules);
+            }
+        }
+        Mode::Exhaustive {
+            max_schedules,
+            max_depth,
+        } => {
+            let mut visited = Visited::default();
+            let mut prefix: Vec<u32> = Vec::new();
+            let depth = max_depth.unwrap_or(u64::MAX);
+            loop {
+                if cov.schedules >= max_schedules {
+                    cov.budget_exhausted = true;
+                    break;
+                }
+                let r = run_schedule(
+                    p,
+                    opts,
+                    ChooserMode::Scripted(prefix.clone()),
+                    prefix.len() as u64,
+                    Some(&mut visited),
+                    p.config.seed,
+                )?;
+                record(&mut cov, &r);
+                let i = cov.schedules - 1;
+                match r.violation.as_ref().map(|v| v.kind) {
+                    Some(ViolationKind::Deadlock) => {
+                        dl = found(&r, None, i);
+                        break;
+                    }
+                    Some(ViolationKind::Livelock) if ll.is_none() => ll = found(&r, None, i),
+                    _ => {}
+                }
+                if r.choices.len() as u64 > depth
+                    && r.choices[depth as usize..].iter().any(|c| c.among > 1)
+                {
+                    cov.depth_bound_hit = true;
+                }
+                // Next sequence: bump the last choice (within the depth bound) that has an
+                // untried alternative.
+                let lim = r.choices.len().min(depth.min(usize::MAX as u64) as usize);
+                match (0..lim)
+                    .rev()
+                    .find(|&k| r.choices[k].picked + 1 < r.choices[k].among)
+                {
+                    Some(k) => {
+                        prefix = r.choices[..k].iter().map(|c| c.picked).collect();
+                        prefix.push(r.choices[k].picked + 1);
+                    }
+                    None => {
+                        cov.complete = !cov.depth_bound_hit;
+                        break;
+                    }
+                }
+                if cov.schedules.is_multiple_of(256) {
+                    progress(cov.schedules, max_schedules);
+                }
+            }
+            progress(cov.schedules, cov.schedules);
+        }
+    }
+    let inconclusive = cov.event_budget_hits > 0;
+    let verdict = |f: &Option<Found>| {
+        if f.is_some() {
+            Verdict::Violation
+        } else if inconclusive {
+            Verdict::Inconclusive
+        } else {
+            Verdict::Verified
+        }
+    };
+    Ok(Exploration {
+        deadlock: verdict(&dl),
+        livelock: verdict(&ll),
+        coverage: cov,
+        deadlock_found: dl,
+        livelock_found: ll,
+    })
+}
+
+/// A replayable counterexample: the problem, the options and the choice list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Witness {
+    pub orrery_version: String,
+    pub problem: Problem,
+    pub options: ExploreOptions,
+    /// Seed of the run (only the chooser draws from it, and the choices are scripted).
+    pub seed: u64,
+    pub choices: Vec<u32>,
+    /// What the schedule shows.
+    pub kind: ViolationKind,
+    pub time: SimTime,
+    pub jobs: Vec<String>,
+    pub engine_fingerprint: u64,
+}
+
+impl Witness {
+    pub fn new(problem: &Problem, options: &ExploreOptions, f: &Found) -> Witness {
+        Witness {
+            orrery_version: env!("CARGO_PKG_VERSION").to_string(),
+            problem: problem.clone(),
+            options: options.clone(),
+            seed: f.seed.unwrap_or(problem.config.seed),
+            choices: f.choices.clone(),
+            kind: f.violation.kind,
+            time: f.violation.time,
+            jobs: f.violation.jobs.clone(),
+            engine_fingerprint: f.engine_fingerprint,
+        }
+    }
+}
+
+/// Re-run a witness exactly. Returns the schedule and whether it shows the recorded
+/// violation at the recorded time with the recorded engine fingerprint.
+pub fn replay(w: &Witness) -> Result<(ScheduleRun, bool), VerifyError> {
+    let r = run_schedule(
+        &w.problem,
+        &w.options,
+        ChooserMode::Scripted(w.choices.clone()),
+        u64::MAX,
+        None,
+        w.seed,
+    )?;
+    let same = r
+        .violation
+        .as_ref()
+        .is_some_and(|v| v.kind == w.kind && v.time == w.time && v.jobs == w.jobs)
+        && r.engine_fingerprint == w.engine_fingerprint;
+    Ok((r, same))
+}

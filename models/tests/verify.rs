@@ -1,0 +1,216 @@
+//! The verifier on hand-made cases whose answers can be derived by hand.
+
+use std::collections::BTreeMap;
+
+use models::verify::{
+    ExploreOptions, Mode, Problem, ScheduleEnd, Verdict, ViolationKind, Witness, explore,
+    mitigations, replay, shrink,
+};
+use models::{ClusterSpec, JobSpec, NodeSpec, PodRequest, PolicyKind, RunConfig, Workload};
+use sim_core::{SimDuration, SimTime};
+
+fn cluster(nodes: u32, gpus: u32) -> ClusterSpec {
+    ClusterSpec {
+        nodes: (0..nodes)
+            .map(|i| NodeSpec {
+                name: format!("node-{i}"),
+                pool: "gpu".into(),
+                cpu_milli: 32_000,
+                memory_mib: 256 * 1024,
+                gpus,
+                gpu_model: Some("H100".into()),
+                gpu_memory_mib: 81_920,
+                rack: 0,
+                labels: BTreeMap::new(),
+            })
+            .collect(),
+    }
+}
+
+fn job(id: &str, pods: Vec<u32>) -> JobSpec {
+    JobSpec {
+        id: id.into(),
+        submit: SimTime::ZERO,
+        duration: SimDuration::from_secs(100),
+        pods: pods.into_iter().map(PodRequest::gpus).collect(),
+        priority: 0,
+        queue: None,
+    }
+}
+
+fn problem(policy: PolicyKind, spec: ClusterSpec, jobs: Vec<JobSpec>) -> Problem {
+    let mut config = RunConfig::default();
+    config.scheduler.policy = policy;
+    Problem {
+        name: "test".into(),
+        spec,
+        workload: Workload { jobs },
+        config,
+    }
+}
+
+/// §8's smallest case: A = {a1, a2}, B = {b1, b2}, 2 nodes × 1 GPU.
+fn two_gangs(policy: PolicyKind) -> Problem {
+    problem(
+        policy,
+        cluster(2, 1),
+        vec![job("A", vec![1, 1]), job("B", vec![1, 1])],
+    )
+}
+
+fn exhaustive(n: u64) -> Mode {
+    Mode::Exhaustive {
+        max_schedules: n,
+        max_depth: None,
+    }
+}
+
+const QUIET: &(dyn Fn(u64, u64) + Sync) = &|_, _| {};
+
+#[test]
+fn kube_default_two_gangs_deadlock_in_exhaustive_and_random_mode() {
+    let p = two_gangs(PolicyKind::Default);
+    let opts = ExploreOptions::default();
+    let e = explore(&p, &opts, &exhaustive(1000), QUIET).unwrap();
+    assert_eq!(e.deadlock, Verdict::Violation);
+    let f = e.deadlock_found.as_ref().unwrap();
+    assert_eq!(f.violation.jobs, vec!["A", "B"]);
+    // Each holds one GPU and waits for the other's.
+    let s = &f.violation.snapshot;
+    assert!(
+        s.jobs
+            .iter()
+            .all(|j| j.holds_gpus == 1.0 && j.needs_gpus == 2.0)
+    );
+    assert_eq!(s.cycles, vec![vec!["A".to_string(), "B".to_string()]]);
+    // The pods of A and B interleave in half of the job-level orders: random finds it fast.
+    let r = explore(
+        &p,
+        &opts,
+        &Mode::Random {
+            schedules: 50,
+            seed: 1,
+        },
+        QUIET,
+    )
+    .unwrap();
+    assert_eq!(r.deadlock, Verdict::Violation);
+    assert!(r.deadlock_found.unwrap().schedule < 10);
+}
+
+#[test]
+fn gang_plugins_are_deadlock_free_with_complete_coverage() {
+    for policy in [
+        PolicyKind::Coscheduling,
+        PolicyKind::K8sGang,
+        PolicyKind::Gang,
+    ] {
+        let p = two_gangs(policy);
+        let e = explore(&p, &ExploreOptions::default(), &exhaustive(100_000), QUIET).unwrap();
+        assert_eq!(e.deadlock, Verdict::Verified, "{policy:?}");
+        assert!(e.coverage.complete, "{policy:?}: {:?}", e.coverage);
+    }
+}
+
+#[test]
+fn k8s_gang_alpha_can_livelock_coscheduling_cannot() {
+    // KEP-4671 alpha: a1 and b1 both wait at Permit, both time out after 5 min, both go
+    // back to the queue and can interleave again — a cycle.
+    let e = explore(
+        &two_gangs(PolicyKind::K8sGang),
+        &ExploreOptions::default(),
+        &exhaustive(100_000),
+        QUIET,
+    )
+    .unwrap();
+    assert_eq!(e.livelock, Verdict::Violation);
+    let f = e.livelock_found.unwrap();
+    assert_eq!(f.violation.kind, ViolationKind::Livelock);
+    assert!(f.violation.since.is_some());
+    // Coscheduling's QueueSort keeps a group's pods together: the first group is placed
+    // whole in one pass, so no interleaving and no cycle, even with a 1 ms timeout.
+    let mut p = two_gangs(PolicyKind::Coscheduling);
+    p.config.scheduler.coscheduling.schedule_timeout = SimDuration(1_000_000);
+    let e = explore(&p, &ExploreOptions::default(), &exhaustive(100_000), QUIET).unwrap();
+    assert_eq!(
+        (e.deadlock, e.livelock),
+        (Verdict::Verified, Verdict::Verified)
+    );
+    assert!(e.coverage.complete);
+}
+
+#[test]
+fn rare_event_order_deadlock_found_only_by_exhaustive_mode() {
+    // Two 2-GPU nodes. G and H each need pods of 1 and 2 GPUs; S needs 1 GPU. With
+    // grouped pods and arrival order G, H, S (the input order): G takes 1 GPU on node-0
+    // and 2 on node-1 and runs; H's 1-GPU pod waits on node-0; S finds nothing. G ends,
+    // H and S run: no deadlock. If S arrives first: S takes node-0, G's 1-GPU pod goes to
+    // the emptier node-1, its 2-GPU pod fits nowhere; H's 1-GPU pod takes the last GPU of
+    // node-0. When S ends, one GPU is free on each node: neither 2-GPU pod ever fits.
+    let p = problem(
+        PolicyKind::Default,
+        cluster(2, 2),
+        vec![
+            job("G", vec![1, 2]),
+            job("H", vec![1, 2]),
+            job("S", vec![1]),
+        ],
+    );
+    let opts = ExploreOptions {
+        pod_order: false,
+        ..ExploreOptions::default()
+    };
+    let one = models::run(p.spec.clone(), p.workload.clone(), &p.config, None).unwrap();
+    assert!(
+        one.deadlocks.is_empty(),
+        "the default order does not deadlock"
+    );
+    let e = explore(&p, &opts, &exhaustive(10_000), QUIET).unwrap();
+    assert_eq!(e.deadlock, Verdict::Violation);
+    let f = e.deadlock_found.unwrap();
+    assert_eq!(f.violation.jobs, vec!["G", "H"]);
+    assert!(f.schedule > 0, "not the first (default-order) schedule");
+}
+
+#[test]
+fn witness_replays_exactly_and_shrinks() {
+    // Three gangs of 3 one-GPU pods on 4 × 1 GPU: shrinks to two 2-pod gangs on 2 GPUs.
+    let p = problem(
+        PolicyKind::Default,
+        cluster(4, 1),
+        vec![
+            job("A", vec![1, 1, 1]),
+            job("B", vec![1, 1, 1]),
+            job("C", vec![1, 1, 1]),
+        ],
+    );
+    let opts = ExploreOptions::default();
+    let e = explore(
+        &p,
+        &opts,
+        &Mode::Random {
+            schedules: 20,
+            seed: 7,
+        },
+        QUIET,
+    )
+    .unwrap();
+    let f = e.deadlock_found.unwrap();
+    let w = Witness::new(&p, &opts, &f);
+    let (r, same) = replay(&w).unwrap();
+    assert!(same);
+    assert_eq!(r.end, ScheduleEnd::Violation);
+    let json = serde_json::to_string(&w).unwrap();
+    let back: Witness = serde_json::from_str(&json).unwrap();
+    assert!(replay(&back).unwrap().1);
+
+    let s = shrink(&p, &opts, ViolationKind::Deadlock, &f);
+    assert_eq!((s.jobs, s.pods, s.nodes), (2, 4, 2), "{s:?}");
+    assert!(replay(&s.witness).unwrap().1);
+    let m = mitigations(&s.witness.problem, &opts, 100_000);
+    let get = |n: &str| m.iter().find(|x| x.name == n).unwrap();
+    assert!(get("coscheduling").fixes);
+    assert!(get("gang").fixes);
+    assert!(get("kueue-wait-for-pods-ready").fixes);
+    assert_eq!(get("k8s-gang").deadlock, Verdict::Verified);
+}
