@@ -2,6 +2,7 @@
 
 mod compare;
 mod compare_fgd;
+mod verify;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,24 @@ EXIT CODES:
   2  bad input: unknown policy, bad seed list, unreadable or malformed scenario/trace
   1  anything else (e.g. the output directory cannot be written)")]
     Compare(compare::CompareArgs),
+    /// Explore the choice points of a scenario (event order, pod interleaving, node ties,
+    /// arrival jitter) looking for deadlocks and livelocks; shrink a violation to a minimal
+    /// witness and re-check it under each mitigation. Writes verify.md and verify.json.
+    #[command(after_help = "EXAMPLES:
+  orrery verify scenarios/bundled/verify/kueue-overquota.yaml              # random mode, 1000 schedules
+  orrery verify scenarios/bundled/verify/kueue-overquota.yaml --policy coscheduling --exhaustive
+  orrery verify my.yaml --policy default --schedules 5000 --jitter 30s --out out/v
+  orrery replay-witness out/verify/witness.json
+
+EXIT CODES:
+  0  no violation found (VERIFIED, within the bound stated in verify.md)
+  3  a deadlock or livelock was found (witness.json, waitfor.dot written)
+  2  bad input: unreadable or malformed scenario/trace, bad option value
+  1  anything else")]
+    Verify(verify::VerifyArgs),
+    /// Re-run a witness written by `orrery verify` exactly, and write its violation.json
+    /// and waitfor.dot again.
+    ReplayWitness(verify::ReplayArgs),
     /// Print the bundled default scenario (YAML), a starting point for your own.
     DefaultScenario,
 }
@@ -121,6 +140,8 @@ fn main() -> ExitCode {
     let res = match cli.command {
         Command::Run(args) => run(args),
         Command::Compare(args) => compare::compare(args),
+        Command::Verify(args) => verify::verify(args),
+        Command::ReplayWitness(args) => verify::replay_witness(args),
         Command::DefaultScenario => {
             print!("{}", bundled::DEFAULT_YAML);
             Ok(())

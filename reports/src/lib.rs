@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod plot;
 pub mod summary;
+pub mod verify;
 pub mod write;
 
 pub use compare::{RunRow, compare_files};

@@ -128,6 +128,9 @@ pub struct InlineJob {
     pub pods: u32,
     #[serde(default = "one")]
     pub gpus_per_pod: u32,
+    /// Whole GPUs of each pod, when the pods differ (e.g. `[1, 2]`: one pod of 1 GPU and
+    /// one of 2); replaces `pods` and `gpus_per_pod`.
+    pub pod_gpus: Option<Vec<u32>>,
     /// Share of one GPU in thousandths (only with `gpus_per_pod: 1`).
     pub gpu_milli: Option<u32>,
     #[serde(default)]
@@ -474,11 +477,35 @@ fn build_workload(
             gpu,
             gpu_models: j.gpu_models.clone(),
         };
+        let pods = match &j.pod_gpus {
+            None => vec![pod; j.pods as usize],
+            Some(list) if list.is_empty() => {
+                return Err(invalid(
+                    path,
+                    &field("pod_gpus"),
+                    "needs at least one pod (a list of GPUs per pod, e.g. [1, 2])",
+                ));
+            }
+            Some(_) if j.gpu_milli.is_some() => {
+                return Err(invalid(
+                    path,
+                    &field("pod_gpus"),
+                    "lists whole GPUs per pod; it cannot be combined with gpu_milli",
+                ));
+            }
+            Some(list) => list
+                .iter()
+                .map(|&g| PodRequest {
+                    gpu: GpuRequest::from_count_and_milli(g, 1000).unwrap_or(GpuRequest::None),
+                    ..pod.clone()
+                })
+                .collect(),
+        };
         jobs.push(JobSpec {
             id: j.id.clone(),
             submit: SimTime::ZERO + j.submit,
             duration: j.duration,
-            pods: vec![pod; j.pods as usize],
+            pods,
             priority: j.priority,
             queue: j.queue.clone(),
         });

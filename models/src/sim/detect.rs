@@ -12,9 +12,11 @@
 //! missing pods fit is decided by placing them first-fit, largest first, on a copy of the
 //! pool; on the gang shapes of the traces (whole GPUs) that is exact.
 //!
-//! **Livelock.** A gang whose reservations are released without it ever running (Permit
-//! timeout, PostFilter rejection, PodsReady eviction) `livelock_releases` times is reported:
-//! it is repeatedly reserved and released.
+//! **Livelock.** A gang whose reservations are released without it running (Permit
+//! timeout, PostFilter rejection, PodsReady eviction) `livelock_releases` times with no job
+//! completing anywhere in between is reported: it is repeatedly reserved and released while
+//! the cluster makes no progress. (A gang that is turned away while others run and finish
+//! is waiting, not livelocked; if it waits too long that is starvation.)
 //!
 //! **Starvation.** A job that has waited longer than `starvation_after` at a moment when
 //! the resources that are free or held by other waiting (not running) jobs would hold all
@@ -94,7 +96,7 @@ pub struct DetectState {
     pub deadlocks: Vec<DeadlockRecord>,
     pub deadlocked: BTreeSet<u32>,
     pub starved: BTreeMap<u32, StarvedRecord>,
-    /// Reservation releases without running, per job.
+    /// Reservation releases without running, per job, since the last completion.
     pub releases: BTreeMap<u32, u32>,
     pub next_starvation_check: SimTime,
 }
@@ -133,6 +135,11 @@ impl ClusterSim {
                 },
             );
         }
+    }
+
+    /// A job completed: the cluster made progress.
+    pub(super) fn note_progress(&mut self) {
+        self.state.detect.releases.clear();
     }
 
     /// Run the checks due at the end of the instant at `now`.

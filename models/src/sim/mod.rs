@@ -406,6 +406,13 @@ impl ClusterSim {
         self.config.policy
     }
 
+    /// Arrivals of one instant are sorted (by job index) before their pods are ordered.
+    fn arrivals_canonical(&self) -> bool {
+        self.pod_order == PodOrder::Random
+            && self.policy().pod_level()
+            && self.policy() != PolicyKind::Kueue
+    }
+
     fn next_seq(&mut self) -> u64 {
         let s = self.state.next_seq;
         self.state.next_seq += 1;
@@ -478,6 +485,11 @@ impl ClusterSim {
             }
             return;
         }
+        let mut arrivals = arrivals;
+        if self.arrivals_canonical() {
+            // Every interleaving is a choice anyway: the arrival order adds nothing.
+            arrivals.sort_unstable();
+        }
         let order = self.pod_arrival_order(&arrivals, chooser);
         // The group's queue position (Coscheduling) is its first pod's.
         let mut seen = BTreeSet::new();
@@ -499,6 +511,16 @@ impl ClusterSim {
     fn pod_arrival_order(&self, jobs: &[u32], chooser: &mut Chooser) -> Vec<(u32, u32)> {
         let mut order: Vec<(u32, u32)> = Vec::new();
         match self.pod_order {
+            PodOrder::Random if self.policy() == PolicyKind::Coscheduling => {
+                // Coscheduling's QueueSort keeps a group's pods together whatever order
+                // they arrive in: only the order of the groups is a choice.
+                let mut left: Vec<u32> = jobs.to_vec();
+                while !left.is_empty() {
+                    let j = left.remove(chooser.choose(left.len()));
+                    let n = self.workload.jobs[j as usize].pods.len() as u32;
+                    order.extend((0..n).map(|p| (j, p)));
+                }
+            }
             PodOrder::Random => {
                 let mut left: Vec<(u32, u32, u32)> = jobs
                     .iter()
@@ -765,6 +787,7 @@ impl ClusterSim {
         js.remaining = SimDuration::ZERO;
         js.completion = None;
         js.phase = JobPhase::Completed { end: now };
+        self.note_progress();
         self.state.running.remove(&job);
         self.state.usage.busy_milli -= milli;
         for p in 0..self.workload.jobs[job as usize].pods.len() as u32 {
@@ -806,8 +829,15 @@ impl Model for ClusterSim {
     /// scheduling itself happens at the end of the instant, so its order among the
     /// instant's other events does not matter. (On the network model it re-times the
     /// other jobs in floating point, so there it is not claimed.)
+    /// With a chosen pod order on a pod-level policy (not Kueue, which admits jobs in
+    /// arrival order) arrivals are sorted before their pods are ordered, so submissions
+    /// commute too.
     fn commutes(&self, event: &Event) -> bool {
-        matches!(event, Event::Complete { .. } | Event::Flush) && self.net.is_none()
+        match event {
+            Event::Complete { .. } | Event::Flush => self.net.is_none(),
+            Event::Submit(_) => self.arrivals_canonical(),
+            _ => false,
+        }
     }
 
     fn handle(&mut self, event: Event, ctx: &mut Ctx<'_, Event>) {

@@ -19,7 +19,7 @@
 //!
 //! A **deadlock** is what the run's detector reports (`sim::detect`); a **livelock** is a
 //! cycle through a state in which some job is waiting (the schedule can repeat for ever
-//! without that job running), or the detector's repeated-release count.
+//! without that job running).
 
 mod shrink;
 pub mod snapshot;
@@ -192,6 +192,8 @@ fn run_schedule(
         config.pod_order = PodOrder::Random;
     }
     config.detect.starvation_after = None;
+    // Cycles are found exactly from the state; the run's release count is not needed.
+    config.detect.livelock_releases = 0;
     let mut model = ClusterSim::new(p.spec.clone(), workload, &config)?;
     let mut sim = Simulation::new(chooser);
     if opts.event_order {
@@ -269,25 +271,6 @@ fn run_schedule(
         sim_core::StopReason::Horizon => ScheduleEnd::Horizon,
         sim_core::StopReason::EventBudget => ScheduleEnd::EventBudget,
     });
-    // The detector's repeated-release count, when no cycle was seen.
-    if violation.is_none() {
-        let det = &model.state.detect;
-        let live: Vec<u32> = det
-            .starved
-            .values()
-            .filter(|r| r.kind == crate::sim::StarvedKind::Livelock)
-            .map(|r| r.job)
-            .collect();
-        if let Some(first) = det.starved.values().find(|r| live.contains(&r.job)) {
-            violation = Some(violation_of(
-                &model,
-                ViolationKind::Livelock,
-                first.time,
-                None,
-                &live,
-            ));
-        }
-    }
     Ok(ScheduleRun {
         choices: sim
             .chooser()

@@ -12,6 +12,7 @@ use crate::scheduler::PolicyKind;
 /// The smallest problem found that still shows the violation, with its witness.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Shrunk {
+    /// Jobs, pods, nodes and GPUs left.
     pub jobs: usize,
     pub pods: usize,
     pub nodes: usize,
@@ -22,17 +23,18 @@ pub struct Shrunk {
     pub found: Found,
 }
 
-/// Search used while shrinking: a bounded exhaustive search, then seeded schedules.
+/// Search used while shrinking: seeded schedules (violations that shrinking keeps are
+/// usually common), then a bounded exhaustive search for the rare ones.
 fn search(p: &Problem, opts: &ExploreOptions, kind: ViolationKind) -> Option<Found> {
     let quiet = |_: u64, _: u64| {};
     let modes = [
-        Mode::Exhaustive {
-            max_schedules: 3_000,
-            max_depth: None,
-        },
         Mode::Random {
-            schedules: 200,
+            schedules: 64,
             seed: p.config.seed,
+        },
+        Mode::Exhaustive {
+            max_schedules: 2_000,
+            max_depth: None,
         },
     ];
     for mode in modes {
@@ -94,6 +96,13 @@ pub fn shrink(p: &Problem, opts: &ExploreOptions, kind: ViolationKind, start: &F
     // cluster shrink, and the other way round).
     loop {
         let mut changed = false;
+        for j in (0..best.workload.jobs.len()).rev() {
+            if best.workload.jobs.len() > 1 && j < best.workload.jobs.len() {
+                let mut cand = best.clone();
+                cand.workload.jobs.remove(j);
+                changed |= try_it(cand, &mut best, &mut best_found);
+            }
+        }
         for n in (0..best.spec.nodes.len()).rev() {
             if best.spec.nodes.len() > 1 && n < best.spec.nodes.len() {
                 let mut cand = best.clone();
@@ -106,6 +115,20 @@ pub fn shrink(p: &Problem, opts: &ExploreOptions, kind: ViolationKind, start: &F
                 let mut cand = best.clone();
                 cand.workload.jobs[j].pods.pop();
                 if !try_it(cand, &mut best, &mut best_found) {
+                    break;
+                }
+                changed = true;
+            }
+        }
+        // Fewer GPUs on a node (the last node that has more than one).
+        if let Some(n) = (0..best.spec.nodes.len())
+            .rev()
+            .find(|&n| best.spec.nodes[n].gpus > 1)
+        {
+            loop {
+                let mut cand = best.clone();
+                cand.spec.nodes[n].gpus -= 1;
+                if cand.spec.nodes[n].gpus == 0 || !try_it(cand, &mut best, &mut best_found) {
                     break;
                 }
                 changed = true;

@@ -1,0 +1,293 @@
+//! `orrery verify` output: `verify.md`, `verify.json`, the witness and its wait-for graph.
+//!
+//! Everything here is a function of the inputs and the budget (no wall-clock time), so the
+//! same verification writes the same bytes.
+
+use std::fmt::Write as _;
+
+use models::verify::{
+    Coverage, Exploration, ExploreOptions, Found, MitigationResult, ScheduleRun, Shrunk, Verdict,
+    Violation, Witness, to_dot,
+};
+use serde::Serialize;
+
+use crate::write::ReportError;
+
+/// Everything `verify.json` holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct VerifyReport {
+    pub scenario: String,
+    pub policy: String,
+    /// The search, in words ("random: 1000 schedules, seeds 42..1041").
+    pub mode: String,
+    pub options: ExploreOptions,
+    pub exploration: Exploration,
+    /// The violation found, shrunk (when shrinking was asked for).
+    pub shrunk: Option<Shrunk>,
+    /// The witness re-run under each mitigation.
+    pub mitigations: Vec<MitigationResult>,
+    /// Command that re-runs the witness.
+    pub replay_command: Option<String>,
+}
+
+fn verdict(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Verified => "VERIFIED",
+        Verdict::Violation => "VIOLATION",
+        Verdict::Inconclusive => "INCONCLUSIVE",
+    }
+}
+
+/// One line: the bound under which a VERIFIED holds.
+pub fn bound(mode: &str, c: &Coverage) -> String {
+    if c.complete {
+        format!(
+            "{mode}; coverage complete: every schedule explored ({} runs, {} distinct states)",
+            c.schedules, c.distinct_states
+        )
+    } else if c.budget_exhausted {
+        format!(
+            "{mode}; coverage NOT complete: the budget of {} schedules ran out",
+            c.schedules
+        )
+    } else if c.depth_bound_hit {
+        format!(
+            "{mode}; coverage complete up to the depth bound only ({} runs)",
+            c.schedules
+        )
+    } else {
+        format!("{mode}; {} schedules explored", c.schedules)
+    }
+}
+
+fn enc(what: &'static str, e: serde_json::Error) -> ReportError {
+    ReportError::Encode {
+        what,
+        msg: e.to_string(),
+    }
+}
+
+pub fn verify_json(r: &VerifyReport) -> Result<Vec<u8>, ReportError> {
+    let mut v = serde_json::to_vec_pretty(r).map_err(|e| enc("verify.json", e))?;
+    v.push(b'\n');
+    Ok(v)
+}
+
+pub fn witness_json(w: &Witness) -> Result<Vec<u8>, ReportError> {
+    let mut v = serde_json::to_vec_pretty(w).map_err(|e| enc("witness.json", e))?;
+    v.push(b'\n');
+    Ok(v)
+}
+
+/// The replayed violation as `violation.json` (what `replay-witness` writes too).
+pub fn violation_json(run: &ScheduleRun) -> Result<Vec<u8>, ReportError> {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        end: models::verify::ScheduleEnd,
+        events: u64,
+        engine_fingerprint: String,
+        choices: usize,
+        violation: Option<&'a Violation>,
+    }
+    let o = Out {
+        end: run.end,
+        events: run.events,
+        engine_fingerprint: format!("{:016x}", run.engine_fingerprint),
+        choices: run.choices.len(),
+        violation: run.violation.as_ref(),
+    };
+    let mut v = serde_json::to_vec_pretty(&o).map_err(|e| enc("violation.json", e))?;
+    v.push(b'\n');
+    Ok(v)
+}
+
+/// The wait-for graph of a violation as Graphviz DOT.
+pub fn waitfor_dot(v: &Violation, scenario: &str) -> Vec<u8> {
+    let title = format!(
+        "{}: {} at {} ({})",
+        scenario,
+        v.kind.name(),
+        v.time,
+        v.jobs.join(", ")
+    );
+    to_dot(&v.snapshot, &title).into_bytes()
+}
+
+fn state_table(o: &mut String, v: &Violation) {
+    let _ = writeln!(o, "| job | holds / needs GPUs | pods |");
+    let _ = writeln!(o, "|---|---|---|");
+    for j in &v.snapshot.jobs {
+        let pods: Vec<String> = j
+            .pods
+            .iter()
+            .map(|p| match &p.node {
+                Some(n) => format!("{} {} on {} (GPU {:?})", p.pod, p.phase, n, p.gpus),
+                None => format!("{} pending", p.pod),
+            })
+            .collect();
+        let _ = writeln!(
+            o,
+            "| {} | {} / {} | {} |",
+            j.id,
+            j.holds_gpus,
+            j.needs_gpus,
+            pods.join("; ")
+        );
+    }
+    let _ = writeln!(o);
+    if !v.snapshot.wait_for.is_empty() {
+        let _ = writeln!(o, "Wait-for edges:");
+        let _ = writeln!(o);
+        for e in &v.snapshot.wait_for {
+            let _ = writeln!(o, "- {} → {}: {}", e.from, e.to, e.label);
+        }
+        let _ = writeln!(o);
+    }
+    for c in &v.snapshot.cycles {
+        let mut cyc = c.clone();
+        if let Some(f) = c.first() {
+            cyc.push(f.clone());
+        }
+        let _ = writeln!(o, "Cycle: {}", cyc.join(" → "));
+        let _ = writeln!(o);
+    }
+}
+
+fn found_section(o: &mut String, title: &str, f: &Found) {
+    let _ = writeln!(o, "## {title}");
+    let _ = writeln!(o);
+    let _ = writeln!(o, "{}", f.violation.detail);
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "Schedule #{}{} at simulated time {}; {} choices: `{}`",
+        f.schedule,
+        f.seed.map(|s| format!(" (seed {s})")).unwrap_or_default(),
+        f.violation.time,
+        f.choices.len(),
+        abbreviate(&f.choices)
+    );
+    let _ = writeln!(o);
+    state_table(o, &f.violation);
+}
+
+fn abbreviate(c: &[u32]) -> String {
+    let s: Vec<String> = c.iter().take(60).map(u32::to_string).collect();
+    if c.len() > 60 {
+        format!("{} … ({} more)", s.join(","), c.len() - 60)
+    } else {
+        s.join(",")
+    }
+}
+
+/// `verify.md`.
+pub fn verify_md(r: &VerifyReport) -> String {
+    let e = &r.exploration;
+    let c = &e.coverage;
+    let mut o = String::new();
+    let _ = writeln!(o, "# Verification: {} under `{}`", r.scenario, r.policy);
+    let _ = writeln!(o);
+    let _ = writeln!(o, "| property | verdict |");
+    let _ = writeln!(o, "|---|---|");
+    let _ = writeln!(o, "| deadlock freedom | **{}** |", verdict(e.deadlock));
+    let _ = writeln!(
+        o,
+        "| livelock freedom (no schedule that can repeat for ever with a job waiting) | **{}** |",
+        verdict(e.livelock)
+    );
+    let _ = writeln!(o);
+    let _ = writeln!(o, "Bound: {}.", bound(&r.mode, c));
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "Choice points: simultaneous-event order {}, pod interleaving of jobs created together {}, node ties (interchangeable nodes merged){}.",
+        if r.options.event_order { "on" } else { "off" },
+        if r.options.pod_order { "on" } else { "off" },
+        match r.options.jitter {
+            Some(j) => format!(
+                ", arrival jitter up to {j} in {} steps",
+                r.options.jitter_steps
+            ),
+            None => String::new(),
+        }
+    );
+    let _ = writeln!(o);
+    let _ = writeln!(o, "## Coverage");
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "| schedules | distinct states | deepest schedule (choices) | pruned (state seen) | closed cycles | hit event budget | complete |"
+    );
+    let _ = writeln!(o, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        o,
+        "| {} | {} | {} | {} | {} | {} | {} |",
+        c.schedules,
+        c.distinct_states,
+        c.max_depth_reached,
+        c.pruned,
+        c.cycles,
+        c.event_budget_hits,
+        if c.complete { "yes" } else { "no" }
+    );
+    let _ = writeln!(o);
+    if let Some(f) = &e.deadlock_found {
+        found_section(&mut o, "Deadlock found", f);
+    }
+    if let Some(f) = &e.livelock_found {
+        found_section(&mut o, "Livelock found", f);
+    }
+    if let Some(s) = &r.shrunk {
+        let _ = writeln!(o, "## Minimal counterexample");
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "Shrunk by delta debugging ({} candidates tried) to **{} jobs, {} pods, {} nodes ({} GPUs)**:",
+            s.attempts, s.jobs, s.pods, s.nodes, s.gpus
+        );
+        let _ = writeln!(o);
+        for j in &s.witness.problem.workload.jobs {
+            let pods: Vec<String> = j.pods.iter().map(models::sim::describe_request).collect();
+            let _ = writeln!(o, "- job {}: {}", j.id, pods.join(" + "));
+        }
+        for n in &s.witness.problem.spec.nodes {
+            let _ = writeln!(o, "- node {}: {} GPUs", n.name, n.gpus);
+        }
+        let _ = writeln!(o);
+        state_table(&mut o, &s.found.violation);
+        let _ = writeln!(
+            o,
+            "The witness is `witness.json`; its wait-for graph is `waitfor.dot` (`dot -Tsvg waitfor.dot > waitfor.svg`)."
+        );
+        let _ = writeln!(o);
+    }
+    if let Some(cmd) = &r.replay_command {
+        let _ = writeln!(o, "Replay: `{cmd}`");
+        let _ = writeln!(o);
+    }
+    if !r.mitigations.is_empty() {
+        let _ = writeln!(o, "## Mitigations (re-checked exhaustively on the witness)");
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "| mitigation | setting | deadlock | livelock | schedules | fixes it? | note |"
+        );
+        let _ = writeln!(o, "|---|---|---|---|---|---|---|");
+        for m in &r.mitigations {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {}{} | {} | {} |",
+                m.name,
+                m.setting,
+                verdict(m.deadlock),
+                verdict(m.livelock),
+                m.schedules,
+                if m.complete { " (complete)" } else { "" },
+                if m.fixes { "yes" } else { "no" },
+                m.note
+            );
+        }
+        let _ = writeln!(o);
+    }
+    o
+}

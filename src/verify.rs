@@ -1,0 +1,372 @@
+//! `orrery verify` and `orrery replay-witness`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, anyhow};
+use indicatif::{ProgressBar, ProgressStyle};
+use models::verify::{
+    ExploreOptions, Mode, Problem, Verdict, ViolationKind, Witness, explore, mitigations, replay,
+    shrink,
+};
+use reports::verify::{
+    VerifyReport, bound, verify_json, verify_md, violation_json, waitfor_dot, witness_json,
+};
+use sim_core::SimDuration;
+
+use crate::{Failure, RunArgs, bad_input, load_scenario, overrides};
+
+/// Exit code when a violation was found.
+pub const EXIT_VIOLATION: u8 = 3;
+
+#[derive(clap::Args, Debug)]
+pub struct VerifyArgs {
+    /// Scenario YAML file (or a trace CSV with --trace-format), as for `orrery run`. Omit
+    /// for the bundled default scenario.
+    scenario: Option<PathBuf>,
+    /// Scheduler policy to verify, overriding the scenario's.
+    #[arg(long)]
+    policy: Option<String>,
+    /// Random mode: schedules to run (default 1000). Exhaustive mode: the most schedules
+    /// to run before giving up on complete coverage (default 1000000).
+    #[arg(long, value_name = "N")]
+    schedules: Option<u64>,
+    /// Enumerate every choice sequence (with visited-state pruning) instead of sampling;
+    /// for small scenarios. Reports whether coverage was complete.
+    #[arg(long)]
+    exhaustive: bool,
+    /// Exhaustive mode: branch only on the first D choices of a schedule (later choices
+    /// take the first alternative). Coverage is then complete only up to that depth.
+    #[arg(long, value_name = "D")]
+    max_depth: Option<u64>,
+    /// First seed of random mode (schedule i uses seed+i); default: the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Also explore arrival jitter: each job may arrive up to this much later (e.g. 30s),
+    /// in --jitter-steps steps.
+    #[arg(long, value_name = "DURATION")]
+    jitter: Option<String>,
+    #[arg(long, default_value_t = 2, value_name = "K")]
+    jitter_steps: u32,
+    /// Do not treat the order of simultaneous events as a choice point.
+    #[arg(long)]
+    no_event_order: bool,
+    /// Do not treat the interleaving of pods of jobs created together as a choice point
+    /// (keep the scenario's pod_order).
+    #[arg(long)]
+    no_pod_order: bool,
+    /// Events per schedule before it is counted as inconclusive.
+    #[arg(long, default_value_t = 2_000_000, value_name = "N")]
+    max_events: u64,
+    /// Do not shrink a violation to a minimal counterexample.
+    #[arg(long)]
+    no_shrink: bool,
+    /// Do not re-check the witness under each mitigation.
+    #[arg(long)]
+    no_mitigations: bool,
+    /// Stop every schedule at this simulated time (overrides the scenario).
+    #[arg(long)]
+    horizon: Option<String>,
+    /// Trace format of the scenario's traces or of a trace CSV given directly.
+    #[arg(long, value_name = "FORMAT")]
+    trace_format: Option<String>,
+    /// Output directory for verify.md, verify.json and, on a violation, witness.json,
+    /// violation.json and waitfor.dot (files are replaced only when all are written).
+    #[arg(long, default_value = "out/verify")]
+    out: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReplayArgs {
+    /// A witness.json written by `orrery verify`.
+    witness: PathBuf,
+    /// Output directory for violation.json and waitfor.dot.
+    #[arg(long, default_value = "out/replay")]
+    out: PathBuf,
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn progress_bar(show: bool, total: u64) -> Option<ProgressBar> {
+    if !show {
+        return None;
+    }
+    let b = ProgressBar::new(total);
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} schedules")
+    {
+        b.set_style(style);
+    }
+    Some(b)
+}
+
+pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
+    let wall = Instant::now();
+    let run_args = RunArgs {
+        scenario: args.scenario.clone(),
+        seed: None,
+        out: args.out.clone(),
+        trace_format: args.trace_format.clone(),
+        policy: args.policy.clone(),
+        horizon: args.horizon.clone(),
+        quiet: args.quiet,
+    };
+    let ov = overrides(&run_args)?;
+    let jitter = args
+        .jitter
+        .as_deref()
+        .map(|s| s.parse::<SimDuration>())
+        .transpose()
+        .map_err(|e| bad_input(anyhow!("--jitter: {e}")))?;
+    if args.schedules == Some(0) {
+        return Err(bad_input(anyhow!("--schedules: must be at least 1")));
+    }
+    if args.max_depth.is_some() && !args.exhaustive {
+        return Err(bad_input(anyhow!(
+            "--max-depth only applies with --exhaustive"
+        )));
+    }
+    let sc = load_scenario(&run_args, &ov).map_err(bad_input)?;
+    let policy = sc.config.scheduler.policy.name().to_string();
+    let problem = Problem {
+        name: sc.name.clone(),
+        spec: sc.cluster,
+        workload: sc.workload,
+        config: sc.config,
+    };
+    let options = ExploreOptions {
+        event_order: !args.no_event_order,
+        pod_order: !args.no_pod_order,
+        jitter,
+        jitter_steps: args.jitter_steps.max(1),
+        max_events: args.max_events,
+    };
+    let (mode, mode_text) = if args.exhaustive {
+        let n = args.schedules.unwrap_or(1_000_000);
+        (
+            Mode::Exhaustive {
+                max_schedules: n,
+                max_depth: args.max_depth,
+            },
+            format!(
+                "exhaustive: at most {n} schedules, depth {}",
+                args.max_depth
+                    .map_or("unbounded".to_string(), |d| format!("≤ {d} choices"))
+            ),
+        )
+    } else {
+        let n = args.schedules.unwrap_or(1000);
+        let seed = args.seed.unwrap_or(problem.config.seed);
+        (
+            Mode::Random { schedules: n, seed },
+            format!(
+                "random: {n} schedules, seeds {seed}..{}",
+                seed.wrapping_add(n - 1)
+            ),
+        )
+    };
+    let show = !args.quiet && std::io::stderr().is_terminal();
+    let total = match mode {
+        Mode::Random { schedules, .. } => schedules,
+        Mode::Exhaustive { max_schedules, .. } => max_schedules,
+    };
+    let bar = progress_bar(show, total);
+    let tick = |done: u64, _total: u64| {
+        if let Some(b) = &bar {
+            b.set_position(done);
+        }
+    };
+    let exploration = explore(&problem, &options, &mode, &tick).map_err(bad_input)?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let explore_secs = wall.elapsed().as_secs_f64();
+    // Shrink the first violation, replay its witness, re-check mitigations.
+    let first = exploration
+        .deadlock_found
+        .as_ref()
+        .map(|f| (ViolationKind::Deadlock, f))
+        .or(exploration
+            .livelock_found
+            .as_ref()
+            .map(|f| (ViolationKind::Livelock, f)));
+    let mut shrunk = None;
+    let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut mitig = Vec::new();
+    let mut replay_command = None;
+    if let Some((kind, f)) = first {
+        if !args.quiet {
+            eprintln!(
+                "found a {} in schedule #{}; {}",
+                kind.name(),
+                f.schedule,
+                if args.no_shrink {
+                    "writing the witness"
+                } else {
+                    "shrinking it"
+                }
+            );
+        }
+        let original = Witness::new(&problem, &options, f);
+        let witness = if args.no_shrink {
+            original.clone()
+        } else {
+            let s = shrink(&problem, &options, kind, f);
+            let w = s.witness.clone();
+            shrunk = Some(s);
+            w
+        };
+        let (run, same) = replay(&witness).map_err(|e| anyhow!("replaying the witness: {e}"))?;
+        if !same {
+            return Err(anyhow!(
+                "internal error: the witness did not replay to the same violation"
+            )
+            .into());
+        }
+        if !args.no_mitigations && kind == ViolationKind::Deadlock {
+            mitig = mitigations(&witness.problem, &options, 200_000);
+        }
+        if let Some(v) = &run.violation {
+            files.push(("waitfor.dot", waitfor_dot(v, &witness.problem.name)));
+        }
+        files.push(("violation.json", violation_json(&run)?));
+        files.push(("witness.json", witness_json(&witness)?));
+        if !args.no_shrink {
+            files.push(("witness-unshrunk.json", witness_json(&original)?));
+        }
+        replay_command = Some(format!(
+            "orrery replay-witness {}",
+            args.out.join("witness.json").display()
+        ));
+    }
+    let report = VerifyReport {
+        scenario: problem.name.clone(),
+        policy,
+        mode: mode_text.clone(),
+        options,
+        exploration,
+        shrunk,
+        mitigations: mitig,
+        replay_command,
+    };
+    let md = verify_md(&report);
+    files.insert(0, ("verify.json", verify_json(&report)?));
+    files.insert(0, ("verify.md", md.into_bytes()));
+    let written = reports::write_all(&args.out, &files)
+        .with_context(|| format!("writing results to {}", args.out.display()))?;
+    let e = &report.exploration;
+    if !args.quiet {
+        let v = |x: Verdict| match x {
+            Verdict::Verified => "VERIFIED",
+            Verdict::Violation => "VIOLATION",
+            Verdict::Inconclusive => "INCONCLUSIVE",
+        };
+        println!(
+            "Orrery verify: {} · policy {}",
+            report.scenario, report.policy
+        );
+        println!("  deadlock   {}", v(e.deadlock));
+        println!("  livelock   {}", v(e.livelock));
+        println!("  bound      {}", bound(&mode_text, &e.coverage));
+        println!(
+            "  coverage   {} schedules, {} distinct states, deepest {} choices; {:.2} s exploring ({:.0} schedules/min)",
+            e.coverage.schedules,
+            e.coverage.distinct_states,
+            e.coverage.max_depth_reached,
+            explore_secs,
+            e.coverage.schedules as f64 / explore_secs.max(1e-9) * 60.0
+        );
+        if let Some(s) = &report.shrunk {
+            println!(
+                "  shrunk     to {} jobs, {} pods, {} nodes ({} GPUs)",
+                s.jobs, s.pods, s.nodes, s.gpus
+            );
+        }
+        for m in &report.mitigations {
+            println!(
+                "  mitigation {:<36} {}",
+                m.name,
+                if m.fixes {
+                    "fixes it".to_string()
+                } else {
+                    format!("does not fix it: {}", m.note)
+                }
+            );
+        }
+        if let Some(c) = &report.replay_command {
+            println!("  replay     {c}");
+        }
+        println!("  wall       {:.2} s", wall.elapsed().as_secs_f64());
+        for w in written {
+            println!("  wrote      {}", w.display());
+        }
+    }
+    if e.deadlock == Verdict::Violation || e.livelock == Verdict::Violation {
+        return Err(Failure {
+            code: EXIT_VIOLATION,
+            err: anyhow!(
+                "{} found (see {})",
+                if e.deadlock == Verdict::Violation {
+                    "deadlock"
+                } else {
+                    "livelock"
+                },
+                args.out.join("verify.md").display()
+            ),
+        });
+    }
+    Ok(())
+}
+
+pub fn replay_witness(args: ReplayArgs) -> Result<(), Failure> {
+    let path = args.witness.display().to_string();
+    let text = std::fs::read_to_string(&args.witness)
+        .map_err(|e| bad_input(anyhow!("{path}: cannot read: {e}")))?;
+    let w: Witness = serde_json::from_str(&text).map_err(|e| {
+        bad_input(anyhow!(
+            "{path}:{}:{}: not a witness file: {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let (run, same) = replay(&w).map_err(bad_input)?;
+    let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
+    if let Some(v) = &run.violation {
+        files.push(("waitfor.dot", waitfor_dot(v, &w.problem.name)));
+    }
+    files.push(("violation.json", violation_json(&run)?));
+    let written = reports::write_all(&args.out, &files)
+        .with_context(|| format!("writing results to {}", args.out.display()))?;
+    if !same {
+        return Err(anyhow!(
+            "{path}: the replay did not reproduce the recorded {} at {} (got {:?}); was the witness written by another Orrery version ({})?",
+            w.kind.name(),
+            w.time,
+            run.violation.as_ref().map(|v| (v.kind, v.time, &v.jobs)),
+            w.orrery_version
+        )
+        .into());
+    }
+    if !args.quiet {
+        let v = run.violation.as_ref();
+        println!(
+            "Reproduced: {} of {} at {} ({} choices, engine fingerprint {:016x})",
+            w.kind.name(),
+            w.jobs.join(", "),
+            w.time,
+            w.choices.len(),
+            run.engine_fingerprint
+        );
+        if let Some(v) = v {
+            println!("  {}", v.detail);
+        }
+        for f in written {
+            println!("  wrote      {}", f.display());
+        }
+    }
+    Ok(())
+}
