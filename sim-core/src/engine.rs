@@ -42,6 +42,10 @@ impl<E> Ctx<'_, E> {
     pub fn pending_events(&self) -> usize {
         self.queue.len()
     }
+    /// Time of the next pending event, if any (the state stays as it is until then).
+    pub fn next_event_time(&mut self) -> Option<SimTime> {
+        self.queue.peek_time()
+    }
 }
 
 /// A simulation model driven by the engine.

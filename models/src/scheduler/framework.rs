@@ -207,12 +207,44 @@ impl Profile {
                     && x.labels == y.labels
                     && cs.nodes[a as usize] == cs.nodes[b as usize]
             };
-            let mut kept: Vec<u32> = Vec::with_capacity(scratch.best.len());
-            for &b in &scratch.best {
-                if !kept.iter().any(|&k| same(k, b)) {
-                    kept.push(b);
+            // A cheap fingerprint of what `same` compares (confirmed by `same`).
+            let key = |i: u32| {
+                let (x, st) = (&spec.nodes[i as usize], &cs.nodes[i as usize]);
+                let mix = |h: u64, v: u64| (h ^ v).wrapping_mul(0x0000_0100_0000_01b3);
+                let mut h = 0xcbf2_9ce4_8422_2325u64;
+                for v in [
+                    x.cpu_milli,
+                    x.memory_mib,
+                    u64::from(x.gpus),
+                    u64::from(x.rack),
+                    st.cpu_used,
+                    st.memory_used,
+                    st.gpu_used_milli,
+                    u64::from(st.pods),
+                ] {
+                    h = mix(h, v);
+                }
+                st.gpu_free.iter().fold(h, |h, &g| mix(h, u64::from(g)))
+            };
+            // Group by a hash of (spec without the name, state), confirm by equality, keep
+            // the first node of each group, in node-index order.
+            let mut keyed: Vec<(u64, u32)> = scratch.best.iter().map(|&i| (key(i), i)).collect();
+            keyed.sort_unstable();
+            let mut kept: Vec<u32> = Vec::new();
+            let mut group_start = 0;
+            for g in 0..keyed.len() {
+                if g > group_start && keyed[g].0 != keyed[group_start].0 {
+                    group_start = g;
+                }
+                let (h, i) = keyed[g];
+                let dup = keyed[group_start..g]
+                    .iter()
+                    .any(|&(h2, j)| h2 == h && kept.contains(&j) && same(j, i));
+                if !dup {
+                    kept.push(i);
                 }
             }
+            kept.sort_unstable();
             let k = chooser.choose(kept.len());
             return Some(kept[k]);
         }

@@ -126,6 +126,12 @@ impl ClusterSim {
         h.finish()
     }
 
+    /// Could this state recur later in the run? Not while a job runs (its remaining time
+    /// counts down) or a job is still to arrive (its arrival comes closer).
+    pub fn could_repeat(&self) -> bool {
+        self.state.running.is_empty() && self.state.submitted as usize == self.state.jobs.len()
+    }
+
     /// Requeue counts beyond this give the same backoff (Kueue's cap), unless a limit
     /// count makes every count matter.
     fn requeue_cap(&self) -> u32 {

@@ -20,7 +20,9 @@
 //!
 //! **Starvation.** A job that has waited longer than `starvation_after` at a moment when
 //! the resources that are free or held by other waiting (not running) jobs would hold all
-//! of it is reported: the cluster could have run it.
+//! of it is reported: the cluster could have run it. The state between two instants does
+//! not change, so the check at the end of an instant covers the time up to the next event:
+//! a job crossing the threshold in that gap is reported at the moment it crossed it.
 //!
 //! Detection only observes: it schedules nothing and makes no choice, so a run's events and
 //! outputs do not depend on it (besides the records it adds).
@@ -98,7 +100,12 @@ pub struct DetectState {
     pub starved: BTreeMap<u32, StarvedRecord>,
     /// Reservation releases without running, per job, since the last completion.
     pub releases: BTreeMap<u32, u32>,
-    pub next_starvation_check: SimTime,
+    /// Jobs submitted and never started, by submit time (starvation candidates).
+    pub never_started: BTreeSet<(SimTime, u32)>,
+    /// Resources changed since the last starvation check.
+    pub starve_dirty: bool,
+    /// Time up to which the starvation check has covered the current state.
+    pub starve_checked_until: SimTime,
 }
 
 impl ClusterSim {
@@ -107,13 +114,19 @@ impl ClusterSim {
     pub(super) fn track_holding(&mut self, job: u32) {
         let js = &self.state.jobs[job as usize];
         let holding = js.phase == JobPhase::Waiting && js.assumed > 0;
+        let started = js.first_start.is_some();
+        let submit = self.workload.jobs[job as usize].submit;
         let d = &mut self.state.detect;
         if holding {
             d.holding_waiting.insert(job);
         } else {
             d.holding_waiting.remove(&job);
         }
+        if started {
+            d.never_started.remove(&(submit, job));
+        }
         d.dirty = true;
+        d.starve_dirty = true;
     }
 
     /// A gang's reservations were released without it running.
@@ -142,8 +155,9 @@ impl ClusterSim {
         self.state.detect.releases.clear();
     }
 
-    /// Run the checks due at the end of the instant at `now`.
-    pub(super) fn detect(&mut self, now: SimTime) {
+    /// Run the checks due at the end of the instant at `now`; the state lasts until
+    /// `next` (the next event; `None`: for ever).
+    pub(super) fn detect(&mut self, now: SimTime, next: Option<SimTime>) {
         if self.detect.deadlock && self.state.detect.dirty {
             self.state.detect.dirty = false;
             if self
@@ -163,12 +177,8 @@ impl ClusterSim {
                 }
             }
         }
-        if let Some(after) = self.detect.starvation_after
-            && now >= self.state.detect.next_starvation_check
-        {
-            let step = SimDuration((after.as_nanos() / 4).max(1_000_000_000));
-            self.state.detect.next_starvation_check = now + step;
-            self.find_starved(now, after);
+        if let Some(after) = self.detect.starvation_after {
+            self.find_starved(now, next.unwrap_or(SimTime::MAX), after);
         }
     }
 
@@ -282,44 +292,59 @@ impl ClusterSim {
         waiting
     }
 
-    fn find_starved(&mut self, now: SimTime, after: SimDuration) {
-        let mut pool: Option<ClusterState> = None;
+    /// Jobs that cross `after` of waiting before `until` while the cluster has room.
+    fn find_starved(&mut self, now: SimTime, until: SimTime, after: SimDuration) {
+        let d = &self.state.detect;
+        // Unchanged resources: only jobs newly crossing the threshold need a look.
+        let from = if d.starve_dirty {
+            SimTime::ZERO
+        } else {
+            d.starve_checked_until
+        };
+        let cands: Vec<(SimTime, u32)> = d
+            .never_started
+            .iter()
+            .copied()
+            .take_while(|(s, _)| *s + after < until)
+            .filter(|(s, _)| *s + after >= from)
+            .collect();
+        self.state.detect.starve_dirty = false;
+        self.state.detect.starve_checked_until = until;
+        if cands.is_empty() {
+            return;
+        }
+        let mut pool = self.state.cluster.clone();
+        for &h in &self.state.detect.holding_waiting {
+            self.give_back(&mut pool, h);
+        }
         let mut found = Vec::new();
-        for (j, js) in self.state.jobs.iter().enumerate() {
-            let j = j as u32;
-            if js.phase != JobPhase::Waiting
-                || self.state.detect.starved.contains_key(&j)
+        for (submit, j) in cands {
+            if self.state.jobs[j as usize].phase != JobPhase::Waiting
                 || self.state.detect.deadlocked.contains(&j)
             {
                 continue;
             }
-            let waited = now.since(self.workload.jobs[j as usize].submit);
-            if waited <= after {
-                continue;
-            }
-            let pool = pool.get_or_insert_with(|| {
-                let mut p = self.state.cluster.clone();
-                for &h in &self.state.detect.holding_waiting {
-                    self.give_back(&mut p, h);
-                }
-                p
-            });
             // Its own reservations, if any, are in the pool already.
             let pods: Vec<&PodRequest> = self.workload.jobs[j as usize].pods.iter().collect();
-            if self.fits_in(pool, &pods) {
+            if self.fits_in(&pool, &pods) {
+                let time = (submit + after).max(now);
                 found.push(StarvedRecord {
                     job: j,
-                    time: now,
+                    time,
                     kind: StarvedKind::Starvation,
                     detail: format!(
-                        "waited {} while the cluster had room for it",
-                        SimDuration(waited.as_nanos())
+                        "waited {} (since {submit}) while the cluster had room for it",
+                        SimDuration(time.since(submit).as_nanos())
                     ),
                 });
             }
         }
         for r in found {
-            self.state.detect.starved.insert(r.job, r);
+            self.state
+                .detect
+                .never_started
+                .remove(&(self.workload.jobs[r.job as usize].submit, r.job));
+            self.state.detect.starved.entry(r.job).or_insert(r);
         }
     }
 }

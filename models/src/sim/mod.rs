@@ -260,6 +260,8 @@ pub struct SimState {
     pub next_start_node: usize,
     pub usage: Usage,
     pub first_submit: Option<SimTime>,
+    /// Jobs submitted so far.
+    pub submitted: u32,
     pub preemptions: u64,
     pub kueue: KueueState,
     pub session_scheduled: bool,
@@ -375,6 +377,7 @@ impl ClusterSim {
             next_start_node: 0,
             usage: Usage::default(),
             first_submit: None,
+            submitted: 0,
             preemptions: 0,
             kueue,
             session_scheduled: false,
@@ -846,6 +849,12 @@ impl Model for ClusterSim {
         match event {
             Event::Submit(j) => {
                 self.state.jobs[j as usize].phase = JobPhase::Waiting;
+                self.state.submitted += 1;
+                if self.detect.starvation_after.is_some() {
+                    let submit = self.workload.jobs[j as usize].submit;
+                    self.state.detect.never_started.insert((submit, j));
+                    self.state.detect.starve_dirty = true;
+                }
                 self.state.first_submit.get_or_insert(now);
                 self.state.arrivals.push(j);
             }
@@ -903,7 +912,8 @@ impl Model for ClusterSim {
             | PolicyKind::Tiresias => jobsched::cycle(self, ctx),
         }
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
-        self.detect(now);
+        let next = ctx.next_event_time();
+        self.detect(now, next);
         if self.check_invariants
             && self.invariant_violation.is_none()
             && let Err(e) = self.state.cluster.check_invariants(&self.spec)

@@ -174,6 +174,7 @@ fn run_schedule(
     prefix_len: u64,
     mut visited: Option<&mut Visited>,
     seed: u64,
+    symmetry: bool,
 ) -> Result<ScheduleRun, ModelError> {
     let streams = RngStreams::new(seed);
     let mut chooser = Chooser::new(mode, &streams);
@@ -183,11 +184,13 @@ fn run_schedule(
         let steps = u64::from(opts.jitter_steps.max(1));
         for job in &mut workload.jobs {
             let k = chooser.choose(steps as usize + 1) as u64;
-            job.submit = job.submit + SimDuration(j.as_nanos() / steps * k);
+            job.submit = SimTime(job.submit.0 + j.as_nanos() / steps * k);
         }
     }
     let mut config = p.config.clone();
-    config.reduce_symmetry = true;
+    // Merging interchangeable nodes shrinks the space exhaustive mode must cover; random
+    // mode samples ties uniformly instead (cheaper, same outcomes up to symmetry).
+    config.reduce_symmetry = symmetry;
     if opts.pod_order {
         config.pod_order = PodOrder::Random;
     }
@@ -225,6 +228,12 @@ fn run_schedule(
             ));
             end = Some(ScheduleEnd::Violation);
             return false;
+        }
+        // Without state pruning, only a state with every job submitted and none running
+        // can ever come back (pending arrivals and running jobs count down), so random
+        // mode hashes only those.
+        if visited.is_none() && !m.could_repeat() {
+            return true;
         }
         let pending = probe.queue.pending();
         let h = m.abstract_hash(probe.now, &pending, horizon);
@@ -363,6 +372,8 @@ pub struct Found {
     pub choices: Vec<u32>,
     pub violation: Violation,
     pub engine_fingerprint: u64,
+    /// Found with interchangeable nodes merged (exhaustive mode).
+    pub symmetry: bool,
 }
 
 /// The result of exploring one problem.
@@ -404,6 +415,7 @@ fn found(r: &ScheduleRun, seed: Option<u64>, schedule: u64) -> Option<Found> {
         choices: r.choices.iter().map(|c| c.picked).collect(),
         violation: v.clone(),
         engine_fingerprint: r.engine_fingerprint,
+        symmetry: seed.is_none(),
     })
 }
 
@@ -429,7 +441,7 @@ pub fn explore(
                     .into_par_iter()
                     .map(|i| {
                         let s = seed.wrapping_add(i);
-                        run_schedule(p, opts, ChooserMode::Seeded, 0, None, s)
+                        run_schedule(p, opts, ChooserMode::Seeded, 0, None, s, false)
                     })
                     .collect();
                 for (k, r) in runs.into_iter().enumerate() {
@@ -469,6 +481,7 @@ pub fn explore(
                     prefix.len() as u64,
                     Some(&mut visited),
                     p.config.seed,
+                    true,
                 )?;
                 record(&mut cov, &r);
                 let i = cov.schedules - 1;
@@ -541,6 +554,8 @@ pub struct Witness {
     pub time: SimTime,
     pub jobs: Vec<String>,
     pub engine_fingerprint: u64,
+    /// Interchangeable nodes merged at ties (witnesses from exhaustive mode).
+    pub symmetry: bool,
 }
 
 impl Witness {
@@ -555,6 +570,7 @@ impl Witness {
             time: f.violation.time,
             jobs: f.violation.jobs.clone(),
             engine_fingerprint: f.engine_fingerprint,
+            symmetry: f.symmetry,
         }
     }
 }
@@ -569,6 +585,7 @@ pub fn replay(w: &Witness) -> Result<(ScheduleRun, bool), VerifyError> {
         u64::MAX,
         None,
         w.seed,
+        w.symmetry,
     )?;
     let same = r
         .violation

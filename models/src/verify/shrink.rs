@@ -96,6 +96,28 @@ pub fn shrink(p: &Problem, opts: &ExploreOptions, kind: ViolationKind, start: &F
     // cluster shrink, and the other way round).
     loop {
         let mut changed = false;
+        // Halve everything at once: every job's pods and every node's GPUs (rounding
+        // up). Big counterexamples usually scale down (two jobs needing 80 % of 32 GPUs
+        // deadlock as well as two needing 80 % of 16), and one step here saves many
+        // single steps that would each need a pod and a GPU to go together.
+        loop {
+            let mut cand = best.clone();
+            let mut smaller = false;
+            for j in &mut cand.workload.jobs {
+                let n = j.pods.len().div_ceil(2).max(2).min(j.pods.len());
+                smaller |= n < j.pods.len();
+                j.pods.truncate(n);
+            }
+            for n in &mut cand.spec.nodes {
+                let g = n.gpus.div_ceil(2);
+                smaller |= g < n.gpus;
+                n.gpus = g;
+            }
+            if !smaller || !try_it(cand, &mut best, &mut best_found) {
+                break;
+            }
+            changed = true;
+        }
         for j in (0..best.workload.jobs.len()).rev() {
             if best.workload.jobs.len() > 1 && j < best.workload.jobs.len() {
                 let mut cand = best.clone();
@@ -184,7 +206,8 @@ pub fn mitigations(
     max_schedules: u64,
 ) -> Vec<MitigationResult> {
     let mut out = Vec::new();
-    let variants: Vec<(&str, String, Box<dyn Fn(&mut Problem)>)> = vec![
+    type Apply = Box<dyn Fn(&mut Problem)>;
+    let variants: Vec<(&str, String, Apply)> = vec![
         (
             "coscheduling",
             "policy coscheduling (Permit waits for the whole PodGroup, scheduleTimeout 60 s)".into(),

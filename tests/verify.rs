@@ -1,0 +1,310 @@
+//! `orrery verify` / `orrery replay-witness` end to end on the bundled §8 scenarios
+//! (scheduling-semantics.md §8: the smallest deadlock/livelock case of each real system).
+
+mod common;
+
+use common::{orrery, root, text, tmpdir};
+use serde_json::Value;
+
+fn verify_dir(name: &str, args: &[&str]) -> (std::process::Output, std::path::PathBuf) {
+    let d = tmpdir(name);
+    let out = d.join("v");
+    let mut a: Vec<&str> = vec!["verify"];
+    a.extend_from_slice(args);
+    let o = out.to_str().unwrap().to_string();
+    a.extend_from_slice(&["--out", &o, "--quiet"]);
+    let r = orrery(&a, &root());
+    (r, out)
+}
+
+fn report(dir: &std::path::Path) -> Value {
+    let s = std::fs::read_to_string(dir.join("verify.json")).expect("verify.json");
+    serde_json::from_str(&s).expect("valid JSON")
+}
+
+#[test]
+fn kueue_documented_deadlock_found_shrunk_and_replayed_byte_for_byte() {
+    let sc = "scenarios/bundled/verify/kueue-overquota.yaml";
+    let (r, dir) = verify_dir("kueue-doc", &[sc]);
+    assert_eq!(r.status.code(), Some(3), "{}", text(&r.stderr));
+    let v = report(&dir);
+    assert_eq!(v["exploration"]["deadlock"], "VIOLATION");
+    // Random mode: found within the first few schedules.
+    let found = &v["exploration"]["deadlock_found"];
+    assert!(found["schedule"].as_u64().unwrap() < 5, "{found}");
+    // Shrunk to two jobs on a minimal cluster: 2 gangs of 2 pods on 2 GPUs (§8's case).
+    let s = &v["shrunk"];
+    assert_eq!(
+        (s["jobs"].as_u64(), s["pods"].as_u64(), s["gpus"].as_u64()),
+        (Some(2), Some(4), Some(2)),
+        "{s}"
+    );
+    // The wait-for cycle, as DOT.
+    let dot = std::fs::read_to_string(dir.join("waitfor.dot")).unwrap();
+    assert!(dot.starts_with("digraph waitfor {"));
+    assert!(dot.contains("\"job-1\" -> \"job-2\"") && dot.contains("\"job-2\" -> \"job-1\""));
+    // The documented mitigation (waitForPodsReady with blockAdmission) fixes it; the
+    // v1beta2 default (no blockAdmission) trades the deadlock for a livelock.
+    let m = v["mitigations"].as_array().unwrap();
+    let get = |n: &str| m.iter().find(|x| x["name"] == n).unwrap();
+    assert_eq!(get("kueue-wait-for-pods-ready")["fixes"], true);
+    assert_eq!(get("coscheduling")["fixes"], true);
+    assert_eq!(get("gang")["fixes"], true);
+    assert_eq!(
+        get("kueue-wait-for-pods-ready-no-block")["deadlock"],
+        "VERIFIED"
+    );
+    assert_eq!(
+        get("kueue-wait-for-pods-ready-no-block")["livelock"],
+        "VIOLATION"
+    );
+    // replay-witness reproduces the violation byte for byte.
+    let again = dir.parent().unwrap().join("replay");
+    let r = orrery(
+        &[
+            "replay-witness",
+            dir.join("witness.json").to_str().unwrap(),
+            "--out",
+            again.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    assert!(text(&r.stdout).contains("Reproduced: deadlock of job-1, job-2"));
+    for f in ["waitfor.dot", "violation.json"] {
+        assert_eq!(
+            std::fs::read(dir.join(f)).unwrap(),
+            std::fs::read(again.join(f)).unwrap(),
+            "{f} differs"
+        );
+    }
+}
+
+#[test]
+fn gang_layers_verified_with_complete_coverage_on_the_kueue_case() {
+    // 4 nodes, 2 gangs each needing 75 % of the GPUs, quota twice the cluster.
+    let sc = "scenarios/bundled/verify/kueue-overquota-small.yaml";
+    let (r, dir) = verify_dir("kueue-small-kueue", &[sc, "--exhaustive"]);
+    assert_eq!(r.status.code(), Some(3), "plain kueue deadlocks");
+    assert_eq!(report(&dir)["exploration"]["deadlock"], "VIOLATION");
+    for (policy, extra) in [
+        ("coscheduling", None),
+        ("k8s-gang", None),
+        ("kueue", Some("wfpr")),
+        ("gang", None),
+    ] {
+        let mut args = vec![sc, "--exhaustive", "--policy", policy];
+        let wfpr_sc;
+        if extra.is_some() {
+            // The same scenario with waitForPodsReady turned on (blockAdmission default).
+            let d = tmpdir("kueue-small-wfpr");
+            let y = std::fs::read_to_string(root().join(sc))
+                .unwrap()
+                .replace("enable: false", "enable: true");
+            wfpr_sc = d.join("wfpr.yaml");
+            std::fs::write(&wfpr_sc, y).unwrap();
+            args[0] = wfpr_sc.to_str().unwrap();
+        }
+        let (r, dir) = verify_dir(&format!("kueue-small-{policy}"), &args);
+        let v = report(&dir);
+        assert_eq!(
+            v["exploration"]["deadlock"],
+            "VERIFIED",
+            "{policy}: {}",
+            text(&r.stderr)
+        );
+        assert_eq!(
+            v["exploration"]["coverage"]["complete"], true,
+            "{policy}: {}",
+            v["exploration"]["coverage"]
+        );
+        let md = std::fs::read_to_string(dir.join("verify.md")).unwrap();
+        assert!(md.contains("coverage complete"), "{md}");
+    }
+}
+
+#[test]
+fn four_gangs_on_four_nodes_verified_under_coscheduling_and_gang() {
+    let sc = "scenarios/bundled/verify/four-gangs.yaml";
+    for policy in ["coscheduling", "gang"] {
+        let (r, dir) = verify_dir(
+            &format!("four-{policy}"),
+            &[sc, "--exhaustive", "--policy", policy],
+        );
+        assert!(r.status.success(), "{policy}: {}", text(&r.stderr));
+        let v = report(&dir);
+        assert_eq!(v["exploration"]["deadlock"], "VERIFIED");
+        assert_eq!(v["exploration"]["livelock"], "VERIFIED");
+        assert_eq!(v["exploration"]["coverage"]["complete"], true);
+    }
+    let (r, _) = verify_dir("four-kueue", &[sc, "--exhaustive"]);
+    assert_eq!(
+        r.status.code(),
+        Some(3),
+        "kueue without waitForPodsReady deadlocks"
+    );
+}
+
+#[test]
+fn short_coscheduling_timeout_symmetric_gangs_proven_free() {
+    let sc = "scenarios/bundled/verify/coscheduling-short-timeout.yaml";
+    let (r, dir) = verify_dir("cosched-short", &[sc, "--exhaustive"]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let v = report(&dir);
+    assert_eq!(v["exploration"]["deadlock"], "VERIFIED");
+    assert_eq!(v["exploration"]["livelock"], "VERIFIED");
+    assert_eq!(v["exploration"]["coverage"]["complete"], true);
+    assert_eq!(v["exploration"]["coverage"]["cycles"], 0);
+}
+
+#[test]
+fn kep_4671_alpha_livelock_is_reported_with_its_cycle() {
+    let sc = "scenarios/bundled/verify/k8s-gang-2gang.yaml";
+    let (r, dir) = verify_dir("k8s-gang", &[sc, "--exhaustive"]);
+    assert_eq!(r.status.code(), Some(3));
+    let v = report(&dir);
+    assert_eq!(v["exploration"]["deadlock"], "VERIFIED");
+    assert_eq!(v["exploration"]["coverage"]["complete"], true);
+    assert_eq!(v["exploration"]["livelock"], "VIOLATION");
+    let detail = v["exploration"]["livelock_found"]["violation"]["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // a1/b1 wait at Permit from t=0; both time out at 5 min and the interleaving recurs.
+    assert!(detail.contains("repeats"), "{detail}");
+}
+
+#[test]
+fn kube_default_and_rare_order_deadlocks() {
+    let (r, dir) = verify_dir(
+        "kube-default",
+        &["scenarios/bundled/verify/kube-default-2gang.yaml"],
+    );
+    assert_eq!(r.status.code(), Some(3));
+    assert_eq!(report(&dir)["exploration"]["deadlock"], "VIOLATION");
+
+    // A single run in the scenario's (input) order completes every job …
+    let sc = "scenarios/bundled/verify/rare-order.yaml";
+    let d = tmpdir("rare-run");
+    let r = orrery(
+        &["run", sc, "--out", d.to_str().unwrap(), "--quiet"],
+        &root(),
+    );
+    assert!(r.status.success());
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["jobs_completed"], 3);
+    assert_eq!(s["deadlocked_jobs"], 0);
+    // … the first (default-order) schedule of exhaustive mode too; a later one deadlocks.
+    let (r, dir) = verify_dir("rare", &[sc, "--exhaustive", "--no-pod-order"]);
+    assert_eq!(r.status.code(), Some(3));
+    let v = report(&dir);
+    let f = &v["exploration"]["deadlock_found"];
+    assert!(f["schedule"].as_u64().unwrap() > 0);
+    assert_eq!(f["violation"]["jobs"], serde_json::json!(["G", "H"]));
+}
+
+#[test]
+fn volcano_gang_commits_atomically_in_the_model() {
+    let (r, dir) = verify_dir(
+        "volcano",
+        &["scenarios/bundled/verify/volcano-3373.yaml", "--exhaustive"],
+    );
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let v = report(&dir);
+    assert_eq!(v["exploration"]["deadlock"], "VERIFIED");
+    assert_eq!(v["exploration"]["coverage"]["complete"], true);
+}
+
+#[test]
+fn head_of_line_starvation_is_reported_by_run() {
+    let starved = |sc: &str, policy: Option<&str>| {
+        let d = tmpdir("hol");
+        let mut a = vec!["run", sc, "--out", d.to_str().unwrap(), "--quiet"];
+        if let Some(p) = policy {
+            a.extend_from_slice(&["--policy", p]);
+        }
+        let r = orrery(&a, &root());
+        assert!(r.status.success(), "{}", text(&r.stderr));
+        let s: Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).unwrap())
+                .unwrap();
+        s["starved_jobs"].as_u64().unwrap()
+    };
+    // Strict FIFO: the three 1-GPU jobs wait behind the 2-GPU head while a GPU is idle.
+    assert_eq!(starved("scenarios/bundled/verify/fifo-hol.yaml", None), 3);
+    assert_eq!(
+        starved("scenarios/bundled/verify/fifo-hol.yaml", Some("backfill")),
+        0
+    );
+    // Kueue StrictFIFO: the small workloads wait behind the head that does not fit quota.
+    assert_eq!(
+        starved("scenarios/bundled/verify/kueue-strict-fifo-hol.yaml", None),
+        2
+    );
+}
+
+#[test]
+fn verification_is_deterministic() {
+    // Same inputs, budget and output directory (the replay command names it) → same bytes.
+    let twice = |name: &str, args: &[&str], files: &[&str]| {
+        let (_, dir) = verify_dir(name, args);
+        let first: Vec<String> = files
+            .iter()
+            .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
+            .collect();
+        let (_, again) = verify_dir(name, args);
+        assert_eq!(dir, again);
+        for (f, a) in files.iter().zip(first) {
+            let b = std::fs::read_to_string(dir.join(f)).unwrap();
+            assert!(a == b, "{f} differs between two identical verifications");
+        }
+    };
+    twice(
+        "det-random",
+        &[
+            "scenarios/bundled/verify/kueue-overquota.yaml",
+            "--schedules",
+            "30",
+        ],
+        &["verify.md", "verify.json", "witness.json", "waitfor.dot"],
+    );
+    twice(
+        "det-exhaustive",
+        &[
+            "scenarios/bundled/verify/four-gangs.yaml",
+            "--exhaustive",
+            "--policy",
+            "coscheduling",
+        ],
+        &["verify.md", "verify.json"],
+    );
+}
+
+#[test]
+fn bad_verify_options_are_rejected() {
+    let d = tmpdir("verify-bad");
+    for (args, needle) in [
+        (
+            vec!["verify", "--policy", "nope"],
+            "unknown policy \"nope\"",
+        ),
+        (vec!["verify", "--schedules", "0"], "--schedules"),
+        (vec!["verify", "--max-depth", "3"], "--exhaustive"),
+        (vec!["verify", "--jitter", "soon"], "--jitter"),
+        (vec!["verify", "missing.yaml"], "missing.yaml"),
+        (vec!["replay-witness", "missing.json"], "missing.json"),
+    ] {
+        let r = orrery(&args, &d);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {}", text(&r.stderr));
+        assert!(
+            text(&r.stderr).contains(needle),
+            "{args:?}: {}",
+            text(&r.stderr)
+        );
+    }
+    std::fs::write(d.join("w.json"), "{\"problem\": 3}").unwrap();
+    let r = orrery(&["replay-witness", "w.json"], &d);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(text(&r.stderr).contains("w.json:1:"), "{}", text(&r.stderr));
+}
