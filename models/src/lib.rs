@@ -14,6 +14,7 @@ pub use cluster::{ClusterSpec, NodeSpec};
 pub use resources::{GPU_MILLI, GpuRequest, PodRequest, split_gpus};
 pub use scheduler::{PolicyKind, SchedulerConfig};
 pub use sim::{
-    JobRecord, ModelError, NetModel, Outcome, PodOrder, RunConfig, RunError, RunResult, run,
+    DatasetScope, JobRecord, ModelError, NetModel, Outcome, PodOrder, RunConfig, RunError,
+    RunResult, StagingSpec, run,
 };
 pub use workload::{JobSpec, Workload};
