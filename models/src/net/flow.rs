@@ -100,22 +100,60 @@ struct LinkMark {
     local: u32,
 }
 
+/// Field order matters: a solve reads `path`, `rate` and `cap` of flows in no particular
+/// order, so those (and the progress fields) share the first cache line.
+/// A flow's links: up to four inline (every path the topology builds), longer ones boxed.
 #[derive(Clone, Debug)]
+enum Path {
+    Inline([LinkId; 4], u8),
+    Heap(Box<[LinkId]>),
+}
+
+impl Default for Path {
+    fn default() -> Self {
+        Path::Inline([LinkId(0); 4], 0)
+    }
+}
+
+impl Path {
+    fn new(v: Vec<LinkId>) -> Self {
+        if v.len() <= 4 {
+            let mut a = [LinkId(0); 4];
+            a[..v.len()].copy_from_slice(&v);
+            Path::Inline(a, v.len() as u8)
+        } else {
+            Path::Heap(v.into_boxed_slice())
+        }
+    }
+}
+
+impl std::ops::Deref for Path {
+    type Target = [LinkId];
+    fn deref(&self) -> &[LinkId] {
+        match self {
+            Path::Inline(a, n) => &a[..usize::from(*n)],
+            Path::Heap(b) => b,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+#[repr(C, align(64))]
 struct Flow {
-    generation: u32,
-    live: bool,
-    path: Vec<LinkId>,
-    /// Position of this flow in `links[path[h]].flows`.
-    pos: Vec<u32>,
-    cap: f64,
+    path: Path,
     rate: f64,
+    cap: f64,
     remaining: f64,
     last: u64,
-    done_at: Option<u64>,
+    generation: u32,
     /// Bumped whenever `done_at` changes (invalidates completion-heap entries).
     version: u32,
-    owner: u64,
+    done_at: Option<u64>,
     changed_stamp: u64,
+    owner: u64,
+    /// Position of this flow in `links[path[h]].flows`.
+    pos: Vec<u32>,
+    live: bool,
 }
 
 /// Scratch water-filling problem in local indices (compressed sparse rows both ways).
@@ -489,7 +527,7 @@ impl FlowNet {
         self.flow(id).map(|f| f.owner)
     }
     pub fn path(&self, id: FlowId) -> Option<&[LinkId]> {
-        self.flow(id).map(|f| f.path.as_slice())
+        self.flow(id).map(|f| &*f.path)
     }
     /// Bytes still to move at `now` (≥ 0).
     pub fn remaining(&self, id: FlowId, now: SimTime) -> Option<f64> {
@@ -573,9 +611,10 @@ impl FlowNet {
         if d != f.done_at {
             f.done_at = d;
             f.version = f.version.wrapping_add(1);
-        }
-        if let Some(t) = d {
-            self.heap.push(Reverse((t, idx, f.generation, f.version)));
+            // An unchanged completion keeps its (still valid) heap entry.
+            if let Some(t) = d {
+                self.heap.push(Reverse((t, idx, f.generation, f.version)));
+            }
         }
         self.mark_changed(idx);
         // Keep the lazy heap from growing without bound.
@@ -606,7 +645,7 @@ impl FlowNet {
                 self.flows.push(Flow {
                     generation: 0,
                     live: false,
-                    path: Vec::new(),
+                    path: Path::default(),
                     pos: Vec::new(),
                     cap: f64::INFINITY,
                     rate: 0.0,
@@ -630,7 +669,7 @@ impl FlowNet {
         let now = self.now;
         let f = &mut self.flows[idx as usize];
         f.live = true;
-        f.path = path;
+        f.path = Path::new(path);
         f.pos = pos;
         f.cap = spec.cap.unwrap_or(f64::INFINITY).max(0.0);
         f.rate = 0.0;
@@ -677,7 +716,7 @@ impl FlowNet {
         }
         self.free.push(id.idx);
         self.live -= 1;
-        Some((left, path))
+        Some((left, path.to_vec()))
     }
 
     /// Start a flow at `now` and re-solve its component.
@@ -785,7 +824,7 @@ impl FlowNet {
                 }
                 self.fstamp[f] = ep;
                 self.comp_flows.push(f as u32);
-                for &k in &self.flows[f].path {
+                for &k in self.flows[f].path.iter() {
                     let m = &mut self.lmark[k.index()];
                     if m.stamp != ep {
                         m.stamp = ep;
@@ -816,7 +855,7 @@ impl FlowNet {
             }
             self.fstamp[f] = ep;
             self.comp_flows.push(f as u32);
-            for &k in &self.flows[f].path {
+            for &k in self.flows[f].path.iter() {
                 let m = &mut self.lmark[k.index()];
                 if m.stamp != ep {
                     m.stamp = ep;
@@ -861,7 +900,7 @@ impl FlowNet {
         }
         for &f in &self.comp_flows {
             let fl = &self.flows[f as usize];
-            for &l in &fl.path {
+            for &l in fl.path.iter() {
                 p.flow_links.push(self.lmark[l.index()].local);
             }
             p.flow_off.push(p.flow_links.len() as u32);
@@ -1003,7 +1042,7 @@ impl FlowNet {
             for &(f, _) in &self.links[l].flows {
                 if seen_flows.insert(f, ()).is_none() {
                     flows.push(f);
-                    for &k in &self.flows[f as usize].path {
+                    for &k in self.flows[f as usize].path.iter() {
                         push_link(k.0, &mut local, &mut links);
                     }
                 }
@@ -1025,7 +1064,7 @@ impl FlowNet {
         }
         for &f in &flows {
             let fl = &self.flows[f as usize];
-            for &l in &fl.path {
+            for &l in fl.path.iter() {
                 p.flow_links.push(local[&l.0]);
             }
             p.flow_off.push(p.flow_links.len() as u32);
