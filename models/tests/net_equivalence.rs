@@ -263,3 +263,36 @@ fn same_changes_give_bit_identical_results() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn changed_links_list_every_load_that_moved() {
+    let mut rng = Lcg(7);
+    let mut c = Case::new(&mut rng, 10, 6);
+    c.net.track_link_loads(true);
+    let loads = |c: &Case| -> Vec<f64> {
+        (0..c.caps.len())
+            .map(|l| c.net.link_state(LinkId(l as u32), SimTime(c.t)).load)
+            .collect()
+    };
+    let mut before = loads(&c);
+    for step in 0..300 {
+        c.step(&mut rng);
+        let now = loads(&c);
+        let listed: Vec<usize> = c
+            .net
+            .take_changed_links()
+            .iter()
+            .map(|l| l.index())
+            .collect();
+        assert!(
+            listed.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no duplicates"
+        );
+        for l in 0..c.caps.len() {
+            if now[l] != before[l] {
+                assert!(listed.contains(&l), "step {step}: link {l} moved unlisted");
+            }
+        }
+        before = now;
+    }
+}

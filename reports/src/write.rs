@@ -224,8 +224,8 @@ pub fn network_jobs_csv(r: &RunResult) -> Result<Vec<u8>, ReportError> {
     })
 }
 
-/// `network_series.csv` (network model runs): load on each sampled kind of link after
-/// every change of the running traffic.
+/// `network_series.csv` (network model runs): load on each sampled kind of link, a row
+/// whenever a change of the running traffic moves that kind's mean or maximum.
 pub fn network_series_csv(r: &RunResult) -> Result<Vec<u8>, ReportError> {
     let enc = |e: csv::Error| ReportError::Encode {
         what: "network_series.csv",

@@ -98,6 +98,8 @@ struct LinkMark {
     open: u32,
     /// Index in the problem.
     local: u32,
+    /// Listed in `load_changed` (when tracking).
+    load_listed: bool,
 }
 
 /// Field order matters: a solve reads `path`, `rate` and `cap` of flows in no particular
@@ -398,6 +400,8 @@ pub struct FlowNet {
     solves: u64,
     solved_flows: u64,
     selective_rounds: usize,
+    track_loads: bool,
+    load_changed: Vec<u32>,
 }
 
 fn done_at(last: u64, remaining: f64, rate: f64) -> Option<u64> {
@@ -448,6 +452,8 @@ impl FlowNet {
             solves: 0,
             solved_flows: 0,
             selective_rounds: 6,
+            track_loads: false,
+            load_changed: Vec::new(),
         };
         for &c in capacities {
             n.add_link(c);
@@ -467,6 +473,23 @@ impl FlowNet {
     /// float rounding).
     pub fn set_selective_rounds(&mut self, rounds: usize) {
         self.selective_rounds = rounds;
+    }
+
+    /// Record which links' loads change, for [`FlowNet::take_changed_links`] (off by default:
+    /// a caller that never takes the list would let it grow).
+    pub fn track_link_loads(&mut self, on: bool) {
+        self.track_loads = on;
+    }
+
+    /// Links whose load changed since the last call (sorted), when tracking is on. An
+    /// observer updates its per-link figures from these instead of scanning every link.
+    pub fn take_changed_links(&mut self) -> Vec<LinkId> {
+        let mut v = std::mem::take(&mut self.load_changed);
+        v.sort_unstable();
+        for &l in &v {
+            self.lmark[l as usize].load_listed = false;
+        }
+        v.into_iter().map(LinkId).collect()
     }
 
     pub fn add_link(&mut self, capacity: f64) -> LinkId {
@@ -787,13 +810,21 @@ impl FlowNet {
     pub fn set_link_capacity(&mut self, l: LinkId, capacity: f64, now: SimTime) {
         self.advance(now);
         self.links[l.index()].cap = capacity.max(0.0);
+        // Utilisation moves with the capacity even if the load does not.
+        if self.track_loads && !self.lmark[l.index()].load_listed {
+            self.lmark[l.index()].load_listed = true;
+            self.load_changed.push(l.0);
+        }
         self.resolve(&[l]);
     }
 
     fn next_epoch(&mut self) -> u32 {
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
-            self.lmark.fill(LinkMark::default());
+            for m in &mut self.lmark {
+                m.stamp = 0;
+                m.open = 0;
+            }
             self.fstamp.fill(0);
             self.epoch = 1;
         }
@@ -1011,7 +1042,11 @@ impl FlowNet {
             let dt = now.saturating_sub(link.last) as f64 / NANOS_PER_SEC as f64;
             link.bytes += link.load * dt;
             link.last = now;
-            link.load = load;
+            if self.track_loads && load != link.load && !self.lmark[l].load_listed {
+                self.lmark[l].load_listed = true;
+                self.load_changed.push(l as u32);
+            }
+            self.links[l].load = load;
         }
         self.problem = p;
     }

@@ -21,8 +21,8 @@ use sim_core::{Ctx, SimDuration, SimTime};
 use super::{ClusterSim, Event, ModelError};
 use crate::cluster::ClusterSpec;
 use crate::net::{
-    FlowId, FlowNet, GpuRef, JobTraffic, LinkId, LinkKind, NetworkConfig, NodeCache, Placement,
-    StepSpec, Topology, changed_owners, staging_flows,
+    FlowId, FlowNet, GpuRef, JobTraffic, LinkKind, NetworkConfig, NodeCache, Placement, StepSpec,
+    Topology, changed_owners, staging_flows,
 };
 
 /// Link kinds whose load is sampled into the run's network time series.
@@ -33,6 +33,21 @@ const SAMPLED: [(LinkKind, &str); 5] = [
     (LinkKind::FsRead, "fs_read"),
     (LinkKind::FsWrite, "fs_write"),
 ];
+
+/// Fixed-point unit of the sampled utilisations.
+const UTIL_ONE: f64 = 4_294_967_296.0;
+
+/// One sampled kind of link: the sum and the multiset of its links' utilisations.
+#[derive(Debug)]
+struct KindLoad {
+    name: &'static str,
+    links: u32,
+    sum: u128,
+    /// Utilisation (fixed point) → number of links at it.
+    counts: BTreeMap<u64, u32>,
+    /// (sum, max) of the last sample written.
+    last: Option<(u128, u64)>,
+}
 
 /// Load on one kind of link at one instant (utilisation = load / capacity).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -140,8 +155,11 @@ pub struct NetRuntime {
     timer: Option<(SimTime, sim_core::TimerId)>,
     /// Per job: steps run, exposed communication + I/O and staging time so far.
     pub accounting: BTreeMap<u32, NetAccount>,
-    /// Sampled links by kind.
-    sampled: Vec<(&'static str, Vec<LinkId>)>,
+    /// Sampled kinds of link, and per link its kind (`u8::MAX`: not sampled) and current
+    /// utilisation in fixed point.
+    sampled: Vec<KindLoad>,
+    link_kind: Vec<u8>,
+    link_util: Vec<u64>,
     pub series: Vec<NetSample>,
 }
 
@@ -158,20 +176,29 @@ impl NetRuntime {
             msg: e.to_string(),
         })?;
         let flows = topo.flow_net();
-        let sampled = SAMPLED
-            .iter()
-            .map(|(k, name)| {
-                let ids: Vec<LinkId> = topo
-                    .links()
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, l)| l.kind == *k)
-                    .map(|(i, _)| LinkId(i as u32))
-                    .collect();
-                (*name, ids)
-            })
-            .filter(|(_, ids)| !ids.is_empty())
-            .collect();
+        let mut flows = flows;
+        flows.track_link_loads(true);
+        let mut link_kind = vec![u8::MAX; topo.links().len()];
+        let mut sampled = Vec::new();
+        for (k, name) in SAMPLED {
+            let n = topo.links().iter().filter(|l| l.kind == k).count() as u32;
+            if n == 0 {
+                continue;
+            }
+            for (i, l) in topo.links().iter().enumerate() {
+                if l.kind == k {
+                    link_kind[i] = sampled.len() as u8;
+                }
+            }
+            sampled.push(KindLoad {
+                name,
+                links: n,
+                sum: 0,
+                counts: BTreeMap::from([(0, n)]),
+                last: None,
+            });
+        }
+        let link_util = vec![0; topo.links().len()];
         let caches = if m.staging.is_some() {
             let bytes = (m.config.node.nvme_capacity_tb.max(0.0) * 1e12) as u64;
             (0..topo.num_nodes())
@@ -190,32 +217,55 @@ impl NetRuntime {
             staging_flow: BTreeMap::new(),
             caches,
             timer: None,
+            link_kind,
+            link_util,
             accounting: BTreeMap::new(),
             sampled,
             series: Vec::new(),
         })
     }
 
-    /// Record the load on every sampled kind of link at `now` (after a change).
+    /// Record the load on every sampled kind of link at `now` (after a change), for the
+    /// kinds whose figures moved. Only the links whose load changed are looked at: per-link
+    /// utilisations are kept in fixed point (2^-32), so the sums stay exact.
     fn sample(&mut self, now: SimTime) {
-        for (name, ids) in &self.sampled {
-            let (mut sum, mut max) = (0.0f64, 0.0f64);
-            for &l in ids {
-                let st = self.flows.link_state(l, now);
-                let u = if st.capacity > 0.0 {
-                    st.load / st.capacity
-                } else {
-                    0.0
-                };
-                sum += u;
-                max = max.max(u);
+        for l in self.flows.take_changed_links() {
+            let k = self.link_kind[l.index()];
+            let Some(kind) = self.sampled.get_mut(usize::from(k)) else {
+                continue;
+            };
+            let st = self.flows.link_state(l, now);
+            let u = if st.capacity > 0.0 {
+                st.load / st.capacity
+            } else {
+                0.0
+            };
+            let new = (u.max(0.0) * UTIL_ONE).round() as u64;
+            let old = std::mem::replace(&mut self.link_util[l.index()], new);
+            if new == old {
+                continue;
             }
+            kind.sum = kind.sum - u128::from(old) + u128::from(new);
+            if let Some(c) = kind.counts.get_mut(&old) {
+                *c -= 1;
+                if *c == 0 {
+                    kind.counts.remove(&old);
+                }
+            }
+            *kind.counts.entry(new).or_insert(0) += 1;
+        }
+        for kind in &mut self.sampled {
+            let max = kind.counts.last_key_value().map_or(0, |(&u, _)| u);
+            if kind.last == Some((kind.sum, max)) {
+                continue;
+            }
+            kind.last = Some((kind.sum, max));
             self.series.push(NetSample {
                 time: now,
-                kind: (*name).to_string(),
-                links: ids.len() as u32,
-                mean_utilisation: sum / ids.len() as f64,
-                max_utilisation: max,
+                kind: kind.name.to_string(),
+                links: kind.links,
+                mean_utilisation: kind.sum as f64 / f64::from(kind.links) / UTIL_ONE,
+                max_utilisation: max as f64 / UTIL_ONE,
             });
         }
     }
