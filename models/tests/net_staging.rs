@@ -161,3 +161,53 @@ fn documented_run_section_parses_with_staging() {
     assert_eq!(st.bytes_per_node, 500_000_000_000);
     assert_eq!(st.dataset, DatasetScope::PerJob);
 }
+
+#[test]
+fn a_job_preempted_while_staging_starts_its_copy_again() {
+    // One node; staging is bound by its NVMe write (10 GB/s): 1,000 GB take 100 s. Kueue,
+    // one queue of 8 GPUs, lower priority preempted. L (priority 0) starts at 0 and stages;
+    // H (priority 100) arrives at 50 and preempts L mid-copy; H stages 0-100 s of its own
+    // (50-150) and computes 150-250. L restarts at 250 without its partial copy: stages
+    // 250-350, computes 350-450. L's staging time counts both attempts (50 + 100 s).
+    use models::PolicyKind;
+    use models::scheduler::{ClusterQueueDef, KueuePreemption, WithinClusterQueue};
+    let mut cfg = config(Some(StagingSpec {
+        bytes_per_node: 1_000_000_000_000,
+        dataset: DatasetScope::PerJob,
+    }));
+    cfg.scheduler.policy = PolicyKind::Kueue;
+    let mut preemption = KueuePreemption::default();
+    preemption.within_cluster_queue = WithinClusterQueue::LowerPriority;
+    cfg.scheduler.kueue.cluster_queues = vec![ClusterQueueDef {
+        name: "q".into(),
+        cohort: None,
+        nominal_gpus: 8.0,
+        borrowing_limit_gpus: None,
+        lending_limit_gpus: None,
+        preemption,
+    }];
+    let job = |id: &str, at: u64, priority: i32| JobSpec {
+        id: id.into(),
+        submit: SimTime::from_secs(at),
+        duration: SimDuration::from_secs(100),
+        pods: vec![PodRequest::gpus(8)],
+        priority,
+        queue: None,
+    };
+    let w = Workload {
+        jobs: vec![job("L", 0, 0), job("H", 50, 100)],
+    };
+    let r = run(cluster(1), w, &cfg, None).unwrap();
+    let s = NANOS_PER_SEC;
+    let end = |id: &str| r.jobs.iter().find(|j| j.id == id).unwrap().end.unwrap();
+    assert!(end("H").as_nanos().abs_diff(250 * s) <= 2, "{:?}", end("H"));
+    assert!(end("L").as_nanos().abs_diff(450 * s) <= 2, "{:?}", end("L"));
+    assert_eq!(r.preemptions, 1);
+    let l = r.network_jobs.iter().find(|j| j.id == "L").unwrap();
+    assert!(
+        (l.staging_ns as u64).abs_diff(150 * s) <= 4,
+        "{}",
+        l.staging_ns
+    );
+    assert!((l.steps - 100.0).abs() < 1e-6);
+}
