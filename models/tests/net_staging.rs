@@ -176,8 +176,10 @@ fn a_job_preempted_while_staging_starts_its_copy_again() {
         dataset: DatasetScope::PerJob,
     }));
     cfg.scheduler.policy = PolicyKind::Kueue;
-    let mut preemption = KueuePreemption::default();
-    preemption.within_cluster_queue = WithinClusterQueue::LowerPriority;
+    let preemption = KueuePreemption {
+        within_cluster_queue: WithinClusterQueue::LowerPriority,
+        ..Default::default()
+    };
     cfg.scheduler.kueue.cluster_queues = vec![ClusterQueueDef {
         name: "q".into(),
         cohort: None,
