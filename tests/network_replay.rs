@@ -44,7 +44,7 @@ fn step_based_itp_replay_on_2048_gpus_runs_end_to_end() {
             .any(|s| s.kind == "nic_up" && s.max_utilisation > 0.0)
     );
     let csv = reports::network_jobs_csv(&with_net).unwrap();
-    assert!(csv.starts_with(b"id,steps,compute_s,exposed_comm_io_s,comm_io_share\n"));
+    assert!(csv.starts_with(b"id,steps,compute_s,exposed_comm_io_s,comm_io_share,staging_s\n"));
     assert!(without.network_jobs.is_empty() && without.network_series.is_empty());
 }
 

@@ -7,7 +7,8 @@
 //! `net/cluster_mix`: 1,024 nodes × 8 GPUs (32 scalable units of 32), rail-optimized, 2:1
 //! oversubscribed. 90 % of the flows are ring edges of jobs (one per rail; 80 % of jobs inside
 //! one SU, 20 % spread over SUs through the spine), 10 % are filesystem reads (all of which
-//! share the filesystem link, so each of those events re-solves ~1,000 flows).
+//! share the filesystem link, so each of those events re-solves ~1,000 flows; the selective
+//! update re-solves only a few dozen flows for the other events).
 //! `net/within_su`: jobs packed inside scalable units and no filesystem traffic, so each
 //! (SU, rail) leaf is its own component of ~40 flows (the solver's best case).
 //! `net/one_component`: the worst case, 10,000 flows on 8 rails between random nodes
@@ -116,7 +117,7 @@ fn bench(c: &mut Criterion) {
         assert_eq!(net.num_flows(), FLOWS);
         let (solves, solved) = net.solver_stats();
         eprintln!(
-            "net/{name}: {} flows, mean component re-solved per event {:.0} flows",
+            "net/{name}: {} flows, mean flows re-solved per change {:.0}",
             net.num_flows(),
             solved as f64 / solves.max(1) as f64
         );

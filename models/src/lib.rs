@@ -15,7 +15,7 @@ pub use cluster::{ClusterSpec, NodeSpec};
 pub use resources::{GPU_MILLI, GpuRequest, PodRequest, split_gpus};
 pub use scheduler::{PolicyKind, SchedulerConfig};
 pub use sim::{
-    DetectConfig, JobRecord, ModelError, NetModel, Outcome, PodOrder, RunConfig, RunError,
-    RunResult, StarvedKind, run,
+    DatasetScope, DetectConfig, JobRecord, ModelError, NetModel, Outcome, PodOrder, RunConfig,
+    RunError, RunResult, StagingSpec, StarvedKind, run,
 };
 pub use workload::{JobSpec, Workload};

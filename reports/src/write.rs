@@ -197,8 +197,9 @@ pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<Vec<PathBuf>, 
     Ok(out)
 }
 
-/// `network_jobs.csv` (network model runs): per job, steps run, compute time and the
-/// communication/I-O time not hidden behind compute.
+/// `network_jobs.csv` (network model runs): per job, steps run, compute time, the
+/// communication/I-O time not hidden behind compute, and the dataset staging time before
+/// step one.
 pub fn network_jobs_csv(r: &RunResult) -> Result<Vec<u8>, ReportError> {
     let enc = |e: csv::Error| ReportError::Encode {
         what: "network_jobs.csv",
@@ -211,6 +212,7 @@ pub fn network_jobs_csv(r: &RunResult) -> Result<Vec<u8>, ReportError> {
         "compute_s",
         "exposed_comm_io_s",
         "comm_io_share",
+        "staging_s",
     ])
     .map_err(enc)?;
     for j in &r.network_jobs {
@@ -226,6 +228,7 @@ pub fn network_jobs_csv(r: &RunResult) -> Result<Vec<u8>, ReportError> {
             &secs(u64::try_from(j.compute_ns).unwrap_or(u64::MAX)),
             &secs(u64::try_from(j.exposed_ns).unwrap_or(u64::MAX)),
             &format!("{share:.6}"),
+            &secs(u64::try_from(j.staging_ns).unwrap_or(u64::MAX)),
         ])
         .map_err(enc)?;
     }
@@ -235,8 +238,8 @@ pub fn network_jobs_csv(r: &RunResult) -> Result<Vec<u8>, ReportError> {
     })
 }
 
-/// `network_series.csv` (network model runs): load on each sampled kind of link after
-/// every change of the running traffic.
+/// `network_series.csv` (network model runs): load on each sampled kind of link, a row
+/// whenever a change of the running traffic moves that kind's mean or maximum.
 pub fn network_series_csv(r: &RunResult) -> Result<Vec<u8>, ReportError> {
     let enc = |e: csv::Error| ReportError::Encode {
         what: "network_series.csv",

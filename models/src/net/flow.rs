@@ -3,8 +3,14 @@
 //!
 //! A [`FlowNet`] holds links (capacities in bytes per second) and flows (a path of links, a
 //! byte count, an optional per-flow rate cap). Every change (arrival, departure, capacity
-//! change) re-solves only the connected component of the flow–link graph that the change
-//! touches; flows elsewhere keep their rates and their completion times.
+//! change) is re-solved selectively: first only the flows on the links the change touches,
+//! holding every other rate fixed; wherever that leaves a flow without a valid bottleneck
+//! (so the allocation would not be max-min fair) the link concerned is opened and the
+//! enlarged problem solved again. The result is the unique max-min allocation, as if the
+//! whole connected component of the flow–link graph had been re-solved, but a departure in
+//! a large sharing group usually re-solves a few dozen flows instead of hundreds. After a few
+//! rounds without settling, the whole connected component is re-solved. Flows outside the
+//! re-solved set keep their rates and their completion times.
 //!
 //! Progress is accounted lazily: each flow stores `(remaining, rate, last_update)` and is
 //! only brought up to date when its rate changes. Completion times are integer nanoseconds,
@@ -81,27 +87,75 @@ struct Link {
     /// Bytes carried up to `last`.
     bytes: f64,
     last: u64,
+}
+
+/// Per-link bookkeeping of a solve, kept apart from [`Link`] so the scans stay in cache.
+#[derive(Clone, Copy, Debug, Default)]
+struct LinkMark {
+    /// Epoch in which the link joined the problem.
     stamp: u32,
+    /// Epoch in which the link was opened (all its flows re-solved) by a selective update.
+    open: u32,
+    /// Index in the problem.
     local: u32,
+    /// Listed in `load_changed` (when tracking).
+    load_listed: bool,
+}
+
+/// Field order matters: a solve reads `path`, `rate` and `cap` of flows in no particular
+/// order, so those (and the progress fields) share the first cache line.
+/// A flow's links: up to four inline (every path the topology builds), longer ones boxed.
+#[derive(Clone, Debug)]
+enum Path {
+    Inline([LinkId; 4], u8),
+    Heap(Box<[LinkId]>),
+}
+
+impl Default for Path {
+    fn default() -> Self {
+        Path::Inline([LinkId(0); 4], 0)
+    }
+}
+
+impl Path {
+    fn new(v: Vec<LinkId>) -> Self {
+        if v.len() <= 4 {
+            let mut a = [LinkId(0); 4];
+            a[..v.len()].copy_from_slice(&v);
+            Path::Inline(a, v.len() as u8)
+        } else {
+            Path::Heap(v.into_boxed_slice())
+        }
+    }
+}
+
+impl std::ops::Deref for Path {
+    type Target = [LinkId];
+    fn deref(&self) -> &[LinkId] {
+        match self {
+            Path::Inline(a, n) => &a[..usize::from(*n)],
+            Path::Heap(b) => b,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
+#[repr(C, align(64))]
 struct Flow {
-    generation: u32,
-    live: bool,
-    path: Vec<LinkId>,
-    /// Position of this flow in `links[path[h]].flows`.
-    pos: Vec<u32>,
-    cap: f64,
+    path: Path,
     rate: f64,
+    cap: f64,
     remaining: f64,
     last: u64,
-    done_at: Option<u64>,
+    generation: u32,
     /// Bumped whenever `done_at` changes (invalidates completion-heap entries).
     version: u32,
-    owner: u64,
-    stamp: u32,
+    done_at: Option<u64>,
     changed_stamp: u64,
+    owner: u64,
+    /// Position of this flow in `links[path[h]].flows`.
+    pos: Vec<u32>,
+    live: bool,
 }
 
 /// Scratch water-filling problem in local indices (compressed sparse rows both ways).
@@ -119,6 +173,8 @@ struct Problem {
     version: Vec<u32>,
     rate: Vec<f64>,
     frozen: Vec<bool>,
+    /// Per flow: the local link whose saturation froze it (`u32::MAX`: its own cap).
+    bott: Vec<u32>,
     heap: BinaryHeap<Reverse<Entry>>,
 }
 
@@ -198,6 +254,8 @@ impl Problem {
         self.rate.resize(nf, 0.0);
         self.frozen.clear();
         self.frozen.resize(nf, false);
+        self.bott.clear();
+        self.bott.resize(nf, u32::MAX);
         self.heap.clear();
         for l in 0..nl {
             let n = self.link_off[l + 1] - self.link_off[l];
@@ -254,6 +312,7 @@ impl Problem {
     fn freeze(&mut self, f: usize, rate: f64, skip: usize) {
         self.frozen[f] = true;
         self.rate[f] = rate;
+        self.bott[f] = skip as u32;
         for k in self.flow_off[f]..self.flow_off[f + 1] {
             let l = self.flow_links[k as usize] as usize;
             self.frozen_use[l] += rate;
@@ -271,6 +330,27 @@ impl Problem {
             }
         }
     }
+}
+
+/// A boundary link of a selective update: the flows on it that are not re-solved.
+#[derive(Clone, Copy, Debug)]
+struct Bound {
+    /// How many (0 for an open link: all its flows are in the problem).
+    outside: u32,
+    /// Sum and maximum of their (fixed) rates.
+    out_load: f64,
+    out_max: f64,
+    /// Highest rate on the link before the update (all flows).
+    old_max: f64,
+}
+
+impl Bound {
+    const OPEN: Bound = Bound {
+        outside: 0,
+        out_load: 0.0,
+        out_max: 0.0,
+        old_max: 0.0,
+    };
 }
 
 /// Utilisation of one link at an instant.
@@ -298,7 +378,10 @@ impl LinkState {
 #[derive(Debug)]
 pub struct FlowNet {
     links: Vec<Link>,
+    lmark: Vec<LinkMark>,
     flows: Vec<Flow>,
+    /// Per flow slot: epoch in which the flow joined the problem.
+    fstamp: Vec<u32>,
     free: Vec<u32>,
     live: usize,
     epoch: u32,
@@ -309,9 +392,16 @@ pub struct FlowNet {
     changed_epoch: u64,
     comp_links: Vec<u32>,
     comp_flows: Vec<u32>,
+    /// Per problem link (local index): what the flows outside the problem do on it.
+    bound: Vec<Bound>,
+    /// Links to open in the next selective round.
+    to_open: Vec<u32>,
     problem: Problem,
     solves: u64,
     solved_flows: u64,
+    selective_rounds: usize,
+    track_loads: bool,
+    load_changed: Vec<u32>,
 }
 
 fn done_at(last: u64, remaining: f64, rate: f64) -> Option<u64> {
@@ -343,7 +433,9 @@ impl FlowNet {
     pub fn new(capacities: &[f64]) -> Self {
         let mut n = FlowNet {
             links: Vec::new(),
+            lmark: Vec::new(),
             flows: Vec::new(),
+            fstamp: Vec::new(),
             free: Vec::new(),
             live: 0,
             epoch: 0,
@@ -354,9 +446,14 @@ impl FlowNet {
             changed_epoch: 1,
             comp_links: Vec::new(),
             comp_flows: Vec::new(),
+            bound: Vec::new(),
+            to_open: Vec::new(),
             problem: Problem::default(),
             solves: 0,
             solved_flows: 0,
+            selective_rounds: 6,
+            track_loads: false,
+            load_changed: Vec::new(),
         };
         for &c in capacities {
             n.add_link(c);
@@ -370,6 +467,31 @@ impl FlowNet {
         self.epsilon = eps.max(0.0);
     }
 
+    /// Rounds of selective update before a change falls back to re-solving its whole
+    /// connected component (default 6). 0 always re-solves the whole component (the
+    /// reference behaviour, for comparisons); the rates are the same either way (within
+    /// float rounding).
+    pub fn set_selective_rounds(&mut self, rounds: usize) {
+        self.selective_rounds = rounds;
+    }
+
+    /// Record which links' loads change, for [`FlowNet::take_changed_links`] (off by default:
+    /// a caller that never takes the list would let it grow).
+    pub fn track_link_loads(&mut self, on: bool) {
+        self.track_loads = on;
+    }
+
+    /// Links whose load changed since the last call (sorted), when tracking is on. An
+    /// observer updates its per-link figures from these instead of scanning every link.
+    pub fn take_changed_links(&mut self) -> Vec<LinkId> {
+        let mut v = std::mem::take(&mut self.load_changed);
+        v.sort_unstable();
+        for &l in &v {
+            self.lmark[l as usize].load_listed = false;
+        }
+        v.into_iter().map(LinkId).collect()
+    }
+
     pub fn add_link(&mut self, capacity: f64) -> LinkId {
         let id = LinkId(self.links.len() as u32);
         self.links.push(Link {
@@ -378,9 +500,8 @@ impl FlowNet {
             load: 0.0,
             bytes: 0.0,
             last: self.now,
-            stamp: 0,
-            local: 0,
         });
+        self.lmark.push(LinkMark::default());
         id
     }
 
@@ -429,7 +550,7 @@ impl FlowNet {
         self.flow(id).map(|f| f.owner)
     }
     pub fn path(&self, id: FlowId) -> Option<&[LinkId]> {
-        self.flow(id).map(|f| f.path.as_slice())
+        self.flow(id).map(|f| &*f.path)
     }
     /// Bytes still to move at `now` (≥ 0).
     pub fn remaining(&self, id: FlowId, now: SimTime) -> Option<f64> {
@@ -513,9 +634,10 @@ impl FlowNet {
         if d != f.done_at {
             f.done_at = d;
             f.version = f.version.wrapping_add(1);
-        }
-        if let Some(t) = d {
-            self.heap.push(Reverse((t, idx, f.generation, f.version)));
+            // An unchanged completion keeps its (still valid) heap entry.
+            if let Some(t) = d {
+                self.heap.push(Reverse((t, idx, f.generation, f.version)));
+            }
         }
         self.mark_changed(idx);
         // Keep the lazy heap from growing without bound.
@@ -546,7 +668,7 @@ impl FlowNet {
                 self.flows.push(Flow {
                     generation: 0,
                     live: false,
-                    path: Vec::new(),
+                    path: Path::default(),
                     pos: Vec::new(),
                     cap: f64::INFINITY,
                     rate: 0.0,
@@ -555,9 +677,9 @@ impl FlowNet {
                     done_at: None,
                     version: 0,
                     owner: 0,
-                    stamp: 0,
                     changed_stamp: 0,
                 });
+                self.fstamp.push(0);
                 (self.flows.len() - 1) as u32
             }
         };
@@ -570,7 +692,7 @@ impl FlowNet {
         let now = self.now;
         let f = &mut self.flows[idx as usize];
         f.live = true;
-        f.path = path;
+        f.path = Path::new(path);
         f.pos = pos;
         f.cap = spec.cap.unwrap_or(f64::INFINITY).max(0.0);
         f.rate = 0.0;
@@ -579,8 +701,8 @@ impl FlowNet {
         f.done_at = None;
         f.version = f.version.wrapping_add(1);
         f.owner = spec.owner;
-        f.stamp = 0;
         f.changed_stamp = 0;
+        self.fstamp[idx as usize] = 0;
         self.live += 1;
         if f.path.is_empty() {
             // Nothing to share: it runs at its cap (instantly if uncapped).
@@ -617,7 +739,7 @@ impl FlowNet {
         }
         self.free.push(id.idx);
         self.live -= 1;
-        Some((left, path))
+        Some((left, path.to_vec()))
     }
 
     /// Start a flow at `now` and re-solve its component.
@@ -688,46 +810,56 @@ impl FlowNet {
     pub fn set_link_capacity(&mut self, l: LinkId, capacity: f64, now: SimTime) {
         self.advance(now);
         self.links[l.index()].cap = capacity.max(0.0);
+        // Utilisation moves with the capacity even if the load does not.
+        if self.track_loads && !self.lmark[l.index()].load_listed {
+            self.lmark[l.index()].load_listed = true;
+            self.load_changed.push(l.0);
+        }
         self.resolve(&[l]);
     }
 
-    /// Collect the connected component(s) of the flow–link graph reachable from `seeds`.
-    fn component(&mut self, seeds: &[LinkId]) {
+    fn next_epoch(&mut self) -> u32 {
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
-            for l in &mut self.links {
-                l.stamp = 0;
+            for m in &mut self.lmark {
+                m.stamp = 0;
+                m.open = 0;
             }
-            for f in &mut self.flows {
-                f.stamp = 0;
-            }
+            self.fstamp.fill(0);
             self.epoch = 1;
         }
-        let ep = self.epoch;
+        self.epoch
+    }
+
+    /// Collect the connected component(s) of the flow–link graph reachable from `seeds`;
+    /// every link of it is open (all its flows are in the problem).
+    fn component(&mut self, seeds: &[LinkId]) {
+        let ep = self.next_epoch();
         self.comp_links.clear();
         self.comp_flows.clear();
         for &l in seeds {
-            let link = &mut self.links[l.index()];
-            if link.stamp != ep {
-                link.stamp = ep;
+            let m = &mut self.lmark[l.index()];
+            if m.stamp != ep {
+                m.stamp = ep;
                 self.comp_links.push(l.0);
             }
         }
         let mut i = 0;
         while i < self.comp_links.len() {
             let l = self.comp_links[i] as usize;
-            for j in 0..self.links[l].flows.len() {
-                let f = self.links[l].flows[j].0 as usize;
-                if self.flows[f].stamp == ep {
+            self.lmark[l].open = ep;
+            for &(f, _) in &self.links[l].flows {
+                let f = f as usize;
+                if self.fstamp[f] == ep {
                     continue;
                 }
-                self.flows[f].stamp = ep;
+                self.fstamp[f] = ep;
                 self.comp_flows.push(f as u32);
-                for h in 0..self.flows[f].path.len() {
-                    let k = self.flows[f].path[h].index();
-                    if self.links[k].stamp != ep {
-                        self.links[k].stamp = ep;
-                        self.comp_links.push(k as u32);
+                for &k in self.flows[f].path.iter() {
+                    let m = &mut self.lmark[k.index()];
+                    if m.stamp != ep {
+                        m.stamp = ep;
+                        self.comp_links.push(k.0);
                     }
                 }
             }
@@ -735,31 +867,152 @@ impl FlowNet {
         }
     }
 
-    /// Re-solve the component touched by `seeds` and update rates, completion times, link
-    /// loads and byte counters.
-    fn resolve(&mut self, seeds: &[LinkId]) {
-        if seeds.is_empty() {
+    /// Open link `l` in the current epoch: all its flows join the problem, and the links
+    /// they cross join it as boundary links (if not there yet).
+    fn open_link(&mut self, l: u32, ep: u32) {
+        let m = &mut self.lmark[l as usize];
+        if m.open == ep {
             return;
         }
-        self.component(seeds);
-        let now = self.now;
-        let mut p = std::mem::take(&mut self.problem);
+        m.open = ep;
+        if m.stamp != ep {
+            m.stamp = ep;
+            self.comp_links.push(l);
+        }
+        for &(f, _) in &self.links[l as usize].flows {
+            let f = f as usize;
+            if self.fstamp[f] == ep {
+                continue;
+            }
+            self.fstamp[f] = ep;
+            self.comp_flows.push(f as u32);
+            for &k in self.flows[f].path.iter() {
+                let m = &mut self.lmark[k.index()];
+                if m.stamp != ep {
+                    m.stamp = ep;
+                    self.comp_links.push(k.0);
+                }
+            }
+        }
+    }
+
+    /// Fill `p` with the current problem (`comp_links`, `comp_flows`) and solve it. Open
+    /// links offer their capacity; a boundary link offers what the flows outside the problem
+    /// leave of it (their rates are held fixed). Fills `self.bound` for boundary links.
+    fn solve_problem(&mut self, p: &mut Problem, ep: u32) {
         p.clear();
+        self.bound.clear();
         for (i, &l) in self.comp_links.iter().enumerate() {
-            let link = &mut self.links[l as usize];
-            link.local = i as u32;
-            p.link_cap.push(link.cap);
+            let m = &mut self.lmark[l as usize];
+            m.local = i as u32;
+            let link = &self.links[l as usize];
+            if m.open == ep {
+                p.link_cap.push(link.cap);
+                self.bound.push(Bound::OPEN);
+                continue;
+            }
+            let (mut out_load, mut out_max, mut old_max, mut outside) = (0.0f64, 0.0f64, 0.0f64, 0);
+            for &(f, _) in &link.flows {
+                let fl = &self.flows[f as usize];
+                old_max = old_max.max(fl.rate);
+                if self.fstamp[f as usize] != ep {
+                    out_load += fl.rate;
+                    out_max = out_max.max(fl.rate);
+                    outside += 1;
+                }
+            }
+            p.link_cap.push((link.cap - out_load).max(0.0));
+            self.bound.push(Bound {
+                outside,
+                out_load,
+                out_max,
+                old_max,
+            });
         }
         for &f in &self.comp_flows {
             let fl = &self.flows[f as usize];
-            for &l in &fl.path {
-                p.flow_links.push(self.links[l.index()].local);
+            for &l in fl.path.iter() {
+                p.flow_links.push(self.lmark[l.index()].local);
             }
             p.flow_off.push(p.flow_links.len() as u32);
             p.flow_cap.push(fl.cap);
         }
         p.index_links();
         p.solve();
+    }
+
+    /// Boundary links where holding the outside flows fixed is not max-min fair: a flow in
+    /// the problem is bottlenecked there below an outside flow's rate, or an outside flow
+    /// that was bottlenecked there (saturated, at the highest rate) no longer is. Those links
+    /// go to `self.to_open`.
+    fn violations(&mut self, p: &Problem) {
+        const TOL: f64 = 1e-9;
+        self.to_open.clear();
+        for (m, b) in self.bound.iter().enumerate() {
+            if b.outside == 0 {
+                continue;
+            }
+            let l = self.comp_links[m];
+            let link = &self.links[l as usize];
+            let (mut s_load, mut s_max) = (0.0f64, 0.0f64);
+            let mut below = false;
+            for k in p.link_off[m]..p.link_off[m + 1] {
+                let f = p.link_flows[k as usize] as usize;
+                let r = p.rate[f];
+                s_load += r;
+                s_max = s_max.max(r);
+                if p.bott[f] == m as u32 && b.out_max > r * (1.0 + TOL) {
+                    below = true;
+                }
+            }
+            let full = link.cap * (1.0 - TOL);
+            let was_bottleneck = link.load >= full && b.out_max >= b.old_max * (1.0 - TOL);
+            let still = b.out_load + s_load >= full && b.out_max >= s_max * (1.0 - TOL);
+            if below || (was_bottleneck && !still) {
+                self.to_open.push(l);
+            }
+        }
+    }
+
+    /// Re-solve after a change on `seeds` and update rates, completion times, link loads and
+    /// byte counters.
+    ///
+    /// Selective update: start with the flows on the seed links, holding every other flow's
+    /// rate fixed; solve; where that is not max-min fair at a boundary link (see
+    /// [`FlowNet::violations`]), open the link (add its flows) and solve again. When no
+    /// boundary link objects, every flow has a bottleneck and the allocation is the unique
+    /// max-min fair one, the same as re-solving the whole connected component. After
+    /// [`FlowNet::set_selective_rounds`] rounds the whole component is solved instead.
+    fn resolve(&mut self, seeds: &[LinkId]) {
+        if seeds.is_empty() {
+            return;
+        }
+        let now = self.now;
+        let mut p = std::mem::take(&mut self.problem);
+        let ep = self.next_epoch();
+        self.comp_links.clear();
+        self.comp_flows.clear();
+        self.to_open.clear();
+        self.to_open.extend(seeds.iter().map(|l| l.0));
+        let mut settled = false;
+        for _ in 0..self.selective_rounds {
+            let open = std::mem::take(&mut self.to_open);
+            for &l in &open {
+                self.open_link(l, ep);
+            }
+            self.to_open = open;
+            self.solve_problem(&mut p, ep);
+            self.violations(&p);
+            if self.to_open.is_empty() {
+                settled = true;
+                break;
+            }
+        }
+        if !settled {
+            self.component(seeds);
+            let ep = self.epoch;
+            self.solve_problem(&mut p, ep);
+        }
         self.solves += 1;
         self.solved_flows += self.comp_flows.len() as u64;
 
@@ -789,7 +1042,11 @@ impl FlowNet {
             let dt = now.saturating_sub(link.last) as f64 / NANOS_PER_SEC as f64;
             link.bytes += link.load * dt;
             link.last = now;
-            link.load = load;
+            if self.track_loads && load != link.load && !self.lmark[l].load_listed {
+                self.lmark[l].load_listed = true;
+                self.load_changed.push(l as u32);
+            }
+            self.links[l].load = load;
         }
         self.problem = p;
     }
@@ -820,7 +1077,7 @@ impl FlowNet {
             for &(f, _) in &self.links[l].flows {
                 if seen_flows.insert(f, ()).is_none() {
                     flows.push(f);
-                    for &k in &self.flows[f as usize].path {
+                    for &k in self.flows[f as usize].path.iter() {
                         push_link(k.0, &mut local, &mut links);
                     }
                 }
@@ -842,7 +1099,7 @@ impl FlowNet {
         }
         for &f in &flows {
             let fl = &self.flows[f as usize];
-            for &l in &fl.path {
+            for &l in fl.path.iter() {
                 p.flow_links.push(local[&l.0]);
             }
             p.flow_off.push(p.flow_links.len() as u32);

@@ -32,7 +32,7 @@ use crate::workload::Workload;
 
 pub use detect::{DeadlockRecord, DetectConfig, DetectState, StarvedKind, StarvedRecord};
 pub use kueue::KueueState;
-pub use network::{NetModel, NetSample};
+pub use network::{DatasetScope, NetModel, NetSample, StagingSpec};
 pub use result::{JobRecord, NetJobRecord, Outcome, RunResult};
 
 /// How the pods of jobs submitted at the same instant reach the scheduling queue.
@@ -146,6 +146,8 @@ pub enum Event {
     /// kube-scheduler's unschedulable-pods flush: pods parked by a gang rejection are
     /// retried at the next resource release or, at the latest, after 5 minutes.
     Flush,
+    /// Network model: the earliest finite flow (dataset staging) completes.
+    NetFlows,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -882,6 +884,7 @@ impl Model for ClusterSim {
                 self.state.flush_scheduled = false;
                 self.state.rescan = true;
             }
+            Event::NetFlows => self.net_flows_done(ctx),
         }
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
     }

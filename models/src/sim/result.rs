@@ -107,6 +107,8 @@ pub struct NetJobRecord {
     pub steps: f64,
     pub compute_ns: u128,
     pub exposed_ns: u128,
+    /// Dataset staging before step one, ns (0 without `network.staging`).
+    pub staging_ns: u128,
 }
 
 pub(super) fn collect(
@@ -126,6 +128,7 @@ pub(super) fn collect(
                     steps: j.steps,
                     compute_ns: j.compute_ns,
                     exposed_ns: j.exposed_ns,
+                    staging_ns: j.staging_ns,
                 })
                 .collect(),
             n.series.clone(),
