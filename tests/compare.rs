@@ -10,7 +10,7 @@ use models::PolicyKind;
 
 const HEADER: &str = "policy,seed,jobs_completed,jobs_unfinished,avg_jct_s,p50_jct_s,p99_jct_s,\
 avg_wait_s,p99_wait_s,makespan_s,gpu_allocation_ratio,gpu_busy_ratio,gpu_hours_held_idle,\
-deadlocked_jobs,preemptions";
+deadlocked_jobs,starved_jobs,preemptions";
 
 const FILES: &[&str] = &[
     "compare.csv",
@@ -85,7 +85,7 @@ fn gang_deadlock_default_deadlocks_and_gang_completes() {
         ]
     );
     for r in &rows {
-        assert_eq!(r.len(), 15, "{r:?}");
+        assert_eq!(r.len(), 16, "{r:?}");
         let (done, stuck) = (&r[col("jobs_completed")], &r[col("deadlocked_jobs")]);
         match r[0].as_str() {
             "default" => {

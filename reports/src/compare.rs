@@ -171,6 +171,15 @@ pub const METRICS: &[Metric] = &[
         value: |s| Some(s.deadlocked_jobs as f64),
     },
     Metric {
+        name: "starved_jobs",
+        header: "starved",
+        title: "Starved or livelocked jobs",
+        unit: Unit::Count,
+        axis: "jobs",
+        better: Better::Lower,
+        value: |s| Some(s.starved_jobs as f64),
+    },
+    Metric {
         name: "preemptions",
         header: "preemptions",
         title: "Pods preempted",
@@ -390,7 +399,7 @@ pub fn means_table(stats: &[PolicyStats]) -> String {
 
 /// The one-line reading guide under the table.
 pub const READING_GUIDE: &str = "Each cell is the mean over the seeds (– where no run had a sample, e.g. no job completed); \
-lower is better for JCT, wait, makespan, GPU-hours held idle, deadlocked jobs and preemptions, \
+lower is better for JCT, wait, makespan, GPU-hours held idle, deadlocked and starved jobs and preemptions, \
 higher for completed jobs and the GPU ratios; per-run numbers are in compare.csv.";
 
 /// `compare.md`.
