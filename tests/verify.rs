@@ -237,6 +237,13 @@ fn head_of_line_starvation_is_reported_by_run() {
         starved("scenarios/bundled/verify/fifo-hol.yaml", Some("backfill")),
         0
     );
+    // Starvation detection off: nothing reported.
+    let d = tmpdir("hol-off");
+    let y = std::fs::read_to_string(root().join("scenarios/bundled/verify/fifo-hol.yaml"))
+        .unwrap()
+        .replace("starvation_after: 2h", "starvation_after: null");
+    std::fs::write(d.join("off.yaml"), y).unwrap();
+    assert_eq!(starved(d.join("off.yaml").to_str().unwrap(), None), 0);
     // Kueue StrictFIFO: the small workloads wait behind the head that does not fit quota.
     assert_eq!(
         starved("scenarios/bundled/verify/kueue-strict-fifo-hol.yaml", None),
