@@ -23,12 +23,113 @@ impl ClusterSim {
         pending: &[(SimTime, TimerId, &Event)],
         horizon: Option<SimTime>,
     ) -> u64 {
+        self.abstract_hash_with(now, pending, horizon, None)
+    }
+
+    /// Classes of interchangeable jobs (same pods, duration, priority, queue and submit
+    /// time: nothing but their ids tells them apart), for symmetry reduction; `None` when
+    /// the policy may break ties by job index (Tiresias, SJF, backfill, Kueue preemption)
+    /// or there is nothing to gain.
+    pub fn job_symmetry_classes(&self) -> Option<Vec<Vec<u32>>> {
+        use crate::scheduler::{ReclaimWithinCohort, WithinClusterQueue};
+        match self.policy() {
+            PolicyKind::Tiresias | PolicyKind::Sjf | PolicyKind::Backfill => return None,
+            PolicyKind::Kueue
+                if self.config.kueue.cluster_queues.iter().any(|q| {
+                    q.preemption.within_cluster_queue != WithinClusterQueue::Never
+                        || q.preemption.reclaim_within_cohort != ReclaimWithinCohort::Never
+                }) =>
+            {
+                return None;
+            }
+            _ => {}
+        }
+        let mut classes: Vec<Vec<u32>> = Vec::new();
+        for (j, spec) in self.workload.jobs.iter().enumerate() {
+            let same = |k: u32| {
+                let o = &self.workload.jobs[k as usize];
+                (o.submit, o.duration, &o.pods, o.priority, &o.queue)
+                    == (
+                        spec.submit,
+                        spec.duration,
+                        &spec.pods,
+                        spec.priority,
+                        &spec.queue,
+                    )
+            };
+            match classes.iter_mut().find(|c| same(c[0])) {
+                Some(c) => c.push(j as u32),
+                None => classes.push(vec![j as u32]),
+            }
+        }
+        classes.retain(|c| c.len() > 1);
+        let perms: u64 = classes
+            .iter()
+            .map(|c| (1..=c.len() as u64).product::<u64>())
+            .product();
+        (!classes.is_empty() && perms <= 720).then_some(classes)
+    }
+
+    /// The smallest fingerprint over all relabellings of interchangeable jobs: states that
+    /// differ only by which of two identical jobs is which count as one.
+    pub fn abstract_hash_symmetric(
+        &self,
+        now: SimTime,
+        pending: &[(SimTime, TimerId, &Event)],
+        horizon: Option<SimTime>,
+        classes: &[Vec<u32>],
+    ) -> u64 {
+        let n = self.state.jobs.len();
+        let mut best = u64::MAX;
+        let mut perm: Vec<u32> = (0..n as u32).collect();
+        // Enumerate the product of per-class permutations (Heap's algorithm per class,
+        // odometer across classes) by materialising each class's permutations.
+        let per_class: Vec<Vec<Vec<u32>>> = classes.iter().map(|c| permutations(c)).collect();
+        let mut idx = vec![0usize; classes.len()];
+        loop {
+            for (c, class) in classes.iter().enumerate() {
+                for (k, &j) in class.iter().enumerate() {
+                    perm[j as usize] = per_class[c][idx[c]][k];
+                }
+            }
+            best = best.min(self.abstract_hash_with(now, pending, horizon, Some(&perm)));
+            let mut c = 0;
+            loop {
+                if c == classes.len() {
+                    return best;
+                }
+                idx[c] += 1;
+                if idx[c] < per_class[c].len() {
+                    break;
+                }
+                idx[c] = 0;
+                c += 1;
+            }
+        }
+    }
+
+    /// Fingerprint with job `j` renamed `perm[j]` (identity when `None`).
+    fn abstract_hash_with(
+        &self,
+        now: SimTime,
+        pending: &[(SimTime, TimerId, &Event)],
+        horizon: Option<SimTime>,
+        perm: Option<&[u32]>,
+    ) -> u64 {
+        let p = |j: u32| perm.map_or(j, |v| v[j as usize]);
         let mut h = DefaultHasher::new();
         let st = &self.state;
         st.cluster.hash(&mut h);
         let tiresias = self.policy() == PolicyKind::Tiresias;
         let requeue_cap = self.requeue_cap();
-        for (j, js) in st.jobs.iter().enumerate() {
+        // Per-job state in the order of the new labels.
+        let mut order: Vec<u32> = (0..st.jobs.len() as u32).collect();
+        if perm.is_some() {
+            order.sort_unstable_by_key(|&j| p(j));
+        }
+        for j in order {
+            let j = j as usize;
+            let js = &st.jobs[j];
             let code: u8 = match js.phase {
                 JobPhase::NotSubmitted => 0,
                 JobPhase::Waiting => 1,
@@ -67,16 +168,16 @@ impl ClusterSim {
             })
             .collect();
         rank.sort_unstable();
-        rank.iter().for_each(|r| r.3.hash(&mut h));
+        rank.iter().for_each(|r| p(r.3).hash(&mut h));
         0xfeu8.hash(&mut h);
         st.pod_queue
             .iter()
-            .for_each(|k| (k.job, k.pod).hash(&mut h));
+            .for_each(|k| (p(k.job), k.pod).hash(&mut h));
         0xfdu8.hash(&mut h);
-        st.job_queue.iter().for_each(|k| k.job.hash(&mut h));
-        st.arrivals.hash(&mut h);
-        st.fresh.iter().for_each(|k| (k.job, k.pod).hash(&mut h));
-        st.fresh_jobs.iter().for_each(|k| k.job.hash(&mut h));
+        st.job_queue.iter().for_each(|k| p(k.job).hash(&mut h));
+        st.arrivals.iter().for_each(|&j| p(j).hash(&mut h));
+        st.fresh.iter().for_each(|k| (p(k.job), k.pod).hash(&mut h));
+        st.fresh_jobs.iter().for_each(|k| p(k.job).hash(&mut h));
         (
             st.rescan,
             st.job_dirty,
@@ -94,8 +195,9 @@ impl ClusterSim {
             .map(|(&j, &(t, s))| (t, s, j))
             .collect();
         adm.sort_unstable();
-        adm.iter().for_each(|a| a.2.hash(&mut h));
-        (&k.inadmissible, k.dirty).hash(&mut h);
+        adm.iter().for_each(|a| p(a.2).hash(&mut h));
+        k.inadmissible.iter().for_each(|&j| p(j).hash(&mut h));
+        k.dirty.hash(&mut h);
         // Pending events that still matter, as offsets from now.
         0xfcu8.hash(&mut h);
         for (t, _, ev) in pending {
@@ -146,4 +248,21 @@ impl ClusterSim {
         }
         n
     }
+}
+
+/// All orderings of `items` (small inputs only).
+fn permutations(items: &[u32]) -> Vec<Vec<u32>> {
+    if items.len() <= 1 {
+        return vec![items.to_vec()];
+    }
+    let mut out = Vec::new();
+    for i in 0..items.len() {
+        let mut rest = items.to_vec();
+        let x = rest.remove(i);
+        for mut p in permutations(&rest) {
+            p.insert(0, x);
+            out.push(p);
+        }
+    }
+    out
 }

@@ -198,6 +198,13 @@ fn run_schedule(
     // Cycles are found exactly from the state; the run's release count is not needed.
     config.detect.livelock_releases = 0;
     let mut model = ClusterSim::new(p.spec.clone(), workload, &config)?;
+    // Exhaustive mode also merges states that differ only by which of two identical jobs
+    // is which (needs the order of simultaneous events to be a choice point).
+    let classes = if visited.is_some() && opts.event_order && opts.jitter.is_none() {
+        model.job_symmetry_classes()
+    } else {
+        None
+    };
     let mut sim = Simulation::new(chooser);
     if opts.event_order {
         sim.set_simultaneous_order(SimultaneousOrder::Chooser);
@@ -236,7 +243,10 @@ fn run_schedule(
             return true;
         }
         let pending = probe.queue.pending();
-        let h = m.abstract_hash(probe.now, &pending, horizon);
+        let h = match &classes {
+            Some(c) => m.abstract_hash_symmetric(probe.now, &pending, horizon, c),
+            None => m.abstract_hash(probe.now, &pending, horizon),
+        };
         if let Some(&since) = path.get(&h) {
             end = Some(ScheduleEnd::Cycle);
             let waiting: Vec<u32> = m
