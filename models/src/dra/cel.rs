@@ -345,6 +345,9 @@ impl AttrValue {
     }
 }
 
+/// Values of one domain: (name, CEL value).
+type DomainEntries = Vec<(String, Box<dyn Val + 'static>)>;
+
 /// `device.attributes` / `device.capacity`: domain → (name → value); an unknown domain
 /// reads as an empty map.
 #[derive(Clone, Debug, Default)]
@@ -354,7 +357,7 @@ struct DomainMap {
 }
 
 impl DomainMap {
-    fn new(entries: Vec<(String, Vec<(String, Box<dyn Val + 'static>)>)>) -> DomainMap {
+    fn new(entries: Vec<(String, DomainEntries)>) -> DomainMap {
         DomainMap {
             domains: entries
                 .into_iter()
@@ -494,7 +497,7 @@ impl DeviceVal {
         capacity: impl IntoIterator<Item = (&'a str, &'a Quantity)>,
     ) -> DeviceVal {
         fn group(driver: &str, items: Vec<(&str, Box<dyn Val + 'static>)>) -> DomainMap {
-            let mut by_domain: std::collections::BTreeMap<String, Vec<(String, Box<dyn Val>)>> =
+            let mut by_domain: std::collections::BTreeMap<String, DomainEntries> =
                 Default::default();
             for (name, v) in items {
                 let (d, n) = split_qualified(name, driver);

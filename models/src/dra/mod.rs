@@ -3,12 +3,17 @@
 //! allocator. See `docs/dra.md` for what is modelled and which Kubernetes version each
 //! feature belongs to.
 
+pub mod allocator;
 pub mod cel;
 pub mod error;
 pub mod manifests;
 pub mod quantity;
 pub mod semver;
 
+pub use allocator::{
+    AllocatedDevice, Allocation, AllocationState, Allocator, ClaimStatus, DeviceId, DeviceIdx,
+    DeviceInfo, InvariantViolation, PodPlacement, PreparedClaim, Unschedulable,
+};
 pub use error::DraError;
 pub use manifests::{Manifests, ObjectKey, PodClaim, claim_from_template};
 pub use quantity::Quantity;
