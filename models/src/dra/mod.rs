@@ -6,6 +6,7 @@
 pub mod allocator;
 pub mod cel;
 pub mod error;
+pub mod generate;
 pub mod manifests;
 pub mod quantity;
 pub mod semver;
