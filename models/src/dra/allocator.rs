@@ -971,8 +971,11 @@ impl Allocator {
             }
             return Err(no("node has no devices".to_string()));
         };
-        let mut to_allocate = Vec::new();
+        let mut to_allocate: Vec<&PreparedClaim> = Vec::new();
         for c in claims {
+            if to_allocate.iter().any(|t| t.key == c.key) {
+                continue;
+            }
             if let Some(st) = state.claims.get(&c.key) {
                 if let Some(d) = st
                     .allocation
@@ -995,27 +998,66 @@ impl Allocator {
                 to_allocate.push(*c);
             }
         }
+        if to_allocate.iter().any(|c| self.too_few_free(c, ni, state)) {
+            return Err(no("cannot allocate all claims".to_string()));
+        }
         let mut search = Search::new(self, state, ni, to_allocate.clone());
         if !search.request(0, 0)? {
             return Err(no("cannot allocate all claims".to_string()));
         }
-        let mut results = search.results.into_iter();
-        let placements = claims
+        let mut new: BTreeMap<&ObjectKey, Vec<AllocatedDevice>> = to_allocate
             .iter()
-            .map(|c| {
-                let alloc = if state.claims.contains_key(&c.key) {
-                    None
-                } else {
-                    Some(Allocation {
-                        devices: results.next().unwrap_or_default(),
-                    })
-                };
-                (c.key.clone(), alloc)
-            })
+            .map(|c| &c.key)
+            .zip(search.results)
             .collect();
+        // In the pod's order; a claim named twice is listed once.
+        let mut placements = Vec::new();
+        for c in claims {
+            if placements.iter().any(|(k, _)| *k == c.key) {
+                continue;
+            }
+            let alloc = new.remove(&c.key).map(|devices| Allocation { devices });
+            placements.push((c.key.clone(), alloc));
+        }
         Ok(PodPlacement {
             node: node.to_string(),
             claims: placements,
+        })
+    }
+
+    /// A cheap necessary condition: some request of the claim has, for every alternative,
+    /// fewer candidate devices on the node that are not in use than it needs. (Not used
+    /// when a candidate failed to evaluate: the search must reach it to report it.)
+    fn too_few_free(&self, claim: &PreparedClaim, node: u32, state: &AllocationState) -> bool {
+        claim.requests.iter().any(|r| {
+            r.alternatives.iter().all(|alt| {
+                let Mode::Exact(n) = alt.mode else {
+                    return false;
+                };
+                let local = alt
+                    .table
+                    .by_node
+                    .get(node as usize)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let shared = alt
+                    .table
+                    .shared
+                    .iter()
+                    .filter(|c| self.available_on(c.device(), node));
+                let mut free = 0;
+                for c in local.iter().chain(shared) {
+                    match c {
+                        Cand::Err { .. } => return false,
+                        Cand::Ok(d) => {
+                            if alt.admin_access || !state.in_use.contains_key(d) {
+                                free += 1;
+                            }
+                        }
+                    }
+                }
+                free < n
+            })
         })
     }
 
