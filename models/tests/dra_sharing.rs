@@ -192,6 +192,67 @@ spec:
 }
 
 #[test]
+fn admin_namespaces_and_node_labels_come_from_the_manifests() {
+    let mut m = h100_manifests();
+    m.add_str(
+        "cluster.yaml",
+        r#"
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: monitoring
+  labels: {resource.kubernetes.io/admin-access: "true"}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: team-a}
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: h100-0
+  labels: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: cpu-0}
+---
+# A network-attached device for the nodes with that label.
+apiVersion: resource.k8s.io/v1
+kind: ResourceSlice
+metadata: {name: fabric}
+spec:
+  driver: fabric.example.com
+  pool: {name: fabric, generation: 1, resourceSliceCount: 1}
+  nodeSelector:
+    nodeSelectorTerms:
+    - matchExpressions:
+      - {key: nvidia.com/gpu.product, operator: In, values: [NVIDIA-H100-80GB-HBM3]}
+  devices:
+  - name: switch-port-0
+"#,
+    )
+    .unwrap();
+    let mut a = allocator(&m);
+    let admin = |ns: &str| {
+        let mut c = simple_claim("monitor", "dra.net", 1, &[]);
+        c.metadata.namespace = Some(ns.into());
+        c.spec.devices.as_mut().unwrap().requests.as_mut().unwrap()[0]
+            .exactly
+            .as_mut()
+            .unwrap()
+            .admin_access = Some(true);
+        c
+    };
+    assert!(a.prepare(&admin("monitoring")).is_ok());
+    assert!(a.prepare(&admin("team-a")).is_err());
+    assert_eq!(a.node_names().collect::<Vec<_>>(), ["cpu-0", "h100-0"]);
+    let port = device(&a, "switch-port-0");
+    assert!(a.devices_on("h100-0").contains(&port));
+    assert!(!a.devices_on("cpu-0").contains(&port));
+}
+
+#[test]
 fn admin_access_still_needs_shared_counters() {
     // As upstream: the counter check has no admin-access exemption, so a partitionable
     // GPU in use cannot be given to an admin-access request.

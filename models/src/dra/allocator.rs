@@ -617,6 +617,29 @@ impl Allocator {
         Ok(a)
     }
 
+    /// The allocator for everything a set of manifests holds: its ResourceSlices and
+    /// DeviceClasses, its Nodes (with their labels) and the namespaces labelled
+    /// `resource.kubernetes.io/admin-access: "true"`.
+    pub fn from_manifests(m: &super::Manifests) -> Result<Allocator, DraError> {
+        let slices: Vec<ResourceSlice> = m.resource_slices.values().cloned().collect();
+        let classes: Vec<DeviceClass> = m.device_classes.values().cloned().collect();
+        let mut a = Allocator::new(&slices, &classes)?;
+        for (name, node) in &m.nodes {
+            a.add_node(name, node.metadata.labels.clone().unwrap_or_default());
+        }
+        for (name, ns) in &m.namespaces {
+            let labels = ns.metadata.labels.as_ref();
+            if labels
+                .and_then(|l| l.get("resource.kubernetes.io/admin-access"))
+                .map(String::as_str)
+                == Some("true")
+            {
+                a.allow_admin_access_in(name);
+            }
+        }
+        Ok(a)
+    }
+
     fn node_entry(&mut self, name: &str) -> u32 {
         if let Some(i) = self.node_index.get(name) {
             return *i;

@@ -28,9 +28,7 @@ pub fn h100_manifests() -> Manifests {
 }
 
 pub fn allocator(m: &Manifests) -> Allocator {
-    let slices: Vec<_> = m.resource_slices.values().cloned().collect();
-    let classes: Vec<_> = m.device_classes.values().cloned().collect();
-    Allocator::new(&slices, &classes).unwrap()
+    Allocator::from_manifests(m).unwrap()
 }
 
 pub fn h100() -> Allocator {
