@@ -100,3 +100,29 @@ fn invariants_hold_under_random_arrivals_and_departures() {
     }
     assert!(placed > 100, "{placed}");
 }
+
+#[test]
+fn reserve_refuses_a_device_twice_and_changes_nothing() {
+    let mut a = h100();
+    let mut s = AllocationState::default();
+    let c1 = a
+        .prepare(&simple_claim("c1", "gpu.nvidia.com", 1, &[]))
+        .unwrap();
+    let c2 = a
+        .prepare(&simple_claim("c2", "gpu.nvidia.com", 1, &[]))
+        .unwrap();
+    // Both filtered against the same state: both get gpu-0.
+    let p1 = a.filter(&[&c1], "h100-0", "p1", &s).unwrap();
+    let p2 = a.filter(&[&c2], "h100-0", "p2", &s).unwrap();
+    a.reserve(&mut s, "p1", &p1).unwrap();
+    let before = s.clone();
+    let err = a.reserve(&mut s, "p2", &p2).unwrap_err();
+    assert!(
+        err.to_string().contains("gpu-0") && err.to_string().contains("default/c1"),
+        "{err}"
+    );
+    assert_eq!(s, before);
+    a.check(&s).unwrap();
+    // Reserving the same new allocation twice is refused too.
+    assert!(a.reserve(&mut s, "p1", &p1).is_err());
+}

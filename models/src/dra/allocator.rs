@@ -1104,55 +1104,94 @@ impl Allocator {
     }
 
     /// Reserve: records the placement's new allocations and adds `pod` to every claim's
-    /// consumers. Fails (changing nothing) if a device would be allocated twice.
+    /// consumers. Fails, changing nothing, if a device would be allocated twice, a
+    /// shared counter would go over capacity, or the placement does not match the state
+    /// (a new allocation for an allocated claim, none for an unallocated one).
     pub fn reserve(
         &self,
         state: &mut AllocationState,
         pod: &str,
         placement: &PodPlacement,
     ) -> Result<(), InvariantViolation> {
-        let mut next = state.clone();
+        // Validate everything first, so that a failure changes nothing; the cost is that
+        // of the placement, not of the whole state.
+        let mut taking: BTreeMap<DeviceIdx, &ObjectKey> = BTreeMap::new();
+        let mut counters: BTreeMap<u32, i128> = BTreeMap::new();
         for (key, alloc) in &placement.claims {
-            match (alloc, next.claims.contains_key(key)) {
-                (Some(a), false) => {
+            let st = state.claims.get(key);
+            match (alloc, st) {
+                (Some(a), None) => {
                     for d in &a.devices {
+                        let Some(dev) = self.devices.get(d.device as usize) else {
+                            return Err(InvariantViolation(format!(
+                                "claim {key} names unknown device #{}",
+                                d.device
+                            )));
+                        };
                         if d.admin_access {
                             continue;
                         }
-                        if let Some(owner) = next.in_use.insert(d.device, key.clone()) {
+                        if let Some(owner) = state
+                            .in_use
+                            .get(&d.device)
+                            .or(taking.get(&d.device).copied())
+                        {
                             return Err(InvariantViolation(format!(
                                 "device {} allocated to claim {key} is allocated to claim {owner} already",
-                                self.devices[d.device as usize].id
+                                dev.id
                             )));
                         }
-                        for (c, q) in &self.devices[d.device as usize].consumes {
-                            *next.counters_used.entry(*c).or_default() += q.nanos();
+                        taking.insert(d.device, key);
+                        for (c, q) in &dev.consumes {
+                            *counters.entry(*c).or_default() += q.nanos();
                         }
                     }
-                    next.claims.insert(
-                        key.clone(),
-                        ClaimStatus {
-                            allocation: a.clone(),
-                            reserved_for: BTreeSet::new(),
-                        },
-                    );
                 }
-                (None, true) => {}
-                (Some(_), true) => {
+                (None, Some(st)) => {
+                    if st.reserved_for.len() >= MAX_RESERVED_FOR && !st.reserved_for.contains(pod) {
+                        return Err(InvariantViolation(format!(
+                            "claim {key} is reserved for {MAX_RESERVED_FOR} consumers already"
+                        )));
+                    }
+                }
+                (Some(_), Some(_)) => {
                     return Err(InvariantViolation(format!(
                         "claim {key} is allocated already"
                     )));
                 }
-                (None, false) => {
+                (None, None) => {
                     return Err(InvariantViolation(format!("claim {key} is not allocated")));
                 }
             }
-            if let Some(st) = next.claims.get_mut(key) {
-                st.reserved_for.insert(pod.to_string());
+        }
+        for (c, add) in &counters {
+            let used = state.counters_used.get(c).copied().unwrap_or(0) + add;
+            let def = &self.counters[*c as usize];
+            if used > def.capacity.nanos() {
+                let pool = &self.pools[def.pool as usize];
+                return Err(InvariantViolation(format!(
+                    "counter {}/{} of pool {}/{} would be over capacity",
+                    def.set, def.name, pool.driver, pool.name
+                )));
             }
         }
-        self.check(&next)?;
-        *state = next;
+        // Apply.
+        for (d, key) in taking {
+            state.in_use.insert(d, key.clone());
+        }
+        for (c, add) in counters {
+            *state.counters_used.entry(c).or_default() += add;
+        }
+        for (key, alloc) in &placement.claims {
+            let st = state
+                .claims
+                .entry(key.clone())
+                .or_insert_with(|| ClaimStatus {
+                    allocation: alloc.clone().unwrap_or_default(),
+                    reserved_for: BTreeSet::new(),
+                });
+            st.reserved_for.insert(pod.to_string());
+        }
         Ok(())
     }
 
