@@ -1075,11 +1075,14 @@ impl Allocator {
                         Cand::Ok(d) => {
                             if alt.admin_access || !state.in_use.contains_key(d) {
                                 free += 1;
+                                if free >= n {
+                                    return false;
+                                }
                             }
                         }
                     }
                 }
-                free < n
+                true
             })
         })
     }
@@ -1091,7 +1094,16 @@ impl Allocator {
         pod: &str,
         state: &AllocationState,
     ) -> Result<PodPlacement, Unschedulable> {
-        for node in self.node_index.keys() {
+        // The cheap test first, outside `filter`, so full nodes cost a few lookups.
+        let unallocated: Vec<&PreparedClaim> = claims
+            .iter()
+            .filter(|c| !state.claims.contains_key(&c.key))
+            .copied()
+            .collect();
+        for (node, &ni) in &self.node_index {
+            if unallocated.iter().any(|c| self.too_few_free(c, ni, state)) {
+                continue;
+            }
             match self.filter(claims, node, pod, state) {
                 Ok(p) => return Ok(p),
                 Err(Unschedulable::Error(e)) => return Err(Unschedulable::Error(e)),
