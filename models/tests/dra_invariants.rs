@@ -125,4 +125,7 @@ fn reserve_refuses_a_device_twice_and_changes_nothing() {
     a.check(&s).unwrap();
     // Reserving the same new allocation twice is refused too.
     assert!(a.reserve(&mut s, "p1", &p1).is_err());
+    // Once everything is released, the state equals a fresh one.
+    a.unreserve(&mut s, "p1", &[c1.key.clone()]);
+    assert_eq!(s, AllocationState::default());
 }

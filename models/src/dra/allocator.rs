@@ -255,6 +255,8 @@ pub struct AllocationState {
     claims: BTreeMap<ObjectKey, ClaimStatus>,
     /// Devices allocated exclusively (not admin access), and to which claim.
     in_use: BTreeMap<DeviceIdx, ObjectKey>,
+    /// The same set as a bitmap, for the search's hot path.
+    in_use_bits: Vec<u64>,
     /// Shared counters consumed, in nano-units, by counter index.
     counters_used: BTreeMap<u32, i128>,
 }
@@ -271,6 +273,33 @@ impl AllocationState {
     /// The claim a device is exclusively allocated to.
     pub fn device_owner(&self, device: DeviceIdx) -> Option<&ObjectKey> {
         self.in_use.get(&device)
+    }
+
+    /// Whether a device is allocated exclusively.
+    pub fn is_in_use(&self, device: DeviceIdx) -> bool {
+        self.in_use_bits
+            .get(device as usize / 64)
+            .is_some_and(|w| w & (1 << (device % 64)) != 0)
+    }
+
+    fn mark(&mut self, device: DeviceIdx, key: ObjectKey) {
+        let word = device as usize / 64;
+        if self.in_use_bits.len() <= word {
+            self.in_use_bits.resize(word + 1, 0);
+        }
+        self.in_use_bits[word] |= 1 << (device % 64);
+        self.in_use.insert(device, key);
+    }
+
+    fn unmark(&mut self, device: DeviceIdx) {
+        if let Some(w) = self.in_use_bits.get_mut(device as usize / 64) {
+            *w &= !(1 << (device % 64));
+        }
+        // Canonical form (no trailing zero words), so equal sets compare and hash equal.
+        while self.in_use_bits.last() == Some(&0) {
+            self.in_use_bits.pop();
+        }
+        self.in_use.remove(&device);
     }
 
     pub fn devices_in_use(&self) -> usize {
@@ -1073,7 +1102,7 @@ impl Allocator {
                     match c {
                         Cand::Err { .. } => return false,
                         Cand::Ok(d) => {
-                            if alt.admin_access || !state.in_use.contains_key(d) {
+                            if alt.admin_access || !state.is_in_use(*d) {
                                 free += 1;
                                 if free >= n {
                                     return false;
@@ -1189,7 +1218,7 @@ impl Allocator {
         }
         // Apply.
         for (d, key) in taking {
-            state.in_use.insert(d, key.clone());
+            state.mark(d, key.clone());
         }
         for (c, add) in counters {
             *state.counters_used.entry(c).or_default() += add;
@@ -1222,7 +1251,7 @@ impl Allocator {
                 continue;
             };
             for d in st.allocation.devices.iter().filter(|d| !d.admin_access) {
-                state.in_use.remove(&d.device);
+                state.unmark(d.device);
                 for (c, q) in &self.devices[d.device as usize].consumes {
                     if let Some(u) = state.counters_used.get_mut(c) {
                         *u -= q.nanos();
@@ -1268,7 +1297,9 @@ impl Allocator {
                 }
             }
         }
-        if in_use != state.in_use {
+        let bits_match = (0..self.devices.len() as DeviceIdx)
+            .all(|d| state.is_in_use(d) == in_use.contains_key(&d));
+        if in_use != state.in_use || !bits_match {
             return Err(InvariantViolation(
                 "in-use device index does not match the claims".to_string(),
             ));
@@ -1500,8 +1531,7 @@ impl<'a> Search<'a> {
             if self.results[ci].iter().any(|r| r.device == d) {
                 return None;
             }
-        } else if self.state.in_use.contains_key(&d) || self.allocating.iter().any(|(x, _)| *x == d)
-        {
+        } else if self.state.is_in_use(d) || self.allocating.iter().any(|(x, _)| *x == d) {
             return None;
         }
         for (c, q) in &dev.consumes {
