@@ -126,6 +126,6 @@ fn reserve_refuses_a_device_twice_and_changes_nothing() {
     // Reserving the same new allocation twice is refused too.
     assert!(a.reserve(&mut s, "p1", &p1).is_err());
     // Once everything is released, the state equals a fresh one.
-    a.unreserve(&mut s, "p1", &[c1.key.clone()]);
+    a.unreserve(&mut s, "p1", std::slice::from_ref(&c1.key));
     assert_eq!(s, AllocationState::default());
 }
