@@ -11,6 +11,10 @@
 //!   (`scenarios/bundled/itp-all.yaml`) with the gang scheduler and with the default
 //!   scheduler, and the bundled default scenario (ITP cluster01, 1,595 jobs). Scenarios are
 //!   loaded once, outside the timed loop. Throughput is reported in jobs per second.
+//! * `dra` — the DRA allocator ([`models::dra`]) on 1,000 nodes × 8 H100 (8,000 devices,
+//!   slices generated from the cluster), 6,000 claims allocated: one Filter call, one pod
+//!   placed first-fit (template claim, Filter over 500 full nodes, Reserve, Unreserve), and
+//!   the first use of a new selector (compile + evaluate on every device).
 //!
 //! Run them from the workspace root (release profile; the first build takes a while):
 //!

@@ -1,0 +1,587 @@
+//! Reading Kubernetes manifests: multi-document YAML (or JSON), and the `kind: List`
+//! (or `<Kind>List`) output of `kubectl get -o yaml|json`, into `k8s-openapi` types.
+//!
+//! Read: DeviceClass, ResourceSlice, ResourceClaim, ResourceClaimTemplate
+//! (`resource.k8s.io/v1`), Pod, Node, Namespace (`v1`). Other kinds are skipped and
+//! listed in [`Manifests::skipped`]. A known kind with another apiVersion (e.g.
+//! `resource.k8s.io/v1beta1`) is an error naming file and line, as is malformed YAML or a
+//! field of the wrong type.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use k8s_openapi::api::resource::v1::{
+    DeviceClass, ResourceClaim, ResourceClaimTemplate, ResourceSlice,
+};
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::error::DraError;
+
+/// Namespace and name of a namespaced object.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectKey {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectKey {
+    pub fn new(namespace: &str, name: &str) -> ObjectKey {
+        ObjectKey {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// The objects read from one or more manifest files, by name (sorted).
+#[derive(Clone, Debug, Default)]
+pub struct Manifests {
+    pub device_classes: BTreeMap<String, DeviceClass>,
+    pub resource_slices: BTreeMap<String, ResourceSlice>,
+    pub claims: BTreeMap<ObjectKey, ResourceClaim>,
+    pub claim_templates: BTreeMap<ObjectKey, ResourceClaimTemplate>,
+    pub pods: BTreeMap<ObjectKey, Pod>,
+    pub nodes: BTreeMap<String, Node>,
+    pub namespaces: BTreeMap<String, Namespace>,
+    /// Objects of other kinds, as `file:line: apiVersion kind`.
+    pub skipped: Vec<String>,
+    /// Where each object was read, for duplicate errors: (kind, key) → `file:line`.
+    origins: BTreeMap<(Kind, String), String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    DeviceClass,
+    ResourceSlice,
+    ResourceClaim,
+    ResourceClaimTemplate,
+    Pod,
+    Node,
+    Namespace,
+    Other,
+}
+
+impl Kind {
+    fn from_name(kind: &str) -> Kind {
+        match kind {
+            "DeviceClass" => Kind::DeviceClass,
+            "ResourceSlice" => Kind::ResourceSlice,
+            "ResourceClaim" => Kind::ResourceClaim,
+            "ResourceClaimTemplate" => Kind::ResourceClaimTemplate,
+            "Pod" => Kind::Pod,
+            "Node" => Kind::Node,
+            "Namespace" => Kind::Namespace,
+            _ => Kind::Other,
+        }
+    }
+
+    fn api_version(self) -> &'static str {
+        match self {
+            Kind::DeviceClass
+            | Kind::ResourceSlice
+            | Kind::ResourceClaim
+            | Kind::ResourceClaimTemplate => "resource.k8s.io/v1",
+            Kind::Pod | Kind::Node | Kind::Namespace => "v1",
+            Kind::Other => "",
+        }
+    }
+}
+
+/// `apiVersion` and `kind` of a document, and of its items if it is a list.
+#[derive(Deserialize)]
+struct Head {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<String>,
+    kind: Option<String>,
+    items: Option<Vec<serde_saphyr::Spanned<ItemHead>>>,
+}
+
+#[derive(Deserialize)]
+struct ItemHead {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<String>,
+    kind: Option<String>,
+}
+
+enum Object {
+    DeviceClass(Box<DeviceClass>),
+    ResourceSlice(Box<ResourceSlice>),
+    ResourceClaim(Box<ResourceClaim>),
+    ResourceClaimTemplate(Box<ResourceClaimTemplate>),
+    Pod(Box<Pod>),
+    Node(Box<Node>),
+    Namespace(Box<Namespace>),
+    Other,
+}
+
+struct KindSeed(Kind);
+
+impl<'de> DeserializeSeed<'de> for KindSeed {
+    type Value = Object;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Object, D::Error> {
+        Ok(match self.0 {
+            Kind::DeviceClass => Object::DeviceClass(Box::new(DeviceClass::deserialize(d)?)),
+            Kind::ResourceSlice => Object::ResourceSlice(Box::new(ResourceSlice::deserialize(d)?)),
+            Kind::ResourceClaim => Object::ResourceClaim(Box::new(ResourceClaim::deserialize(d)?)),
+            Kind::ResourceClaimTemplate => {
+                Object::ResourceClaimTemplate(Box::new(ResourceClaimTemplate::deserialize(d)?))
+            }
+            Kind::Pod => Object::Pod(Box::new(Pod::deserialize(d)?)),
+            Kind::Node => Object::Node(Box::new(Node::deserialize(d)?)),
+            Kind::Namespace => Object::Namespace(Box::new(Namespace::deserialize(d)?)),
+            Kind::Other => {
+                IgnoredAny::deserialize(d)?;
+                Object::Other
+            }
+        })
+    }
+}
+
+/// A list document: reads `items` with the kinds found in the first pass.
+struct ListSeed<'a>(&'a [Kind]);
+
+impl<'de> DeserializeSeed<'de> for ListSeed<'_> {
+    type Value = Vec<Object>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Object>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ListSeed<'_> {
+    type Value = Vec<Object>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list object with items")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Object>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "items" {
+                out = map.next_value_seed(ItemsSeed(self.0))?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+struct ItemsSeed<'a>(&'a [Kind]);
+
+impl<'de> DeserializeSeed<'de> for ItemsSeed<'_> {
+    type Value = Vec<Object>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Object>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemsSeed<'_> {
+    type Value = Vec<Object>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a sequence of objects")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Object>, A::Error> {
+        let mut out = Vec::with_capacity(self.0.len());
+        for &kind in self.0 {
+            match seq.next_element_seed(KindSeed(kind))? {
+                Some(o) => out.push(o),
+                None => break,
+            }
+        }
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(out)
+    }
+}
+
+/// Splits a YAML stream into documents: (first line number, text).
+fn split_documents(text: &str) -> Vec<(u64, String)> {
+    let mut docs = Vec::new();
+    let mut current = String::new();
+    let mut start = 1u64;
+    for (i, line) in text.lines().enumerate() {
+        let is_marker = line == "---" || line.starts_with("--- ") || line.starts_with("---\t");
+        let is_end = line == "...";
+        if is_marker || is_end {
+            docs.push((start, std::mem::take(&mut current)));
+            start = i as u64 + 2;
+            if is_marker && line.len() > 3 {
+                // Content on the marker line (`--- {json}`): keep it on this document.
+                start = i as u64 + 1;
+                current.push_str(&line[4..]);
+                current.push('\n');
+            }
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+    }
+    docs.push((start, current));
+    docs.retain(|(_, d)| {
+        d.lines()
+            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+    });
+    docs
+}
+
+fn yaml_error(file: &str, first_line: u64, e: &serde_saphyr::Error) -> DraError {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((1, 1));
+    let opts = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
+    let mut message = e.without_snippet().render_with_options(opts);
+    // The rendered text ends with its own (document-relative) location: drop it.
+    if let Some(at) = message.rfind(" at line ") {
+        message.truncate(at);
+    }
+    DraError::Manifest {
+        file: file.to_string(),
+        line: first_line + line.saturating_sub(1),
+        column,
+        message: message.trim().to_string(),
+    }
+}
+
+impl Manifests {
+    pub fn new() -> Manifests {
+        Manifests::default()
+    }
+
+    /// Reads every object of a YAML/JSON text; `file` names it in messages.
+    pub fn add_str(&mut self, file: &str, text: &str) -> Result<(), DraError> {
+        for (first_line, doc) in split_documents(text) {
+            self.add_document(file, first_line, &doc)?;
+        }
+        Ok(())
+    }
+
+    /// Reads one file.
+    pub fn add_file(&mut self, path: &Path) -> Result<(), DraError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| DraError::Read {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+        self.add_str(&file, &text)
+    }
+
+    /// Reads every `*.yaml`, `*.yml` and `*.json` file of a folder (not recursive), in
+    /// name order.
+    pub fn add_dir(&mut self, dir: &Path) -> Result<(), DraError> {
+        let read_err = |e: std::io::Error| DraError::Read {
+            file: dir.display().to_string(),
+            message: e.to_string(),
+        };
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(read_err)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && matches!(
+                        p.extension().and_then(|e| e.to_str()),
+                        Some("yaml" | "yml" | "json")
+                    )
+            })
+            .collect();
+        files.sort();
+        for f in files {
+            self.add_file(&f)?;
+        }
+        Ok(())
+    }
+
+    /// Reads a file or a folder.
+    pub fn load(path: &Path) -> Result<Manifests, DraError> {
+        let mut m = Manifests::new();
+        if path.is_dir() {
+            m.add_dir(path)?;
+        } else {
+            m.add_file(path)?;
+        }
+        Ok(m)
+    }
+
+    /// Parses a text on its own.
+    pub fn parse(file: &str, text: &str) -> Result<Manifests, DraError> {
+        let mut m = Manifests::new();
+        m.add_str(file, text)?;
+        Ok(m)
+    }
+
+    fn add_document(&mut self, file: &str, first_line: u64, doc: &str) -> Result<(), DraError> {
+        let head: Head =
+            serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, first_line, &e))?;
+        let kind_name = head.kind.clone().unwrap_or_default();
+        let wrong_version =
+            |line: u64, kind: &str, found: &str, expected: &str| DraError::WrongApiVersion {
+                file: file.to_string(),
+                line,
+                kind: kind.to_string(),
+                found: found.to_string(),
+                expected: expected.to_string(),
+            };
+        let is_list = head.items.is_some() && (kind_name == "List" || kind_name.ends_with("List"));
+        if !is_list {
+            if kind_name.is_empty() {
+                return Err(DraError::Manifest {
+                    file: file.to_string(),
+                    line: first_line,
+                    column: 1,
+                    message: "document has no `kind`".to_string(),
+                });
+            }
+            let kind = Kind::from_name(&kind_name);
+            let api_version = head.api_version.unwrap_or_default();
+            if kind == Kind::Other {
+                self.skipped
+                    .push(format!("{file}:{first_line}: {api_version} {kind_name}"));
+                return Ok(());
+            }
+            if api_version != kind.api_version() {
+                return Err(wrong_version(
+                    first_line,
+                    &kind_name,
+                    &api_version,
+                    kind.api_version(),
+                ));
+            }
+            let obj =
+                serde_saphyr::with_deserializer_from_str(doc, |de| KindSeed(kind).deserialize(de))
+                    .map_err(|e| yaml_error(file, first_line, &e))?;
+            return self.insert(obj, &format!("{file}:{first_line}"));
+        }
+        // A list: `kind: List` items carry their own kind; a `FooList` has items of kind
+        // Foo (the API server leaves their kind out).
+        let implied = kind_name.strip_suffix("List").filter(|k| !k.is_empty());
+        let mut kinds = Vec::new();
+        let mut lines = Vec::new();
+        for item in head.items.as_deref().unwrap_or_default() {
+            let line = first_line + item.referenced.line().saturating_sub(1);
+            let item_kind = item.value.kind.as_deref().or(implied).unwrap_or_default();
+            let api_version = item
+                .value
+                .api_version
+                .as_deref()
+                .or(if implied.is_some() {
+                    head.api_version.as_deref()
+                } else {
+                    None
+                })
+                .unwrap_or_default();
+            let kind = Kind::from_name(item_kind);
+            if kind == Kind::Other {
+                self.skipped
+                    .push(format!("{file}:{line}: {api_version} {item_kind}"));
+            } else if api_version != kind.api_version() {
+                return Err(wrong_version(
+                    line,
+                    item_kind,
+                    api_version,
+                    kind.api_version(),
+                ));
+            }
+            kinds.push(kind);
+            lines.push(line);
+        }
+        let objects =
+            serde_saphyr::with_deserializer_from_str(doc, |de| ListSeed(&kinds).deserialize(de))
+                .map_err(|e| yaml_error(file, first_line, &e))?;
+        for (obj, line) in objects.into_iter().zip(lines) {
+            self.insert(obj, &format!("{file}:{line}"))?;
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, obj: Object, at: &str) -> Result<(), DraError> {
+        fn named<'a>(
+            meta: &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+            at: &str,
+            kind: &str,
+        ) -> Result<&'a str, DraError> {
+            meta.name
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| DraError::Invalid {
+                    object: format!("{kind} at {at}"),
+                    message: "metadata.name is missing".to_string(),
+                })
+        }
+        fn ns(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
+            meta.namespace.as_deref().unwrap_or("default")
+        }
+        let (kind, key, kind_name) = match &obj {
+            Object::DeviceClass(o) => (
+                Kind::DeviceClass,
+                named(&o.metadata, at, "DeviceClass")?.to_string(),
+                "DeviceClass",
+            ),
+            Object::ResourceSlice(o) => (
+                Kind::ResourceSlice,
+                named(&o.metadata, at, "ResourceSlice")?.to_string(),
+                "ResourceSlice",
+            ),
+            Object::ResourceClaim(o) => (
+                Kind::ResourceClaim,
+                ObjectKey::new(ns(&o.metadata), named(&o.metadata, at, "ResourceClaim")?)
+                    .to_string(),
+                "ResourceClaim",
+            ),
+            Object::ResourceClaimTemplate(o) => (
+                Kind::ResourceClaimTemplate,
+                ObjectKey::new(
+                    ns(&o.metadata),
+                    named(&o.metadata, at, "ResourceClaimTemplate")?,
+                )
+                .to_string(),
+                "ResourceClaimTemplate",
+            ),
+            Object::Pod(o) => (
+                Kind::Pod,
+                ObjectKey::new(ns(&o.metadata), named(&o.metadata, at, "Pod")?).to_string(),
+                "Pod",
+            ),
+            Object::Node(o) => (
+                Kind::Node,
+                named(&o.metadata, at, "Node")?.to_string(),
+                "Node",
+            ),
+            Object::Namespace(o) => (
+                Kind::Namespace,
+                named(&o.metadata, at, "Namespace")?.to_string(),
+                "Namespace",
+            ),
+            Object::Other => return Ok(()),
+        };
+        if let Some(first) = self.origins.get(&(kind, key.clone())) {
+            return Err(DraError::Invalid {
+                object: format!("{kind_name} {key} at {at}"),
+                message: format!("already defined at {first}"),
+            });
+        }
+        self.origins.insert((kind, key.clone()), at.to_string());
+        let okey = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+            ObjectKey::new(ns(meta), meta.name.as_deref().unwrap_or_default())
+        };
+        match obj {
+            Object::DeviceClass(o) => {
+                self.device_classes.insert(key, *o);
+            }
+            Object::ResourceSlice(o) => {
+                self.resource_slices.insert(key, *o);
+            }
+            Object::ResourceClaim(o) => {
+                self.claims.insert(okey(&o.metadata), *o);
+            }
+            Object::ResourceClaimTemplate(o) => {
+                self.claim_templates.insert(okey(&o.metadata), *o);
+            }
+            Object::Pod(o) => {
+                self.pods.insert(okey(&o.metadata), *o);
+            }
+            Object::Node(o) => {
+                self.nodes.insert(key, *o);
+            }
+            Object::Namespace(o) => {
+                self.namespaces.insert(key, *o);
+            }
+            Object::Other => {}
+        }
+        Ok(())
+    }
+
+    /// Where an object was read (`file:line`), if it was.
+    pub fn origin_of_slice(&self, name: &str) -> Option<&str> {
+        self.origins
+            .get(&(Kind::ResourceSlice, name.to_string()))
+            .map(String::as_str)
+    }
+
+    /// The claims a pod uses, in `spec.resourceClaims` order: the named ResourceClaim
+    /// (shared with every pod naming it), or one claim made for this pod from a
+    /// ResourceClaimTemplate, named `<pod>-<claim name>` (Kubernetes adds a random
+    /// suffix; Orrery keeps names deterministic).
+    pub fn pod_claims(&self, pod: &ObjectKey) -> Result<Vec<PodClaim>, DraError> {
+        let p = self.pods.get(pod).ok_or_else(|| DraError::Invalid {
+            object: format!("pod {pod}"),
+            message: "no such pod".to_string(),
+        })?;
+        let mut out = Vec::new();
+        let claims = p.spec.as_ref().and_then(|s| s.resource_claims.as_ref());
+        for pc in claims.into_iter().flatten() {
+            let missing = |what, name: &str| DraError::MissingClaimSource {
+                pod: pod.to_string(),
+                claim: pc.name.clone(),
+                what,
+                name: name.to_string(),
+            };
+            match (&pc.resource_claim_name, &pc.resource_claim_template_name) {
+                (Some(name), None) => {
+                    let key = ObjectKey::new(&pod.namespace, name);
+                    let claim = self
+                        .claims
+                        .get(&key)
+                        .ok_or_else(|| missing("ResourceClaim", name))?;
+                    out.push(PodClaim {
+                        pod_claim_name: pc.name.clone(),
+                        claim: claim.clone(),
+                        from_template: false,
+                    });
+                }
+                (None, Some(template)) => {
+                    let key = ObjectKey::new(&pod.namespace, template);
+                    let t = self
+                        .claim_templates
+                        .get(&key)
+                        .ok_or_else(|| missing("ResourceClaimTemplate", template))?;
+                    out.push(PodClaim {
+                        pod_claim_name: pc.name.clone(),
+                        claim: claim_from_template(pod, &pc.name, t),
+                        from_template: true,
+                    });
+                }
+                _ => {
+                    return Err(DraError::Invalid {
+                        object: format!("pod {pod}, resource claim {:?}", pc.name),
+                        message: "exactly one of resourceClaimName and resourceClaimTemplateName must be set"
+                            .to_string(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A claim as one pod uses it.
+#[derive(Clone, Debug)]
+pub struct PodClaim {
+    /// The name in the pod's `spec.resourceClaims`.
+    pub pod_claim_name: String,
+    pub claim: ResourceClaim,
+    /// Made for this pod from a template (else a shared, named claim).
+    pub from_template: bool,
+}
+
+/// The claim the resource-claim controller makes for a pod from a template.
+pub fn claim_from_template(
+    pod: &ObjectKey,
+    pod_claim_name: &str,
+    template: &ResourceClaimTemplate,
+) -> ResourceClaim {
+    let mut meta = template.spec.metadata.clone().unwrap_or_default();
+    meta.name = Some(format!("{}-{}", pod.name, pod_claim_name));
+    meta.namespace = Some(pod.namespace.clone());
+    ResourceClaim {
+        metadata: meta,
+        spec: template.spec.spec.clone(),
+        status: None,
+    }
+}
