@@ -505,6 +505,6 @@ mod tests {
             assert!(metric(m).is_some(), "{m}");
         }
         let h = csv_header();
-        assert_eq!(h.len(), 15);
+        assert_eq!(h.len(), 16);
     }
 }
