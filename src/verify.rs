@@ -47,6 +47,7 @@ pub struct VerifyArgs {
     /// in --jitter-steps steps.
     #[arg(long, value_name = "DURATION")]
     jitter: Option<String>,
+    /// With --jitter: the offsets tried are 0, J/K, 2J/K, …, J (K + 1 of them).
     #[arg(long, default_value_t = 2, value_name = "K")]
     jitter_steps: u32,
     /// Do not treat the order of simultaneous events as a choice point.
