@@ -198,11 +198,10 @@ impl ClusterSim {
             let can_preempt = q.within != super::kueue::WithinClusterQueueKey::Never
                 || q.reclaim != super::kueue::ReclaimKey::Never;
             if can_preempt
-                && self
-                    .state
-                    .jobs
-                    .iter()
-                    .any(|o| matches!(o.phase, JobPhase::NotSubmitted) || !o.admitted)
+                && self.state.jobs.iter().any(|o| {
+                    o.phase == JobPhase::NotSubmitted
+                        || (o.phase == JobPhase::Waiting && !o.admitted)
+                })
             {
                 return true;
             }
