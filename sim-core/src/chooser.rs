@@ -64,6 +64,14 @@ impl Chooser {
         self.record = Some(Vec::new());
     }
 
+    /// Replace the mode, keeping the position: a `Scripted` list is read from the
+    /// current decision on (its first `decisions()` entries are skipped). Lets a cloned
+    /// chooser continue along a different script from a snapshot.
+    pub fn set_mode(&mut self, mode: ChooserMode) {
+        self.mode = mode;
+        self.cursor = self.decisions as usize;
+    }
+
     pub fn recorded(&self) -> Option<&[Choice]> {
         self.record.as_deref()
     }

@@ -135,6 +135,9 @@ pub struct Simulation<E> {
     order: SimultaneousOrder,
     events: u64,
     fingerprint: u64,
+    /// The current instant has been closed (`instant_end` ran, nothing more at `now`): a
+    /// run resumed after stopping there goes straight on to the next event.
+    instant_done: bool,
 }
 
 impl<E> Simulation<E> {
@@ -146,6 +149,7 @@ impl<E> Simulation<E> {
             order: SimultaneousOrder::Fifo,
             events: 0,
             fingerprint: crate::rng::fnv1a64(b"orrery"),
+            instant_done: false,
         }
     }
 
@@ -223,7 +227,7 @@ impl<E> Simulation<E> {
             }
             let mut next = self.queue.peek_time();
             // Close the current instant before time moves (or the queue runs dry).
-            if next.is_none_or(|t| t > self.now) {
+            if next.is_none_or(|t| t > self.now) && !self.instant_done {
                 let before = (self.queue.len(), self.queue.scheduled_total());
                 let mut ctx = Ctx {
                     now: self.now,
@@ -243,6 +247,7 @@ impl<E> Simulation<E> {
                 if !observer(&probe, model) {
                     stop_requested = true;
                 }
+                self.instant_done = closed;
                 if !closed || stop_requested {
                     continue;
                 }
@@ -259,6 +264,7 @@ impl<E> Simulation<E> {
                 break StopReason::Drained;
             };
             self.now = ev.time;
+            self.instant_done = false;
             self.events += 1;
             self.fingerprint = mix(self.fingerprint, ev.time.0, ev.id.0);
             let mut ctx = Ctx {
@@ -391,6 +397,56 @@ mod tests {
         let st = sim.run(&mut m, StopAt::default(), |now, _| now < SimTime(3));
         assert_eq!(st.reason, StopReason::Requested);
         assert_eq!(m.seen.last().map(|s| s.0), Some(3));
+    }
+
+    #[test]
+    fn stopping_at_a_closed_instant_and_resuming_is_one_run() {
+        let sched = |sim: &mut Simulation<&'static str>| {
+            for t in [1, 1, 2, 5, 5, 9] {
+                sim.schedule_at(SimTime(t), "x");
+            }
+        };
+        let mut whole = Simulation::new(Chooser::seeded(1));
+        sched(&mut whole);
+        let mut a = Recorder::default();
+        let full = whole.run_probed(&mut a, StopAt::default(), |_, _| true);
+        // Pause at every closed instant, clone, resume from the clone.
+        let mut sim = Simulation::new(Chooser::seeded(1));
+        sched(&mut sim);
+        let mut b = Recorder::default();
+        let mut probes = 0;
+        loop {
+            let st = sim.run_probed(&mut b, StopAt::default(), |p, _| {
+                if p.instant_closed {
+                    probes += 1;
+                }
+                !p.instant_closed
+            });
+            if st.reason != StopReason::Requested {
+                assert_eq!((st.events, st.fingerprint), (full.events, full.fingerprint));
+                break;
+            }
+            sim = sim.clone();
+        }
+        assert_eq!(a.seen, b.seen);
+        assert_eq!(a.instants, b.instants, "no instant is closed twice");
+        assert_eq!(
+            probes, 5,
+            "instants 0 (nothing), 1, 2, 5, 9 each closed once"
+        );
+    }
+
+    #[test]
+    fn set_mode_continues_a_script_from_the_current_decision() {
+        let mut c = Chooser::new(ChooserMode::Scripted(vec![1, 2, 0]), &RngStreams::new(0));
+        c.start_recording();
+        assert_eq!((c.choose(3), c.choose(3)), (1, 2));
+        let mut fork = c.clone();
+        fork.set_mode(ChooserMode::Scripted(vec![1, 2, 1, 1]));
+        assert_eq!((fork.choose(3), fork.choose(3)), (1, 1));
+        assert_eq!(c.choose(3), 0);
+        let picked: Vec<u32> = fork.recorded().unwrap().iter().map(|x| x.picked).collect();
+        assert_eq!(picked, vec![1, 2, 1, 1]);
     }
 
     #[test]

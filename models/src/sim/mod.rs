@@ -411,6 +411,16 @@ impl ClusterSim {
         self.config.policy
     }
 
+    /// Put the run back to `state` (a clone of `self.state` taken earlier in this run or
+    /// another run of the same inputs), e.g. to continue from a verifier snapshot. The
+    /// per-node score memo is dropped: it describes the nodes as they were. Not for runs
+    /// with the network model, whose run-time state is not part of `SimState`.
+    pub fn restore_state(&mut self, state: SimState, invariant_violation: Option<String>) {
+        self.state = state;
+        self.invariant_violation = invariant_violation;
+        self.scratch = Scratch::default();
+    }
+
     /// Arrivals of one instant are sorted (by job index) before their pods are ordered.
     fn arrivals_canonical(&self) -> bool {
         self.pod_order == PodOrder::Random

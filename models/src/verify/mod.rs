@@ -34,7 +34,7 @@ use sim_core::{
 };
 
 use crate::cluster::ClusterSpec;
-use crate::sim::{ClusterSim, Event, JobPhase, ModelError, PodOrder, RunConfig};
+use crate::sim::{ClusterSim, Event, JobPhase, ModelError, PodOrder, RunConfig, SimState};
 use crate::workload::Workload;
 
 pub use shrink::{MitigationResult, Shrunk, mitigations, shrink};
@@ -163,145 +163,268 @@ pub enum VerifyError {
 struct Visited {
     /// State fingerprint → fewest decisions at which it was reached.
     map: BTreeMap<u64, u64>,
+    /// Depth unbounded: a state seen before is pruned however it was reached (with a
+    /// depth bound, one reached in fewer decisions is explored again, as it has more
+    /// choices left within the bound).
+    prune_any: bool,
 }
 
-/// Run one schedule. `prefix_len`: decisions that replay an already explored path (states
-/// seen before that point are not pruned); `visited`: exhaustive-mode state table.
+/// A point on the current exhaustive-mode path to continue from: the run as it was at
+/// the end of an instant, after `decisions` choices.
+struct Snap {
+    decisions: u64,
+    state: SimState,
+    invariant_violation: Option<String>,
+    sim: Simulation<Event>,
+    path_len: usize,
+}
+
+/// One schedule in progress: the model, the engine, and the states it passed through.
+struct Runner {
+    model: ClusterSim,
+    sim: Simulation<Event>,
+    classes: Option<Vec<Vec<u32>>>,
+    horizon: Option<SimTime>,
+    stop: StopAt,
+    /// Fingerprints of the closed instants of this path, in order, and when each was.
+    path: Vec<u64>,
+    on_path: BTreeMap<u64, SimTime>,
+    /// Exhaustive mode: take snapshots to continue from (`snaps` stack).
+    snapshots: bool,
+    snaps: Vec<Snap>,
+}
+
+impl Runner {
+    /// Set up a run of `p` with the chooser in `mode`.
+    fn new(
+        p: &Problem,
+        opts: &ExploreOptions,
+        mode: ChooserMode,
+        exhaustive: bool,
+        seed: u64,
+        symmetry: bool,
+    ) -> Result<Runner, ModelError> {
+        let streams = RngStreams::new(seed);
+        let mut chooser = Chooser::new(mode, &streams);
+        chooser.start_recording();
+        let mut workload = p.workload.clone();
+        if let Some(j) = opts.jitter {
+            let steps = u64::from(opts.jitter_steps.max(1));
+            for job in &mut workload.jobs {
+                let k = chooser.choose(steps as usize + 1) as u64;
+                job.submit = SimTime(job.submit.0 + j.as_nanos() / steps * k);
+            }
+        }
+        let mut config = p.config.clone();
+        // Merging interchangeable nodes shrinks the space exhaustive mode must cover;
+        // random mode samples ties uniformly instead (cheaper, same outcomes up to
+        // symmetry).
+        config.reduce_symmetry = symmetry;
+        if opts.pod_order {
+            config.pod_order = PodOrder::Random;
+        }
+        config.detect.starvation_after = None;
+        // Cycles are found exactly from the state; the run's release count is not needed.
+        config.detect.livelock_releases = 0;
+        let model = ClusterSim::new(p.spec.clone(), workload, &config)?;
+        // Exhaustive mode also merges states that differ only by which of two identical
+        // jobs is which (needs the order of simultaneous events to be a choice point).
+        let classes = if exhaustive && opts.event_order && opts.jitter.is_none() {
+            model.job_symmetry_classes()
+        } else {
+            None
+        };
+        let mut sim = Simulation::new(chooser);
+        if opts.event_order {
+            sim.set_simultaneous_order(SimultaneousOrder::Chooser);
+        }
+        for (i, j) in model.workload.jobs.iter().enumerate() {
+            sim.schedule_at(j.submit, Event::Submit(i as u32));
+        }
+        let horizon = config.horizon.map(|h| SimTime::ZERO + h);
+        let stop = StopAt {
+            horizon: horizon.unwrap_or(SimTime::MAX),
+            max_events: opts.max_events,
+        };
+        // The network model's run-time state is not in `SimState`: no snapshots then.
+        let snapshots = exhaustive && model.net.is_none();
+        let mut r = Runner {
+            model,
+            sim,
+            classes,
+            horizon,
+            stop,
+            path: Vec::new(),
+            on_path: BTreeMap::new(),
+            snapshots,
+            snaps: Vec::new(),
+        };
+        r.push_snap();
+        Ok(r)
+    }
+
+    fn push_snap(&mut self) {
+        if self.snapshots {
+            self.snaps.push(Snap {
+                decisions: self.sim.chooser().decisions(),
+                state: self.model.state.clone(),
+                invariant_violation: self.model.invariant_violation.clone(),
+                sim: self.sim.clone(),
+                path_len: self.path.len(),
+            });
+        }
+    }
+
+    /// Go back to the latest snapshot taken after at most `k` decisions and follow
+    /// `script` from there. False when there is none (the run must start afresh).
+    fn restore(&mut self, k: u64, script: Vec<u32>) -> bool {
+        while self.snaps.last().is_some_and(|s| s.decisions > k) {
+            self.snaps.pop();
+        }
+        let Some(s) = self.snaps.last() else {
+            return false;
+        };
+        self.model
+            .restore_state(s.state.clone(), s.invariant_violation.clone());
+        self.sim = s.sim.clone();
+        self.sim
+            .chooser_mut()
+            .set_mode(ChooserMode::Scripted(script));
+        for h in self.path.drain(s.path_len..) {
+            self.on_path.remove(&h);
+        }
+        true
+    }
+
+    /// Run on to the end of the schedule. `prefix_len`: decisions that replay an already
+    /// explored path (states seen before that point are not pruned); `visited`:
+    /// exhaustive-mode state table.
+    fn drive(&mut self, prefix_len: u64, mut visited: Option<&mut Visited>) -> ScheduleRun {
+        let mut end: Option<ScheduleEnd> = None;
+        let mut violation: Option<Violation> = None;
+        let mut new_states = 0u64;
+        let stats = loop {
+            let Runner {
+                model,
+                sim,
+                classes,
+                horizon,
+                stop,
+                path,
+                on_path,
+                snapshots,
+                snaps,
+            } = self;
+            let last_snap = snaps.last().map_or(0, |s| s.decisions);
+            let mut pause = false;
+            let stats = sim.run_probed(model, *stop, |probe: &Probe<'_, Event>, m| {
+                if !probe.instant_closed {
+                    return true;
+                }
+                if let Some(d) = m.state.detect.deadlocks.first() {
+                    violation = Some(violation_of(
+                        m,
+                        ViolationKind::Deadlock,
+                        d.time,
+                        None,
+                        &d.jobs,
+                    ));
+                    end = Some(ScheduleEnd::Violation);
+                    return false;
+                }
+                // Without state pruning, only a state with every job submitted and none
+                // running can ever come back (pending arrivals and running jobs count
+                // down), so random mode hashes only those.
+                if visited.is_none() && !m.could_repeat() {
+                    return true;
+                }
+                let pending = probe.queue.pending();
+                let h = match classes {
+                    Some(c) => m.abstract_hash_symmetric(probe.now, &pending, *horizon, c),
+                    None => m.abstract_hash(probe.now, &pending, *horizon),
+                };
+                if let Some(&since) = on_path.get(&h) {
+                    end = Some(ScheduleEnd::Cycle);
+                    let waiting: Vec<u32> = m
+                        .state
+                        .jobs
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, js)| js.phase == JobPhase::Waiting)
+                        .map(|(j, _)| j as u32)
+                        .collect();
+                    if !waiting.is_empty() {
+                        violation = Some(violation_of(
+                            m,
+                            ViolationKind::Livelock,
+                            probe.now,
+                            Some(since),
+                            &waiting,
+                        ));
+                    }
+                    return false;
+                }
+                path.push(h);
+                on_path.insert(h, probe.now);
+                if let Some(v) = visited.as_deref_mut()
+                    && probe.decisions >= prefix_len
+                {
+                    match v.map.get(&h) {
+                        Some(&d) if v.prune_any || d <= probe.decisions => {
+                            end = Some(ScheduleEnd::Pruned);
+                            return false;
+                        }
+                        _ => {
+                            v.map.insert(h, probe.decisions);
+                            new_states += 1;
+                        }
+                    }
+                    // A new state after new choices: worth a snapshot to branch from.
+                    if *snapshots && probe.decisions > last_snap {
+                        pause = true;
+                        return false;
+                    }
+                }
+                true
+            });
+            if pause {
+                self.push_snap();
+                continue;
+            }
+            break stats;
+        };
+        let end = end.unwrap_or(match stats.reason {
+            sim_core::StopReason::Drained | sim_core::StopReason::Requested => ScheduleEnd::Drained,
+            sim_core::StopReason::Horizon => ScheduleEnd::Horizon,
+            sim_core::StopReason::EventBudget => ScheduleEnd::EventBudget,
+        });
+        ScheduleRun {
+            choices: self
+                .sim
+                .chooser()
+                .recorded()
+                .map(<[Choice]>::to_vec)
+                .unwrap_or_default(),
+            end,
+            violation,
+            events: stats.events,
+            engine_fingerprint: stats.fingerprint,
+            new_states,
+        }
+    }
+}
+
+/// Run one schedule from the start (random mode, replay).
 fn run_schedule(
     p: &Problem,
     opts: &ExploreOptions,
     mode: ChooserMode,
     prefix_len: u64,
-    mut visited: Option<&mut Visited>,
     seed: u64,
     symmetry: bool,
 ) -> Result<ScheduleRun, ModelError> {
-    let streams = RngStreams::new(seed);
-    let mut chooser = Chooser::new(mode, &streams);
-    chooser.start_recording();
-    let mut workload = p.workload.clone();
-    if let Some(j) = opts.jitter {
-        let steps = u64::from(opts.jitter_steps.max(1));
-        for job in &mut workload.jobs {
-            let k = chooser.choose(steps as usize + 1) as u64;
-            job.submit = SimTime(job.submit.0 + j.as_nanos() / steps * k);
-        }
-    }
-    let mut config = p.config.clone();
-    // Merging interchangeable nodes shrinks the space exhaustive mode must cover; random
-    // mode samples ties uniformly instead (cheaper, same outcomes up to symmetry).
-    config.reduce_symmetry = symmetry;
-    if opts.pod_order {
-        config.pod_order = PodOrder::Random;
-    }
-    config.detect.starvation_after = None;
-    // Cycles are found exactly from the state; the run's release count is not needed.
-    config.detect.livelock_releases = 0;
-    let mut model = ClusterSim::new(p.spec.clone(), workload, &config)?;
-    // Exhaustive mode also merges states that differ only by which of two identical jobs
-    // is which (needs the order of simultaneous events to be a choice point).
-    let classes = if visited.is_some() && opts.event_order && opts.jitter.is_none() {
-        model.job_symmetry_classes()
-    } else {
-        None
-    };
-    let mut sim = Simulation::new(chooser);
-    if opts.event_order {
-        sim.set_simultaneous_order(SimultaneousOrder::Chooser);
-    }
-    for (i, j) in model.workload.jobs.iter().enumerate() {
-        sim.schedule_at(j.submit, Event::Submit(i as u32));
-    }
-    let horizon = config.horizon.map(|h| SimTime::ZERO + h);
-    let stop = StopAt {
-        horizon: horizon.unwrap_or(SimTime::MAX),
-        max_events: opts.max_events,
-    };
-    let mut path: BTreeMap<u64, SimTime> = BTreeMap::new();
-    let mut end: Option<ScheduleEnd> = None;
-    let mut violation: Option<Violation> = None;
-    let mut new_states = 0u64;
-    let stats = sim.run_probed(&mut model, stop, |probe: &Probe<'_, Event>, m| {
-        if !probe.instant_closed {
-            return true;
-        }
-        if let Some(d) = m.state.detect.deadlocks.first() {
-            violation = Some(violation_of(
-                m,
-                ViolationKind::Deadlock,
-                d.time,
-                None,
-                &d.jobs,
-            ));
-            end = Some(ScheduleEnd::Violation);
-            return false;
-        }
-        // Without state pruning, only a state with every job submitted and none running
-        // can ever come back (pending arrivals and running jobs count down), so random
-        // mode hashes only those.
-        if visited.is_none() && !m.could_repeat() {
-            return true;
-        }
-        let pending = probe.queue.pending();
-        let h = match &classes {
-            Some(c) => m.abstract_hash_symmetric(probe.now, &pending, horizon, c),
-            None => m.abstract_hash(probe.now, &pending, horizon),
-        };
-        if let Some(&since) = path.get(&h) {
-            end = Some(ScheduleEnd::Cycle);
-            let waiting: Vec<u32> = m
-                .state
-                .jobs
-                .iter()
-                .enumerate()
-                .filter(|(_, js)| js.phase == JobPhase::Waiting)
-                .map(|(j, _)| j as u32)
-                .collect();
-            if !waiting.is_empty() {
-                violation = Some(violation_of(
-                    m,
-                    ViolationKind::Livelock,
-                    probe.now,
-                    Some(since),
-                    &waiting,
-                ));
-            }
-            return false;
-        }
-        path.insert(h, probe.now);
-        if let Some(v) = visited.as_deref_mut()
-            && probe.decisions >= prefix_len
-        {
-            match v.map.get(&h) {
-                Some(&d) if d <= probe.decisions => {
-                    end = Some(ScheduleEnd::Pruned);
-                    return false;
-                }
-                _ => {
-                    v.map.insert(h, probe.decisions);
-                    new_states += 1;
-                }
-            }
-        }
-        true
-    });
-    let end = end.unwrap_or(match stats.reason {
-        sim_core::StopReason::Drained | sim_core::StopReason::Requested => ScheduleEnd::Drained,
-        sim_core::StopReason::Horizon => ScheduleEnd::Horizon,
-        sim_core::StopReason::EventBudget => ScheduleEnd::EventBudget,
-    });
-    Ok(ScheduleRun {
-        choices: sim
-            .chooser()
-            .recorded()
-            .map(<[Choice]>::to_vec)
-            .unwrap_or_default(),
-        end,
-        violation,
-        events: stats.events,
-        engine_fingerprint: stats.fingerprint,
-        new_states,
-    })
+    let mut r = Runner::new(p, opts, mode, false, seed, symmetry)?;
+    Ok(r.drive(prefix_len, None))
 }
 
 fn violation_of(
@@ -451,7 +574,7 @@ pub fn explore(
                     .into_par_iter()
                     .map(|i| {
                         let s = seed.wrapping_add(i);
-                        run_schedule(p, opts, ChooserMode::Seeded, 0, None, s, false)
+                        run_schedule(p, opts, ChooserMode::Seeded, 0, s, false)
                     })
                     .collect();
                 for (k, r) in runs.into_iter().enumerate() {
@@ -476,23 +599,43 @@ pub fn explore(
             max_schedules,
             max_depth,
         } => {
-            let mut visited = Visited::default();
+            let mut visited = Visited {
+                prune_any: max_depth.is_none(),
+                ..Visited::default()
+            };
             let mut prefix: Vec<u32> = Vec::new();
             let depth = max_depth.unwrap_or(u64::MAX);
+            // Each schedule continues from the latest snapshot on the path it shares with
+            // the previous one, instead of replaying that path from the start.
+            let mut runner: Option<Runner> = None;
             loop {
                 if cov.schedules >= max_schedules {
                     cov.budget_exhausted = true;
                     break;
                 }
-                let r = run_schedule(
-                    p,
-                    opts,
-                    ChooserMode::Scripted(prefix.clone()),
-                    prefix.len() as u64,
-                    Some(&mut visited),
-                    p.config.seed,
-                    true,
-                )?;
+                let bumped = prefix.len().saturating_sub(1) as u64;
+                let fresh = || {
+                    Runner::new(
+                        p,
+                        opts,
+                        ChooserMode::Scripted(prefix.clone()),
+                        true,
+                        p.config.seed,
+                        true,
+                    )
+                };
+                let mut rn = match runner.take() {
+                    Some(mut rn) if !prefix.is_empty() => {
+                        if rn.restore(bumped, prefix.clone()) {
+                            rn
+                        } else {
+                            fresh()?
+                        }
+                    }
+                    _ => fresh()?,
+                };
+                let r = rn.drive(prefix.len() as u64, Some(&mut visited));
+                runner = Some(rn);
                 record(&mut cov, &r);
                 let i = cov.schedules - 1;
                 match r.violation.as_ref().map(|v| v.kind) {
@@ -593,7 +736,6 @@ pub fn replay(w: &Witness) -> Result<(ScheduleRun, bool), VerifyError> {
         &w.options,
         ChooserMode::Scripted(w.choices.clone()),
         u64::MAX,
-        None,
         w.seed,
         w.symmetry,
     )?;
