@@ -124,7 +124,7 @@ fn gang_layers_verified_with_complete_coverage_on_the_kueue_case() {
 }
 
 #[test]
-fn four_gangs_on_four_nodes_verified_under_coscheduling_and_gang() {
+fn four_gangs_on_four_nodes_verified_under_coscheduling_gang_and_kueue_wfpr() {
     let sc = "scenarios/bundled/verify/four-gangs.yaml";
     for policy in ["coscheduling", "gang"] {
         let (r, dir) = verify_dir(
@@ -143,6 +143,18 @@ fn four_gangs_on_four_nodes_verified_under_coscheduling_and_gang() {
         Some(3),
         "kueue without waitForPodsReady deadlocks"
     );
+    let (r, dir) = verify_dir(
+        "four-kueue-wfpr",
+        &[
+            "scenarios/bundled/verify/four-gangs-kueue-wfpr.yaml",
+            "--exhaustive",
+        ],
+    );
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let v = report(&dir);
+    assert_eq!(v["exploration"]["deadlock"], "VERIFIED");
+    assert_eq!(v["exploration"]["livelock"], "VERIFIED");
+    assert_eq!(v["exploration"]["coverage"]["complete"], true);
 }
 
 #[test]
