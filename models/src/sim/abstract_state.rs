@@ -7,12 +7,80 @@
 //! counters) and what is only a handle (timer ids, generations), and it replaces absolute
 //! times by offsets from now and queue timestamps by their relative order.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 use sim_core::{SimTime, TimerId};
 
 use super::{ClusterSim, Event, JobPhase};
 use crate::scheduler::PolicyKind;
+
+/// Interchangeable jobs for symmetry reduction: the classes and, per class, every
+/// relabelling of its members (computed once per run).
+#[derive(Clone, Debug)]
+pub struct JobSymmetry {
+    classes: Vec<Vec<u32>>,
+    perms: Vec<Vec<Vec<u32>>>,
+}
+
+/// A fast, deterministic 64-bit hasher for state fingerprints (the same on every
+/// platform and run): a multiply-rotate mix per word and a final avalanche. Far cheaper
+/// than SipHash, which the verifier does not need (no untrusted keys).
+struct StateHasher(u64);
+
+const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl StateHasher {
+    fn new() -> Self {
+        StateHasher(0x243f_6a88_85a3_08d3)
+    }
+    #[inline]
+    fn mix(&mut self, x: u64) {
+        self.0 = (self.0 ^ x).wrapping_mul(K).rotate_left(29);
+    }
+}
+
+impl Hasher for StateHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.mix(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        self.mix(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.mix(u64::from(i));
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.mix(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.mix(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.mix(i);
+    }
+    fn write_u128(&mut self, i: u128) {
+        self.mix(i as u64);
+        self.mix((i >> 64) as u64);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.mix(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        // murmur3's fmix64.
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        x ^ (x >> 33)
+    }
+}
 
 impl ClusterSim {
     /// Fingerprint of the state at `now` with `pending` events (as `EventQueue::pending`
@@ -23,14 +91,14 @@ impl ClusterSim {
         pending: &[(SimTime, TimerId, &Event)],
         horizon: Option<SimTime>,
     ) -> u64 {
-        self.abstract_hash_with(now, pending, horizon, None)
+        self.abstract_hash_with(now, pending, horizon, None, self.cluster_hash())
     }
 
     /// Classes of interchangeable jobs (same pods, duration, priority, queue and submit
     /// time: nothing but their ids tells them apart), for symmetry reduction; `None` when
     /// the policy may break ties by job index (Tiresias, SJF, backfill, Kueue preemption)
     /// or there is nothing to gain.
-    pub fn job_symmetry_classes(&self) -> Option<Vec<Vec<u32>>> {
+    pub fn job_symmetry_classes(&self) -> Option<JobSymmetry> {
         use crate::scheduler::{ReclaimWithinCohort, WithinClusterQueue};
         match self.policy() {
             PolicyKind::Tiresias | PolicyKind::Sjf | PolicyKind::Backfill => return None,
@@ -67,7 +135,10 @@ impl ClusterSim {
             .iter()
             .map(|c| (1..=c.len() as u64).product::<u64>())
             .product();
-        (!classes.is_empty() && perms <= 720).then_some(classes)
+        (!classes.is_empty() && perms <= 720).then(|| JobSymmetry {
+            perms: classes.iter().map(|c| permutations(c)).collect(),
+            classes,
+        })
     }
 
     /// The smallest fingerprint over all relabellings of interchangeable jobs: states that
@@ -77,35 +148,41 @@ impl ClusterSim {
         now: SimTime,
         pending: &[(SimTime, TimerId, &Event)],
         horizon: Option<SimTime>,
-        classes: &[Vec<u32>],
+        sym: &JobSymmetry,
     ) -> u64 {
         let n = self.state.jobs.len();
         let mut best = u64::MAX;
         let mut perm: Vec<u32> = (0..n as u32).collect();
-        // Enumerate the product of per-class permutations (Heap's algorithm per class,
-        // odometer across classes) by materialising each class's permutations.
-        let per_class: Vec<Vec<Vec<u32>>> = classes.iter().map(|c| permutations(c)).collect();
-        let mut idx = vec![0usize; classes.len()];
+        let cluster = self.cluster_hash();
+        // The product of per-class relabellings, as an odometer across classes.
+        let mut idx = vec![0usize; sym.classes.len()];
         loop {
-            for (c, class) in classes.iter().enumerate() {
+            for (c, class) in sym.classes.iter().enumerate() {
                 for (k, &j) in class.iter().enumerate() {
-                    perm[j as usize] = per_class[c][idx[c]][k];
+                    perm[j as usize] = sym.perms[c][idx[c]][k];
                 }
             }
-            best = best.min(self.abstract_hash_with(now, pending, horizon, Some(&perm)));
+            best = best.min(self.abstract_hash_with(now, pending, horizon, Some(&perm), cluster));
             let mut c = 0;
             loop {
-                if c == classes.len() {
+                if c == sym.classes.len() {
                     return best;
                 }
                 idx[c] += 1;
-                if idx[c] < per_class[c].len() {
+                if idx[c] < sym.perms[c].len() {
                     break;
                 }
                 idx[c] = 0;
                 c += 1;
             }
         }
+    }
+
+    /// The allocation state of the nodes, hashed once for every relabelling.
+    fn cluster_hash(&self) -> u64 {
+        let mut h = StateHasher::new();
+        self.state.cluster.hash(&mut h);
+        h.finish()
     }
 
     /// Fingerprint with job `j` renamed `perm[j]` (identity when `None`).
@@ -115,11 +192,12 @@ impl ClusterSim {
         pending: &[(SimTime, TimerId, &Event)],
         horizon: Option<SimTime>,
         perm: Option<&[u32]>,
+        cluster: u64,
     ) -> u64 {
         let p = |j: u32| perm.map_or(j, |v| v[j as usize]);
-        let mut h = DefaultHasher::new();
+        let mut h = StateHasher::new();
         let st = &self.state;
-        st.cluster.hash(&mut h);
+        cluster.hash(&mut h);
         let tiresias = self.policy() == PolicyKind::Tiresias;
         let requeue_cap = self.requeue_cap();
         // Per-job state in the order of the new labels.

@@ -8,6 +8,7 @@
 //! `jobsched` (all-or-nothing gang placement with job-level disciplines, and Volcano).
 
 mod abstract_state;
+pub use abstract_state::JobSymmetry;
 mod detect;
 mod jobsched;
 mod kueue;

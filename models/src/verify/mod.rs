@@ -34,7 +34,9 @@ use sim_core::{
 };
 
 use crate::cluster::ClusterSpec;
-use crate::sim::{ClusterSim, Event, JobPhase, ModelError, PodOrder, RunConfig, SimState};
+use crate::sim::{
+    ClusterSim, Event, JobPhase, JobSymmetry, ModelError, PodOrder, RunConfig, SimState,
+};
 use crate::workload::Workload;
 
 pub use shrink::{MitigationResult, Shrunk, mitigations, shrink};
@@ -183,7 +185,7 @@ struct Snap {
 struct Runner {
     model: ClusterSim,
     sim: Simulation<Event>,
-    classes: Option<Vec<Vec<u32>>>,
+    classes: Option<JobSymmetry>,
     horizon: Option<SimTime>,
     stop: StopAt,
     /// Fingerprints of the closed instants of this path, in order, and when each was.
