@@ -183,7 +183,11 @@ fn bad_dra_input_gets_clear_errors_and_exit_code_2() {
     // A template the manifests do not hold.
     check(
         TEMPLATE_SCENARIO,
-        &["dra.claim_templates.1", "default/one-gpu", "not in the manifests"],
+        &[
+            "dra.claim_templates.1",
+            "default/one-gpu",
+            "not in the manifests",
+        ],
     );
     // A pod GPU count with no template.
     write(
@@ -201,7 +205,10 @@ spec:
 ",
     );
     check(
-        &TEMPLATE_SCENARIO.replace("{id: a, duration: 10s}", "{id: a, duration: 10s, gpus_per_pod: 2}"),
+        &TEMPLATE_SCENARIO.replace(
+            "{id: a, duration: 10s}",
+            "{id: a, duration: 10s, gpus_per_pod: 2}",
+        ),
         &["job \"a\" pod 0 requests 2 GPUs", "no template for 2"],
     );
     // Unknown device class in a template.
@@ -219,7 +226,10 @@ spec:
         exactly: {deviceClassName: tpu.example.com}
 ",
     );
-    check(TEMPLATE_SCENARIO, &["default/one-gpu", "tpu.example.com", "does not exist"]);
+    check(
+        TEMPLATE_SCENARIO,
+        &["default/one-gpu", "tpu.example.com", "does not exist"],
+    );
     // Bad CEL in a template.
     write(
         &m,
@@ -268,7 +278,10 @@ spec:
         exactly: {deviceClassName: gpu.nvidia.com, count: 9}
 ",
     );
-    check(TEMPLATE_SCENARIO, &["job \"a\" pod 0", "can never be allocated"]);
+    check(
+        TEMPLATE_SCENARIO,
+        &["job \"a\" pod 0", "can never be allocated"],
+    );
     // Mode and manifests disagree.
     check(
         "cluster: {}\ndra: {mode: generated, manifests: m}\nworkload: {jobs: [{id: a, duration: 1s}]}\n",

@@ -18,10 +18,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::NodeSelector;
-use serde::{Deserialize, Serialize};
 use k8s_openapi::api::resource::v1::{
     DeviceClass, DeviceRequest, DeviceSelector, DeviceToleration, ResourceClaim, ResourceSlice,
 };
+use serde::{Deserialize, Serialize};
 
 use super::cel::{self, AttrValue, DeviceVal, Selector};
 use super::error::DraError;

@@ -31,8 +31,8 @@ use crate::scheduler::{PolicyKind, Profile, SchedulerConfig, Scratch};
 use crate::state::{ClusterState, Placement};
 use crate::workload::Workload;
 
-pub use dra::{DraConfig, DraInvariant, DraObjects, DraSource, DraState, DraViolation};
 pub use detect::{DeadlockRecord, DetectConfig, DetectState, StarvedKind, StarvedRecord};
+pub use dra::{DraConfig, DraInvariant, DraObjects, DraSource, DraState, DraViolation};
 pub use kueue::KueueState;
 pub use network::{DatasetScope, NetModel, NetSample, StagingSpec};
 pub use result::{JobRecord, NetJobRecord, Outcome, RunResult};

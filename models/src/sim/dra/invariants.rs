@@ -152,10 +152,11 @@ pub(in crate::sim) fn check_pod(
             );
         }
         for d in claim.allocation.devices.iter().filter(|d| !d.admin_access) {
-            let device = rt.alloc.devices().get(d.device as usize).map_or_else(
-                || format!("#{}", d.device),
-                |dev| dev.id.to_string(),
-            );
+            let device = rt
+                .alloc
+                .devices()
+                .get(d.device as usize)
+                .map_or_else(|| format!("#{}", d.device), |dev| dev.id.to_string());
             match st.allocation.device_owner(d.device) {
                 Some(owner) if owner == key => {}
                 other => {
@@ -181,7 +182,10 @@ pub(in crate::sim) fn check_pod(
             return fail(
                 DraInvariant::DeviceWithoutClaim,
                 format!("the pod holds GPU {g} of {node_name}, which none of its claims allocates"),
-                Some(format!("{}/{node_name}/gpu-{g}", crate::dra::generate::GPU_DRIVER)),
+                Some(format!(
+                    "{}/{node_name}/gpu-{g}",
+                    crate::dra::generate::GPU_DRIVER
+                )),
                 expected.iter().map(ToString::to_string).collect(),
             );
         }

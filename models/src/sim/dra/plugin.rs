@@ -12,8 +12,8 @@ use super::{DraConfig, DraSource, DraState};
 use crate::cluster::ClusterSpec;
 use crate::dra::generate::{GPU_DRIVER, allocator_for_cluster};
 use crate::dra::{
-    AllocatedDevice, Allocation, AllocationState, Allocator, DeviceIdx, ObjectKey, PodPlacement, PreparedClaim,
-    claim_from_template,
+    AllocatedDevice, Allocation, AllocationState, Allocator, DeviceIdx, ObjectKey, PodPlacement,
+    PreparedClaim, claim_from_template,
 };
 use crate::resources::GpuRequest;
 use crate::scheduler::NodeFilter;
@@ -180,15 +180,16 @@ impl DraRuntime {
                             }
                         };
                         let Some(tkey) = objs.templates_by_gpus.get(&n) else {
-                            let known: Vec<String> = objs
-                                .templates_by_gpus
-                                .keys()
-                                .map(u32::to_string)
-                                .collect();
+                            let known: Vec<String> =
+                                objs.templates_by_gpus.keys().map(u32::to_string).collect();
                             return Err(ModelError::Dra(format!(
                                 "job {:?} pod {p} requests {n} GPUs but dra.claim_templates has no template for {n} (it maps: {})",
                                 job.id,
-                                if known.is_empty() { "nothing".to_string() } else { known.join(", ") }
+                                if known.is_empty() {
+                                    "nothing".to_string()
+                                } else {
+                                    known.join(", ")
+                                }
                             )));
                         };
                         let Some(t) = by_key.get(tkey) else {
