@@ -16,7 +16,8 @@ pub use cluster::{ClusterSpec, NodeSpec};
 pub use resources::{GPU_MILLI, GpuRequest, PodRequest, split_gpus};
 pub use scheduler::{PolicyKind, SchedulerConfig};
 pub use sim::{
-    DatasetScope, DetectConfig, JobRecord, ModelError, NetModel, Outcome, PodOrder, RunConfig,
-    RunError, RunResult, StagingSpec, StarvedKind, run,
+    DatasetScope, DetectConfig, DraConfig, DraInvariant, DraObjects, DraSource, DraViolation,
+    JobRecord, ModelError, NetModel, Outcome, PodOrder, RunConfig, RunError, RunResult,
+    StagingSpec, StarvedKind, run,
 };
 pub use workload::{JobSpec, Workload};

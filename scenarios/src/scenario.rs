@@ -32,6 +32,8 @@ pub struct ScenarioFile {
     /// Deadlock, livelock and starvation detection (see docs/verify.md).
     #[serde(default)]
     pub detect: models::DetectConfig,
+    /// Dynamic Resource Allocation (see docs/dra.md); absent: plain GPU counts.
+    pub dra: Option<crate::dra::DraDef>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -185,12 +187,19 @@ pub enum ScenarioError {
 pub trait FileSource {
     /// Returns (display path, contents).
     fn read(&self, name: &str) -> Result<(String, String), ScenarioError>;
+    /// The file-system path of `name` (files and folders), when the source is on disk.
+    fn path(&self, _name: &str) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// Files relative to a base directory.
 pub struct DirSource(pub PathBuf);
 
 impl FileSource for DirSource {
+    fn path(&self, name: &str) -> Option<PathBuf> {
+        Some(self.0.join(name))
+    }
     fn read(&self, name: &str) -> Result<(String, String), ScenarioError> {
         let p = self.0.join(name);
         let display = p.display().to_string();
@@ -278,7 +287,16 @@ pub fn build_parsed(
     if let Some(p) = ov.policy {
         f.scheduler.policy = p;
     }
-    let cluster = build_cluster(path, &f.cluster, files)?;
+    let manifests = match &f.dra {
+        Some(d) => crate::dra::load_manifests(path, d, files)?,
+        None => None,
+    };
+    let cluster = build_cluster(path, &f.cluster, files, manifests.as_ref())?;
+    let dra = f
+        .dra
+        .as_ref()
+        .map(|d| crate::dra::build(path, d, manifests))
+        .transpose()?;
     let mut inputs = Vec::new();
     let workload = build_workload(path, &f.workload, files, &mut inputs)?;
     let config = RunConfig {
@@ -291,6 +309,7 @@ pub fn build_parsed(
         network: f.network.clone(),
         detect: f.detect.clone(),
         reduce_symmetry: false,
+        dra,
     };
     validate_scheduler(path, &config.scheduler)?;
     Ok(Scenario {
@@ -351,6 +370,7 @@ fn build_cluster(
     path: &str,
     def: &ClusterDef,
     files: &dyn FileSource,
+    manifests: Option<&models::dra::Manifests>,
 ) -> Result<ClusterSpec, ScenarioError> {
     let mut nodes: Vec<NodeSpec> = Vec::new();
     let mut rack_base = 0u32;
@@ -416,11 +436,16 @@ fn build_cluster(
         rack_base = list.iter().map(|n| n.rack + 1).max().unwrap_or(rack_base);
         nodes.extend(list);
     }
+    if nodes.is_empty()
+        && let Some(m) = manifests
+    {
+        nodes = crate::dra::nodes_from_manifests(path, m)?;
+    }
     if nodes.is_empty() {
         return Err(invalid(
             path,
             "cluster",
-            "no nodes: give node_pools or node_lists",
+            "no nodes: give node_pools or node_lists (or Node objects in dra.manifests)",
         ));
     }
     Ok(ClusterSpec { nodes })

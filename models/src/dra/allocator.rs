@@ -21,6 +21,7 @@ use k8s_openapi::api::core::v1::NodeSelector;
 use k8s_openapi::api::resource::v1::{
     DeviceClass, DeviceRequest, DeviceSelector, DeviceToleration, ResourceClaim, ResourceSlice,
 };
+use serde::{Deserialize, Serialize};
 
 use super::cel::{self, AttrValue, DeviceVal, Selector};
 use super::error::DraError;
@@ -174,7 +175,7 @@ enum Mode {
 }
 
 /// One way to satisfy a request: the request itself, or one `firstAvailable` sub-request.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Alternative {
     /// `request` or `request/subrequest`, as the allocation result names it.
     name: String,
@@ -188,7 +189,7 @@ struct Alternative {
     table: Arc<MatchTable>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct PreparedRequest {
     name: String,
     alternatives: Vec<Alternative>,
@@ -219,15 +220,26 @@ impl Constraint {
 }
 
 /// A ResourceClaim checked and compiled against an [`Allocator`].
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct PreparedClaim {
     pub key: ObjectKey,
     requests: Vec<PreparedRequest>,
     constraints: Vec<Constraint>,
 }
 
+impl PreparedClaim {
+    /// The same claim under another name: what the resource-claim controller makes for
+    /// each pod from one ResourceClaimTemplate (prepared once, then renamed per pod).
+    pub fn renamed(&self, key: ObjectKey) -> PreparedClaim {
+        PreparedClaim {
+            key,
+            ..self.clone()
+        }
+    }
+}
+
 /// One allocated device of a claim.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AllocatedDevice {
     /// `request` or `request/subrequest`.
     pub request: String,
@@ -236,13 +248,13 @@ pub struct AllocatedDevice {
 }
 
 /// A claim's allocation (`status.allocation.devices.results`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Allocation {
     pub devices: Vec<AllocatedDevice>,
 }
 
 /// An allocated claim and who uses it (`status.reservedFor`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClaimStatus {
     pub allocation: Allocation,
     pub reserved_for: BTreeSet<String>,
@@ -250,7 +262,7 @@ pub struct ClaimStatus {
 
 /// Which claims are allocated to which devices: plain data (clone, compare, hash), the
 /// part of the simulation state DRA owns.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AllocationState {
     claims: BTreeMap<ObjectKey, ClaimStatus>,
     /// Devices allocated exclusively (not admin access), and to which claim.
@@ -304,6 +316,12 @@ impl AllocationState {
 
     pub fn devices_in_use(&self) -> usize {
         self.in_use.len()
+    }
+
+    /// Test hook: records a claim without any check, to build broken states.
+    #[cfg(test)]
+    pub(crate) fn insert_unchecked(&mut self, key: ObjectKey, status: ClaimStatus) {
+        self.claims.insert(key, status);
     }
 }
 
@@ -695,6 +713,17 @@ impl Allocator {
     /// ask for admin access.
     pub fn allow_admin_access_in(&mut self, namespace: &str) {
         self.admin_namespaces.insert(namespace.to_string());
+    }
+
+    /// Whether some device is usable from several nodes (`allNodes`, a node selector):
+    /// then an allocation on one node changes what other nodes can allocate.
+    pub fn has_shared_devices(&self) -> bool {
+        !self.shared_devices.is_empty()
+    }
+
+    /// Whether a node is known (named by a slice or added).
+    pub fn knows_node(&self, name: &str) -> bool {
+        self.node_index.contains_key(name)
     }
 
     /// Known node names, sorted.

@@ -19,6 +19,14 @@ pub trait FilterPlugin: Debug + Send + Sync {
     fn filter(&self, pod: &PodRequest, spec: &NodeSpec, st: &NodeState) -> Result<(), Misfit>;
 }
 
+/// A Filter that needs more than the node's resources, asked by node index after the
+/// resource Filters pass: the DynamicResources plugin (can the pod's ResourceClaims be
+/// allocated on this node?).
+pub trait NodeFilter {
+    fn name(&self) -> &'static str;
+    fn filter_node(&self, node: u32) -> bool;
+}
+
 pub trait ScorePlugin: Debug + Send + Sync {
     fn name(&self) -> &'static str;
     /// Raw score, conventionally 0..=100 (`MaxNodeScore`).
@@ -88,7 +96,9 @@ impl Profile {
     /// One scheduling cycle for one pod: Filter nodes round-robin from `*start` until
     /// enough feasible nodes are found, Score them, and return the best node. Ties among
     /// the best go to the `Chooser` (candidates in node-index order). Advances `*start` by
-    /// the number of nodes examined, as kube-scheduler does.
+    /// the number of nodes examined, as kube-scheduler does. `extra` is a further Filter
+    /// (DynamicResources) run on nodes the resource Filters pass; with a memo `shape`, its
+    /// verdict must depend only on the node's own state.
     #[allow(clippy::too_many_arguments)] // the cycle's inputs, each distinct
     pub fn select_node(
         &self,
@@ -100,6 +110,7 @@ impl Profile {
         range: Option<std::ops::Range<usize>>,
         chooser: &mut Chooser,
         scratch: &mut Scratch,
+        extra: Option<&dyn NodeFilter>,
     ) -> Option<u32> {
         let total = spec.nodes.len();
         // Restricted to `range` (e.g. one rack): scan it from its start, leave `*start`.
@@ -133,7 +144,9 @@ impl Profile {
                 Some(v) => v,
                 None => {
                     let (ns, st) = (&spec.nodes[idx], &cs.nodes[idx]);
-                    let v = if self.filters.iter().all(|f| f.filter(pod, ns, st).is_ok()) {
+                    let v = if self.filters.iter().all(|f| f.filter(pod, ns, st).is_ok())
+                        && extra.is_none_or(|f| f.filter_node(idx as u32))
+                    {
                         // Without normalisation a node's weighted total is its own affair.
                         self.scorers
                             .iter()

@@ -6,7 +6,9 @@ pub mod plugins;
 use serde::{Deserialize, Serialize};
 use sim_core::SimDuration;
 
-pub use framework::{FilterPlugin, Profile, ScorePlugin, Scratch, num_feasible_nodes_to_find};
+pub use framework::{
+    FilterPlugin, NodeFilter, Profile, ScorePlugin, Scratch, num_feasible_nodes_to_find,
+};
 pub use plugins::{BalancedAllocation, FitScore, FitStrategy, NodeResourcesFit, Resource};
 
 /// The scheduling policy: which system is modelled (see `docs/policies.md`).

@@ -10,6 +10,7 @@
 mod abstract_state;
 pub use abstract_state::JobSymmetry;
 mod detect;
+mod dra;
 mod jobsched;
 mod kueue;
 mod network;
@@ -32,6 +33,7 @@ use crate::state::{ClusterState, Placement};
 use crate::workload::Workload;
 
 pub use detect::{DeadlockRecord, DetectConfig, DetectState, StarvedKind, StarvedRecord};
+pub use dra::{DraConfig, DraInvariant, DraObjects, DraSource, DraState, DraViolation};
 pub use kueue::KueueState;
 pub use network::{DatasetScope, NetModel, NetSample, StagingSpec};
 pub use result::{JobRecord, NetJobRecord, Outcome, RunResult};
@@ -69,6 +71,10 @@ pub struct RunConfig {
     pub detect: DetectConfig,
     /// Verifier's symmetry reduction: tied interchangeable nodes count as one choice.
     pub reduce_symmetry: bool,
+    /// Dynamic Resource Allocation: pods' accelerators as ResourceClaims (see
+    /// `docs/dra.md`); `None` (default): plain `nvidia.com/gpu` counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dra: Option<DraConfig>,
 }
 
 impl Default for RunConfig {
@@ -83,6 +89,7 @@ impl Default for RunConfig {
             network: None,
             detect: DetectConfig::default(),
             reduce_symmetry: false,
+            dra: None,
         }
     }
 }
@@ -115,6 +122,9 @@ pub enum ModelError {
     NoNodes,
     #[error("scheduler.{field}: {msg}")]
     Config { field: String, msg: String },
+    /// DRA set-up: manifests, claim templates, claims that can never be allocated.
+    #[error("dra: {0}")]
+    Dra(String),
 }
 
 /// Engine events.
@@ -272,6 +282,9 @@ pub struct SimState {
     /// Pods were released by a gang rejection during the last pass.
     pub retry_after_backoff: bool,
     pub detect: DetectState,
+    /// DRA's claims and their allocations (when DRA is on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dra: Option<DraState>,
 }
 
 /// The model: read-only configuration plus `SimState`.
@@ -295,15 +308,41 @@ pub struct ClusterSim {
     /// The network model's run-time state (when enabled).
     pub net: Option<network::NetRuntime>,
     pub invariant_violation: Option<String>,
+    /// The DynamicResources plugin (when DRA is on).
+    dra: Option<dra::DraRuntime>,
+    pub dra_violation: Option<DraViolation>,
 }
 
 impl ClusterSim {
     pub fn new(
         spec: ClusterSpec,
-        workload: Workload,
+        mut workload: Workload,
         config: &RunConfig,
     ) -> Result<ClusterSim, ModelError> {
+        if spec.nodes.is_empty() {
+            return Err(ModelError::NoNodes);
+        }
+        let dra = config
+            .dra
+            .as_ref()
+            .map(|c| dra::DraRuntime::new(c, &spec, &workload))
+            .transpose()?;
+        // Request shapes over the requests as written (in manifests mode the GPU count
+        // chooses the claim template, so it stays part of the shape).
+        let written = match &config.dra {
+            Some(DraConfig {
+                source: DraSource::Manifests(_),
+            }) => {
+                let w = workload.clone();
+                dra::strip_gpu_requests(&mut workload);
+                Some(w)
+            }
+            _ => None,
+        };
         validate(&spec, &workload)?;
+        if let Some(rt) = &dra {
+            rt.validate_claims(&spec)?;
+        }
         let kueue = kueue::KueueState::new(&config.scheduler.kueue, &spec, &workload)?;
         let net = config
             .network
@@ -314,7 +353,7 @@ impl ClusterSim {
         let mut job_ids: BTreeMap<Vec<u32>, u32> = BTreeMap::new();
         let mut pod_shape = Vec::with_capacity(workload.jobs.len());
         let mut job_shape = Vec::with_capacity(workload.jobs.len());
-        for j in &workload.jobs {
+        for j in &written.as_ref().unwrap_or(&workload).jobs {
             let shapes: Vec<u32> = j
                 .pods
                 .iter()
@@ -387,6 +426,7 @@ impl ClusterSim {
             flush_scheduled: false,
             retry_after_backoff: false,
             detect: DetectState::default(),
+            dra: dra.as_ref().map(|_| DraState::default()),
         };
         let mut profile = config.scheduler.profile();
         profile.merge_identical_nodes = config.reduce_symmetry;
@@ -405,6 +445,8 @@ impl ClusterSim {
             state,
             net,
             invariant_violation: None,
+            dra,
+            dra_violation: None,
         })
     }
 
@@ -586,29 +628,43 @@ impl ClusterSim {
         chooser: &mut Chooser,
     ) -> Option<u32> {
         let req = &self.workload.jobs[job as usize].pods[pod as usize];
-        let shape = self.pod_shape[job as usize][pod as usize];
+        let mut shape = Some(self.pod_shape[job as usize][pod as usize]);
+        let dra_filter = match (&self.dra, &self.state.dra) {
+            (Some(rt), Some(st)) => {
+                if !rt.node_local {
+                    shape = None;
+                }
+                rt.filter_for(job, pod, &self.spec, st)
+            }
+            _ => None,
+        };
+        let extra = dra_filter
+            .as_ref()
+            .map(|f| f as &dyn crate::scheduler::NodeFilter);
         match range {
             None => self.profile.select_node(
                 req,
-                Some(shape),
+                shape,
                 &self.spec,
                 &self.state.cluster,
                 &mut self.state.next_start_node,
                 None,
                 chooser,
                 &mut self.scratch,
+                extra,
             ),
             Some(r) => {
                 let mut start = r.start;
                 self.profile.select_node(
                     req,
-                    Some(shape),
+                    shape,
                     &self.spec,
                     &self.state.cluster,
                     &mut start,
                     Some(r),
                     chooser,
                     &mut self.scratch,
+                    extra,
                 )
             }
         }
@@ -617,7 +673,21 @@ impl ClusterSim {
     /// Reserve: take the pod's resources on `node` (it now holds them).
     fn assume(&mut self, job: u32, pod: u32, node: u32, phase: PodPhase) {
         let req = &self.workload.jobs[job as usize].pods[pod as usize];
-        let Some(gpus) = self.state.cluster.nodes[node as usize].pick_gpus(req.gpu) else {
+        let picked = match (&mut self.dra, &mut self.state.dra) {
+            // Reserve: allocate the pod's claims and reserve them for it.
+            (Some(rt), Some(st)) => {
+                let ns = &self.state.cluster.nodes[node as usize];
+                match rt.reserve(st, &self.spec, ns, job, pod, node, req.gpu) {
+                    Ok(gpus) => Some(gpus),
+                    Err(e) => {
+                        self.invariant_violation = Some(format!("DynamicResources Reserve: {e}"));
+                        return;
+                    }
+                }
+            }
+            _ => self.state.cluster.nodes[node as usize].pick_gpus(req.gpu),
+        };
+        let Some(gpus) = picked else {
             self.invariant_violation = Some(format!(
                 "node {node} passed Filter but has no GPUs for job {job} pod {pod}"
             ));
@@ -648,6 +718,10 @@ impl ClusterSim {
             js.assumed -= 1;
             ps.phase = PodPhase::Pending;
             self.state.cluster.unbind(pl.node, req, &pl.gpus);
+            if let (Some(rt), Some(st)) = (&mut self.dra, &mut self.state.dra) {
+                // Unreserve: the claims no longer name the pod; unused claims are freed.
+                rt.unreserve(st, job, pod);
+            }
             self.scratch.invalidate(pl.node);
             self.state.rescan = true;
             self.state.job_dirty = true;
@@ -826,6 +900,40 @@ impl ClusterSim {
         }
     }
 
+    /// The DRA invariants for the pods whose claims changed during this event.
+    fn check_dra(&mut self, now: SimTime) {
+        let Some(rt) = &mut self.dra else {
+            return;
+        };
+        if rt.dirty.is_empty() {
+            return;
+        }
+        let mut dirty = std::mem::take(&mut rt.dirty);
+        let (Some(rt), Some(st)) = (&self.dra, &self.state.dra) else {
+            return;
+        };
+        if self.dra_violation.is_none() {
+            dirty.sort_unstable();
+            dirty.dedup();
+            for &(job, pod) in &dirty {
+                let pv = dra::PodView {
+                    job,
+                    pod,
+                    state: &self.state.jobs[job as usize].pods[pod as usize],
+                    gpu: self.workload.jobs[job as usize].pods[pod as usize].gpu,
+                };
+                if let Err(v) = dra::check_pod(rt, &self.spec, st, &pv, now) {
+                    self.dra_violation = Some(v);
+                    break;
+                }
+            }
+        }
+        dirty.clear();
+        if let Some(rt) = &mut self.dra {
+            rt.dirty = dirty;
+        }
+    }
+
     fn schedule_session(&mut self, ctx: &mut Ctx<'_, Event>) {
         if self.state.session_scheduled || self.state.job_queue.is_empty() {
             return;
@@ -898,6 +1006,10 @@ impl Model for ClusterSim {
             Event::NetFlows => self.net_flows_done(ctx),
         }
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
+        self.check_dra(now);
+        if self.dra_violation.is_some() {
+            ctx.stop();
+        }
     }
 
     fn instant_end(&mut self, ctx: &mut Ctx<'_, Event>) {
@@ -934,7 +1046,22 @@ impl Model for ClusterSim {
         {
             self.invariant_violation = Some(format!("{now}: {e}"));
         }
-        if self.invariant_violation.is_some() {
+        self.check_dra(now);
+        if self.check_invariants
+            && self.dra_violation.is_none()
+            && let (Some(rt), Some(st)) = (&self.dra, &self.state.dra)
+            && let Err(e) = rt.allocator().check(&st.allocation)
+        {
+            self.dra_violation = Some(DraViolation {
+                invariant: DraInvariant::AllocationState,
+                time: now,
+                detail: e.0,
+                device: None,
+                claims: Vec::new(),
+                pods: Vec::new(),
+            });
+        }
+        if self.invariant_violation.is_some() || self.dra_violation.is_some() {
             ctx.stop();
         }
     }
@@ -942,9 +1069,6 @@ impl Model for ClusterSim {
 
 /// Reject inputs that can never run, before simulating.
 fn validate(spec: &ClusterSpec, workload: &Workload) -> Result<(), ModelError> {
-    if spec.nodes.is_empty() {
-        return Err(ModelError::NoNodes);
-    }
     let mut ids = BTreeSet::new();
     for j in &workload.jobs {
         if !ids.insert(j.id.as_str()) {
@@ -1038,6 +1162,8 @@ pub enum RunError {
     Model(#[from] ModelError),
     #[error("simulation invariant violated: {0}")]
     Invariant(String),
+    #[error(transparent)]
+    Dra(#[from] DraViolation),
 }
 
 /// Run a workload on a cluster to completion (or the horizon).
@@ -1078,6 +1204,9 @@ pub fn run(
         }
         None => sim.run(&mut model, stop, |_, _| true),
     };
+    if let Some(v) = model.dra_violation.take() {
+        return Err(RunError::Dra(v));
+    }
     if let Some(v) = model.invariant_violation.take() {
         return Err(RunError::Invariant(v));
     }
