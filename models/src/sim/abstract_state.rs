@@ -276,6 +276,9 @@ impl ClusterSim {
         adm.iter().for_each(|a| p(a.2).hash(&mut h));
         k.inadmissible.iter().for_each(|&j| p(j).hash(&mut h));
         k.dirty.hash(&mut h);
+        // DRA allocations (claims are named per job and pod, so jobs they involve are not
+        // relabelled: fewer states merge, none wrongly).
+        st.dra.hash(&mut h);
         // Pending events that still matter, as offsets from now.
         0xfcu8.hash(&mut h);
         for (t, _, ev) in pending {

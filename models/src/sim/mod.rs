@@ -461,6 +461,8 @@ impl ClusterSim {
     pub fn restore_state(&mut self, state: SimState, invariant_violation: Option<String>) {
         self.state = state;
         self.invariant_violation = invariant_violation;
+        // Snapshots are taken only while no DRA invariant is broken (the run stops there).
+        self.dra_violation = None;
         self.scratch = Scratch::default();
     }
 

@@ -382,7 +382,11 @@ impl Runner {
                         }
                     }
                     // A new state after new choices: worth a snapshot to branch from.
-                    if *snapshots && probe.decisions > last_snap {
+                    if *snapshots
+                        && probe.decisions > last_snap
+                        && m.invariant_violation.is_none()
+                        && m.dra_violation.is_none()
+                    {
                         pause = true;
                         return false;
                     }
