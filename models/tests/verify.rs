@@ -222,7 +222,10 @@ fn four_gangs(policy: PolicyKind) -> Problem {
         cluster(4, 1),
         ["A", "B", "C", "D"]
             .into_iter()
-            .map(|id| job(id, vec![1, 1]))
+            .map(|id| JobSpec {
+                duration: SimDuration::from_secs(3600),
+                ..job(id, vec![1, 1])
+            })
             .collect(),
     )
 }
