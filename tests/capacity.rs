@@ -29,7 +29,7 @@ fn small_scenario(d: &Path) -> String {
 
 const GRID: &[&str] = &[
     "--vary",
-    "nodes=2..16:x2",
+    "nodes=8..64:x2",
     "--vary",
     "policy=gang,backfill",
     "--slo",
@@ -261,7 +261,7 @@ fn bad_sweep_specifications_fail_before_any_run() {
         assert!(!err.contains("panicked"), "{err}");
         assert!(!d.join("never").exists(), "{args:?} wrote output");
     }
-    // A cluster read from a node list cannot be resized.
+    // An unreadable scenario is named.
     let out = orrery(
         &[
             "capacity",
