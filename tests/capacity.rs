@@ -88,8 +88,21 @@ fn summary(dir: &Path) -> Vec<BTreeMap<String, String>> {
         .collect()
 }
 
-/// Whether every seed meets every SLO in a direct run at `nodes`, shaken as the sweep does.
+/// Whether each of seeds 1..=3 meets every SLO in a direct run at `nodes`.
 fn direct_runs_meet(d: &Path, sc: &str, policy: &str, nodes: u32, slos: &[Slo]) -> Vec<bool> {
+    direct_runs_meet_seeds(d, sc, policy, nodes, slos, 3)
+}
+
+/// Whether each of seeds 1..=n meets every SLO in a direct run at `nodes`, its workload
+/// shaken as the sweep does (default jitters).
+fn direct_runs_meet_seeds(
+    d: &Path,
+    sc: &str,
+    policy: &str,
+    nodes: u32,
+    slos: &[Slo],
+    n: u64,
+) -> Vec<bool> {
     let path = d.join(sc);
     let yaml = std::fs::read_to_string(&path).unwrap();
     let file = scenarios::parse(sc, &yaml).unwrap();
@@ -97,7 +110,7 @@ fn direct_runs_meet(d: &Path, sc: &str, policy: &str, nodes: u32, slos: &[Slo]) 
     let base = scenarios::build_parsed(sc, file.clone(), &src, &Overrides::default()).unwrap();
     let def = resize(&file.cluster, Some(nodes), None).unwrap();
     let cluster = scenarios::build_cluster(sc, &def, &src).unwrap();
-    (1..=3)
+    (1..=n)
         .map(|seed| {
             let w = shake(&base.workload, seed, &Shake::default());
             let mut config = base.config.clone();
@@ -308,4 +321,68 @@ fn report_rebuilds_a_comparison_page() {
     assert_eq!(html.matches("<svg").count(), 7);
     let out = orrery(&["report", "."], &d);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Acceptance: the ITP cluster04 trace (15,802 jobs), two policies, five seeds; the
+/// recommendation holds against direct runs at that size and one step smaller. Minutes in
+/// a debug build (about 20 s in release, see BENCHMARKS.md):
+/// `cargo test --release --test capacity -- --ignored`.
+#[test]
+#[ignore]
+fn itp_cluster04_sweep_recommends_a_size_that_direct_runs_confirm() {
+    let d = tmpdir("cap-itp04");
+    let yaml = std::fs::read_to_string(bundled("itp-cluster04.yaml"))
+        .unwrap()
+        .replace(
+            "../traces/",
+            &format!("{}/", root().join("scenarios/traces").display()),
+        );
+    std::fs::write(d.join("itp04.yaml"), yaml).unwrap();
+    let out = orrery(
+        &[
+            "capacity",
+            "itp04.yaml",
+            "--vary",
+            "nodes=64..160:+32",
+            "--vary",
+            "policy=gang,backfill",
+            "--slo",
+            "p95_wait<=30m",
+            "--slo",
+            "jobs_unfinished==0",
+            "--seeds",
+            "5",
+            "--out",
+            "out",
+        ],
+        &d,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Use "), "{}", text(&out.stdout));
+    let rows = summary(&d.join("out"));
+    let slos: Vec<Slo> = ["p95_wait<=30m", "jobs_unfinished==0"]
+        .iter()
+        .map(|s| Slo::parse(s).unwrap())
+        .collect();
+    for policy in ["gang", "backfill"] {
+        let mine: Vec<&BTreeMap<String, String>> =
+            rows.iter().filter(|r| r["policy"] == policy).collect();
+        let rec = mine
+            .iter()
+            .position(|r| r["recommended"] == "true")
+            .unwrap();
+        assert!(
+            rec > 0,
+            "{policy}: the smallest size already meets the SLOs"
+        );
+        let nodes: u32 = mine[rec]["nodes"].parse().unwrap();
+        let smaller: u32 = mine[rec - 1]["nodes"].parse().unwrap();
+        assert_eq!(
+            direct_runs_meet_seeds(&d, "itp04.yaml", policy, nodes, &slos, 5),
+            vec![true; 5]
+        );
+        assert!(
+            direct_runs_meet_seeds(&d, "itp04.yaml", policy, smaller, &slos, 5).contains(&false)
+        );
+    }
 }
