@@ -203,8 +203,8 @@ mod tests {
             assert_eq!(counts(&d).iter().sum::<u32>(), total);
         }
         assert_eq!(
-            resize(&def(&[1, 1, 1]), Some(2), None),
-            Err(ResizeError::TooFew { nodes: 2, pools: 3 })
+            resize(&def(&[1, 1, 1]), Some(2), None).err(),
+            Some(ResizeError::TooFew { nodes: 2, pools: 3 })
         );
         let m = resize(&def(&[2]), None, Some("H100")).unwrap();
         assert_eq!(m.node_pools[0].gpu_model.as_deref(), Some("H100"));

@@ -118,8 +118,8 @@ pub fn analyze(spec: &SweepSpec, runs: &[RunData]) -> Analysis {
         while end < out.len() && same(&out[start].point, &out[end].point) {
             end += 1;
         }
-        for i in start..end - 1 {
-            out[i].next = Some(i + 1);
+        for (i, p) in out.iter_mut().enumerate().take(end - 1).skip(start) {
+            p.next = Some(i + 1);
         }
         // The smallest size from which every larger size meets the SLOs.
         let mut rec = None;

@@ -336,11 +336,11 @@ pub fn plots(
     ));
     let focus = a.focus();
     let label = |i: usize| a.points[i].point.label(spec);
-    let tls: Vec<(usize, Vec<(u64, f64, f64, f64, usize)>)> = focus
+    let tls: Vec<(usize, Vec<series::TimelineRow>)> = focus
         .iter()
         .map(|&i| (i, series::mean_timeline(spec, runs, i)))
         .collect();
-    let tl_series = |f: fn(&(u64, f64, f64, f64, usize)) -> f64| -> Vec<Series> {
+    let tl_series = |f: fn(&series::TimelineRow) -> f64| -> Vec<Series> {
         tls.iter()
             .map(|(i, t)| Series {
                 label: label(*i),

@@ -7,6 +7,10 @@ use super::metrics;
 use super::plots::Series;
 use super::spec::SweepSpec;
 
+/// One bin of a mean timeline: (time_s, GPU busy ratio, jobs waiting, fragmented GPU
+/// ratio, seeds with that bin).
+pub type TimelineRow = (u64, f64, f64, f64, usize);
+
 /// Mean over seeds, per bin, of one configuration's timeline: (time_s, busy, queued,
 /// fragmented, seeds with that bin). Seeds whose run ended earlier have no later bins.
 pub fn mean_timeline(

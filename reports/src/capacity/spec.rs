@@ -68,7 +68,7 @@ fn parse_nodes(text: &str, v: &str) -> Result<Vec<u32>, SpecError> {
         if item.is_empty() {
             return Err(vary_err(text, format!("empty value; {NODES_GRAMMAR}")));
         }
-        let Some((range, step)) = item.split_once("..").map(|(a, rest)| (a, rest)) else {
+        let Some((range, step)) = item.split_once("..") else {
             out.push(parse_count(text, item)?);
             continue;
         };
@@ -169,7 +169,7 @@ pub fn parse_milli(s: &str) -> Option<u32> {
 
 /// Thousandths as a short decimal: 1500 → "1.5", 1000 → "1".
 pub fn milli_label(m: u32) -> String {
-    if m % 1000 == 0 {
+    if m.is_multiple_of(1000) {
         return (m / 1000).to_string();
     }
     let s = format!("{}.{:03}", m / 1000, m % 1000);

@@ -155,7 +155,8 @@ pub fn quantiles(r: &RunResult) -> Vec<(Option<f64>, Option<f64>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use models::{JobRecord, Outcome, Usage};
+    use models::sim::Usage;
+    use models::{JobRecord, Outcome};
 
     fn job(submit: u64, start: Option<u64>, end: Option<u64>, gpus: u64) -> JobRecord {
         JobRecord {
