@@ -85,7 +85,7 @@ EXIT CODES:
     /// several seeds with shaken inputs, find per policy the smallest cluster meeting every
     /// SLO, and write capacity.html, capacity.md and CSV files (docs/capacity.md).
     #[command(after_help = "EXAMPLES:
-  orrery capacity scenarios/bundled/itp-cluster04.yaml --vary nodes=16..128:x2 \\
+  orrery capacity scenarios/bundled/itp-cluster04.yaml --vary nodes=64..160:+32 \\
       --vary policy=gang,backfill --slo \"p95_wait<=30m\" --slo \"jobs_unfinished==0\" --seeds 5
   orrery capacity my.yaml --vary nodes=64..1024:x2 --load 1.0,1.5 --price A100=2.5 --shard 2/3 --out out/s2
   orrery merge out/s1 out/s2 out/s3 --out out/capacity

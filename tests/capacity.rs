@@ -386,3 +386,31 @@ fn itp_cluster04_sweep_recommends_a_size_that_direct_runs_confirm() {
         );
     }
 }
+
+/// Acceptance: the report opens in headless Chromium and shows its plots
+/// (scripts/check-report-html.sh: rendered DOM, console log, screenshot). Skipped with a
+/// message when Chromium is not installed: `cargo test --test capacity -- --ignored`.
+#[test]
+#[ignore]
+fn report_renders_in_headless_chromium() {
+    if !Path::new("/usr/bin/chromium").exists() {
+        eprintln!("skipped: /usr/bin/chromium missing (apt-get install -y chromium)");
+        return;
+    }
+    let d = tmpdir("cap-chromium");
+    let sc = small_scenario(&d);
+    capacity_ok(&d, &sc, &["--out", "out", "-q"]);
+    let out = std::process::Command::new(root().join("scripts/check-report-html.sh"))
+        .arg(d.join("out"))
+        .arg(d.join("capacity.png"))
+        .output()
+        .expect("run scripts/check-report-html.sh");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("ok: "), "{}", text(&out.stdout));
+    assert!(std::fs::metadata(d.join("capacity.png")).unwrap().len() > 10_000);
+}
