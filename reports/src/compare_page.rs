@@ -58,14 +58,7 @@ pub fn compare_html(
             }
         }
     }
-    let stat = |v: &[f64]| -> Option<Stat> {
-        (!v.is_empty()).then(|| Stat {
-            n: v.len(),
-            mean: v.iter().sum::<f64>() / v.len() as f64,
-            min: v.iter().copied().fold(f64::INFINITY, f64::min),
-            max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        })
-    };
+    let stat = crate::capacity::analyze::stat;
     let mut seeds: Vec<u64> = policies.iter().flat_map(|p| p.1.iter().copied()).collect();
     seeds.sort_unstable();
     seeds.dedup();

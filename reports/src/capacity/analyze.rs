@@ -50,7 +50,8 @@ pub struct Analysis {
     pub recommendations: Vec<Recommendation>,
 }
 
-fn stat(vals: &[f64]) -> Option<Stat> {
+/// Mean, min and max of a sample (`None` when empty).
+pub(crate) fn stat(vals: &[f64]) -> Option<Stat> {
     if vals.is_empty() {
         return None;
     }
