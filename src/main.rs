@@ -1,7 +1,9 @@
 //! `orrery`: the command-line program.
 
+mod capacity;
 mod compare;
 mod compare_fgd;
+mod report;
 mod verify;
 
 use std::io::IsTerminal;
@@ -79,6 +81,26 @@ EXIT CODES:
     /// Re-run a witness written by `orrery verify` exactly, and write its violation.json
     /// and waitfor.dot again.
     ReplayWitness(verify::ReplayArgs),
+    /// Capacity planning: run a grid of cluster sizes × policies × GPU models × loads on
+    /// several seeds with shaken inputs, find per policy the smallest cluster meeting every
+    /// SLO, and write capacity.html, capacity.md and CSV files (docs/capacity.md).
+    #[command(after_help = "EXAMPLES:
+  orrery capacity scenarios/bundled/itp-cluster04.yaml --vary nodes=64..160:+32 \\
+      --vary policy=gang,backfill --slo \"p95_wait<=30m\" --slo \"jobs_unfinished==0\" --seeds 5
+  orrery capacity my.yaml --vary nodes=64..1024:x2 --load 1.0,1.5 --price A100=2.5 --shard 2/3 --out out/s2
+  orrery merge out/s1 out/s2 out/s3 --out out/capacity
+
+EXIT CODES:
+  0  success
+  2  bad input: bad --vary/--slo/--seeds/option, unreadable or malformed scenario/trace
+  1  anything else (e.g. the output directory cannot be written)")]
+    Capacity(capacity::CapacityArgs),
+    /// Rebuild the report (capacity.html or compare.html and their files) from the CSV
+    /// files of an `orrery capacity` or `orrery compare` output directory.
+    Report(report::ReportArgs),
+    /// Join the output directories of `orrery capacity --shard I/N` runs into the report a
+    /// single run would have written (byte for byte).
+    Merge(report::MergeArgs),
     /// Print the bundled default scenario (YAML), a starting point for your own.
     DefaultScenario,
 }
@@ -142,6 +164,9 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare::compare(args),
         Command::Verify(args) => verify::verify(args),
         Command::ReplayWitness(args) => verify::replay_witness(args),
+        Command::Capacity(args) => capacity::capacity(args),
+        Command::Report(args) => report::report(args),
+        Command::Merge(args) => report::merge(args),
         Command::DefaultScenario => {
             print!("{}", bundled::DEFAULT_YAML);
             Ok(())

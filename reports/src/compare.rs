@@ -231,7 +231,7 @@ impl RunRow {
 }
 
 /// Fixed-decimal rendering of one value for `compare.csv`.
-fn csv_value(unit: Unit, v: Option<f64>) -> String {
+pub(crate) fn csv_value(unit: Unit, v: Option<f64>) -> String {
     match (unit, v) {
         (_, None) => String::new(),
         (Unit::Count, Some(v)) => format!("{v:.0}"),

@@ -1,7 +1,9 @@
 //! `reports`: metrics computed from a finished run and the files they are written to
 //! (`jobs.csv`, `summary.json`) plus the terminal summary.
 
+pub mod capacity;
 pub mod compare;
+pub mod compare_page;
 pub mod plot;
 pub mod summary;
 pub mod verify;

@@ -15,7 +15,7 @@ use crate::compare::{Metric, Stat, Unit, human_secs, human_value};
 use crate::write::ReportError;
 
 const SIZE: (u32, u32) = (960, 600);
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
 /// Tableau 10: distinguishable, colour-blind friendly enough, and fixed.
 const PALETTE: [RGBColor; 10] = [
@@ -31,23 +31,26 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-fn color(i: usize) -> RGBColor {
+pub(crate) fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
 /// Most points drawn per CDF line; larger samples are thinned to evenly spaced ranks.
 const MAX_CDF_POINTS: usize = 1500;
 
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+pub(crate) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 /// An f64 axis with exactly the given tick positions (labels come from the mesh's
 /// formatter). plotters' own `WithKeyPoints` over an f64 range has no value formatter.
-struct Ticks<R> {
+pub(crate) struct Ticks<R> {
     inner: R,
     ticks: Vec<f64>,
 }
 
-fn ticks<X: AsRangedCoord<Value = f64>>(x: X, ticks: Vec<f64>) -> Ticks<X::CoordDescType> {
+pub(crate) fn ticks<X: AsRangedCoord<Value = f64>>(
+    x: X,
+    ticks: Vec<f64>,
+) -> Ticks<X::CoordDescType> {
     Ticks {
         inner: x.into(),
         ticks,
@@ -79,11 +82,14 @@ impl<R: Ranged<ValueType = f64>> Ranged for Ticks<R> {
     }
 }
 
-fn fail(e: impl std::fmt::Display) -> String {
+pub(crate) fn fail(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-fn svg(what: &str, draw: impl FnOnce(&Area) -> Result<(), String>) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn svg(
+    what: &str,
+    draw: impl FnOnce(&Area) -> Result<(), String>,
+) -> Result<Vec<u8>, ReportError> {
     let mut buf = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
@@ -105,7 +111,7 @@ const LEGEND_W: u32 = 220;
 
 /// Title and subtitle across the top; returns the plot area below them and the legend
 /// panel to its right.
-fn titled<'a>(
+pub(crate) fn titled<'a>(
     root: &Area<'a>,
     title: &str,
     subtitle: &str,
@@ -137,15 +143,16 @@ fn titled<'a>(
 
 /// How a legend entry's key is drawn.
 #[derive(Clone, Copy)]
-enum Key {
+pub(crate) enum Key {
     Line,
     Box,
 }
 
 /// The legend panel: a heading, one entry per policy (key in its colour, then its label),
 /// and an optional note below, outside the plot so it never hides data.
-fn legend(
+pub(crate) fn legend(
     area: &Area,
+    heading: &str,
     key: Key,
     entries: &[(String, RGBColor)],
     note: Option<&str>,
@@ -153,7 +160,7 @@ fn legend(
     let left = Pos::new(HPos::Left, VPos::Center);
     let (x0, mut y) = (8, 24);
     area.draw_text(
-        "policy",
+        heading,
         &(FONT, 14)
             .into_font()
             .style(FontStyle::Bold)
@@ -204,7 +211,7 @@ const NICE_SECS: &[f64] = &[
 ];
 
 /// Evenly spaced ticks from 0 with a nice duration step, at most about `max_ticks`.
-fn linear_time_ticks(hi: f64, max_ticks: usize) -> Vec<f64> {
+pub(crate) fn linear_time_ticks(hi: f64, max_ticks: usize) -> Vec<f64> {
     let step = NICE_SECS
         .iter()
         .copied()
@@ -217,7 +224,7 @@ fn linear_time_ticks(hi: f64, max_ticks: usize) -> Vec<f64> {
 }
 
 /// Ticks for a log time axis: 1s, 10s, 1m, 10m, 1h, 4h, 1d, 7d, 30d, ... within range.
-fn log_time_ticks(lo: f64, hi: f64) -> Vec<f64> {
+pub(crate) fn log_time_ticks(lo: f64, hi: f64) -> Vec<f64> {
     [
         0.001, 0.01, 0.1, 1.0, 10.0, 60.0, 600.0, 3600.0, 14400.0, 86400.0, 604800.0, 2592000.0,
         31536000.0,
@@ -228,7 +235,7 @@ fn log_time_ticks(lo: f64, hi: f64) -> Vec<f64> {
 }
 
 /// A tick value without float noise: 0.30000000000000004 -> "0.3", 20.0 -> "20".
-fn trim_decimals(v: f64) -> String {
+pub(crate) fn trim_decimals(v: f64) -> String {
     let s = format!("{v:.6}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
@@ -283,6 +290,7 @@ pub fn jct_cdf_svg(subtitle: &str, series: &[(&str, Vec<f64>)]) -> Result<Vec<u8
             .collect();
         legend(
             &side,
+            "policy",
             Key::Line,
             &entries,
             Some("n: completed jobs, all seeds"),
@@ -485,7 +493,7 @@ pub fn bar_svg(
                 .map_err(fail)?;
         }
         let note = whiskers.then_some("whiskers: min–max over seeds");
-        legend(&side, Key::Box, &entries, note)?;
+        legend(&side, "policy", Key::Box, &entries, note)?;
         Ok(())
     })
 }

@@ -5,8 +5,9 @@ pub mod dra;
 pub mod fgd;
 pub mod scenario;
 pub mod trace;
+pub mod vary;
 
 pub use scenario::{
-    DirSource, FileSource, Overrides, Scenario, ScenarioError, ScenarioFile, TraceDef, build,
-    build_parsed, load, parse,
+    ClusterDef, DirSource, FileSource, Overrides, Scenario, ScenarioError, ScenarioFile, TraceDef,
+    build, build_cluster, build_parsed, load, parse,
 };

@@ -366,7 +366,8 @@ fn validate_scheduler(path: &str, s: &SchedulerConfig) -> Result<(), ScenarioErr
     Ok(())
 }
 
-fn build_cluster(
+/// The nodes of a `cluster:` section (also used to build resized variants).
+pub fn build_cluster(
     path: &str,
     def: &ClusterDef,
     files: &dyn FileSource,

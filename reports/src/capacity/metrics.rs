@@ -1,0 +1,88 @@
+//! The metrics of a capacity sweep: every `compare.csv` metric plus the tail percentiles
+//! SLOs are usually written on and a fragmentation measure. SLO names come from here.
+
+use crate::compare::{Better, METRICS, Metric, Unit};
+use crate::summary::Summary;
+
+/// Metrics a capacity sweep adds to the `compare.csv` ones.
+pub const EXTRA: &[Metric] = &[
+    Metric {
+        name: "p50_wait_s",
+        header: "p50 wait",
+        title: "Median queueing delay",
+        unit: Unit::Seconds,
+        axis: "time (submit to start)",
+        better: Better::Lower,
+        value: |s| (s.wait_s.count > 0).then_some(s.wait_s.p50),
+    },
+    Metric {
+        name: "p95_wait_s",
+        header: "p95 wait",
+        title: "p95 queueing delay",
+        unit: Unit::Seconds,
+        axis: "time (submit to start)",
+        better: Better::Lower,
+        value: |s| (s.wait_s.count > 0).then_some(s.wait_s.p95),
+    },
+    Metric {
+        name: "p95_jct_s",
+        header: "p95 JCT",
+        title: "p95 job completion time",
+        unit: Unit::Seconds,
+        axis: "time (submit to completion)",
+        better: Better::Lower,
+        value: |s| (s.jct_s.count > 0).then_some(s.jct_s.p95),
+    },
+    Metric {
+        name: FRAGMENTED,
+        header: "fragmented",
+        title: "Fragmented GPUs: idle while a waiting job would fit in the idle total",
+        unit: Unit::Ratio,
+        axis: "share of the cluster's GPUs (time-weighted)",
+        better: Better::Lower,
+        // Computed from the job timeline, not the summary (see `timeline`).
+        value: |_| None,
+    },
+];
+
+/// Name of the fragmentation metric.
+pub const FRAGMENTED: &str = "fragmented_gpu_ratio";
+
+/// Every metric of `capacity.csv`, in column order.
+pub fn all() -> impl Iterator<Item = &'static Metric> {
+    METRICS.iter().chain(EXTRA)
+}
+
+pub fn count() -> usize {
+    METRICS.len() + EXTRA.len()
+}
+
+/// Position of a metric in `all()`.
+pub fn index(name: &str) -> Option<usize> {
+    all().position(|m| m.name == name)
+}
+
+/// A metric by column name, or by its name without the `_s` suffix (`p95_wait`).
+pub fn find(name: &str) -> Option<&'static Metric> {
+    all().find(|m| m.name == name || m.name.strip_suffix("_s") == Some(name))
+}
+
+/// The names SLOs accept, short forms first.
+pub fn slo_names() -> Vec<String> {
+    all()
+        .map(|m| m.name.strip_suffix("_s").unwrap_or(m.name).to_string())
+        .collect()
+}
+
+/// The value of every metric for one run, in `all()` order.
+pub fn values(s: &Summary, fragmented: f64) -> Vec<Option<f64>> {
+    all()
+        .map(|m| {
+            if m.name == FRAGMENTED {
+                Some(fragmented)
+            } else {
+                (m.value)(s)
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,99 @@
+//! `compare.html`: a comparison's page rebuilt from its `compare.csv` (means table, one
+//! bar chart per plotted metric) plus its `jct_cdf.svg` when present (`orrery report`).
+
+use crate::capacity::CapacityError;
+use crate::capacity::html::Page;
+use crate::compare::{BAR_METRICS, METRICS, Stat, csv_header, human_value, metric, seeds_label};
+use crate::plot;
+
+/// The page from the bytes of `compare.csv` and, optionally, `jct_cdf.svg`.
+pub fn compare_html(
+    file: &str,
+    csv_bytes: &[u8],
+    jct_cdf: Option<&[u8]>,
+) -> Result<Vec<u8>, CapacityError> {
+    let bad = |line: u64, msg: String| CapacityError::Parse {
+        file: file.to_string(),
+        line,
+        msg,
+    };
+    let mut r = csv::Reader::from_reader(csv_bytes);
+    let h = r.headers().map_err(|e| bad(1, e.to_string()))?.clone();
+    if h.iter().collect::<Vec<_>>() != csv_header() {
+        return Err(bad(
+            1,
+            format!(
+                "not a compare.csv header; expected {}",
+                csv_header().join(",")
+            ),
+        ));
+    }
+    // Per policy, in first-seen order: seeds and the values of every metric.
+    let mut policies: Vec<(String, Vec<u64>, Vec<Vec<f64>>)> = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let line = i as u64 + 2;
+        let rec = rec.map_err(|e| bad(line, e.to_string()))?;
+        let seed: u64 = rec[1]
+            .parse()
+            .map_err(|_| bad(line, format!("seed: {:?} is not a seed", &rec[1])))?;
+        let k = match policies.iter().position(|p| p.0 == rec[0]) {
+            Some(k) => k,
+            None => {
+                policies.push((
+                    rec[0].to_string(),
+                    Vec::new(),
+                    vec![Vec::new(); METRICS.len()],
+                ));
+                policies.len() - 1
+            }
+        };
+        policies[k].1.push(seed);
+        for (m, def) in METRICS.iter().enumerate() {
+            let cell = &rec[2 + m];
+            if !cell.is_empty() {
+                let v: f64 = cell
+                    .parse()
+                    .map_err(|_| bad(line, format!("{}: {cell:?} is not a number", def.name)))?;
+                policies[k].2[m].push(v);
+            }
+        }
+    }
+    let stat = crate::capacity::analyze::stat;
+    let mut seeds: Vec<u64> = policies.iter().flat_map(|p| p.1.iter().copied()).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let sub = format!("{file} · seeds {}", seeds_label(&seeds));
+    let mut page = Page::new("Orrery compare");
+    page.para(&sub, Some("note"));
+    page.heading("Means per policy");
+    let mut header = vec!["policy".to_string(), "runs".to_string()];
+    header.extend(METRICS.iter().map(|m| m.header.to_string()));
+    let rows: Vec<(bool, Vec<String>)> = policies
+        .iter()
+        .map(|(p, s, vals)| {
+            let mut r = vec![p.clone(), s.len().to_string()];
+            r.extend(METRICS.iter().zip(vals).map(|(m, v)| match stat(v) {
+                Some(st) => human_value(m.unit, st.mean),
+                None => "–".into(),
+            }));
+            (false, r)
+        })
+        .collect();
+    page.table(&header, &rows);
+    if let Some(svg) = jct_cdf {
+        page.heading("Job completion time CDF");
+        page.plot("jct_cdf.svg", "JCT CDF per policy, pooled over seeds", svg);
+    }
+    for name in BAR_METRICS {
+        let Some(m) = metric(name) else { continue };
+        let k = METRICS.iter().position(|x| x.name == *name).unwrap_or(0);
+        let bars: Vec<(&str, Option<Stat>)> = policies
+            .iter()
+            .map(|(p, _, v)| (p.as_str(), stat(&v[k])))
+            .collect();
+        let svg = plot::bar_svg(m, &sub, &bars)?;
+        page.heading(m.title);
+        page.plot(&format!("bars_{name}.svg"), m.title, &svg);
+    }
+    Ok(page.finish())
+}

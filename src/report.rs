@@ -1,0 +1,120 @@
+//! `orrery report DIR` (rebuild a capacity or compare report from its CSV files) and
+//! `orrery merge DIR...` (join the shards of a capacity sweep into the full report).
+
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+use reports::capacity::{self, CapacityError, SweepSpec};
+
+use crate::{Failure, bad_input};
+
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// Output directory of `orrery capacity` (sweep.json, runs*.csv) or of `orrery compare`
+    /// (compare.csv).
+    dir: PathBuf,
+    /// Where to write the report (default: DIR itself).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// Output directories of the shards (`orrery capacity --shard I/N`), in any order.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Where to write the merged report.
+    #[arg(long, default_value = "out/capacity")]
+    out: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Bad or inconsistent files are bad input.
+fn input(e: CapacityError) -> Failure {
+    match e {
+        CapacityError::Report(r) => Failure::from(r),
+        other => bad_input(other),
+    }
+}
+
+fn print(quiet: bool, written: &[PathBuf]) {
+    if !quiet {
+        for w in written {
+            println!("  wrote      {}", w.display());
+        }
+    }
+}
+
+pub fn report(args: ReportArgs) -> Result<(), Failure> {
+    let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
+    let dir = &args.dir;
+    if dir.join(capacity::SWEEP_JSON).exists() {
+        let spec = capacity::read_spec(dir).map_err(input)?;
+        if let Some(s) = spec.shard {
+            return Err(bad_input(anyhow!(
+                "{}: shard {}/{} of a sweep; join the shards with `orrery merge`",
+                dir.display(),
+                s.index,
+                s.count
+            )));
+        }
+        let runs = capacity::read_raw(&spec, dir).map_err(input)?;
+        let files = capacity::report_from_runs(&spec, runs).map_err(input)?;
+        let written = crate::capacity::write(&out, &files)?;
+        print(args.quiet, &written);
+        return Ok(());
+    }
+    let csv = dir.join("compare.csv");
+    if csv.exists() {
+        let bytes = std::fs::read(&csv).map_err(|e| {
+            bad_input(anyhow::Error::from(e).context(format!("cannot read {}", csv.display())))
+        })?;
+        let cdf = std::fs::read(dir.join("jct_cdf.svg")).ok();
+        let page =
+            reports::compare_page::compare_html(&csv.display().to_string(), &bytes, cdf.as_deref())
+                .map_err(input)?;
+        let written = crate::capacity::write(&out, &[("compare.html".to_string(), page)])?;
+        print(args.quiet, &written);
+        return Ok(());
+    }
+    Err(bad_input(anyhow!(
+        "{}: neither a capacity sweep (sweep.json) nor a comparison (compare.csv)",
+        dir.display()
+    )))
+}
+
+pub fn merge(args: MergeArgs) -> Result<(), Failure> {
+    let mut spec: Option<SweepSpec> = None;
+    let mut runs = Vec::new();
+    for dir in &args.dirs {
+        let s = capacity::read_spec(dir).map_err(input)?;
+        match &spec {
+            None => spec = Some(s.clone()),
+            Some(first) if !first.same_sweep(&s) => {
+                return Err(bad_input(anyhow!(
+                    "{}: sweep.json describes another sweep than {} (scenario, grid, seeds, SLOs \
+                     and options must be the same in every shard)",
+                    dir.display(),
+                    args.dirs[0].display()
+                )));
+            }
+            Some(_) => {}
+        }
+        runs.extend(capacity::read_raw(&s, dir).map_err(input)?);
+    }
+    let Some(spec) = spec else {
+        return Err(bad_input(anyhow!("no shard directory given")));
+    };
+    let files = capacity::report_from_runs(&spec, runs).map_err(input)?;
+    let written = crate::capacity::write(&args.out, &files)?;
+    if !args.quiet {
+        println!("Orrery merge: {} shard directories", args.dirs.len());
+    }
+    print(args.quiet, &written);
+    Ok(())
+}
