@@ -321,7 +321,8 @@ pub fn capacity(args: CapacityArgs) -> Result<(), Failure> {
                 vary_model.then_some(m.as_str()),
             )
             .map_err(|e| bad_input(anyhow!("{display}: cluster: cannot vary it: {e}")))?;
-            let c = scenarios::build_cluster(&display, &def, source.as_ref()).map_err(bad_input)?;
+            let c = scenarios::build_cluster(&display, &def, source.as_ref(), None)
+                .map_err(bad_input)?;
             clusters.insert((*n, m.clone()), c);
         }
     }

@@ -109,7 +109,7 @@ fn direct_runs_meet_seeds(
     let src = DirSource(d.to_path_buf());
     let base = scenarios::build_parsed(sc, file.clone(), &src, &Overrides::default()).unwrap();
     let def = resize(&file.cluster, Some(nodes), None).unwrap();
-    let cluster = scenarios::build_cluster(sc, &def, &src).unwrap();
+    let cluster = scenarios::build_cluster(sc, &def, &src, None).unwrap();
     (1..=n)
         .map(|seed| {
             let w = shake(&base.workload, seed, &Shake::default());

@@ -65,7 +65,7 @@ fn bench(c: &mut Criterion) {
             .map(|(run, &(pi, seed))| {
                 let p = &points[pi];
                 let def = resize(&file.cluster, Some(p.nodes), None).expect("resize");
-                let cluster = scenarios::build_cluster(DEFAULT, &def, &src).expect("cluster");
+                let cluster = scenarios::build_cluster(DEFAULT, &def, &src, None).expect("cluster");
                 let w = shake(&base.workload, seed, &Shake::default());
                 let mut config = base.config.clone();
                 config.seed = seed;
