@@ -325,10 +325,8 @@ fn report_rebuilds_a_comparison_page() {
 
 /// Acceptance: the ITP cluster04 trace (15,802 jobs), two policies, five seeds; the
 /// recommendation holds against direct runs at that size and one step smaller (128 nodes
-/// for both; 96 misses). About 18 s in a debug build on 2 cores:
-/// `cargo test --test capacity -- --ignored`.
+/// for both; 96 misses). About 6 s in a debug build on 2 cores.
 #[test]
-#[ignore]
 fn itp_cluster04_sweep_recommends_a_size_that_direct_runs_confirm() {
     let d = tmpdir("cap-itp04");
     let yaml = std::fs::read_to_string(bundled("itp-cluster04.yaml"))
