@@ -1,6 +1,7 @@
 //! `scenarios`: scenario files, trace importers and the bundled scenarios.
 
 pub mod bundled;
+pub mod conformance;
 pub mod dra;
 pub mod fgd;
 pub mod scenario;
