@@ -127,6 +127,8 @@ fn k8s_gang_alpha_can_livelock_coscheduling_cannot() {
     let f = e.livelock_found.unwrap();
     assert_eq!(f.violation.kind, ViolationKind::Livelock);
     assert!(f.violation.since.is_some());
+    // The explored state graph holds the cycle the run closed.
+    assert!(e.coverage.state_graph_cycles >= 1, "{:?}", e.coverage);
     // Coscheduling's QueueSort keeps a group's pods together: the first group is placed
     // whole in one pass, so no interleaving and no cycle, even with a 1 ms timeout.
     let mut p = two_gangs(PolicyKind::Coscheduling);
@@ -137,6 +139,7 @@ fn k8s_gang_alpha_can_livelock_coscheduling_cannot() {
         (Verdict::Verified, Verdict::Verified)
     );
     assert!(e.coverage.complete);
+    assert_eq!(e.coverage.state_graph_cycles, 0);
 }
 
 #[test]

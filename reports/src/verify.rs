@@ -198,6 +198,14 @@ pub fn verify_md(r: &VerifyReport) -> String {
     let _ = writeln!(o);
     let _ = writeln!(o, "Bound: {}.", bound(&r.mode, c));
     let _ = writeln!(o);
+    if c.state_graph_cycles > 0 && e.livelock_found.is_none() {
+        let _ = writeln!(
+            o,
+            "Livelock INCONCLUSIVE: the explored state graph has {} cycle(s) through a state with a waiting job that no explored schedule closed on its own path (pruning hid them), so there is no replayable witness and no proof of freedom.",
+            c.state_graph_cycles
+        );
+        let _ = writeln!(o);
+    }
     let _ = writeln!(
         o,
         "Choice points: simultaneous-event order {}, pod interleaving of jobs created together {}, node ties (interchangeable nodes merged){}.",

@@ -24,7 +24,7 @@
 mod shrink;
 pub mod snapshot;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -169,6 +169,28 @@ struct Visited {
     /// depth bound, one reached in fewer decisions is explored again, as it has more
     /// choices left within the bound).
     prune_any: bool,
+    /// The explored state graph: (from, to) for every step between closed instants, and
+    /// the states in which some job is waiting. Pruning can hide a cycle from the runs
+    /// (one through a state first explored on another branch); the graph still has it.
+    edges: Vec<(u64, u64)>,
+    waiting: BTreeSet<u64>,
+}
+
+impl Visited {
+    /// Cycles (strongly connected parts with an edge inside) of the explored state graph
+    /// that pass through a state with a waiting job.
+    fn waiting_cycles(&self) -> u64 {
+        use petgraph::graphmap::DiGraphMap;
+        let mut g: DiGraphMap<u64, ()> = DiGraphMap::new();
+        for &(a, b) in &self.edges {
+            g.add_edge(a, b, ());
+        }
+        petgraph::algo::tarjan_scc(&g)
+            .iter()
+            .filter(|scc| scc.len() > 1 || g.contains_edge(scc[0], scc[0]))
+            .filter(|scc| scc.iter().any(|h| self.waiting.contains(h)))
+            .count() as u64
+    }
 }
 
 /// A point on the current exhaustive-mode path to continue from: the run as it was at
@@ -345,6 +367,12 @@ impl Runner {
                     Some(c) => m.abstract_hash_symmetric(probe.now, &pending, *horizon, c),
                     None => m.abstract_hash(probe.now, &pending, *horizon),
                 };
+                if let Some(v) = visited.as_deref_mut()
+                    && probe.decisions >= prefix_len
+                    && let Some(&prev) = path.last()
+                {
+                    v.edges.push((prev, h));
+                }
                 if let Some(&since) = on_path.get(&h) {
                     end = Some(ScheduleEnd::Cycle);
                     let waiting: Vec<u32> = m
@@ -379,6 +407,9 @@ impl Runner {
                         _ => {
                             v.map.insert(h, probe.decisions);
                             new_states += 1;
+                            if m.state.jobs.iter().any(|js| js.phase == JobPhase::Waiting) {
+                                v.waiting.insert(h);
+                            }
                         }
                     }
                     // A new state after new choices: worth a snapshot to branch from.
@@ -499,6 +530,11 @@ pub struct Coverage {
     pub event_budget_hits: u64,
     pub pruned: u64,
     pub cycles: u64,
+    /// Exhaustive mode: cycles of the explored state graph through a state with a waiting
+    /// job. With none closed by a run (no witness), they make the livelock verdict
+    /// INCONCLUSIVE.
+    #[serde(default)]
+    pub state_graph_cycles: u64,
 }
 
 /// A violation found, with how to replay it.
@@ -678,9 +714,11 @@ pub fn explore(
                 }
             }
             progress(cov.schedules, cov.schedules);
+            cov.state_graph_cycles = visited.waiting_cycles();
         }
     }
     let inconclusive = cov.event_budget_hits > 0;
+    let mode_exhaustive = matches!(mode, Mode::Exhaustive { .. });
     let verdict = |f: &Option<Found>| {
         if f.is_some() {
             Verdict::Violation
@@ -690,9 +728,14 @@ pub fn explore(
             Verdict::Verified
         }
     };
+    let livelock = match verdict(&ll) {
+        // A cycle no run closed: not a witness, but not freedom either.
+        Verdict::Verified if mode_exhaustive && cov.state_graph_cycles > 0 => Verdict::Inconclusive,
+        v => v,
+    };
     Ok(Exploration {
         deadlock: verdict(&dl),
-        livelock: verdict(&ll),
+        livelock,
         coverage: cov,
         deadlock_found: dl,
         livelock_found: ll,
