@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 /// The bundled catalogue, compiled into the binary.
-pub const BUNDLED: &str = include_str!("../conformance/requirements.yaml");
+pub const BUNDLED: &str = include_str!("../../conformance/requirements.yaml");
 const BUNDLED_PATH: &str = "scenarios/conformance/requirements.yaml";
 
 /// A requirement's level in one version's checklist.

@@ -1,0 +1,11 @@
+//! AI Conformance scoring: the requirement catalogue, platform profiles, the behaviour
+//! suites that judge a profile requirement by requirement, and the scorecard they fill.
+
+mod catalogue;
+pub mod outcome;
+pub mod profile;
+pub mod suites;
+
+pub use catalogue::*;
+pub use outcome::{CaseResult, CaseScenario, Observation, Status};
+pub use profile::{Profile, ProfileError};
