@@ -2,6 +2,7 @@
 //! they become (Pods, gangs) and the scheduler policies that place them.
 
 pub mod cluster;
+pub mod container;
 pub mod dra;
 pub mod fgd;
 pub mod net;

@@ -4,8 +4,10 @@
 mod catalogue;
 pub mod outcome;
 pub mod profile;
+pub mod runner;
 pub mod suites;
 
 pub use catalogue::*;
 pub use outcome::{CaseResult, CaseScenario, Observation, Status};
 pub use profile::{Profile, ProfileError};
+pub use runner::{RequirementScore, ScoreError, ScoreOptions, Scorecard, Summary, score};

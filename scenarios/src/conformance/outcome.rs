@@ -51,7 +51,7 @@ pub struct CaseScenario {
 }
 
 /// One case of a suite and its verdict.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CaseResult {
     /// Short, stable name (`capacity-below-n`).
     pub case: String,
@@ -71,6 +71,12 @@ pub struct CaseResult {
     pub log: Vec<Observation>,
     /// The scenario file, when the case is an ordinary scenario.
     pub scenario: Option<CaseScenario>,
+    /// A shrunk, replayable counterexample (`orrery replay-witness`), when the case found
+    /// a deadlock or livelock.
+    #[serde(skip)]
+    pub witness: Option<Box<models::verify::Witness>>,
+    /// The shrunk counterexample's size, when there is a witness: jobs, pods, nodes, GPUs.
+    pub witness_size: Option<String>,
 }
 
 impl CaseResult {
@@ -93,6 +99,8 @@ impl CaseResult {
             detail: detail.into(),
             log: Vec::new(),
             scenario: None,
+            witness: None,
+            witness_size: None,
         }
     }
 

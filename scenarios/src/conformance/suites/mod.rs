@@ -8,6 +8,7 @@ pub mod accelerator_metrics;
 pub mod ai_inference;
 pub mod ai_service_metrics;
 pub mod cluster_autoscaling;
+mod common;
 pub mod dra_support;
 pub mod gang_scheduling;
 pub mod gpu_sharing;
