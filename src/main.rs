@@ -3,6 +3,7 @@
 mod capacity;
 mod compare;
 mod compare_fgd;
+mod conformance;
 mod report;
 mod verify;
 
@@ -101,6 +102,20 @@ EXIT CODES:
     /// Join the output directories of `orrery capacity --shard I/N` runs into the report a
     /// single run would have written (byte for byte).
     Merge(report::MergeArgs),
+    /// Score a platform profile against a Kubernetes AI Conformance checklist: run the
+    /// behaviour suite of every simulable requirement and write scorecard.md,
+    /// scorecard.json and a draft self-assessment.yaml (docs/conformance.md).
+    #[command(after_help = "EXAMPLES:
+  orrery conformance --profile scenarios/profiles/fully-conformant.yaml
+  orrery conformance --profile scenarios/profiles/bare.yaml --version 1.35 --out out/bare
+  orrery conformance --profile my-platform.yaml --only gang_scheduling --case one-gpu-short
+
+EXIT CODES:
+  0  every MUST of the checklist passed (or is N/A)
+  4  a MUST failed (the scorecard says which, with the smallest failing case)
+  2  bad input: unreadable or malformed profile, unknown version, --only or --case
+  1  anything else (e.g. the output directory cannot be written)")]
+    Conformance(conformance::ConformanceArgs),
     /// Print the bundled default scenario (YAML), a starting point for your own.
     DefaultScenario,
 }
@@ -167,6 +182,7 @@ fn main() -> ExitCode {
         Command::Capacity(args) => capacity::capacity(args),
         Command::Report(args) => report::report(args),
         Command::Merge(args) => report::merge(args),
+        Command::Conformance(args) => conformance::conformance(args),
         Command::DefaultScenario => {
             print!("{}", bundled::DEFAULT_YAML);
             Ok(())

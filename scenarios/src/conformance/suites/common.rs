@@ -3,7 +3,7 @@
 //! keep the file so the case replays with `orrery run` / `orrery verify`.
 
 use models::sim::{ClusterSim, Event, JobPhase, RunConfig};
-use sim_core::{Chooser, RngStreams, SimDuration, SimTime, Simulation, StopAt};
+use sim_core::{Chooser, RngStreams, SimTime, Simulation, StopAt};
 
 use crate::conformance::outcome::CaseScenario;
 use crate::conformance::profile::Profile;
@@ -131,7 +131,6 @@ pub struct Holding {
 pub struct Traced {
     pub timeline: Vec<Holding>,
     pub end: SimTime,
-    pub sim: ClusterSim,
     /// The first finding of `run_checked`'s check, with its time.
     pub finding: Option<(SimTime, String)>,
 }
@@ -211,14 +210,8 @@ pub fn run_checked(
     Ok(Traced {
         timeline,
         end: stats.now,
-        sim: model,
         finding,
     })
-}
-
-/// Seconds as a duration.
-pub fn secs(s: u64) -> SimDuration {
-    SimDuration::from_secs(s)
 }
 
 /// `12.5 GPUs` from thousandths.
