@@ -2,13 +2,13 @@
 //! secondary NICs are discoverable and offered to pods, a multi-node job's pods land on
 //! nodes that have them, and pod-to-pod traffic goes over them.
 //!
-//! The traffic oracle runs an all-reduce of [`ALLREDUCE_BYTES`] per rank between the pods
+//! The traffic oracle runs an all-reduce of `ALLREDUCE_BYTES` (1 GB) per rank between the pods
 //! of a job (one pod per node, each with all the node's GPUs) through the fabric model
 //! (`models::net`: topology, max-min flow solver, hierarchical collective plan) and compares
 //! the bus bandwidth the inter-node phase achieved with the figure derived by hand from
-//! the profile's `nics_per_node × gbps_per_nic` ([`expected_busbw`]). When the NICs are
+//! the profile's `nics_per_node × gbps_per_nic` (`expected_busbw`). When the NICs are
 //! absent or not offered to pods, the pods' traffic takes the default network
-//! ([`PodNetwork::Default`]) and the case fails with the figure measured there. The
+//! (`PodNetwork::Default`) and the case fails with the figure measured there. The
 //! derivations are in `docs/conformance-network-storage.md`.
 //!
 //! The fabric helpers here are shared with `job_level_networking`.
