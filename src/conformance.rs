@@ -114,13 +114,7 @@ pub fn conformance(args: ConformanceArgs) -> Result<(), Failure> {
                     .unwrap_or_default(),
                 _ => String::new(),
             };
-            println!(
-                "  {:<28} {:<6} {}{}",
-                r.id,
-                level,
-                r.status.label(),
-                why
-            );
+            println!("  {:<28} {:<6} {}{}", r.id, level, r.status.label(), why);
         }
         let m = &card.summary;
         println!(

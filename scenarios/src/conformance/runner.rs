@@ -144,9 +144,19 @@ pub fn score(
             (Simulable::Yes, Some(suite)) => match (suite.not_applicable)(profile) {
                 Some(reason) => (Status::NotApplicable(reason), Vec::new()),
                 None => {
-                    let cases = (suite.run)(profile, opts.seed);
+                    let mut cases = (suite.run)(profile, opts.seed);
                     // A suite without cases proves nothing: never a pass.
-                    let status = if !cases.is_empty() && cases.iter().all(|c| c.passed) {
+                    if cases.is_empty() {
+                        cases.push(CaseResult::new(
+                            "no-cases",
+                            "the suite runs at least one case",
+                            0,
+                            opts.seed,
+                            false,
+                            "the suite ran no case, so nothing shows the behaviour",
+                        ));
+                    }
+                    let status = if cases.iter().all(|c| c.passed) {
                         Status::Pass
                     } else {
                         Status::Fail
