@@ -54,7 +54,11 @@ fn bare_profile_fails_musts_with_exit_4_and_writes_the_evidence() {
         &d,
     );
     assert_eq!(o.status.code(), Some(4), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("gang_scheduling"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("gang_scheduling"),
+        "{}",
+        text(&o.stderr)
+    );
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(d.join("out/scorecard.json")).unwrap()).unwrap();
     let st = statuses(&json);
@@ -74,7 +78,12 @@ fn bare_profile_fails_musts_with_exit_4_and_writes_the_evidence() {
         ],
         &d,
     );
-    assert!(text(&r.stdout).contains("deadlock"), "{}{}", text(&r.stdout), text(&r.stderr));
+    assert!(
+        text(&r.stdout).contains("deadlock"),
+        "{}{}",
+        text(&r.stdout),
+        text(&r.stderr)
+    );
     // The case's scenario file runs with the ordinary commands.
     let v = orrery(
         &[
@@ -112,7 +121,11 @@ fn scorecards_are_byte_identical_across_runs() {
             ],
             &d,
         );
-        assert!(matches!(o.status.code(), Some(0 | 4)), "{}", text(&o.stderr));
+        assert!(
+            matches!(o.status.code(), Some(0 | 4)),
+            "{}",
+            text(&o.stderr)
+        );
     }
     let (a, b) = (read_dir_bytes(&d.join("a")), read_dir_bytes(&d.join("b")));
     assert!(a.len() >= 10, "{:?}", a.keys());
@@ -136,7 +149,10 @@ fn one_case_replays_with_its_event_log() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let out = text(&o.stdout);
-    assert!(out.starts_with("PASS gang_scheduling / one-gpu-short (seed 1)"), "{out}");
+    assert!(
+        out.starts_with("PASS gang_scheduling / one-gpu-short (seed 1)"),
+        "{out}"
+    );
     assert!(out.contains("started at 70s"), "{out}");
     assert!(out.contains("event log:"), "{out}");
     // Nothing is written when replaying one case.
@@ -149,7 +165,12 @@ fn bad_profiles_and_options_exit_2_naming_the_problem_and_write_nothing() {
     let good = std::fs::read_to_string(profile("fully-conformant")).unwrap();
     let cases: Vec<(&str, String, Vec<&str>, &str)> = vec![
         ("missing.yaml", String::new(), vec![], "cannot read"),
-        ("syntax.yaml", "name: [unclosed\n".into(), vec![], "syntax.yaml"),
+        (
+            "syntax.yaml",
+            "name: [unclosed\n".into(),
+            vec![],
+            "syntax.yaml",
+        ),
         (
             "unknown-field.yaml",
             good.replace("description:", "descripton:"),
@@ -174,8 +195,27 @@ fn bad_profiles_and_options_exit_2_naming_the_problem_and_write_nothing() {
             vec![],
             "slurm",
         ),
-        ("version.yaml", good.clone(), vec!["--version", "1.29"], "1.29"),
-        ("only.yaml", good.clone(), vec!["--only", "gang"], "--only \"gang\""),
+        (
+            "score.yaml",
+            good.replace(
+                "policy: coscheduling",
+                "policy: coscheduling\n  percentage_of_nodes_to_score: 200",
+            ),
+            vec![],
+            "scheduler.percentage_of_nodes_to_score",
+        ),
+        (
+            "version.yaml",
+            good.clone(),
+            vec!["--version", "1.29"],
+            "1.29",
+        ),
+        (
+            "only.yaml",
+            good.clone(),
+            vec!["--only", "gang"],
+            "--only \"gang\"",
+        ),
         (
             "case.yaml",
             good.clone(),

@@ -334,7 +334,7 @@ fn invalid(path: &str, field: &str, msg: impl Into<String>) -> ScenarioError {
     }
 }
 
-fn validate_scheduler(path: &str, s: &SchedulerConfig) -> Result<(), ScenarioError> {
+pub(crate) fn validate_scheduler(path: &str, s: &SchedulerConfig) -> Result<(), ScenarioError> {
     if s.score_resources.is_empty() {
         return Err(invalid(
             path,

@@ -41,7 +41,14 @@ fn expect(c: &Scorecard, want: &[(&str, &str)]) {
                 .map(move |c| format!("{} {}: {}", r.id, c.case, c.detail))
         })
         .collect();
-    assert_eq!(got, want, "{} {}:\n{}", c.profile, c.version, detail.join("\n"));
+    assert_eq!(
+        got,
+        want,
+        "{} {}:\n{}",
+        c.profile,
+        c.version,
+        detail.join("\n")
+    );
 }
 
 const NS: &str = "NOT SIMULABLE";
@@ -67,8 +74,11 @@ fn bare_profile_scorecard() {
     );
     // The gang failure carries a deadlock witness.
     let g = c.requirement("gang_scheduling").expect("row");
-    assert!(g.cases.iter().any(|k| k.witness.is_some()
-        && k.detail.starts_with("deadlock")));
+    assert!(
+        g.cases
+            .iter()
+            .any(|k| k.witness.is_some() && k.detail.starts_with("deadlock"))
+    );
     assert_eq!(
         c.failed_musts(),
         [
@@ -186,7 +196,10 @@ fn broken(version: &str, edit: impl FnOnce(&mut Profile)) -> Vec<String> {
     let good = profile("fully-conformant");
     let mut bad = good.clone();
     edit(&mut bad);
-    let (a, b) = (statuses(&card(&good, version)), statuses(&card(&bad, version)));
+    let (a, b) = (
+        statuses(&card(&good, version)),
+        statuses(&card(&bad, version)),
+    );
     a.iter()
         .filter(|(k, v)| b.get(*k) != Some(v))
         .map(|(k, _)| k.clone())
@@ -208,7 +221,8 @@ fn each_broken_profile_fails_exactly_its_requirement() {
             "dra_support",
             "1.34",
             Box::new(|p: &mut Profile| {
-                p.accelerators.allocation = scenarios::conformance::profile::Allocation::DevicePlugin
+                p.accelerators.allocation =
+                    scenarios::conformance::profile::Allocation::DevicePlugin
             }),
         ),
         (
@@ -305,5 +319,8 @@ fn each_broken_profile_fails_exactly_its_requirement() {
             r.offered_to_pods = false;
         }
     });
-    assert_eq!(diff, ["high_performance_networking", "job_level_networking"]);
+    assert_eq!(
+        diff,
+        ["high_performance_networking", "job_level_networking"]
+    );
 }

@@ -355,6 +355,13 @@ impl Profile {
         if self.name.trim().is_empty() {
             return Err(bad("name", "must not be empty".into()));
         }
+        crate::scenario::validate_scheduler(path, &self.scheduler).map_err(|e| match e {
+            crate::ScenarioError::Invalid { field, msg, .. } => bad(&field, msg),
+            other => bad("scheduler", other.to_string()),
+        })?;
+        // The scheduler's own checks (Kueue queues, …) run when a case's cluster model is
+        // built: build a one-job case once here so a bad block is reported as bad input.
+        super::suites::check_scheduler(self).map_err(|msg| bad("scheduler", msg))?;
         let a = &self.accelerators;
         if a.gpus_per_node == 0 {
             return Err(bad(

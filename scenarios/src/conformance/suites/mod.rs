@@ -121,3 +121,23 @@ pub fn all() -> Vec<Suite> {
 pub fn find(requirement: &str) -> Option<Suite> {
     all().into_iter().find(|s| s.requirement == requirement)
 }
+
+/// Build the cluster model of a one-job case under the profile's scheduler: the checks a
+/// scenario's `scheduler:` block gets (Kueue queues, Volcano settings, …).
+pub(crate) fn check_scheduler(profile: &Profile) -> Result<(), String> {
+    let spec = common::CaseSpec {
+        name: "profile-check".into(),
+        description: String::new(),
+        seed: 1,
+        nodes: 1,
+        gpus_per_node: 1,
+        gpu_model: profile.accelerators.gpu_model.clone(),
+        jobs: vec![common::CaseJob::new("job", 0, 1, 1, 1)],
+        horizon_s: None,
+        extra: String::new(),
+    };
+    let sc = common::build(&common::scenario_yaml(profile, &spec), "profile")?;
+    models::sim::ClusterSim::new(sc.cluster, sc.workload, &sc.config)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
