@@ -116,18 +116,7 @@ pub fn conformance(args: ConformanceArgs) -> Result<(), Failure> {
             };
             println!("  {:<28} {:<6} {}{}", r.id, level, r.status.label(), why);
         }
-        let m = &card.summary;
-        println!(
-            "MUST {} pass / {} fail, SHOULD {} / {}, draft {} / {}, N/A {}, not simulable {}",
-            m.must_pass,
-            m.must_fail,
-            m.should_pass,
-            m.should_fail,
-            m.draft_pass,
-            m.draft_fail,
-            m.not_applicable,
-            m.not_simulable
-        );
+        println!("{}", reports::conformance::summary_line(&card));
         println!(
             "wrote {} files to {} in {:.1}s (scorecard.md, scorecard.json, self-assessment.yaml)",
             written.len(),

@@ -61,6 +61,22 @@ fn category_key(c: Category) -> &'static str {
     }
 }
 
+/// `MUST 8 pass / 0 fail · SHOULD … · draft … · N/A … · not simulable …`.
+pub fn summary_line(card: &Scorecard) -> String {
+    let m = &card.summary;
+    format!(
+        "MUST {} pass / {} fail · SHOULD {} pass / {} fail · draft rows {} pass / {} fail · N/A {} · not simulable {}",
+        m.must_pass,
+        m.must_fail,
+        m.should_pass,
+        m.should_fail,
+        m.draft_pass,
+        m.draft_fail,
+        m.not_applicable,
+        m.not_simulable
+    )
+}
+
 /// `scorecard.md`.
 pub fn scorecard_md(card: &Scorecard) -> String {
     let mut s = String::new();
@@ -74,19 +90,7 @@ pub fn scorecard_md(card: &Scorecard) -> String {
         "Simulated with Orrery (seed {}). Profile: `{}`. Every case below replays with the command given.\n",
         card.seed, card.profile_path
     );
-    let m = &card.summary;
-    let _ = writeln!(
-        s,
-        "**MUST: {} pass, {} fail** · SHOULD: {} pass, {} fail · draft rows: {} pass, {} fail · N/A: {} · not simulable: {}\n",
-        m.must_pass,
-        m.must_fail,
-        m.should_pass,
-        m.should_fail,
-        m.draft_pass,
-        m.draft_fail,
-        m.not_applicable,
-        m.not_simulable
-    );
+    let _ = writeln!(s, "**{}**\n", summary_line(card));
     let failed = card.failed_musts();
     if failed.is_empty() {
         let _ = writeln!(s, "No MUST failed.\n");

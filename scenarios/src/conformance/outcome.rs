@@ -27,6 +27,11 @@ impl Observation {
     }
 }
 
+/// A simulated time shown as seconds (`70s`, `0.014s`).
+pub fn show_time(t: SimTime) -> String {
+    format_secs(t.as_nanos())
+}
+
 /// Nanoseconds shown as seconds with up to 3 decimals (`0s`, `12.5s`).
 pub fn format_secs(ns: u64) -> String {
     let ms = ns / 1_000_000;
@@ -102,6 +107,23 @@ impl CaseResult {
             witness: None,
             witness_size: None,
         }
+    }
+
+    /// A case judged by `verdict`: `Ok((time, detail))` passed, `Err((time, detail))`
+    /// failed; the time and detail become the observed event.
+    pub fn judged(
+        case: &str,
+        checks: &str,
+        size: u32,
+        seed: u64,
+        verdict: Result<(SimTime, String), (SimTime, String)>,
+    ) -> CaseResult {
+        let (passed, (at, detail)) = match verdict {
+            Ok(v) => (true, v),
+            Err(v) => (false, v),
+        };
+        CaseResult::new(case, checks, size, seed, passed, detail.clone())
+            .observed(Observation::new(at, detail))
     }
 
     pub fn observed(mut self, o: Observation) -> CaseResult {

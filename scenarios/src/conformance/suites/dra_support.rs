@@ -14,7 +14,7 @@ use super::common::{
     CaseJob, CaseSpec, DRA_WORKLOAD, build, case_file, dra_manifests, dra_place, run_traced,
     scenario_yaml, simple_claim,
 };
-use crate::conformance::outcome::{CaseResult, Observation};
+use crate::conformance::outcome::{CaseResult, Observation, show_time};
 use crate::conformance::profile::{Allocation, Profile};
 
 const GPU: &str = "gpu.nvidia.com";
@@ -269,7 +269,7 @@ fn contended_run(profile: &Profile, seed: u64) -> CaseResult {
             let detail = format!(
                 "{} of 8 jobs completed (last at {}) with the DRA invariants holding at every event",
                 done.len(),
-                Observation::new(last, "").at_display()
+                show_time(last)
             );
             CaseResult::new(name, checks, 16, seed, passed, detail.clone())
                 .observed(Observation::new(last, detail))

@@ -17,7 +17,7 @@ use models::verify::{
 use sim_core::SimTime;
 
 use super::common::{CaseJob, CaseSpec, Traced, build, case_file, gpus, run_traced, scenario_yaml};
-use crate::conformance::outcome::{CaseResult, Observation};
+use crate::conformance::outcome::{CaseResult, Observation, show_time};
 use crate::conformance::profile::Profile;
 
 /// The wait window of the negative test (the test plan's "configurable wait").
@@ -165,14 +165,14 @@ fn fits(
             format!(
                 "partial start: {} of {size} pods running at {} while the rest wait",
                 r.bound,
-                Observation::new(r.at, "").at_display()
+                show_time(r.at)
             ),
         )),
         (_, Some(r), _) if not_before.is_some_and(|t| r.at < SimTime::from_secs(t)) => Err((
             r.at,
             format!(
                 "the gang started at {} although the capacity was only there from {}s",
-                Observation::new(r.at, "").at_display(),
+                show_time(r.at),
                 not_before.unwrap_or(0)
             ),
         )),
@@ -180,8 +180,8 @@ fn fits(
             r.at,
             format!(
                 "all {size} pods started together at {} and the job completed at {}",
-                Observation::new(r.at, "").at_display(),
-                Observation::new(d.at, "").at_display()
+                show_time(r.at),
+                show_time(d.at)
             ),
         )),
         (_, Some(r), None) => Err((r.at, "the gang started but never completed".into())),
@@ -189,16 +189,11 @@ fn fits(
             traced.end,
             format!(
                 "the gang never started although the capacity is there (run ended at {})",
-                Observation::new(traced.end, "").at_display()
+                show_time(traced.end)
             ),
         )),
     };
-    let (passed, at, detail) = match verdict {
-        Ok((at, d)) => (true, at, d),
-        Err((at, d)) => (false, at, d),
-    };
-    CaseResult::new(name, checks, size, seed, passed, detail.clone())
-        .observed(Observation::new(at, detail))
+    CaseResult::judged(name, checks, size, seed, verdict)
         .with_log(log)
         .with_scenario(file)
 }
@@ -241,7 +236,7 @@ fn below(
             format!(
                 "{} of {size} pods running at {} although the gang cannot fit: a partial start",
                 r.bound,
-                Observation::new(r.at, "").at_display()
+                show_time(r.at)
             ),
         )),
         (None, Some(b)) if b.at.since(bystander_at) <= window => Ok((
@@ -253,8 +248,8 @@ fn below(
                 } else {
                     format!("its waiting pods held up to {} GPUs", gpus(held))
                 },
-                Observation::new(bystander_at, "").at_display(),
-                Observation::new(b.at, "").at_display(),
+                show_time(bystander_at),
+                show_time(b.at),
                 WAIT_WINDOW_S
             ),
         )),
@@ -265,9 +260,9 @@ fn below(
                 format!(
                     "no pod of the gang ran, but its waiting pods held {} GPUs and kept the job arriving at {} from starting {} (wait window {}s)",
                     gpus(held),
-                    Observation::new(bystander_at, "").at_display(),
+                    show_time(bystander_at),
                     match b {
-                        Some(b) => format!("until {}", Observation::new(b.at, "").at_display()),
+                        Some(b) => format!("until {}", show_time(b.at)),
                         None => format!("for the whole {}s observed", 3 * WAIT_WINDOW_S),
                     },
                     WAIT_WINDOW_S
@@ -275,12 +270,7 @@ fn below(
             ))
         }
     };
-    let (passed, at, detail) = match verdict {
-        Ok((at, d)) => (true, at, d),
-        Err((at, d)) => (false, at, d),
-    };
-    CaseResult::new(name, checks, size, seed, passed, detail.clone())
-        .observed(Observation::new(at, detail))
+    CaseResult::judged(name, checks, size, seed, verdict)
         .with_log(log)
         .with_scenario(file)
 }
@@ -342,7 +332,7 @@ fn overcommitted(profile: &Profile, seed: u64) -> CaseResult {
             "{} of {} at {}: {} ({coverage}); shrunk to {} jobs, {} pods, {} nodes, {} GPUs",
             kind.name(),
             f.violation.jobs.join(" and "),
-            Observation::new(f.violation.time, "").at_display(),
+            show_time(f.violation.time),
             f.violation.detail,
             s.jobs,
             s.pods,
@@ -389,10 +379,7 @@ fn overcommitted(profile: &Profile, seed: u64) -> CaseResult {
     let (at, when) = match done {
         Ok(Some(t)) => (
             t,
-            format!(
-                "; in the seeded run both completed by {}",
-                Observation::new(t, "").at_display()
-            ),
+            format!("; in the seeded run both completed by {}", show_time(t)),
         ),
         _ => (SimTime::ZERO, String::new()),
     };
