@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod dra;
 pub mod fgd;
 pub mod net;
+pub mod platform;
 pub mod resources;
 pub mod scheduler;
 pub mod sim;
