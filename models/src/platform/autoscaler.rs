@@ -1,8 +1,9 @@
 //! The cluster autoscaler (cluster-autoscaler semantics, reduced to GPUs).
 //!
 //! **Scale-up.** At each scan, the unschedulable pods (they failed a scheduling attempt)
-//! are bin-packed, largest first, onto the free GPUs of nodes already being provisioned
-//! (so a pod waiting for an upcoming node is not counted twice), then onto new template
+//! are bin-packed, largest first, onto the free GPUs of Ready nodes (pods the scheduler
+//! will place anyway) and of nodes already being provisioned (so a pod waiting for an
+//! upcoming node is not counted twice), then onto new template
 //! nodes: a pod opens a node in the first pool, in configuration order (a fixed-priority
 //! expander), whose accelerator matches, whose nodes have enough GPUs, that is below max
 //! and not backed off. Each pool grows by the nodes opened, capped at its max.
@@ -78,11 +79,13 @@ impl CaState {
             .collect();
         // Largest first, then creation order.
         pending.sort_by_key(|&i| (std::cmp::Reverse(cluster.pods[i].gpus), i));
-        // Free GPUs of upcoming nodes: (accelerator, free, pool if planned in this scan).
+        // Free GPUs of Ready nodes (a pod that fits there now will be scheduled: the
+        // autoscaler's "filter out schedulable pods") and of upcoming nodes:
+        // (accelerator, free, pool if planned in this scan).
         let mut slots: Vec<(String, u32, Option<usize>)> = cluster
             .nodes
             .iter()
-            .filter(|n| n.state == NodeState::Provisioning)
+            .filter(|n| n.state != NodeState::Removed)
             .map(|n| (n.accelerator.clone(), n.free(), None))
             .collect();
         let mut added: BTreeMap<usize, (u32, u32)> = BTreeMap::new(); // pool → (nodes, pods)
@@ -197,10 +200,7 @@ fn no_scale_up_reason(
     if typed.iter().all(|&i| pools[i].gpus_per_node < gpus) {
         return format!("no node group of {accelerator:?} has {gpus} GPUs per node");
     }
-    if typed
-        .iter()
-        .all(|&i| cluster.pool_size(i) >= pools[i].max)
-    {
+    if typed.iter().all(|&i| cluster.pool_size(i) >= pools[i].max) {
         return format!("every node group of {accelerator:?} is at its max size");
     }
     format!("node groups of {accelerator:?} are backed off")

@@ -420,7 +420,10 @@ impl PlatformConfig {
         }
         if let Some(ca) = &self.cluster_autoscaler {
             if ca.scan_interval.as_nanos() == 0 {
-                return bad("cluster_autoscaler.scan_interval".into(), "must be > 0".into());
+                return bad(
+                    "cluster_autoscaler.scan_interval".into(),
+                    "must be > 0".into(),
+                );
             }
             let t = ca.scale_down_utilization_threshold;
             if !(t.is_finite() && (0.0..=1.0).contains(&t)) {
@@ -433,6 +436,12 @@ impl PlatformConfig {
         for (i, b) in self.batch_pods.iter().enumerate() {
             if b.gpus == 0 {
                 return bad(format!("batch_pods[{i}].gpus"), "must be at least 1".into());
+            }
+            if b.delete_at.is_some_and(|d| d < b.submit) {
+                return bad(
+                    format!("batch_pods[{i}].delete_at"),
+                    "must not be before submit".into(),
+                );
             }
         }
         let mut svc = std::collections::BTreeSet::new();
@@ -502,7 +511,10 @@ impl PlatformConfig {
                 return bad(f("headers"), "header weights sum to 0".into());
             }
             if t.route.backends.is_empty() {
-                return bad(f("route.backends"), "a route needs at least one backend".into());
+                return bad(
+                    f("route.backends"),
+                    "a route needs at least one backend".into(),
+                );
             }
             if t.route.backends.iter().all(|b| b.weight == 0) {
                 return bad(f("route.backends"), "backend weights sum to 0".into());

@@ -14,10 +14,19 @@ pub enum PlatformEvent {
         accelerator: String,
     },
     /// The pod failed Filter for the first time (PodScheduled=False, Unschedulable).
-    PodUnschedulable { pod: String },
-    PodBound { pod: String, node: String },
-    PodCompleted { pod: String },
-    PodDeleted { pod: String },
+    PodUnschedulable {
+        pod: String,
+    },
+    PodBound {
+        pod: String,
+        node: String,
+    },
+    PodCompleted {
+        pod: String,
+    },
+    PodDeleted {
+        pod: String,
+    },
     /// Cluster autoscaler scale-up decision.
     ScaleUp {
         pool: String,
@@ -26,10 +35,19 @@ pub enum PlatformEvent {
         pending_pods: u32,
     },
     /// The autoscaler found no node group for a pending pod (`NotTriggerScaleUp`).
-    NoScaleUp { pod: String, reason: String },
-    NodeReady { node: String, pool: String },
+    NoScaleUp {
+        pod: String,
+        reason: String,
+    },
+    NodeReady {
+        node: String,
+        pool: String,
+    },
     /// The node was not Ready within max-node-provision-time and was given up.
-    NodeProvisionTimedOut { node: String, pool: String },
+    NodeProvisionTimedOut {
+        node: String,
+        pool: String,
+    },
     /// Scale-down of an empty node unneeded for `unneeded_for`.
     NodeRemoved {
         node: String,
@@ -37,7 +55,10 @@ pub enum PlatformEvent {
         unneeded_for: SimDuration,
     },
     /// A replica finished starting and takes requests.
-    ReplicaReady { service: String, pod: String },
+    ReplicaReady {
+        service: String,
+        pod: String,
+    },
     /// The HPA changed `spec.replicas`.
     HpaRescale {
         service: String,
@@ -48,7 +69,10 @@ pub enum PlatformEvent {
         target: f64,
     },
     /// The HPA could not read its metric (no custom-metrics adapter).
-    HpaFailedGetMetric { service: String, metric: String },
+    HpaFailedGetMetric {
+        service: String,
+        metric: String,
+    },
 }
 
 impl fmt::Display for PlatformEvent {
@@ -74,7 +98,10 @@ impl fmt::Display for PlatformEvent {
                 "cluster-autoscaler: scale-up of {pool} from {from} to {to} nodes for {pending_pods} pending pod(s)"
             ),
             NoScaleUp { pod, reason } => {
-                write!(f, "cluster-autoscaler: pod {pod} did not trigger scale-up: {reason}")
+                write!(
+                    f,
+                    "cluster-autoscaler: pod {pod} did not trigger scale-up: {reason}"
+                )
             }
             NodeReady { node, pool } => write!(f, "node {node} ({pool}) Ready"),
             NodeProvisionTimedOut { node, pool } => write!(

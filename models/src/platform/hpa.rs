@@ -132,15 +132,27 @@ mod tests {
     #[test]
     fn formula_tolerance_and_unready() {
         // 2 ready, queue 20, target 4: ratio 2.5 → ceil(20/4) = 5.
-        assert_eq!(desired_replicas(input(2, 2, 0, 20.0), 4.0, 0.1), Some((5, 2)));
+        assert_eq!(
+            desired_replicas(input(2, 2, 0, 20.0), 4.0, 0.1),
+            Some((5, 2))
+        );
         // ratio 8.5/2/4 = 1.0625: within tolerance.
-        assert_eq!(desired_replicas(input(2, 2, 0, 8.5), 4.0, 0.1), Some((2, 2)));
+        assert_eq!(
+            desired_replicas(input(2, 2, 0, 8.5), 4.0, 0.1),
+            Some((2, 2))
+        );
         // 1 ready + 3 unready, sum 12: 12/4/4 = 0.75 < 1 with unready → keep 4.
-        assert_eq!(desired_replicas(input(4, 1, 3, 12.0), 4.0, 0.1), Some((4, 4)));
+        assert_eq!(
+            desired_replicas(input(4, 1, 3, 12.0), 4.0, 0.1),
+            Some((4, 4))
+        );
         // No ready replica: no decision.
         assert_eq!(desired_replicas(input(1, 0, 1, 5.0), 4.0, 0.1), None);
         // Scale-down: sum 2 over 4 ready, target 4 → ceil(0.5) = 1.
-        assert_eq!(desired_replicas(input(4, 4, 0, 2.0), 4.0, 0.1), Some((1, 4)));
+        assert_eq!(
+            desired_replicas(input(4, 4, 0, 2.0), 4.0, 0.1),
+            Some((1, 4))
+        );
     }
 
     #[test]

@@ -27,8 +27,8 @@ pub use cluster::{Cluster, CycleOutcome, Node, NodeState, Pod, PodOwner, PodPhas
 pub use config::{
     Arrivals, BackendRef, BatchPodConfig, ClusterAutoscalerConfig, DeviceField, DeviceModel,
     ExporterConfig, GatewayConfig, HeaderMatch, HeaderShare, HpaConfig, HpaMetric,
-    InferenceServiceConfig, LoadStep, MetricsConfig, NodePoolConfig, PlatformConfig,
-    RouteConfig, ServiceDistribution, TrafficConfig,
+    InferenceServiceConfig, LoadStep, MetricsConfig, NodePoolConfig, PlatformConfig, RouteConfig,
+    ServiceDistribution, TrafficConfig,
 };
 pub use events::PlatformEvent;
 pub use hpa::{HpaInput, HpaSample, Stabilizer, desired_replicas};
@@ -118,7 +118,11 @@ pub struct PlatformRun {
 
 /// Value of a step series at `t` (the last change at or before `t`).
 pub fn value_at(series: &[(SimTime, u32)], t: SimTime) -> Option<u32> {
-    series.iter().rev().find(|(at, _)| *at <= t).map(|&(_, v)| v)
+    series
+        .iter()
+        .rev()
+        .find(|(at, _)| *at <= t)
+        .map(|&(_, v)| v)
 }
 
 impl PlatformRun {

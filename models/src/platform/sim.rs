@@ -227,7 +227,12 @@ impl<'a> PlatformSim<'a> {
 
     fn record_pool(&mut self, pool: usize, now: SimTime) {
         let ready = self.cluster.pool_ready(pool);
-        push_change(&mut self.node_series, &self.cfg.pools[pool].name, now, ready);
+        push_change(
+            &mut self.node_series,
+            &self.cfg.pools[pool].name,
+            now,
+            ready,
+        );
     }
 
     fn record_ready(&mut self, s: usize, now: SimTime) {
@@ -236,10 +241,22 @@ impl<'a> PlatformSim<'a> {
             .iter()
             .filter(|p| self.replicas[p].phase == ReplicaPhase::Ready)
             .count() as u32;
-        push_change(&mut self.ready_series, &self.cfg.services[s].name, now, ready);
+        push_change(
+            &mut self.ready_series,
+            &self.cfg.services[s].name,
+            now,
+            ready,
+        );
     }
 
-    fn new_pod(&mut self, name: String, owner: PodOwner, acc: &str, gpus: u32, now: SimTime) -> usize {
+    fn new_pod(
+        &mut self,
+        name: String,
+        owner: PodOwner,
+        acc: &str,
+        gpus: u32,
+        now: SimTime,
+    ) -> usize {
         self.cluster.pods.push(Pod {
             name: name.clone(),
             owner,
@@ -286,7 +303,13 @@ impl<'a> PlatformSim<'a> {
         while (self.services[s].pods.len() as u32) < n {
             let name = format!("{}-{}", svc.name, self.services[s].seq);
             self.services[s].seq += 1;
-            let pod = self.new_pod(name, PodOwner::Replica(s), &svc.accelerator, svc.gpus_per_replica, now);
+            let pod = self.new_pod(
+                name,
+                PodOwner::Replica(s),
+                &svc.accelerator,
+                svc.gpus_per_replica,
+                now,
+            );
             self.services[s].pods.push(pod);
             self.replicas.insert(
                 pod,
@@ -450,9 +473,10 @@ impl<'a> PlatformSim<'a> {
             .collect();
         let sum = match h.metric {
             HpaMetric::InferenceQueueDepth => st.queue.len() as f64,
-            HpaMetric::InferenceRequestsInFlight => {
-                ready.iter().map(|p| f64::from(self.replicas[p].in_flight)).sum()
-            }
+            HpaMetric::InferenceRequestsInFlight => ready
+                .iter()
+                .map(|p| f64::from(self.replicas[p].in_flight))
+                .sum(),
         };
         let input = HpaInput {
             current: st.spec,
@@ -466,7 +490,13 @@ impl<'a> PlatformSim<'a> {
         let rec = desired.clamp(h.min_replicas, h.max_replicas);
         let applied = self.services[s]
             .stabilizer
-            .apply(now, input.current, rec, h.scale_down_stabilization, h.max_replicas)
+            .apply(
+                now,
+                input.current,
+                rec,
+                h.scale_down_stabilization,
+                h.max_replicas,
+            )
             .clamp(h.min_replicas, h.max_replicas);
         let value = sum / f64::from(input.ready);
         self.hpa_samples
@@ -503,9 +533,14 @@ impl<'a> PlatformSim<'a> {
         let now = ctx.now();
         let st = &mut self.traffic[t];
         let header = traffic::draw_header(&tc.headers, &mut st.headers);
-        let backend =
-            traffic::route_request(&tc.route, cfg.gateway.as_ref(), header.as_deref(), &mut st.route);
-        if let Some(next) = traffic::next_arrival(&tc.load, tc.arrivals, st.prev, &mut st.arrivals) {
+        let backend = traffic::route_request(
+            &tc.route,
+            cfg.gateway.as_ref(),
+            header.as_deref(),
+            &mut st.route,
+        );
+        if let Some(next) = traffic::next_arrival(&tc.load, tc.arrivals, st.prev, &mut st.arrivals)
+        {
             st.prev = Some(next);
             ctx.schedule_at(next, Ev::Arrival(t));
         }
@@ -534,9 +569,14 @@ impl<'a> PlatformSim<'a> {
 
     fn request_done(&mut self, pod: usize, req: usize, ctx: &mut Ctx<'_, Ev>) {
         let now = ctx.now();
-        let Some(r) = self.replicas.get_mut(&pod) else { return };
+        let Some(r) = self.replicas.get_mut(&pod) else {
+            return;
+        };
         r.in_flight = r.in_flight.saturating_sub(1);
-        let (s, drained) = (r.service, r.phase == ReplicaPhase::Draining && r.in_flight == 0);
+        let (s, drained) = (
+            r.service,
+            r.phase == ReplicaPhase::Draining && r.in_flight == 0,
+        );
         let rec = &mut self.requests[req];
         rec.end = Some(now);
         let total = now.since(rec.arrival).as_secs_f64();
@@ -566,7 +606,11 @@ impl<'a> PlatformSim<'a> {
             }
         }
         if self.cfg.metrics.service_discovery {
-            m.describe("inference_requests_total", MetricKind::Counter, "Requests served.");
+            m.describe(
+                "inference_requests_total",
+                MetricKind::Counter,
+                "Requests served.",
+            );
             m.describe(
                 "inference_request_duration_seconds_sum",
                 MetricKind::Counter,
@@ -623,7 +667,11 @@ impl<'a> PlatformSim<'a> {
                         let v = match f {
                             DeviceField::Utilization => (util * 100.0).round(),
                             DeviceField::MemoryUsed => {
-                                if holder.is_some() { dm.allocated_fb_mib } else { 0.0 }
+                                if holder.is_some() {
+                                    dm.allocated_fb_mib
+                                } else {
+                                    0.0
+                                }
                             }
                             DeviceField::Power => {
                                 dm.idle_power_w + (dm.busy_power_w - dm.idle_power_w) * util
@@ -634,7 +682,11 @@ impl<'a> PlatformSim<'a> {
                         };
                         let key = SeriesKey::new(
                             f.metric_name(),
-                            &[("gpu", &gpu), ("Hostname", &n.name), ("modelName", &n.accelerator)],
+                            &[
+                                ("gpu", &gpu),
+                                ("Hostname", &n.name),
+                                ("modelName", &n.accelerator),
+                            ],
                         );
                         self.metrics.record(key, now, v);
                     }
@@ -654,7 +706,10 @@ impl<'a> PlatformSim<'a> {
                 let rows = [
                     ("inference_requests_total", st.completed as f64),
                     ("inference_request_duration_seconds_sum", st.latency_sum),
-                    ("inference_request_duration_seconds_count", st.completed as f64),
+                    (
+                        "inference_request_duration_seconds_count",
+                        st.completed as f64,
+                    ),
                     ("inference_request_queue_seconds_sum", st.wait_sum),
                     ("inference_queue_depth", st.queue.len() as f64),
                     ("inference_requests_in_flight", f64::from(in_flight)),
@@ -699,7 +754,13 @@ impl Model for PlatformSim<'_> {
         match event {
             Ev::SubmitBatch(b) => {
                 let bc = &cfg.batch_pods[b];
-                let pod = self.new_pod(bc.name.clone(), PodOwner::Batch(b), &bc.accelerator, bc.gpus, now);
+                let pod = self.new_pod(
+                    bc.name.clone(),
+                    PodOwner::Batch(b),
+                    &bc.accelerator,
+                    bc.gpus,
+                    now,
+                );
                 self.batch_pod[b] = Some(pod);
             }
             Ev::DeleteBatch(b) => {
@@ -744,7 +805,9 @@ impl Model for PlatformSim<'_> {
                     node.removed_at = Some(now);
                     let (name, pool) = (node.name.clone(), node.pool);
                     if let Some(ca) = &cfg.cluster_autoscaler {
-                        self.ca.backoff_until.insert(pool, now + ca.node_group_backoff);
+                        self.ca
+                            .backoff_until
+                            .insert(pool, now + ca.node_group_backoff);
                     }
                     self.log(
                         now,
@@ -756,7 +819,9 @@ impl Model for PlatformSim<'_> {
                 }
             }
             Ev::ReplicaReady(pod) => {
-                let Some(r) = self.replicas.get_mut(&pod) else { return };
+                let Some(r) = self.replicas.get_mut(&pod) else {
+                    return;
+                };
                 if r.phase != ReplicaPhase::Starting {
                     return;
                 }
@@ -797,7 +862,13 @@ impl Model for PlatformSim<'_> {
                     self.cluster.pods[pod].name.clone(),
                     self.cluster.nodes[node].name.clone(),
                 );
-                self.log(now, PlatformEvent::PodBound { pod: pname, node: nname });
+                self.log(
+                    now,
+                    PlatformEvent::PodBound {
+                        pod: pname,
+                        node: nname,
+                    },
+                );
                 match self.cluster.pods[pod].owner {
                     PodOwner::Batch(b) => {
                         if let Some(d) = self.cfg.batch_pods[b].duration {

@@ -11,9 +11,7 @@ use super::config::{
 
 /// The rate in force at `t` and when the step ends (`None`: never).
 fn step_at(load: &[LoadStep], t: SimTime) -> (f64, Option<SimTime>) {
-    let idx = load
-        .iter()
-        .rposition(|s| SimTime(s.from.as_nanos()) <= t);
+    let idx = load.iter().rposition(|s| SimTime(s.from.as_nanos()) <= t);
     let rate = idx.map_or(0.0, |i| load[i].rps);
     let next = load
         .iter()
@@ -76,7 +74,11 @@ fn next_even(load: &[LoadStep], prev: Option<SimTime>) -> Option<SimTime> {
 }
 
 /// A service time with the configured mean.
-pub fn service_time(mean: SimDuration, dist: ServiceDistribution, rng: &mut ChaCha8Rng) -> SimDuration {
+pub fn service_time(
+    mean: SimDuration,
+    dist: ServiceDistribution,
+    rng: &mut ChaCha8Rng,
+) -> SimDuration {
     match dist {
         ServiceDistribution::Deterministic => mean,
         ServiceDistribution::Exponential => {
