@@ -36,6 +36,8 @@ pub struct HpaInput {
 pub struct HpaSample {
     pub at: SimTime,
     pub current: u32,
+    /// Ready replicas (they reported the metric).
+    pub ready: u32,
     /// Per-replica average over Ready replicas (the metric value the HPA reports).
     pub value: f64,
     /// Replicas counted in the ratio (Ready, plus unready ones in a scale-up).

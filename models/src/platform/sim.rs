@@ -505,6 +505,7 @@ impl<'a> PlatformSim<'a> {
             .push(HpaSample {
                 at: now,
                 current: input.current,
+                ready: input.ready,
                 value,
                 counted,
                 desired,
