@@ -30,7 +30,7 @@ impl Observation {
 /// Nanoseconds shown as seconds with up to 3 decimals (`0s`, `12.5s`).
 pub fn format_secs(ns: u64) -> String {
     let ms = ns / 1_000_000;
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         let s = format!("{}.{:03}", ms / 1000, ms % 1000);
