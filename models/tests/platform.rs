@@ -431,3 +431,23 @@ fn invalid_configs_are_rejected() {
     let e = run(&cfg, 1, secs(10)).expect_err("unknown backend");
     assert!(e.to_string().contains("unknown service"), "{e}");
 }
+
+#[test]
+fn documented_yaml_example_parses_and_runs() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/platform.md"))
+        .expect("docs/platform.md");
+    let start = doc.find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
+    let end = start + doc[start..].find("```").expect("closed");
+    let cfg: PlatformConfig = serde_saphyr::from_str(&doc[start..end]).expect("example parses");
+    assert_eq!(cfg.services.len(), 2);
+    let r = run(&cfg, 1, secs(1500)).expect("example runs");
+    // Every premium request is matched to the canary.
+    assert!(
+        r.requests
+            .iter()
+            .filter(|q| q.header.as_deref() == Some("premium"))
+            .all(|q| q.service == "llm-canary")
+    );
+    assert!(r.completed() > 1000);
+    assert!(r.metrics.by_name("DCGM_FI_DEV_GPU_UTIL").next().is_some());
+}
