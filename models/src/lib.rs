@@ -6,6 +6,7 @@ pub mod container;
 pub mod dra;
 pub mod fgd;
 pub mod net;
+pub mod platform;
 pub mod resources;
 pub mod scheduler;
 pub mod sim;

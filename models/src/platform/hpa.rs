@@ -1,0 +1,174 @@
+//! The horizontal pod autoscaler's replica calculation (`autoscaling/v2`, one Pods metric
+//! with an AverageValue target), after the kube-controller-manager algorithm:
+//!
+//! * ratio = (metric sum over Ready replicas / Ready replicas) / target;
+//! * no Ready replica reports the metric: no decision;
+//! * if there are unready replicas (Pending or starting) and ratio > 1, they count as
+//!   reporting 0 (conservative scale-up); otherwise they are left out;
+//! * |ratio − 1| ≤ tolerance, or the ratio changes direction once unready replicas are
+//!   counted: keep the current count; else desired = ceil(sum / target)
+//!   (= ceil(ratio × replicas counted), computed without the rounding of the product);
+//! * the recommendation is clamped to [min, max] and remembered; scale-down applies the
+//!   largest recommendation of the stabilisation window (recommendations made after
+//!   now − window), scale-up is immediate but limited per sync to
+//!   max(2 × current, current + 4) (the default scale-up policies, 100 % or 4 pods per
+//!   15 s, evaluated per sync rather than over a sliding 15 s period).
+
+use std::collections::VecDeque;
+
+use sim_core::{SimDuration, SimTime};
+
+/// What the HPA reads at one sync.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HpaInput {
+    /// `spec.replicas` of the Deployment.
+    pub current: u32,
+    /// Ready replicas (they report the metric).
+    pub ready: u32,
+    /// Replicas not Ready (Pending or starting).
+    pub unready: u32,
+    /// Sum of the metric over the Ready replicas.
+    pub sum: f64,
+}
+
+/// One sync's numbers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HpaSample {
+    pub at: SimTime,
+    pub current: u32,
+    /// Ready replicas (they reported the metric).
+    pub ready: u32,
+    /// Per-replica average over Ready replicas (the metric value the HPA reports).
+    pub value: f64,
+    /// Replicas counted in the ratio (Ready, plus unready ones in a scale-up).
+    pub counted: u32,
+    /// Metric-based desired replicas before clamping (the current count when within
+    /// tolerance).
+    pub desired: u32,
+    /// After min/max clamping: the recommendation remembered for stabilisation.
+    pub recommendation: u32,
+    /// Replicas set on the Deployment.
+    pub applied: u32,
+}
+
+/// ceil(x) that ignores a floating-point excess below 1e-9 (8.000000000001 → 8).
+fn ceil_eps(x: f64) -> u32 {
+    let c = (x - 1e-9).ceil();
+    if c <= 0.0 { 0 } else { c as u32 }
+}
+
+/// The metric-based desired replicas and the replicas counted; `None` when no Ready
+/// replica reports the metric.
+pub fn desired_replicas(input: HpaInput, target: f64, tolerance: f64) -> Option<(u32, u32)> {
+    if input.ready == 0 {
+        return None;
+    }
+    let ratio = input.sum / f64::from(input.ready) / target;
+    if input.unready == 0 || ratio <= 1.0 {
+        if (ratio - 1.0).abs() <= tolerance {
+            return Some((input.current, input.ready));
+        }
+        let d = ceil_eps(input.sum / target);
+        // Never move against the ratio's direction.
+        if ratio < 1.0 && d > input.current {
+            return Some((input.current, input.ready));
+        }
+        return Some((d, input.ready));
+    }
+    let counted = input.ready + input.unready;
+    let new_ratio = input.sum / f64::from(counted) / target;
+    if (new_ratio - 1.0).abs() <= tolerance || new_ratio < 1.0 {
+        return Some((input.current, counted));
+    }
+    Some((ceil_eps(input.sum / target).max(input.current), counted))
+}
+
+/// Recommendations remembered for the scale-down stabilisation window.
+#[derive(Clone, Debug, Default)]
+pub struct Stabilizer {
+    recs: VecDeque<(SimTime, u32)>,
+}
+
+impl Stabilizer {
+    /// Remember `rec` made at `now` and return the replicas to apply from `current`.
+    pub fn apply(
+        &mut self,
+        now: SimTime,
+        current: u32,
+        rec: u32,
+        window: SimDuration,
+        max_replicas: u32,
+    ) -> u32 {
+        self.recs.push_back((now, rec));
+        // Keep recommendations made after now − window.
+        let cutoff = now.as_nanos().checked_sub(window.as_nanos());
+        while let Some(&(t, _)) = self.recs.front() {
+            if t < now && cutoff.is_some_and(|c| t.as_nanos() <= c) {
+                self.recs.pop_front();
+            } else {
+                break;
+            }
+        }
+        if rec > current {
+            let limit = (current.saturating_mul(2)).max(current + 4);
+            return rec.min(limit).min(max_replicas);
+        }
+        let down = self.recs.iter().map(|&(_, r)| r).max().unwrap_or(rec);
+        current.min(down)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(current: u32, ready: u32, unready: u32, sum: f64) -> HpaInput {
+        HpaInput {
+            current,
+            ready,
+            unready,
+            sum,
+        }
+    }
+
+    #[test]
+    fn formula_tolerance_and_unready() {
+        // 2 ready, queue 20, target 4: ratio 2.5 → ceil(20/4) = 5.
+        assert_eq!(
+            desired_replicas(input(2, 2, 0, 20.0), 4.0, 0.1),
+            Some((5, 2))
+        );
+        // ratio 8.5/2/4 = 1.0625: within tolerance.
+        assert_eq!(
+            desired_replicas(input(2, 2, 0, 8.5), 4.0, 0.1),
+            Some((2, 2))
+        );
+        // 1 ready + 3 unready, sum 12: 12/4/4 = 0.75 < 1 with unready → keep 4.
+        assert_eq!(
+            desired_replicas(input(4, 1, 3, 12.0), 4.0, 0.1),
+            Some((4, 4))
+        );
+        // No ready replica: no decision.
+        assert_eq!(desired_replicas(input(1, 0, 1, 5.0), 4.0, 0.1), None);
+        // Scale-down: sum 2 over 4 ready, target 4 → ceil(0.5) = 1.
+        assert_eq!(
+            desired_replicas(input(4, 4, 0, 2.0), 4.0, 0.1),
+            Some((1, 4))
+        );
+    }
+
+    #[test]
+    fn stabilisation_keeps_the_window_max() {
+        let w = SimDuration::from_secs(300);
+        let mut s = Stabilizer::default();
+        let t = SimTime::from_secs;
+        assert_eq!(s.apply(t(15), 1, 5, w, 10), 5);
+        assert_eq!(s.apply(t(30), 5, 1, w, 10), 5);
+        // The rec of t=15 leaves the window at 15 + 300 = 315 (kept while t > now − 300).
+        assert_eq!(s.apply(t(300), 5, 1, w, 10), 5);
+        assert_eq!(s.apply(t(315), 5, 1, w, 10), 1);
+        // Scale-up limit: from 1, at most max(2, 5) = 5.
+        let mut s = Stabilizer::default();
+        assert_eq!(s.apply(t(15), 1, 9, w, 10), 5);
+    }
+}

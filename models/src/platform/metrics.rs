@@ -1,0 +1,335 @@
+//! The metrics store: time series keyed by metric name and sorted labels, as a
+//! Prometheus server holds them, with export in the Prometheus text exposition format
+//! (and a parser for that format, to read an export back).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use sim_core::SimTime;
+
+/// A series: metric name and labels (sorted by label name).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SeriesKey {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+}
+
+impl SeriesKey {
+    /// A key; the labels are sorted by name.
+    pub fn new(name: &str, labels: &[(&str, &str)]) -> SeriesKey {
+        let mut labels: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        labels.sort();
+        SeriesKey {
+            name: name.to_string(),
+            labels,
+        }
+    }
+
+    /// A label's value.
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Prometheus metric types used here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricKind {
+    Gauge,
+    Counter,
+}
+
+impl MetricKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Gauge => "gauge",
+            MetricKind::Counter => "counter",
+        }
+    }
+}
+
+/// Every sampled series, with `# HELP`/`# TYPE` metadata per metric name.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MetricsStore {
+    series: BTreeMap<SeriesKey, Vec<(SimTime, f64)>>,
+    meta: BTreeMap<String, (MetricKind, String)>,
+}
+
+impl MetricsStore {
+    /// Declare a metric name's type and help text (the first declaration stays).
+    pub fn describe(&mut self, name: &str, kind: MetricKind, help: &str) {
+        self.meta
+            .entry(name.to_string())
+            .or_insert_with(|| (kind, help.to_string()));
+    }
+
+    /// Append a sample.
+    pub fn record(&mut self, key: SeriesKey, at: SimTime, value: f64) {
+        self.series.entry(key).or_default().push((at, value));
+    }
+
+    /// Every series in key order.
+    pub fn series(&self) -> &BTreeMap<SeriesKey, Vec<(SimTime, f64)>> {
+        &self.series
+    }
+
+    /// The series of one metric name, in label order.
+    pub fn by_name<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = (&'a SeriesKey, &'a Vec<(SimTime, f64)>)> + 'a {
+        self.series.iter().filter(move |(k, _)| k.name == name)
+    }
+
+    /// One series' samples.
+    pub fn get(&self, key: &SeriesKey) -> Option<&[(SimTime, f64)]> {
+        self.series.get(key).map(Vec::as_slice)
+    }
+
+    /// The latest sample of every series, in the text exposition format.
+    pub fn to_prometheus_latest(&self) -> String {
+        self.export(true)
+    }
+
+    /// Every sample of every series (one line per sample, time order within a series).
+    pub fn to_prometheus_history(&self) -> String {
+        self.export(false)
+    }
+
+    fn export(&self, latest_only: bool) -> String {
+        let mut out = String::new();
+        let mut current: Option<&str> = None;
+        for (key, samples) in &self.series {
+            let Some(last) = samples.last() else { continue };
+            if current != Some(key.name.as_str()) {
+                current = Some(key.name.as_str());
+                if let Some((kind, help)) = self.meta.get(&key.name) {
+                    let _ = writeln!(out, "# HELP {} {}", key.name, escape_help(help));
+                    let _ = writeln!(out, "# TYPE {} {}", key.name, kind.as_str());
+                }
+            }
+            let lead = format_series(key);
+            let rows: &[(SimTime, f64)] = if latest_only {
+                std::slice::from_ref(last)
+            } else {
+                samples
+            };
+            for (t, v) in rows {
+                let _ = writeln!(
+                    out,
+                    "{lead} {} {}",
+                    format_value(*v),
+                    t.as_nanos() / 1_000_000
+                );
+            }
+        }
+        out
+    }
+}
+
+/// `name{a="x",b="y"}` (just `name` without labels).
+fn format_series(key: &SeriesKey) -> String {
+    if key.labels.is_empty() {
+        return key.name.clone();
+    }
+    let labels: Vec<String> = key
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", escape_label(v)))
+        .collect();
+    format!("{}{{{}}}", key.name, labels.join(","))
+}
+
+/// A sample value: Rust's shortest round-trip form (`700`, `0.5`), `NaN`, `+Inf`, `-Inf`.
+pub fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else if v == 0.0 {
+        "0".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+fn escape_label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn escape_help(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+/// One sample line read back from an exposition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParsedSample {
+    pub key: SeriesKey,
+    pub value: f64,
+    pub timestamp_ms: Option<i64>,
+}
+
+/// A parsed exposition: samples and the declared types.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ParsedExposition {
+    pub samples: Vec<ParsedSample>,
+    /// `# TYPE` lines: metric name → type.
+    pub types: BTreeMap<String, String>,
+}
+
+/// A line of an exposition that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("exposition line {line}: {msg}")]
+pub struct ExpositionError {
+    pub line: usize,
+    pub msg: String,
+}
+
+/// Parse the text exposition format (the subset this module writes: HELP/TYPE comments,
+/// `name{labels} value [timestamp]`).
+pub fn parse_exposition(text: &str) -> Result<ParsedExposition, ExpositionError> {
+    let mut out = ParsedExposition::default();
+    for (i, raw) in text.lines().enumerate() {
+        let err = |msg: &str| ExpositionError {
+            line: i + 1,
+            msg: msg.to_string(),
+        };
+        let line = raw.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('#') {
+            let mut parts = rest.split_whitespace();
+            if parts.next() == Some("TYPE") {
+                let name = parts.next().ok_or_else(|| err("TYPE without a name"))?;
+                let ty = parts.next().ok_or_else(|| err("TYPE without a type"))?;
+                out.types.insert(name.to_string(), ty.to_string());
+            }
+            continue;
+        }
+        let name_end = line
+            .find(|c: char| c == '{' || c.is_whitespace())
+            .ok_or_else(|| err("no value"))?;
+        let name = &line[..name_end];
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+        {
+            return Err(err("bad metric name"));
+        }
+        let mut rest = &line[name_end..];
+        let mut labels = Vec::new();
+        if let Some(r) = rest.strip_prefix('{') {
+            let (ls, tail) = parse_labels(r).map_err(|m| err(&m))?;
+            labels = ls;
+            rest = tail;
+        }
+        let mut fields = rest.split_whitespace();
+        let value = fields.next().ok_or_else(|| err("no value"))?;
+        let value = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            "NaN" => f64::NAN,
+            v => v.parse::<f64>().map_err(|_| err("bad value"))?,
+        };
+        let timestamp_ms = match fields.next() {
+            Some(t) => Some(t.parse::<i64>().map_err(|_| err("bad timestamp"))?),
+            None => None,
+        };
+        if fields.next().is_some() {
+            return Err(err("trailing text"));
+        }
+        labels.sort();
+        out.samples.push(ParsedSample {
+            key: SeriesKey {
+                name: name.to_string(),
+                labels,
+            },
+            value,
+            timestamp_ms,
+        });
+    }
+    Ok(out)
+}
+
+type Labels = Vec<(String, String)>;
+
+/// Labels after the `{`; returns them and the text after the `}`.
+fn parse_labels(mut s: &str) -> Result<(Labels, &str), String> {
+    let mut labels = Vec::new();
+    loop {
+        s = s.trim_start();
+        if let Some(rest) = s.strip_prefix('}') {
+            return Ok((labels, rest));
+        }
+        let eq = s.find('=').ok_or("label without '='")?;
+        let name = s[..eq].trim().to_string();
+        s = s[eq + 1..]
+            .strip_prefix('"')
+            .ok_or("label value must be quoted")?;
+        let mut value = String::new();
+        let mut chars = s.char_indices();
+        let end = loop {
+            match chars.next() {
+                None => return Err("unterminated label value".into()),
+                Some((i, '"')) => break i,
+                Some((_, '\\')) => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, c)) => value.push(c),
+                    None => return Err("unterminated escape".into()),
+                },
+                Some((_, c)) => value.push(c),
+            }
+        };
+        labels.push((name, value));
+        s = &s[end + 1..];
+        s = s.trim_start();
+        if let Some(rest) = s.strip_prefix(',') {
+            s = rest;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_parses_back() {
+        let mut m = MetricsStore::default();
+        m.describe("x", MetricKind::Gauge, "an \"x\"");
+        m.record(
+            SeriesKey::new("x", &[("b", "q\"uote"), ("a", "1")]),
+            SimTime::from_secs(2),
+            0.25,
+        );
+        let text = m.to_prometheus_latest();
+        assert_eq!(
+            text,
+            "# HELP x an \"x\"\n# TYPE x gauge\nx{a=\"1\",b=\"q\\\"uote\"} 0.25 2000\n"
+        );
+        let p = parse_exposition(&text).expect("parses");
+        assert_eq!(p.samples.len(), 1);
+        assert_eq!(p.samples[0].key.label("b"), Some("q\"uote"));
+        assert_eq!(p.samples[0].timestamp_ms, Some(2000));
+        assert_eq!(p.types.get("x").map(String::as_str), Some("gauge"));
+    }
+
+    #[test]
+    fn values_format_deterministically() {
+        assert_eq!(format_value(700.0), "700");
+        assert_eq!(format_value(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(format_value(-0.0), "0");
+        assert_eq!(format_value(f64::INFINITY), "+Inf");
+    }
+}
