@@ -211,9 +211,31 @@ impl Serialize for SimTime {
         s.serialize_u64(self.0)
     }
 }
+/// Accepts integer nanoseconds (what `Serialize` writes) or, in hand-written files, a
+/// duration since the start such as `"5m"`.
 impl<'de> Deserialize<'de> for SimTime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        u64::deserialize(d).map(SimTime)
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = SimTime;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("integer nanoseconds or a time since the start such as \"5m\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SimTime, E> {
+                v.parse::<SimDuration>()
+                    .map(|d| SimTime::ZERO + d)
+                    .map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<SimTime, E> {
+                Ok(SimTime(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<SimTime, E> {
+                u64::try_from(v)
+                    .map(SimTime)
+                    .map_err(|_| E::custom("negative times are not allowed"))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -305,5 +327,25 @@ mod tests {
         }
         assert_eq!(SimDuration::from_secs(5400).to_string(), "1h30m");
         assert_eq!(SimTime::from_secs(61).to_string(), "t=1m1s");
+    }
+}
+
+#[cfg(test)]
+mod simtime_serde {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct T {
+        at: SimTime,
+    }
+
+    #[test]
+    fn sim_time_reads_nanoseconds_or_a_duration_since_the_start() {
+        let t: T = serde_saphyr::from_str("at: 300000000000").expect("ns");
+        assert_eq!(t.at, SimTime::from_secs(300));
+        let t: T = serde_saphyr::from_str("at: 5m").expect("duration");
+        assert_eq!(t.at, SimTime::from_secs(300));
+        assert!(serde_saphyr::from_str::<T>("at: soon").is_err());
+        assert!(serde_saphyr::from_str::<T>("at: -5").is_err());
     }
 }
