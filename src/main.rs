@@ -4,6 +4,7 @@ mod capacity;
 mod compare;
 mod compare_fgd;
 mod conformance;
+mod platform;
 mod report;
 mod verify;
 
@@ -116,6 +117,18 @@ EXIT CODES:
   2  bad input: unreadable or malformed profile, unknown version, --only or --case
   1  anything else (e.g. the output directory cannot be written)")]
     Conformance(conformance::ConformanceArgs),
+    /// Run a platform scenario: node pools with the cluster autoscaler, inference services
+    /// with HPAs, traffic through the gateway, metrics; write events.csv, nodes.csv,
+    /// replicas.csv, requests.csv, metrics.prom and summary.json (docs/platform.md).
+    #[command(after_help = "EXAMPLES:
+  orrery platform scenarios/platform/inference-autoscaling.yaml
+  orrery platform my-platform.yaml --seed 7 --horizon 2h --out out/p
+
+EXIT CODES:
+  0  success
+  2  bad input: unreadable or malformed scenario, invalid configuration
+  1  anything else (e.g. the output directory cannot be written)")]
+    Platform(platform::PlatformArgs),
     /// Print the bundled default scenario (YAML), a starting point for your own.
     DefaultScenario,
 }
@@ -183,6 +196,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report::report(args),
         Command::Merge(args) => report::merge(args),
         Command::Conformance(args) => conformance::conformance(args),
+        Command::Platform(args) => platform::platform(args),
         Command::DefaultScenario => {
             print!("{}", bundled::DEFAULT_YAML);
             Ok(())

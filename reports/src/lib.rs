@@ -5,6 +5,7 @@ pub mod capacity;
 pub mod compare;
 pub mod compare_page;
 pub mod conformance;
+pub mod platform;
 pub mod plot;
 pub mod summary;
 pub mod verify;

@@ -4,6 +4,7 @@ pub mod bundled;
 pub mod conformance;
 pub mod dra;
 pub mod fgd;
+pub mod platform;
 pub mod scenario;
 pub mod trace;
 pub mod vary;
