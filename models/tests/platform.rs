@@ -451,3 +451,31 @@ fn documented_yaml_example_parses_and_runs() {
     assert!(r.completed() > 1000);
     assert!(r.metrics.by_name("DCGM_FI_DEV_GPU_UTIL").next().is_some());
 }
+
+#[test]
+fn hpa_replicas_trigger_the_cluster_autoscaler() {
+    // One 1-GPU node (pool min 1, max 3, 60 s provisioning) and the HPA case above with
+    // max_replicas 3. At 15 s the HPA wants ceil(15 / 4) = 4, clamped to 3: two new
+    // replica pods fail Filter in that instant's scheduling cycle. The first scan after
+    // that, 20 s, grows the pool 1 → 3; the nodes are Ready at 80 s and the two replicas
+    // are bound (and Ready, start-up 0) then.
+    let mut cfg = hpa_config(4.0, 300);
+    cfg.pools = vec![pool("gpu", "nvidia-h100", 1, 1, 3, 60)];
+    cfg.cluster_autoscaler = Some(ClusterAutoscalerConfig::default());
+    if let Some(h) = &mut cfg.services[0].hpa {
+        h.max_replicas = 3;
+    }
+    let r = run(&cfg, 1, secs(100)).expect("runs");
+    assert_eq!(r.replicas_at("llm", secs(15)), Some(3));
+    assert_eq!(times(&r, "pod llm-1 Pending: unschedulable"), vec![15]);
+    assert_eq!(times(&r, "scale-up of gpu from 1 to 3"), vec![20]);
+    assert_eq!(times(&r, "(gpu) Ready"), vec![80, 80]);
+    assert_eq!(times(&r, "pod llm-2 bound"), vec![80]);
+    assert_eq!(r.ready_replicas["llm"], vec![(secs(0), 1), (secs(80), 3)]);
+    assert!(
+        r.pods
+            .iter()
+            .filter(|p| p.owner.as_deref() == Some("llm"))
+            .all(|p| p.node_accelerator.as_deref() == Some("nvidia-h100"))
+    );
+}
