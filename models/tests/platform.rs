@@ -261,6 +261,7 @@ fn prometheus_export_exact_text() {
                 device: Default::default(),
             }),
             service_discovery: false,
+            ..Default::default()
         },
         ..Default::default()
     };
@@ -478,4 +479,46 @@ fn hpa_replicas_trigger_the_cluster_autoscaler() {
             .filter(|p| p.owner.as_deref() == Some("llm"))
             .all(|p| p.node_accelerator.as_deref() == Some("nvidia-h100"))
     );
+}
+
+#[test]
+fn service_metrics_only_with_discovery_and_histogram_counts() {
+    // One replica, deterministic 1 s service, a request every 2 s from 0 to 8 s: 5
+    // requests, none queued, each exactly 1 s. Scrape at 15 s.
+    let mut cfg = hpa_config(4.0, 300);
+    cfg.services[0].hpa = None;
+    cfg.traffic[0].load = vec![
+        LoadStep {
+            from: SimDuration::ZERO,
+            rps: 0.5,
+        },
+        LoadStep {
+            from: SimDuration::from_secs(10),
+            rps: 0.0,
+        },
+    ];
+    let r = run(&cfg, 1, secs(15)).expect("runs");
+    assert!(r.metrics.series().is_empty(), "no discovery, no series");
+    cfg.metrics.service_discovery = true;
+    let r = run(&cfg, 1, secs(15)).expect("runs");
+    let text = r.metrics.to_prometheus_latest();
+    for line in [
+        "# TYPE inference_request_duration_seconds histogram",
+        "inference_request_duration_seconds_bucket{le=\"0.5\",service=\"llm\"} 0 15000",
+        "inference_request_duration_seconds_bucket{le=\"1\",service=\"llm\"} 5 15000",
+        "inference_request_duration_seconds_bucket{le=\"+Inf\",service=\"llm\"} 5 15000",
+        "inference_request_duration_seconds_sum{service=\"llm\"} 5 15000",
+        "inference_request_duration_seconds_count{service=\"llm\"} 5 15000",
+        "inference_requests_total{service=\"llm\"} 5 15000",
+        "inference_request_queue_seconds_sum{service=\"llm\"} 0 15000",
+        "inference_queue_depth{service=\"llm\"} 0 15000",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    // Buckets come in increasing `le` order, before the sum and count.
+    let pos = |s: &str| text.find(s).expect("present");
+    assert!(pos("le=\"2.5\"") < pos("le=\"10\"") && pos("le=\"+Inf\"") < pos("_sum{"));
 }

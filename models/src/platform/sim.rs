@@ -61,6 +61,8 @@ struct ServiceState {
     completed: u64,
     latency_sum: f64,
     wait_sum: f64,
+    /// Served requests with latency ≤ each bucket bound.
+    buckets: Vec<u64>,
     stabilizer: Stabilizer,
     metric_failed: bool,
 }
@@ -128,6 +130,7 @@ impl<'a> PlatformSim<'a> {
                     completed: 0,
                     latency_sum: 0.0,
                     wait_sum: 0.0,
+                    buckets: vec![0; cfg.metrics.latency_buckets.len()],
                     stabilizer: Stabilizer::default(),
                     metric_failed: false,
                 })
@@ -586,6 +589,11 @@ impl<'a> PlatformSim<'a> {
         st.completed += 1;
         st.latency_sum += total;
         st.wait_sum += wait;
+        for (b, bound) in st.buckets.iter_mut().zip(&self.cfg.metrics.latency_buckets) {
+            if total <= *bound {
+                *b += 1;
+            }
+        }
         if drained {
             self.replicas.remove(&pod);
             self.end_pod(pod, PodPhase::Deleted, now);
@@ -613,14 +621,9 @@ impl<'a> PlatformSim<'a> {
                 "Requests served.",
             );
             m.describe(
-                "inference_request_duration_seconds_sum",
-                MetricKind::Counter,
-                "Total request latency (queueing and service), seconds.",
-            );
-            m.describe(
-                "inference_request_duration_seconds_count",
-                MetricKind::Counter,
-                "Requests observed by inference_request_duration_seconds.",
+                "inference_request_duration_seconds",
+                MetricKind::Histogram,
+                "Request latency (queueing and service), seconds.",
             );
             m.describe(
                 "inference_request_queue_seconds_sum",
@@ -718,6 +721,20 @@ impl<'a> PlatformSim<'a> {
                 for (name, v) in rows {
                     self.metrics.record(SeriesKey::new(name, &l), now, v);
                 }
+                let bounds = &cfg.metrics.latency_buckets;
+                for (bound, n) in bounds.iter().zip(&st.buckets) {
+                    let le = super::metrics::format_value(*bound);
+                    let key = SeriesKey::new(
+                        "inference_request_duration_seconds_bucket",
+                        &[("service", svc.name.as_str()), ("le", le.as_str())],
+                    );
+                    self.metrics.record(key, now, *n as f64);
+                }
+                let key = SeriesKey::new(
+                    "inference_request_duration_seconds_bucket",
+                    &[("service", svc.name.as_str()), ("le", "+Inf")],
+                );
+                self.metrics.record(key, now, st.completed as f64);
             }
         }
     }
