@@ -522,3 +522,15 @@ fn service_metrics_only_with_discovery_and_histogram_counts() {
     let pos = |s: &str| text.find(s).expect("present");
     assert!(pos("le=\"2.5\"") < pos("le=\"10\"") && pos("le=\"+Inf\"") < pos("_sum{"));
 }
+
+#[test]
+fn service_state_is_sampled_at_every_scrape() {
+    // The HPA case: at the 15 s scrape (after that instant's events: 31 arrivals, 15
+    // served, the HPA's 4 replicas Ready and busy) the queue holds 31 - 15 - 4 = 12.
+    let r = run(&hpa_config(4.0, 300), 1, secs(30)).expect("runs");
+    let s = r.services["llm"][0];
+    assert_eq!(
+        (s.at, s.queue_depth, s.in_flight, s.completed, s.ready),
+        (secs(15), 12, 4, 15, 4)
+    );
+}

@@ -97,6 +97,7 @@ pub struct PlatformSim<'a> {
     pub(crate) ready_series: BTreeMap<String, Vec<(SimTime, u32)>>,
     pub(crate) node_series: BTreeMap<String, Vec<(SimTime, u32)>>,
     pub(crate) routed: BTreeMap<(String, String), u64>,
+    pub(crate) service_samples: BTreeMap<String, Vec<super::ServiceSample>>,
     dirty: bool,
     scrape_due: bool,
 }
@@ -157,6 +158,7 @@ impl<'a> PlatformSim<'a> {
             ready_series: BTreeMap::new(),
             node_series: BTreeMap::new(),
             routed: BTreeMap::new(),
+            service_samples: BTreeMap::new(),
             dirty: true,
             scrape_due: false,
         };
@@ -521,7 +523,9 @@ impl Model for PlatformSim<'_> {
                 }
             }
         }
-        if self.scrape_due {
+        // Scrape once the instant is closed (nothing more due now, e.g. replicas that are
+        // Ready as soon as bound).
+        if self.scrape_due && ctx.next_event_time().is_none_or(|t| t > now) {
             self.scrape_due = false;
             self.scrape(now);
         }

@@ -3,6 +3,7 @@
 
 use sim_core::SimTime;
 
+use super::super::ServiceSample;
 use super::super::cluster::NodeState;
 use super::super::config::DeviceField;
 use super::super::metrics::{MetricKind, SeriesKey};
@@ -104,6 +105,25 @@ impl PlatformSim<'_> {
                     }
                 }
             }
+        }
+        // The run's own record of every service, whatever the monitoring discovers.
+        for (s, svc) in cfg.services.iter().enumerate() {
+            let st = &self.services[s];
+            let (mut in_flight, mut ready) = (0, 0);
+            for r in self.replicas.values().filter(|r| r.service == s) {
+                in_flight += r.in_flight;
+                ready += u32::from(r.phase == ReplicaPhase::Ready);
+            }
+            self.service_samples
+                .entry(svc.name.clone())
+                .or_default()
+                .push(ServiceSample {
+                    at: now,
+                    queue_depth: st.queue.len() as u32,
+                    in_flight,
+                    completed: st.completed,
+                    ready,
+                });
         }
         if cfg.metrics.service_discovery {
             for (s, svc) in cfg.services.iter().enumerate() {
