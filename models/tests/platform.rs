@@ -534,3 +534,22 @@ fn service_state_is_sampled_at_every_scrape() {
         (secs(15), 12, 4, 15, 4)
     );
 }
+
+#[test]
+fn hpa_on_in_flight_requests() {
+    // Same load; metric inference_requests_in_flight, target 0.5. At 15 s the single
+    // replica serves 1 request: ratio 1 / 0.5 = 2 → ceil(1 / 0.5) = 2 replicas.
+    let mut cfg = hpa_config(0.5, 300);
+    if let Some(h) = &mut cfg.services[0].hpa {
+        h.metric = HpaMetric::InferenceRequestsInFlight;
+    }
+    let r = run(&cfg, 1, secs(20)).expect("runs");
+    let s = &r.hpa["llm"][0];
+    assert_eq!((s.value, s.desired, s.applied), (1.0, 2, 2));
+    assert_eq!(r.replicas_at("llm", secs(15)), Some(2));
+    assert_eq!(
+        HpaMetric::from_name("inference_requests_in_flight"),
+        Some(HpaMetric::InferenceRequestsInFlight)
+    );
+    assert_eq!(HpaMetric::from_name("gpu_util"), None);
+}
