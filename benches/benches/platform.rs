@@ -80,6 +80,7 @@ fn config() -> PlatformConfig {
                 device: Default::default(),
             }),
             service_discovery: true,
+            ..Default::default()
         },
         ..Default::default()
     }

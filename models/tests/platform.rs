@@ -261,6 +261,7 @@ fn prometheus_export_exact_text() {
                 device: Default::default(),
             }),
             service_discovery: false,
+            ..Default::default()
         },
         ..Default::default()
     };
@@ -450,4 +451,105 @@ fn documented_yaml_example_parses_and_runs() {
     );
     assert!(r.completed() > 1000);
     assert!(r.metrics.by_name("DCGM_FI_DEV_GPU_UTIL").next().is_some());
+}
+
+#[test]
+fn hpa_replicas_trigger_the_cluster_autoscaler() {
+    // One 1-GPU node (pool min 1, max 3, 60 s provisioning) and the HPA case above with
+    // max_replicas 3. At 15 s the HPA wants ceil(15 / 4) = 4, clamped to 3: two new
+    // replica pods fail Filter in that instant's scheduling cycle. The first scan after
+    // that, 20 s, grows the pool 1 → 3; the nodes are Ready at 80 s and the two replicas
+    // are bound (and Ready, start-up 0) then.
+    let mut cfg = hpa_config(4.0, 300);
+    cfg.pools = vec![pool("gpu", "nvidia-h100", 1, 1, 3, 60)];
+    cfg.cluster_autoscaler = Some(ClusterAutoscalerConfig::default());
+    if let Some(h) = &mut cfg.services[0].hpa {
+        h.max_replicas = 3;
+    }
+    let r = run(&cfg, 1, secs(100)).expect("runs");
+    assert_eq!(r.replicas_at("llm", secs(15)), Some(3));
+    assert_eq!(times(&r, "pod llm-1 Pending: unschedulable"), vec![15]);
+    assert_eq!(times(&r, "scale-up of gpu from 1 to 3"), vec![20]);
+    assert_eq!(times(&r, "(gpu) Ready"), vec![80, 80]);
+    assert_eq!(times(&r, "pod llm-2 bound"), vec![80]);
+    assert_eq!(r.ready_replicas["llm"], vec![(secs(0), 1), (secs(80), 3)]);
+    assert!(
+        r.pods
+            .iter()
+            .filter(|p| p.owner.as_deref() == Some("llm"))
+            .all(|p| p.node_accelerator.as_deref() == Some("nvidia-h100"))
+    );
+}
+
+#[test]
+fn service_metrics_only_with_discovery_and_histogram_counts() {
+    // One replica, deterministic 1 s service, a request every 2 s from 0 to 8 s: 5
+    // requests, none queued, each exactly 1 s. Scrape at 15 s.
+    let mut cfg = hpa_config(4.0, 300);
+    cfg.services[0].hpa = None;
+    cfg.traffic[0].load = vec![
+        LoadStep {
+            from: SimDuration::ZERO,
+            rps: 0.5,
+        },
+        LoadStep {
+            from: SimDuration::from_secs(10),
+            rps: 0.0,
+        },
+    ];
+    let r = run(&cfg, 1, secs(15)).expect("runs");
+    assert!(r.metrics.series().is_empty(), "no discovery, no series");
+    cfg.metrics.service_discovery = true;
+    let r = run(&cfg, 1, secs(15)).expect("runs");
+    let text = r.metrics.to_prometheus_latest();
+    for line in [
+        "# TYPE inference_request_duration_seconds histogram",
+        "inference_request_duration_seconds_bucket{le=\"0.5\",service=\"llm\"} 0 15000",
+        "inference_request_duration_seconds_bucket{le=\"1\",service=\"llm\"} 5 15000",
+        "inference_request_duration_seconds_bucket{le=\"+Inf\",service=\"llm\"} 5 15000",
+        "inference_request_duration_seconds_sum{service=\"llm\"} 5 15000",
+        "inference_request_duration_seconds_count{service=\"llm\"} 5 15000",
+        "inference_requests_total{service=\"llm\"} 5 15000",
+        "inference_request_queue_seconds_sum{service=\"llm\"} 0 15000",
+        "inference_queue_depth{service=\"llm\"} 0 15000",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    // Buckets come in increasing `le` order, before the sum and count.
+    let pos = |s: &str| text.find(s).expect("present");
+    assert!(pos("le=\"2.5\"") < pos("le=\"10\"") && pos("le=\"+Inf\"") < pos("_sum{"));
+}
+
+#[test]
+fn service_state_is_sampled_at_every_scrape() {
+    // The HPA case: at the 15 s scrape (after that instant's events: 31 arrivals, 15
+    // served, the HPA's 4 replicas Ready and busy) the queue holds 31 - 15 - 4 = 12.
+    let r = run(&hpa_config(4.0, 300), 1, secs(30)).expect("runs");
+    let s = r.services["llm"][0];
+    assert_eq!(
+        (s.at, s.queue_depth, s.in_flight, s.completed, s.ready),
+        (secs(15), 12, 4, 15, 4)
+    );
+}
+
+#[test]
+fn hpa_on_in_flight_requests() {
+    // Same load; metric inference_requests_in_flight, target 0.5. At 15 s the single
+    // replica serves 1 request: ratio 1 / 0.5 = 2 → ceil(1 / 0.5) = 2 replicas.
+    let mut cfg = hpa_config(0.5, 300);
+    if let Some(h) = &mut cfg.services[0].hpa {
+        h.metric = HpaMetric::InferenceRequestsInFlight;
+    }
+    let r = run(&cfg, 1, secs(20)).expect("runs");
+    let s = &r.hpa["llm"][0];
+    assert_eq!((s.value, s.desired, s.applied), (1.0, 2, 2));
+    assert_eq!(r.replicas_at("llm", secs(15)), Some(2));
+    assert_eq!(
+        HpaMetric::from_name("inference_requests_in_flight"),
+        Some(HpaMetric::InferenceRequestsInFlight)
+    );
+    assert_eq!(HpaMetric::from_name("gpu_util"), None);
 }

@@ -357,6 +357,8 @@ pub struct MetricsConfig {
     pub exporter: Option<ExporterConfig>,
     /// Workloads' `/metrics` are discovered and scraped (per-service series).
     pub service_discovery: bool,
+    /// Upper bounds (seconds) of the request-latency histogram buckets (`+Inf` implied).
+    pub latency_buckets: Vec<f64>,
 }
 
 impl Default for MetricsConfig {
@@ -365,6 +367,7 @@ impl Default for MetricsConfig {
             scrape_interval: SimDuration::from_secs(15),
             exporter: None,
             service_discovery: false,
+            latency_buckets: vec![0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0],
         }
     }
 }
@@ -536,6 +539,13 @@ impl PlatformConfig {
                     );
                 }
             }
+        }
+        let b = &self.metrics.latency_buckets;
+        if b.iter().any(|x| !(x.is_finite() && *x > 0.0)) || b.windows(2).any(|w| w[1] <= w[0]) {
+            return bad(
+                "metrics.latency_buckets".into(),
+                "must be positive, finite and strictly increasing".into(),
+            );
         }
         if self.metrics.scrape_interval.as_nanos() == 0 {
             return bad("metrics.scrape_interval".into(), "must be > 0".into());

@@ -42,6 +42,8 @@ impl SeriesKey {
 pub enum MetricKind {
     Gauge,
     Counter,
+    /// A histogram family `name`: series `name_bucket{le=…}`, `name_sum`, `name_count`.
+    Histogram,
 }
 
 impl MetricKind {
@@ -49,6 +51,7 @@ impl MetricKind {
         match self {
             MetricKind::Gauge => "gauge",
             MetricKind::Counter => "counter",
+            MetricKind::Histogram => "histogram",
         }
     }
 }
@@ -101,16 +104,53 @@ impl MetricsStore {
         self.export(false)
     }
 
+    /// The family a series belongs to: `x` for `x_bucket`/`x_sum`/`x_count` when `x` is
+    /// declared a histogram, else its own name; with the rank of the suffix.
+    fn family<'a>(&self, name: &'a str) -> (&'a str, u8) {
+        for (rank, suffix) in ["_bucket", "_sum", "_count"].into_iter().enumerate() {
+            if let Some(base) = name.strip_suffix(suffix)
+                && matches!(self.meta.get(base), Some((MetricKind::Histogram, _)))
+            {
+                return (base, rank as u8 + 1);
+            }
+        }
+        (name, 0)
+    }
+
     fn export(&self, latest_only: bool) -> String {
+        // Families in name order; within a histogram, buckets (by increasing `le`), sum,
+        // count; then labels.
+        let mut rows: Vec<(&SeriesKey, &Vec<(SimTime, f64)>)> = self.series.iter().collect();
+        let le = |k: &SeriesKey| match k.label("le") {
+            None => f64::NEG_INFINITY,
+            Some("+Inf") => f64::INFINITY,
+            Some(v) => v.parse().unwrap_or(f64::NAN),
+        };
+        let others = |k: &SeriesKey| {
+            k.labels
+                .iter()
+                .filter(|(n, _)| n != "le")
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        rows.sort_by(|(a, _), (b, _)| {
+            let (fa, ra) = self.family(&a.name);
+            let (fb, rb) = self.family(&b.name);
+            fa.cmp(fb)
+                .then(ra.cmp(&rb))
+                .then_with(|| others(a).cmp(&others(b)))
+                .then_with(|| le(a).total_cmp(&le(b)))
+        });
         let mut out = String::new();
         let mut current: Option<&str> = None;
-        for (key, samples) in &self.series {
+        for (key, samples) in rows {
             let Some(last) = samples.last() else { continue };
-            if current != Some(key.name.as_str()) {
-                current = Some(key.name.as_str());
-                if let Some((kind, help)) = self.meta.get(&key.name) {
-                    let _ = writeln!(out, "# HELP {} {}", key.name, escape_help(help));
-                    let _ = writeln!(out, "# TYPE {} {}", key.name, kind.as_str());
+            let (family, _) = self.family(&key.name);
+            if current != Some(family) {
+                current = Some(family);
+                if let Some((kind, help)) = self.meta.get(family) {
+                    let _ = writeln!(out, "# HELP {family} {}", escape_help(help));
+                    let _ = writeln!(out, "# TYPE {family} {}", kind.as_str());
                 }
             }
             let lead = format_series(key);
@@ -323,6 +363,25 @@ mod tests {
         assert_eq!(p.samples[0].key.label("b"), Some("q\"uote"));
         assert_eq!(p.samples[0].timestamp_ms, Some(2000));
         assert_eq!(p.types.get("x").map(String::as_str), Some("gauge"));
+    }
+
+    #[test]
+    fn histogram_family_is_grouped_with_buckets_in_le_order() {
+        let mut m = MetricsStore::default();
+        m.describe("lat", MetricKind::Histogram, "Latency.");
+        let t = SimTime::from_secs(1);
+        for (le, v) in [("10", 3.0), ("2.5", 2.0), ("+Inf", 4.0), ("0.5", 1.0)] {
+            m.record(SeriesKey::new("lat_bucket", &[("le", le)]), t, v);
+        }
+        m.record(SeriesKey::new("lat_count", &[]), t, 4.0);
+        m.record(SeriesKey::new("lat_sum", &[]), t, 9.5);
+        assert_eq!(
+            m.to_prometheus_latest(),
+            "# HELP lat Latency.\n# TYPE lat histogram\n\
+             lat_bucket{le=\"0.5\"} 1 1000\nlat_bucket{le=\"2.5\"} 2 1000\n\
+             lat_bucket{le=\"10\"} 3 1000\nlat_bucket{le=\"+Inf\"} 4 1000\n\
+             lat_sum 9.5 1000\nlat_count 4 1000\n"
+        );
     }
 
     #[test]

@@ -72,6 +72,20 @@ impl RequestRecord {
     }
 }
 
+/// A service's state at one scrape instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServiceSample {
+    pub at: SimTime,
+    /// Requests waiting in the queue.
+    pub queue_depth: u32,
+    /// Requests being served.
+    pub in_flight: u32,
+    /// Requests served so far.
+    pub completed: u64,
+    /// Ready replicas.
+    pub ready: u32,
+}
+
 /// A pod at the end of the run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PodSummary {
@@ -109,6 +123,9 @@ pub struct PlatformRun {
     pub hpa: BTreeMap<String, Vec<HpaSample>>,
     /// Requests routed, per (traffic source, backend service).
     pub routed: BTreeMap<(String, String), u64>,
+    /// Per service, its state at every scrape instant (recorded whether or not the
+    /// monitoring system discovers the service).
+    pub services: BTreeMap<String, Vec<ServiceSample>>,
     pub pods: Vec<PodSummary>,
     /// When the run stopped.
     pub end: SimTime,
@@ -182,6 +199,7 @@ pub fn run(
         nodes: model.node_series,
         hpa: model.hpa_samples,
         routed: model.routed,
+        services: model.service_samples,
         pods,
         end: stats.now,
         events_handled: stats.events,

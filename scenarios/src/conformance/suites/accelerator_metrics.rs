@@ -76,6 +76,7 @@ pub fn run(profile: &Profile, seed: u64) -> Vec<CaseResult> {
                 device: Default::default(),
             }),
             service_discovery: profile.metrics.service_discovery,
+            ..Default::default()
         },
         ..Default::default()
     };
@@ -106,7 +107,10 @@ fn device_series<'a>(r: &'a PlatformRun, name: &str, gpu: u32) -> Option<&'a [(S
             &[
                 ("gpu", &gpu.to_string()),
                 ("Hostname", NODE),
-                ("modelName", &r.pods[0].accelerator),
+                (
+                    "modelName",
+                    r.pods.first().map_or("", |p| p.accelerator.as_str()),
+                ),
             ],
         ))
         .filter(|s| !s.is_empty())

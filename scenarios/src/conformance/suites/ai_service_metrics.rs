@@ -72,6 +72,7 @@ fn config(profile: &Profile) -> PlatformConfig {
                 .unwrap_or(SimDuration::from_secs(15)),
             exporter: None,
             service_discovery: profile.metrics.service_discovery,
+            ..Default::default()
         },
         ..Default::default()
     }
@@ -132,8 +133,16 @@ fn count(r: &PlatformRun, n: u32, seed: u64) -> CaseResult {
     let total = series(r, "inference_requests_total").and_then(|s| s.last().copied());
     let count =
         series(r, "inference_request_duration_seconds_count").and_then(|s| s.last().copied());
+    let inf = r
+        .metrics
+        .get(&SeriesKey::new(
+            "inference_request_duration_seconds_bucket",
+            &[("service", SERVICE), ("le", "+Inf")],
+        ))
+        .and_then(|s| s.last().copied());
     let passed = total.is_some_and(|(_, v)| v == served as f64)
         && count.is_some_and(|(_, v)| v == served as f64)
+        && inf.is_none_or(|(_, v)| v == served as f64)
         && served == r.requests.len();
     let mut c = CaseResult::new(
         "request-count",
@@ -142,10 +151,11 @@ fn count(r: &PlatformRun, n: u32, seed: u64) -> CaseResult {
         seed,
         passed,
         format!(
-            "{} requests sent, {served} served; last scrape: inference_requests_total = {}, latency count = {}",
+            "{} requests sent, {served} served; last scrape: inference_requests_total = {}, latency count = {}, +Inf bucket = {}",
             r.requests.len(),
             total.map_or("absent".into(), |(_, v)| v.to_string()),
-            count.map_or("absent".into(), |(_, v)| v.to_string())
+            count.map_or("absent".into(), |(_, v)| v.to_string()),
+            inf.map_or("absent".into(), |(_, v)| v.to_string())
         ),
     );
     c.observed = total.map(|(t, v)| {

@@ -7,7 +7,7 @@
 //! and autoscaler, if any), run on `models::platform`. The service: replicas of 1
 //! accelerator, concurrency c = max(1, ceil(2 × target)) requests, mean service time 2 s
 //! (exponential), start-up 10 s, Poisson arrivals at 1.25 × the capacity of
-//! `max_replicas` replicas, so the metric (queue depth, or in-flight requests, per
+//! `max_replicas` replicas (at most as many as the cluster has accelerators), so the metric (queue depth, or in-flight requests, per
 //! replica) stays above target until the load stops.
 //!
 //! Oracles: `scale-up` (replicas rise above min; every increase equals
@@ -77,7 +77,8 @@ fn config(
     }
     let c = concurrency(hpa.target);
     let service_s = 2.0;
-    let capacity = f64::from(hpa.max_replicas) * f64::from(c) / service_s;
+    let replicas = hpa.max_replicas.min(accelerator_room(profile)).max(1);
+    let capacity = f64::from(replicas) * f64::from(c) / service_s;
     PlatformConfig {
         pools,
         cluster_autoscaler: ca,
@@ -123,6 +124,22 @@ fn config(
         }],
         ..Default::default()
     }
+}
+
+/// Accelerators the case cluster can ever offer: the static nodes' plus every
+/// autoscaled pool's at its max.
+fn accelerator_room(profile: &Profile) -> u32 {
+    let a = &profile.accelerators;
+    let pools: u32 = profile.cluster_autoscaler.as_ref().map_or(0, |c| {
+        c.pools
+            .iter()
+            .filter(|p| p.accelerator == a.accelerator)
+            .map(|p| p.max.saturating_mul(p.gpus_per_node))
+            .sum()
+    });
+    a.nodes
+        .saturating_mul(a.gpus_per_node)
+        .saturating_add(pools)
 }
 
 /// The HPA formula, independently: the replicas an increase should set.
@@ -280,7 +297,8 @@ fn scale_up(r: &PlatformRun, profile: &Profile, hpa: &PodAutoscaler, seed: u64) 
         );
         return c;
     }
-    if ready_peak < peak {
+    // Replicas beyond the cluster's accelerators cannot run; that is capacity, not the HPA.
+    if ready_peak < peak.min(accelerator_room(profile)) {
         c.detail =
             format!("replicas set to {peak} but at most {ready_peak} became Ready ({bound} bound)");
         return c;

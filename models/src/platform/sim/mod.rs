@@ -7,12 +7,15 @@ use std::collections::{BTreeMap, VecDeque};
 use rand_chacha::ChaCha8Rng;
 use sim_core::{Ctx, Model, RngStreams, SimTime, TimerId};
 
+mod scrape;
+mod serving;
+
 use super::autoscaler::{CaAction, CaState};
 use super::cluster::{Cluster, Node, NodeState, Pod, PodOwner, PodPhase};
-use super::config::{DeviceField, HpaMetric, PlatformConfig};
+use super::config::PlatformConfig;
 use super::events::PlatformEvent;
-use super::hpa::{HpaInput, HpaSample, Stabilizer, desired_replicas};
-use super::metrics::{MetricKind, MetricsStore, SeriesKey};
+use super::hpa::{HpaSample, Stabilizer};
+use super::metrics::MetricsStore;
 use super::traffic;
 use super::{PodSummary, RequestRecord};
 
@@ -61,6 +64,8 @@ struct ServiceState {
     completed: u64,
     latency_sum: f64,
     wait_sum: f64,
+    /// Served requests with latency ≤ each bucket bound.
+    buckets: Vec<u64>,
     stabilizer: Stabilizer,
     metric_failed: bool,
 }
@@ -92,6 +97,7 @@ pub struct PlatformSim<'a> {
     pub(crate) ready_series: BTreeMap<String, Vec<(SimTime, u32)>>,
     pub(crate) node_series: BTreeMap<String, Vec<(SimTime, u32)>>,
     pub(crate) routed: BTreeMap<(String, String), u64>,
+    pub(crate) service_samples: BTreeMap<String, Vec<super::ServiceSample>>,
     dirty: bool,
     scrape_due: bool,
 }
@@ -128,6 +134,7 @@ impl<'a> PlatformSim<'a> {
                     completed: 0,
                     latency_sum: 0.0,
                     wait_sum: 0.0,
+                    buckets: vec![0; cfg.metrics.latency_buckets.len()],
                     stabilizer: Stabilizer::default(),
                     metric_failed: false,
                 })
@@ -151,6 +158,7 @@ impl<'a> PlatformSim<'a> {
             ready_series: BTreeMap::new(),
             node_series: BTreeMap::new(),
             routed: BTreeMap::new(),
+            service_samples: BTreeMap::new(),
             dirty: true,
             scrape_due: false,
         };
@@ -296,103 +304,6 @@ impl<'a> PlatformSim<'a> {
 
     /// Set a Deployment's `spec.replicas`: create pods or delete victims (Pending, then
     /// starting, then Ready replicas; newest first within each).
-    fn set_replicas(&mut self, s: usize, n: u32, now: SimTime, mut ctx: Option<&mut Ctx<'_, Ev>>) {
-        let svc = &self.cfg.services[s];
-        self.services[s].spec = n;
-        push_change(&mut self.replica_series, &svc.name, now, n);
-        while (self.services[s].pods.len() as u32) < n {
-            let name = format!("{}-{}", svc.name, self.services[s].seq);
-            self.services[s].seq += 1;
-            let pod = self.new_pod(
-                name,
-                PodOwner::Replica(s),
-                &svc.accelerator,
-                svc.gpus_per_replica,
-                now,
-            );
-            self.services[s].pods.push(pod);
-            self.replicas.insert(
-                pod,
-                Replica {
-                    service: s,
-                    phase: ReplicaPhase::Pending,
-                    in_flight: 0,
-                    ready_timer: None,
-                },
-            );
-        }
-        while (self.services[s].pods.len() as u32) > n {
-            let rank = |p: &ReplicaPhase| match p {
-                ReplicaPhase::Pending => 0,
-                ReplicaPhase::Starting => 1,
-                _ => 2,
-            };
-            let Some(idx) = (0..self.services[s].pods.len())
-                .rev()
-                .min_by_key(|&i| rank(&self.replicas[&self.services[s].pods[i]].phase))
-            else {
-                break;
-            };
-            let pod = self.services[s].pods.remove(idx);
-            let r = self.replicas.get_mut(&pod).map(|r| {
-                if let Some(t) = r.ready_timer.take() {
-                    (r.phase, r.in_flight, Some(t))
-                } else {
-                    (r.phase, r.in_flight, None)
-                }
-            });
-            if let Some((_, _, Some(t))) = r
-                && let Some(c) = ctx.as_deref_mut()
-            {
-                c.cancel(t);
-            }
-            match r {
-                Some((ReplicaPhase::Ready, inflight, _)) if inflight > 0 => {
-                    if let Some(r) = self.replicas.get_mut(&pod) {
-                        r.phase = ReplicaPhase::Draining;
-                    }
-                }
-                _ => {
-                    self.replicas.remove(&pod);
-                    self.end_pod(pod, PodPhase::Deleted, now);
-                }
-            }
-        }
-        // The Ready count may have dropped.
-        self.record_ready(s, now);
-    }
-
-    /// Start queued requests on Ready replicas with a free slot (least in-flight first,
-    /// then the oldest replica).
-    fn dispatch(&mut self, s: usize, ctx: &mut Ctx<'_, Ev>) {
-        let svc = &self.cfg.services[s];
-        let now = ctx.now();
-        while let Some(&req) = self.services[s].queue.front() {
-            let pick = self.services[s]
-                .pods
-                .iter()
-                .copied()
-                .filter(|p| {
-                    let r = &self.replicas[p];
-                    r.phase == ReplicaPhase::Ready && r.in_flight < svc.concurrency
-                })
-                .min_by_key(|p| self.replicas[p].in_flight);
-            let Some(pod) = pick else { break };
-            self.services[s].queue.pop_front();
-            if let Some(r) = self.replicas.get_mut(&pod) {
-                r.in_flight += 1;
-            }
-            self.requests[req].start = Some(now);
-            self.requests[req].pod = Some(self.cluster.pods[pod].name.clone());
-            let d = traffic::service_time(
-                svc.service_time,
-                svc.service_distribution,
-                &mut self.services[s].rng,
-            );
-            ctx.schedule_in(d, Ev::RequestDone { pod, req });
-        }
-    }
-
     fn ca_scan(&mut self, ctx: &mut Ctx<'_, Ev>) {
         let Some(cacfg) = &self.cfg.cluster_autoscaler else {
             return;
@@ -444,282 +355,6 @@ impl<'a> PlatformSim<'a> {
             }
         }
         ctx.schedule_in(cacfg.scan_interval, Ev::CaScan);
-    }
-
-    fn hpa_sync(&mut self, s: usize, ctx: &mut Ctx<'_, Ev>) {
-        let svc = &self.cfg.services[s];
-        let Some(h) = &svc.hpa else { return };
-        let now = ctx.now();
-        ctx.schedule_in(h.sync_period, Ev::HpaSync(s));
-        if !h.custom_metrics_adapter {
-            if !self.services[s].metric_failed {
-                self.services[s].metric_failed = true;
-                self.log(
-                    now,
-                    PlatformEvent::HpaFailedGetMetric {
-                        service: svc.name.clone(),
-                        metric: h.metric.name().into(),
-                    },
-                );
-            }
-            return;
-        }
-        let st = &self.services[s];
-        let ready: Vec<usize> = st
-            .pods
-            .iter()
-            .copied()
-            .filter(|p| self.replicas[p].phase == ReplicaPhase::Ready)
-            .collect();
-        let sum = match h.metric {
-            HpaMetric::InferenceQueueDepth => st.queue.len() as f64,
-            HpaMetric::InferenceRequestsInFlight => ready
-                .iter()
-                .map(|p| f64::from(self.replicas[p].in_flight))
-                .sum(),
-        };
-        let input = HpaInput {
-            current: st.spec,
-            ready: ready.len() as u32,
-            unready: (st.pods.len() - ready.len()) as u32,
-            sum,
-        };
-        let Some((desired, counted)) = desired_replicas(input, h.target, h.tolerance) else {
-            return;
-        };
-        let rec = desired.clamp(h.min_replicas, h.max_replicas);
-        let applied = self.services[s]
-            .stabilizer
-            .apply(
-                now,
-                input.current,
-                rec,
-                h.scale_down_stabilization,
-                h.max_replicas,
-            )
-            .clamp(h.min_replicas, h.max_replicas);
-        let value = sum / f64::from(input.ready);
-        self.hpa_samples
-            .entry(svc.name.clone())
-            .or_default()
-            .push(HpaSample {
-                at: now,
-                current: input.current,
-                ready: input.ready,
-                value,
-                counted,
-                desired,
-                recommendation: rec,
-                applied,
-            });
-        if applied != input.current {
-            self.log(
-                now,
-                PlatformEvent::HpaRescale {
-                    service: svc.name.clone(),
-                    from: input.current,
-                    to: applied,
-                    metric: h.metric.name().into(),
-                    value,
-                    target: h.target,
-                },
-            );
-            self.set_replicas(s, applied, now, Some(ctx));
-        }
-    }
-
-    fn arrival(&mut self, t: usize, ctx: &mut Ctx<'_, Ev>) {
-        let cfg = self.cfg;
-        let tc = &cfg.traffic[t];
-        let now = ctx.now();
-        let st = &mut self.traffic[t];
-        let header = traffic::draw_header(&tc.headers, &mut st.headers);
-        let backend = traffic::route_request(
-            &tc.route,
-            cfg.gateway.as_ref(),
-            header.as_deref(),
-            &mut st.route,
-        );
-        if let Some(next) = traffic::next_arrival(&tc.load, tc.arrivals, st.prev, &mut st.arrivals)
-        {
-            st.prev = Some(next);
-            ctx.schedule_at(next, Ev::Arrival(t));
-        }
-        let s = cfg
-            .services
-            .iter()
-            .position(|x| x.name == backend)
-            .unwrap_or(0);
-        *self
-            .routed
-            .entry((tc.name.clone(), backend.to_string()))
-            .or_default() += 1;
-        let id = self.requests.len();
-        self.requests.push(RequestRecord {
-            traffic: tc.name.clone(),
-            service: backend.to_string(),
-            header,
-            arrival: now,
-            start: None,
-            end: None,
-            pod: None,
-        });
-        self.services[s].queue.push_back(id);
-        self.dispatch(s, ctx);
-    }
-
-    fn request_done(&mut self, pod: usize, req: usize, ctx: &mut Ctx<'_, Ev>) {
-        let now = ctx.now();
-        let Some(r) = self.replicas.get_mut(&pod) else {
-            return;
-        };
-        r.in_flight = r.in_flight.saturating_sub(1);
-        let (s, drained) = (
-            r.service,
-            r.phase == ReplicaPhase::Draining && r.in_flight == 0,
-        );
-        let rec = &mut self.requests[req];
-        rec.end = Some(now);
-        let total = now.since(rec.arrival).as_secs_f64();
-        let wait = rec.start.unwrap_or(now).since(rec.arrival).as_secs_f64();
-        let st = &mut self.services[s];
-        st.completed += 1;
-        st.latency_sum += total;
-        st.wait_sum += wait;
-        if drained {
-            self.replicas.remove(&pod);
-            self.end_pod(pod, PodPhase::Deleted, now);
-        }
-        self.dispatch(s, ctx);
-    }
-
-    fn describe_metrics(&mut self) {
-        let m = &mut self.metrics;
-        if let Some(ex) = &self.cfg.metrics.exporter {
-            for f in &ex.fields {
-                let help = match f {
-                    DeviceField::Utilization => "GPU utilization (in %).",
-                    DeviceField::MemoryUsed => "Framebuffer memory used (in MiB).",
-                    DeviceField::Power => "Power draw (in W).",
-                    DeviceField::Temperature => "GPU temperature (in C).",
-                };
-                m.describe(f.metric_name(), MetricKind::Gauge, help);
-            }
-        }
-        if self.cfg.metrics.service_discovery {
-            m.describe(
-                "inference_requests_total",
-                MetricKind::Counter,
-                "Requests served.",
-            );
-            m.describe(
-                "inference_request_duration_seconds_sum",
-                MetricKind::Counter,
-                "Total request latency (queueing and service), seconds.",
-            );
-            m.describe(
-                "inference_request_duration_seconds_count",
-                MetricKind::Counter,
-                "Requests observed by inference_request_duration_seconds.",
-            );
-            m.describe(
-                "inference_request_queue_seconds_sum",
-                MetricKind::Counter,
-                "Total queueing latency, seconds.",
-            );
-            m.describe(
-                "inference_queue_depth",
-                MetricKind::Gauge,
-                "Requests waiting in the service's queue.",
-            );
-            m.describe(
-                "inference_requests_in_flight",
-                MetricKind::Gauge,
-                "Requests being served.",
-            );
-        }
-    }
-
-    /// Sample every exported series.
-    fn scrape(&mut self, now: SimTime) {
-        let cfg = self.cfg;
-        if let Some(ex) = &cfg.metrics.exporter {
-            let dm = &ex.device;
-            for n in &self.cluster.nodes {
-                if n.state != NodeState::Ready {
-                    continue;
-                }
-                for (g, holder) in n.devices.iter().enumerate() {
-                    let util = match holder {
-                        None => 0.0,
-                        Some(p) => match self.replicas.get(p) {
-                            None => 1.0,
-                            Some(r) => match r.phase {
-                                ReplicaPhase::Ready | ReplicaPhase::Draining => {
-                                    f64::from(r.in_flight)
-                                        / f64::from(cfg.services[r.service].concurrency)
-                                }
-                                _ => 0.0,
-                            },
-                        },
-                    };
-                    let gpu = g.to_string();
-                    for f in &ex.fields {
-                        let v = match f {
-                            DeviceField::Utilization => (util * 100.0).round(),
-                            DeviceField::MemoryUsed => {
-                                if holder.is_some() {
-                                    dm.allocated_fb_mib
-                                } else {
-                                    0.0
-                                }
-                            }
-                            DeviceField::Power => {
-                                dm.idle_power_w + (dm.busy_power_w - dm.idle_power_w) * util
-                            }
-                            DeviceField::Temperature => {
-                                dm.idle_temp_c + (dm.busy_temp_c - dm.idle_temp_c) * util
-                            }
-                        };
-                        let key = SeriesKey::new(
-                            f.metric_name(),
-                            &[
-                                ("gpu", &gpu),
-                                ("Hostname", &n.name),
-                                ("modelName", &n.accelerator),
-                            ],
-                        );
-                        self.metrics.record(key, now, v);
-                    }
-                }
-            }
-        }
-        if cfg.metrics.service_discovery {
-            for (s, svc) in cfg.services.iter().enumerate() {
-                let st = &self.services[s];
-                let in_flight: u32 = self
-                    .replicas
-                    .values()
-                    .filter(|r| r.service == s)
-                    .map(|r| r.in_flight)
-                    .sum();
-                let l = [("service", svc.name.as_str())];
-                let rows = [
-                    ("inference_requests_total", st.completed as f64),
-                    ("inference_request_duration_seconds_sum", st.latency_sum),
-                    (
-                        "inference_request_duration_seconds_count",
-                        st.completed as f64,
-                    ),
-                    ("inference_request_queue_seconds_sum", st.wait_sum),
-                    ("inference_queue_depth", st.queue.len() as f64),
-                    ("inference_requests_in_flight", f64::from(in_flight)),
-                ];
-                for (name, v) in rows {
-                    self.metrics.record(SeriesKey::new(name, &l), now, v);
-                }
-            }
-        }
     }
 
     /// Pod summaries for the run's result.
@@ -888,7 +523,9 @@ impl Model for PlatformSim<'_> {
                 }
             }
         }
-        if self.scrape_due {
+        // Scrape once the instant is closed (nothing more due now, e.g. replicas that are
+        // Ready as soon as bound).
+        if self.scrape_due && ctx.next_event_time().is_none_or(|t| t > now) {
             self.scrape_due = false;
             self.scrape(now);
         }
