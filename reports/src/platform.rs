@@ -72,21 +72,36 @@ fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
     Some(sorted[rank - 1])
 }
 
+/// Per service: requests arrived, requests served, latencies and queueing times (ns).
+#[derive(Default)]
+struct ServiceStats {
+    arrived: u64,
+    served: u64,
+    latency: Vec<u64>,
+    queueing: Vec<u64>,
+}
+
 /// `summary.json`: per service requests and latency percentiles, peak nodes and replicas.
 pub fn summary_json(name: &str, seed: u64, r: &PlatformRun) -> Result<Vec<u8>, ReportError> {
-    let mut per: BTreeMap<&str, (u64, u64, Vec<u64>, Vec<u64>)> = BTreeMap::new();
+    let mut per: BTreeMap<&str, ServiceStats> = BTreeMap::new();
     for q in &r.requests {
         let e = per.entry(q.service.as_str()).or_default();
-        e.0 += 1;
+        e.arrived += 1;
         if let (Some(l), Some(w)) = (q.latency(), q.queueing()) {
-            e.1 += 1;
-            e.2.push(l.as_nanos());
-            e.3.push(w.as_nanos());
+            e.served += 1;
+            e.latency.push(l.as_nanos());
+            e.queueing.push(w.as_nanos());
         }
     }
     let services: BTreeMap<&str, serde_json::Value> = per
         .into_iter()
-        .map(|(svc, (arrived, served, mut lat, mut wait))| {
+        .map(|(svc, st)| {
+            let ServiceStats {
+                arrived,
+                served,
+                latency: mut lat,
+                queueing: mut wait,
+            } = st;
             lat.sort_unstable();
             wait.sort_unstable();
             let p = |v: &[u64], q: f64| percentile(v, q).map(secs);

@@ -206,10 +206,13 @@ fn broken(version: &str, edit: impl FnOnce(&mut Profile)) -> Vec<String> {
         .collect()
 }
 
+/// A change to a profile.
+type Edit = Box<dyn FnOnce(&mut Profile)>;
+
 #[test]
 fn each_broken_profile_fails_exactly_its_requirement() {
     use sim_core::SimDuration;
-    let cases: Vec<(&str, &str, Box<dyn FnOnce(&mut Profile)>)> = vec![
+    let cases: Vec<(&str, &str, Edit)> = vec![
         (
             "gang_scheduling",
             "1.34",

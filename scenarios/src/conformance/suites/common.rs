@@ -216,7 +216,7 @@ pub fn run_checked(
 
 /// `12.5 GPUs` from thousandths.
 pub fn gpus(milli: u64) -> String {
-    if milli % 1000 == 0 {
+    if milli.is_multiple_of(1000) {
         format!("{}", milli / 1000)
     } else {
         format!("{:.3}", milli as f64 / 1000.0)
