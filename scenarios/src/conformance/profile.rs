@@ -6,6 +6,7 @@
 //! have that component (no cluster autoscaler, no HPA, no accelerator exporter, …), which
 //! is what a bare default cluster looks like.
 
+pub use models::platform::DeviceField;
 use models::scheduler::{PolicyKind, SchedulerConfig};
 use serde::{Deserialize, Serialize};
 use sim_core::SimDuration;
@@ -192,16 +193,6 @@ pub struct Metrics {
     pub service_discovery: bool,
     /// Scrape interval of the monitoring system.
     pub scrape_interval: Option<SimDuration>,
-}
-
-/// Fields a per-device exporter can publish.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeviceField {
-    Utilization,
-    MemoryUsed,
-    Power,
-    Temperature,
 }
 
 /// A per-device exporter.

@@ -12,27 +12,18 @@
 //! back with the metric names, TYPE lines and `gpu`/`Hostname` labels of every device).
 
 use models::platform::{
-    BatchPodConfig, DeviceField, ExporterConfig, MetricsConfig, NodePoolConfig, PlatformConfig,
-    PlatformRun, SeriesKey, parse_exposition,
+    BatchPodConfig, ExporterConfig, MetricsConfig, NodePoolConfig, PlatformConfig, PlatformRun,
+    SeriesKey, parse_exposition,
 };
 use sim_core::{SimDuration, SimTime};
 
 use super::cluster_autoscaling::event_log;
 use crate::conformance::outcome::{CaseResult, Observation, format_secs};
-use crate::conformance::profile::{self, Profile};
+use crate::conformance::profile::Profile;
 
 const UTIL: &str = "DCGM_FI_DEV_GPU_UTIL";
 const FB: &str = "DCGM_FI_DEV_FB_USED";
 const NODE: &str = "accel-0";
-
-fn field(f: profile::DeviceField) -> DeviceField {
-    match f {
-        profile::DeviceField::Utilization => DeviceField::Utilization,
-        profile::DeviceField::MemoryUsed => DeviceField::MemoryUsed,
-        profile::DeviceField::Power => DeviceField::Power,
-        profile::DeviceField::Temperature => DeviceField::Temperature,
-    }
-}
 
 /// Run every case of the suite.
 pub fn run(profile: &Profile, seed: u64) -> Vec<CaseResult> {
@@ -72,7 +63,7 @@ pub fn run(profile: &Profile, seed: u64) -> Vec<CaseResult> {
                 .scrape_interval
                 .unwrap_or(SimDuration::from_secs(15)),
             exporter: Some(ExporterConfig {
-                fields: ex.fields.iter().copied().map(field).collect(),
+                fields: ex.fields.clone(),
                 device: Default::default(),
             }),
             service_discovery: profile.metrics.service_discovery,

@@ -145,6 +145,54 @@ fn read_share_by_hand(read_gbps: f64, workers: u32) -> f64 {
 
 /// `read-contention-N`: N workers on N nodes each read the 100 GB dataset at once from the
 /// backing store; each must get `read_gbps / N` (when NIC- and client-unconstrained).
+/// The dataset volume mounted by all `workers` and the storage topology, or (when the
+/// profile has no volume, a worker cannot mount it, or the storage model rejects it) the
+/// failing case made by `fail` with `no_volume` as its reason when there is no volume.
+struct Mounted<'a> {
+    mounted: Vec<u32>,
+    log: Vec<Observation>,
+    volume: &'a crate::conformance::profile::DatasetVolume,
+    topo: Topology,
+}
+
+fn mount_all<'a>(
+    profile: &'a Profile,
+    seed: u64,
+    workers: u32,
+    no_volume: &str,
+    fail: &dyn Fn(String, Option<Observation>, Vec<Observation>) -> CaseResult,
+) -> Result<Mounted<'a>, Box<CaseResult>> {
+    let (mounted, log) = mount(profile, seed, workers);
+    let Some(v) = &profile.storage.dataset_volume else {
+        return Err(Box::new(fail(
+            no_volume.to_string(),
+            log.first().cloned(),
+            log,
+        )));
+    };
+    if mounted.len() < workers as usize {
+        let bad = first_mount_failure(&log, mounted.len());
+        return Err(Box::new(fail(
+            format!(
+                "only {} of {workers} workers could mount the {:?} volume, so they cannot share it",
+                mounted.len(),
+                v.access_mode
+            ),
+            bad,
+            log,
+        )));
+    }
+    match topology(profile, v.read_gbps) {
+        Ok(topo) => Ok(Mounted {
+            mounted,
+            log,
+            volume: v,
+            topo,
+        }),
+        Err(e) => Err(Box::new(fail(format!("storage model: {e}"), None, log))),
+    }
+}
+
 fn read_contention(profile: &Profile, seed: u64, workers: u32) -> CaseResult {
     let name = format!("read-contention-{workers}");
     let checks = format!(
@@ -157,29 +205,20 @@ fn read_contention(profile: &Profile, seed: u64, workers: u32) -> CaseResult {
         }
         c
     };
-    let (mounted, mut log) = mount(profile, seed, workers);
-    let Some(v) = &profile.storage.dataset_volume else {
-        return fail(
-            "the profile has no shared dataset volume: no worker can read a dataset".into(),
-            log.first().cloned(),
-            log,
-        );
-    };
-    if mounted.len() < workers as usize {
-        let bad = first_mount_failure(&log, mounted.len());
-        return fail(
-            format!(
-                "only {} of {workers} workers could mount the {:?} volume, so they cannot share it",
-                mounted.len(),
-                v.access_mode
-            ),
-            bad,
-            log,
-        );
-    }
-    let topo = match topology(profile, v.read_gbps) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("storage model: {e}"), None, log),
+    let Mounted {
+        mounted,
+        mut log,
+        volume: v,
+        topo,
+    } = match mount_all(
+        profile,
+        seed,
+        workers,
+        "the profile has no shared dataset volume: no worker can read a dataset",
+        &fail,
+    ) {
+        Ok(m) => m,
+        Err(c) => return *c,
     };
     let mut net = topo.flow_net();
     let specs: Vec<FlowSpec> = mounted
@@ -237,29 +276,20 @@ fn cache_reuse(profile: &Profile, seed: u64) -> CaseResult {
         }
         c
     };
-    let (mounted, mut log) = mount(profile, seed, WORKERS);
-    let Some(v) = &profile.storage.dataset_volume else {
-        return fail(
-            "the profile has no shared dataset volume: nothing to stage or cache".into(),
-            log.first().cloned(),
-            log,
-        );
-    };
-    if mounted.len() < WORKERS as usize {
-        let bad = first_mount_failure(&log, mounted.len());
-        return fail(
-            format!(
-                "only {} of {WORKERS} workers could mount the {:?} volume",
-                mounted.len(),
-                v.access_mode
-            ),
-            bad,
-            log,
-        );
-    }
-    let topo = match topology(profile, v.read_gbps) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("storage model: {e}"), None, log),
+    let Mounted {
+        mounted,
+        mut log,
+        volume: v,
+        topo,
+    } = match mount_all(
+        profile,
+        seed,
+        WORKERS,
+        "the profile has no shared dataset volume: nothing to stage or cache",
+        &fail,
+    ) {
+        Ok(m) => m,
+        Err(c) => return *c,
     };
     let capacity = (topo.config().node.nvme_capacity_tb * 1e12) as u64;
     let mut caches: Vec<NodeCache> = mounted.iter().map(|_| NodeCache::new(capacity)).collect();
