@@ -573,6 +573,38 @@ pub struct PodClaim {
 }
 
 /// The claim the resource-claim controller makes for a pod from a template.
+/// The YAML of a ResourceClaim `name` with one `exactly` request named `gpu` for `count`
+/// devices of `class` (`allocationMode: All` when `count` is 0), each matching every CEL
+/// selector in `selectors` (single-quoted in the YAML, so they may use double quotes).
+pub fn exactly_claim_yaml(name: &str, class: &str, count: u32, selectors: &[&str]) -> String {
+    let mut sel = String::new();
+    if !selectors.is_empty() {
+        sel.push_str("        selectors:\n");
+        for s in selectors {
+            sel.push_str(&format!("        - cel:\n            expression: '{s}'\n"));
+        }
+    }
+    let amount = if count == 0 {
+        "allocationMode: All".to_string()
+    } else {
+        format!("count: {count}")
+    };
+    format!(
+        "apiVersion: resource.k8s.io/v1
+kind: ResourceClaim
+metadata:
+  name: {name}
+spec:
+  devices:
+    requests:
+    - name: gpu
+      exactly:
+        deviceClassName: {class}
+        {amount}
+{sel}"
+    )
+}
+
 pub fn claim_from_template(
     pod: &ObjectKey,
     pod_claim_name: &str,

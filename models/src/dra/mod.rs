@@ -16,6 +16,6 @@ pub use allocator::{
     DeviceInfo, InvariantViolation, PodPlacement, PreparedClaim, Unschedulable,
 };
 pub use error::DraError;
-pub use manifests::{Manifests, ObjectKey, PodClaim, claim_from_template};
+pub use manifests::{Manifests, ObjectKey, PodClaim, claim_from_template, exactly_claim_yaml};
 pub use quantity::Quantity;
 pub use semver::Semver;

@@ -45,26 +45,8 @@ pub fn claim(yaml: &str) -> ResourceClaim {
 /// A claim named `name` with one `exactly` request `gpu` of `count` devices of `class`,
 /// with optional selectors.
 pub fn simple_claim(name: &str, class: &str, count: u32, selectors: &[&str]) -> ResourceClaim {
-    let mut sel = String::new();
-    if !selectors.is_empty() {
-        sel.push_str("        selectors:\n");
-        for s in selectors {
-            sel.push_str(&format!("        - cel:\n            expression: '{s}'\n"));
-        }
-    }
-    claim(&format!(
-        "apiVersion: resource.k8s.io/v1
-kind: ResourceClaim
-metadata:
-  name: {name}
-spec:
-  devices:
-    requests:
-    - name: gpu
-      exactly:
-        deviceClassName: {class}
-        count: {count}
-{sel}"
+    claim(&models::dra::exactly_claim_yaml(
+        name, class, count, selectors,
     ))
 }
 

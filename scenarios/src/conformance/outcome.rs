@@ -126,8 +126,9 @@ impl CaseResult {
             .observed(Observation::new(at, detail))
     }
 
-    pub fn observed(mut self, o: Observation) -> CaseResult {
-        self.observed = Some(o);
+    /// Set the decisive event (`None` leaves the case without one).
+    pub fn observed(mut self, o: impl Into<Option<Observation>>) -> CaseResult {
+        self.observed = o.into();
         self
     }
 

@@ -257,36 +257,7 @@ pub fn dra_manifests() -> Result<models::dra::Manifests, String> {
     Ok(m)
 }
 
-/// A claim `name` with one `exactly` request of `count` devices of `class` and optional
-/// CEL selectors (and `allocationMode: All` when `count` is 0).
-pub fn simple_claim(name: &str, class: &str, count: u32, selectors: &[&str]) -> String {
-    let mut sel = String::new();
-    if !selectors.is_empty() {
-        sel.push_str("        selectors:\n");
-        for s in selectors {
-            sel.push_str(&format!("        - cel:\n            expression: '{s}'\n"));
-        }
-    }
-    let amount = if count == 0 {
-        "allocationMode: All".to_string()
-    } else {
-        format!("count: {count}")
-    };
-    format!(
-        "apiVersion: resource.k8s.io/v1
-kind: ResourceClaim
-metadata:
-  name: {name}
-spec:
-  devices:
-    requests:
-    - name: gpu
-      exactly:
-        deviceClassName: {class}
-        {amount}
-{sel}"
-    )
-}
+pub use models::dra::exactly_claim_yaml as simple_claim;
 
 /// Allocate and reserve `claims` for `pod` on the first node that fits; the devices of
 /// each claim by name.

@@ -485,13 +485,11 @@ fn allreduce_case(profile: &Profile, seed: u64, nodes: u32) -> CaseResult {
     };
     let runs = run_allreduces(&topo, &[job], profile.accelerators.gpus_per_node);
     let (passed, detail, observed) = judge_bandwidth(profile, &runs, network);
-    let mut c = CaseResult::new(name, checks, nodes, seed, passed, detail).with_log(
-        runs.iter()
-            .flat_map(|r| run_log(r, &network.label()))
-            .collect(),
-    );
-    if let Some(o) = observed {
-        c = c.observed(o);
-    }
-    c
+    CaseResult::new(name, checks, nodes, seed, passed, detail)
+        .with_log(
+            runs.iter()
+                .flat_map(|r| run_log(r, &network.label()))
+                .collect(),
+        )
+        .observed(observed)
 }

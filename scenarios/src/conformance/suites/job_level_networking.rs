@@ -129,7 +129,7 @@ fn job_bandwidth(profile: &Profile, seed: u64) -> CaseResult {
         profile.accelerators.gpus_per_node,
     );
     let (passed, detail, observed) = judge_bandwidth(profile, &runs, network);
-    let mut c = CaseResult::new(
+    CaseResult::new(
         "job-pod-bandwidth",
         checks,
         PODS_PER_JOB,
@@ -141,11 +141,8 @@ fn job_bandwidth(profile: &Profile, seed: u64) -> CaseResult {
         runs.iter()
             .flat_map(|r| run_log(r, &network.label()))
             .collect(),
-    );
-    if let Some(o) = observed {
-        c = c.observed(o);
-    }
-    c
+    )
+    .observed(observed)
 }
 
 /// `concurrent-jobs-isolation`: job A on nodes {0, 2}, job B on {1, 3}, two nodes per leaf
@@ -208,7 +205,7 @@ fn concurrent_isolation(profile: &Profile, seed: u64) -> CaseResult {
     if let Some(d) = alone[0].done {
         detail = format!("{detail}; job-a alone completed at {}", ms(d));
     }
-    let mut c = CaseResult::new(
+    CaseResult::new(
         "concurrent-jobs-isolation",
         checks,
         size,
@@ -216,9 +213,6 @@ fn concurrent_isolation(profile: &Profile, seed: u64) -> CaseResult {
         passed,
         detail,
     )
-    .with_log(log);
-    if let Some(o) = observed {
-        c = c.observed(o);
-    }
-    c
+    .with_log(log)
+    .observed(observed)
 }

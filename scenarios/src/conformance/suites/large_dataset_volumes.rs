@@ -110,12 +110,9 @@ fn shared_mount(profile: &Profile, seed: u64) -> CaseResult {
     let bad = first_mount_failure(&log, ok.len());
     let passed = bad.is_none();
     let observed = bad.or_else(|| log.last().cloned());
-    let mut c =
-        CaseResult::new("shared-mount", checks, WORKERS, seed, passed, detail).with_log(log);
-    if let Some(o) = observed {
-        c = c.observed(o);
-    }
-    c
+    CaseResult::new("shared-mount", checks, WORKERS, seed, passed, detail)
+        .with_log(log)
+        .observed(observed)
 }
 
 /// Run `specs` from `start` to completion on `net`; completion time of each, in order
@@ -199,11 +196,9 @@ fn read_contention(profile: &Profile, seed: u64, workers: u32) -> CaseResult {
         "{workers} workers reading the dataset at once share the store's read bandwidth max-min fairly"
     );
     let fail = |detail: String, obs: Option<Observation>, log: Vec<Observation>| {
-        let mut c = CaseResult::new(&name, &checks, workers, seed, false, detail).with_log(log);
-        if let Some(o) = obs {
-            c = c.observed(o);
-        }
-        c
+        CaseResult::new(&name, &checks, workers, seed, false, detail)
+            .with_log(log)
+            .observed(obs)
     };
     let Mounted {
         mounted,
@@ -269,12 +264,9 @@ fn read_contention(profile: &Profile, seed: u64, workers: u32) -> CaseResult {
 fn cache_reuse(profile: &Profile, seed: u64) -> CaseResult {
     let checks = "a second job on the same nodes stages from the node cache (staging time falls by the hit fraction)";
     let fail = |detail: String, obs: Option<Observation>, log: Vec<Observation>| {
-        let mut c =
-            CaseResult::new("cache-reuse", checks, WORKERS, seed, false, detail).with_log(log);
-        if let Some(o) = obs {
-            c = c.observed(o);
-        }
-        c
+        CaseResult::new("cache-reuse", checks, WORKERS, seed, false, detail)
+            .with_log(log)
+            .observed(obs)
     };
     let Mounted {
         mounted,
