@@ -64,6 +64,11 @@ pub struct CapacityArgs {
     /// succeeded).
     #[arg(long, default_value = "out/capacity")]
     out: PathBuf,
+    /// Check the whole-state invariants (no over-commit of GPUs, CPU, memory or DRA
+    /// devices; bookkeeping consistent) after every simulated instant; a violation stops
+    /// the run with an error and exit code 1. Slower; off by default.
+    #[arg(long)]
+    check_invariants: bool,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -229,6 +234,7 @@ pub fn capacity(args: CapacityArgs) -> Result<(), Failure> {
     let (display, yaml, file, source) = scenario_file(args.scenario.as_deref())?;
     let ov = Overrides {
         horizon: opts.horizon,
+        check_invariants: args.check_invariants,
         ..Overrides::default()
     };
     let base =

@@ -50,6 +50,11 @@ pub struct CompareArgs {
     /// Stop every run at this simulated time, e.g. 30d, 12h (overrides the scenario).
     #[arg(long)]
     horizon: Option<String>,
+    /// Check the whole-state invariants (no over-commit of GPUs, CPU, memory or DRA
+    /// devices; bookkeeping consistent) after every simulated instant; a violation stops
+    /// the run with an error and exit code 1. Slower; off by default.
+    #[arg(long)]
+    pub(crate) check_invariants: bool,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub(crate) quiet: bool,
@@ -151,6 +156,7 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
         policy: None,
         horizon: args.horizon.clone(),
         quiet: args.quiet,
+        check_invariants: args.check_invariants,
     };
     let ov = overrides(&run_args)?;
     let wall = Instant::now();

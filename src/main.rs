@@ -47,6 +47,7 @@ enum Command {
   orrery run scenarios/bundled/itp-all.yaml --out out/itp
   orrery run scenarios/bundled/gang-deadlock.yaml --policy default
   orrery run my-jobs.csv --trace-format orrery-csv   # a trace on the default cluster
+  orrery run my.yaml --check-invariants        # also check no resource is over-committed
 
 EXIT CODES:
   0  success
@@ -158,6 +159,11 @@ struct RunArgs {
     /// Stop at this simulated time, e.g. 30d, 12h (overrides the scenario).
     #[arg(long)]
     horizon: Option<String>,
+    /// Check the whole-state invariants (no over-commit of GPUs, CPU, memory or DRA
+    /// devices; bookkeeping consistent) after every simulated instant; a violation stops
+    /// the run with an error and exit code 1. Slower; off by default.
+    #[arg(long)]
+    check_invariants: bool,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -241,6 +247,7 @@ fn overrides(args: &RunArgs) -> Result<Overrides, Failure> {
         trace_format,
         policy,
         horizon,
+        check_invariants: args.check_invariants,
     })
 }
 

@@ -36,7 +36,7 @@ pub fn platform(args: PlatformArgs) -> Result<(), Failure> {
         None => sc.horizon,
     };
     let r = models::platform::run(&sc.platform, seed, sim_core::SimTime::ZERO + horizon)
-        .map_err(bad_input)?;
+        .map_err(|e| bad_input(anyhow::anyhow!("{}: {e}", args.scenario.display())))?;
     let written = reports::platform::write_platform(&args.out, &sc.name, seed, &r)
         .with_context(|| format!("writing {}", args.out.display()))?;
     if !args.quiet {

@@ -115,6 +115,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         policy: args.policy.clone(),
         horizon: args.horizon.clone(),
         quiet: args.quiet,
+        check_invariants: false,
     };
     let ov = overrides(&run_args)?;
     let jitter = args

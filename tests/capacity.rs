@@ -9,8 +9,8 @@ use std::path::Path;
 use common::*;
 use models::PolicyKind;
 use reports::capacity::Slo;
+use scenarios::DirSource;
 use scenarios::vary::{Shake, resize, shake};
-use scenarios::{DirSource, Overrides};
 
 /// A small scenario: the first 300 jobs of ITP cluster01 (the bundled default's trace) on
 /// 8-GPU H100 nodes.
@@ -107,7 +107,7 @@ fn direct_runs_meet_seeds(
     let yaml = std::fs::read_to_string(&path).unwrap();
     let file = scenarios::parse(sc, &yaml).unwrap();
     let src = DirSource(d.to_path_buf());
-    let base = scenarios::build_parsed(sc, file.clone(), &src, &Overrides::default()).unwrap();
+    let base = scenarios::build_parsed(sc, file.clone(), &src, &checked()).unwrap();
     let def = resize(&file.cluster, Some(nodes), None).unwrap();
     let cluster = scenarios::build_cluster(sc, &def, &src, None).unwrap();
     (1..=n)

@@ -20,12 +20,35 @@ pub fn tmpdir(name: &str) -> PathBuf {
     d
 }
 
+/// Run the binary. The commands that run the cluster model (`run`, `compare`,
+/// `capacity`) get `--check-invariants`: every test run checks that nothing is
+/// over-committed (a violation fails the command with exit 1).
 pub fn orrery(args: &[&str], cwd: &Path) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_orrery"));
+    cmd.args(args);
+    let checks = matches!(args.first(), Some(&("run" | "compare" | "capacity")))
+        && !args.iter().any(|a| *a == "--help" || *a == "-h");
+    if checks {
+        cmd.arg("--check-invariants");
+    }
+    cmd.current_dir(cwd).output().expect("run orrery")
+}
+
+/// Run the binary exactly as given (no added flags).
+pub fn orrery_plain(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_orrery"))
         .args(args)
         .current_dir(cwd)
         .output()
         .expect("run orrery")
+}
+
+/// Scenario overrides for library-level test runs: invariants checked.
+pub fn checked() -> scenarios::Overrides {
+    scenarios::Overrides {
+        check_invariants: true,
+        ..scenarios::Overrides::default()
+    }
 }
 
 pub fn text(b: &[u8]) -> String {

@@ -46,7 +46,7 @@ fn jobs_csv(r: &RunResult) -> Vec<u8> {
 /// and the same choices as plain GPU counts.
 #[test]
 fn openb_through_dra_matches_plain_gpu_counts() {
-    let ov = Overrides::default();
+    let ov = checked();
     let plain = run(&load("openb-default.yaml", false, None, &ov));
     let dra = run(&load("openb-default.yaml", true, None, &ov));
     assert_eq!(plain.jobs.len(), 8_152);
@@ -59,7 +59,7 @@ fn openb_through_dra_matches_plain_gpu_counts() {
 /// pods of at most 8) through DRA gives byte-identical jobs.csv.
 #[test]
 fn itp_cluster04_through_dra_matches_plain_gpu_counts() {
-    let ov = Overrides::default();
+    let ov = checked();
     let plain = run(&load("itp-cluster04.yaml", false, Some(3_000), &ov));
     let dra = run(&load("itp-cluster04.yaml", true, Some(3_000), &ov));
     assert_eq!(plain.jobs.len(), 3_000);
@@ -76,7 +76,7 @@ fn every_policy_gives_the_same_results_through_dra() {
     for policy in PolicyKind::ALL {
         let ov = Overrides {
             policy: Some(policy),
-            ..Overrides::default()
+            ..checked()
         };
         let plain = run(&load("default.yaml", false, Some(300), &ov));
         let dra = run(&load("default.yaml", true, Some(300), &ov));
@@ -106,7 +106,7 @@ fn gang_rollbacks_release_claims() {
     ] {
         let ov = Overrides {
             policy: Some(policy),
-            ..Overrides::default()
+            ..checked()
         };
         let plain = run(&load("gang-deadlock.yaml", false, None, &ov));
         let dra = run(&load("gang-deadlock.yaml", true, None, &ov));
@@ -124,7 +124,7 @@ fn gang_rollbacks_release_claims() {
 #[test]
 fn manifests_mode_allocates_whole_gpus_and_mig_slices() {
     let path = root().join("scenarios/dra/h100-mig-run.yaml");
-    let sc = scenarios::load(&path, &Overrides::default()).expect("scenario loads");
+    let sc = scenarios::load(&path, &checked()).expect("scenario loads");
     assert_eq!(sc.cluster.nodes.len(), 1);
     assert_eq!(sc.cluster.nodes[0].name, "h100-0");
     assert_eq!(sc.cluster.nodes[0].cpu_milli, 192_000);

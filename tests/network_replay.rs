@@ -3,10 +3,9 @@
 mod common;
 
 use common::*;
-use scenarios::Overrides;
 
 fn load(name: &str) -> scenarios::Scenario {
-    scenarios::load(&bundled(name), &Overrides::default()).expect("scenario loads")
+    scenarios::load(&bundled(name), &checked()).expect("scenario loads")
 }
 
 #[test]

@@ -3,10 +3,9 @@
 mod common;
 
 use common::*;
-use scenarios::Overrides;
 
 fn run(name: &str) -> (scenarios::Scenario, models::RunResult) {
-    let sc = scenarios::load(&bundled(name), &Overrides::default()).expect("scenario loads");
+    let sc = scenarios::load(&bundled(name), &checked()).expect("scenario loads");
     let r = models::run(sc.cluster.clone(), sc.workload.clone(), &sc.config, None)
         .expect("run completes");
     (sc, r)
@@ -53,7 +52,7 @@ fn full_openb_pod_list_replays_on_the_openb_gpu_nodes() {
 /// a change is intended, update the constants and say why in the commit message.
 #[test]
 fn golden_fingerprint_of_the_bundled_default() {
-    let sc = scenarios::bundled::default_scenario(&Overrides::default()).unwrap();
+    let sc = scenarios::bundled::default_scenario(&checked()).unwrap();
     let r = models::run(sc.cluster, sc.workload, &sc.config, None).unwrap();
     let s = reports::summarize(&sc.name, &r);
     let jobs = reports::jobs_csv(&r).unwrap();

@@ -15,7 +15,10 @@ pub mod verify;
 pub mod workload;
 
 pub use cluster::{ClusterSpec, NodeSpec};
-pub use resources::{GPU_MILLI, GpuRequest, PodRequest, split_gpus};
+pub use resources::{
+    GPU_MILLI, GpuRequest, MAX_GPUS_PER_NODE, MAX_NODES, MAX_PODS_PER_JOB, MAX_QUANTITY,
+    PodRequest, split_gpus,
+};
 pub use scheduler::{PolicyKind, SchedulerConfig};
 pub use sim::{
     DatasetScope, DetectConfig, DraConfig, DraInvariant, DraObjects, DraSource, DraViolation,

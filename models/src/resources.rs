@@ -7,6 +7,21 @@ use serde::{Deserialize, Serialize};
 /// Thousandths of a GPU in one whole GPU.
 pub const GPU_MILLI: u32 = 1000;
 
+/// Most GPUs one node may have: GPU indices in placements are 8-bit (`Placement::gpus`).
+pub const MAX_GPUS_PER_NODE: u32 = 255;
+
+/// Largest CPU (millicores) or memory (MiB) quantity a node or a pod may state: 2^40
+/// (about 1.1 × 10^9 cores, or 1 EiB). Per-node sums of requests stay within a node's
+/// capacity, and the scorer's `capacity × 100` and cluster-wide totals over
+/// [`MAX_NODES`] nodes stay far below 2^64, so no sum can wrap.
+pub const MAX_QUANTITY: u64 = 1 << 40;
+
+/// Most nodes a cluster may have (node pools and node lists together).
+pub const MAX_NODES: u64 = 1_000_000;
+
+/// Most pods one job may have.
+pub const MAX_PODS_PER_JOB: u32 = 100_000;
+
 /// A pod's GPU request. Sharing (a fraction of a GPU) is only possible on a single GPU,
 /// so `Shared` carries no count: the illegal "two half GPUs" cannot be written down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

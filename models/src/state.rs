@@ -52,10 +52,20 @@ impl NodeState {
 
     /// Filter: does `pod` fit on this node as it is now?
     pub fn fits(&self, spec: &NodeSpec, pod: &PodRequest) -> Result<(), Misfit> {
-        if self.cpu_used + pod.cpu_milli > spec.cpu_milli {
+        // Checked sums: a request that would overflow the running total does not fit
+        // (a node of 2^64-1 millicores holds one pod of 2^63, not three).
+        if self
+            .cpu_used
+            .checked_add(pod.cpu_milli)
+            .is_none_or(|c| c > spec.cpu_milli)
+        {
             return Err(Misfit::Cpu);
         }
-        if self.memory_used + pod.memory_mib > spec.memory_mib {
+        if self
+            .memory_used
+            .checked_add(pod.memory_mib)
+            .is_none_or(|m| m > spec.memory_mib)
+        {
             return Err(Misfit::Memory);
         }
         if pod.gpu == GpuRequest::None {
@@ -334,6 +344,40 @@ mod tests {
         assert_eq!(cs.max_idle_gpus_on_a_node(), 2);
         assert_eq!(cs.gpu_milli_allocated, 0);
         cs.check_invariants(&spec).unwrap();
+    }
+
+    #[test]
+    fn cpu_and_memory_sums_never_wrap() {
+        // A node of 2^64-1 millicores and MiB takes one pod of 2^63, not three: the sum
+        // 2^63 + 2^63 would wrap to 0 and pass an unchecked `used + request <= capacity`.
+        let mut spec = node(0);
+        spec.cpu_milli = u64::MAX;
+        spec.memory_mib = u64::MAX;
+        let cluster = ClusterSpec {
+            nodes: vec![spec.clone()],
+        };
+        let mut cs = ClusterState::new(&cluster);
+        let big = PodRequest {
+            cpu_milli: 1 << 63,
+            memory_mib: 1,
+            ..PodRequest::gpus(0)
+        };
+        let mut placed = 0;
+        for _ in 0..3 {
+            if cs.nodes[0].fits(&spec, &big).is_ok() {
+                cs.bind(0, &big, &[]);
+                placed += 1;
+            }
+        }
+        assert_eq!(placed, 1);
+        assert_eq!(cs.nodes[0].fits(&spec, &big), Err(Misfit::Cpu));
+        let mem = PodRequest {
+            cpu_milli: 1,
+            memory_mib: u64::MAX,
+            ..PodRequest::gpus(0)
+        };
+        assert_eq!(cs.nodes[0].fits(&spec, &mem), Err(Misfit::Memory));
+        cs.check_invariants(&cluster).unwrap();
     }
 
     #[test]

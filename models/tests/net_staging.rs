@@ -85,6 +85,7 @@ fn config(staging: Option<StagingSpec>) -> RunConfig {
             steps: StepSpec::compute_only(SimDuration::from_secs(1)),
             staging,
         }),
+        check_invariants: true,
         ..RunConfig::default()
     }
 }

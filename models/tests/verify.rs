@@ -39,7 +39,10 @@ fn job(id: &str, pods: Vec<u32>) -> JobSpec {
 }
 
 fn problem(policy: PolicyKind, spec: ClusterSpec, jobs: Vec<JobSpec>) -> Problem {
-    let mut config = RunConfig::default();
+    let mut config = RunConfig {
+        check_invariants: true,
+        ..RunConfig::default()
+    };
     config.scheduler.policy = policy;
     Problem {
         name: "test".into(),

@@ -54,10 +54,18 @@ pub fn parse(yaml: &str, path: &str) -> Result<PlatformScenario, PlatformScenari
         path: path.to_string(),
         msg,
     };
-    let s: PlatformScenario = serde_saphyr::from_str(yaml).map_err(|e| invalid(e.to_string()))?;
+    let s: PlatformScenario = serde_saphyr::from_str(yaml).map_err(|e| {
+        invalid(crate::conformance::profile::yaml_message(
+            &e.to_string(),
+            path,
+        ))
+    })?;
     if s.horizon.as_nanos() == 0 {
         return Err(invalid("horizon: must be > 0".into()));
     }
     s.platform.validate().map_err(|e| invalid(e.to_string()))?;
+    s.platform
+        .check_budget(sim_core::SimTime::ZERO + s.horizon)
+        .map_err(|e| invalid(e.to_string()))?;
     Ok(s)
 }

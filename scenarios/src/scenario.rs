@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use models::{
-    ClusterSpec, GpuRequest, JobSpec, NodeSpec, PodOrder, PodRequest, RunConfig, SchedulerConfig,
-    Workload,
+    ClusterSpec, GpuRequest, JobSpec, MAX_GPUS_PER_NODE, MAX_NODES, MAX_PODS_PER_JOB, MAX_QUANTITY,
+    NodeSpec, PodOrder, PodRequest, RunConfig, SchedulerConfig, Workload,
 };
 use serde::Deserialize;
 use sim_core::{ChooserMode, SimDuration, SimTime};
@@ -253,6 +253,9 @@ pub struct Overrides {
     pub trace_format: Option<TraceFormat>,
     pub policy: Option<models::PolicyKind>,
     pub horizon: Option<SimDuration>,
+    /// Check the whole-state invariants (no over-commit of GPUs, CPU, memory, DRA
+    /// devices) after every instant; a violation ends the run with an error.
+    pub check_invariants: bool,
 }
 
 /// Parse and build a scenario.
@@ -305,13 +308,27 @@ pub fn build_parsed(
         scheduler: f.scheduler.clone(),
         pod_order: f.workload.pod_order,
         chooser: ChooserMode::Seeded,
-        check_invariants: false,
+        check_invariants: ov.check_invariants,
         network: f.network.clone(),
         detect: f.detect.clone(),
         reduce_symmetry: false,
         dra,
     };
     validate_scheduler(path, &config.scheduler)?;
+    if let Some(n) = &config.network {
+        // Checked here, where the file is known, with the field as written (the run would
+        // report it later as a `scheduler.network` error without the file).
+        n.config
+            .validate()
+            .map_err(|(field, msg)| invalid(path, &format!("network.config.{field}"), msg))?;
+        if n.steps.compute.as_nanos() == 0 {
+            return Err(invalid(
+                path,
+                "network.steps.compute",
+                "must be > 0 (a job runs duration / compute steps)",
+            ));
+        }
+    }
     Ok(Scenario {
         name: f.name.clone().unwrap_or_else(|| {
             Path::new(path)
@@ -375,6 +392,32 @@ pub fn build_cluster(
 ) -> Result<ClusterSpec, ScenarioError> {
     let mut nodes: Vec<NodeSpec> = Vec::new();
     let mut rack_base = 0u32;
+    // Checked before any node is allocated: `count: 1e9` is bad input, not an OOM kill.
+    let mut total = 0u64;
+    for (i, p) in def.node_pools.iter().enumerate() {
+        let field = |k: &str| format!("cluster.node_pools[{i}].{k}");
+        total += u64::from(p.count);
+        if total > MAX_NODES {
+            return Err(invalid(
+                path,
+                &field("count"),
+                format!(
+                    "at most {MAX_NODES} nodes in a cluster (node pools and node lists together), got {total} so far"
+                ),
+            ));
+        }
+        for (k, v) in [("cpu_milli", p.cpu_milli), ("memory_mib", p.memory_mib)] {
+            if v > MAX_QUANTITY {
+                return Err(invalid(
+                    path,
+                    &field(k),
+                    format!(
+                        "at most {MAX_QUANTITY} (2^40, so that no sum of requests can wrap), got {v}"
+                    ),
+                ));
+            }
+        }
+    }
     for (i, p) in def.node_pools.iter().enumerate() {
         let field = |k: &str| format!("cluster.node_pools[{i}].{k}");
         if p.count == 0 {
@@ -387,8 +430,12 @@ pub fn build_cluster(
                 "must be at least 1",
             ));
         }
-        if p.gpus > 255 {
-            return Err(invalid(path, &field("gpus"), "at most 255 GPUs per node"));
+        if p.gpus > MAX_GPUS_PER_NODE {
+            return Err(invalid(
+                path,
+                &field("gpus"),
+                format!("at most {MAX_GPUS_PER_NODE} GPUs per node"),
+            ));
         }
         if p.gpus > 0 && p.gpu_model.is_none() {
             return Err(invalid(
@@ -436,11 +483,34 @@ pub fn build_cluster(
         }
         rack_base = list.iter().map(|n| n.rack + 1).max().unwrap_or(rack_base);
         nodes.extend(list);
+        if nodes.len() as u64 > MAX_NODES {
+            return Err(invalid(
+                path,
+                &format!("cluster.node_lists[{i}]"),
+                format!(
+                    "at most {MAX_NODES} nodes in a cluster (node pools and node lists together), got {}",
+                    nodes.len()
+                ),
+            ));
+        }
     }
     if nodes.is_empty()
         && let Some(m) = manifests
     {
         nodes = crate::dra::nodes_from_manifests(path, m)?;
+    }
+    // Whatever the source (pools, node lists, Node manifests): no node beyond the limits.
+    for n in &nodes {
+        if n.gpus > MAX_GPUS_PER_NODE || n.cpu_milli > MAX_QUANTITY || n.memory_mib > MAX_QUANTITY {
+            return Err(invalid(
+                path,
+                "cluster",
+                format!(
+                    "node {:?} has {} GPUs, {} millicores, {} MiB; at most {MAX_GPUS_PER_NODE} GPUs and {MAX_QUANTITY} (2^40) of each",
+                    n.name, n.gpus, n.cpu_milli, n.memory_mib
+                ),
+            ));
+        }
     }
     if nodes.is_empty() {
         return Err(invalid(
@@ -483,8 +553,32 @@ fn build_workload(
     }
     for (i, j) in def.jobs.iter().enumerate() {
         let field = |k: &str| format!("workload.jobs[{i}].{k}");
-        if j.pods == 0 {
-            return Err(invalid(path, &field("pods"), "must be at least 1"));
+        if j.pods == 0 || j.pods > MAX_PODS_PER_JOB {
+            return Err(invalid(
+                path,
+                &field("pods"),
+                format!("must be from 1 to {MAX_PODS_PER_JOB}, got {}", j.pods),
+            ));
+        }
+        if let Some(list) = &j.pod_gpus
+            && list.len() > MAX_PODS_PER_JOB as usize
+        {
+            return Err(invalid(
+                path,
+                &field("pod_gpus"),
+                format!("at most {MAX_PODS_PER_JOB} pods, got {}", list.len()),
+            ));
+        }
+        for (k, v) in [("cpu_milli", j.cpu_milli), ("memory_mib", j.memory_mib)] {
+            if v > MAX_QUANTITY {
+                return Err(invalid(
+                    path,
+                    &field(k),
+                    format!(
+                        "at most {MAX_QUANTITY} (2^40, so that no sum of requests can wrap), got {v}"
+                    ),
+                ));
+            }
         }
         let gpu = match j.gpu_milli {
             None => GpuRequest::from_count_and_milli(j.gpus_per_pod, 1000),

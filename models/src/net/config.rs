@@ -193,3 +193,76 @@ pub struct CalibrationPoint {
     pub message_bytes: u64,
     pub busbw_gbyte_s: f64,
 }
+
+/// Most NICs of each kind per node (the topology builds a link per NIC).
+pub const MAX_NICS_PER_NODE: u32 = 64;
+
+impl NetworkConfig {
+    /// Check the configuration; the first problem found is returned as (field, message),
+    /// the field as written under a scenario's `network.config:` (e.g.
+    /// `node.nvlink_gbyte_s`, `calibration[2].busbw_gbyte_s`).
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let pos = |name: String, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err((name, format!("must be a finite number > 0, got {v}")))
+            }
+        };
+        let n = &self.node;
+        for (k, v) in [
+            ("node.nvlink_gbyte_s", n.nvlink_gbyte_s),
+            ("node.nvlink_efficiency", n.nvlink_efficiency),
+            ("node.compute_nic_gbit_s", n.compute_nic_gbit_s),
+            ("node.storage_nic_gbit_s", n.storage_nic_gbit_s),
+            ("node.nvme_read_gbyte_s", n.nvme_read_gbyte_s),
+            ("node.nvme_write_gbyte_s", n.nvme_write_gbyte_s),
+            ("fabric.efficiency", self.fabric.efficiency),
+            ("storage.read_gbyte_s", self.storage.read_gbyte_s),
+            ("storage.write_gbyte_s", self.storage.write_gbyte_s),
+            (
+                "storage.client_read_gbyte_s",
+                self.storage.client_read_gbyte_s,
+            ),
+            (
+                "storage.client_write_gbyte_s",
+                self.storage.client_write_gbyte_s,
+            ),
+        ] {
+            pos(k.to_string(), v)?;
+        }
+        if !(n.nvme_capacity_tb.is_finite() && n.nvme_capacity_tb >= 0.0) {
+            return Err((
+                "node.nvme_capacity_tb".into(),
+                format!("must be a finite number >= 0, got {}", n.nvme_capacity_tb),
+            ));
+        }
+        if !(self.fabric.oversubscription.is_finite() && self.fabric.oversubscription >= 1.0) {
+            return Err((
+                "fabric.oversubscription".into(),
+                format!(
+                    "must be a finite number >= 1, got {}",
+                    self.fabric.oversubscription
+                ),
+            ));
+        }
+        if self.fabric.nodes_per_su == 0 {
+            return Err(("fabric.nodes_per_su".into(), "must be at least 1".into()));
+        }
+        for (k, v) in [
+            ("node.compute_nics", n.compute_nics),
+            ("node.storage_nics", n.storage_nics),
+        ] {
+            if !(1..=MAX_NICS_PER_NODE).contains(&v) {
+                return Err((
+                    k.into(),
+                    format!("must be from 1 to {MAX_NICS_PER_NODE}, got {v}"),
+                ));
+            }
+        }
+        for (i, c) in self.calibration.iter().enumerate() {
+            pos(format!("calibration[{i}].busbw_gbyte_s"), c.busbw_gbyte_s)?;
+        }
+        Ok(())
+    }
+}

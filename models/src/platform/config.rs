@@ -391,9 +391,152 @@ fn default_header() -> String {
     "x-route".into()
 }
 
+/// Bounds on a platform configuration (docs/platform.md, "Limits"): checked before a run
+/// so that every run ends in bounded time and memory.
+pub mod limits {
+    /// GPUs per node (GPU indices are 8-bit elsewhere in Orrery).
+    pub const MAX_GPUS_PER_NODE: u32 = 255;
+    /// Nodes of one pool (`max`), and of all pools together.
+    pub const MAX_NODES: u64 = 10_000;
+    /// Replicas of one service (`replicas`, `hpa.max_replicas`); batch pods in total.
+    pub const MAX_REPLICAS: u32 = 10_000;
+    pub const MAX_BATCH_PODS: usize = 100_000;
+    /// Requests a replica serves at once.
+    pub const MAX_CONCURRENCY: u32 = 100_000;
+    /// Requests per second of one load step.
+    pub const MAX_RPS: f64 = 1_000_000.0;
+    /// HPA target average value per replica.
+    pub const MAX_HPA_TARGET: f64 = 1_000_000.0;
+    /// Requests a whole run may generate (from the load profile up to the horizon).
+    pub const MAX_REQUESTS: f64 = 10_000_000.0;
+    /// Runs of each periodic loop (scrapes, HPA syncs, autoscaler scans) up to the horizon.
+    pub const MAX_PERIODIC_RUNS: u64 = 1_000_000;
+    /// Device samples the metrics store may hold (scrapes × devices × exporter fields).
+    pub const MAX_DEVICE_SAMPLES: u64 = 50_000_000;
+}
+
 impl PlatformConfig {
+    /// Check that a run to `horizon` stays within the work budget (see [`limits`]); the
+    /// first excess found is returned. Wall-clock free: the bound is computed from the
+    /// inputs before anything runs.
+    pub fn check_budget(&self, horizon: SimTime) -> Result<(), PlatformError> {
+        use limits::*;
+        let bad = |field: String, msg: String| PlatformError::Invalid { field, msg };
+        let h = horizon.as_nanos();
+        let runs = |every: SimDuration| h / every.as_nanos().max(1);
+        let periodic = |field: &str, every: SimDuration| {
+            let n = runs(every);
+            if n > MAX_PERIODIC_RUNS {
+                return Err(bad(
+                    field.to_string(),
+                    format!(
+                        "{every} gives {n} runs up to the horizon ({horizon}); at most {MAX_PERIODIC_RUNS}: use a longer interval or a shorter horizon"
+                    ),
+                ));
+            }
+            Ok(n)
+        };
+        let scrapes = periodic("metrics.scrape_interval", self.metrics.scrape_interval)?;
+        if let Some(ca) = &self.cluster_autoscaler {
+            periodic("cluster_autoscaler.scan_interval", ca.scan_interval)?;
+        }
+        for (i, s) in self.services.iter().enumerate() {
+            if let Some(hpa) = &s.hpa {
+                periodic(&format!("services[{i}].hpa.sync_period"), hpa.sync_period)?;
+            }
+        }
+        if let Some(e) = &self.metrics.exporter {
+            let devices: u64 = self
+                .pools
+                .iter()
+                .map(|p| u64::from(p.max) * u64::from(p.gpus_per_node))
+                .sum();
+            let samples = scrapes
+                .saturating_mul(devices)
+                .saturating_mul(e.fields.len() as u64);
+            if samples > MAX_DEVICE_SAMPLES {
+                return Err(bad(
+                    "metrics.exporter".into(),
+                    format!(
+                        "up to {samples} device samples ({scrapes} scrapes × {devices} GPUs × {} fields); at most {MAX_DEVICE_SAMPLES}: use a longer scrape_interval, fewer fields or a shorter horizon",
+                        e.fields.len()
+                    ),
+                ));
+            }
+        }
+        let mut total = 0.0f64;
+        for (i, t) in self.traffic.iter().enumerate() {
+            for (j, st) in t.load.iter().enumerate() {
+                let from = st.from.as_nanos().min(h);
+                let to = t.load.get(j + 1).map_or(h, |n| n.from.as_nanos().min(h));
+                let secs = to.saturating_sub(from) as f64 / 1e9;
+                total += st.rps * secs;
+                if total > MAX_REQUESTS {
+                    return Err(bad(
+                        format!("traffic[{i}].load[{j}].rps"),
+                        format!(
+                            "the load profile gives about {total:.0} requests up to the horizon ({horizon}); at most {MAX_REQUESTS:.0}: lower the rates or shorten the horizon"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Engine events a run to `horizon` may handle: a generous multiple of the work the
+    /// inputs ask for (requests, periodic loops, pods). A run that needs more is stopped
+    /// with an error instead of running for ever.
+    pub fn event_budget(&self, horizon: SimTime) -> u64 {
+        let h = horizon.as_nanos();
+        let runs = |every: SimDuration| h / every.as_nanos().max(1);
+        let mut periodic = runs(self.metrics.scrape_interval);
+        if let Some(ca) = &self.cluster_autoscaler {
+            periodic += runs(ca.scan_interval);
+        }
+        for s in &self.services {
+            if let Some(hpa) = &s.hpa {
+                periodic += runs(hpa.sync_period);
+            }
+        }
+        let mut requests = 0.0f64;
+        for t in &self.traffic {
+            for (j, st) in t.load.iter().enumerate() {
+                let from = st.from.as_nanos().min(h);
+                let to = t.load.get(j + 1).map_or(h, |n| n.from.as_nanos().min(h));
+                requests += st.rps * (to.saturating_sub(from) as f64 / 1e9);
+            }
+        }
+        // Poisson counts exceed their mean by a few standard deviations at most; every
+        // request is a handful of events (arrival, start, end, routing).
+        let requests = (requests * 2.0 + 10_000.0).min(1e12) as u64;
+        let pods = self.batch_pods.len() as u64
+            + self
+                .services
+                .iter()
+                .map(|s| {
+                    u64::from(
+                        s.hpa
+                            .as_ref()
+                            .map_or(s.replicas, |x| x.max_replicas.max(s.replicas)),
+                    )
+                })
+                .sum::<u64>();
+        let nodes: u64 = self.pools.iter().map(|p| u64::from(p.max)).sum();
+        requests
+            .saturating_mul(8)
+            .saturating_add(periodic.saturating_mul(4))
+            .saturating_add(
+                pods.saturating_add(nodes)
+                    .saturating_mul(periodic.max(1))
+                    .min(1 << 40),
+            )
+            .saturating_add(1_000_000)
+    }
+
     /// Check the configuration; the first problem found is returned.
     pub fn validate(&self) -> Result<(), PlatformError> {
+        use limits::*;
         let bad = |field: String, msg: String| Err(PlatformError::Invalid { field, msg });
         let mut names = std::collections::BTreeSet::new();
         for (i, p) in self.pools.iter().enumerate() {
@@ -404,8 +547,20 @@ impl PlatformConfig {
             if !names.insert(p.name.as_str()) {
                 return bad(f("name"), format!("duplicate pool {:?}", p.name));
             }
-            if p.gpus_per_node == 0 {
-                return bad(f("gpus_per_node"), "must be at least 1".into());
+            if p.gpus_per_node == 0 || p.gpus_per_node > MAX_GPUS_PER_NODE {
+                return bad(
+                    f("gpus_per_node"),
+                    format!(
+                        "must be from 1 to {MAX_GPUS_PER_NODE}, got {}",
+                        p.gpus_per_node
+                    ),
+                );
+            }
+            if u64::from(p.max) > MAX_NODES {
+                return bad(
+                    f("max"),
+                    format!("at most {MAX_NODES} nodes, got {}", p.max),
+                );
             }
             if p.max < p.min {
                 return bad(
@@ -420,6 +575,22 @@ impl PlatformConfig {
                     format!("must lie in [{}, {}], got {init}", p.min, p.max),
                 );
             }
+        }
+        let nodes: u64 = self.pools.iter().map(|p| u64::from(p.max)).sum();
+        if nodes > MAX_NODES {
+            return bad(
+                "pools".into(),
+                format!("at most {MAX_NODES} nodes in all pools together (max), got {nodes}"),
+            );
+        }
+        if self.batch_pods.len() > MAX_BATCH_PODS {
+            return bad(
+                "batch_pods".into(),
+                format!(
+                    "at most {MAX_BATCH_PODS} batch pods, got {}",
+                    self.batch_pods.len()
+                ),
+            );
         }
         if let Some(ca) = &self.cluster_autoscaler {
             if ca.scan_interval.as_nanos() == 0 {
@@ -437,8 +608,11 @@ impl PlatformConfig {
             }
         }
         for (i, b) in self.batch_pods.iter().enumerate() {
-            if b.gpus == 0 {
-                return bad(format!("batch_pods[{i}].gpus"), "must be at least 1".into());
+            if b.gpus == 0 || b.gpus > MAX_GPUS_PER_NODE {
+                return bad(
+                    format!("batch_pods[{i}].gpus"),
+                    format!("must be from 1 to {MAX_GPUS_PER_NODE}, got {}", b.gpus),
+                );
             }
             if b.delete_at.is_some_and(|d| d < b.submit) {
                 return bad(
@@ -456,20 +630,38 @@ impl PlatformConfig {
             if !svc.insert(s.name.as_str()) {
                 return bad(f("name"), format!("duplicate service {:?}", s.name));
             }
-            if s.gpus_per_replica == 0 {
-                return bad(f("gpus_per_replica"), "must be at least 1".into());
+            if s.gpus_per_replica == 0 || s.gpus_per_replica > MAX_GPUS_PER_NODE {
+                return bad(
+                    f("gpus_per_replica"),
+                    format!(
+                        "must be from 1 to {MAX_GPUS_PER_NODE}, got {}",
+                        s.gpus_per_replica
+                    ),
+                );
             }
-            if s.concurrency == 0 {
-                return bad(f("concurrency"), "must be at least 1".into());
+            if s.replicas > MAX_REPLICAS {
+                return bad(
+                    f("replicas"),
+                    format!("at most {MAX_REPLICAS}, got {}", s.replicas),
+                );
+            }
+            if s.concurrency == 0 || s.concurrency > MAX_CONCURRENCY {
+                return bad(
+                    f("concurrency"),
+                    format!("must be from 1 to {MAX_CONCURRENCY}, got {}", s.concurrency),
+                );
             }
             if s.service_time.as_nanos() == 0 {
                 return bad(f("service_time"), "must be > 0".into());
             }
             if let Some(h) = &s.hpa {
-                if !(h.target.is_finite() && h.target > 0.0) {
+                if !(h.target.is_finite() && h.target > 0.0 && h.target <= MAX_HPA_TARGET) {
                     return bad(
                         f("hpa.target"),
-                        format!("must be a positive number, got {}", h.target),
+                        format!(
+                            "must be a positive number up to {MAX_HPA_TARGET}, got {}",
+                            h.target
+                        ),
                     );
                 }
                 if !(h.tolerance.is_finite() && (0.0..1.0).contains(&h.tolerance)) {
@@ -480,6 +672,12 @@ impl PlatformConfig {
                 }
                 if h.sync_period.as_nanos() == 0 {
                     return bad(f("hpa.sync_period"), "must be > 0".into());
+                }
+                if h.max_replicas > MAX_REPLICAS {
+                    return bad(
+                        f("hpa.max_replicas"),
+                        format!("at most {MAX_REPLICAS}, got {}", h.max_replicas),
+                    );
                 }
                 if h.min_replicas == 0 || h.max_replicas < h.min_replicas {
                     return bad(
@@ -496,10 +694,10 @@ impl PlatformConfig {
             let f = |x: &str| format!("traffic[{i}].{x}");
             let mut prev: Option<SimDuration> = None;
             for (j, st) in t.load.iter().enumerate() {
-                if !(st.rps.is_finite() && st.rps >= 0.0) {
+                if !(st.rps.is_finite() && (0.0..=MAX_RPS).contains(&st.rps)) {
                     return bad(
                         f(&format!("load[{j}].rps")),
-                        format!("must be a finite number >= 0, got {}", st.rps),
+                        format!("must be a number from 0 to {MAX_RPS}, got {}", st.rps),
                     );
                 }
                 if prev.is_some_and(|p| st.from <= p) {

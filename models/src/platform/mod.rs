@@ -41,6 +41,11 @@ pub use traffic::{next_arrival, route_request, weighted_index};
 pub enum PlatformError {
     #[error("platform config: {field}: {msg}")]
     Invalid { field: String, msg: String },
+    /// The run used up the event budget derived from its inputs before the horizon.
+    #[error(
+        "the run handled {events} engine events (the budget derived from the load, periodic loops and pods) and stopped at {at}, before the horizon; the model needs more work than its inputs imply"
+    )]
+    Budget { events: u64, at: SimTime },
 }
 
 /// One request's life.
@@ -176,6 +181,8 @@ pub fn run(
     horizon: SimTime,
 ) -> Result<PlatformRun, PlatformError> {
     config.validate()?;
+    config.check_budget(horizon)?;
+    let max_events = config.event_budget(horizon);
     let mut model = PlatformSim::new(config, seed);
     let mut sim = Simulation::new(Chooser::seeded(seed));
     for (at, ev) in model.initial_events() {
@@ -185,10 +192,16 @@ pub fn run(
         &mut model,
         StopAt {
             horizon,
-            max_events: u64::MAX,
+            max_events,
         },
         |_, _| true,
     );
+    if stats.reason == sim_core::StopReason::EventBudget {
+        return Err(PlatformError::Budget {
+            events: max_events,
+            at: stats.now,
+        });
+    }
     let pods = model.pod_summaries();
     Ok(PlatformRun {
         events: model.log,

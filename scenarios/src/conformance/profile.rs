@@ -298,6 +298,29 @@ fn fifteen_minutes() -> SimDuration {
     SimDuration::from_secs(900)
 }
 
+/// A YAML error message with the file named where the parser says `<input>`.
+pub(crate) fn yaml_message(msg: &str, path: &str) -> String {
+    let msg = msg.strip_prefix("error: ").unwrap_or(msg);
+    msg.replace("<input>", path)
+}
+
+/// Bounds on a profile (docs/conformance.md): a profile describes real accelerator
+/// nodes; sizes beyond these are bad input, not a scored failure.
+pub const MAX_GPUS_PER_NODE: u32 = 128;
+/// Static accelerator nodes, nodes of an autoscaled pool, HPA replicas, time-slice
+/// replicas, RDMA NICs per node.
+pub const MAX_NODES: u32 = 1_000;
+pub const MAX_REPLICAS: u32 = 1_000;
+pub const MAX_TIME_SLICES: u32 = 64;
+pub const MAX_NICS: u32 = 64;
+/// HPA target average value per replica.
+pub const MAX_HPA_TARGET: f64 = 1_000_000.0;
+/// Shortest scrape, HPA sync and autoscaler scan interval.
+pub const MIN_INTERVAL: SimDuration = SimDuration(1_000_000_000);
+/// Longest autoscaler delay, provisioning time or stabilization window: the suites' runs
+/// last a few of these, and the platform model's work budget must hold for them.
+pub const MAX_DELAY: SimDuration = SimDuration(86_400_000_000_000);
+
 /// A profile that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
@@ -331,7 +354,7 @@ impl Profile {
     pub fn parse(yaml: &str, path: &str) -> Result<Profile, ProfileError> {
         let p: Profile = serde_saphyr::from_str(yaml).map_err(|e| ProfileError::Parse {
             path: path.into(),
-            msg: e.to_string(),
+            msg: yaml_message(&e.to_string(), path),
         })?;
         p.validate(path)?;
         Ok(p)
@@ -354,17 +377,52 @@ impl Profile {
         // built: build a one-job case once here so a bad block is reported as bad input.
         super::suites::check_scheduler(self).map_err(|msg| bad("scheduler", msg))?;
         let a = &self.accelerators;
-        if a.gpus_per_node == 0 {
+        if a.gpus_per_node == 0 || a.gpus_per_node > MAX_GPUS_PER_NODE {
             return Err(bad(
                 "accelerators.gpus_per_node",
-                "must be at least 1".into(),
+                format!(
+                    "must be from 1 to {MAX_GPUS_PER_NODE}, got {}",
+                    a.gpus_per_node
+                ),
             ));
         }
-        if a.nodes == 0 {
+        if a.nodes == 0 || a.nodes > MAX_NODES {
             return Err(bad(
                 "accelerators.nodes",
-                "must be at least 1 (static accelerator nodes)".into(),
+                format!(
+                    "must be from 1 to {MAX_NODES} (static accelerator nodes), got {}",
+                    a.nodes
+                ),
             ));
+        }
+        if a.sharing.time_slicing_replicas > MAX_TIME_SLICES {
+            return Err(bad(
+                "accelerators.sharing.time_slicing_replicas",
+                format!(
+                    "at most {MAX_TIME_SLICES}, got {}",
+                    a.sharing.time_slicing_replicas
+                ),
+            ));
+        }
+        let interval = |field: &str, d: SimDuration| {
+            if d < MIN_INTERVAL {
+                Err(bad(
+                    field,
+                    format!("must be at least {MIN_INTERVAL}, got {d}"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let delay = |field: &str, d: SimDuration| {
+            if d > MAX_DELAY {
+                Err(bad(field, format!("must be at most {MAX_DELAY}, got {d}")))
+            } else {
+                Ok(())
+            }
+        };
+        if let Some(d) = self.metrics.scrape_interval {
+            interval("metrics.scrape_interval", d)?;
         }
         if a.accelerator.trim().is_empty() {
             return Err(bad("accelerators.accelerator", "must not be empty".into()));
@@ -376,11 +434,13 @@ impl Profile {
                     "an autoscaler needs at least one node pool".into(),
                 ));
             }
-            if ca.scan_interval.as_nanos() == 0 {
-                return Err(bad(
-                    "cluster_autoscaler.scan_interval",
-                    "must be > 0".into(),
-                ));
+            interval("cluster_autoscaler.scan_interval", ca.scan_interval)?;
+            for (k, d) in [
+                ("scale_down_unneeded_time", ca.scale_down_unneeded_time),
+                ("scale_down_delay_after_add", ca.scale_down_delay_after_add),
+                ("max_node_provision_time", ca.max_node_provision_time),
+            ] {
+                delay(&format!("cluster_autoscaler.{k}"), d)?;
             }
             if !(0.0..=1.0).contains(&ca.scale_down_utilization_threshold) {
                 return Err(bad(
@@ -406,16 +466,32 @@ impl Profile {
                         ),
                     ));
                 }
-                if pool.gpus_per_node == 0 {
-                    return Err(bad(&f("gpus_per_node"), "must be at least 1".into()));
+                delay(&f("provisioning_delay"), pool.provisioning_delay)?;
+                if pool.max > MAX_NODES {
+                    return Err(bad(
+                        &f("max"),
+                        format!("at most {MAX_NODES}, got {}", pool.max),
+                    ));
+                }
+                if pool.gpus_per_node == 0 || pool.gpus_per_node > MAX_GPUS_PER_NODE {
+                    return Err(bad(
+                        &f("gpus_per_node"),
+                        format!(
+                            "must be from 1 to {MAX_GPUS_PER_NODE}, got {}",
+                            pool.gpus_per_node
+                        ),
+                    ));
                 }
             }
         }
         if let Some(h) = &self.pod_autoscaler {
-            if !(h.target.is_finite() && h.target > 0.0) {
+            if !(h.target.is_finite() && h.target > 0.0 && h.target <= MAX_HPA_TARGET) {
                 return Err(bad(
                     "pod_autoscaler.target",
-                    format!("must be a positive number, got {}", h.target),
+                    format!(
+                        "must be a positive number up to {MAX_HPA_TARGET}, got {}",
+                        h.target
+                    ),
                 ));
             }
             if !(h.tolerance.is_finite() && (0.0..1.0).contains(&h.tolerance)) {
@@ -424,25 +500,38 @@ impl Profile {
                     format!("must be in [0, 1), got {}", h.tolerance),
                 ));
             }
-            if h.sync_period.as_nanos() == 0 {
-                return Err(bad("pod_autoscaler.sync_period", "must be > 0".into()));
+            interval("pod_autoscaler.sync_period", h.sync_period)?;
+            delay(
+                "pod_autoscaler.scale_down_stabilization",
+                h.scale_down_stabilization,
+            )?;
+            if h.sync_period > MAX_DELAY {
+                return Err(bad(
+                    "pod_autoscaler.sync_period",
+                    format!("must be at most {MAX_DELAY}"),
+                ));
             }
-            if h.min_replicas == 0 || h.max_replicas < h.min_replicas {
+            if h.min_replicas == 0
+                || h.max_replicas < h.min_replicas
+                || h.max_replicas > MAX_REPLICAS
+            {
                 return Err(bad(
                     "pod_autoscaler.max_replicas",
                     format!(
-                        "need 1 <= min_replicas <= max_replicas, got {} and {}",
+                        "need 1 <= min_replicas <= max_replicas <= {MAX_REPLICAS}, got {} and {}",
                         h.min_replicas, h.max_replicas
                     ),
                 ));
             }
         }
         if let Some(r) = &self.network.rdma
-            && (r.nics_per_node == 0 || !(r.gbps_per_nic.is_finite() && r.gbps_per_nic > 0.0))
+            && (r.nics_per_node == 0
+                || r.nics_per_node > MAX_NICS
+                || !(r.gbps_per_nic.is_finite() && r.gbps_per_nic > 0.0))
         {
             return Err(bad(
                 "network.rdma",
-                "nics_per_node and gbps_per_nic must be positive".into(),
+                format!("nics_per_node must be from 1 to {MAX_NICS} and gbps_per_nic positive"),
             ));
         }
         if let Some(v) = &self.storage.dataset_volume

@@ -24,7 +24,7 @@ pub(crate) fn load(
         let job_id = t.cell(row, id).non_empty("a non-empty job id")?;
         let submit = t.cell(row, submit).secs()?;
         let duration = t.cell(row, duration).secs()?;
-        let gpus = t.cell(row, gpus).u32()?;
+        let gpus = t.cell(row, gpus).job_gpus(max_gpus_per_pod)?;
         jobs.push((
             row.line,
             JobSpec {

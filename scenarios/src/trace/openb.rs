@@ -81,8 +81,8 @@ pub(crate) fn load_pods(path: &str, text: &str) -> Result<Vec<(u64, JobSpec)>, T
             .checked_sub(start)
             .ok_or_else(|| deletion_cell.error(format!("a time >= {start_name} ({start})")))?;
         let pod = PodRequest {
-            cpu_milli: t.cell(row, cpu).u64()?,
-            memory_mib: t.cell(row, mem).u64()?,
+            cpu_milli: t.cell(row, cpu).quantity()?,
+            memory_mib: t.cell(row, mem).quantity()?,
             gpu,
             gpu_models: split_models(t.cell(row, spec).text),
         };
@@ -123,14 +123,22 @@ pub(crate) fn load_nodes(
             });
         }
         first.insert(name, row.line);
-        let gpus = t.cell(row, gpu).u32()?;
+        // GPU indices are 8-bit: a node of 300 GPUs would hand out GPU 44 twice.
+        let gpu_cell = t.cell(row, gpu);
+        let gpus = gpu_cell.u32()?;
+        if gpus > models::MAX_GPUS_PER_NODE {
+            return Err(gpu_cell.error(format!(
+                "at most {} GPUs per node",
+                models::MAX_GPUS_PER_NODE
+            )));
+        }
         let model = t.cell(row, model).text;
         let rack = u32::try_from(index).unwrap_or(u32::MAX) / nodes_per_rack;
         nodes.push(NodeSpec {
             name: name.to_string(),
             pool: "openb".to_string(),
-            cpu_milli: t.cell(row, cpu).u64()?,
-            memory_mib: t.cell(row, mem).u64()?,
+            cpu_milli: t.cell(row, cpu).quantity()?,
+            memory_mib: t.cell(row, mem).quantity()?,
             gpus,
             gpu_model: (gpus > 0 && !model.is_empty()).then(|| model.to_string()),
             gpu_memory_mib: 0,
@@ -319,6 +327,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("missing column(s) 'cpu_milli'"), "{e}");
+        // Regression: more GPUs than the 8-bit GPU indices can name, or a capacity whose
+        // sums could wrap, is bad input naming the file and line (it used to over-commit).
+        let e = load_openb_nodes(
+            "n.csv",
+            "sn,cpu_milli,memory_mib,gpu,model\nn0,1,1,8,T4\nn1,64000,1024,300,T4\n",
+            1,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "n.csv:3: field 'gpu': found \"300\", expected at most 255 GPUs per node"
+        );
+        let e = load_openb_nodes(
+            "n.csv",
+            "sn,cpu_milli,memory_mib,gpu,model\nn0,18446744073709551615,1,8,T4\n",
+            1,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("n.csv:2: field 'cpu_milli': found \"18446744073709551615\""),
+            "{e}"
+        );
         let e = load_openb_nodes("n.csv", "", 1).unwrap_err().to_string();
         assert!(e.contains("n.csv: empty file"), "{e}");
     }

@@ -20,7 +20,7 @@ pub const OPTIONAL_COLUMNS: [&str; 6] = [
     "queue",
 ];
 /// Upper bound on `pods`, so a typo cannot ask for billions of pods.
-pub const MAX_PODS: u32 = 100_000;
+pub const MAX_PODS: u32 = models::MAX_PODS_PER_JOB;
 
 const HEADER: &str = "id,submit,duration,pods,gpus_per_pod";
 
@@ -65,8 +65,8 @@ pub(crate) fn load(path: &str, text: &str) -> Result<Vec<(u64, JobSpec)>, TraceE
         let gpus = t.cell(row, gpus_per_pod).u32()?;
         let gpu = gpu_request(gpus, opt(gmilli))?;
         let pod = PodRequest {
-            cpu_milli: opt(cpu).map(|c| c.u64()).transpose()?.unwrap_or(0),
-            memory_mib: opt(mem).map(|c| c.u64()).transpose()?.unwrap_or(0),
+            cpu_milli: opt(cpu).map(|c| c.quantity()).transpose()?.unwrap_or(0),
+            memory_mib: opt(mem).map(|c| c.quantity()).transpose()?.unwrap_or(0),
             gpu,
             gpu_models: opt(models)
                 .map(|c| split_models(c.text))

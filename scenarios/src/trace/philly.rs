@@ -38,7 +38,7 @@ pub(crate) fn load(
         let secs = parse_timestamp(ts_cell.text)
             .ok_or_else(|| ts_cell.error("a valid date and time `YYYY-MM-DD HH:MM:SS`"))?;
         let duration = float_secs(t.cell(row, dur))?;
-        let gpus = t.cell(row, gpus).u32()?;
+        let gpus = t.cell(row, gpus).job_gpus(max_gpus_per_pod)?;
         kept.push((row.line, secs, ts_cell, duration, gpus));
     }
     let Some(earliest) = kept.iter().map(|k| k.1).min() else {

@@ -250,6 +250,33 @@ impl<'r> Cell<'r> {
             .map_err(|_| self.error(format!("a non-negative integer up to {}", u32::MAX)))
     }
 
+    /// A CPU (millicores) or memory (MiB) quantity, at most `models::MAX_QUANTITY` so
+    /// that no sum of them can wrap.
+    pub fn quantity(&self) -> Result<u64, TraceError> {
+        let v = self.u64()?;
+        if v > models::MAX_QUANTITY {
+            return Err(self.error(format!(
+                "a non-negative integer up to {} (2^40)",
+                models::MAX_QUANTITY
+            )));
+        }
+        Ok(v)
+    }
+
+    /// A job's whole GPUs, split into pods of at most `max_per_pod` GPUs: at most
+    /// `models::MAX_PODS_PER_JOB` pods.
+    pub fn job_gpus(&self, max_per_pod: u32) -> Result<u32, TraceError> {
+        let v = self.u32()?;
+        let max = u64::from(models::MAX_PODS_PER_JOB) * u64::from(max_per_pod.max(1));
+        if u64::from(v) > max {
+            return Err(self.error(format!(
+                "at most {max} GPUs ({} pods of max_gpus_per_pod {max_per_pod})",
+                models::MAX_PODS_PER_JOB
+            )));
+        }
+        Ok(v)
+    }
+
     /// Whole seconds that fit a `SimTime`.
     pub fn secs(&self) -> Result<u64, TraceError> {
         let v = self.u64()?;

@@ -98,7 +98,11 @@ pub fn build(yaml: &str, name: &str) -> Result<Scenario, String> {
         &path,
         f,
         &DirSource(std::path::PathBuf::from(".")),
-        &Overrides::default(),
+        // Every case checks that nothing is over-committed (a violation fails the case).
+        &Overrides {
+            check_invariants: true,
+            ..Overrides::default()
+        },
     )
     .map_err(|e| e.to_string())
 }
