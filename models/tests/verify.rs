@@ -39,10 +39,7 @@ fn job(id: &str, pods: Vec<u32>) -> JobSpec {
 }
 
 fn problem(policy: PolicyKind, spec: ClusterSpec, jobs: Vec<JobSpec>) -> Problem {
-    let mut config = RunConfig {
-        check_invariants: true,
-        ..RunConfig::default()
-    };
+    let mut config = RunConfig::default();
     config.scheduler.policy = policy;
     Problem {
         name: "test".into(),
