@@ -256,23 +256,20 @@ impl ClusterState {
                     n.name
                 ));
             }
-            if s.gpu_free.iter().any(|&f| u32::from(f) > GPU_MILLI) {
-                return Err(format!("node {i} ({}) has a GPU above capacity", n.name));
+            // One pass over the GPUs (this runs after every instant with --check-invariants).
+            let (mut idle, mut used) = (0usize, 0u64);
+            for &f in &s.gpu_free {
+                let f = u32::from(f);
+                if f > GPU_MILLI {
+                    return Err(format!("node {i} ({}) has a GPU above capacity", n.name));
+                }
+                idle += usize::from(f == GPU_MILLI);
+                used += u64::from(GPU_MILLI - f);
             }
-            let idle = s
-                .gpu_free
-                .iter()
-                .filter(|&&f| u32::from(f) == GPU_MILLI)
-                .count();
-            if idle != s.idle_gpus as usize {
+            if idle != s.idle_gpus as usize || idle >= hist.len() {
                 return Err(format!("node {i} ({}) idle GPU count drifted", n.name));
             }
             hist[idle] += 1;
-            let used = s
-                .gpu_free
-                .iter()
-                .map(|&f| u64::from(GPU_MILLI) - u64::from(f))
-                .sum::<u64>();
             if used != s.gpu_used_milli {
                 return Err(format!("node {i} ({}) GPU usage total drifted", n.name));
             }
