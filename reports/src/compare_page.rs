@@ -3,7 +3,9 @@
 
 use crate::capacity::CapacityError;
 use crate::capacity::html::Page;
-use crate::compare::{BAR_METRICS, METRICS, Stat, csv_header, human_value, metric, seeds_label};
+use crate::compare::{
+    BAR_METRICS, METRICS, Stat, Unit, csv_header, human_value, metric, seeds_label,
+};
 use crate::plot;
 
 /// The page from the bytes of `compare.csv` and, optionally, `jct_cdf.svg`.
@@ -71,7 +73,14 @@ pub fn compare_html(
     let rows: Vec<(bool, Vec<String>)> = policies
         .iter()
         .map(|(p, s, vals)| {
-            let mut r = vec![p.clone(), s.len().to_string()];
+            let unfinished = METRICS
+                .iter()
+                .position(|m| m.name == "jobs_unfinished")
+                .and_then(|k| stat(&vals[k]))
+                .filter(|st| st.mean > 0.0)
+                .map(|st| format!(" ⚠ {} unfinished", human_value(Unit::Count, st.mean)))
+                .unwrap_or_default();
+            let mut r = vec![format!("{p}{unfinished}"), s.len().to_string()];
             r.extend(METRICS.iter().zip(vals).map(|(m, v)| match stat(v) {
                 Some(st) => human_value(m.unit, st.mean),
                 None => "–".into(),

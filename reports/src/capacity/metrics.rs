@@ -75,11 +75,23 @@ pub fn slo_names() -> Vec<String> {
 }
 
 /// The value of every metric for one run, in `all()` order.
+///
+/// Wait and JCT include the censored samples of jobs that had not started (finished) by the
+/// end of the observation. A run that drained with such jobs left them waiting for ever:
+/// their wait (JCT) is unbounded, so the run has no value for those metrics and misses any
+/// SLO on them.
 pub fn values(s: &Summary, fragmented: f64) -> Vec<Option<f64>> {
+    let drained = s.stop == "drained";
+    let unbounded_wait = drained && s.wait_s.censored > 0;
+    let unbounded_jct = drained && s.jct_s.censored > 0;
     all()
         .map(|m| {
             if m.name == FRAGMENTED {
                 Some(fragmented)
+            } else if (unbounded_wait && m.name.ends_with("_wait_s"))
+                || (unbounded_jct && m.name.ends_with("_jct_s"))
+            {
+                None
             } else {
                 (m.value)(s)
             }

@@ -187,6 +187,8 @@ mod tests {
             nodes: 1,
             stop: "drained".into(),
             end_time: SimTime::from_secs(end),
+            horizon: None,
+            held_at_end_milli: 0,
             first_submit: SimTime::ZERO,
             usage: Usage::default(),
             events: 0,
