@@ -412,3 +412,46 @@ fn report_renders_in_headless_chromium() {
     assert!(text(&out.stdout).contains("ok: "), "{}", text(&out.stdout));
     assert!(std::fs::metadata(d.join("capacity.png")).unwrap().len() > 10_000);
 }
+
+/// A policy that leaves jobs unstarted is flagged and never recommended: under `default`
+/// the bundled gang deadlock drains at once with both gangs stuck (their wait is unbounded,
+/// so "p95_wait<=10m" is missed); under `gang` both run (waits 0 and 100 s).
+#[test]
+fn unfinished_jobs_are_flagged_and_miss_wait_slos() {
+    let d = tmpdir("cap-unfinished");
+    let sc = bundled("gang-deadlock.yaml");
+    let out = orrery(
+        &[
+            "capacity",
+            sc.to_str().unwrap(),
+            "--vary",
+            "policy=default,gang",
+            "--slo",
+            "p95_wait<=10m",
+            "--seeds",
+            "1",
+            "--arrival-jitter",
+            "0",
+            "--duration-jitter",
+            "0",
+            "--out",
+            "c",
+            "-q",
+        ],
+        &d,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows = summary(&d.join("c"));
+    let get = |p: &str, k: &str| rows.iter().find(|r| r["policy"] == p).unwrap()[k].clone();
+    assert_eq!(get("default", "meets_slos"), "false");
+    assert_eq!(get("default", "p95_wait_s_mean"), "");
+    assert_eq!(get("default", "jobs_never_started_mean"), "2");
+    assert_eq!(get("gang", "meets_slos"), "true");
+    assert_eq!(get("gang", "p95_wait_s_mean"), "100.000");
+    let md = std::fs::read_to_string(d.join("c/capacity.md")).unwrap();
+    assert!(
+        md.contains("| default | H100 | 1 | 3 | 0 of 1 | no ⚠ 2 unfinished |"),
+        "{md}"
+    );
+    assert!(md.contains("under the gang policy"), "{md}");
+}

@@ -173,7 +173,11 @@ pub fn human(s: &Summary) -> String {
     ] {
         let _ = writeln!(o, "  {name:<10} {}", distribution_line(d, verb, not));
     }
-    let _ = writeln!(o, "  makespan   {}", dur(s.makespan_s));
+    if s.jobs_completed == 0 {
+        let _ = writeln!(o, "  makespan   none (no job completed)");
+    } else {
+        let _ = writeln!(o, "  makespan   {}", dur(s.makespan_s));
+    }
     let _ = writeln!(
         o,
         "  GPUs       allocation {:.1} %, busy {:.1} % (time-weighted); {:.1} GPU-h held idle by waiting gang members{}",

@@ -153,12 +153,12 @@ pub fn quantiles(r: &RunResult) -> Vec<(Option<f64>, Option<f64>)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use models::sim::Usage;
     use models::{JobRecord, Outcome};
 
-    fn job(submit: u64, start: Option<u64>, end: Option<u64>, gpus: u64) -> JobRecord {
+    pub(crate) fn job(submit: u64, start: Option<u64>, end: Option<u64>, gpus: u64) -> JobRecord {
         JobRecord {
             id: format!("j{submit}"),
             submit: SimTime::from_secs(submit),
@@ -180,7 +180,7 @@ mod tests {
         }
     }
 
-    fn result(jobs: Vec<JobRecord>, end: u64, gpus: u64) -> RunResult {
+    pub(crate) fn result(jobs: Vec<JobRecord>, end: u64, gpus: u64) -> RunResult {
         RunResult {
             jobs,
             total_gpu_milli: gpus * 1000,
