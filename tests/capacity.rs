@@ -316,7 +316,12 @@ fn report_rebuilds_a_comparison_page() {
     let out = orrery(&["report", "cmp", "-q"], &d);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let html = std::fs::read_to_string(d.join("cmp/compare.html")).unwrap();
-    assert!(html.contains("<td>default</td><td>2</td>"), "{html}");
+    // default left both jobs unfinished: flagged on the rebuilt page too.
+    assert!(
+        html.contains("<td>default ⚠ 2 unfinished</td><td>2</td>"),
+        "{html}"
+    );
+    assert!(html.contains("<td>gang</td><td>2</td>"), "{html}");
     // jct_cdf.svg inline plus one bar chart per plotted metric.
     assert_eq!(html.matches("<svg").count(), 7);
     let out = orrery(&["report", "."], &d);

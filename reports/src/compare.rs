@@ -524,11 +524,18 @@ pub fn compare_files(
         "jct_cdf.svg".to_string(),
         plot::jct_cdf_svg(&subtitle, &series)?,
     ));
+    // Bars of a policy that left jobs unfinished carry the ⚠ marker: their wait and JCT
+    // are censored lower bounds.
+    let labels: Vec<String> = stats
+        .iter()
+        .map(|p| format!("{}{}", p.policy, unfinished_marker(p)))
+        .collect();
     for name in BAR_METRICS {
         let m = metric(name).expect("bar metrics are metrics");
         let bars: Vec<(&str, Option<Stat>)> = stats
             .iter()
-            .map(|p| (p.policy.as_str(), p.get(name)))
+            .zip(&labels)
+            .map(|(p, l)| (l.as_str(), p.get(name)))
             .collect();
         files.push((
             format!("bars_{name}.svg"),
