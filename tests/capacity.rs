@@ -459,4 +459,32 @@ fn unfinished_jobs_are_flagged_and_miss_wait_slos() {
         "{md}"
     );
     assert!(md.contains("under the gang policy"), "{md}");
+    // An SLO both policies meet (busy ratio ≥ 0) at the same cost: grid order alone would
+    // pick `default`, which finished nothing; fewest unfinished jobs ranks first.
+    let out = orrery(
+        &[
+            "capacity",
+            sc.to_str().unwrap(),
+            "--vary",
+            "policy=default,gang",
+            "--slo",
+            "gpu_busy_ratio>=0",
+            "--seeds",
+            "1",
+            "--out",
+            "c2",
+            "-q",
+        ],
+        &d,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let md = std::fs::read_to_string(d.join("c2/capacity.md")).unwrap();
+    assert!(
+        md.contains("| default | H100 | 1 | 3 | 1 of 1 | yes (recommended) ⚠ 2 unfinished |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("**Use 3 nodes of H100 under the gang policy"),
+        "{md}"
+    );
 }
