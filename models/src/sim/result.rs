@@ -222,6 +222,25 @@ pub(super) fn collect(
             }
         })
         .collect();
+    // Drained: nothing runs any more (a running job has a completion pending); GPUs of the
+    // bound pods of waiting jobs stay held for ever.
+    let held_at_end_milli = if drained {
+        m.workload
+            .jobs
+            .iter()
+            .zip(&m.state.jobs)
+            .filter(|(_, st)| st.phase == JobPhase::Waiting)
+            .flat_map(|(spec, st)| {
+                spec.pods
+                    .iter()
+                    .zip(&st.pods)
+                    .filter(|(_, p)| p.placement.is_some())
+                    .map(|(pod, _)| pod.gpu.total_milli())
+            })
+            .sum()
+    } else {
+        0
+    };
     RunResult {
         jobs,
         total_gpu_milli: m.spec.total_gpus() * 1000,
@@ -235,13 +254,7 @@ pub(super) fn collect(
         .to_string(),
         end_time: end,
         horizon,
-        // Drained: nothing runs (a running job has a completion pending), so whatever is
-        // still allocated is held by stuck gangs.
-        held_at_end_milli: if drained {
-            m.state.cluster.gpu_milli_allocated
-        } else {
-            0
-        },
+        held_at_end_milli,
         first_submit: m.state.first_submit.unwrap_or(SimTime::ZERO),
         usage: m.state.usage.clone(),
         events: stats.events,
