@@ -235,6 +235,8 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
         println!();
         print!("{}", reports::compare::means_table(&stats));
         println!();
+        println!("{}", reports::compare::ranking_line(&stats));
+        println!();
         println!("{}", reports::compare::READING_GUIDE);
         println!();
         println!(

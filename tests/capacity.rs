@@ -316,7 +316,12 @@ fn report_rebuilds_a_comparison_page() {
     let out = orrery(&["report", "cmp", "-q"], &d);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let html = std::fs::read_to_string(d.join("cmp/compare.html")).unwrap();
-    assert!(html.contains("<td>default</td><td>2</td>"), "{html}");
+    // default left both jobs unfinished: flagged on the rebuilt page too.
+    assert!(
+        html.contains("<td>default ⚠ 2 unfinished</td><td>2</td>"),
+        "{html}"
+    );
+    assert!(html.contains("<td>gang</td><td>2</td>"), "{html}");
     // jct_cdf.svg inline plus one bar chart per plotted metric.
     assert_eq!(html.matches("<svg").count(), 7);
     let out = orrery(&["report", "."], &d);
@@ -411,4 +416,75 @@ fn report_renders_in_headless_chromium() {
     );
     assert!(text(&out.stdout).contains("ok: "), "{}", text(&out.stdout));
     assert!(std::fs::metadata(d.join("capacity.png")).unwrap().len() > 10_000);
+}
+
+/// A policy that leaves jobs unstarted is flagged and never recommended: under `default`
+/// the bundled gang deadlock drains at once with both gangs stuck (their wait is unbounded,
+/// so "p95_wait<=10m" is missed); under `gang` both run (waits 0 and 100 s).
+#[test]
+fn unfinished_jobs_are_flagged_and_miss_wait_slos() {
+    let d = tmpdir("cap-unfinished");
+    let sc = bundled("gang-deadlock.yaml");
+    let out = orrery(
+        &[
+            "capacity",
+            sc.to_str().unwrap(),
+            "--vary",
+            "policy=default,gang",
+            "--slo",
+            "p95_wait<=10m",
+            "--seeds",
+            "1",
+            "--arrival-jitter",
+            "0",
+            "--duration-jitter",
+            "0",
+            "--out",
+            "c",
+            "-q",
+        ],
+        &d,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows = summary(&d.join("c"));
+    let get = |p: &str, k: &str| rows.iter().find(|r| r["policy"] == p).unwrap()[k].clone();
+    assert_eq!(get("default", "meets_slos"), "false");
+    assert_eq!(get("default", "p95_wait_s_mean"), "");
+    assert_eq!(get("default", "jobs_never_started_mean"), "2");
+    assert_eq!(get("gang", "meets_slos"), "true");
+    assert_eq!(get("gang", "p95_wait_s_mean"), "100.000");
+    let md = std::fs::read_to_string(d.join("c/capacity.md")).unwrap();
+    assert!(
+        md.contains("| default | H100 | 1 | 3 | 0 of 1 | no ⚠ 2 unfinished |"),
+        "{md}"
+    );
+    assert!(md.contains("under the gang policy"), "{md}");
+    // An SLO both policies meet (busy ratio ≥ 0) at the same cost: grid order alone would
+    // pick `default`, which finished nothing; fewest unfinished jobs ranks first.
+    let out = orrery(
+        &[
+            "capacity",
+            sc.to_str().unwrap(),
+            "--vary",
+            "policy=default,gang",
+            "--slo",
+            "gpu_busy_ratio>=0",
+            "--seeds",
+            "1",
+            "--out",
+            "c2",
+            "-q",
+        ],
+        &d,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let md = std::fs::read_to_string(d.join("c2/capacity.md")).unwrap();
+    assert!(
+        md.contains("| default | H100 | 1 | 3 | 1 of 1 | yes (recommended) ⚠ 2 unfinished |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("**Use 3 nodes of H100 under the gang policy"),
+        "{md}"
+    );
 }

@@ -8,9 +8,9 @@ use std::path::Path;
 use common::*;
 use models::PolicyKind;
 
-const HEADER: &str = "policy,seed,jobs_completed,jobs_unfinished,avg_jct_s,p50_jct_s,p99_jct_s,\
-avg_wait_s,p99_wait_s,makespan_s,gpu_allocation_ratio,gpu_busy_ratio,gpu_hours_held_idle,\
-deadlocked_jobs,starved_jobs,preemptions";
+const HEADER: &str = "policy,seed,jobs_completed,jobs_unfinished,jobs_never_started,avg_jct_s,\
+p50_jct_s,p99_jct_s,avg_wait_s,p99_wait_s,makespan_s,gpu_allocation_ratio,gpu_busy_ratio,\
+gpu_hours_held_idle,gpus_held_stuck,deadlocked_jobs,starved_jobs,preemptions";
 
 const FILES: &[&str] = &[
     "compare.csv",
@@ -85,13 +85,16 @@ fn gang_deadlock_default_deadlocks_and_gang_completes() {
         ]
     );
     for r in &rows {
-        assert_eq!(r.len(), 16, "{r:?}");
+        assert_eq!(r.len(), 18, "{r:?}");
         let (done, stuck) = (&r[col("jobs_completed")], &r[col("deadlocked_jobs")]);
         match r[0].as_str() {
             "default" => {
                 assert_eq!((done.as_str(), stuck.as_str()), ("0", "2"), "{r:?}");
-                // No job completed: no JCT sample, an empty cell rather than a fake 0.
-                assert_eq!(r[col("avg_jct_s")], "", "{r:?}");
+                // No job completed: both JCTs are censored at the end of the run (0 s, it
+                // drained at once), a lower bound; the row is flagged and ranked last.
+                assert_eq!(r[col("avg_jct_s")], "0.000", "{r:?}");
+                assert_eq!(r[col("jobs_never_started")], "2", "{r:?}");
+                assert_eq!(r[col("gpus_held_stuck")], "6", "{r:?}");
             }
             _ => {
                 assert_eq!((done.as_str(), stuck.as_str()), ("2", "0"), "{r:?}");
@@ -104,10 +107,22 @@ fn gang_deadlock_default_deadlocks_and_gang_completes() {
     let md = std::fs::read_to_string(d.join("c/compare.md")).unwrap();
     assert!(md.contains("gang-deadlock"), "{md}");
     assert!(md.contains("seeds: 1..3"), "{md}");
-    assert!(md.contains("| default | 3 | 0 | 2 |"), "{md}");
-    assert!(md.contains("| gang | 3 | 2 | 0 |"), "{md}");
-    // The same table on the terminal.
-    assert!(stdout.contains("| default | 3 | 0 | 2 |"), "{stdout}");
+    assert!(
+        md.contains("| default ⚠ 2 unfinished | 3 | 0 | 2 | 2 |"),
+        "{md}"
+    );
+    assert!(md.contains("| gang | 3 | 2 | 0 | 0 |"), "{md}");
+    // default's censored avg JCT (0 s) is below gang's 150 s, but it left both jobs
+    // unfinished: it never ranks first.
+    let ranking = "Ranking (fewest unfinished jobs first, then lowest mean avg JCT): 1. gang, \
+                   2. default ⚠ 2 unfinished";
+    assert!(md.contains(ranking), "{md}");
+    // The same table and ranking on the terminal.
+    assert!(
+        stdout.contains("| default ⚠ 2 unfinished | 3 | 0 | 2 | 2 |"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(ranking), "{stdout}");
     for f in FILES {
         assert!(stdout.contains(f), "{f} not reported in {stdout}");
     }
@@ -136,6 +151,10 @@ fn assert_matches_run(row: &[String], s: &serde_json::Value) {
     let expected = [
         ("jobs_completed", int("jobs_completed")),
         ("jobs_unfinished", int("jobs_unfinished")),
+        (
+            "jobs_never_started",
+            s["wait_s"]["censored"].as_u64().unwrap().to_string(),
+        ),
         ("avg_jct_s", secs("jct_s", "avg")),
         ("p50_jct_s", secs("jct_s", "p50")),
         ("p99_jct_s", secs("jct_s", "p99")),
@@ -150,6 +169,10 @@ fn assert_matches_run(row: &[String], s: &serde_json::Value) {
         (
             "gpu_hours_held_idle",
             format!("{:.6}", f(&s["gpu_hours_held_idle"])),
+        ),
+        (
+            "gpus_held_stuck",
+            format!("{:.0}", f(&s["gpus_held_stuck"])),
         ),
         ("deadlocked_jobs", int("deadlocked_jobs")),
         ("preemptions", int("preemptions")),
@@ -218,6 +241,60 @@ fn bundled_default_compare_is_deterministic_and_equals_separate_runs() {
     // The wide JCT range of a real trace gets a log axis.
     let cdf = std::fs::read_to_string(d.join("a/jct_cdf.svg")).unwrap();
     assert!(cdf.contains("log scale"));
+}
+
+/// With a horizon, jobs that never start are charged the whole observation: under
+/// `default` both gangs wait (and are unfinished) from 0 to the 1 h horizon, censored; under
+/// `gang` waits are 0 and 100 s, JCTs 100 and 200 s. The run under `gang` ends when it
+/// drains (200 s), so its ratios are not diluted over the hour.
+#[test]
+fn censored_waits_and_ranking_with_a_horizon() {
+    let d = tmpdir("cmp-censored");
+    let sc = bundled("gang-deadlock.yaml");
+    let stdout = compare_ok(
+        &[
+            "compare",
+            sc.to_str().unwrap(),
+            "--policies",
+            "default,gang",
+            "--seeds",
+            "1",
+            "--horizon",
+            "1h",
+            "--out",
+            "c",
+        ],
+        &d,
+    );
+    let (_, rows) = read_csv(&d.join("c/compare.csv"));
+    let cells = |r: &[String], names: &[&str]| -> Vec<String> {
+        names.iter().map(|n| r[col(n)].clone()).collect()
+    };
+    let names = [
+        "jobs_never_started",
+        "avg_wait_s",
+        "p99_wait_s",
+        "avg_jct_s",
+        "gpu_hours_held_idle",
+        "gpus_held_stuck",
+        "gpu_allocation_ratio",
+    ];
+    assert_eq!(
+        cells(&rows[0], &names),
+        [
+            "2", "3600.000", "3600.000", "3600.000", "6.000000", "6", "1.000000"
+        ]
+    );
+    assert_eq!(
+        cells(&rows[1], &names),
+        [
+            "0", "50.000", "100.000", "150.000", "0.000000", "0", "0.666667"
+        ]
+    );
+    assert!(
+        stdout.contains("1. gang, 2. default ⚠ 2 unfinished"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -364,7 +441,9 @@ fn plots_are_svg_and_name_every_policy() {
     }
     let bars = std::fs::read_to_string(d.join("c/bars_deadlocked_jobs.svg")).unwrap();
     assert!(bars.contains("Deadlocked jobs"), "{bars}");
-    // default completes nothing on this scenario: its JCT bar says so instead of 0.
+    // default completes nothing on this scenario: its JCT bar is a censored lower bound
+    // (0 s, the run drained at once) and is flagged as such.
     let jct = std::fs::read_to_string(d.join("c/bars_avg_jct_s.svg")).unwrap();
-    assert!(jct.contains("n/a"), "{jct}");
+    assert!(jct.contains("default ⚠ 2 unfinished"), "{jct}");
+    assert!(!jct.contains("gang ⚠"), "{jct}");
 }

@@ -87,12 +87,19 @@ fn deadlock_case(policy: PolicyKind, tweak: impl FnOnce(&mut RunConfig)) -> RunR
 #[test]
 fn default_deadlocks_and_holds_gpus_idle_until_the_horizon() {
     // A1 B1 A2 B2 A3 B3 take all six GPUs; A4, B4 never fit; nothing ever completes.
-    // The six GPUs are held, idle, from 0 to the 1 h horizon: 6 GPU-hours.
+    // The run drains at 0 (it ends then: nothing happens afterwards), with the six GPUs
+    // held by the stuck gangs; they stay held, idle, until the 1 h horizon: 6 GPU-hours,
+    // which the reports add from `held_at_end_milli` (see reports' summary tests).
     let r = deadlock_case(PolicyKind::Default, |_| {});
     assert_eq!(outcome(&r, "A"), Outcome::Stuck);
     assert_eq!(outcome(&r, "B"), Outcome::Stuck);
+    assert_eq!(r.end_time, SimTime::ZERO);
+    assert_eq!(r.horizon, Some(SimTime::from_secs(3600)));
+    assert_eq!(r.held_at_end_milli, 6000);
+    let after = r.horizon.expect("horizon").since(r.end_time).as_nanos();
     assert_eq!(
-        r.usage.allocated_integral - r.usage.busy_integral,
+        r.usage.allocated_integral - r.usage.busy_integral
+            + u128::from(r.held_at_end_milli) * u128::from(after),
         6 * GPU_HOUR
     );
 }
@@ -139,7 +146,8 @@ fn kueue_quota_twice_capacity_without_wait_for_pods_ready_deadlocks() {
     });
     assert_eq!(outcome(&r, "A"), Outcome::Stuck);
     assert_eq!(outcome(&r, "B"), Outcome::Stuck);
-    assert!(r.usage.allocated_integral > r.usage.busy_integral);
+    // The run drains at 0 with all six GPUs held: they stay held until the horizon.
+    assert_eq!(r.held_at_end_milli, 6000);
 }
 
 #[test]

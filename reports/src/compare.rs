@@ -47,8 +47,10 @@ pub struct Metric {
     /// Y-axis label of its plot.
     pub axis: &'static str,
     pub better: Better,
-    /// The value of one run; `None` when the run has no sample (no job completed, no job
-    /// started): an empty CSV cell, left out of the mean.
+    /// The value of one run; `None` when the run has no sample (no job submitted, no job
+    /// completed for the makespan): an empty CSV cell, left out of the mean. Wait and JCT
+    /// include the jobs that never started or finished, censored at the end of the
+    /// observation (see `Summary::wait_s`).
     pub value: fn(&Summary) -> Option<f64>,
 }
 
@@ -79,6 +81,15 @@ pub const METRICS: &[Metric] = &[
         axis: "jobs",
         better: Better::Lower,
         value: |s| Some(s.jobs_unfinished as f64),
+    },
+    Metric {
+        name: "jobs_never_started",
+        header: "never started",
+        title: "Jobs submitted but never started",
+        unit: Unit::Count,
+        axis: "jobs",
+        better: Better::Lower,
+        value: |s| Some(s.wait_s.censored as f64),
     },
     Metric {
         name: "avg_jct_s",
@@ -160,6 +171,15 @@ pub const METRICS: &[Metric] = &[
         axis: "GPU-hours",
         better: Better::Lower,
         value: |s| Some(s.gpu_hours_held_idle),
+    },
+    Metric {
+        name: "gpus_held_stuck",
+        header: "GPUs held stuck",
+        title: "GPUs held for ever by stuck gangs when the run drained",
+        unit: Unit::Count,
+        axis: "GPUs",
+        better: Better::Lower,
+        value: |s| Some(s.gpus_held_stuck),
     },
     Metric {
         name: "deadlocked_jobs",
@@ -383,7 +403,7 @@ pub fn means_table(stats: &[PolicyStats]) -> String {
     }
     o.push('\n');
     for p in stats {
-        let _ = write!(o, "| {} | {} |", p.policy, p.runs);
+        let _ = write!(o, "| {}{} | {} |", p.policy, unfinished_marker(p), p.runs);
         for (m, s) in METRICS.iter().zip(&p.stats) {
             match s {
                 Some(s) => {
@@ -397,9 +417,47 @@ pub fn means_table(stats: &[PolicyStats]) -> String {
     o
 }
 
+/// `⚠ 5 unfinished` after a policy whose runs left jobs unfinished (mean over its seeds).
+pub fn unfinished_marker(p: &PolicyStats) -> String {
+    match p.get("jobs_unfinished") {
+        Some(s) if s.mean > 0.0 => format!(" ⚠ {} unfinished", human_value(Unit::Count, s.mean)),
+        _ => String::new(),
+    }
+}
+
+/// Policies from best to worst: fewest unfinished jobs first (mean over the seeds), then the
+/// lowest mean average JCT (censored JCTs included), then the order given. A policy can
+/// never rank above one that finished more of the jobs.
+pub fn ranking(stats: &[PolicyStats]) -> Vec<&PolicyStats> {
+    let key = |p: &PolicyStats, m: &str| p.get(m).map_or(f64::INFINITY, |s| s.mean);
+    let mut v: Vec<(usize, &PolicyStats)> = stats.iter().enumerate().collect();
+    v.sort_by(|(i, a), (j, b)| {
+        key(a, "jobs_unfinished")
+            .total_cmp(&key(b, "jobs_unfinished"))
+            .then(key(a, "avg_jct_s").total_cmp(&key(b, "avg_jct_s")))
+            .then(i.cmp(j))
+    });
+    v.into_iter().map(|(_, p)| p).collect()
+}
+
+/// The ranking line under the table: `Ranking (…): 1. gang, 2. default ⚠ 2 unfinished`.
+pub fn ranking_line(stats: &[PolicyStats]) -> String {
+    let items: Vec<String> = ranking(stats)
+        .iter()
+        .enumerate()
+        .map(|(k, p)| format!("{}. {}{}", k + 1, p.policy, unfinished_marker(p)))
+        .collect();
+    format!(
+        "Ranking (fewest unfinished jobs first, then lowest mean avg JCT): {}",
+        items.join(", ")
+    )
+}
+
 /// The one-line reading guide under the table.
 pub const READING_GUIDE: &str = "Each cell is the mean over the seeds (– where no run had a sample, e.g. no job completed); \
-lower is better for JCT, wait, makespan, GPU-hours held idle, deadlocked and starved jobs and preemptions, \
+wait and JCT include jobs that never started or finished, counted up to the end of the run or the horizon (censored: \
+lower bounds), and ⚠ marks a policy that left jobs unfinished; \
+lower is better for JCT, wait, makespan, GPU-hours held idle, GPUs held stuck, never-started, deadlocked and starved jobs and preemptions, \
 higher for completed jobs and the GPU ratios; per-run numbers are in compare.csv.";
 
 /// `compare.md`.
@@ -418,6 +476,8 @@ pub fn compare_md(scenario: &str, seeds: &[u64], stats: &[PolicyStats]) -> Strin
     );
     o.push('\n');
     o.push_str(&means_table(stats));
+    o.push('\n');
+    let _ = writeln!(o, "{}", ranking_line(stats));
     o.push('\n');
     let _ = writeln!(o, "{READING_GUIDE}");
     o.push('\n');
@@ -464,11 +524,18 @@ pub fn compare_files(
         "jct_cdf.svg".to_string(),
         plot::jct_cdf_svg(&subtitle, &series)?,
     ));
+    // Bars of a policy that left jobs unfinished carry the ⚠ marker: their wait and JCT
+    // are censored lower bounds.
+    let labels: Vec<String> = stats
+        .iter()
+        .map(|p| format!("{}{}", p.policy, unfinished_marker(p)))
+        .collect();
     for name in BAR_METRICS {
         let m = metric(name).expect("bar metrics are metrics");
         let bars: Vec<(&str, Option<Stat>)> = stats
             .iter()
-            .map(|p| (p.policy.as_str(), p.get(name)))
+            .zip(&labels)
+            .map(|(p, l)| (l.as_str(), p.get(name)))
             .collect();
         files.push((
             format!("bars_{name}.svg"),
@@ -505,6 +572,6 @@ mod tests {
             assert!(metric(m).is_some(), "{m}");
         }
         let h = csv_header();
-        assert_eq!(h.len(), 16);
+        assert_eq!(h.len(), 18);
     }
 }

@@ -3,7 +3,9 @@
 
 use crate::capacity::CapacityError;
 use crate::capacity::html::Page;
-use crate::compare::{BAR_METRICS, METRICS, Stat, csv_header, human_value, metric, seeds_label};
+use crate::compare::{
+    BAR_METRICS, METRICS, Stat, Unit, csv_header, human_value, metric, seeds_label,
+};
 use crate::plot;
 
 /// The page from the bytes of `compare.csv` and, optionally, `jct_cdf.svg`.
@@ -68,10 +70,25 @@ pub fn compare_html(
     page.heading("Means per policy");
     let mut header = vec!["policy".to_string(), "runs".to_string()];
     header.extend(METRICS.iter().map(|m| m.header.to_string()));
+    // A policy whose runs left jobs unfinished is flagged: `default ⚠ 2 unfinished`.
+    let labels: Vec<String> = policies
+        .iter()
+        .map(|(p, _, vals)| {
+            let unfinished = METRICS
+                .iter()
+                .position(|m| m.name == "jobs_unfinished")
+                .and_then(|k| stat(&vals[k]))
+                .filter(|st| st.mean > 0.0)
+                .map(|st| format!(" ⚠ {} unfinished", human_value(Unit::Count, st.mean)))
+                .unwrap_or_default();
+            format!("{p}{unfinished}")
+        })
+        .collect();
     let rows: Vec<(bool, Vec<String>)> = policies
         .iter()
-        .map(|(p, s, vals)| {
-            let mut r = vec![p.clone(), s.len().to_string()];
+        .zip(&labels)
+        .map(|((_, s, vals), label)| {
+            let mut r = vec![label.clone(), s.len().to_string()];
             r.extend(METRICS.iter().zip(vals).map(|(m, v)| match stat(v) {
                 Some(st) => human_value(m.unit, st.mean),
                 None => "–".into(),
@@ -89,7 +106,8 @@ pub fn compare_html(
         let k = METRICS.iter().position(|x| x.name == *name).unwrap_or(0);
         let bars: Vec<(&str, Option<Stat>)> = policies
             .iter()
-            .map(|(p, _, v)| (p.as_str(), stat(&v[k])))
+            .zip(&labels)
+            .map(|((_, _, v), l)| (l.as_str(), stat(&v[k])))
             .collect();
         let svg = plot::bar_svg(m, &sub, &bars)?;
         page.heading(m.title);

@@ -9,7 +9,11 @@ use sim_core::NANOS_PER_SEC;
 /// Mean and nearest-rank percentiles of a sample, in seconds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Distribution {
+    /// Samples, censored ones included.
     pub count: u64,
+    /// Samples censored at the end of the observation (the job had not started, or not
+    /// finished, by then): they are lower bounds of the true values.
+    pub censored: u64,
     pub avg: f64,
     pub p50: f64,
     pub p95: f64,
@@ -18,7 +22,15 @@ pub struct Distribution {
 }
 
 impl Distribution {
-    /// From nanosecond samples (sorted here).
+    /// From nanosecond samples (sorted here), `censored` of which are censored.
+    pub fn censored_of_nanos(v: Vec<u64>, censored: u64) -> Distribution {
+        Distribution {
+            censored,
+            ..Distribution::of_nanos(v)
+        }
+    }
+
+    /// From nanosecond samples (sorted here), none censored.
     pub fn of_nanos(mut v: Vec<u64>) -> Distribution {
         if v.is_empty() {
             return Distribution::default();
@@ -34,6 +46,7 @@ impl Distribution {
         let sum: u128 = v.iter().map(|&x| u128::from(x)).sum();
         Distribution {
             count: n as u64,
+            censored: 0,
             avg: round6(sum as f64 / n as f64 / NANOS_PER_SEC as f64),
             p50: secs(rank(50)),
             p95: secs(rank(95)),
@@ -66,10 +79,15 @@ pub struct Summary {
     pub preemptions: u64,
     /// Jobs per outcome (completed, running, stuck, partially_placed, pending, not_submitted).
     pub outcomes: BTreeMap<&'static str, u64>,
-    /// Queueing delay (start − submit) of every job that started.
+    /// Queueing delay (start − submit) of every submitted job; a job that never started
+    /// counts with `observed_until − submit`, censored.
     pub wait_s: Distribution,
-    /// Job completion time (end − submit) of every completed job.
+    /// Job completion time (end − submit) of every submitted job; a job that did not
+    /// complete counts with `observed_until − submit`, censored.
     pub jct_s: Distribution,
+    /// End of the observation the censored samples stop at: the horizon when one was
+    /// given (also when the run drained before it), otherwise the end of the run.
+    pub observed_until_s: f64,
     /// Last completion − first submission.
     pub makespan_s: f64,
     /// Time-weighted average of allocated GPUs / total GPUs, from the first submission to
@@ -79,8 +97,13 @@ pub struct Summary {
     pub gpu_busy_ratio: f64,
     pub gpu_hours_allocated: f64,
     pub gpu_hours_busy: f64,
-    /// GPU-hours held by pods waiting for the rest of their gang.
+    /// GPU-hours held by pods waiting for the rest of their gang, up to `observed_until_s`
+    /// (GPUs held by stuck gangs when a run drains count up to the horizon).
     pub gpu_hours_held_idle: f64,
+    /// GPUs still held by bound pods of stuck gangs when the run drained: held for ever.
+    /// Without a horizon the GPU-hours they hold are unbounded (not in
+    /// `gpu_hours_held_idle`).
+    pub gpus_held_stuck: f64,
     /// GPUs × duration as the trace asks, over all jobs.
     pub trace_gpu_hours: f64,
     pub end_time_s: f64,
@@ -123,17 +146,34 @@ pub fn summarize(scenario: &str, r: &RunResult) -> Summary {
     ] {
         outcomes.insert(o.name(), 0);
     }
-    let mut waits = Vec::new();
-    let mut jcts = Vec::new();
+    // Jobs that did not start (complete) by the end of the observation count with the time
+    // they waited so far, censored: leaving jobs unstarted never shortens the statistics.
+    let observed_until = observed_until(r);
+    let (mut waits, mut wait_censored) = (Vec::new(), 0u64);
+    let (mut jcts, mut jct_censored) = (Vec::new(), 0u64);
     let mut last_end = None;
     for j in &r.jobs {
         *outcomes.entry(j.outcome.name()).or_insert(0) += 1;
-        if let Some(s) = j.start {
-            waits.push(s.since(j.submit).as_nanos());
+        if j.outcome == Outcome::NotSubmitted {
+            continue;
         }
-        if let Some(e) = j.end {
-            jcts.push(e.since(j.submit).as_nanos());
-            last_end = last_end.max(Some(e));
+        let censored = observed_until.since(j.submit).as_nanos();
+        match j.start {
+            Some(s) => waits.push(s.since(j.submit).as_nanos()),
+            None => {
+                waits.push(censored);
+                wait_censored += 1;
+            }
+        }
+        match j.end {
+            Some(e) => {
+                jcts.push(e.since(j.submit).as_nanos());
+                last_end = last_end.max(Some(e));
+            }
+            None => {
+                jcts.push(censored);
+                jct_censored += 1;
+            }
         }
     }
     let completed = outcomes.get("completed").copied().unwrap_or(0);
@@ -153,6 +193,10 @@ pub fn summarize(scenario: &str, r: &RunResult) -> Summary {
     };
     let alloc_h = r.usage.allocated_integral as f64 / MILLI_NS_PER_GPU_HOUR;
     let busy_h = r.usage.busy_integral as f64 / MILLI_NS_PER_GPU_HOUR;
+    // GPUs held by stuck gangs when the run drained stay held until the horizon.
+    let held_after_h =
+        u128::from(r.held_at_end_milli) * u128::from(observed_until.since(r.end_time).as_nanos());
+    let held_after_h = held_after_h as f64 / MILLI_NS_PER_GPU_HOUR;
     Summary {
         scenario: scenario.to_string(),
         policy: r.policy.clone(),
@@ -167,14 +211,16 @@ pub fn summarize(scenario: &str, r: &RunResult) -> Summary {
         detections: detections(r),
         preemptions: r.preemptions,
         outcomes,
-        wait_s: Distribution::of_nanos(waits),
-        jct_s: Distribution::of_nanos(jcts),
+        wait_s: Distribution::censored_of_nanos(waits, wait_censored),
+        jct_s: Distribution::censored_of_nanos(jcts, jct_censored),
+        observed_until_s: observed_until.as_secs_f64(),
         makespan_s: last_end.map_or(0.0, |e| e.since(r.first_submit).as_secs_f64()),
         gpu_allocation_ratio: ratio(r.usage.allocated_integral, r.usage.allocated_milli),
         gpu_busy_ratio: ratio(r.usage.busy_integral, r.usage.busy_milli),
         gpu_hours_allocated: round6(alloc_h),
         gpu_hours_busy: round6(busy_h),
-        gpu_hours_held_idle: round6(alloc_h - busy_h),
+        gpu_hours_held_idle: round6(alloc_h - busy_h + held_after_h),
+        gpus_held_stuck: r.held_at_end_milli as f64 / 1000.0,
         trace_gpu_hours: round6(r.jobs.iter().map(|j| j.trace_gpu_hours).sum()),
         end_time_s: r.end_time.as_secs_f64(),
         stop: r.stop.clone(),
@@ -183,6 +229,12 @@ pub fn summarize(scenario: &str, r: &RunResult) -> Summary {
         choices_fingerprint: format!("{:016x}", r.choices_fingerprint),
         engine_fingerprint: format!("{:016x}", r.engine_fingerprint),
     }
+}
+
+/// End of the observation: the horizon if one was given and lies beyond the end of the
+/// run (a run that drained before it), otherwise the end of the run.
+pub fn observed_until(r: &RunResult) -> sim_core::SimTime {
+    r.horizon.map_or(r.end_time, |h| h.max(r.end_time))
 }
 
 fn detections(r: &RunResult) -> Vec<Detection> {

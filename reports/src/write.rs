@@ -92,6 +92,54 @@ fn dur(seconds: f64) -> String {
     }
 }
 
+/// One wait or JCT line: `avg 3h  p50 …  (n=80, 5 censored: never started)`, or
+/// `no job started: all 2 never started (so far …)` when every sample is censored.
+fn distribution_line(d: &crate::summary::Distribution, verb: &str, not: &str) -> String {
+    if d.count == 0 {
+        return "no job submitted".to_string();
+    }
+    let stats = format!(
+        "avg {}  p50 {}  p95 {}  p99 {}",
+        dur(d.avg),
+        dur(d.p50),
+        dur(d.p95),
+        dur(d.p99)
+    );
+    if d.censored == d.count {
+        format!(
+            "no job {verb}: all {} {not} (so far {stats}, censored at the end)",
+            d.count
+        )
+    } else if d.censored > 0 {
+        format!(
+            "{stats}  (n={}, {} censored: {not}, counted up to the end)",
+            d.count, d.censored
+        )
+    } else {
+        format!("{stats}  (n={})", d.count)
+    }
+}
+
+/// `; 6 GPUs held for ever by stuck gangs …` when a run drained with GPUs held.
+fn held_stuck_note(s: &Summary) -> String {
+    if s.gpus_held_stuck <= 0.0 {
+        return String::new();
+    }
+    if s.observed_until_s > s.end_time_s {
+        format!(
+            " (including {} GPUs held by stuck gangs from the end of the run at {} to the horizon)",
+            s.gpus_held_stuck,
+            dur(s.end_time_s)
+        )
+    } else {
+        format!(
+            "; {} GPUs held for ever by stuck gangs from {}: unbounded GPU-hours held idle (give --horizon to count them)",
+            s.gpus_held_stuck,
+            dur(s.end_time_s)
+        )
+    }
+}
+
 /// A short human summary for the terminal.
 pub fn human(s: &Summary) -> String {
     let mut o = String::new();
@@ -119,24 +167,24 @@ pub fn human(s: &Summary) -> String {
             format!(" ({})", unfinished.join(", "))
         }
     );
-    for (name, d) in [("wait", &s.wait_s), ("JCT", &s.jct_s)] {
-        let _ = writeln!(
-            o,
-            "  {name:<10} avg {}  p50 {}  p95 {}  p99 {}  (n={})",
-            dur(d.avg),
-            dur(d.p50),
-            dur(d.p95),
-            dur(d.p99),
-            d.count
-        );
+    for (name, d, verb, not) in [
+        ("wait", &s.wait_s, "started", "never started"),
+        ("JCT", &s.jct_s, "completed", "unfinished"),
+    ] {
+        let _ = writeln!(o, "  {name:<10} {}", distribution_line(d, verb, not));
     }
-    let _ = writeln!(o, "  makespan   {}", dur(s.makespan_s));
+    if s.jobs_completed == 0 {
+        let _ = writeln!(o, "  makespan   none (no job completed)");
+    } else {
+        let _ = writeln!(o, "  makespan   {}", dur(s.makespan_s));
+    }
     let _ = writeln!(
         o,
-        "  GPUs       allocation {:.1} %, busy {:.1} % (time-weighted); {:.1} GPU-h held idle by waiting gang members",
+        "  GPUs       allocation {:.1} %, busy {:.1} % (time-weighted); {:.1} GPU-h held idle by waiting gang members{}",
         s.gpu_allocation_ratio * 100.0,
         s.gpu_busy_ratio * 100.0,
-        s.gpu_hours_held_idle
+        s.gpu_hours_held_idle,
+        held_stuck_note(s)
     );
     let _ = writeln!(
         o,

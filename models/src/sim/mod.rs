@@ -22,8 +22,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 use sim_core::{
-    Chooser, ChooserMode, Ctx, Model, RngStreams, SimDuration, SimTime, Simulation, StopAt,
-    StopReason, TimerId,
+    Chooser, ChooserMode, Ctx, Model, RngStreams, SimDuration, SimTime, Simulation, StopAt, TimerId,
 };
 
 use crate::cluster::ClusterSpec;
@@ -1212,18 +1211,17 @@ pub fn run(
     if let Some(v) = model.invariant_violation.take() {
         return Err(RunError::Invariant(v));
     }
-    // A drained run with a horizon: nothing happens any more, but resources held by stuck
-    // gangs stay held until the horizon.
-    let end = match (stats.reason, horizon) {
-        (StopReason::Drained, Some(h)) if h > stats.now => h,
-        _ => stats.now,
-    };
+    // The run ends when it stops: a run that drains before the horizon ends then (nothing
+    // happens afterwards, so utilisation is not diluted). GPUs still held by stuck gangs
+    // stay held until the horizon; `RunResult::held_at_end_milli` and `horizon` let the
+    // reports count them (see docs/output-formats.md).
+    let end = stats.now;
     model.state.usage.advance(end);
     let chooser = sim.chooser();
     Ok(result::collect(
         model,
         stats,
-        end,
+        (end, horizon),
         config,
         (chooser.decisions(), chooser.fingerprint()),
     ))

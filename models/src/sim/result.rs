@@ -79,11 +79,22 @@ pub struct RunResult {
     pub total_gpu_milli: u64,
     pub nodes: u32,
     pub stop: String,
+    /// When the run stopped: the horizon, or the instant it drained (also when a horizon
+    /// lies beyond it).
     pub end_time: SimTime,
+    /// The horizon the run was given, if any.
+    #[serde(default)]
+    pub horizon: Option<SimTime>,
+    /// GPU thousandths still held when a run drained: by bound pods of stuck gangs, which
+    /// hold them for ever (or until the horizon). 0 when the run stopped otherwise.
+    #[serde(default)]
+    pub held_at_end_milli: u64,
     pub first_submit: SimTime,
     pub usage: Usage,
     pub events: u64,
-    /// Pods evicted by preemption (Kueue, Tiresias) or PodsReady timeouts.
+    /// Pods released by an eviction (`ClusterSim::evict`): Tiresias preemption, Kueue
+    /// preemption, Kueue `waitForPodsReady` timeouts; each eviction adds the pods its job
+    /// had bound. Coscheduling/KEP-4671 gang rejections and Permit timeouts do not count.
     pub preemptions: u64,
     pub choices: u64,
     /// Hash of every choice among equals the run made (seed-dependent).
@@ -114,7 +125,7 @@ pub struct NetJobRecord {
 pub(super) fn collect(
     m: ClusterSim,
     stats: sim_core::RunStats,
-    end: SimTime,
+    (end, horizon): (SimTime, Option<SimTime>),
     config: &RunConfig,
     (choices, choices_fingerprint): (u64, u64),
 ) -> RunResult {
@@ -211,6 +222,25 @@ pub(super) fn collect(
             }
         })
         .collect();
+    // Drained: nothing runs any more (a running job has a completion pending); GPUs of the
+    // bound pods of waiting jobs stay held for ever.
+    let held_at_end_milli = if drained {
+        m.workload
+            .jobs
+            .iter()
+            .zip(&m.state.jobs)
+            .filter(|(_, st)| st.phase == JobPhase::Waiting)
+            .flat_map(|(spec, st)| {
+                spec.pods
+                    .iter()
+                    .zip(&st.pods)
+                    .filter(|(_, p)| p.placement.is_some())
+                    .map(|(pod, _)| pod.gpu.total_milli())
+            })
+            .sum()
+    } else {
+        0
+    };
     RunResult {
         jobs,
         total_gpu_milli: m.spec.total_gpus() * 1000,
@@ -223,6 +253,8 @@ pub(super) fn collect(
         }
         .to_string(),
         end_time: end,
+        horizon,
+        held_at_end_milli,
         first_submit: m.state.first_submit.unwrap_or(SimTime::ZERO),
         usage: m.state.usage.clone(),
         events: stats.events,

@@ -34,6 +34,12 @@ impl PointStats {
     pub fn stat(&self, metric: &str) -> Option<Stat> {
         metrics::index(metric).and_then(|i| self.stats[i])
     }
+
+    /// Mean unfinished jobs over the seeds (infinite when no seed ran).
+    pub fn unfinished(&self) -> f64 {
+        self.stat("jobs_unfinished")
+            .map_or(f64::INFINITY, |s| s.mean)
+    }
 }
 
 /// The answer for one load: the cheapest recommended configuration over policies and GPU
@@ -144,9 +150,12 @@ pub fn analyze(spec: &SweepSpec, runs: &[RunData]) -> Analysis {
                 .iter()
                 .enumerate()
                 .filter(|(_, p)| p.recommended && p.point.load_milli == l)
+                // Fewest unfinished jobs first: a configuration never wins by leaving
+                // jobs unstarted; then the cheapest.
                 .min_by(|a, b| {
-                    a.1.cost_per_hour
-                        .total_cmp(&b.1.cost_per_hour)
+                    a.1.unfinished()
+                        .total_cmp(&b.1.unfinished())
+                        .then(a.1.cost_per_hour.total_cmp(&b.1.cost_per_hour))
                         .then(a.0.cmp(&b.0))
                 })
                 .map(|(i, _)| i);

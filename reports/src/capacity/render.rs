@@ -476,12 +476,21 @@ pub fn whatif_rows(spec: &SweepSpec, a: &Analysis) -> (Vec<String>, Vec<Vec<Stri
                 format!("{} of {}", p.met_all, p.seeds),
                 if p.stats.iter().all(Option::is_none) {
                     "no (too small to run the workload)".into()
-                } else if p.recommended {
-                    "yes (recommended)".into()
-                } else if p.meets {
-                    "yes".into()
                 } else {
-                    "no".into()
+                    let verdict = if p.recommended {
+                        "yes (recommended)"
+                    } else if p.meets {
+                        "yes"
+                    } else {
+                        "no"
+                    };
+                    match p.stat("jobs_unfinished") {
+                        Some(s) if s.mean > 0.0 => format!(
+                            "{verdict} ⚠ {} unfinished",
+                            human_value(Unit::Count, s.mean)
+                        ),
+                        _ => verdict.to_string(),
+                    }
                 },
                 money(p.cost_per_hour),
             ];

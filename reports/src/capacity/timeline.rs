@@ -126,19 +126,23 @@ pub fn timeline(r: &RunResult, bin_s: u64) -> (Vec<Bin>, f64) {
     (out, frag)
 }
 
-/// Quantiles 0, 1, ..., 100 % (nearest rank) of waits and of completion times, seconds;
-/// `None` where the run has no sample.
+/// Quantiles 0, 1, ..., 100 % (nearest rank) of waits and of completion times, seconds,
+/// over every submitted job: one that never started (finished) counts with the time up to
+/// the end of the observation, censored, as in `summary.json`; `None` where the run has
+/// no sample.
 pub fn quantiles(r: &RunResult) -> Vec<(Option<f64>, Option<f64>)> {
     let secs = |ns: u64| ns as f64 / NANOS_PER_SEC as f64;
-    let mut waits: Vec<u64> = r
-        .jobs
-        .iter()
-        .filter_map(|j| j.start.map(|s| s.since(j.submit).as_nanos()))
+    let until = crate::summary::observed_until(r);
+    let submitted = || {
+        r.jobs
+            .iter()
+            .filter(|j| j.outcome != models::Outcome::NotSubmitted)
+    };
+    let mut waits: Vec<u64> = submitted()
+        .map(|j| j.start.unwrap_or(until).since(j.submit).as_nanos())
         .collect();
-    let mut jcts: Vec<u64> = r
-        .jobs
-        .iter()
-        .filter_map(|j| j.end.map(|e| e.since(j.submit).as_nanos()))
+    let mut jcts: Vec<u64> = submitted()
+        .map(|j| j.end.unwrap_or(until).since(j.submit).as_nanos())
         .collect();
     waits.sort_unstable();
     jcts.sort_unstable();
@@ -153,12 +157,12 @@ pub fn quantiles(r: &RunResult) -> Vec<(Option<f64>, Option<f64>)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use models::sim::Usage;
     use models::{JobRecord, Outcome};
 
-    fn job(submit: u64, start: Option<u64>, end: Option<u64>, gpus: u64) -> JobRecord {
+    pub(crate) fn job(submit: u64, start: Option<u64>, end: Option<u64>, gpus: u64) -> JobRecord {
         JobRecord {
             id: format!("j{submit}"),
             submit: SimTime::from_secs(submit),
@@ -180,13 +184,15 @@ mod tests {
         }
     }
 
-    fn result(jobs: Vec<JobRecord>, end: u64, gpus: u64) -> RunResult {
+    pub(crate) fn result(jobs: Vec<JobRecord>, end: u64, gpus: u64) -> RunResult {
         RunResult {
             jobs,
             total_gpu_milli: gpus * 1000,
             nodes: 1,
             stop: "drained".into(),
             end_time: SimTime::from_secs(end),
+            horizon: None,
+            held_at_end_milli: 0,
             first_submit: SimTime::ZERO,
             usage: Usage::default(),
             events: 0,
@@ -246,5 +252,14 @@ mod tests {
         assert_eq!(q[95].0, Some(95.0));
         assert_eq!(q[100], (Some(100.0), Some(200.0)));
         assert_eq!(quantiles(&result(vec![], 1, 1))[50], (None, None));
+        // A job that never started counts, censored at the end (50 s): it is the maximum.
+        let r = result(
+            vec![job(0, Some(0), Some(10), 1), job(0, None, None, 1)],
+            50,
+            1,
+        );
+        let q = quantiles(&r);
+        assert_eq!(q[0], (Some(0.0), Some(10.0)));
+        assert_eq!(q[100], (Some(50.0), Some(50.0)));
     }
 }
