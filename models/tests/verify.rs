@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use models::verify::{
-    ExploreOptions, Mode, Problem, ScheduleEnd, Verdict, ViolationKind, Witness, explore,
-    mitigations, replay, shrink,
+    ExploreOptions, MitigationBudget, Mode, Problem, ScheduleEnd, Verdict, ViolationKind, Witness,
+    explore, mitigations, replay, shrink,
 };
 use models::{ClusterSpec, JobSpec, NodeSpec, PodRequest, PolicyKind, RunConfig, Workload};
 use sim_core::{SimDuration, SimTime};
@@ -107,7 +107,7 @@ fn gang_plugins_are_deadlock_free_with_complete_coverage() {
     ] {
         let p = two_gangs(policy);
         let e = explore(&p, &ExploreOptions::default(), &exhaustive(100_000), QUIET).unwrap();
-        assert_eq!(e.deadlock, Verdict::Verified, "{policy:?}");
+        assert!(e.deadlock.is_verified(), "{policy:?}: {:?}", e.deadlock);
         assert!(e.coverage.complete, "{policy:?}: {:?}", e.coverage);
     }
 }
@@ -134,9 +134,10 @@ fn k8s_gang_alpha_can_livelock_coscheduling_cannot() {
     let mut p = two_gangs(PolicyKind::Coscheduling);
     p.config.scheduler.coscheduling.schedule_timeout = SimDuration(1_000_000);
     let e = explore(&p, &ExploreOptions::default(), &exhaustive(100_000), QUIET).unwrap();
-    assert_eq!(
-        (e.deadlock, e.livelock),
-        (Verdict::Verified, Verdict::Verified)
+    assert!(
+        e.deadlock.is_verified() && e.livelock.is_verified(),
+        "{:?}",
+        (e.deadlock, e.livelock)
     );
     assert!(e.coverage.complete);
     assert_eq!(e.coverage.state_graph_cycles, 0);
@@ -210,12 +211,17 @@ fn witness_replays_exactly_and_shrinks() {
     let s = shrink(&p, &opts, ViolationKind::Deadlock, &f);
     assert_eq!((s.jobs, s.pods, s.nodes), (2, 4, 2), "{s:?}");
     assert!(replay(&s.witness).unwrap().1);
-    let m = mitigations(&s.witness.problem, &opts, 100_000);
+    let m = mitigations(
+        &p,
+        Some(&s.witness.problem),
+        &opts,
+        MitigationBudget::default(),
+    );
     let get = |n: &str| m.iter().find(|x| x.name == n).unwrap();
     assert!(get("coscheduling").fixes);
     assert!(get("gang").fixes);
     assert!(get("kueue-wait-for-pods-ready").fixes);
-    assert_eq!(get("k8s-gang").deadlock, Verdict::Verified);
+    assert!(get("k8s-gang").original.deadlock.is_verified());
 }
 
 /// Four gangs of two 1-GPU pods on 4 × 1 GPU (`scenarios/bundled/verify/four-gangs.yaml`).
@@ -270,6 +276,6 @@ fn k8s_gang_four_gangs_covered_completely() {
     .unwrap();
     assert!(e.coverage.complete, "{:?}", e.coverage);
     assert!(e.coverage.distinct_states > 50_000, "{:?}", e.coverage);
-    assert_eq!(e.deadlock, Verdict::Verified);
+    assert!(e.deadlock.is_verified(), "{:?}", e.deadlock);
     assert_eq!(e.livelock, Verdict::Violation);
 }
