@@ -491,7 +491,7 @@ pub fn jobs_unable_to_run_alone(p: &Problem, opts: &ExploreOptions) -> Vec<Strin
         .collect()
 }
 
-fn runs_alone(p: &Problem, opts: &ExploreOptions, job: usize) -> bool {
+pub(crate) fn runs_alone(p: &Problem, opts: &ExploreOptions, job: usize) -> bool {
     let mut alone = p.clone();
     alone.workload.jobs = vec![p.workload.jobs[job].clone()];
     let Ok(mut rn) = Runner::new(

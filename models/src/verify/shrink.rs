@@ -1,12 +1,14 @@
 //! Shrinking a counterexample (delta debugging over jobs, nodes and pods) and re-checking
 //! it under each mitigation the real systems offer.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use sim_core::SimDuration;
 
 use super::{
     Exploration, ExploreOptions, Found, Mode, Problem, Verdict, ViolationKind, Witness, explore,
-    jobs_unable_to_run_alone,
+    jobs_unable_to_run_alone, runs_alone,
 };
 use crate::scheduler::PolicyKind;
 
@@ -71,12 +73,24 @@ pub fn shrink(p: &Problem, opts: &ExploreOptions, kind: ViolationKind, start: &F
     let mut best = p.clone();
     let mut best_found = start.clone();
     let mut attempts = 0u64;
+    // Whether a job runs alone depends only on the job, the cluster and the configuration:
+    // remember it across candidates (a memo, so the result is the same without it).
+    let mut alone: BTreeMap<String, bool> = BTreeMap::new();
+    let mut genuine = |cand: &Problem| {
+        (0..cand.workload.jobs.len()).all(|j| {
+            let key = format!("{:?}", (&cand.workload.jobs[j], &cand.spec));
+            *alone
+                .entry(key)
+                .or_insert_with(|| runs_alone(cand, opts, j))
+        })
+    };
     let mut try_it = |cand: Problem, best: &mut Problem, best_found: &mut Found| -> bool {
         attempts += 1;
-        if !jobs_unable_to_run_alone(&cand, opts).is_empty() {
+        let f = search(&cand, opts, kind);
+        if f.is_none() || !genuine(&cand) {
             return false;
         }
-        match search(&cand, opts, kind) {
+        match f {
             Some(f) => {
                 *best = cand;
                 *best_found = f;
