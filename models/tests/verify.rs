@@ -222,7 +222,10 @@ fn witness_replays_exactly_and_shrinks() {
     assert!(get("gang").fixes);
     assert!(get("kueue-wait-for-pods-ready").fixes);
     let k8s = get("k8s-gang");
-    assert!(k8s.shrunk.as_ref().unwrap().deadlock.is_verified(), "{k8s:?}");
+    assert!(
+        k8s.shrunk.as_ref().unwrap().deadlock.is_verified(),
+        "{k8s:?}"
+    );
     assert_ne!(k8s.original.deadlock, Verdict::Violation, "{k8s:?}");
 }
 
