@@ -360,8 +360,9 @@ fn overcommitted(profile: &Profile, seed: u64) -> CaseResult {
             seed,
             false,
             format!(
-                "no violation found but the exploration is not conclusive (deadlock {:?}, livelock {:?}, {coverage})",
-                e.deadlock, e.livelock
+                "no violation found but the exploration is not conclusive (deadlock {}, livelock {}, {coverage})",
+                e.deadlock.label(),
+                e.livelock.label()
             ),
         )
         .with_scenario(file);
