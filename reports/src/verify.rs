@@ -256,10 +256,15 @@ pub fn verify_md(r: &VerifyReport) -> String {
     let _ = writeln!(o);
     let _ = writeln!(o, "Bound: {}.", bound(&r.mode, c));
     let _ = writeln!(o);
-    if !c.complete && matches!(e.deadlock, Verdict::Inconclusive) && c.budget_exhausted {
+    if c.budget_exhausted || c.event_budget_hits > 0 {
         let _ = writeln!(
             o,
-            "**Incomplete**: the exploration stopped at its bound; what is written here is what it explored, and nothing is claimed for the rest."
+            "**Incomplete**: {}; what is written here is what it explored, and nothing is claimed for the rest.",
+            if c.budget_exhausted {
+                "the exploration stopped at its schedule budget"
+            } else {
+                "some schedules stopped at their event budget"
+            }
         );
         let _ = writeln!(o);
     }
