@@ -71,13 +71,21 @@ EXIT CODES:
     /// witness and re-check it under each mitigation. Writes verify.md and verify.json.
     #[command(after_help = "EXAMPLES:
   orrery verify scenarios/bundled/verify/kueue-overquota.yaml              # random mode, 1000 schedules
-  orrery verify scenarios/bundled/verify/kueue-overquota.yaml --policy coscheduling --exhaustive
+  orrery verify scenarios/bundled/verify/kueue-overquota-small.yaml --policy coscheduling --exhaustive
+  orrery verify scenarios/bundled/verify/kueue-overquota.yaml --policy coscheduling --exhaustive --schedules 20000
   orrery verify my.yaml --policy default --schedules 5000 --jitter 30s --out out/v
   orrery replay-witness out/verify/witness.json
 
+VERDICTS (docs/verify.md):
+  VERIFIED            exhaustive mode, coverage complete: within the model, there is none
+  NO VIOLATION FOUND  random mode (or a depth/horizon bound): none in N schedules, not a proof
+  INCONCLUSIVE        a bound was reached first (schedules, events per schedule): nothing claimed
+  VIOLATION           found, with a replayable witness
+
 EXIT CODES:
-  0  no violation found (VERIFIED, within the bound stated in verify.md)
+  0  no violation found (VERIFIED or NO VIOLATION FOUND, with the bound stated in verify.md)
   3  a deadlock or livelock was found (witness.json, waitfor.dot written)
+  4  INCONCLUSIVE: no violation found, but a bound cut the search short (files written, marked incomplete)
   2  bad input: unreadable or malformed scenario/trace, bad option value
   1  anything else")]
     Verify(verify::VerifyArgs),

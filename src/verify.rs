@@ -7,11 +7,12 @@ use std::time::Instant;
 use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use models::verify::{
-    ExploreOptions, Mode, Problem, Verdict, ViolationKind, Witness, explore, mitigations, replay,
-    shrink,
+    ExploreOptions, MitigationBudget, Mode, Problem, Verdict, ViolationKind, Witness, explore,
+    jobs_unable_to_run_alone, mitigations, replay, shrink,
 };
 use reports::verify::{
-    VerifyReport, bound, verify_json, verify_md, violation_json, waitfor_dot, witness_json,
+    VerifyReport, bound, verdict_line, verify_json, verify_md, violation_json, waitfor_dot,
+    witness_json,
 };
 use sim_core::SimDuration;
 
@@ -19,6 +20,21 @@ use crate::{Failure, RunArgs, bad_input, load_scenario, overrides};
 
 /// Exit code when a violation was found.
 pub const EXIT_VIOLATION: u8 = 3;
+/// Exit code when no violation was found but the search could not claim anything: its
+/// schedule budget ran out before coverage was complete, a schedule hit its event
+/// budget, or a state-graph cycle has no witness.
+pub const EXIT_INCONCLUSIVE: u8 = 4;
+
+/// Every file `orrery verify` may write. Those a run does not write are removed from the
+/// output directory, so no earlier run's witness is left next to this run's report.
+const OUTPUT_FILES: [&str; 6] = [
+    "verify.md",
+    "verify.json",
+    "waitfor.dot",
+    "violation.json",
+    "witness.json",
+    "witness-unshrunk.json",
+];
 
 #[derive(clap::Args, Debug)]
 pub struct VerifyArgs {
@@ -66,6 +82,11 @@ pub struct VerifyArgs {
     /// Do not re-check the witness under each mitigation.
     #[arg(long)]
     no_mitigations: bool,
+    /// Mitigations on the original scenario: an exhaustive search of up to N schedules
+    /// and, if that is not complete, N seeded ones (the shrunk witness gets up to 200000
+    /// exhaustive schedules).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    mitigation_schedules: u64,
     /// Stop every schedule at this simulated time (overrides the scenario).
     #[arg(long)]
     horizon: Option<String>,
@@ -73,7 +94,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FORMAT")]
     trace_format: Option<String>,
     /// Output directory for verify.md, verify.json and, on a violation, witness.json,
-    /// violation.json and waitfor.dot (files are replaced only when all are written).
+    /// violation.json and waitfor.dot (files are replaced only when all are written; an
+    /// earlier run's witness files that this run does not write are removed).
     #[arg(long, default_value = "out/verify")]
     out: PathBuf,
     /// Print nothing but errors.
@@ -200,6 +222,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
     let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
     let mut mitig = Vec::new();
     let mut replay_command = None;
+    let mut unable_alone = Vec::new();
     if let Some((kind, f)) = first {
         if !args.quiet {
             eprintln!(
@@ -230,7 +253,12 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
             .into());
         }
         if !args.no_mitigations && kind == ViolationKind::Deadlock {
-            mitig = mitigations(&witness.problem, &options, 200_000);
+            let budget = MitigationBudget {
+                original: args.mitigation_schedules,
+                ..MitigationBudget::default()
+            };
+            let shrunk_problem = shrunk.as_ref().map(|s| &s.witness.problem);
+            mitig = mitigations(&problem, shrunk_problem, &options, budget);
         }
         if let Some(v) = &run.violation {
             files.push(("waitfor.dot", waitfor_dot(v, &witness.problem.name)));
@@ -240,10 +268,8 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         if !args.no_shrink {
             files.push(("witness-unshrunk.json", witness_json(&original)?));
         }
-        replay_command = Some(format!(
-            "orrery replay-witness {}",
-            args.out.join("witness.json").display()
-        ));
+        replay_command = Some("orrery replay-witness witness.json".to_string());
+        unable_alone = jobs_unable_to_run_alone(&problem, &options);
     }
     let report = VerifyReport {
         scenario: problem.name.clone(),
@@ -252,6 +278,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         options,
         exploration,
         shrunk,
+        unable_to_run_alone: unable_alone,
         mitigations: mitig,
         replay_command,
     };
@@ -260,19 +287,28 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
     files.insert(0, ("verify.md", md.into_bytes()));
     let written = reports::write_all(&args.out, &files)
         .with_context(|| format!("writing results to {}", args.out.display()))?;
+    // An earlier verification into the same folder may have left a witness this one did
+    // not find: remove it, so every file there is this run's.
+    for stale in OUTPUT_FILES {
+        if files.iter().all(|(n, _)| *n != stale) {
+            let p = args.out.join(stale);
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(anyhow!("removing the stale {}: {e}", p.display()).into());
+                }
+            }
+        }
+    }
     let e = &report.exploration;
     if !args.quiet {
-        let v = |x: Verdict| match x {
-            Verdict::Verified => "VERIFIED",
-            Verdict::Violation => "VIOLATION",
-            Verdict::Inconclusive => "INCONCLUSIVE",
-        };
         println!(
             "Orrery verify: {} · policy {}",
             report.scenario, report.policy
         );
-        println!("  deadlock   {}", v(e.deadlock));
-        println!("  livelock   {}", v(e.livelock));
+        println!("  deadlock   {}", verdict_line(e.deadlock, &e.coverage));
+        println!("  livelock   {}", verdict_line(e.livelock, &e.coverage));
         println!("  bound      {}", bound(&mode_text, &e.coverage));
         println!(
             "  coverage   {} schedules, {} distinct states, deepest {} choices; {:.2} s exploring ({:.0} schedules/min)",
@@ -289,23 +325,30 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
             );
         }
         for m in &report.mitigations {
-            println!(
-                "  mitigation {:<36} {}",
-                m.name,
-                if m.fixes {
-                    "fixes it".to_string()
-                } else {
-                    format!("does not fix it: {}", m.note)
-                }
-            );
+            println!("  mitigation {:<36} {}", m.name, m.label);
         }
-        if let Some(c) = &report.replay_command {
-            println!("  replay     {c}");
+        if report.replay_command.is_some() {
+            println!(
+                "  replay     orrery replay-witness {}",
+                args.out.join("witness.json").display()
+            );
         }
         println!("  wall       {:.2} s", wall.elapsed().as_secs_f64());
         for w in written {
             println!("  wrote      {}", w.display());
         }
+    }
+    if e.deadlock != Verdict::Violation
+        && e.livelock != Verdict::Violation
+        && (e.deadlock == Verdict::Inconclusive || e.livelock == Verdict::Inconclusive)
+    {
+        return Err(Failure {
+            code: EXIT_INCONCLUSIVE,
+            err: anyhow!(
+                "inconclusive: no violation found, but the search was cut short (see {})",
+                args.out.join("verify.md").display()
+            ),
+        });
     }
     if e.deadlock == Verdict::Violation || e.livelock == Verdict::Violation {
         return Err(Failure {
@@ -336,13 +379,7 @@ pub fn replay_witness(args: ReplayArgs) -> Result<(), Failure> {
         ))
     })?;
     let (run, same) = replay(&w).map_err(bad_input)?;
-    let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
-    if let Some(v) = &run.violation {
-        files.push(("waitfor.dot", waitfor_dot(v, &w.problem.name)));
-    }
-    files.push(("violation.json", violation_json(&run)?));
-    let written = reports::write_all(&args.out, &files)
-        .with_context(|| format!("writing results to {}", args.out.display()))?;
+    // Nothing is written unless the witness reproduced.
     if !same {
         return Err(anyhow!(
             "{path}: the replay did not reproduce the recorded {} at {} (got {:?}); was the witness written by another Orrery version ({})?",
@@ -353,6 +390,13 @@ pub fn replay_witness(args: ReplayArgs) -> Result<(), Failure> {
         )
         .into());
     }
+    let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
+    if let Some(v) = &run.violation {
+        files.push(("waitfor.dot", waitfor_dot(v, &w.problem.name)));
+    }
+    files.push(("violation.json", violation_json(&run)?));
+    let written = reports::write_all(&args.out, &files)
+        .with_context(|| format!("writing results to {}", args.out.display()))?;
     if !args.quiet {
         let v = run.violation.as_ref();
         println!(

@@ -50,14 +50,13 @@ fn kueue_documented_deadlock_found_shrunk_and_replayed_byte_for_byte() {
     assert_eq!(get("kueue-wait-for-pods-ready")["fixes"], true);
     assert_eq!(get("coscheduling")["fixes"], true);
     assert_eq!(get("gang")["fixes"], true);
-    assert_eq!(
-        get("kueue-wait-for-pods-ready-no-block")["deadlock"],
-        "VERIFIED"
-    );
-    assert_eq!(
-        get("kueue-wait-for-pods-ready-no-block")["livelock"],
-        "VIOLATION"
-    );
+    // waitForPodsReady is what fixes it: Kueue admission without it (same quota) does not.
+    assert_eq!(get("kueue-admission")["fixes"], false);
+    let wfpr = get("kueue-wait-for-pods-ready")["label"].as_str().unwrap();
+    assert!(wfpr.starts_with("waitForPodsReady fixes it"), "{wfpr}");
+    let nb = &get("kueue-wait-for-pods-ready-no-block")["shrunk"];
+    assert_eq!(nb["deadlock"], "VERIFIED");
+    assert_eq!(nb["livelock"], "VIOLATION");
     // replay-witness reproduces the violation byte for byte.
     let again = dir.parent().unwrap().join("replay");
     let r = orrery(
@@ -264,19 +263,22 @@ fn head_of_line_starvation_is_reported_by_run() {
 }
 
 #[test]
-fn verification_is_deterministic() {
-    // Same inputs, budget and output directory (the replay command names it) → same bytes.
+fn verification_is_deterministic_and_path_free() {
+    // Same inputs and budget into two different folders → the same bytes (no --out path
+    // in verify.md / verify.json).
     let twice = |name: &str, args: &[&str], files: &[&str]| {
-        let (_, dir) = verify_dir(name, args);
-        let first: Vec<String> = files
-            .iter()
-            .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
-            .collect();
-        let (_, again) = verify_dir(name, args);
-        assert_eq!(dir, again);
-        for (f, a) in files.iter().zip(first) {
-            let b = std::fs::read_to_string(dir.join(f)).unwrap();
+        let (_, dir) = verify_dir(&format!("{name}-a"), args);
+        let (_, again) = verify_dir(&format!("{name}-b"), args);
+        assert_ne!(dir, again);
+        for f in files {
+            let a = std::fs::read(dir.join(f)).unwrap();
+            let b = std::fs::read(again.join(f)).unwrap();
             assert!(a == b, "{f} differs between two identical verifications");
+            let text = String::from_utf8(a).unwrap();
+            assert!(
+                !text.contains(dir.to_str().unwrap()),
+                "{f} names the output folder"
+            );
         }
     };
     twice(
@@ -285,6 +287,8 @@ fn verification_is_deterministic() {
             "scenarios/bundled/verify/kueue-overquota.yaml",
             "--schedules",
             "30",
+            "--mitigation-schedules",
+            "50",
         ],
         &["verify.md", "verify.json", "witness.json", "waitfor.dot"],
     );
@@ -298,6 +302,145 @@ fn verification_is_deterministic() {
         ],
         &["verify.md", "verify.json"],
     );
+}
+
+#[test]
+fn random_mode_never_says_verified_and_a_spent_budget_is_inconclusive() {
+    // Random mode: "no violation found in N schedules", never VERIFIED; exit 0.
+    let sc = "scenarios/bundled/verify/coscheduling-2gang.yaml";
+    let (r, dir) = verify_dir("random-nv", &[sc, "--schedules", "20"]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let v = report(&dir);
+    assert_eq!(v["exploration"]["deadlock"], "NONE_FOUND");
+    assert_eq!(v["exploration"]["livelock"], "NONE_FOUND");
+    let md = std::fs::read_to_string(dir.join("verify.md")).unwrap();
+    assert!(!md.contains("VERIFIED"), "{md}");
+    assert!(md.contains("NO VIOLATION FOUND in 20 schedules"), "{md}");
+    // The --help example, exhaustive on the 52-pod Kueue case under coscheduling, with a
+    // small schedule budget: the budget runs out, so INCONCLUSIVE with how far it got
+    // (exit 4), and the files are written, marked incomplete.
+    let (r, dir) = verify_dir(
+        "budget-inconclusive",
+        &[
+            "scenarios/bundled/verify/kueue-overquota.yaml",
+            "--policy",
+            "coscheduling",
+            "--exhaustive",
+            "--schedules",
+            "20",
+        ],
+    );
+    assert_eq!(r.status.code(), Some(4), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stderr).contains("inconclusive"),
+        "{}",
+        text(&r.stderr)
+    );
+    let v = report(&dir);
+    assert_eq!(v["exploration"]["deadlock"], "INCONCLUSIVE");
+    assert_eq!(v["exploration"]["livelock"], "INCONCLUSIVE");
+    assert_eq!(v["exploration"]["coverage"]["budget_exhausted"], true);
+    assert_eq!(v["exploration"]["coverage"]["schedules"], 20);
+    let md = std::fs::read_to_string(dir.join("verify.md")).unwrap();
+    assert!(!md.contains("VERIFIED"), "{md}");
+    assert!(
+        md.contains("INCONCLUSIVE: bound reached after 20 schedules"),
+        "{md}"
+    );
+    assert!(md.contains("**Incomplete**"), "{md}");
+}
+
+#[test]
+fn rare_order_shrinks_to_real_contention_and_mitigations_hold_on_the_original() {
+    let sc = "scenarios/bundled/verify/rare-order.yaml";
+    let (r, dir) = verify_dir("rare-mitig", &[sc, "--exhaustive", "--no-pod-order"]);
+    assert_eq!(r.status.code(), Some(3), "{}", text(&r.stderr));
+    let v = report(&dir);
+    // The old shrinker left G alone on 2 + 1 GPUs: a job that never fits, not a deadlock
+    // between jobs. Every job of the shrunk problem must run alone.
+    let s = &v["shrunk"];
+    assert_eq!(s["unable_to_run_alone"], serde_json::json!([]), "{s}");
+    assert!(s["jobs"].as_u64().unwrap() >= 2, "{s}");
+    let m = v["mitigations"].as_array().unwrap();
+    let get = |n: &str| m.iter().find(|x| x["name"] == n).unwrap();
+    // Checked on the original: Coscheduling fixes it (proven), KEP-4671 alpha does not
+    // (a livelock); the old table said the opposite.
+    assert_eq!(get("coscheduling")["proven"], true);
+    assert_eq!(get("coscheduling")["original"]["deadlock"], "VERIFIED");
+    assert_eq!(get("k8s-gang")["fixes"], false);
+    assert_eq!(get("k8s-gang")["original"]["livelock"], "VIOLATION");
+    // Kueue's default quota (= capacity) is the fix, not waitForPodsReady.
+    let md = std::fs::read_to_string(dir.join("verify.md")).unwrap();
+    assert!(!md.contains("waitForPodsReady fixes it"), "{md}");
+    assert!(md.contains("waitForPodsReady not needed"), "{md}");
+    assert!(
+        md.contains("| coscheduling |") && md.contains("| original |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn no_stale_witness_and_replay_writes_nothing_on_error() {
+    // A verification that finds a deadlock, then one that finds none, into the same folder:
+    // the first one's witness files must not be left as if they were the second's.
+    let d = tmpdir("stale");
+    let out = d.join("v");
+    let o = out.to_str().unwrap();
+    let r = orrery(
+        &[
+            "verify",
+            "scenarios/bundled/verify/kube-default-2gang.yaml",
+            "--out",
+            o,
+            "--quiet",
+        ],
+        &root(),
+    );
+    assert_eq!(r.status.code(), Some(3), "{}", text(&r.stderr));
+    assert!(out.join("witness.json").exists());
+    let witness = std::fs::read_to_string(out.join("witness.json")).unwrap();
+    let r = orrery(
+        &[
+            "verify",
+            "scenarios/bundled/verify/coscheduling-2gang.yaml",
+            "--exhaustive",
+            "--out",
+            o,
+            "--quiet",
+        ],
+        &root(),
+    );
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    for f in [
+        "witness.json",
+        "witness-unshrunk.json",
+        "waitfor.dot",
+        "violation.json",
+    ] {
+        assert!(!out.join(f).exists(), "stale {f} left behind");
+    }
+    assert!(out.join("verify.md").exists());
+    // A witness that does not reproduce: an error, and nothing written.
+    let mut bad: Value = serde_json::from_str(&witness).unwrap();
+    bad["engine_fingerprint"] = serde_json::json!(1);
+    std::fs::write(d.join("bad.json"), bad.to_string()).unwrap();
+    let again = d.join("replay");
+    let r = orrery(
+        &[
+            "replay-witness",
+            d.join("bad.json").to_str().unwrap(),
+            "--out",
+            again.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    assert!(!r.status.success());
+    assert!(
+        text(&r.stderr).contains("did not reproduce"),
+        "{}",
+        text(&r.stderr)
+    );
+    assert!(!again.exists(), "replay-witness wrote files on error");
 }
 
 #[test]

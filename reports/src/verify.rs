@@ -24,17 +24,71 @@ pub struct VerifyReport {
     pub exploration: Exploration,
     /// The violation found, shrunk (when shrinking was asked for).
     pub shrunk: Option<Shrunk>,
-    /// The witness re-run under each mitigation.
+    /// Jobs of the scenario that cannot run even alone on its cluster (a violation that
+    /// involves them is not contention between jobs).
+    pub unable_to_run_alone: Vec<String>,
+    /// Each mitigation re-checked on the original scenario and on the shrunk witness.
     pub mitigations: Vec<MitigationResult>,
-    /// Command that re-runs the witness.
+    /// Command that re-runs the witness, relative to the output directory (no path is
+    /// written, so the same verification into two folders gives the same bytes).
     pub replay_command: Option<String>,
 }
 
 fn verdict(v: Verdict) -> &'static str {
+    v.label()
+}
+
+/// A property's verdict with what it rests on, e.g. `VERIFIED (exhaustive coverage
+/// complete: 11 schedules, 19 states)`, `NO VIOLATION FOUND in 1000 schedules (random
+/// mode: not a proof)`, `INCONCLUSIVE: bound reached after 20 schedules / 31 states`.
+pub fn verdict_line(v: Verdict, c: &Coverage) -> String {
     match v {
-        Verdict::Verified => "VERIFIED",
-        Verdict::Violation => "VIOLATION",
-        Verdict::Inconclusive => "INCONCLUSIVE",
+        Verdict::Verified(_) => format!(
+            "VERIFIED (exhaustive coverage complete: {} schedules, {} states)",
+            c.schedules, c.distinct_states
+        ),
+        Verdict::Violation => "VIOLATION".to_string(),
+        Verdict::NoneFound => {
+            let why = if c.depth_bound_hit {
+                "exhaustive up to the depth bound only"
+            } else if c.horizon_hits > 0 {
+                "schedules cut at the horizon"
+            } else {
+                "random mode"
+            };
+            format!(
+                "NO VIOLATION FOUND in {} schedules ({why}: not a proof)",
+                c.schedules
+            )
+        }
+        Verdict::Inconclusive => {
+            let mut why = Vec::new();
+            if c.budget_exhausted {
+                why.push(format!(
+                    "bound reached after {} schedules / {} states, deepest {} choices (coverage not complete)",
+                    c.schedules, c.distinct_states, c.max_depth_reached
+                ));
+            }
+            if c.event_budget_hits > 0 {
+                why.push(format!(
+                    "{} schedule(s) hit the per-schedule event budget",
+                    c.event_budget_hits
+                ));
+            }
+            if c.state_graph_cycles > 0 {
+                why.push(format!(
+                    "{} state-graph cycle(s) through a waiting state that no run closed",
+                    c.state_graph_cycles
+                ));
+            }
+            if why.is_empty() {
+                why.push(format!(
+                    "exploration stopped at the first violation after {} schedules (coverage not complete)",
+                    c.schedules
+                ));
+            }
+            format!("INCONCLUSIVE: {}", why.join("; "))
+        }
     }
 }
 
@@ -47,8 +101,8 @@ pub fn bound(mode: &str, c: &Coverage) -> String {
         )
     } else if c.budget_exhausted {
         format!(
-            "{mode}; coverage NOT complete: the budget of {} schedules ran out",
-            c.schedules
+            "{mode}; coverage NOT complete (incomplete run): the budget ran out after {} schedules, {} states, deepest {} choices",
+            c.schedules, c.distinct_states, c.max_depth_reached
         )
     } else if c.depth_bound_hit {
         format!(
@@ -189,15 +243,39 @@ pub fn verify_md(r: &VerifyReport) -> String {
     let _ = writeln!(o);
     let _ = writeln!(o, "| property | verdict |");
     let _ = writeln!(o, "|---|---|");
-    let _ = writeln!(o, "| deadlock freedom | **{}** |", verdict(e.deadlock));
+    let _ = writeln!(
+        o,
+        "| deadlock freedom | **{}** |",
+        verdict_line(e.deadlock, c)
+    );
     let _ = writeln!(
         o,
         "| livelock freedom (no schedule that can repeat for ever with a job waiting) | **{}** |",
-        verdict(e.livelock)
+        verdict_line(e.livelock, c)
     );
     let _ = writeln!(o);
     let _ = writeln!(o, "Bound: {}.", bound(&r.mode, c));
     let _ = writeln!(o);
+    if c.budget_exhausted || c.event_budget_hits > 0 {
+        let _ = writeln!(
+            o,
+            "**Incomplete**: {}; what is written here is what it explored, and nothing is claimed for the rest.",
+            if c.budget_exhausted {
+                "the exploration stopped at its schedule budget"
+            } else {
+                "some schedules stopped at their event budget"
+            }
+        );
+        let _ = writeln!(o);
+    }
+    if !r.unable_to_run_alone.is_empty() {
+        let _ = writeln!(
+            o,
+            "Note: {} cannot run even alone on this cluster (under this policy and configuration): a violation involving them is not contention between jobs.",
+            r.unable_to_run_alone.join(", ")
+        );
+        let _ = writeln!(o);
+    }
     if c.state_graph_cycles > 0 && e.livelock_found.is_none() {
         let _ = writeln!(
             o,
@@ -262,6 +340,19 @@ pub fn verify_md(r: &VerifyReport) -> String {
             let _ = writeln!(o, "- node {}: {} GPUs", n.name, n.gpus);
         }
         let _ = writeln!(o);
+        if s.unable_to_run_alone.is_empty() {
+            let _ = writeln!(
+                o,
+                "Every job of it runs when alone on this cluster: the violation is contention between jobs, of the same kind as the one found."
+            );
+        } else {
+            let _ = writeln!(
+                o,
+                "Not a contention violation: {} cannot run even alone on this cluster (already so in the original scenario).",
+                s.unable_to_run_alone.join(", ")
+            );
+        }
+        let _ = writeln!(o);
         state_table(&mut o, &s.found.violation);
         let _ = writeln!(
             o,
@@ -270,30 +361,43 @@ pub fn verify_md(r: &VerifyReport) -> String {
         let _ = writeln!(o);
     }
     if let Some(cmd) = &r.replay_command {
-        let _ = writeln!(o, "Replay: `{cmd}`");
+        let _ = writeln!(o, "Replay (from this folder): `{cmd}`");
         let _ = writeln!(o);
     }
     if !r.mitigations.is_empty() {
-        let _ = writeln!(o, "## Mitigations (re-checked exhaustively on the witness)");
+        let _ = writeln!(
+            o,
+            "## Mitigations (re-checked on the original scenario and on the shrunk witness)"
+        );
         let _ = writeln!(o);
         let _ = writeln!(
             o,
-            "| mitigation | setting | deadlock | livelock | schedules | fixes it? | note |"
+            "| mitigation | setting | scenario | deadlock | livelock | schedules | note |"
         );
         let _ = writeln!(o, "|---|---|---|---|---|---|---|");
         for m in &r.mitigations {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {}{} | {} | {} |",
-                m.name,
-                m.setting,
-                verdict(m.deadlock),
-                verdict(m.livelock),
-                m.schedules,
-                if m.complete { " (complete)" } else { "" },
-                if m.fixes { "yes" } else { "no" },
-                m.note
-            );
+            let rows = std::iter::once(("original", &m.original))
+                .chain(m.shrunk.as_ref().map(|s| ("shrunk witness", s)));
+            for (which, ch) in rows {
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} | {}{} | {} |",
+                    m.name,
+                    m.setting,
+                    which,
+                    verdict(ch.deadlock),
+                    verdict(ch.livelock),
+                    ch.schedules,
+                    if ch.complete { " (complete)" } else { "" },
+                    ch.note
+                );
+            }
+        }
+        let _ = writeln!(o);
+        let _ = writeln!(o, "Verdicts:");
+        let _ = writeln!(o);
+        for m in &r.mitigations {
+            let _ = writeln!(o, "- **{}**: {}", m.name, m.label);
         }
         let _ = writeln!(o);
     }

@@ -39,7 +39,9 @@ use crate::sim::{
 };
 use crate::workload::Workload;
 
-pub use shrink::{MitigationResult, Shrunk, mitigations, shrink};
+pub use shrink::{
+    MitigationBudget, MitigationCheck, MitigationResult, Shrunk, mitigations, shrink,
+};
 pub use snapshot::{Snapshot, to_dot};
 
 /// What is verified: a cluster, a workload and a configuration.
@@ -135,7 +137,8 @@ pub enum ScheduleEnd {
     Violation,
     /// Past the horizon.
     Horizon,
-    /// Hit `max_events`.
+    /// Hit `max_events`, or took four times as many model steps (instant ends that kept
+    /// scheduling work without an event being handled): ended early, inconclusive.
     EventBudget,
 }
 
@@ -327,6 +330,12 @@ impl Runner {
         let mut end: Option<ScheduleEnd> = None;
         let mut violation: Option<Violation> = None;
         let mut new_states = 0u64;
+        // Model steps (events handled and instant ends) this schedule may take: the event
+        // budget bounds events, this bounds an instant that keeps scheduling and
+        // cancelling work without an event being handled (no progress), so every schedule
+        // ends on its own whatever the model does between events.
+        let step_budget = self.stop.max_events.saturating_mul(4).saturating_add(1024);
+        let mut steps = 0u64;
         let stats = loop {
             let Runner {
                 model,
@@ -342,6 +351,11 @@ impl Runner {
             let last_snap = snaps.last().map_or(0, |s| s.decisions);
             let mut pause = false;
             let stats = sim.run_probed(model, *stop, |probe: &Probe<'_, Event>, m| {
+                steps += 1;
+                if steps > step_budget {
+                    end = Some(ScheduleEnd::EventBudget);
+                    return false;
+                }
                 if !probe.instant_closed {
                     return true;
                 }
@@ -464,6 +478,50 @@ fn run_schedule(
     Ok(r.drive(prefix_len, None))
 }
 
+/// The jobs of `p` that cannot run even alone on its cluster (under its policy and
+/// configuration): one seeded schedule of the job by itself must get it running, and an
+/// exhaustive search of the job by itself (up to 2,000 schedules) must show neither a
+/// deadlock nor a livelock. A violation involving such a job is not contention between
+/// jobs: the job never fits (a pod larger than every node, a quota below its size, a
+/// placement that strands its own pods).
+pub fn jobs_unable_to_run_alone(p: &Problem, opts: &ExploreOptions) -> Vec<String> {
+    (0..p.workload.jobs.len())
+        .filter(|&j| !runs_alone(p, opts, j))
+        .map(|j| p.workload.jobs[j].id.clone())
+        .collect()
+}
+
+pub(crate) fn runs_alone(p: &Problem, opts: &ExploreOptions, job: usize) -> bool {
+    let mut alone = p.clone();
+    alone.workload.jobs = vec![p.workload.jobs[job].clone()];
+    let Ok(mut rn) = Runner::new(
+        &alone,
+        opts,
+        ChooserMode::Seeded,
+        false,
+        alone.config.seed,
+        false,
+    ) else {
+        return false;
+    };
+    let r = rn.drive(0, None);
+    let started = rn
+        .model
+        .state
+        .jobs
+        .first()
+        .is_some_and(|js| matches!(js.phase, JobPhase::Running | JobPhase::Completed { .. }));
+    if !started || r.violation.is_some() || r.end == ScheduleEnd::EventBudget {
+        return false;
+    }
+    let mode = Mode::Exhaustive {
+        max_schedules: 2_000,
+        max_depth: None,
+    };
+    explore(&alone, opts, &mode, &|_, _| {})
+        .is_ok_and(|e| e.deadlock_found.is_none() && e.livelock_found.is_none())
+}
+
 fn violation_of(
     m: &ClusterSim,
     kind: ViolationKind,
@@ -501,15 +559,63 @@ fn violation_of(
     }
 }
 
+/// Evidence that an exhaustive exploration covered every reachable state under the
+/// modelled choice points: no schedule budget, event budget, depth bound or horizon cut
+/// it short. Only [`explore`] makes one, so [`Verdict::Verified`] cannot be built from
+/// anything less.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompleteCoverage {
+    _private: (),
+}
+
 /// Verdict for one property.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// No violation in the explored space (complete or within the stated bound).
-    Verified,
+    /// Exhaustive exploration with complete coverage found none: within the model, there
+    /// is none.
+    Verified(CompleteCoverage),
+    /// A schedule shows one (with a replayable witness).
     Violation,
-    /// Schedules hit their event budget: nothing can be claimed for them.
+    /// None found in the schedules explored, which were not all of them by design (random
+    /// mode samples; `--max-depth` or the scenario's horizon bounds each schedule): not a
+    /// proof.
+    NoneFound,
+    /// A limit stopped the search before it could claim anything: the schedule budget ran
+    /// out before coverage was complete, a schedule hit its event budget, or (livelock)
+    /// the explored state graph has a cycle no run closed.
     Inconclusive,
+}
+
+impl Verdict {
+    /// `VERIFIED`, `VIOLATION`, `NO VIOLATION FOUND` or `INCONCLUSIVE`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Verified(_) => "VERIFIED",
+            Verdict::Violation => "VIOLATION",
+            Verdict::NoneFound => "NO VIOLATION FOUND",
+            Verdict::Inconclusive => "INCONCLUSIVE",
+        }
+    }
+
+    /// The verdict in `verify.json`: `VERIFIED`, `VIOLATION`, `NONE_FOUND`, `INCONCLUSIVE`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Verdict::Verified(_) => "VERIFIED",
+            Verdict::Violation => "VIOLATION",
+            Verdict::NoneFound => "NONE_FOUND",
+            Verdict::Inconclusive => "INCONCLUSIVE",
+        }
+    }
+
+    pub fn is_verified(self) -> bool {
+        matches!(self, Verdict::Verified(_))
+    }
+}
+
+impl Serialize for Verdict {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
 }
 
 /// What was explored.
@@ -526,8 +632,11 @@ pub struct Coverage {
     pub depth_bound_hit: bool,
     /// The schedule budget ran out before the space was covered.
     pub budget_exhausted: bool,
-    /// Schedules that hit `max_events`.
+    /// Schedules that hit `max_events` (each ended early: nothing can be claimed for it).
     pub event_budget_hits: u64,
+    /// Schedules stopped at the scenario's horizon (coverage then holds up to it only).
+    #[serde(default)]
+    pub horizon_hits: u64,
     pub pruned: u64,
     pub cycles: u64,
     /// Exhaustive mode: cycles of the explored state graph through a state with a waiting
@@ -552,7 +661,7 @@ pub struct Found {
 }
 
 /// The result of exploring one problem.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Exploration {
     pub deadlock: Verdict,
     pub livelock: Verdict,
@@ -577,6 +686,7 @@ fn record(cov: &mut Coverage, r: &ScheduleRun) {
     cov.max_depth_reached = cov.max_depth_reached.max(r.choices.len() as u64);
     match r.end {
         ScheduleEnd::EventBudget => cov.event_budget_hits += 1,
+        ScheduleEnd::Horizon => cov.horizon_hits += 1,
         ScheduleEnd::Pruned => cov.pruned += 1,
         ScheduleEnd::Cycle => cov.cycles += 1,
         _ => {}
@@ -717,29 +827,39 @@ pub fn explore(
             cov.state_graph_cycles = visited.waiting_cycles();
         }
     }
-    let inconclusive = cov.event_budget_hits > 0;
-    let mode_exhaustive = matches!(mode, Mode::Exhaustive { .. });
-    let verdict = |f: &Option<Found>| {
-        if f.is_some() {
-            Verdict::Violation
-        } else if inconclusive {
-            Verdict::Inconclusive
-        } else {
-            Verdict::Verified
-        }
-    };
-    let livelock = match verdict(&ll) {
-        // A cycle no run closed: not a witness, but not freedom either.
-        Verdict::Verified if mode_exhaustive && cov.state_graph_cycles > 0 => Verdict::Inconclusive,
-        v => v,
-    };
+    let (deadlock, livelock) = verdicts(mode, &cov, dl.is_some(), ll.is_some());
     Ok(Exploration {
-        deadlock: verdict(&dl),
+        deadlock,
         livelock,
         coverage: cov,
         deadlock_found: dl,
         livelock_found: ll,
     })
+}
+
+/// The verdicts a search supports: VERIFIED only from a complete exhaustive search that
+/// no event budget, depth bound or horizon cut short (and, for livelock, whose state graph
+/// has no cycle through a waiting state that no run closed).
+fn verdicts(mode: &Mode, cov: &Coverage, deadlock: bool, livelock: bool) -> (Verdict, Verdict) {
+    let exhaustive = matches!(mode, Mode::Exhaustive { .. });
+    let verdict = |found: bool, unclosed_cycle: bool| {
+        if found {
+            Verdict::Violation
+        } else if cov.event_budget_hits > 0 || cov.budget_exhausted || unclosed_cycle {
+            Verdict::Inconclusive
+        } else if exhaustive && cov.complete && !cov.depth_bound_hit && cov.horizon_hits == 0 {
+            Verdict::Verified(CompleteCoverage { _private: () })
+        } else if exhaustive && !cov.complete && !cov.depth_bound_hit {
+            // Stopped early (at a deadlock) before the space was covered.
+            Verdict::Inconclusive
+        } else {
+            Verdict::NoneFound
+        }
+    };
+    (
+        verdict(deadlock, false),
+        verdict(livelock, exhaustive && cov.state_graph_cycles > 0),
+    )
 }
 
 /// A replayable counterexample: the problem, the options and the choice list.

@@ -1,11 +1,14 @@
 //! Shrinking a counterexample (delta debugging over jobs, nodes and pods) and re-checking
 //! it under each mitigation the real systems offer.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use sim_core::SimDuration;
 
 use super::{
     Exploration, ExploreOptions, Found, Mode, Problem, Verdict, ViolationKind, Witness, explore,
+    jobs_unable_to_run_alone, runs_alone,
 };
 use crate::scheduler::PolicyKind;
 
@@ -19,6 +22,10 @@ pub struct Shrunk {
     pub gpus: u64,
     /// Candidate problems tried.
     pub attempts: u64,
+    /// Jobs of the shrunk problem that cannot run even alone on its cluster. Shrinking
+    /// accepts no candidate with such a job, so this is empty unless the original problem
+    /// already had one (then the violation is not contention between jobs).
+    pub unable_to_run_alone: Vec<String>,
     pub witness: Witness,
     pub found: Found,
 }
@@ -56,14 +63,34 @@ fn search(p: &Problem, opts: &ExploreOptions, kind: ViolationKind) -> Option<Fou
 }
 
 /// Remove jobs (delta debugging: halves, then quarters, … then one at a time), then
-/// nodes, then pods of the remaining jobs, while the violation of `kind` persists.
+/// nodes, then pods of the remaining jobs, while the violation persists. A candidate is
+/// kept only if it is still a genuine contention violation of the same kind: every job
+/// of the candidate runs when alone on the candidate's cluster
+/// ([`super::jobs_unable_to_run_alone`]), and a schedule shows a violation of `kind`.
+/// (Without the first condition a two-gang deadlock can shrink to one job that never
+/// fits the shrunk cluster, and everything computed on that is about a non-problem.)
 pub fn shrink(p: &Problem, opts: &ExploreOptions, kind: ViolationKind, start: &Found) -> Shrunk {
     let mut best = p.clone();
     let mut best_found = start.clone();
     let mut attempts = 0u64;
+    // Whether a job runs alone depends only on the job, the cluster and the configuration:
+    // remember it across candidates (a memo, so the result is the same without it).
+    let mut alone: BTreeMap<String, bool> = BTreeMap::new();
+    let mut genuine = |cand: &Problem| {
+        (0..cand.workload.jobs.len()).all(|j| {
+            let key = format!("{:?}", (&cand.workload.jobs[j], &cand.spec));
+            *alone
+                .entry(key)
+                .or_insert_with(|| runs_alone(cand, opts, j))
+        })
+    };
     let mut try_it = |cand: Problem, best: &mut Problem, best_found: &mut Found| -> bool {
         attempts += 1;
-        match search(&cand, opts, kind) {
+        let f = search(&cand, opts, kind);
+        if f.is_none() || !genuine(&cand) {
+            return false;
+        }
+        match f {
             Some(f) => {
                 *best = cand;
                 *best_found = f;
@@ -177,67 +204,195 @@ pub fn shrink(p: &Problem, opts: &ExploreOptions, kind: ViolationKind, start: &F
         nodes: best.spec.nodes.len(),
         gpus: best.spec.total_gpus(),
         attempts,
+        unable_to_run_alone: jobs_unable_to_run_alone(&best, opts),
         witness: Witness::new(&best, opts, &best_found),
         found: best_found,
     }
 }
 
-/// One mitigation re-checked on a problem.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One mitigation re-checked on one problem (the original scenario or the shrunk witness).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MitigationCheck {
+    pub deadlock: Verdict,
+    pub livelock: Verdict,
+    /// Exhaustive coverage of this problem was complete.
+    pub complete: bool,
+    pub schedules: u64,
+    /// What the check showed, in words.
+    pub note: String,
+}
+
+impl MitigationCheck {
+    /// Neither a deadlock nor a livelock in the schedules explored.
+    pub fn clean(&self) -> bool {
+        self.deadlock != Verdict::Violation && self.livelock != Verdict::Violation
+    }
+
+    /// No deadlock or livelock, with complete coverage: proven within the model.
+    pub fn proven(&self) -> bool {
+        self.deadlock.is_verified() && self.livelock.is_verified()
+    }
+}
+
+/// One mitigation, re-checked on the original scenario (always) and on the shrunk
+/// witness (when there is one).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MitigationResult {
     pub name: String,
     /// The configuration change, in words.
     pub setting: String,
-    pub deadlock: Verdict,
-    pub livelock: Verdict,
-    pub complete: bool,
-    pub schedules: u64,
-    /// Fixed: no deadlock and no livelock in the explored space.
+    /// On the original scenario.
+    pub original: MitigationCheck,
+    /// On the shrunk witness.
+    pub shrunk: Option<MitigationCheck>,
+    /// No deadlock and no livelock in any schedule explored, on the original and on the
+    /// shrunk witness. Whether that is a proof is `proven`.
     pub fixes: bool,
-    pub note: String,
+    /// `fixes`, with complete coverage of the original scenario (VERIFIED both ways).
+    pub proven: bool,
+    /// The verdict in words, naming the scenario it holds on and what caused the fix
+    /// (derived from comparing runs, not from the mitigation's name).
+    pub label: String,
 }
 
-/// Re-check `p` under each mitigation: Coscheduling's Permit timeout, Kueue's
-/// `waitForPodsReady` (with and without `blockAdmission`), KEP-4671 gang, and
-/// all-or-nothing gang admission.
+/// How much the mitigations may explore.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MitigationBudget {
+    /// The original scenario: an exhaustive search of up to this many schedules and, if
+    /// it is not complete, as many seeded schedules.
+    pub original: u64,
+    /// The shrunk witness: an exhaustive search of up to this many schedules.
+    pub shrunk: u64,
+}
+
+impl Default for MitigationBudget {
+    fn default() -> Self {
+        MitigationBudget {
+            original: 1_000,
+            shrunk: 200_000,
+        }
+    }
+}
+
+const CONTROL: &str = "kueue-admission";
+
+fn check(q: &Problem, opts: &ExploreOptions, exhaustive: u64, random: u64) -> MitigationCheck {
+    let quiet = |_: u64, _: u64| {};
+    let ex = Mode::Exhaustive {
+        max_schedules: exhaustive,
+        max_depth: None,
+    };
+    let e: Exploration = match explore(q, opts, &ex, &quiet) {
+        Ok(e) => e,
+        Err(err) => {
+            return MitigationCheck {
+                deadlock: Verdict::Inconclusive,
+                livelock: Verdict::Inconclusive,
+                complete: false,
+                schedules: 0,
+                note: format!("not applicable: {err}"),
+            };
+        }
+    };
+    let mut schedules = e.coverage.schedules;
+    let (mut deadlock, mut livelock) = (e.deadlock, e.livelock);
+    let (mut dl, mut ll) = (e.deadlock_found, e.livelock_found);
+    let complete = e.coverage.complete;
+    // An incomplete depth-first search only varies the last choices: sample as well.
+    if !complete && dl.is_none() && random > 0 {
+        let rnd = Mode::Random {
+            schedules: random,
+            seed: q.config.seed,
+        };
+        if let Ok(r) = explore(q, opts, &rnd, &quiet) {
+            schedules += r.coverage.schedules;
+            if r.deadlock_found.is_some() {
+                deadlock = Verdict::Violation;
+                dl = r.deadlock_found;
+            }
+            if ll.is_none() && r.livelock_found.is_some() {
+                livelock = Verdict::Violation;
+                ll = r.livelock_found;
+            }
+        }
+    }
+    let note = match (&dl, &ll) {
+        (Some(f), _) => format!("still deadlocks: {}", f.violation.detail),
+        (None, Some(f)) => format!("no deadlock, but livelock: {}", f.violation.detail),
+        (None, None) if deadlock.is_verified() && livelock.is_verified() => format!(
+            "no deadlock or livelock in any schedule (coverage complete, {schedules} schedules)"
+        ),
+        (None, None) => format!(
+            "no deadlock or livelock in {schedules} schedules (coverage not complete: not a proof)"
+        ),
+    };
+    MitigationCheck {
+        deadlock,
+        livelock,
+        complete,
+        schedules,
+        note,
+    }
+}
+
+/// Re-check each mitigation the real systems offer — Coscheduling's Permit timeout,
+/// Kueue admission alone (the control that tells a quota fix from a waitForPodsReady
+/// fix), Kueue's `waitForPodsReady` with and without `blockAdmission`, KEP-4671 gang, and
+/// all-or-nothing gang admission — on the original problem and on the shrunk witness.
+/// The Kueue settings are written out in full (`waitForPodsReady.enable` true or false),
+/// so the results do not depend on the model's defaults.
 pub fn mitigations(
-    p: &Problem,
+    original: &Problem,
+    shrunk: Option<&Problem>,
     opts: &ExploreOptions,
-    max_schedules: u64,
+    budget: MitigationBudget,
 ) -> Vec<MitigationResult> {
-    let mut out = Vec::new();
     type Apply = Box<dyn Fn(&mut Problem)>;
+    let wfpr = |enable: bool, block: bool| {
+        move |q: &mut Problem| {
+            q.config.scheduler.policy = PolicyKind::Kueue;
+            let w = &mut q.config.scheduler.kueue.wait_for_pods_ready;
+            w.enable = enable;
+            w.block_admission = block;
+            w.timeout = SimDuration::from_secs(300);
+        }
+    };
+    let default_quota = original.config.scheduler.kueue.cluster_queues.is_empty();
+    let quota = if default_quota {
+        "quota = cluster capacity (one default ClusterQueue)"
+    } else {
+        "the scenario's ClusterQueues and quotas"
+    };
     let variants: Vec<(&str, String, Apply)> = vec![
         (
             "coscheduling",
-            "policy coscheduling (Permit waits for the whole PodGroup, scheduleTimeout 60 s)".into(),
+            "policy coscheduling (Permit waits for the whole PodGroup, scheduleTimeout 60 s)"
+                .into(),
             Box::new(|q: &mut Problem| q.config.scheduler.policy = PolicyKind::Coscheduling),
         ),
         (
+            CONTROL,
+            format!("policy kueue, {quota}, waitForPodsReady off (the control for the next two)"),
+            Box::new(wfpr(false, false)),
+        ),
+        (
             "kueue-wait-for-pods-ready",
-            "policy kueue, waitForPodsReady on (timeout 5 min, blockAdmission true: the v1beta1 default when enabled)".into(),
-            Box::new(|q: &mut Problem| {
-                q.config.scheduler.policy = PolicyKind::Kueue;
-                let w = &mut q.config.scheduler.kueue.wait_for_pods_ready;
-                w.enable = true;
-                w.block_admission = true;
-                w.timeout = SimDuration::from_secs(300);
-            }),
+            format!(
+                "policy kueue, {quota}, waitForPodsReady on (timeout 5 min, blockAdmission true: the v1beta1 default when enabled)"
+            ),
+            Box::new(wfpr(true, true)),
         ),
         (
             "kueue-wait-for-pods-ready-no-block",
-            "policy kueue, waitForPodsReady on (timeout 5 min) with blockAdmission false (the v1beta2 default)".into(),
-            Box::new(|q: &mut Problem| {
-                q.config.scheduler.policy = PolicyKind::Kueue;
-                let w = &mut q.config.scheduler.kueue.wait_for_pods_ready;
-                w.enable = true;
-                w.block_admission = false;
-                w.timeout = SimDuration::from_secs(300);
-            }),
+            format!(
+                "policy kueue, {quota}, waitForPodsReady on (timeout 5 min) with blockAdmission false (the v1beta2 default)"
+            ),
+            Box::new(wfpr(true, false)),
         ),
         (
             "k8s-gang",
-            "policy k8s-gang (KEP-4671 alpha: Permit waits for minCount, fixed 5 min timeout)".into(),
+            "policy k8s-gang (KEP-4671 alpha: Permit waits for minCount, fixed 5 min timeout)"
+                .into(),
             Box::new(|q: &mut Problem| q.config.scheduler.policy = PolicyKind::K8sGang),
         ),
         (
@@ -246,52 +401,73 @@ pub fn mitigations(
             Box::new(|q: &mut Problem| q.config.scheduler.policy = PolicyKind::Gang),
         ),
     ];
-    let quiet = |_: u64, _: u64| {};
+    let mut out: Vec<MitigationResult> = Vec::new();
     for (name, setting, apply) in variants {
-        let mut q = p.clone();
+        let mut q = original.clone();
         apply(&mut q);
-        let mode = Mode::Exhaustive {
-            max_schedules,
-            max_depth: None,
+        let orig = check(&q, opts, budget.original, budget.original);
+        let shr = shrunk.map(|s| {
+            let mut q = s.clone();
+            apply(&mut q);
+            check(&q, opts, budget.shrunk, 0)
+        });
+        let fixes = orig.clean() && shr.as_ref().is_none_or(MitigationCheck::clean);
+        let proven = fixes && orig.proven();
+        let basis = if proven {
+            "proven on the original scenario (coverage complete)".to_string()
+        } else {
+            format!(
+                "not a proof: none found on the original scenario in {} schedules",
+                orig.schedules
+            )
         };
-        let r: Result<Exploration, _> = explore(&q, opts, &mode, &quiet);
-        let res = match r {
-            Ok(e) => {
-                let fixes = e.deadlock == Verdict::Verified && e.livelock == Verdict::Verified;
-                let note = match (&e.deadlock_found, &e.livelock_found) {
-                    (Some(f), _) => format!("still deadlocks: {}", f.violation.detail),
-                    (None, Some(f)) => format!("no deadlock, but livelock: {}", f.violation.detail),
-                    (None, None) if e.coverage.complete => {
-                        "no deadlock or livelock in any schedule (coverage complete)".into()
-                    }
-                    (None, None) => format!(
-                        "no deadlock or livelock in {} schedules (coverage not complete)",
-                        e.coverage.schedules
-                    ),
-                };
-                MitigationResult {
-                    name: name.into(),
-                    setting,
-                    deadlock: e.deadlock,
-                    livelock: e.livelock,
-                    complete: e.coverage.complete,
-                    schedules: e.coverage.schedules,
-                    fixes,
-                    note,
+        let mut label = if !orig.clean() {
+            format!("does not fix it on the original scenario: {}", orig.note)
+        } else if let Some(s) = shr.as_ref().filter(|s| !s.clean()) {
+            format!(
+                "does not fix the shrunk witness: {}; on the original: {}",
+                s.note, orig.note
+            )
+        } else if proven {
+            "fixes it: proven on the original scenario (coverage complete)".to_string()
+        } else {
+            format!(
+                "no violation found on the original scenario in {} schedules (not a proof){}",
+                orig.schedules,
+                match &shr {
+                    Some(s) if s.proven() => "; fixes the shrunk witness (coverage complete)",
+                    Some(_) => "; none found on the shrunk witness either",
+                    None => "",
                 }
-            }
-            Err(err) => MitigationResult {
-                name: name.into(),
-                setting,
-                deadlock: Verdict::Inconclusive,
-                livelock: Verdict::Inconclusive,
-                complete: false,
-                schedules: 0,
-                fixes: false,
-                note: format!("not applicable: {err}"),
-            },
+            )
         };
-        out.push(res);
+        // What caused a Kueue fix: waitForPodsReady only if Kueue admission without it
+        // (same quota) does not fix it too.
+        if name == CONTROL && fixes {
+            label = format!(
+                "Kueue admission with {quota} fixes it ({basis}); waitForPodsReady not needed"
+            );
+        } else if name.starts_with("kueue-wait-for-pods-ready")
+            && fixes
+            && out.iter().any(|m| m.name == CONTROL && m.fixes)
+        {
+            label = format!(
+                "no violation with it ({basis}), but not because of waitForPodsReady: Kueue admission with {quota} and waitForPodsReady off shows none either; waitForPodsReady not needed"
+            );
+        } else if name.starts_with("kueue-wait-for-pods-ready") && fixes {
+            label = format!(
+                "waitForPodsReady fixes it ({basis}); Kueue admission with the same quota and waitForPodsReady off does not"
+            );
+        }
+        out.push(MitigationResult {
+            name: name.into(),
+            setting,
+            original: orig,
+            shrunk: shr,
+            fixes,
+            proven,
+            label,
+        });
     }
     out
 }

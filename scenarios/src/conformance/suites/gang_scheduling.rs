@@ -11,9 +11,7 @@
 //!   in every interleaving, checked by exhaustive exploration (`orrery verify`), with a
 //!   shrunk deadlock or livelock witness when not.
 
-use models::verify::{
-    ExploreOptions, Mode, Problem, Verdict, ViolationKind, Witness, explore, shrink,
-};
+use models::verify::{ExploreOptions, Mode, Problem, ViolationKind, Witness, explore, shrink};
 use sim_core::SimTime;
 
 use super::common::{CaseJob, CaseSpec, Traced, build, case_file, gpus, run_traced, scenario_yaml};
@@ -353,7 +351,7 @@ fn overcommitted(profile: &Profile, seed: u64) -> CaseResult {
         let _ = ViolationKind::Deadlock;
         return c;
     }
-    let verified = e.deadlock == Verdict::Verified && e.livelock == Verdict::Verified;
+    let verified = e.deadlock.is_verified() && e.livelock.is_verified();
     if !verified || !cov.complete {
         return CaseResult::new(
             name,
@@ -362,8 +360,9 @@ fn overcommitted(profile: &Profile, seed: u64) -> CaseResult {
             seed,
             false,
             format!(
-                "no violation found but the exploration is not conclusive (deadlock {:?}, livelock {:?}, {coverage})",
-                e.deadlock, e.livelock
+                "no violation found but the exploration is not conclusive (deadlock {}, livelock {}, {coverage})",
+                e.deadlock.label(),
+                e.livelock.label()
             ),
         )
         .with_scenario(file);
