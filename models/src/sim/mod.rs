@@ -311,6 +311,11 @@ pub struct ClusterSim {
     /// The DynamicResources plugin (when DRA is on).
     dra: Option<dra::DraRuntime>,
     pub dra_violation: Option<DraViolation>,
+    /// The no-progress guard stopped the run: when and why (see `trip_guard`).
+    pub guard: Option<(SimTime, String)>,
+    /// Events handled at the current instant (the no-progress guard's per-instant budget).
+    instant_events: (SimTime, u64),
+    instant_budget: u64,
 }
 
 impl ClusterSim {
@@ -430,6 +435,7 @@ impl ClusterSim {
         };
         let mut profile = config.scheduler.profile();
         profile.merge_identical_nodes = config.reduce_symmetry;
+        let workload_pods: u64 = workload.jobs.iter().map(|j| j.pods.len() as u64).sum();
         Ok(ClusterSim {
             profile,
             config: config.scheduler.clone(),
@@ -447,6 +453,12 @@ impl ClusterSim {
             invariant_violation: None,
             dra,
             dra_violation: None,
+            guard: None,
+            instant_events: (SimTime::ZERO, 0),
+            instant_budget: {
+                let pods: u64 = workload_pods;
+                pods.saturating_mul(64).saturating_add(1_000_000)
+            },
         })
     }
 
@@ -463,7 +475,83 @@ impl ClusterSim {
         self.invariant_violation = invariant_violation;
         // Snapshots are taken only while no DRA invariant is broken (the run stops there).
         self.dra_violation = None;
+        self.guard = None;
+        self.instant_events = (SimTime::ZERO, 0);
         self.scratch = Scratch::default();
+    }
+
+    /// The no-progress guard: stop the run, recording why. Every caller of the model (run,
+    /// verify) sees the engine stop and `guard` set; the result reports stop `no_progress`.
+    pub(crate) fn trip_guard(&mut self, now: SimTime, why: String, ctx: &mut Ctx<'_, Event>) {
+        if self.guard.is_none() {
+            self.guard = Some((now, why));
+        }
+        ctx.stop();
+    }
+
+    /// Most events one instant may take before the guard calls it a livelock at one
+    /// instant (time would never advance).
+    fn instant_event_budget(&self) -> u64 {
+        self.instant_budget
+    }
+
+    /// Nothing can progress any more without the guard: nothing runs, nothing is left to
+    /// arrive, and gangs have been reserved and released over and over (livelock) with no
+    /// job completing. Checked at the end of every instant that leaves events pending.
+    fn check_no_progress(&mut self, now: SimTime, ctx: &mut Ctx<'_, Event>) {
+        if self.guard.is_some()
+            || self.state.detect.releases.is_empty()
+            || !self.state.running.is_empty()
+            || (self.state.submitted as usize) < self.workload.jobs.len()
+        {
+            return;
+        }
+        let waiting = self
+            .state
+            .jobs
+            .iter()
+            .filter(|j| j.phase == JobPhase::Waiting && !j.deactivated)
+            .count() as u64;
+        if waiting == 0 {
+            return;
+        }
+        let per_job = u64::from(if self.detect.livelock_releases > 0 {
+            self.detect.livelock_releases
+        } else {
+            10
+        });
+        let releases: u64 = self
+            .state
+            .detect
+            .releases
+            .values()
+            .map(|&n| u64::from(n))
+            .sum();
+        if releases >= per_job.saturating_mul(waiting) {
+            // The livelock detector's records name the jobs (it may be off or not yet due).
+            let ids: Vec<u32> = self.state.detect.releases.keys().copied().collect();
+            for j in ids {
+                if !self.state.detect.starved.contains_key(&j) {
+                    let n = self.state.detect.releases[&j];
+                    self.state.detect.starved.insert(
+                        j,
+                        StarvedRecord {
+                            job: j,
+                            time: now,
+                            kind: StarvedKind::Livelock,
+                            detail: format!("reserved and released {n} times without running"),
+                        },
+                    );
+                }
+            }
+            self.trip_guard(
+                now,
+                format!(
+                    "no progress: {releases} gang reservations released with no job completing, nothing running and nothing left to arrive ({waiting} jobs waiting)"
+                ),
+                ctx,
+            );
+        }
     }
 
     /// Arrivals of one instant are sorted (by job index) before their pods are ordered.
@@ -969,6 +1057,20 @@ impl Model for ClusterSim {
     fn handle(&mut self, event: Event, ctx: &mut Ctx<'_, Event>) {
         let now = ctx.now();
         self.state.usage.advance(now);
+        if self.instant_events.0 == now {
+            self.instant_events.1 += 1;
+        } else {
+            self.instant_events = (now, 1);
+        }
+        if self.instant_events.1 > self.instant_event_budget() {
+            let n = self.instant_events.1;
+            self.trip_guard(
+                now,
+                format!("no progress: {n} events at the one instant {now} (time never advances)"),
+                ctx,
+            );
+            return;
+        }
         match event {
             Event::Submit(j) => {
                 self.state.jobs[j as usize].phase = JobPhase::Waiting;
@@ -1026,6 +1128,17 @@ impl Model for ClusterSim {
             PolicyKind::Kueue => {
                 kueue::admit(self, ctx);
                 podsched::cycle(self, ctx);
+                // blockAdmission: a workload that became ready in this cycle unblocks
+                // admission at once (same instant), not at the next event.
+                let bound = self.workload.jobs.len() + 1;
+                for _ in 0..bound {
+                    if !self.state.kueue.blocked || kueue::any_admitted_not_ready(self) {
+                        break;
+                    }
+                    self.state.kueue.dirty = true;
+                    kueue::admit(self, ctx);
+                    podsched::cycle(self, ctx);
+                }
                 self.schedule_flush(ctx);
             }
             PolicyKind::Volcano => {
@@ -1042,6 +1155,9 @@ impl Model for ClusterSim {
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
         let next = ctx.next_event_time();
         self.detect(now, next);
+        if next.is_some() {
+            self.check_no_progress(now, ctx);
+        }
         if self.check_invariants
             && self.invariant_violation.is_none()
             && let Err(e) = self.state.cluster.check_invariants(&self.spec)
