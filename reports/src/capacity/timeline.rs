@@ -177,6 +177,7 @@ mod tests {
             },
             deadlocked_at: None,
             starved: None,
+            reason: None,
         }
     }
 
@@ -200,6 +201,7 @@ mod tests {
             network_series: vec![],
             deadlocks: vec![],
             starved: vec![],
+            guard: None,
         }
     }
 
