@@ -177,7 +177,13 @@ fn wait_for_pods_ready_defaults_match_upstream() {
     assert_eq!(w.backoff_base, SimDuration::from_secs(60));
     assert_eq!(w.backoff_max, SimDuration::from_secs(3600));
     assert_eq!(w.backoff_limit_count, None);
-    assert!(!RunConfig::default().scheduler.kueue.wait_for_pods_ready.enable);
+    assert!(
+        !RunConfig::default()
+            .scheduler
+            .kueue
+            .wait_for_pods_ready
+            .enable
+    );
 }
 
 /// Issue 14 item 4: two 4-GPU jobs at t=0 on 2 x 4 GPUs, waitForPodsReady with
@@ -256,7 +262,11 @@ fn gang_that_can_never_fit_ends_with_no_progress() {
         assert_eq!(r.stop, "no_progress", "{}", policy.name());
         let j = &r.jobs[0];
         let reason = j.reason.as_deref().unwrap_or("");
-        assert!(reason.starts_with("livelocked"), "{}: {reason}", policy.name());
+        assert!(
+            reason.starts_with("livelocked"),
+            "{}: {reason}",
+            policy.name()
+        );
         assert!(!r.starved.is_empty());
         assert_explained(&r);
     }

@@ -265,7 +265,9 @@ fn reason(m: &ClusterSim, i: usize, stop: StopReason) -> Option<String> {
     };
     let r = match st.phase {
         JobPhase::Completed { .. } => return None,
-        JobPhase::NotSubmitted => "not submitted: its submit time lies beyond the end of the run".into(),
+        JobPhase::NotSubmitted => {
+            "not submitted: its submit time lies beyond the end of the run".into()
+        }
         JobPhase::Running => format!("running {ended}"),
         JobPhase::Waiting => {
             if let Some(d) = det.deadlocks.iter().find(|d| d.jobs.contains(&j)) {
@@ -283,7 +285,10 @@ fn reason(m: &ClusterSim, i: usize, stop: StopReason) -> Option<String> {
                     super::StarvedKind::Livelock => "livelocked",
                     super::StarvedKind::Starvation => "starved",
                 };
-                format!("{kind} (detected at {}: {}); still waiting {ended}", s.time, s.detail)
+                format!(
+                    "{kind} (detected at {}: {}); still waiting {ended}",
+                    s.time, s.detail
+                )
             } else if stop == StopReason::Drained && m.guard.is_none() {
                 // Nothing is left to happen and no detection explains it: the job waits
                 // for ever. Say whether the cluster had room (a model or policy bug) or its
@@ -293,7 +298,9 @@ fn reason(m: &ClusterSim, i: usize, stop: StopReason) -> Option<String> {
                         "stuck: waiting {ended} while the cluster was idle (no job running or holding resources): a model or policy bug"
                     )
                 } else {
-                    format!("waiting {ended}: its resources are held by jobs that never release them")
+                    format!(
+                        "waiting {ended}: its resources are held by jobs that never release them"
+                    )
                 }
             } else {
                 format!("waiting {ended}")
