@@ -495,16 +495,16 @@ impl ClusterSim {
         self.instant_budget
     }
 
-    /// Nothing can progress any more without the guard: nothing runs, nothing is left to
-    /// arrive, and gangs have been reserved and released over and over (livelock) with no
-    /// job completing. Checked at the end of every instant that leaves events pending.
-    fn check_no_progress(&mut self, now: SimTime, ctx: &mut Ctx<'_, Event>) {
-        if self.guard.is_some()
-            || self.state.detect.releases.is_empty()
+    /// Nothing can progress any more: nothing runs, nothing is left to arrive, and gangs
+    /// have been reserved and released over and over (livelock) with no job completing.
+    /// `run` checks it whenever an instant closes with events still pending (the verifier
+    /// bounds its schedules itself and keeps exploring such cycles to report them).
+    fn no_progress(&self) -> Option<String> {
+        if self.state.detect.releases.is_empty()
             || !self.state.running.is_empty()
             || (self.state.submitted as usize) < self.workload.jobs.len()
         {
-            return;
+            return None;
         }
         let waiting = self
             .state
@@ -513,7 +513,7 @@ impl ClusterSim {
             .filter(|j| j.phase == JobPhase::Waiting && !j.deactivated)
             .count() as u64;
         if waiting == 0 {
-            return;
+            return None;
         }
         let per_job = u64::from(if self.detect.livelock_releases > 0 {
             self.detect.livelock_releases
@@ -527,30 +527,33 @@ impl ClusterSim {
             .values()
             .map(|&n| u64::from(n))
             .sum();
-        if releases >= per_job.saturating_mul(waiting) {
-            // The livelock detector's records name the jobs (it may be off or not yet due).
-            let ids: Vec<u32> = self.state.detect.releases.keys().copied().collect();
-            for j in ids {
-                if !self.state.detect.starved.contains_key(&j) {
-                    let n = self.state.detect.releases[&j];
-                    self.state.detect.starved.insert(
-                        j,
-                        StarvedRecord {
-                            job: j,
-                            time: now,
-                            kind: StarvedKind::Livelock,
-                            detail: format!("reserved and released {n} times without running"),
-                        },
-                    );
-                }
-            }
-            self.trip_guard(
-                now,
-                format!(
-                    "no progress: {releases} gang reservations released with no job completing, nothing running and nothing left to arrive ({waiting} jobs waiting)"
-                ),
-                ctx,
-            );
+        (releases >= per_job.saturating_mul(waiting)).then(|| {
+            format!(
+                "no progress: {releases} gang reservations released with no job completing, nothing running and nothing left to arrive ({waiting} jobs waiting)"
+            )
+        })
+    }
+
+    /// The guard stopped the run for `no_progress`: record it, and report every job whose
+    /// reservations were released as livelocked (the detector may be off or not yet due).
+    fn stop_no_progress(&mut self, now: SimTime, why: String) {
+        let ids: Vec<(u32, u32)> = self
+            .state
+            .detect
+            .releases
+            .iter()
+            .map(|(&j, &n)| (j, n))
+            .collect();
+        for (j, n) in ids {
+            self.state.detect.starved.entry(j).or_insert(StarvedRecord {
+                job: j,
+                time: now,
+                kind: StarvedKind::Livelock,
+                detail: format!("reserved and released {n} times without running"),
+            });
+        }
+        if self.guard.is_none() {
+            self.guard = Some((now, why));
         }
     }
 
@@ -1155,9 +1158,7 @@ impl Model for ClusterSim {
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
         let next = ctx.next_event_time();
         self.detect(now, next);
-        if next.is_some() {
-            self.check_no_progress(now, ctx);
-        }
+
         if self.check_invariants
             && self.invariant_violation.is_none()
             && let Err(e) = self.state.cluster.check_invariants(&self.spec)
@@ -1303,25 +1304,36 @@ pub fn run(
         max_events: u64::MAX,
     };
     let total = model.workload.jobs.len() as u64;
-    let stats = match progress {
-        Some(cb) => {
-            let mut n = 0u64;
-            sim.run(&mut model, stop, |now, m: &ClusterSim| {
-                n += 1;
-                if n.is_multiple_of(4096) {
-                    let done = m
-                        .state
-                        .jobs
-                        .iter()
-                        .filter(|j| matches!(j.phase, JobPhase::Completed { .. }))
-                        .count() as u64;
-                    cb(now, done, total);
-                }
-                true
-            })
+    // The no-progress guard (see `ClusterSim::no_progress`), checked when an instant
+    // closes with events still pending.
+    let mut stalled: Option<(SimTime, String)> = None;
+    let mut n = 0u64;
+    let mut cb = progress;
+    let stats = sim.run_probed(&mut model, stop, |p, m: &ClusterSim| {
+        n += 1;
+        if let Some(cb) = cb.as_mut()
+            && n.is_multiple_of(4096)
+        {
+            let done = m
+                .state
+                .jobs
+                .iter()
+                .filter(|j| matches!(j.phase, JobPhase::Completed { .. }))
+                .count() as u64;
+            cb(p.now, done, total);
         }
-        None => sim.run(&mut model, stop, |_, _| true),
-    };
+        if p.instant_closed
+            && !p.queue.is_empty()
+            && let Some(why) = m.no_progress()
+        {
+            stalled = Some((p.now, why));
+            return false;
+        }
+        true
+    });
+    if let Some((now, why)) = stalled {
+        model.stop_no_progress(now, why);
+    }
     if let Some(v) = model.dra_violation.take() {
         return Err(RunError::Dra(v));
     }
