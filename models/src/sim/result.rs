@@ -256,7 +256,9 @@ fn reason(m: &ClusterSim, i: usize, stop: StopReason) -> Option<String> {
     let det = &m.state.detect;
     let j = i as u32;
     let ended = match (&m.guard, stop) {
-        (Some((t, why)), _) => format!("when the no-progress guard stopped the run at {t} ({why})"),
+        (Some((t, _)), _) => {
+            format!("when the no-progress guard stopped the run at {t} (see guard)")
+        }
         (None, StopReason::Horizon) => "when the horizon was reached".to_string(),
         (None, StopReason::Drained) => {
             "when nothing was left to happen (no pending event could change it)".to_string()
