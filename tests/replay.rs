@@ -74,4 +74,4 @@ fn golden_fingerprint_of_the_bundled_default() {
     );
 }
 
-const GOLDEN: &str = "events=3190 choices=1412 choices_fp=9a2d924561ac30e8 jobs_csv_fp=48d9e6213d086111 summary_fp=c254e52aa0f70069";
+const GOLDEN: &str = "events=3190 choices=1412 choices_fp=9a2d924561ac30e8 jobs_csv_fp=48d9e6213d086111 summary_fp=9ca8e8bfde82ab2c";
