@@ -11,7 +11,8 @@
 //! over-quota deadlock possible.
 //!
 //! Preemption follows upstream's classic `getTargets` (kubernetes-sigs/kueue,
-//! `pkg/scheduler/preemption/preemption.go`, v0.9 through v0.13, unchanged in substance):
+//! `pkg/scheduler/preemption/preemption.go`, as read in its hierarchical-cohort form,
+//! v0.11 and later; earlier releases have the same steps):
 //! with candidates only from the preemptor's own queue, a minimal set is found allowing the
 //! preemptor to borrow; with candidates from other queues of the cohort (and no
 //! `borrowWithinCohort`, which is not modelled), reclaiming is tried only while the
