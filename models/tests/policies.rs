@@ -119,7 +119,9 @@ fn coscheduling_completes_both() {
 fn kueue_with_wait_for_pods_ready_completes_both() {
     // Default quota = 6 GPUs: A (4) is admitted, B (4) does not fit the quota until A
     // finishes; with blockAdmission B is not even considered while A's pods start.
-    let r = deadlock_case(PolicyKind::Kueue, |_| {});
+    let r = deadlock_case(PolicyKind::Kueue, |c| {
+        c.scheduler.kueue.wait_for_pods_ready.enable = true;
+    });
     assert_eq!(times(&r, "A"), (Some(0), Some(100)));
     assert_eq!(times(&r, "B"), (Some(100), Some(200)));
 }
@@ -127,10 +129,11 @@ fn kueue_with_wait_for_pods_ready_completes_both() {
 #[test]
 fn kueue_quota_twice_capacity_still_completes_with_wait_for_pods_ready() {
     // Quota 12 on 6 GPUs admits both by quota; blockAdmission admits B only once A's pods
-    // are all running (t=0, A's four pods bind in the same cycle), so B's pods take the 2
-    // GPUs left and wait for A's, which free at 100.
+    // are all running (t=0, A's four pods bind in the same cycle; admission runs again at
+    // that instant), so B's pods take the 2 GPUs left and wait for A's, which free at 100.
     let r = deadlock_case(PolicyKind::Kueue, |c| {
         c.scheduler.kueue.cluster_queues = vec![cq("default", None, 12.0)];
+        c.scheduler.kueue.wait_for_pods_ready.enable = true;
     });
     assert_eq!(times(&r, "A"), (Some(0), Some(100)));
     assert_eq!(times(&r, "B"), (Some(100), Some(200)));

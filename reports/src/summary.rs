@@ -108,6 +108,12 @@ pub struct Summary {
     pub trace_gpu_hours: f64,
     pub end_time_s: f64,
     pub stop: String,
+    /// Why the no-progress guard stopped the run (stop `no_progress`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard: Option<String>,
+    /// Every job that did not complete, with the reason (a detection or how the run
+    /// ended).
+    pub unfinished: Vec<Unfinished>,
     pub events: u64,
     /// Choices among equals made (score ties, random pod order).
     pub choices: u64,
@@ -115,6 +121,14 @@ pub struct Summary {
     pub choices_fingerprint: String,
     /// Hash of the (time, id) sequence of every engine event.
     pub engine_fingerprint: String,
+}
+
+/// A job that did not complete, and why.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Unfinished {
+    pub job: String,
+    pub outcome: &'static str,
+    pub reason: String,
 }
 
 /// One deadlock, starvation or livelock finding.
@@ -224,6 +238,17 @@ pub fn summarize(scenario: &str, r: &RunResult) -> Summary {
         trace_gpu_hours: round6(r.jobs.iter().map(|j| j.trace_gpu_hours).sum()),
         end_time_s: r.end_time.as_secs_f64(),
         stop: r.stop.clone(),
+        guard: r.guard.as_ref().map(|(t, why)| format!("{t}: {why}")),
+        unfinished: r
+            .jobs
+            .iter()
+            .filter(|j| j.end.is_none())
+            .map(|j| Unfinished {
+                job: j.id.clone(),
+                outcome: j.outcome.name(),
+                reason: j.reason.clone().unwrap_or_default(),
+            })
+            .collect(),
         events: r.events,
         choices: r.choices,
         choices_fingerprint: format!("{:016x}", r.choices_fingerprint),

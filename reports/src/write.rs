@@ -191,6 +191,22 @@ pub fn human(s: &Summary) -> String {
         "  trace      {:.1} GPU-hours requested; {} events, stop: {}",
         s.trace_gpu_hours, s.events, s.stop
     );
+    if let Some(g) = &s.guard {
+        let _ = writeln!(
+            o,
+            "  STOPPED    by the no-progress guard at {g} (see summary.json guard and unfinished)"
+        );
+    }
+    for u in s.unfinished.iter().take(5) {
+        let _ = writeln!(o, "  unfinished {} ({}): {}", u.job, u.outcome, u.reason);
+    }
+    if s.unfinished.len() > 5 {
+        let _ = writeln!(
+            o,
+            "  unfinished … and {} more (see summary.json unfinished)",
+            s.unfinished.len() - 5
+        );
+    }
     if s.deadlocked_jobs > 0 {
         let first = s
             .detections

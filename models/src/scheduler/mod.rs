@@ -189,7 +189,10 @@ impl std::hash::Hash for ClusterQueueDef {
     }
 }
 
-/// Kueue `waitForPodsReady` (v1beta1 semantics when enabled).
+/// Kueue `waitForPodsReady` (v1beta1 semantics when enabled). Defaults are upstream's
+/// (kubernetes-sigs/kueue `apis/config/v1beta1/defaults.go`): off; when enabled, timeout
+/// 5 min, `blockAdmission` true, requeue by eviction timestamp with backoff base 60 s and
+/// max 3600 s, no `backoffLimitCount`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WaitForPodsReady {
@@ -205,7 +208,7 @@ pub struct WaitForPodsReady {
 impl Default for WaitForPodsReady {
     fn default() -> Self {
         WaitForPodsReady {
-            enable: true,
+            enable: false,
             timeout: SimDuration::from_secs(300),
             block_admission: true,
             backoff_base: SimDuration::from_secs(60),

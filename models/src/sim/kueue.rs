@@ -9,6 +9,21 @@
 //! `blockAdmission`). Admitted workloads' pods are scheduled by the default kube-scheduler
 //! one at a time: Kueue itself is not a gang scheduler, which is what makes its documented
 //! over-quota deadlock possible.
+//!
+//! Preemption follows upstream's classic `getTargets` (kubernetes-sigs/kueue,
+//! `pkg/scheduler/preemption/preemption.go`, as read in its hierarchical-cohort form,
+//! v0.11 and later; earlier releases have the same steps):
+//! with candidates only from the preemptor's own queue, a minimal set is found allowing the
+//! preemptor to borrow; with candidates from other queues of the cohort (and no
+//! `borrowWithinCohort`, which is not modelled), reclaiming is tried only while the
+//! preemptor's queue is under its nominal quota and *without* borrowing, then a final
+//! attempt with own-queue candidates only, borrowing allowed ("to avoid flapping, Kueue
+//! only allows preemption of workloads from the same queue if borrowing"). Other queues'
+//! candidates stop counting once their queue no longer borrows. The model then admits the
+//! preemptor at once with the quota the eviction freed (upstream admits it in a later cycle
+//! once the victims are gone; here eviction is instantaneous), so an evicted workload
+//! cannot take its quota back in between. An admission pass that still makes no net
+//! progress is cut off after a bounded number of rounds and reported (`no_progress`).
 
 use std::collections::BTreeMap;
 
@@ -61,6 +76,9 @@ pub struct KueueState {
     /// Jobs that did not fit since quota last changed (BestEffortFIFO's inadmissible set).
     pub inadmissible: Vec<u32>,
     pub dirty: bool,
+    /// The last admission pass stopped at `blockAdmission` with workloads still queued.
+    #[serde(default)]
+    pub blocked: bool,
 }
 
 fn milli(gpus: f64, field: &str) -> Result<u64, ModelError> {
@@ -185,6 +203,7 @@ impl KueueState {
             admitted_at: BTreeMap::new(),
             inadmissible: Vec::new(),
             dirty: false,
+            blocked: false,
         })
     }
 }
@@ -276,6 +295,11 @@ pub(super) fn admit(m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
     let strategy = m.config.kueue.queueing_strategy;
     let mut unsuspended: Vec<u32> = Vec::new();
     admission_loop(m, &wfpr, strategy, &mut unsuspended, ctx);
+    // A workload admitted and then evicted again by a preemption in the same pass is not
+    // unsuspended (its pods must not reach the scheduler without quota), and one admitted
+    // twice is unsuspended once: otherwise its pods would be queued twice and bound twice.
+    let mut seen = std::collections::BTreeSet::new();
+    unsuspended.retain(|&j| m.state.jobs[j as usize].admitted && seen.insert(j));
     // The admitted jobs are unsuspended together: their pods reach kube-scheduler in the
     // configured pod order.
     let now = ctx.now();
@@ -292,8 +316,28 @@ fn admission_loop(
     unsuspended: &mut Vec<u32>,
     ctx: &mut Ctx<'_, Event>,
 ) {
+    // Every productive round admits a workload, evicts one or sets one aside; a pass that
+    // goes on longer than that allows is flapping (workloads evicting each other at one
+    // instant): cut it off and report it rather than spin for ever.
+    let jobs = m.workload.jobs.len() as u64;
+    let max_rounds = jobs.saturating_mul(8).saturating_add(64);
+    let mut rounds = 0u64;
+    m.state.kueue.blocked = false;
     loop {
         if wfpr.enable && wfpr.block_admission && any_admitted_not_ready(m) {
+            m.state.kueue.blocked = !m.state.job_queue.is_empty();
+            return;
+        }
+        rounds += 1;
+        if rounds > max_rounds {
+            let now = ctx.now();
+            m.trip_guard(
+                now,
+                format!(
+                    "Kueue admission at {now} made no net progress after {max_rounds} rounds (workloads preempting each other at one instant)"
+                ),
+                ctx,
+            );
             return;
         }
         // One head per ClusterQueue.
@@ -333,7 +377,15 @@ fn admission_loop(
                     break;
                 }
             } else if preempt_for(m, job, ctx) {
-                progress = true; // victims evicted; the preemptor is admitted next round
+                // Victims evicted: the preemptor takes the quota they freed.
+                if fits(&m.state.kueue.queues, cq, need).is_some() {
+                    admit_job(m, job, k, ctx);
+                    unsuspended.push(job);
+                }
+                progress = true;
+                if wfpr.enable && wfpr.block_admission {
+                    break;
+                }
             } else {
                 m.state.kueue.inadmissible.push(job);
                 if strategy == QueueingStrategy::BestEffortFifo {
@@ -347,7 +399,7 @@ fn admission_loop(
     }
 }
 
-fn any_admitted_not_ready(m: &ClusterSim) -> bool {
+pub(super) fn any_admitted_not_ready(m: &ClusterSim) -> bool {
     m.state
         .kueue
         .admitted_at
@@ -373,13 +425,14 @@ fn admit_job(m: &mut ClusterSim, job: u32, key: super::QueueKey, ctx: &mut Ctx<'
     }
 }
 
-/// Classic preemption for `job`; true if victims were evicted.
+/// Classic preemption for `job`; true if victims were evicted (see the module docs).
 fn preempt_for(m: &mut ClusterSim, job: u32, ctx: &mut Ctx<'_, Event>) -> bool {
     let cq = m.state.kueue.job_cq[job as usize] as usize;
     let need = m.workload.jobs[job as usize].gpu_milli();
     let prio = m.workload.jobs[job as usize].priority;
     let q = m.state.kueue.queues[cq].clone();
-    // Classic preemption only helps a workload whose request is within nominal quota.
+    // Classic preemption only helps a workload whose request is within nominal quota
+    // (upstream's flavor assigner gives such a workload mode Preempt, else NoFit).
     if need > q.nominal {
         return false;
     }
@@ -420,37 +473,79 @@ fn preempt_for(m: &mut ClusterSim, job: u32, ctx: &mut Ctx<'_, Event>) -> bool {
         return false;
     }
     cands.sort();
-    // Greedily remove candidates (in a scratch copy of the quota) until the job fits, then
-    // minimise: walk the targets backwards and keep any that is not needed.
-    let mut queues = m.state.kueue.queues.clone();
-    let mut targets: Vec<u32> = Vec::new();
-    for (_, v) in &cands {
-        let vcq = m.state.kueue.job_cq[*v as usize] as usize;
-        queues[vcq].usage -= m.workload.jobs[*v as usize].gpu_milli();
-        targets.push(*v);
-        if fits(&queues, cq, need).is_some() {
-            break;
+    let cands: Vec<u32> = cands.into_iter().map(|(_, v)| v).collect();
+    let own: Vec<u32> = cands
+        .iter()
+        .copied()
+        .filter(|&v| m.state.kueue.job_cq[v as usize] as usize == cq)
+        .collect();
+    let targets = if own.len() == cands.len() {
+        minimal_preemptions(m, cq, need, &cands, true)
+    } else {
+        let mut t = None;
+        if q.usage < q.nominal {
+            t = minimal_preemptions(m, cq, need, &cands, false);
         }
-    }
-    if fits(&queues, cq, need).is_none() {
+        if t.is_none() {
+            t = minimal_preemptions(m, cq, need, &own, true);
+        }
+        t
+    };
+    let Some(targets) = targets else {
         return false;
-    }
-    for i in (0..targets.len()).rev() {
-        let v = targets[i];
-        let vcq = m.state.kueue.job_cq[v as usize] as usize;
-        let g = m.workload.jobs[v as usize].gpu_milli();
-        queues[vcq].usage += g;
-        if fits(&queues, cq, need).is_some() {
-            targets.remove(i); // not needed
-        } else {
-            queues[vcq].usage -= g;
-        }
-    }
+    };
     let now = ctx.now();
     for v in targets {
         evict_and_requeue(m, v, now, None, ctx);
     }
     true
+}
+
+/// Upstream's `minimalPreemptions`: remove candidates in order (another queue's only while
+/// that queue still borrows) until `need` fits in `cq` (without borrowing unless
+/// `allow_borrowing`), then add back, from the second-to-last removed down, every one that
+/// is not needed. `None` if it never fits.
+fn minimal_preemptions(
+    m: &ClusterSim,
+    cq: usize,
+    need: u64,
+    cands: &[u32],
+    allow_borrowing: bool,
+) -> Option<Vec<u32>> {
+    let ok = |queues: &[CqState]| match fits(queues, cq, need) {
+        Some(borrows) => allow_borrowing || !borrows,
+        None => false,
+    };
+    let mut queues = m.state.kueue.queues.clone();
+    let mut targets: Vec<u32> = Vec::new();
+    let mut fit = false;
+    for &v in cands {
+        let vcq = m.state.kueue.job_cq[v as usize] as usize;
+        if vcq != cq && queues[vcq].usage <= queues[vcq].nominal {
+            continue; // no longer borrowing: nothing to reclaim there
+        }
+        queues[vcq].usage -= m.workload.jobs[v as usize].gpu_milli();
+        targets.push(v);
+        if ok(&queues) {
+            fit = true;
+            break;
+        }
+    }
+    if !fit {
+        return None;
+    }
+    for i in (0..targets.len().saturating_sub(1)).rev() {
+        let v = targets[i];
+        let vcq = m.state.kueue.job_cq[v as usize] as usize;
+        let g = m.workload.jobs[v as usize].gpu_milli();
+        queues[vcq].usage += g;
+        if ok(&queues) {
+            targets.remove(i); // not needed
+        } else {
+            queues[vcq].usage -= g;
+        }
+    }
+    Some(targets)
 }
 
 /// Evict an admitted workload: release its pods and quota, requeue it (after `backoff`).

@@ -310,6 +310,11 @@ pub struct ClusterSim {
     /// The DynamicResources plugin (when DRA is on).
     dra: Option<dra::DraRuntime>,
     pub dra_violation: Option<DraViolation>,
+    /// The no-progress guard stopped the run: when and why (see `trip_guard`).
+    pub guard: Option<(SimTime, String)>,
+    /// Events handled at the current instant (the no-progress guard's per-instant budget).
+    instant_events: (SimTime, u64),
+    instant_budget: u64,
 }
 
 impl ClusterSim {
@@ -429,6 +434,7 @@ impl ClusterSim {
         };
         let mut profile = config.scheduler.profile();
         profile.merge_identical_nodes = config.reduce_symmetry;
+        let workload_pods: u64 = workload.jobs.iter().map(|j| j.pods.len() as u64).sum();
         Ok(ClusterSim {
             profile,
             config: config.scheduler.clone(),
@@ -446,6 +452,12 @@ impl ClusterSim {
             invariant_violation: None,
             dra,
             dra_violation: None,
+            guard: None,
+            instant_events: (SimTime::ZERO, 0),
+            instant_budget: {
+                let pods: u64 = workload_pods;
+                pods.saturating_mul(64).saturating_add(1_000_000)
+            },
         })
     }
 
@@ -462,7 +474,86 @@ impl ClusterSim {
         self.invariant_violation = invariant_violation;
         // Snapshots are taken only while no DRA invariant is broken (the run stops there).
         self.dra_violation = None;
+        self.guard = None;
+        self.instant_events = (SimTime::ZERO, 0);
         self.scratch = Scratch::default();
+    }
+
+    /// The no-progress guard: stop the run, recording why. Every caller of the model (run,
+    /// verify) sees the engine stop and `guard` set; the result reports stop `no_progress`.
+    pub(crate) fn trip_guard(&mut self, now: SimTime, why: String, ctx: &mut Ctx<'_, Event>) {
+        if self.guard.is_none() {
+            self.guard = Some((now, why));
+        }
+        ctx.stop();
+    }
+
+    /// Most events one instant may take before the guard calls it a livelock at one
+    /// instant (time would never advance).
+    fn instant_event_budget(&self) -> u64 {
+        self.instant_budget
+    }
+
+    /// Nothing can progress any more: nothing runs, nothing is left to arrive, and gangs
+    /// have been reserved and released over and over (livelock) with no job completing.
+    /// `run` checks it whenever an instant closes with events still pending (the verifier
+    /// bounds its schedules itself and keeps exploring such cycles to report them).
+    fn no_progress(&self) -> Option<String> {
+        if self.state.detect.releases.is_empty()
+            || !self.state.running.is_empty()
+            || (self.state.submitted as usize) < self.workload.jobs.len()
+        {
+            return None;
+        }
+        let waiting = self
+            .state
+            .jobs
+            .iter()
+            .filter(|j| j.phase == JobPhase::Waiting && !j.deactivated)
+            .count() as u64;
+        if waiting == 0 {
+            return None;
+        }
+        let per_job = u64::from(if self.detect.livelock_releases > 0 {
+            self.detect.livelock_releases
+        } else {
+            10
+        });
+        let releases: u64 = self
+            .state
+            .detect
+            .releases
+            .values()
+            .map(|&n| u64::from(n))
+            .sum();
+        (releases >= per_job.saturating_mul(waiting)).then(|| {
+            format!(
+                "no progress: {releases} gang reservations released with no job completing, nothing running and nothing left to arrive ({waiting} jobs waiting)"
+            )
+        })
+    }
+
+    /// The guard stopped the run for `no_progress`: record it, and report every job whose
+    /// reservations were released as livelocked (the detector may be off or not yet due).
+    fn stop_no_progress(&mut self, now: SimTime, why: String) {
+        let ids: Vec<(u32, u32)> = self
+            .state
+            .detect
+            .releases
+            .iter()
+            .map(|(&j, &n)| (j, n))
+            .collect();
+        for (j, n) in ids {
+            self.state.detect.starved.entry(j).or_insert(StarvedRecord {
+                job: j,
+                time: now,
+                kind: StarvedKind::Livelock,
+                detail: format!("reserved and released {n} times without running"),
+            });
+        }
+        if self.guard.is_none() {
+            self.guard = Some((now, why));
+        }
     }
 
     /// Arrivals of one instant are sorted (by job index) before their pods are ordered.
@@ -968,6 +1059,20 @@ impl Model for ClusterSim {
     fn handle(&mut self, event: Event, ctx: &mut Ctx<'_, Event>) {
         let now = ctx.now();
         self.state.usage.advance(now);
+        if self.instant_events.0 == now {
+            self.instant_events.1 += 1;
+        } else {
+            self.instant_events = (now, 1);
+        }
+        if self.instant_events.1 > self.instant_event_budget() {
+            let n = self.instant_events.1;
+            self.trip_guard(
+                now,
+                format!("no progress: {n} events at the one instant {now} (time never advances)"),
+                ctx,
+            );
+            return;
+        }
         match event {
             Event::Submit(j) => {
                 self.state.jobs[j as usize].phase = JobPhase::Waiting;
@@ -1025,6 +1130,17 @@ impl Model for ClusterSim {
             PolicyKind::Kueue => {
                 kueue::admit(self, ctx);
                 podsched::cycle(self, ctx);
+                // blockAdmission: a workload that became ready in this cycle unblocks
+                // admission at once (same instant), not at the next event.
+                let bound = self.workload.jobs.len() + 1;
+                for _ in 0..bound {
+                    if !self.state.kueue.blocked || kueue::any_admitted_not_ready(self) {
+                        break;
+                    }
+                    self.state.kueue.dirty = true;
+                    kueue::admit(self, ctx);
+                    podsched::cycle(self, ctx);
+                }
                 self.schedule_flush(ctx);
             }
             PolicyKind::Volcano => {
@@ -1041,6 +1157,7 @@ impl Model for ClusterSim {
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
         let next = ctx.next_event_time();
         self.detect(now, next);
+
         if self.check_invariants
             && self.invariant_violation.is_none()
             && let Err(e) = self.state.cluster.check_invariants(&self.spec)
@@ -1186,25 +1303,36 @@ pub fn run(
         max_events: u64::MAX,
     };
     let total = model.workload.jobs.len() as u64;
-    let stats = match progress {
-        Some(cb) => {
-            let mut n = 0u64;
-            sim.run(&mut model, stop, |now, m: &ClusterSim| {
-                n += 1;
-                if n.is_multiple_of(4096) {
-                    let done = m
-                        .state
-                        .jobs
-                        .iter()
-                        .filter(|j| matches!(j.phase, JobPhase::Completed { .. }))
-                        .count() as u64;
-                    cb(now, done, total);
-                }
-                true
-            })
+    // The no-progress guard (see `ClusterSim::no_progress`), checked when an instant
+    // closes with events still pending.
+    let mut stalled: Option<(SimTime, String)> = None;
+    let mut n = 0u64;
+    let mut cb = progress;
+    let stats = sim.run_probed(&mut model, stop, |p, m: &ClusterSim| {
+        n += 1;
+        if let Some(cb) = cb.as_mut()
+            && n.is_multiple_of(4096)
+        {
+            let done = m
+                .state
+                .jobs
+                .iter()
+                .filter(|j| matches!(j.phase, JobPhase::Completed { .. }))
+                .count() as u64;
+            cb(p.now, done, total);
         }
-        None => sim.run(&mut model, stop, |_, _| true),
-    };
+        if p.instant_closed
+            && !p.queue.is_empty()
+            && let Some(why) = m.no_progress()
+        {
+            stalled = Some((p.now, why));
+            return false;
+        }
+        true
+    });
+    if let Some((now, why)) = stalled {
+        model.stop_no_progress(now, why);
+    }
     if let Some(v) = model.dra_violation.take() {
         return Err(RunError::Dra(v));
     }

@@ -70,6 +70,10 @@ pub struct JobRecord {
     pub deadlocked_at: Option<SimTime>,
     /// When the detector reported it starved or livelocked, and which.
     pub starved: Option<(SimTime, super::StarvedKind)>,
+    /// Why the job did not complete (`None` for completed jobs): every unfinished job is
+    /// explained, by a detection or by how the run ended.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// Everything reports need from a finished run.
@@ -109,6 +113,9 @@ pub struct RunResult {
     pub deadlocks: Vec<(SimTime, Vec<String>)>,
     /// Starvation and livelock findings: (job id, time, kind, detail).
     pub starved: Vec<(String, SimTime, super::StarvedKind, String)>,
+    /// The no-progress guard stopped the run (stop `no_progress`): when and why.
+    #[serde(default)]
+    pub guard: Option<(SimTime, String)>,
 }
 
 /// One job's time on the network model.
@@ -185,6 +192,7 @@ pub(super) fn collect(
         .zip(&m.state.jobs)
         .enumerate()
         .map(|(i, (spec, st))| {
+            let reason = reason(&m, i, stats.reason);
             let outcome = match st.phase {
                 JobPhase::Completed { .. } => Outcome::Completed,
                 JobPhase::Running => Outcome::Running,
@@ -219,6 +227,7 @@ pub(super) fn collect(
                 outcome,
                 deadlocked_at: deadlocked_at.get(&(i as u32)).copied(),
                 starved: det.starved.get(&(i as u32)).map(|r| (r.time, r.kind)),
+                reason,
             }
         })
         .collect();
@@ -246,6 +255,7 @@ pub(super) fn collect(
         total_gpu_milli: m.spec.total_gpus() * 1000,
         nodes: m.spec.nodes.len() as u32,
         stop: match stats.reason {
+            _ if m.guard.is_some() => "no_progress",
             StopReason::Drained => "drained",
             StopReason::Horizon => "horizon",
             StopReason::Requested => "requested",
@@ -268,5 +278,68 @@ pub(super) fn collect(
         network_series,
         deadlocks,
         starved,
+        guard: m.guard.clone(),
     }
+}
+
+/// Why job `i` did not complete (`None` if it did).
+fn reason(m: &ClusterSim, i: usize, stop: StopReason) -> Option<String> {
+    let st = &m.state.jobs[i];
+    let det = &m.state.detect;
+    let j = i as u32;
+    let ended = match (&m.guard, stop) {
+        (Some((t, _)), _) => {
+            format!("when the no-progress guard stopped the run at {t} (see guard)")
+        }
+        (None, StopReason::Horizon) => "when the horizon was reached".to_string(),
+        (None, StopReason::Drained) => {
+            "when nothing was left to happen (no pending event could change it)".to_string()
+        }
+        (None, _) => "when the run was stopped".to_string(),
+    };
+    let r = match st.phase {
+        JobPhase::Completed { .. } => return None,
+        JobPhase::NotSubmitted => {
+            "not submitted: its submit time lies beyond the end of the run".into()
+        }
+        JobPhase::Running => format!("running {ended}"),
+        JobPhase::Waiting => {
+            if let Some(d) = det.deadlocks.iter().find(|d| d.jobs.contains(&j)) {
+                format!(
+                    "deadlocked at {}: holds resources that no future event can release or complete",
+                    d.time
+                )
+            } else if st.deactivated {
+                format!(
+                    "deactivated by waitForPodsReady backoffLimitCount after {} requeues",
+                    st.requeues
+                )
+            } else if let Some(s) = det.starved.get(&j) {
+                let kind = match s.kind {
+                    super::StarvedKind::Livelock => "livelocked",
+                    super::StarvedKind::Starvation => "starved",
+                };
+                format!(
+                    "{kind} (detected at {}: {}); still waiting {ended}",
+                    s.time, s.detail
+                )
+            } else if stop == StopReason::Drained && m.guard.is_none() {
+                // Nothing is left to happen and no detection explains it: the job waits
+                // for ever. Say whether the cluster had room (a model or policy bug) or its
+                // resources are held by jobs that will never release them.
+                if m.state.running.is_empty() && m.state.detect.holding_waiting.is_empty() {
+                    format!(
+                        "stuck: waiting {ended} while the cluster was idle (no job running or holding resources): a model or policy bug"
+                    )
+                } else {
+                    format!(
+                        "waiting {ended}: its resources are held by jobs that never release them"
+                    )
+                }
+            } else {
+                format!("waiting {ended}")
+            }
+        }
+    };
+    Some(r)
 }

@@ -181,6 +181,7 @@ pub(crate) mod tests {
             },
             deadlocked_at: None,
             starved: None,
+            reason: None,
         }
     }
 
@@ -206,6 +207,7 @@ pub(crate) mod tests {
             network_series: vec![],
             deadlocks: vec![],
             starved: vec![],
+            guard: None,
         }
     }
 
