@@ -454,6 +454,11 @@ pub fn capacity(args: CapacityArgs) -> Result<(), Failure> {
 
 pub(crate) fn write(out: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>, Failure> {
     let files: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-    Ok(reports::write_all(out, &files)
-        .with_context(|| format!("writing results to {}", out.display()))?)
+    crate::write_out(out, &files)
+}
+
+/// Adds `files` to the output already in `out` (`orrery report` writing beside its input).
+pub(crate) fn add(out: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>, Failure> {
+    let files: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    crate::out_result(out, reports::add_files(out, &files))
 }

@@ -37,8 +37,10 @@ pub fn platform(args: PlatformArgs) -> Result<(), Failure> {
     };
     let r = models::platform::run(&sc.platform, seed, sim_core::SimTime::ZERO + horizon)
         .map_err(bad_input)?;
-    let written = reports::platform::write_platform(&args.out, &sc.name, seed, &r)
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    let written = crate::out_result(
+        &args.out,
+        reports::platform::write_platform(&args.out, &sc.name, seed, &r),
+    )?;
     if !args.quiet {
         println!(
             "{} (seed {seed}): {} events, {} requests ({} served), {} pods, simulated to {}",

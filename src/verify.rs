@@ -257,8 +257,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
     let md = verify_md(&report);
     files.insert(0, ("verify.json", verify_json(&report)?));
     files.insert(0, ("verify.md", md.into_bytes()));
-    let written = reports::write_all(&args.out, &files)
-        .with_context(|| format!("writing results to {}", args.out.display()))?;
+    let written = crate::write_out(&args.out, &files)?;
     let e = &report.exploration;
     if !args.quiet {
         let v = |x: Verdict| match x {
@@ -340,8 +339,7 @@ pub fn replay_witness(args: ReplayArgs) -> Result<(), Failure> {
         files.push(("waitfor.dot", waitfor_dot(v, &w.problem.name)));
     }
     files.push(("violation.json", violation_json(&run)?));
-    let written = reports::write_all(&args.out, &files)
-        .with_context(|| format!("writing results to {}", args.out.display()))?;
+    // Nothing is written unless the witness replayed to its recorded violation.
     if !same {
         return Err(anyhow!(
             "{path}: the replay did not reproduce the recorded {} at {} (got {:?}); was the witness written by another Orrery version ({})?",
@@ -352,6 +350,7 @@ pub fn replay_witness(args: ReplayArgs) -> Result<(), Failure> {
         )
         .into());
     }
+    let written = crate::write_out(&args.out, &files)?;
     if !args.quiet {
         let v = run.violation.as_ref();
         println!(
