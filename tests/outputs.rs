@@ -72,7 +72,7 @@ fn verify_leaves_no_stale_witness_and_a_failed_replay_writes_nothing() {
 const TINY: &str = "name: tiny
 cluster:
   node_pools:
-    - {name: a, count: 1, cpu_milli: 1000, memory_mib: 1024, gpus: 1}
+    - {name: a, count: 1, cpu_milli: 1000, memory_mib: 1024, gpus: 1, gpu_model: H100}
 workload:
   jobs:
     - {id: a, duration: 1s}
