@@ -4,8 +4,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-
 use crate::{Failure, bad_input};
 
 #[derive(clap::Args, Debug)]

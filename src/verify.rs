@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
 use models::verify::{
     ExploreOptions, Mode, Problem, Verdict, ViolationKind, Witness, explore, mitigations, replay,
