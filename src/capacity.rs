@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
 use models::{ClusterSpec, PolicyKind, RunError, Workload};
 use rayon::prelude::*;
@@ -460,6 +460,11 @@ pub fn capacity(args: CapacityArgs) -> Result<(), Failure> {
 
 pub(crate) fn write(out: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>, Failure> {
     let files: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-    Ok(reports::write_all(out, &files)
-        .with_context(|| format!("writing results to {}", out.display()))?)
+    crate::write_out(out, &files)
+}
+
+/// Adds `files` to the output already in `out` (`orrery report` writing beside its input).
+pub(crate) fn add(out: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>, Failure> {
+    let files: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    crate::out_result(out, reports::add_files(out, &files))
 }

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
 use models::{PolicyKind, RunError};
 use rayon::prelude::*;
@@ -223,8 +223,7 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
     let names: Vec<String> = policies.iter().map(|p| p.name().to_string()).collect();
     let files = reports::compare_files(&sc.name, &names, &seeds, &rows)?;
     let files: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-    let written = reports::write_all(&args.out, &files)
-        .with_context(|| format!("writing results to {}", args.out.display()))?;
+    let written = crate::write_out(&args.out, &files)?;
     if !args.quiet {
         let stats = reports::compare::policy_stats(&names, &rows);
         println!(

@@ -116,7 +116,7 @@ pub fn compare_fgd(args: &CompareArgs, path: &Path) -> Result<(), Failure> {
         ("fgd_curves.csv", curves.into_bytes()),
         ("compare.md", md.clone().into_bytes()),
     ];
-    let written = reports::write_all(&args.out, &files)?;
+    let written = crate::write_out(&args.out, &files)?;
     if !args.quiet {
         print!("{md}");
         println!(

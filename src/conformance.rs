@@ -95,7 +95,10 @@ pub fn conformance(args: ConformanceArgs) -> Result<(), Failure> {
         }
         return Ok(());
     }
-    let written = reports::conformance::write_conformance(&args.out, &card, &profile)?;
+    let written = crate::out_result(
+        &args.out,
+        reports::conformance::write_conformance(&args.out, &card, &profile),
+    )?;
     if !args.quiet {
         println!(
             "{} against the {} checklist (seed {}):",

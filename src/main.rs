@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use models::{PolicyKind, RunError};
@@ -199,6 +198,23 @@ fn bad_input(err: impl Into<anyhow::Error>) -> Failure {
     }
 }
 
+/// Writes a command's whole output into `dir` ([`reports::write_all`]: staged, then moved
+/// into place, replacing the previous output's files; links never followed).
+fn write_out(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<Vec<PathBuf>, Failure> {
+    out_result(dir, reports::write_all(dir, files))
+}
+
+/// An output directory that cannot be written safely (a link, a file, a directory of
+/// someone else's files) is bad input, exit 2; other write errors exit 1.
+fn out_result<T>(dir: &Path, r: Result<T, reports::ReportError>) -> Result<T, Failure> {
+    r.map_err(|e| match e {
+        e @ reports::ReportError::OutDir { .. } => bad_input(e),
+        e => Failure::from(
+            anyhow::Error::from(e).context(format!("writing results to {}", dir.display())),
+        ),
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.command {
@@ -331,8 +347,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         files.push(("network_jobs.csv", reports::network_jobs_csv(&result)?));
         files.push(("network_series.csv", reports::network_series_csv(&result)?));
     }
-    let written = reports::write_all(&args.out, &files)
-        .with_context(|| format!("writing results to {}", args.out.display()))?;
+    let written = write_out(&args.out, &files)?;
     if !args.quiet {
         print!("{}", reports::human(&summary));
         println!(

@@ -4,8 +4,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-
 use crate::{Failure, bad_input};
 
 #[derive(clap::Args, Debug)]
@@ -37,8 +35,10 @@ pub fn platform(args: PlatformArgs) -> Result<(), Failure> {
     };
     let r = models::platform::run(&sc.platform, seed, sim_core::SimTime::ZERO + horizon)
         .map_err(|e| bad_input(anyhow::anyhow!("{}: {e}", args.scenario.display())))?;
-    let written = reports::platform::write_platform(&args.out, &sc.name, seed, &r)
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    let written = crate::out_result(
+        &args.out,
+        reports::platform::write_platform(&args.out, &sc.name, seed, &r),
+    )?;
     if !args.quiet {
         println!(
             "{} (seed {seed}): {} events, {} requests ({} served), {} pods, simulated to {}",

@@ -51,7 +51,19 @@ fn print(quiet: bool, written: &[PathBuf]) {
 }
 
 pub fn report(args: ReportArgs) -> Result<(), Failure> {
-    let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
+    // Without --out the report is added beside its input (nothing removed); with --out it is
+    // that directory's whole output.
+    let (out, add) = match &args.out {
+        Some(o) => (o.clone(), false),
+        None => (args.dir.clone(), true),
+    };
+    let write = |files: &[(String, Vec<u8>)]| {
+        if add {
+            crate::capacity::add(&out, files)
+        } else {
+            crate::capacity::write(&out, files)
+        }
+    };
     let dir = &args.dir;
     if dir.join(capacity::SWEEP_JSON).exists() {
         let spec = capacity::read_spec(dir).map_err(input)?;
@@ -65,7 +77,7 @@ pub fn report(args: ReportArgs) -> Result<(), Failure> {
         }
         let runs = capacity::read_raw(&spec, dir).map_err(input)?;
         let files = capacity::report_from_runs(&spec, runs).map_err(input)?;
-        let written = crate::capacity::write(&out, &files)?;
+        let written = write(&files)?;
         print(args.quiet, &written);
         return Ok(());
     }
@@ -78,7 +90,7 @@ pub fn report(args: ReportArgs) -> Result<(), Failure> {
         let page =
             reports::compare_page::compare_html(&csv.display().to_string(), &bytes, cdf.as_deref())
                 .map_err(input)?;
-        let written = crate::capacity::write(&out, &[("compare.html".to_string(), page)])?;
+        let written = write(&[("compare.html".to_string(), page)])?;
         print(args.quiet, &written);
         return Ok(());
     }

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
 use models::verify::{
     ExploreOptions, MitigationBudget, Mode, Problem, Verdict, ViolationKind, Witness, explore,
@@ -24,17 +24,6 @@ pub const EXIT_VIOLATION: u8 = 3;
 /// schedule budget ran out before coverage was complete, a schedule hit its event
 /// budget, or a state-graph cycle has no witness.
 pub const EXIT_INCONCLUSIVE: u8 = 4;
-
-/// Every file `orrery verify` may write. Those a run does not write are removed from the
-/// output directory, so no earlier run's witness is left next to this run's report.
-const OUTPUT_FILES: [&str; 6] = [
-    "verify.md",
-    "verify.json",
-    "waitfor.dot",
-    "violation.json",
-    "witness.json",
-    "witness-unshrunk.json",
-];
 
 #[derive(clap::Args, Debug)]
 pub struct VerifyArgs {
@@ -285,22 +274,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
     let md = verify_md(&report);
     files.insert(0, ("verify.json", verify_json(&report)?));
     files.insert(0, ("verify.md", md.into_bytes()));
-    let written = reports::write_all(&args.out, &files)
-        .with_context(|| format!("writing results to {}", args.out.display()))?;
-    // An earlier verification into the same folder may have left a witness this one did
-    // not find: remove it, so every file there is this run's.
-    for stale in OUTPUT_FILES {
-        if files.iter().all(|(n, _)| *n != stale) {
-            let p = args.out.join(stale);
-            match std::fs::remove_file(&p) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(anyhow!("removing the stale {}: {e}", p.display()).into());
-                }
-            }
-        }
-    }
+    let written = crate::write_out(&args.out, &files)?;
     let e = &report.exploration;
     if !args.quiet {
         println!(
@@ -395,8 +369,7 @@ pub fn replay_witness(args: ReplayArgs) -> Result<(), Failure> {
         files.push(("waitfor.dot", waitfor_dot(v, &w.problem.name)));
     }
     files.push(("violation.json", violation_json(&run)?));
-    let written = reports::write_all(&args.out, &files)
-        .with_context(|| format!("writing results to {}", args.out.display()))?;
+    let written = crate::write_out(&args.out, &files)?;
     if !args.quiet {
         let v = run.violation.as_ref();
         println!(

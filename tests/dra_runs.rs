@@ -305,3 +305,87 @@ fn dra_runs_are_deterministic_through_the_binary() {
         assert!(a == b, "{f} differs");
     }
 }
+
+/// Issue 14 item 13: Pods, ResourceClaims and kinds not modelled (DeviceTaintRule) in the
+/// manifests of a run were dropped silently; they are refused and listed. The manifests are
+/// a byte-identical copy of the reproduction input (a Pod and a ResourceClaim).
+#[test]
+fn manifests_a_run_would_not_use_are_refused_and_listed() {
+    let d = tmpdir("dra-unused");
+    let m = d.join("m");
+    std::fs::create_dir_all(&m).expect("mkdir");
+    std::fs::copy(
+        root().join("scenarios/tests/dra/zero-counter.yaml"),
+        m.join("zero-counter.yaml"),
+    )
+    .expect("copy");
+    write(
+        &m,
+        "taint.yaml",
+        "apiVersion: resource.k8s.io/v1alpha3\nkind: DeviceTaintRule\nmetadata: {name: t}\nspec: {taint: {key: k, effect: NoSchedule}}\n",
+    );
+    write(
+        &d,
+        "s.yaml",
+        "cluster:\n  node_pools: [{name: n, count: 1, cpu_milli: 1000, memory_mib: 1024}]\ndra: {manifests: m}\nworkload: {jobs: [{id: a, duration: 1s}]}\n",
+    );
+    let out = orrery(&["run", "s.yaml", "--out", "out", "--quiet"], &d);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for n in [
+        "dra.manifests",
+        "Pod default/p",
+        "ResourceClaim default/c1",
+        "DeviceTaintRule",
+        "does not use",
+    ] {
+        assert!(err.contains(n), "expected {n:?} in: {err}");
+    }
+    assert!(!d.join("out").exists());
+}
+
+/// Issue 14 item 13: a selector that fails to evaluate on every device was reported as "no
+/// node of the cluster has devices that satisfy it"; the claim, the expression and the CEL
+/// message are reported instead.
+#[test]
+fn cel_evaluation_errors_in_a_run_name_the_claim_and_the_cel_message() {
+    let src = root().join("scenarios/dra");
+    let d = tmpdir("dra-cel-eval");
+    let m = d.join("m");
+    std::fs::create_dir_all(&m).expect("mkdir");
+    for f in ["nvidia-deviceclasses.yaml", "h100-node.yaml"] {
+        std::fs::copy(src.join(f), m.join(f)).expect("copy");
+    }
+    std::fs::copy(src.join("run/node.yaml"), m.join("node.yaml")).expect("copy");
+    write(
+        &m,
+        "t.yaml",
+        "apiVersion: resource.k8s.io/v1
+kind: ResourceClaimTemplate
+metadata: {name: one-gpu}
+spec:
+  spec:
+    devices:
+      requests:
+      - name: gpu
+        exactly:
+          deviceClassName: gpu.nvidia.com
+          selectors:
+          - cel: {expression: 'device.attributes[\"gpu.nvidia.com\"].nosuch == 1'}
+",
+    );
+    write(&d, "s.yaml", TEMPLATE_SCENARIO);
+    let out = orrery(&["run", "s.yaml", "--out", "out", "--quiet"], &d);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for n in [
+        "job \"a\" pod 0",
+        "ResourceClaim",
+        "request gpu",
+        "nosuch",
+        "failed on device",
+    ] {
+        assert!(err.contains(n), "expected {n:?} in: {err}");
+    }
+    assert!(!err.contains("no node of the cluster has devices"), "{err}");
+}

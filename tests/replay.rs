@@ -78,10 +78,10 @@ const GOLDEN: &str = "events=3190 choices=1412 choices_fp=9a2d924561ac30e8 jobs_
 /// The bundled gang deadlock (two 4-pod gangs, pods interleaved, 6 GPUs) under `policy`,
 /// with an optional horizon.
 fn gang_deadlock(policy: &str, horizon: Option<&str>) -> reports::Summary {
-    let ov = Overrides {
+    let ov = scenarios::Overrides {
         policy: models::PolicyKind::parse(policy),
         horizon: horizon.map(|h| h.parse().expect("duration")),
-        ..Overrides::default()
+        ..checked()
     };
     let sc = scenarios::load(&bundled("gang-deadlock.yaml"), &ov).expect("scenario loads");
     let r = models::run(sc.cluster, sc.workload, &sc.config, None).expect("run completes");
@@ -170,7 +170,7 @@ fn preemptions_count_evicted_pods_not_gang_rejections() {
                 policy: tiresias\n  tiresias: {thresholds_gpu_s: [3600]}\n";
     let path = d.join("preempt.yaml");
     std::fs::write(&path, yaml).unwrap();
-    let sc = scenarios::load(&path, &Overrides::default()).expect("scenario loads");
+    let sc = scenarios::load(&path, &checked()).expect("scenario loads");
     let r = models::run(sc.cluster, sc.workload, &sc.config, None).expect("run completes");
     let ends: Vec<(Option<f64>, u32)> = r
         .jobs

@@ -165,3 +165,23 @@ spec:
         "{e}"
     );
 }
+
+/// Issue 14 item 13: unknown fields were ignored (k8s-openapi drops them), so a misspelt
+/// or mis-indented field silently changed nothing; they are rejected as `kubectl apply`
+/// (strict field validation) does, naming the field's path, file and line.
+#[test]
+fn unknown_fields_are_rejected_with_their_path() {
+    // A misspelt `count` in a claim: used to allocate one device instead of 2.
+    let text = "apiVersion: resource.k8s.io/v1\nkind: DeviceClass\nmetadata: {name: a}\n---\napiVersion: resource.k8s.io/v1\nkind: ResourceClaim\nmetadata: {name: c}\nspec:\n  devices:\n    requests:\n    - name: gpu\n      exactly: {deviceClassName: a, cuont: 2}\n";
+    let e = err("claim.yaml", text);
+    assert!(e.starts_with("claim.yaml:5:"), "{e}");
+    assert!(e.contains("spec.devices.requests[0].exactly.cuont"), "{e}");
+    // In a `kind: List` item, and in metadata.
+    let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: resource.k8s.io/v1\n  kind: DeviceClass\n  metadata: {name: a, lables: {x: y}}\n";
+    let e = err("list.yaml", list);
+    assert!(e.starts_with("list.yaml:"), "{e}");
+    assert!(e.contains("metadata.lables"), "{e}");
+    // Known fields, nulls and the fixtures pass.
+    let ok = "apiVersion: resource.k8s.io/v1\nkind: DeviceClass\nmetadata: {name: a, labels: null}\nspec: {selectors: []}\n";
+    Manifests::parse("ok.yaml", ok).unwrap();
+}

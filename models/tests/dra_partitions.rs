@@ -91,3 +91,25 @@ fn mixed_profiles_share_the_memory_slices_and_free_them_on_unreserve() {
     let p = place(&mut a, &mut s, "small4", &[mig("small4", "1g.10gb", 0)]).unwrap();
     assert_eq!(names(&a, &p, 0), ["gpu-0-mig-19-0-1"]);
 }
+
+/// Issue 14 item 13: a device consuming a shared counter with value 0 (NVIDIA's
+/// partitionable slices list such counters) left a zero entry in the state after `reserve`,
+/// which `check` then rejected ("shared-counter use does not match the claims").
+/// The manifests are a byte-identical copy of the reproduction input.
+#[test]
+fn zero_valued_counters_keep_the_state_consistent() {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/tests/dra/zero-counter.yaml");
+    let m = models::dra::Manifests::load(&path).unwrap();
+    let mut a = allocator(&m);
+    let mut s = AllocationState::default();
+    let claims: Vec<_> = m.claims.values().cloned().collect();
+    // `place` reserves and then runs `Allocator::check`, which failed here before.
+    let p = place(&mut a, &mut s, "default/p", &claims).unwrap();
+    assert_eq!(names(&a, &p, 0), ["dev"]);
+    a.check(&s).unwrap();
+    let keys: Vec<_> = p.claims.iter().map(|(k, _)| k.clone()).collect();
+    a.unreserve(&mut s, "default/p", &keys);
+    a.check(&s).unwrap();
+    assert_eq!(s, AllocationState::default());
+}

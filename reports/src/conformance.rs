@@ -372,16 +372,12 @@ pub fn self_assessment_yaml(card: &Scorecard, profile: &Profile) -> String {
     s
 }
 
-/// Write the scorecard and every case file into `dir` (created if needed).
+/// Write the scorecard and every case file as the output in `dir` ([`crate::write_all`]).
 pub fn write_conformance(
     dir: &Path,
     card: &Scorecard,
     profile: &Profile,
 ) -> Result<Vec<String>, ReportError> {
-    let io = |path: &Path, source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("scorecard.md".into(), scorecard_md(card).into_bytes()),
         ("scorecard.json".into(), scorecard_json(card)?),
@@ -400,14 +396,7 @@ pub fn write_conformance(
             }
         }
     }
-    let mut written = Vec::new();
-    for (rel, bytes) in files {
-        let path = dir.join(&rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-        }
-        std::fs::write(&path, bytes).map_err(|e| io(&path, e))?;
-        written.push(rel);
-    }
-    Ok(written)
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    crate::write_all(dir, &refs)?;
+    Ok(files.into_iter().map(|(n, _)| n).collect())
 }

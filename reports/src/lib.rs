@@ -14,6 +14,6 @@ pub mod write;
 pub use compare::{RunRow, compare_files};
 pub use summary::{Distribution, Summary, summarize};
 pub use write::{
-    ReportError, human, jobs_csv, network_jobs_csv, network_series_csv, secs, summary_json,
-    write_all,
+    OUT_MARKER, ReportError, add_files, human, jobs_csv, network_jobs_csv, network_series_csv,
+    secs, summary_json, write_all,
 };

@@ -149,7 +149,7 @@ pub fn summary_json(name: &str, seed: u64, r: &PlatformRun) -> Result<Vec<u8>, R
     Ok(out)
 }
 
-/// Write every file of a platform run into `dir` (created if needed).
+/// Write every file of a platform run as the output in `dir` ([`crate::write_all`]).
 pub fn write_platform(
     dir: &Path,
     name: &str,
@@ -174,15 +174,6 @@ pub fn write_platform(
         ),
         ("summary.json", summary_json(name, seed, r)?),
     ];
-    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut written = Vec::new();
-    for (rel, bytes) in files {
-        let path = dir.join(rel);
-        std::fs::write(&path, bytes).map_err(|source| ReportError::Io { path, source })?;
-        written.push(rel.to_string());
-    }
-    Ok(written)
+    crate::write_all(dir, &files)?;
+    Ok(files.iter().map(|(n, _)| n.to_string()).collect())
 }

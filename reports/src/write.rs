@@ -1,5 +1,7 @@
-//! Writers: per-job CSV, JSON summary, terminal summary, and an all-or-nothing output
-//! directory (files are written under temporary names and renamed only when all are done).
+//! Writers: per-job CSV, JSON summary, terminal summary, and the output directory: every
+//! file is written into a staging directory first and moved into place only when all were
+//! written; the files of the previous command that wrote there are replaced, never left
+//! beside the new ones; symbolic links are never followed (see [`write_all`]).
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -20,6 +22,10 @@ pub enum ReportError {
     },
     #[error("cannot encode {what}: {msg}")]
     Encode { what: &'static str, msg: String },
+    /// The output directory cannot be written safely (a symbolic link, not a directory, or
+    /// a directory Orrery did not write holding a file this command would replace).
+    #[error("{path}: {reason}")]
+    OutDir { path: PathBuf, reason: String },
 }
 
 /// Seconds with full nanosecond precision and no float rounding: "12", "0.25".
@@ -230,35 +236,210 @@ pub fn human(s: &Summary) -> String {
     o
 }
 
-/// Write `files` into `dir` all-or-nothing: each is written to a temporary name first and
-/// renamed only after every file was written successfully.
+/// The marker file naming the entries the last Orrery command wrote into an output directory.
+pub const OUT_MARKER: &str = ".orrery-out";
+/// The staging directory inside the output directory, removed after every write.
+const STAGING: &str = ".orrery-tmp";
+
+/// Write `files` (names relative to `dir`, `/` for subdirectories) as the whole output of a
+/// command: every file is written into a fresh staging directory `dir/.orrery-tmp` first
+/// (nothing in `dir` changes if any write fails); then the entries the previous command
+/// wrote there (listed in `dir/.orrery-out`) are removed and the new ones renamed into
+/// place, so no stale file of an earlier run stays beside the new ones. Other entries (e.g.
+/// the `verify/` subdirectory of `out/`) are left alone. Symbolic links are never followed:
+/// `dir` itself may not be one, and a link in the way of a new file is replaced, not
+/// written through. A non-empty `dir` without the marker (not written by Orrery) is refused
+/// if it holds an entry this command would replace.
 pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<Vec<PathBuf>, ReportError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ReportError::Io { path, source }
+    commit(dir, files, true)
+}
+
+/// Like [`write_all`], but adds `files` to the output already in `dir` (e.g. `orrery report`
+/// writing `compare.html` beside the `compare.csv` it was made from): nothing else is removed.
+pub fn add_files(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<Vec<PathBuf>, ReportError> {
+    commit(dir, files, false)
+}
+
+fn out_err(path: &Path, reason: impl Into<String>) -> ReportError {
+    ReportError::OutDir {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The top-level entry of a relative file name, if the name is safe (plain components only,
+/// not Orrery's own marker or staging names).
+fn top_entry(name: &str) -> Option<String> {
+    use std::path::Component;
+    let p = Path::new(name);
+    let mut comps = p.components();
+    let first = match comps.next()? {
+        Component::Normal(c) => c.to_str()?.to_string(),
+        _ => return None,
     };
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut tmps = Vec::new();
-    for (name, bytes) in files {
-        let tmp = dir.join(format!(".{name}.tmp"));
-        let res = std::fs::File::create(&tmp)
-            .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()));
-        if let Err(e) = res {
-            for t in &tmps {
-                let _ = std::fs::remove_file(t);
-            }
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io(&tmp)(e));
+    if first.starts_with(".orrery") || !comps.all(|c| matches!(c, Component::Normal(_))) {
+        return None;
+    }
+    Some(first)
+}
+
+/// Checks `dir` and returns the entries its marker lists (`None` if it is a non-empty
+/// directory without a marker); creates it if absent.
+fn open_out_dir(dir: &Path) -> Result<Option<std::collections::BTreeSet<String>>, ReportError> {
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+            return Ok(Some(Default::default()));
         }
-        tmps.push(tmp);
+        Err(e) => return Err(io_err(dir)(e)),
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(out_err(
+                dir,
+                "is a symbolic link; Orrery does not write through links (name the directory itself)",
+            ));
+        }
+        Ok(m) if !m.is_dir() => return Err(out_err(dir, "exists and is not a directory")),
+        Ok(_) => {}
     }
-    let mut out = Vec::new();
-    for ((name, _), tmp) in files.iter().zip(&tmps) {
-        let dst = dir.join(name);
-        std::fs::rename(tmp, &dst).map_err(io(&dst))?;
-        out.push(dst);
+    let marker = dir.join(OUT_MARKER);
+    match std::fs::symlink_metadata(&marker) {
+        Ok(m) if m.is_file() => {
+            let text = std::fs::read_to_string(&marker).map_err(io_err(&marker))?;
+            Ok(Some(
+                text.lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .filter_map(|l| top_entry(l).filter(|t| t == l))
+                    .collect(),
+            ))
+        }
+        Ok(_) => Err(out_err(&marker, "is not a regular file")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
+            Ok(entries.next().is_none().then(Default::default))
+        }
+        Err(e) => Err(io_err(&marker)(e)),
     }
-    Ok(out)
+}
+
+/// Removes a file, link or directory (a link is removed, never followed).
+fn remove_entry(path: &Path) -> Result<(), ReportError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path).map_err(io_err(path)),
+        Ok(_) => std::fs::remove_file(path).map_err(io_err(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(path)(e)),
+    }
+}
+
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
+        .map_err(io_err(path))
+}
+
+/// Writes the marker listing `entries` (through the staging directory, then a rename).
+fn write_marker(
+    dir: &Path,
+    staging: &Path,
+    entries: &std::collections::BTreeSet<String>,
+) -> Result<(), ReportError> {
+    let mut text =
+        String::from("# written by Orrery: the entries of the last command that wrote here\n");
+    for e in entries {
+        text.push_str(e);
+        text.push('\n');
+    }
+    let tmp = staging.join(OUT_MARKER);
+    remove_entry(&tmp)?;
+    write_new(&tmp, text.as_bytes())?;
+    let dst = dir.join(OUT_MARKER);
+    std::fs::rename(&tmp, &dst).map_err(io_err(&dst))
+}
+
+fn commit(
+    dir: &Path,
+    files: &[(&str, Vec<u8>)],
+    replace: bool,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let mut tops = std::collections::BTreeSet::new();
+    for (name, _) in files {
+        let top = top_entry(name)
+            .ok_or_else(|| out_err(&dir.join(name), "not a valid output file name"))?;
+        tops.insert(top);
+    }
+    let old = open_out_dir(dir)?;
+    let old = match old {
+        Some(old) => old,
+        None => {
+            for t in &tops {
+                if std::fs::symlink_metadata(dir.join(t)).is_ok() {
+                    return Err(out_err(
+                        dir,
+                        format!(
+                            "exists, was not written by this Orrery (no {OUT_MARKER} file) and holds {t}, \
+                             which this command would replace; remove it or choose another --out"
+                        ),
+                    ));
+                }
+            }
+            Default::default()
+        }
+    };
+    let staging = dir.join(STAGING);
+    match std::fs::symlink_metadata(&staging) {
+        Ok(m) if m.is_dir() => remove_entry(&staging)?, // left by an interrupted run
+        Ok(_) => {
+            return Err(out_err(
+                &staging,
+                "exists and is not a directory (Orrery's staging directory); remove it",
+            ));
+        }
+        Err(_) => {}
+    }
+    std::fs::create_dir(&staging).map_err(io_err(&staging))?;
+    let staged = (|| {
+        for (name, bytes) in files {
+            let path = staging.join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+            }
+            write_new(&path, bytes)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = staged {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    // Commit: the marker first lists old and new entries, so an interrupted commit leaves
+    // nothing unaccounted for; then old entries go, new ones are renamed into place.
+    let all: std::collections::BTreeSet<String> = old.union(&tops).cloned().collect();
+    write_marker(dir, &staging, &all)?;
+    if replace {
+        for gone in old.difference(&tops) {
+            remove_entry(&dir.join(gone))?;
+        }
+    }
+    for t in &tops {
+        let dst = dir.join(t);
+        if std::fs::symlink_metadata(&dst).is_ok_and(|m| m.is_dir()) {
+            remove_entry(&dst)?;
+        }
+        std::fs::rename(staging.join(t), &dst).map_err(io_err(&dst))?;
+    }
+    write_marker(dir, &staging, if replace { &tops } else { &all })?;
+    std::fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
+    Ok(files.iter().map(|(n, _)| dir.join(n)).collect())
 }
 
 /// `network_jobs.csv` (network model runs): per job, steps run, compute time, the
@@ -349,20 +530,112 @@ mod tests {
         assert_eq!(gpus(8000), "8");
     }
 
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("orrery-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
     #[test]
     fn write_all_leaves_nothing_half_written() {
-        let dir = std::env::temp_dir().join(format!("orrery-write-all-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = scratch("write-all");
         let files = vec![("a.txt", b"a".to_vec()), ("b.txt", b"b".to_vec())];
         let out = write_all(&dir, &files).unwrap();
         assert_eq!(out.len(), 2);
         assert_eq!(std::fs::read(dir.join("b.txt")).unwrap(), b"b");
-        let leftovers: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-            .collect();
-        assert!(leftovers.is_empty());
+        assert_eq!(listing(&dir), [OUT_MARKER, "a.txt", "b.txt"]);
+        // A write that fails half-way (a file where a directory must go) changes nothing.
+        let bad = vec![("a.txt", b"new".to_vec()), ("a.txt/x", b"x".to_vec())];
+        assert!(write_all(&dir, &bad).is_err());
+        assert_eq!(listing(&dir), [OUT_MARKER, "a.txt", "b.txt"]);
+        assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"a");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Issue 14 item 12: a second write never leaves the first one's files beside its own
+    /// (a VERIFIED `verify` after a VIOLATION one left the old `witness.json`).
+    #[test]
+    fn write_all_removes_the_previous_outputs_files_only() {
+        let dir = scratch("write-stale");
+        write_all(
+            &dir,
+            &[
+                ("witness.json", b"w".to_vec()),
+                ("verify.md", b"1".to_vec()),
+            ],
+        )
+        .unwrap();
+        std::fs::create_dir(dir.join("verify")).unwrap(); // another command's output
+        write_all(&dir, &[("verify.md", b"2".to_vec())]).unwrap();
+        assert_eq!(listing(&dir), [OUT_MARKER, "verify", "verify.md"]);
+        assert_eq!(std::fs::read(dir.join("verify.md")).unwrap(), b"2");
+        // Adding keeps what is there.
+        add_files(&dir, &[("page.html", b"p".to_vec())]).unwrap();
+        assert_eq!(
+            listing(&dir),
+            [OUT_MARKER, "page.html", "verify", "verify.md"]
+        );
+        write_all(&dir, &[("sub/x.md", b"x".to_vec())]).unwrap();
+        assert_eq!(listing(&dir), [OUT_MARKER, "sub", "verify"]);
+        assert_eq!(std::fs::read(dir.join("sub/x.md")).unwrap(), b"x");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn write_all_refuses_a_foreign_directory_it_would_overwrite() {
+        let dir = scratch("write-foreign");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("notes.txt"), b"mine").unwrap();
+        // Nothing of the user's is touched: a file of another name may be added...
+        write_all(&dir, &[("jobs.csv", b"j".to_vec())]).unwrap();
+        assert_eq!(std::fs::read(dir.join("notes.txt")).unwrap(), b"mine");
+        // ...but a file of the user's is never replaced.
+        let dir2 = scratch("write-foreign2");
+        std::fs::create_dir(&dir2).unwrap();
+        std::fs::write(dir2.join("jobs.csv"), b"mine").unwrap();
+        let e = write_all(&dir2, &[("jobs.csv", b"j".to_vec())]).unwrap_err();
+        assert!(e.to_string().contains("was not written by"), "{e}");
+        assert_eq!(std::fs::read(dir2.join("jobs.csv")).unwrap(), b"mine");
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&dir2);
+    }
+
+    /// Issue 14 item 12: links are never written through (the old code followed a link
+    /// named `--out`, and one at a temporary file's name).
+    #[cfg(unix)]
+    #[test]
+    fn write_all_never_follows_symbolic_links() {
+        let base = scratch("write-links");
+        let target = base.join("target");
+        std::fs::create_dir_all(&target).unwrap();
+        std::fs::write(target.join("keep.txt"), b"keep").unwrap();
+        // --out naming a link to a directory.
+        let link = base.join("out-link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = write_all(&link, &[("jobs.csv", b"j".to_vec())]).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(listing(&target), ["keep.txt"]);
+        // A link inside the output directory, where a new file goes: replaced, not followed.
+        let out = base.join("out");
+        write_all(&out, &[("jobs.csv", b"1".to_vec())]).unwrap();
+        std::fs::remove_file(out.join("jobs.csv")).unwrap();
+        std::os::unix::fs::symlink(target.join("keep.txt"), out.join("jobs.csv")).unwrap();
+        write_all(&out, &[("jobs.csv", b"2".to_vec())]).unwrap();
+        assert_eq!(std::fs::read(target.join("keep.txt")).unwrap(), b"keep");
+        assert_eq!(std::fs::read(out.join("jobs.csv")).unwrap(), b"2");
+        // A link at the staging directory's name is refused.
+        std::os::unix::fs::symlink(&target, out.join(STAGING)).unwrap();
+        assert!(write_all(&out, &[("jobs.csv", b"3".to_vec())]).is_err());
+        assert_eq!(listing(&target), ["keep.txt"]);
+        let _ = std::fs::remove_dir_all(&base);
     }
 }

@@ -117,7 +117,39 @@ pub fn load_manifests(
         };
         res.map_err(|e| invalid(path, &field, e.to_string()))?;
     }
+    unused_objects(path, &m)?;
     Ok(Some(m))
+}
+
+/// A run uses the manifests' DeviceClasses, ResourceSlices, ResourceClaimTemplates, Nodes
+/// and Namespaces; its pods come from the workload. Pods, ResourceClaims and kinds that are
+/// not modelled (e.g. DeviceTaintRule) would be dropped without effect: refused, listed.
+fn unused_objects(path: &str, m: &Manifests) -> Result<(), ScenarioError> {
+    let mut unused: Vec<String> = Vec::new();
+    unused.extend(m.pods.keys().map(|k| format!("Pod {k}")));
+    unused.extend(m.claims.keys().map(|k| format!("ResourceClaim {k}")));
+    unused.extend(m.skipped.iter().map(|s| format!("{s} (kind not modelled)")));
+    if unused.is_empty() {
+        return Ok(());
+    }
+    const SHOWN: usize = 10;
+    let more = unused.len().saturating_sub(SHOWN);
+    unused.truncate(SHOWN);
+    Err(invalid(
+        path,
+        "dra.manifests",
+        format!(
+            "holds objects a run does not use: {}{}; a run's pods come from the workload and get \
+             their claims from claim_templates; give dra.manifests only DeviceClasses, \
+             ResourceSlices, ResourceClaimTemplates, Nodes and Namespaces",
+            unused.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ),
+    ))
 }
 
 /// Cluster nodes from the manifests' Node objects (allocatable cpu and memory, labels), in

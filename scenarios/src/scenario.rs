@@ -203,13 +203,58 @@ impl FileSource for DirSource {
     fn read(&self, name: &str) -> Result<(String, String), ScenarioError> {
         let p = self.0.join(name);
         let display = p.display().to_string();
-        match std::fs::read_to_string(&p) {
-            Ok(s) => Ok((display, s)),
-            Err(source) => Err(ScenarioError::Read {
+        read_regular_file(&p)
+            .map(|s| (display.clone(), s))
+            .map_err(|source| ScenarioError::Read {
                 path: display,
                 source,
-            }),
-        }
+            })
+    }
+}
+
+/// The largest input file read (4 GiB): the largest real trace is well under 1 GiB.
+pub const MAX_INPUT_BYTES: u64 = 4 << 30;
+
+/// Reads a regular file (after resolving links) of at most [`MAX_INPUT_BYTES`]: a device
+/// (`/dev/zero`), a FIFO, a socket or a folder is refused without being opened, so a run
+/// never hangs or reads without end on one.
+pub fn read_regular_file(p: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(p)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a folder, device, FIFO or socket)",
+        ));
+    }
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("larger than {MAX_INPUT_BYTES} bytes"),
+        ));
+    }
+    let mut text = String::new();
+    std::fs::File::open(p)?
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_INPUT_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("larger than {MAX_INPUT_BYTES} bytes"),
+        ));
+    }
+    Ok(text)
+}
+
+/// Names the scenario field of a file that could not be read.
+fn in_field(path: &str, field: String, e: ScenarioError) -> ScenarioError {
+    match e {
+        ScenarioError::Read { path: file, source } => ScenarioError::Invalid {
+            path: path.to_string(),
+            field,
+            msg: format!("cannot read {file}: {source}"),
+        },
+        other => other,
     }
 }
 
@@ -238,7 +283,7 @@ pub fn parse(path: &str, yaml: &str) -> Result<ScenarioFile, ScenarioError> {
 /// Load a scenario file from disk; the files it names are read relative to its folder.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Scenario, ScenarioError> {
     let display = path.display().to_string();
-    let yaml = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+    let yaml = read_regular_file(path).map_err(|source| ScenarioError::Read {
         path: display.clone(),
         source,
     })?;
@@ -471,7 +516,9 @@ pub fn build_cluster(
                 "must be at least 1",
             ));
         }
-        let (display, text) = files.read(&l.file)?;
+        let (display, text) = files
+            .read(&l.file)
+            .map_err(|e| in_field(path, format!("cluster.node_lists[{i}].file"), e))?;
         let mut list = match l.format {
             NodeListFormat::Openb => trace::load_openb_nodes(&display, &text, l.nodes_per_rack)?,
         };
@@ -536,8 +583,10 @@ fn build_workload(
         ));
     }
     let mut jobs: Vec<JobSpec> = Vec::new();
-    for t in &def.traces {
-        let (display, text) = files.read(&t.file)?;
+    for (i, t) in def.traces.iter().enumerate() {
+        let (display, text) = files
+            .read(&t.file)
+            .map_err(|e| in_field(path, format!("workload.traces[{i}].file"), e))?;
         let opts = ImportOptions {
             max_gpus_per_pod: def.max_gpus_per_pod,
             id_prefix: t.id_prefix.clone(),
@@ -636,4 +685,58 @@ fn build_workload(
     let mut w = Workload { jobs };
     w.sort_by_submit();
     Ok(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario_with_trace(file: &str) -> String {
+        format!(
+            "name: t\ncluster:\n  node_pools:\n    - {{name: a, count: 1, cpu_milli: 1000, memory_mib: 1024, gpus: 8, gpu_model: H100}}\n\
+             workload:\n  traces:\n    - {{file: \"{file}\", format: itp}}\n"
+        )
+    }
+
+    /// Issue 14 item 12: a trace path naming a folder, device or FIFO is refused without
+    /// being read, naming the scenario field (the old code read `/dev/zero` without end and
+    /// reported a folder without the field).
+    #[test]
+    fn special_trace_files_are_refused_naming_the_field() {
+        let dir = std::env::temp_dir();
+        let mut names = vec![dir.display().to_string()];
+        if cfg!(unix) {
+            names.push("/dev/zero".to_string());
+        }
+        for name in names {
+            let yaml = scenario_with_trace(&name);
+            let e = build(
+                "s.yaml",
+                &yaml,
+                &DirSource(dir.clone()),
+                &Overrides::default(),
+            )
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+            assert!(
+                e.starts_with("s.yaml: workload.traces[0].file: cannot read"),
+                "{e}"
+            );
+            assert!(e.contains("not a regular file"), "{e}");
+        }
+    }
+
+    /// Trace content quoted in an error is clipped and escaped, never dumped.
+    #[test]
+    fn errors_quote_at_most_a_clipped_line_of_the_file() {
+        let long = format!("\u{1b}[2J{}\n1,2,3\n", "x".repeat(10_000));
+        let e = trace::load_jobs("t.csv", &long, trace::TraceFormat::Itp, &Default::default())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.starts_with("t.csv:"), "{e}");
+        assert!(e.len() < 400, "{} bytes: {e}", e.len());
+        assert!(!e.contains('\u{1b}'), "{e}");
+    }
 }

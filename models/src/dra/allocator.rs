@@ -1250,7 +1250,15 @@ impl Allocator {
             state.mark(d, key.clone());
         }
         for (c, add) in counters {
-            *state.counters_used.entry(c).or_default() += add;
+            // A counter consumed with value 0 (NVIDIA's partitionable slices list such
+            // counters) leaves no entry: the state holds non-zero use only, as `check`
+            // and `unreserve` expect.
+            let used = state.counters_used.get(&c).copied().unwrap_or(0) + add;
+            if used == 0 {
+                state.counters_used.remove(&c);
+            } else {
+                state.counters_used.insert(c, used);
+            }
         }
         for (key, alloc) in &placement.claims {
             let st = state

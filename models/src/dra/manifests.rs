@@ -125,6 +125,51 @@ enum Object {
     Other,
 }
 
+impl Object {
+    /// The typed object serialized back (what the API keeps of the document).
+    fn to_json(&self) -> Option<serde_json::Value> {
+        match self {
+            Object::DeviceClass(o) => serde_json::to_value(&**o).ok(),
+            Object::ResourceSlice(o) => serde_json::to_value(&**o).ok(),
+            Object::ResourceClaim(o) => serde_json::to_value(&**o).ok(),
+            Object::ResourceClaimTemplate(o) => serde_json::to_value(&**o).ok(),
+            Object::Pod(o) => serde_json::to_value(&**o).ok(),
+            Object::Node(o) => serde_json::to_value(&**o).ok(),
+            Object::Namespace(o) => serde_json::to_value(&**o).ok(),
+            Object::Other => None,
+        }
+    }
+}
+
+/// The first field of `raw` (the document as written) that the typed object does not keep:
+/// a field the API does not know, which `kubectl apply` (strict field validation, the
+/// default since 1.27) rejects. `null` values are skipped (they mean "unset").
+fn unknown_field(raw: &serde_json::Value, typed: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match (raw, typed) {
+        (Value::Object(r), Value::Object(t)) => r.iter().find_map(|(k, v)| {
+            if v.is_null() {
+                return None;
+            }
+            let here = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            match t.get(k) {
+                None => Some(here),
+                Some(tv) => unknown_field(v, tv, &here),
+            }
+        }),
+        (Value::Array(r), Value::Array(t)) => r
+            .iter()
+            .zip(t)
+            .enumerate()
+            .find_map(|(i, (v, tv))| unknown_field(v, tv, &format!("{path}[{i}]"))),
+        _ => None,
+    }
+}
+
 struct KindSeed(Kind);
 
 impl<'de> DeserializeSeed<'de> for KindSeed {
@@ -233,6 +278,31 @@ fn split_documents(text: &str) -> Vec<(u64, String)> {
     docs
 }
 
+/// Strict decoding: a field the typed object does not keep is an error naming its path.
+fn strict(
+    file: &str,
+    line: u64,
+    kind: &str,
+    raw: &serde_json::Value,
+    obj: &Object,
+) -> Result<(), DraError> {
+    let Some(typed) = obj.to_json() else {
+        return Ok(());
+    };
+    match unknown_field(raw, &typed, "") {
+        None => Ok(()),
+        Some(field) => Err(DraError::Manifest {
+            file: file.to_string(),
+            line,
+            column: 1,
+            message: format!(
+                "{kind}: unknown field {field:?} (kubectl apply rejects unknown fields; check its \
+                 spelling and indentation against resource.k8s.io/v1)"
+            ),
+        }),
+    }
+}
+
 fn yaml_error(file: &str, first_line: u64, e: &serde_saphyr::Error) -> DraError {
     let (line, column) = e
         .location()
@@ -268,9 +338,27 @@ impl Manifests {
     /// Reads one file.
     pub fn add_file(&mut self, path: &Path) -> Result<(), DraError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| DraError::Read {
+        // A device (`/dev/zero`), FIFO or folder is refused without being opened: reading
+        // one would never end. Manifests are small; 256 MiB bounds what is read.
+        const MAX_BYTES: u64 = 256 << 20;
+        let read = || -> Result<String, String> {
+            use std::io::Read;
+            let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+            if !meta.is_file() {
+                return Err("not a regular file (a folder, device, FIFO or socket)".to_string());
+            }
+            let mut text = String::new();
+            std::fs::File::open(path)
+                .and_then(|f| f.take(MAX_BYTES + 1).read_to_string(&mut text))
+                .map_err(|e| e.to_string())?;
+            if text.len() as u64 > MAX_BYTES {
+                return Err(format!("larger than {MAX_BYTES} bytes"));
+            }
+            Ok(text)
+        };
+        let text = read().map_err(|message| DraError::Read {
             file: file.clone(),
-            message: e.to_string(),
+            message,
         })?;
         self.add_str(&file, &text)
     }
@@ -358,6 +446,9 @@ impl Manifests {
             let obj =
                 serde_saphyr::with_deserializer_from_str(doc, |de| KindSeed(kind).deserialize(de))
                     .map_err(|e| yaml_error(file, first_line, &e))?;
+            let raw: serde_json::Value =
+                serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, first_line, &e))?;
+            strict(file, first_line, &kind_name, &raw, &obj)?;
             return self.insert(obj, &format!("{file}:{first_line}"));
         }
         // A list: `kind: List` items carry their own kind; a `FooList` has items of kind
@@ -396,7 +487,15 @@ impl Manifests {
         let objects =
             serde_saphyr::with_deserializer_from_str(doc, |de| ListSeed(&kinds).deserialize(de))
                 .map_err(|e| yaml_error(file, first_line, &e))?;
-        for (obj, line) in objects.into_iter().zip(lines) {
+        let raw: serde_json::Value =
+            serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, first_line, &e))?;
+        let raw_items = raw
+            .get("items")
+            .and_then(serde_json::Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for ((obj, line), raw) in objects.into_iter().zip(lines).zip(raw_items.iter()) {
+            strict(file, line, "item", raw, &obj)?;
             self.insert(obj, &format!("{file}:{line}"))?;
         }
         Ok(())

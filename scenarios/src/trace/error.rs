@@ -5,7 +5,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TraceError {
     /// One field of one row does not hold what the format expects.
-    #[error("{file}:{line}: field '{field}': found {found:?}, expected {expected}")]
+    #[error("{file}:{line}: field '{field}': found \"{}\", expected {expected}", clip(.found))]
     Field {
         file: String,
         line: u64,
@@ -24,7 +24,7 @@ pub enum TraceError {
 
     /// Philly: the virtual-cluster filter kept no row.
     #[error(
-        "{file}: no rows with cluster {vc:?} (the Philly virtual-cluster filter); clusters in the file: {available}"
+        "{file}: no rows with cluster {vc:?} (the Philly virtual-cluster filter); clusters in the file: {}", clip(.available)
     )]
     NoRowsForVc {
         file: String,
@@ -34,7 +34,7 @@ pub enum TraceError {
 
     /// Required columns are missing from the header (or the header is not a header).
     #[error(
-        "{file}:1: header is missing column(s) {missing}; expected a header like `{expected}`, found `{found}`"
+        "{file}:1: header is missing column(s) {missing}; expected a header like `{expected}`, found `{}`", clip(.found)
     )]
     MissingColumns {
         file: String,
@@ -44,11 +44,11 @@ pub enum TraceError {
     },
 
     /// The same column name appears twice in the header.
-    #[error("{file}:1: column '{column}' appears more than once in the header")]
+    #[error("{file}:1: column '{}' appears more than once in the header", clip(.column))]
     DuplicateColumn { file: String, column: String },
 
     /// orrery-csv: a column that the format does not know (typo protection).
-    #[error("{file}:1: unknown column '{column}'; valid columns are: {valid}")]
+    #[error("{file}:1: unknown column '{}'; valid columns are: {valid}", clip(.column))]
     UnknownColumn {
         file: String,
         column: String,
@@ -57,7 +57,7 @@ pub enum TraceError {
 
     /// A row has more or fewer fields than the header.
     #[error(
-        "{file}:{line}: wrong number of fields: found {found}, expected {expected} (header `{header}`)"
+        "{file}:{line}: wrong number of fields: found {found}, expected {expected} (header `{}`)", clip(.header)
     )]
     FieldCount {
         file: String,
@@ -68,7 +68,7 @@ pub enum TraceError {
     },
 
     /// Two rows carry the same id.
-    #[error("{file}:{line}: duplicate {what} {id:?}: already used on line {first_line}")]
+    #[error("{file}:{line}: duplicate {what} \"{}\": already used on line {first_line}", clip(.id))]
     Duplicate {
         file: String,
         what: &'static str,
@@ -98,4 +98,25 @@ pub enum TraceError {
     /// An import option that cannot be used.
     #[error("invalid import option: {0}")]
     InvalidOption(String),
+}
+
+/// File content quoted in a message: at most 80 characters, control characters and quotes
+/// escaped, so an error never dumps a long or binary line of whatever file was named.
+pub(crate) fn clip(s: &str) -> String {
+    const MAX: usize = 80;
+    let mut out: String = s
+        .chars()
+        .take(MAX)
+        .flat_map(|c| {
+            if c.is_control() || c == '"' || c == '\\' {
+                c.escape_debug().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    if s.chars().nth(MAX).is_some() {
+        out.push_str("...");
+    }
+    out
 }

@@ -271,15 +271,28 @@ impl DraRuntime {
     pub fn validate_claims(&self, spec: &ClusterSpec) -> Result<(), ModelError> {
         let empty = AllocationState::default();
         for (claim, job, pod) in &self.templates {
+            // A selector that fails to evaluate (CEL error) is reported with its object,
+            // expression, device and the CEL message, not as "no device satisfies it".
+            let mut eval_error = None;
             let ok = spec.nodes.iter().any(|n| {
-                self.alloc
-                    .filter(&[claim], &n.name, "validate", &empty)
-                    .is_ok()
+                match self.alloc.filter(&[claim], &n.name, "validate", &empty) {
+                    Ok(_) => true,
+                    Err(crate::dra::Unschedulable::Error(e)) => {
+                        eval_error.get_or_insert(e);
+                        false
+                    }
+                    Err(_) => false,
+                }
             });
             if !ok {
-                return Err(ModelError::Dra(format!(
-                    "job {job:?} pod {pod}: its claim can never be allocated: no node of the cluster has devices that satisfy it"
-                )));
+                return Err(ModelError::Dra(match eval_error {
+                    Some(e) => {
+                        format!("job {job:?} pod {pod}: its claim can never be allocated: {e}")
+                    }
+                    None => format!(
+                        "job {job:?} pod {pod}: its claim can never be allocated: no node of the cluster has devices that satisfy it"
+                    ),
+                }));
             }
         }
         Ok(())
