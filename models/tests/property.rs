@@ -13,7 +13,8 @@
 //! Each policy gets its own test function with `CASES` cases; a failure names the policy and
 //! the case number, and `case(policy, n)` rebuilds exactly that scenario.
 //!
-//! `property_many` (ignored by default) runs 10,000 cases per policy.
+//! `property_many` (ignored by default) runs 10,000 cases per policy (100,000 runs; 13 s).
+//! `show_case` (ignored) prints one case and its outcome: `POLICY=tiresias CASE=13`.
 
 use std::collections::BTreeMap;
 
@@ -29,8 +30,8 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sim_core::{SimDuration, SimTime};
 
-/// Cases per policy in the default suite (10 policies: 2,500 runs).
-const CASES: u64 = 250;
+/// Cases per policy in the default suite (10 policies: 10,000 runs, about a second).
+const CASES: u64 = 1000;
 
 fn cases() -> u64 {
     std::env::var("ORRERY_PROPERTY_CASES")
@@ -196,8 +197,13 @@ fn case(policy: PolicyKind, n: u64) -> Case {
 }
 
 /// A job that has not completed is explained by a detection or a reason.
+/// A reason that says "stuck … while the cluster was idle" admits a model or policy bug:
+/// it explains nothing.
 fn explained(r: &RunResult, j: &models::JobRecord) -> bool {
-    j.deadlocked_at.is_some() || j.starved.is_some() || r.starved.iter().any(|s| s.0 == j.id)
+    let detected =
+        j.deadlocked_at.is_some() || j.starved.is_some() || r.starved.iter().any(|s| s.0 == j.id);
+    let reason = j.reason.as_deref().is_some_and(|s| !s.starts_with("stuck"));
+    detected || reason
 }
 
 fn check(policy: PolicyKind, n: u64) -> Result<(), String> {
@@ -223,8 +229,8 @@ fn check(policy: PolicyKind, n: u64) -> Result<(), String> {
         }
         if !explained(&r, j) {
             return Err(format!(
-                "job {} ended {:?} (stop: {}) with no detection or reason",
-                j.id, j.outcome, r.stop
+                "job {} ended {:?} (stop: {}) with no detection or reason (reason: {:?})",
+                j.id, j.outcome, r.stop, j.reason
             ));
         }
     }

@@ -48,6 +48,20 @@ pub enum PolicyKind {
 }
 
 impl PolicyKind {
+    /// Policies that place whole jobs all-or-nothing at the job level (no kube-scheduler
+    /// pod queue): they retry a waiting job only when something changes.
+    pub fn is_job_level(self) -> bool {
+        matches!(
+            self,
+            PolicyKind::Gang
+                | PolicyKind::Fifo
+                | PolicyKind::Backfill
+                | PolicyKind::Sjf
+                | PolicyKind::Tiresias
+                | PolicyKind::Volcano
+        )
+    }
+
     pub const ALL: [PolicyKind; 10] = [
         PolicyKind::Default,
         PolicyKind::Gang,

@@ -231,7 +231,7 @@ impl ClusterSim {
     }
 
     /// Would `pods` all fit into `pool` (first fit, largest first)?
-    fn fits_in(&self, pool: &ClusterState, pods: &[&PodRequest]) -> bool {
+    pub(super) fn fits_in(&self, pool: &ClusterState, pods: &[&PodRequest]) -> bool {
         let owned: Vec<PodRequest> = pods.iter().map(|p| (*p).clone()).collect();
         if !pool.could_fit(&owned) {
             return false;

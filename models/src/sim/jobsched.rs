@@ -203,6 +203,23 @@ fn tiresias(m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
             start_job(m, key, ctx);
         }
     }
+    // The GPU-count budget above ignores fragmentation: a chosen job may not be placeable
+    // (its pods need whole nodes that are not free), and jobs preempted for it would then
+    // wait on an idle cluster with nothing left to wake them. Fill what is free, queued
+    // jobs in Tiresias order (level, then queue position), so no job that fits is left
+    // waiting at the end of a pass.
+    let mut rest: Vec<(u8, SimTime, u64, QueueKey)> = m
+        .state
+        .job_queue
+        .iter()
+        .map(|k| {
+            let js = &m.state.jobs[k.job as usize];
+            (js.tiresias_level, js.queue_ts, js.queue_seq, *k)
+        })
+        .collect();
+    rest.sort_unstable();
+    let order: Vec<QueueKey> = rest.into_iter().map(|r| r.3).collect();
+    place_in_order(m, &order, false, ctx);
     m.state.job_dirty = false;
     m.state.rescan = false;
 }

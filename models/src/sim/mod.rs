@@ -862,6 +862,35 @@ impl ClusterSim {
         self.place_all(job, None, chooser)
     }
 
+    /// Jobs waiting at the end that the scheduler's own placement (pod by pod, Filter and
+    /// Score as in the run, ties in canonical order) cannot place all at once even on the
+    /// empty cluster. Each is tried on a copy of the state; the state is left as it was.
+    pub(super) fn unplaceable_on_empty(&mut self) -> BTreeSet<u32> {
+        let waiting: Vec<u32> = (0..self.state.jobs.len() as u32)
+            .filter(|&j| self.state.jobs[j as usize].phase == JobPhase::Waiting)
+            .collect();
+        let mut out = BTreeSet::new();
+        if waiting.is_empty() {
+            return out;
+        }
+        let saved = self.state.clone();
+        let mut chooser = Chooser::new(ChooserMode::First, &RngStreams::new(0));
+        for j in waiting {
+            self.state = saved.clone();
+            for js in &mut self.state.jobs {
+                for p in &mut js.pods {
+                    p.placement = None;
+                }
+            }
+            self.state.cluster = ClusterState::new(&self.spec);
+            if !self.place_all(j, None, &mut chooser) {
+                out.insert(j);
+            }
+        }
+        self.state = saved;
+        out
+    }
+
     fn place_all(&mut self, job: u32, range: Option<Range<usize>>, chooser: &mut Chooser) -> bool {
         let n = self.workload.jobs[job as usize].pods.len() as u32;
         let start_before = self.state.next_start_node;

@@ -137,6 +137,12 @@ pub(super) fn collect(
     (choices, choices_fingerprint): (u64, u64),
 ) -> RunResult {
     let drained = stats.reason == StopReason::Drained;
+    let mut m = m;
+    let unplaceable = if drained && m.guard.is_none() {
+        m.unplaceable_on_empty()
+    } else {
+        BTreeSet::new()
+    };
     let (network_jobs, network_series) = match &m.net {
         Some(n) => (
             n.jobs(n.compute_per_step())
@@ -192,7 +198,7 @@ pub(super) fn collect(
         .zip(&m.state.jobs)
         .enumerate()
         .map(|(i, (spec, st))| {
-            let reason = reason(&m, i, stats.reason);
+            let reason = reason(&m, i, stats.reason, &unplaceable);
             let outcome = match st.phase {
                 JobPhase::Completed { .. } => Outcome::Completed,
                 JobPhase::Running => Outcome::Running,
@@ -283,7 +289,12 @@ pub(super) fn collect(
 }
 
 /// Why job `i` did not complete (`None` if it did).
-fn reason(m: &ClusterSim, i: usize, stop: StopReason) -> Option<String> {
+fn reason(
+    m: &ClusterSim,
+    i: usize,
+    stop: StopReason,
+    unplaceable: &BTreeSet<u32>,
+) -> Option<String> {
     let st = &m.state.jobs[i];
     let det = &m.state.detect;
     let j = i as u32;
@@ -327,7 +338,25 @@ fn reason(m: &ClusterSim, i: usize, stop: StopReason) -> Option<String> {
                 // Nothing is left to happen and no detection explains it: the job waits
                 // for ever. Say whether the cluster had room (a model or policy bug) or its
                 // resources are held by jobs that will never release them.
-                if m.state.running.is_empty() && m.state.detect.holding_waiting.is_empty() {
+                let idle = m.state.running.is_empty() && m.state.detect.holding_waiting.is_empty();
+                let empty = crate::state::ClusterState::new(&m.spec);
+                let pods: Vec<&crate::resources::PodRequest> =
+                    m.workload.jobs[i].pods.iter().collect();
+                if idle && !m.fits_in(&empty, &pods) {
+                    format!(
+                        "unschedulable: its {} pods cannot all be placed at once even on the empty cluster (first fit, largest pod first, found no placement), so it waited {ended}",
+                        pods.len()
+                    )
+                } else if idle && unplaceable.contains(&j) {
+                    format!(
+                        "unschedulable: the scheduler's pod-by-pod placement (Filter and Score as in the run) finds no node for all its {} pods even on the empty cluster, although they would fit packed first-fit; it waited {ended}",
+                        pods.len()
+                    )
+                } else if idle && m.policy().is_job_level() {
+                    format!(
+                        "unschedulable as tried: its last gang placement on the idle cluster failed (node score ties broken by the seeded chooser left no node for a later pod; a placement exists), and this policy retries a job only when something changes, so it waited {ended} (a known model limitation, see docs/policies.md)"
+                    )
+                } else if idle {
                     format!(
                         "stuck: waiting {ended} while the cluster was idle (no job running or holding resources): a model or policy bug"
                     )
