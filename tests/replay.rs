@@ -73,7 +73,7 @@ fn golden_fingerprint_of_the_bundled_default() {
     );
 }
 
-const GOLDEN: &str = "events=3190 choices=1412 choices_fp=9a2d924561ac30e8 jobs_csv_fp=48d9e6213d086111 summary_fp=c9820760fe970254";
+const GOLDEN: &str = "events=3190 choices=1412 choices_fp=9a2d924561ac30e8 jobs_csv_fp=48d9e6213d086111 summary_fp=1d6d232e5912d0fd";
 
 /// The bundled gang deadlock (two 4-pod gangs, pods interleaved, 6 GPUs) under `policy`,
 /// with an optional horizon.
