@@ -289,7 +289,10 @@ fn taint_rule_selectors_narrow_the_devices() {
     // No selector: no device.
     assert_eq!(usable(&with_rule(&rule(""))), except(&[]));
     // Empty selector: every device.
-    assert_eq!(usable(&with_rule(&rule("deviceSelector: {}"))), except(&all));
+    assert_eq!(
+        usable(&with_rule(&rule("deviceSelector: {}"))),
+        except(&all)
+    );
     // Pool node-0 (both drivers use that pool name).
     assert_eq!(
         usable(&with_rule(&rule("deviceSelector: {pool: node-0}"))),
@@ -325,12 +328,43 @@ fn bad_taint_rules_are_errors_naming_the_rule() {
             .expect("error")
             .to_string()
     };
-    let e = err("metadata: {name: r}\nspec:\n  deviceSelector: {}\n  taint: {key: k, effect: NoSchedul}\n");
-    assert!(e.contains("DeviceTaintRule r") && e.contains("NoSchedul"), "{e}");
-    let e = err("metadata: {name: r}\nspec:\n  deviceSelector: {deviceClassName: nosuch}\n  taint: {key: k, effect: NoSchedule}\n");
-    assert!(e.contains("DeviceTaintRule r") && e.contains("nosuch"), "{e}");
+    // A wrong effect is caught when reading (file and line), and by the allocator.
+    let bad = with_rule(
+        "metadata: {name: r}\nspec:\n  deviceSelector: {}\n  taint: {key: k, effect: NoSchedul}\n",
+    );
+    let e = Manifests::parse("rule.yaml", &bad)
+        .err()
+        .expect("error")
+        .to_string();
+    assert!(
+        e.contains("DeviceTaintRule r at rule.yaml:") && e.contains("NoSchedul"),
+        "{e}"
+    );
+    let mut rule: k8s_openapi::api::resource::v1alpha3::DeviceTaintRule =
+        serde_json::from_str(r#"{"metadata": {"name": "r"}, "spec": {"deviceSelector": {}, "taint": {"key": "k", "effect": "NoSchedul"}}}"#).unwrap();
+    let mut a = allocator(&Manifests::new());
+    let e = a
+        .apply_device_taint_rule(&rule)
+        .err()
+        .expect("error")
+        .to_string();
+    assert!(
+        e.contains("DeviceTaintRule r") && e.contains("NoSchedul"),
+        "{e}"
+    );
+    rule.spec.taint.effect = "NoExecute".to_string();
+    assert_eq!(a.apply_device_taint_rule(&rule), Ok(0));
+    let e = err(
+        "metadata: {name: r}\nspec:\n  deviceSelector: {deviceClassName: nosuch}\n  taint: {key: k, effect: NoSchedule}\n",
+    );
+    assert!(
+        e.contains("DeviceTaintRule r") && e.contains("nosuch"),
+        "{e}"
+    );
     // Evaluated on a NIC, which has no index attribute.
-    let e = err("metadata: {name: r}\nspec:\n  deviceSelector: {selectors: [{cel: {expression: 'device.attributes[\"gpu.nvidia.com\"].index == 0'}}]}\n  taint: {key: k, effect: NoSchedule}\n");
+    let e = err(
+        "metadata: {name: r}\nspec:\n  deviceSelector: {selectors: [{cel: {expression: 'device.attributes[\"gpu.nvidia.com\"].index == 0'}}]}\n  taint: {key: k, effect: NoSchedule}\n",
+    );
     assert!(e.contains("DeviceTaintRule r") && e.contains("eth0"), "{e}");
     // Another apiVersion, and an unknown field, name the file and line.
     let m = Manifests::parse(
@@ -344,5 +378,8 @@ fn bad_taint_rules_are_errors_naming_the_rule() {
         "apiVersion: resource.k8s.io/v1alpha3\nkind: DeviceTaintRule\nmetadata: {name: r}\nspec: {taint: {key: k, effect: NoSchedule}, selector: {}}\n",
     );
     let e = m.err().expect("error").to_string();
-    assert!(e.contains("rule.yaml:1") && e.contains("spec.selector"), "{e}");
+    assert!(
+        e.contains("rule.yaml:1") && e.contains("spec.selector"),
+        "{e}"
+    );
 }

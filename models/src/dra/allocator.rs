@@ -733,18 +733,18 @@ impl Allocator {
             })?;
             selectors.extend(c.selectors.iter().cloned());
         }
-        let own: Vec<DeviceSelector> = sel
-            .selectors
-            .iter()
-            .flatten()
-            .map(|s| DeviceSelector {
-                cel: s.cel.as_ref().map(|c| {
-                    k8s_openapi::api::resource::v1::CELDeviceSelector {
-                        expression: c.expression.clone(),
-                    }
-                }),
-            })
-            .collect();
+        let own: Vec<DeviceSelector> =
+            sel.selectors
+                .iter()
+                .flatten()
+                .map(|s| DeviceSelector {
+                    cel: s.cel.as_ref().map(|c| {
+                        k8s_openapi::api::resource::v1::CELDeviceSelector {
+                            expression: c.expression.clone(),
+                        }
+                    }),
+                })
+                .collect();
         selectors.extend(compile_selectors(&mut self.selectors, &object, &own)?);
         let taint = Taint {
             key: rule.spec.taint.key.clone(),

@@ -557,11 +557,28 @@ impl Manifests {
                 .to_string(),
                 "ResourceClaimTemplate",
             ),
-            Object::DeviceTaintRule(o) => (
-                Kind::DeviceTaintRule,
-                named(&o.metadata, at, "DeviceTaintRule")?.to_string(),
-                "DeviceTaintRule",
-            ),
+            Object::DeviceTaintRule(o) => {
+                let name = named(&o.metadata, at, "DeviceTaintRule")?.to_string();
+                // As the API server validates it (the allocator checks it again).
+                let taint = &o.spec.taint;
+                let problem = if !matches!(taint.effect.as_str(), "NoSchedule" | "NoExecute") {
+                    Some(format!(
+                        "spec.taint.effect is {:?}; valid effects are NoSchedule and NoExecute",
+                        taint.effect
+                    ))
+                } else if taint.key.is_empty() {
+                    Some("spec.taint.key is empty".to_string())
+                } else {
+                    None
+                };
+                if let Some(message) = problem {
+                    return Err(DraError::Invalid {
+                        object: format!("DeviceTaintRule {name} at {at}"),
+                        message,
+                    });
+                }
+                (Kind::DeviceTaintRule, name, "DeviceTaintRule")
+            }
             Object::Pod(o) => (
                 Kind::Pod,
                 ObjectKey::new(ns(&o.metadata), named(&o.metadata, at, "Pod")?).to_string(),
