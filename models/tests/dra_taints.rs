@@ -324,8 +324,7 @@ fn bad_taint_rules_are_errors_naming_the_rule() {
     let err = |rule: &str| -> String {
         let m = Manifests::parse("rule.yaml", &with_rule(rule)).unwrap();
         models::dra::Allocator::from_manifests(&m)
-            .err()
-            .expect("error")
+            .expect_err("error")
             .to_string()
     };
     // A wrong effect is caught when reading (file and line), and by the allocator.
@@ -333,8 +332,7 @@ fn bad_taint_rules_are_errors_naming_the_rule() {
         "metadata: {name: r}\nspec:\n  deviceSelector: {}\n  taint: {key: k, effect: NoSchedul}\n",
     );
     let e = Manifests::parse("rule.yaml", &bad)
-        .err()
-        .expect("error")
+        .expect_err("error")
         .to_string();
     assert!(
         e.contains("DeviceTaintRule r at rule.yaml:") && e.contains("NoSchedul"),
@@ -345,8 +343,7 @@ fn bad_taint_rules_are_errors_naming_the_rule() {
     let mut a = allocator(&Manifests::new());
     let e = a
         .apply_device_taint_rule(&rule)
-        .err()
-        .expect("error")
+        .expect_err("error")
         .to_string();
     assert!(
         e.contains("DeviceTaintRule r") && e.contains("NoSchedul"),
@@ -371,13 +368,13 @@ fn bad_taint_rules_are_errors_naming_the_rule() {
         "rule.yaml",
         "apiVersion: resource.k8s.io/v1\nkind: DeviceTaintRule\nmetadata: {name: r}\nspec: {taint: {key: k, effect: NoSchedule}}\n",
     );
-    let e = m.err().expect("error").to_string();
+    let e = m.expect_err("error").to_string();
     assert!(e.contains("rule.yaml:1") && e.contains("v1alpha3"), "{e}");
     let m = Manifests::parse(
         "rule.yaml",
         "apiVersion: resource.k8s.io/v1alpha3\nkind: DeviceTaintRule\nmetadata: {name: r}\nspec: {taint: {key: k, effect: NoSchedule}, selector: {}}\n",
     );
-    let e = m.err().expect("error").to_string();
+    let e = m.expect_err("error").to_string();
     assert!(
         e.contains("rule.yaml:1") && e.contains("spec.selector"),
         "{e}"
