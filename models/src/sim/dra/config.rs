@@ -37,7 +37,7 @@ pub struct DraObjects {
     pub claim_templates: Vec<ResourceClaimTemplate>,
     /// DeviceTaintRules, applied (in this order) to the devices they select before the
     /// run starts, as if the taint were in the ResourceSlice.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub device_taint_rules: Vec<DeviceTaintRule>,
     /// Node name → labels (for slices that select nodes by label).
     pub node_labels: BTreeMap<String, BTreeMap<String, String>>,
