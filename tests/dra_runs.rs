@@ -141,6 +141,67 @@ fn manifests_mode_allocates_whole_gpus_and_mig_slices() {
     assert_eq!(times("mig-b"), (Some(200), Some(210)));
 }
 
+/// Issue 14 item 13: a DeviceTaintRule in a run's manifests was refused (and, before that,
+/// skipped without effect); it is applied. scenarios/tests/dra/taint-rule.yaml: node-a's 3
+/// GPUs are tainted NoSchedule by the rule, node-b has 1 GPU. Four 1-GPU jobs of 10s, all
+/// submitted at 0: claims that do not tolerate the taint only fit node-b's GPU, so the jobs
+/// run one after another (starts 0, 10, 20, 30 s); claims that tolerate it use all four GPUs
+/// (every job starts at 0). Ignoring the rule would start all four at 0 in both runs.
+fn taint_rule_run(template: &str) -> Vec<Option<u64>> {
+    let d = tmpdir(&format!("dra-taint-rule-{template}"));
+    let m = d.join("m");
+    std::fs::create_dir_all(&m).expect("mkdir");
+    std::fs::copy(
+        root().join("scenarios/tests/dra/taint-rule.yaml"),
+        m.join("taint-rule.yaml"),
+    )
+    .expect("copy");
+    let path = d.join("s.yaml");
+    write(
+        &d,
+        "s.yaml",
+        &format!(
+            "cluster: {{}}
+dra:
+  manifests: [m]
+  claim_templates: {{\"1\": {template}}}
+workload:
+  jobs:
+    - {{id: a, duration: 10s}}
+    - {{id: b, duration: 10s}}
+    - {{id: c, duration: 10s}}
+    - {{id: d, duration: 10s}}
+"
+        ),
+    );
+    let sc = scenarios::load(&path, &checked()).expect("scenario loads");
+    assert_eq!(sc.cluster.nodes.len(), 2);
+    let r = run(&sc);
+    let mut starts: Vec<Option<u64>> = r
+        .jobs
+        .iter()
+        .map(|j| j.start.map(|t| t.as_nanos() / 1_000_000_000))
+        .collect();
+    starts.sort();
+    starts
+}
+
+#[test]
+fn dra_taint_rule_keeps_claims_that_do_not_tolerate_it_off_the_tainted_gpus() {
+    assert_eq!(
+        taint_rule_run("one-gpu"),
+        [Some(0), Some(10), Some(20), Some(30)]
+    );
+}
+
+#[test]
+fn dra_taint_rule_lets_tolerating_claims_use_the_tainted_gpus() {
+    assert_eq!(
+        taint_rule_run("one-gpu-tolerant"),
+        [Some(0), Some(0), Some(0), Some(0)]
+    );
+}
+
 fn write(d: &std::path::Path, name: &str, text: &str) {
     std::fs::write(d.join(name), text).expect("write");
 }
@@ -319,10 +380,18 @@ fn manifests_a_run_would_not_use_are_refused_and_listed() {
         m.join("zero-counter.yaml"),
     )
     .expect("copy");
+    // A DeviceTaintRule is used (applied to the devices it selects; this one selects
+    // none): not listed.
     write(
         &m,
         "taint.yaml",
         "apiVersion: resource.k8s.io/v1alpha3\nkind: DeviceTaintRule\nmetadata: {name: t}\nspec: {taint: {key: k, effect: NoSchedule}}\n",
+    );
+    // A kind that is not modelled is listed.
+    write(
+        &m,
+        "other.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n",
     );
     write(
         &d,
@@ -336,11 +405,15 @@ fn manifests_a_run_would_not_use_are_refused_and_listed() {
         "dra.manifests",
         "Pod default/p",
         "ResourceClaim default/c1",
-        "DeviceTaintRule",
+        "v1 ConfigMap (kind not modelled)",
         "does not use",
     ] {
         assert!(err.contains(n), "expected {n:?} in: {err}");
     }
+    assert!(
+        !err.contains("DeviceTaintRule (kind not modelled)"),
+        "a DeviceTaintRule is applied, not refused: {err}"
+    );
     assert!(!d.join("out").exists());
 }
 

@@ -121,9 +121,10 @@ pub fn load_manifests(
     Ok(Some(m))
 }
 
-/// A run uses the manifests' DeviceClasses, ResourceSlices, ResourceClaimTemplates, Nodes
-/// and Namespaces; its pods come from the workload. Pods, ResourceClaims and kinds that are
-/// not modelled (e.g. DeviceTaintRule) would be dropped without effect: refused, listed.
+/// A run uses the manifests' DeviceClasses, ResourceSlices, ResourceClaimTemplates,
+/// DeviceTaintRules, Nodes and Namespaces; its pods come from the workload. Pods,
+/// ResourceClaims and kinds that are not modelled would be dropped without effect: refused,
+/// listed.
 fn unused_objects(path: &str, m: &Manifests) -> Result<(), ScenarioError> {
     let mut unused: Vec<String> = Vec::new();
     unused.extend(m.pods.keys().map(|k| format!("Pod {k}")));
@@ -141,7 +142,7 @@ fn unused_objects(path: &str, m: &Manifests) -> Result<(), ScenarioError> {
         format!(
             "holds objects a run does not use: {}{}; a run's pods come from the workload and get \
              their claims from claim_templates; give dra.manifests only DeviceClasses, \
-             ResourceSlices, ResourceClaimTemplates, Nodes and Namespaces",
+             ResourceSlices, ResourceClaimTemplates, DeviceTaintRules, Nodes and Namespaces",
             unused.join(", "),
             if more > 0 {
                 format!(" and {more} more")
@@ -253,6 +254,7 @@ pub fn build(
             device_classes: m.device_classes.into_values().collect(),
             resource_slices: m.resource_slices.into_values().collect(),
             claim_templates: m.claim_templates.into_values().collect(),
+            device_taint_rules: m.device_taint_rules.into_values().collect(),
             node_labels: m
                 .nodes
                 .iter()

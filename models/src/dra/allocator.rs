@@ -666,7 +666,7 @@ impl Allocator {
 
     /// The allocator for everything a set of manifests holds: its ResourceSlices and
     /// DeviceClasses, its Nodes (with their labels) and the namespaces labelled
-    /// `resource.kubernetes.io/admin-access: "true"`.
+    /// `resource.kubernetes.io/admin-access: "true"`; its DeviceTaintRules are applied.
     pub fn from_manifests(m: &super::Manifests) -> Result<Allocator, DraError> {
         let slices: Vec<ResourceSlice> = m.resource_slices.values().cloned().collect();
         let classes: Vec<DeviceClass> = m.device_classes.values().cloned().collect();
@@ -684,7 +684,105 @@ impl Allocator {
                 a.allow_admin_access_in(name);
             }
         }
+        for rule in m.device_taint_rules.values() {
+            a.apply_device_taint_rule(rule)?;
+        }
         Ok(a)
+    }
+
+    /// Applies a `DeviceTaintRule` (`resource.k8s.io/v1alpha3`, KEP-5055, as Kubernetes
+    /// 1.34 ships it): its `spec.taint` is added to every device its `spec.deviceSelector`
+    /// selects, exactly as if the driver had published the taint in the device's `taints`
+    /// list. All set criteria must hold: `driver`, `pool`, `device` (names),
+    /// `deviceClassName` (the class's selectors) and `selectors` (CEL). An empty selector
+    /// selects every device; no selector selects none. Returns how many devices were
+    /// tainted. An unknown class, a selector that does not compile or fails to evaluate on a
+    /// device is an error naming the rule (a taint is never silently left out).
+    pub fn apply_device_taint_rule(
+        &mut self,
+        rule: &k8s_openapi::api::resource::v1alpha3::DeviceTaintRule,
+    ) -> Result<usize, DraError> {
+        let name = rule.metadata.name.clone().unwrap_or_default();
+        let object = format!("DeviceTaintRule {name}");
+        let effect = rule.spec.taint.effect.as_str();
+        if !matches!(effect, "NoSchedule" | "NoExecute") {
+            return Err(DraError::Invalid {
+                object,
+                message: format!(
+                    "spec.taint.effect is {effect:?}; valid effects are NoSchedule and NoExecute"
+                ),
+            });
+        }
+        if rule.spec.taint.key.is_empty() {
+            return Err(DraError::Invalid {
+                object,
+                message: "spec.taint.key is empty".to_string(),
+            });
+        }
+        let Some(sel) = &rule.spec.device_selector else {
+            return Ok(0);
+        };
+        let mut selectors: Vec<Arc<Selector>> = Vec::new();
+        if let Some(class) = &sel.device_class_name {
+            let c = self.classes.get(class).ok_or_else(|| DraError::Invalid {
+                object: object.clone(),
+                message: format!(
+                    "spec.deviceSelector.deviceClassName names device class {class:?}, which does \
+                     not exist"
+                ),
+            })?;
+            selectors.extend(c.selectors.iter().cloned());
+        }
+        let own: Vec<DeviceSelector> =
+            sel.selectors
+                .iter()
+                .flatten()
+                .map(|s| DeviceSelector {
+                    cel: s.cel.as_ref().map(|c| {
+                        k8s_openapi::api::resource::v1::CELDeviceSelector {
+                            expression: c.expression.clone(),
+                        }
+                    }),
+                })
+                .collect();
+        selectors.extend(compile_selectors(&mut self.selectors, &object, &own)?);
+        let taint = Taint {
+            key: rule.spec.taint.key.clone(),
+            value: rule.spec.taint.value.clone(),
+            effect: rule.spec.taint.effect.clone(),
+        };
+        let mut tainted = 0usize;
+        for dev in &mut self.devices {
+            if sel.driver.as_ref().is_some_and(|d| *d != dev.id.driver)
+                || sel.pool.as_ref().is_some_and(|p| *p != dev.id.pool)
+                || sel.device.as_ref().is_some_and(|d| *d != dev.id.device)
+            {
+                continue;
+            }
+            let mut selected = true;
+            for s in &selectors {
+                match s.matches(&dev.cel) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        selected = false;
+                        break;
+                    }
+                    Err(message) => {
+                        return Err(DraError::CelEval {
+                            object,
+                            expression: s.expression.clone(),
+                            device: dev.id.to_string(),
+                            message,
+                        });
+                    }
+                }
+            }
+            if selected {
+                dev.taints.push(taint.clone());
+                tainted += 1;
+            }
+        }
+        Ok(tainted)
     }
 
     fn node_entry(&mut self, name: &str) -> u32 {

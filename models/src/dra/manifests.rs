@@ -2,7 +2,8 @@
 //! (or `<Kind>List`) output of `kubectl get -o yaml|json`, into `k8s-openapi` types.
 //!
 //! Read: DeviceClass, ResourceSlice, ResourceClaim, ResourceClaimTemplate
-//! (`resource.k8s.io/v1`), Pod, Node, Namespace (`v1`). Other kinds are skipped and
+//! (`resource.k8s.io/v1`), DeviceTaintRule (`resource.k8s.io/v1alpha3`, the version
+//! Kubernetes 1.34 serves), Pod, Node, Namespace (`v1`). Other kinds are skipped and
 //! listed in [`Manifests::skipped`]. A known kind with another apiVersion (e.g.
 //! `resource.k8s.io/v1beta1`) is an error naming file and line, as is malformed YAML or a
 //! field of the wrong type.
@@ -15,6 +16,7 @@ use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use k8s_openapi::api::resource::v1::{
     DeviceClass, ResourceClaim, ResourceClaimTemplate, ResourceSlice,
 };
+use k8s_openapi::api::resource::v1alpha3::DeviceTaintRule;
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
@@ -51,6 +53,9 @@ pub struct Manifests {
     pub resource_slices: BTreeMap<String, ResourceSlice>,
     pub claims: BTreeMap<ObjectKey, ResourceClaim>,
     pub claim_templates: BTreeMap<ObjectKey, ResourceClaimTemplate>,
+    /// DeviceTaintRules (cluster-scoped), applied to the devices they select by
+    /// [`super::Allocator::from_manifests`] and in runs.
+    pub device_taint_rules: BTreeMap<String, DeviceTaintRule>,
     pub pods: BTreeMap<ObjectKey, Pod>,
     pub nodes: BTreeMap<String, Node>,
     pub namespaces: BTreeMap<String, Namespace>,
@@ -66,6 +71,7 @@ enum Kind {
     ResourceSlice,
     ResourceClaim,
     ResourceClaimTemplate,
+    DeviceTaintRule,
     Pod,
     Node,
     Namespace,
@@ -79,6 +85,7 @@ impl Kind {
             "ResourceSlice" => Kind::ResourceSlice,
             "ResourceClaim" => Kind::ResourceClaim,
             "ResourceClaimTemplate" => Kind::ResourceClaimTemplate,
+            "DeviceTaintRule" => Kind::DeviceTaintRule,
             "Pod" => Kind::Pod,
             "Node" => Kind::Node,
             "Namespace" => Kind::Namespace,
@@ -92,6 +99,7 @@ impl Kind {
             | Kind::ResourceSlice
             | Kind::ResourceClaim
             | Kind::ResourceClaimTemplate => "resource.k8s.io/v1",
+            Kind::DeviceTaintRule => "resource.k8s.io/v1alpha3",
             Kind::Pod | Kind::Node | Kind::Namespace => "v1",
             Kind::Other => "",
         }
@@ -119,6 +127,7 @@ enum Object {
     ResourceSlice(Box<ResourceSlice>),
     ResourceClaim(Box<ResourceClaim>),
     ResourceClaimTemplate(Box<ResourceClaimTemplate>),
+    DeviceTaintRule(Box<DeviceTaintRule>),
     Pod(Box<Pod>),
     Node(Box<Node>),
     Namespace(Box<Namespace>),
@@ -133,6 +142,7 @@ impl Object {
             Object::ResourceSlice(o) => serde_json::to_value(&**o).ok(),
             Object::ResourceClaim(o) => serde_json::to_value(&**o).ok(),
             Object::ResourceClaimTemplate(o) => serde_json::to_value(&**o).ok(),
+            Object::DeviceTaintRule(o) => serde_json::to_value(&**o).ok(),
             Object::Pod(o) => serde_json::to_value(&**o).ok(),
             Object::Node(o) => serde_json::to_value(&**o).ok(),
             Object::Namespace(o) => serde_json::to_value(&**o).ok(),
@@ -181,6 +191,9 @@ impl<'de> DeserializeSeed<'de> for KindSeed {
             Kind::ResourceClaim => Object::ResourceClaim(Box::new(ResourceClaim::deserialize(d)?)),
             Kind::ResourceClaimTemplate => {
                 Object::ResourceClaimTemplate(Box::new(ResourceClaimTemplate::deserialize(d)?))
+            }
+            Kind::DeviceTaintRule => {
+                Object::DeviceTaintRule(Box::new(DeviceTaintRule::deserialize(d)?))
             }
             Kind::Pod => Object::Pod(Box::new(Pod::deserialize(d)?)),
             Kind::Node => Object::Node(Box::new(Node::deserialize(d)?)),
@@ -544,6 +557,28 @@ impl Manifests {
                 .to_string(),
                 "ResourceClaimTemplate",
             ),
+            Object::DeviceTaintRule(o) => {
+                let name = named(&o.metadata, at, "DeviceTaintRule")?.to_string();
+                // As the API server validates it (the allocator checks it again).
+                let taint = &o.spec.taint;
+                let problem = if !matches!(taint.effect.as_str(), "NoSchedule" | "NoExecute") {
+                    Some(format!(
+                        "spec.taint.effect is {:?}; valid effects are NoSchedule and NoExecute",
+                        taint.effect
+                    ))
+                } else if taint.key.is_empty() {
+                    Some("spec.taint.key is empty".to_string())
+                } else {
+                    None
+                };
+                if let Some(message) = problem {
+                    return Err(DraError::Invalid {
+                        object: format!("DeviceTaintRule {name} at {at}"),
+                        message,
+                    });
+                }
+                (Kind::DeviceTaintRule, name, "DeviceTaintRule")
+            }
             Object::Pod(o) => (
                 Kind::Pod,
                 ObjectKey::new(ns(&o.metadata), named(&o.metadata, at, "Pod")?).to_string(),
@@ -583,6 +618,9 @@ impl Manifests {
             }
             Object::ResourceClaimTemplate(o) => {
                 self.claim_templates.insert(okey(&o.metadata), *o);
+            }
+            Object::DeviceTaintRule(o) => {
+                self.device_taint_rules.insert(key, *o);
             }
             Object::Pod(o) => {
                 self.pods.insert(okey(&o.metadata), *o);

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::resource::v1::{DeviceClass, ResourceClaimTemplate, ResourceSlice};
+use k8s_openapi::api::resource::v1alpha3::DeviceTaintRule;
 use serde::{Deserialize, Serialize};
 
 use crate::dra::ObjectKey;
@@ -34,6 +35,10 @@ pub struct DraObjects {
     pub device_classes: Vec<DeviceClass>,
     pub resource_slices: Vec<ResourceSlice>,
     pub claim_templates: Vec<ResourceClaimTemplate>,
+    /// DeviceTaintRules, applied (in this order) to the devices they select before the
+    /// run starts, as if the taint were in the ResourceSlice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_taint_rules: Vec<DeviceTaintRule>,
     /// Node name → labels (for slices that select nodes by label).
     pub node_labels: BTreeMap<String, BTreeMap<String, String>>,
     /// Namespaces labelled `resource.kubernetes.io/admin-access: "true"`.

@@ -132,6 +132,9 @@ impl DraRuntime {
             DraSource::Manifests(objs) => {
                 let mut alloc = Allocator::new(&objs.resource_slices, &objs.device_classes)
                     .map_err(dra_error)?;
+                for rule in &objs.device_taint_rules {
+                    alloc.apply_device_taint_rule(rule).map_err(dra_error)?;
+                }
                 for n in &spec.nodes {
                     let mut labels = n.labels.clone();
                     if let Some(l) = objs.node_labels.get(&n.name) {
