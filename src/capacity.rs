@@ -208,7 +208,7 @@ fn scenario_file(
         )),
         Some(p) => {
             let display = p.display().to_string();
-            let yaml = std::fs::read_to_string(p).map_err(|e| {
+            let yaml = scenarios::scenario::read_regular_file(p).map_err(|e| {
                 bad_input(anyhow::Error::from(e).context(format!("cannot read {display}")))
             })?;
             let f = scenarios::parse(&display, &yaml).map_err(bad_input)?;

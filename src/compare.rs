@@ -140,7 +140,7 @@ pub(crate) fn parse_seeds(list: &str) -> Result<Vec<u64>, Failure> {
 pub fn compare(args: CompareArgs) -> Result<(), Failure> {
     // FGD-family scenarios (an `fgd:` section) run the FGD paper's placement policies.
     if let Some(p) = &args.scenario
-        && std::fs::read_to_string(p).is_ok_and(|y| scenarios::fgd::is_fgd(&y))
+        && scenarios::scenario::read_regular_file(p).is_ok_and(|y| scenarios::fgd::is_fgd(&y))
     {
         return crate::compare_fgd::compare_fgd(&args, p);
     }

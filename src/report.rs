@@ -83,10 +83,10 @@ pub fn report(args: ReportArgs) -> Result<(), Failure> {
     }
     let csv = dir.join("compare.csv");
     if csv.exists() {
-        let bytes = std::fs::read(&csv).map_err(|e| {
+        let bytes = scenarios::scenario::read_regular_bytes(&csv).map_err(|e| {
             bad_input(anyhow::Error::from(e).context(format!("cannot read {}", csv.display())))
         })?;
-        let cdf = std::fs::read(dir.join("jct_cdf.svg")).ok();
+        let cdf = scenarios::scenario::read_regular_bytes(&dir.join("jct_cdf.svg")).ok();
         let page =
             reports::compare_page::compare_html(&csv.display().to_string(), &bytes, cdf.as_deref())
                 .map_err(input)?;

@@ -343,7 +343,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
 
 pub fn replay_witness(args: ReplayArgs) -> Result<(), Failure> {
     let path = args.witness.display().to_string();
-    let text = std::fs::read_to_string(&args.witness)
+    let text = scenarios::scenario::read_regular_file(&args.witness)
         .map_err(|e| bad_input(anyhow!("{path}: cannot read: {e}")))?;
     let w: Witness = serde_json::from_str(&text).map_err(|e| {
         bad_input(anyhow!(

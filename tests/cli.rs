@@ -209,13 +209,13 @@ fn bad_inputs_get_clear_errors_and_exit_code_2() {
     rejects(
         &d,
         &["run", "neg.yaml", "--out", "never"],
-        &["neg.yaml", "line 12", "non-negative"],
+        &["neg.yaml:12:", "non-negative"],
     );
     write("nan.yaml", &good.replace("gpus: 2", "gpus: two"));
     rejects(
         &d,
         &["run", "nan.yaml", "--out", "never"],
-        &["nan.yaml", "line 14"],
+        &["nan.yaml:14:"],
     );
     write(
         "neg.csv",

@@ -45,26 +45,30 @@ pub fn is_fgd(yaml: &str) -> bool {
 /// Load an FGD scenario; its files are read relative to its folder.
 pub fn load(path: &Path) -> Result<FgdScenario, ScenarioError> {
     let display = path.display().to_string();
-    let yaml = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+    let yaml = crate::scenario::read_regular_file(path).map_err(|source| ScenarioError::Read {
         path: display.clone(),
         source,
     })?;
     let f: FgdScenarioFile = serde_saphyr::from_str(&yaml).map_err(|e| ScenarioError::Yaml {
         path: display.clone(),
-        msg: e.to_string().replace("<input>", &display),
+        msg: crate::scenario::yaml_error_message(&display, &e),
     })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let read = |name: &str| -> Result<(String, String), ScenarioError> {
+    let read = |field: &str, name: &str| -> Result<(String, String), ScenarioError> {
         let p = base.join(name);
         let d = p.display().to_string();
-        std::fs::read_to_string(&p)
+        crate::scenario::read_regular_file(&p)
             .map(|t| (d.clone(), t))
-            .map_err(|source| ScenarioError::Read { path: d, source })
+            .map_err(|source| ScenarioError::Invalid {
+                path: display.clone(),
+                field: field.to_string(),
+                msg: format!("cannot read {d}: {source}"),
+            })
     };
     Ok(FgdScenario {
         name: f.name.clone().unwrap_or_else(|| display.clone()),
         seed: f.seed.unwrap_or(42),
-        node_list: read(&f.fgd.node_list)?,
-        pod_list: read(&f.fgd.pod_list)?,
+        node_list: read("fgd.node_list", &f.fgd.node_list)?,
+        pod_list: read("fgd.pod_list", &f.fgd.pod_list)?,
     })
 }

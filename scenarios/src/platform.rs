@@ -36,15 +36,19 @@ pub enum PlatformScenarioError {
     },
     #[error("{path}: {msg}")]
     Invalid { path: String, msg: String },
+    /// `msg` names the file and position itself.
+    #[error("{msg}")]
+    Yaml { path: String, msg: String },
 }
 
 /// Read, parse and check a platform scenario.
 pub fn load(path: &std::path::Path) -> Result<PlatformScenario, PlatformScenarioError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| PlatformScenarioError::Read {
-        path: shown.clone(),
-        source,
-    })?;
+    let text =
+        crate::scenario::read_regular_file(path).map_err(|source| PlatformScenarioError::Read {
+            path: shown.clone(),
+            source,
+        })?;
     parse(&text, &shown)
 }
 
@@ -54,12 +58,11 @@ pub fn parse(yaml: &str, path: &str) -> Result<PlatformScenario, PlatformScenari
         path: path.to_string(),
         msg,
     };
-    let s: PlatformScenario = serde_saphyr::from_str(yaml).map_err(|e| {
-        invalid(crate::conformance::profile::yaml_message(
-            &e.to_string(),
-            path,
-        ))
-    })?;
+    let s: PlatformScenario =
+        serde_saphyr::from_str(yaml).map_err(|e| PlatformScenarioError::Yaml {
+            path: path.to_string(),
+            msg: crate::scenario::yaml_error_message(path, &e),
+        })?;
     if s.horizon.as_nanos() == 0 {
         return Err(invalid("horizon: must be > 0".into()));
     }

@@ -170,7 +170,8 @@ pub enum ScenarioError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: {msg}")]
+    /// `msg` names the file and position itself ([`yaml_error_message`]).
+    #[error("{msg}")]
     Yaml { path: String, msg: String },
     #[error("{path}: {field}: {msg}")]
     Invalid {
@@ -219,6 +220,16 @@ pub const MAX_INPUT_BYTES: u64 = 4 << 30;
 /// (`/dev/zero`), a FIFO, a socket or a folder is refused without being opened, so a run
 /// never hangs or reads without end on one.
 pub fn read_regular_file(p: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_regular_bytes(p)?).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
+}
+
+/// [`read_regular_file`] for files that need not be text.
+pub fn read_regular_bytes(p: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let meta = std::fs::metadata(p)?;
     if !meta.is_file() {
@@ -233,17 +244,17 @@ pub fn read_regular_file(p: &Path) -> std::io::Result<String> {
             format!("larger than {MAX_INPUT_BYTES} bytes"),
         ));
     }
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     std::fs::File::open(p)?
         .take(MAX_INPUT_BYTES + 1)
-        .read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_INPUT_BYTES {
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!("larger than {MAX_INPUT_BYTES} bytes"),
         ));
     }
-    Ok(text)
+    Ok(bytes)
 }
 
 /// Names the scenario field of a file that could not be read.
@@ -258,25 +269,50 @@ fn in_field(path: &str, field: String, e: ScenarioError) -> ScenarioError {
     }
 }
 
+/// A YAML error as `path:LINE:COLUMN: message`: the file and position, and the message
+/// without a snippet of the file (which could be any file the user named, so its content is
+/// not echoed beyond the offending value the message itself quotes, clipped).
+pub fn yaml_error_message(path: &str, e: &serde_saphyr::Error) -> String {
+    const MAX_CHARS: usize = 300;
+    let opts = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
+    let mut msg = e.without_snippet().render_with_options(opts);
+    let at = e.location().map(|l| (l.line(), l.column()));
+    if at.is_some()
+        && let Some(i) = msg.rfind(" at line ")
+    {
+        msg.truncate(i);
+    }
+    let msg = msg.trim();
+    let msg = msg.strip_prefix("error: ").unwrap_or(msg);
+    let mut msg: String = msg
+        .replace("<input>", path)
+        .replace(
+            "invalid u64",
+            "invalid u64 (expected a non-negative integer)",
+        )
+        .replace(
+            "invalid u32",
+            "invalid u32 (expected a non-negative integer)",
+        )
+        .replace("invalid i32", "invalid i32 (expected an integer)")
+        .chars()
+        .take(MAX_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if msg.chars().count() == MAX_CHARS {
+        msg.push('…');
+    }
+    match at {
+        Some((line, column)) => format!("{path}:{line}:{column}: {msg}"),
+        None => format!("{path}: {msg}"),
+    }
+}
+
 /// Parse scenario YAML. `path` is only used in messages.
 pub fn parse(path: &str, yaml: &str) -> Result<ScenarioFile, ScenarioError> {
-    serde_saphyr::from_str::<ScenarioFile>(yaml).map_err(|e| {
-        let msg = e.to_string();
-        let msg = msg.strip_prefix("error: ").unwrap_or(&msg);
-        ScenarioError::Yaml {
-            path: path.to_string(),
-            msg: msg
-                .replace("<input>", path)
-                .replace(
-                    "invalid u64",
-                    "invalid u64 (expected a non-negative integer)",
-                )
-                .replace(
-                    "invalid u32",
-                    "invalid u32 (expected a non-negative integer)",
-                )
-                .replace("invalid i32", "invalid i32 (expected an integer)"),
-        }
+    serde_saphyr::from_str::<ScenarioFile>(yaml).map_err(|e| ScenarioError::Yaml {
+        path: path.to_string(),
+        msg: yaml_error_message(path, &e),
     })
 }
 
@@ -373,6 +409,18 @@ pub fn build_parsed(
                 "must be > 0 (a job runs duration / compute steps)",
             ));
         }
+        for (key, v) in [
+            ("overlap", n.steps.overlap),
+            ("cache_hit", n.steps.cache_hit),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(invalid(
+                    path,
+                    &format!("network.steps.{key}"),
+                    format!("must be a fraction from 0 to 1, got {v}"),
+                ));
+            }
+        }
     }
     Ok(Scenario {
         name: f.name.clone().unwrap_or_else(|| {
@@ -423,6 +471,60 @@ pub(crate) fn validate_scheduler(path: &str, s: &SchedulerConfig) -> Result<(), 
             path,
             "scheduler.percentage_of_nodes_to_score",
             "must be 0 (adaptive) to 100",
+        ));
+    }
+    // The policies' blocks are checked whatever the policy, with the field as written (the
+    // run would report a quota later without the file, and silently clamp the others).
+    for (i, q) in s.kueue.cluster_queues.iter().enumerate() {
+        for (key, v) in [
+            ("nominal_gpus", Some(q.nominal_gpus)),
+            ("borrowing_limit_gpus", q.borrowing_limit_gpus),
+            ("lending_limit_gpus", q.lending_limit_gpus),
+        ] {
+            if let Some(v) = v
+                && !(v.is_finite() && v >= 0.0)
+            {
+                return Err(invalid(
+                    path,
+                    &format!("scheduler.kueue.cluster_queues[{i}].{key}"),
+                    format!("{v} is not a valid GPU quota (expected a number >= 0)"),
+                ));
+            }
+        }
+    }
+    if s.coscheduling.reject_percentage > 100 {
+        return Err(invalid(
+            path,
+            "scheduler.coscheduling.reject_percentage",
+            format!(
+                "must be 0 to 100 (a percentage), got {}",
+                s.coscheduling.reject_percentage
+            ),
+        ));
+    }
+    if s.volcano.session_period.as_nanos() == 0 {
+        return Err(invalid(
+            path,
+            "scheduler.volcano.session_period",
+            "must be > 0",
+        ));
+    }
+    let f = s.volcano.overcommit_factor;
+    if !(f.is_finite() && f >= 1.0) {
+        return Err(invalid(
+            path,
+            "scheduler.volcano.overcommit_factor",
+            format!("must be a finite number >= 1, got {f}"),
+        ));
+    }
+    if s.tiresias.thresholds_gpu_s.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(invalid(
+            path,
+            "scheduler.tiresias.thresholds_gpu_s",
+            format!(
+                "must be strictly increasing, got {:?}",
+                s.tiresias.thresholds_gpu_s
+            ),
         ));
     }
     Ok(())

@@ -216,7 +216,7 @@ fn opt_num(file: &str, line: u64, col: &str, s: &str) -> Result<Option<f64>, Cap
 pub fn read_raw(spec: &SweepSpec, dir: &Path) -> Result<Vec<RunData>, CapacityError> {
     let read = |name: &str| {
         let p = dir.join(name);
-        std::fs::read(&p).map_err(|source| CapacityError::Read {
+        scenarios::scenario::read_regular_bytes(&p).map_err(|source| CapacityError::Read {
             path: p.display().to_string(),
             source,
         })

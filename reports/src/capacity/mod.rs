@@ -51,10 +51,11 @@ pub const SWEEP_JSON: &str = "sweep.json";
 /// Reads `sweep.json` from a directory.
 pub fn read_spec(dir: &Path) -> Result<SweepSpec, CapacityError> {
     let p = dir.join(SWEEP_JSON);
-    let bytes = std::fs::read(&p).map_err(|source| CapacityError::Read {
-        path: p.display().to_string(),
-        source,
-    })?;
+    let bytes =
+        scenarios::scenario::read_regular_bytes(&p).map_err(|source| CapacityError::Read {
+            path: p.display().to_string(),
+            source,
+        })?;
     serde_json::from_slice(&bytes).map_err(|e| CapacityError::Spec {
         path: p.display().to_string(),
         msg: format!("not a capacity sweep specification: {e}"),

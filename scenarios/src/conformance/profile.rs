@@ -299,9 +299,8 @@ fn fifteen_minutes() -> SimDuration {
 }
 
 /// A YAML error message with the file named where the parser says `<input>`.
-pub(crate) fn yaml_message(msg: &str, path: &str) -> String {
-    let msg = msg.strip_prefix("error: ").unwrap_or(msg);
-    msg.replace("<input>", path)
+pub(crate) fn yaml_message(e: &serde_saphyr::Error, path: &str) -> String {
+    crate::scenario::yaml_error_message(path, e)
 }
 
 /// Bounds on a profile (docs/conformance.md): a profile describes real accelerator
@@ -329,7 +328,8 @@ pub enum ProfileError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: {msg}")]
+    /// `msg` names the file and position itself.
+    #[error("{msg}")]
     Parse { path: String, msg: String },
     #[error("{path}: {field}: {msg}")]
     Invalid {
@@ -343,7 +343,7 @@ impl Profile {
     /// Read and check a profile file.
     pub fn load(path: &std::path::Path) -> Result<Profile, ProfileError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+        let text = crate::scenario::read_regular_file(path).map_err(|source| ProfileError::Io {
             path: shown.clone(),
             source,
         })?;
@@ -354,7 +354,7 @@ impl Profile {
     pub fn parse(yaml: &str, path: &str) -> Result<Profile, ProfileError> {
         let p: Profile = serde_saphyr::from_str(yaml).map_err(|e| ProfileError::Parse {
             path: path.into(),
-            msg: yaml_message(&e.to_string(), path),
+            msg: yaml_message(&e, path),
         })?;
         p.validate(path)?;
         Ok(p)
