@@ -433,3 +433,33 @@ pub fn verify_md(r: &VerifyReport) -> String {
     }
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use models::verify::GuardHit;
+    use sim_core::SimTime;
+
+    use super::*;
+
+    #[test]
+    fn a_guard_hit_is_named_in_the_inconclusive_line() {
+        let mut c = Coverage {
+            schedules: 20,
+            ..Coverage::default()
+        };
+        assert_eq!(guard_line(&c), None);
+        c.guard_hits = 2;
+        c.first_guard = Some(GuardHit {
+            schedule: 3,
+            seed: Some(45),
+            time: SimTime::ZERO,
+            why: "no progress: 9 events at the one instant 0s".into(),
+        });
+        let line = verdict_line(Verdict::Inconclusive, &c);
+        assert!(
+            line.starts_with("INCONCLUSIVE: a schedule hit the model's no-progress guard at ")
+                && line.contains(": no progress: 9 events at the one instant 0s (schedule #3, seed 45) (2 schedules in all hit it)"),
+            "{line}"
+        );
+    }
+}
