@@ -7,8 +7,8 @@ use std::time::Instant;
 use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
 use models::verify::{
-    ExploreOptions, MitigationBudget, Mode, Problem, Verdict, ViolationKind, Witness, explore,
-    jobs_unable_to_run_alone, mitigations, replay, shrink,
+    ExploreOptions, MitigationBudget, Mode, Problem, Verdict, VerifyError, ViolationKind, Witness,
+    explore, jobs_unable_to_run_alone, mitigations, replay, shrink,
 };
 use reports::verify::{
     VerifyReport, bound, verdict_line, verify_json, verify_md, violation_json, waitfor_dot,
@@ -22,7 +22,7 @@ use crate::{Failure, RunArgs, bad_input, load_scenario, overrides};
 pub const EXIT_VIOLATION: u8 = 3;
 /// Exit code when no violation was found but the search could not claim anything: its
 /// schedule budget ran out before coverage was complete, a schedule hit its event
-/// budget, or a state-graph cycle has no witness.
+/// budget or the model's no-progress guard, or a state-graph cycle has no witness.
 pub const EXIT_INCONCLUSIVE: u8 = 4;
 
 #[derive(clap::Args, Debug)]
@@ -79,6 +79,11 @@ pub struct VerifyArgs {
     /// Stop every schedule at this simulated time (overrides the scenario).
     #[arg(long)]
     horizon: Option<String>,
+    /// Check the whole-state invariants (no over-commit of GPUs, CPU, memory or DRA
+    /// devices; bookkeeping consistent) after every simulated instant of every schedule; a
+    /// violation stops the exploration with an error naming the schedule, exit code 1.
+    #[arg(long)]
+    check_invariants: bool,
     /// Trace format of the scenario's traces or of a trace CSV given directly.
     #[arg(long, value_name = "FORMAT")]
     trace_format: Option<String>,
@@ -99,6 +104,10 @@ pub struct ReplayArgs {
     /// Output directory for violation.json and waitfor.dot.
     #[arg(long, default_value = "out/replay")]
     out: PathBuf,
+    /// Check the whole-state invariants after every simulated instant of the replay; a
+    /// violation is an error, exit code 1.
+    #[arg(long)]
+    check_invariants: bool,
     #[arg(long, short)]
     quiet: bool,
 }
@@ -116,6 +125,15 @@ fn progress_bar(show: bool, total: u64) -> Option<ProgressBar> {
     Some(b)
 }
 
+/// A broken model invariant is an internal error (exit 1); anything else `explore` or
+/// `replay` rejects is the input's (exit 2).
+fn explore_failure(e: VerifyError) -> Failure {
+    match e {
+        e @ VerifyError::Invariant { .. } => Failure::from(e),
+        e => bad_input(e),
+    }
+}
+
 pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
     let wall = Instant::now();
     let run_args = RunArgs {
@@ -126,7 +144,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         policy: args.policy.clone(),
         horizon: args.horizon.clone(),
         quiet: args.quiet,
-        check_invariants: false,
+        check_invariants: args.check_invariants,
     };
     let ov = overrides(&run_args)?;
     let jitter = args
@@ -193,7 +211,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
             b.set_position(done);
         }
     };
-    let exploration = explore(&problem, &options, &mode, &tick).map_err(bad_input)?;
+    let exploration = explore(&problem, &options, &mode, &tick).map_err(explore_failure)?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -352,7 +370,11 @@ pub fn replay_witness(args: ReplayArgs) -> Result<(), Failure> {
             e.column()
         ))
     })?;
-    let (run, same) = replay(&w).map_err(bad_input)?;
+    let mut w = w;
+    if args.check_invariants {
+        w.problem.config.check_invariants = true;
+    }
+    let (run, same) = replay(&w).map_err(explore_failure)?;
     // Nothing is written unless the witness reproduced.
     if !same {
         return Err(anyhow!(

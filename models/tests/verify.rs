@@ -39,7 +39,12 @@ fn job(id: &str, pods: Vec<u32>) -> JobSpec {
 }
 
 fn problem(policy: PolicyKind, spec: ClusterSpec, jobs: Vec<JobSpec>) -> Problem {
-    let mut config = RunConfig::default();
+    // Every schedule explored checks the model's invariants after each instant: a broken
+    // one makes `explore` fail with the schedule (`VerifyError::Invariant`).
+    let mut config = RunConfig {
+        check_invariants: true,
+        ..RunConfig::default()
+    };
     config.scheduler.policy = policy;
     Problem {
         name: "test".into(),

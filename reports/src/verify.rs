@@ -75,6 +75,9 @@ pub fn verdict_line(v: Verdict, c: &Coverage) -> String {
                     c.event_budget_hits
                 ));
             }
+            if let Some(g) = guard_line(c) {
+                why.push(g);
+            }
             if c.state_graph_cycles > 0 {
                 why.push(format!(
                     "{} state-graph cycle(s) through a waiting state that no run closed",
@@ -90,6 +93,24 @@ pub fn verdict_line(v: Verdict, c: &Coverage) -> String {
             format!("INCONCLUSIVE: {}", why.join("; "))
         }
     }
+}
+
+/// `a schedule hit the model's no-progress guard at T: WHY` (with how many did), when one
+/// did: such a schedule ended early, so nothing is claimed for it.
+pub fn guard_line(c: &Coverage) -> Option<String> {
+    let g = c.first_guard.as_ref()?;
+    let more = if c.guard_hits > 1 {
+        format!(" ({} schedules in all hit it)", c.guard_hits)
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "a schedule hit the model's no-progress guard at {}: {} (schedule #{}{}){more}",
+        g.time,
+        g.why,
+        g.schedule,
+        g.seed.map(|s| format!(", seed {s}")).unwrap_or_default()
+    ))
 }
 
 /// One line: the bound under which a VERIFIED holds.
@@ -256,15 +277,24 @@ pub fn verify_md(r: &VerifyReport) -> String {
     let _ = writeln!(o);
     let _ = writeln!(o, "Bound: {}.", bound(&r.mode, c));
     let _ = writeln!(o);
-    if c.budget_exhausted || c.event_budget_hits > 0 {
+    if c.budget_exhausted || c.event_budget_hits > 0 || c.guard_hits > 0 {
         let _ = writeln!(
             o,
             "**Incomplete**: {}; what is written here is what it explored, and nothing is claimed for the rest.",
             if c.budget_exhausted {
                 "the exploration stopped at its schedule budget"
-            } else {
+            } else if c.event_budget_hits > 0 {
                 "some schedules stopped at their event budget"
+            } else {
+                "some schedules were stopped by the model's no-progress guard"
             }
+        );
+        let _ = writeln!(o);
+    }
+    if let Some(g) = guard_line(c) {
+        let _ = writeln!(
+            o,
+            "Model guard: {g}. Such a schedule is neither finished nor a violation: it counts as inconclusive."
         );
         let _ = writeln!(o);
     }
@@ -402,4 +432,34 @@ pub fn verify_md(r: &VerifyReport) -> String {
         let _ = writeln!(o);
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use models::verify::GuardHit;
+    use sim_core::SimTime;
+
+    use super::*;
+
+    #[test]
+    fn a_guard_hit_is_named_in_the_inconclusive_line() {
+        let mut c = Coverage {
+            schedules: 20,
+            ..Coverage::default()
+        };
+        assert_eq!(guard_line(&c), None);
+        c.guard_hits = 2;
+        c.first_guard = Some(GuardHit {
+            schedule: 3,
+            seed: Some(45),
+            time: SimTime::ZERO,
+            why: "no progress: 9 events at the one instant 0s".into(),
+        });
+        let line = verdict_line(Verdict::Inconclusive, &c);
+        assert!(
+            line.starts_with("INCONCLUSIVE: a schedule hit the model's no-progress guard at ")
+                && line.contains(": no progress: 9 events at the one instant 0s (schedule #3, seed 45) (2 schedules in all hit it)"),
+            "{line}"
+        );
+    }
 }

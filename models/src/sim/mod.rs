@@ -314,7 +314,8 @@ pub struct ClusterSim {
     pub guard: Option<(SimTime, String)>,
     /// Events handled at the current instant (the no-progress guard's per-instant budget).
     instant_events: (SimTime, u64),
-    instant_budget: u64,
+    /// The guard's per-instant event budget (crate-visible so tests can lower it).
+    pub(crate) instant_budget: u64,
 }
 
 impl ClusterSim {

@@ -140,6 +140,13 @@ pub enum ScheduleEnd {
     /// Hit `max_events`, or took four times as many model steps (instant ends that kept
     /// scheduling work without an event being handled): ended early, inconclusive.
     EventBudget,
+    /// The model's own no-progress guard stopped it (too many events at one instant, or a
+    /// Kueue admission pass that kept flapping; `ScheduleRun::guard` says when and why):
+    /// ended early, inconclusive — neither a finished schedule nor a violation.
+    Guard,
+    /// The model reported a broken invariant (`--check-invariants`; `ScheduleRun::invariant`
+    /// says which): the exploration stops with [`VerifyError::Invariant`].
+    Invariant,
 }
 
 /// One schedule's run.
@@ -152,6 +159,12 @@ pub struct ScheduleRun {
     pub engine_fingerprint: u64,
     /// Closed instants at which a new state was recorded.
     pub new_states: u64,
+    /// [`ScheduleEnd::Guard`]: when the model's no-progress guard tripped, and why.
+    #[serde(default)]
+    pub guard: Option<(SimTime, String)>,
+    /// [`ScheduleEnd::Invariant`]: the invariant the model reported broken.
+    #[serde(default)]
+    pub invariant: Option<String>,
 }
 
 /// Errors before exploring.
@@ -161,6 +174,38 @@ pub enum VerifyError {
     Model(#[from] ModelError),
     #[error("witness: {0}")]
     Witness(String),
+    /// A schedule broke a model invariant (`--check-invariants`): a bug in the model, not a
+    /// property of the scenario; nothing is claimed for the exploration.
+    #[error(
+        "simulation invariant violated in schedule #{schedule}{} after {} choices (`{}`): {message}",
+        seed.map(|s| format!(" (seed {s})")).unwrap_or_default(),
+        choices.len(),
+        choices.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+    )]
+    Invariant {
+        /// 0-based index of the schedule in exploration order (0 for a replayed witness).
+        schedule: u64,
+        /// Random mode: the schedule's seed.
+        seed: Option<u64>,
+        /// The schedule's choice list (replays it).
+        choices: Vec<u32>,
+        message: String,
+    },
+}
+
+impl VerifyError {
+    /// The error for a schedule that ended on a broken invariant, if it did.
+    fn of_invariant(r: &ScheduleRun, schedule: u64, seed: Option<u64>) -> Option<VerifyError> {
+        (r.end == ScheduleEnd::Invariant).then(|| VerifyError::Invariant {
+            schedule,
+            seed,
+            choices: r.choices.iter().map(|c| c.picked).collect(),
+            message: r
+                .invariant
+                .clone()
+                .unwrap_or_else(|| "(no detail)".to_string()),
+        })
+    }
 }
 
 /// Exhaustive-mode bookkeeping shared across runs.
@@ -352,6 +397,17 @@ impl Runner {
             let mut pause = false;
             let stats = sim.run_probed(model, *stop, |probe: &Probe<'_, Event>, m| {
                 steps += 1;
+                // A broken invariant or a tripped no-progress guard ends the schedule before
+                // anything is read from its state (a guard can trip mid-instant, leaving a
+                // half-done admission pass that must not count as a deadlock or a state).
+                if m.invariant_violation.is_some() || m.dra_violation.is_some() {
+                    end = Some(ScheduleEnd::Invariant);
+                    return false;
+                }
+                if m.guard.is_some() {
+                    end = Some(ScheduleEnd::Guard);
+                    return false;
+                }
                 if steps > step_budget {
                     end = Some(ScheduleEnd::EventBudget);
                     return false;
@@ -444,11 +500,27 @@ impl Runner {
             }
             break stats;
         };
-        let end = end.unwrap_or(match stats.reason {
-            sim_core::StopReason::Drained | sim_core::StopReason::Requested => ScheduleEnd::Drained,
-            sim_core::StopReason::Horizon => ScheduleEnd::Horizon,
-            sim_core::StopReason::EventBudget => ScheduleEnd::EventBudget,
-        });
+        let invariant = self
+            .model
+            .dra_violation
+            .as_ref()
+            .map(ToString::to_string)
+            .or_else(|| self.model.invariant_violation.clone());
+        let guard = self.model.guard.clone();
+        let end = if invariant.is_some() {
+            ScheduleEnd::Invariant
+        } else if guard.is_some() && end != Some(ScheduleEnd::Violation) {
+            ScheduleEnd::Guard
+        } else {
+            end.unwrap_or(match stats.reason {
+                sim_core::StopReason::Drained => ScheduleEnd::Drained,
+                // Only the model's guard and broken invariants (handled above) stop a
+                // schedule on request besides this loop's own probe.
+                sim_core::StopReason::Requested => ScheduleEnd::Drained,
+                sim_core::StopReason::Horizon => ScheduleEnd::Horizon,
+                sim_core::StopReason::EventBudget => ScheduleEnd::EventBudget,
+            })
+        };
         ScheduleRun {
             choices: self
                 .sim
@@ -461,6 +533,12 @@ impl Runner {
             events: stats.events,
             engine_fingerprint: stats.fingerprint,
             new_states,
+            guard: if end == ScheduleEnd::Guard {
+                guard
+            } else {
+                None
+            },
+            invariant,
         }
     }
 }
@@ -511,7 +589,13 @@ pub(crate) fn runs_alone(p: &Problem, opts: &ExploreOptions, job: usize) -> bool
         .jobs
         .first()
         .is_some_and(|js| matches!(js.phase, JobPhase::Running | JobPhase::Completed { .. }));
-    if !started || r.violation.is_some() || r.end == ScheduleEnd::EventBudget {
+    if !started
+        || r.violation.is_some()
+        || matches!(
+            r.end,
+            ScheduleEnd::EventBudget | ScheduleEnd::Guard | ScheduleEnd::Invariant
+        )
+    {
         return false;
     }
     let mode = Mode::Exhaustive {
@@ -581,7 +665,8 @@ pub enum Verdict {
     /// proof.
     NoneFound,
     /// A limit stopped the search before it could claim anything: the schedule budget ran
-    /// out before coverage was complete, a schedule hit its event budget, or (livelock)
+    /// out before coverage was complete, a schedule hit its event budget or the model's
+    /// no-progress guard, or (livelock)
     /// the explored state graph has a cycle no run closed.
     Inconclusive,
 }
@@ -634,6 +719,13 @@ pub struct Coverage {
     pub budget_exhausted: bool,
     /// Schedules that hit `max_events` (each ended early: nothing can be claimed for it).
     pub event_budget_hits: u64,
+    /// Schedules the model's own no-progress guard stopped (each ended early: nothing can
+    /// be claimed for it).
+    #[serde(default)]
+    pub guard_hits: u64,
+    /// The first of them, in exploration order.
+    #[serde(default)]
+    pub first_guard: Option<GuardHit>,
     /// Schedules stopped at the scenario's horizon (coverage then holds up to it only).
     #[serde(default)]
     pub horizon_hits: u64,
@@ -644,6 +736,19 @@ pub struct Coverage {
     /// INCONCLUSIVE.
     #[serde(default)]
     pub state_graph_cycles: u64,
+}
+
+/// A schedule stopped by the model's no-progress guard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuardHit {
+    /// 0-based index of the schedule in exploration order.
+    pub schedule: u64,
+    /// Random mode: the schedule's seed.
+    pub seed: Option<u64>,
+    /// Simulated time the guard tripped.
+    pub time: SimTime,
+    /// The guard's own explanation.
+    pub why: String,
 }
 
 /// A violation found, with how to replay it.
@@ -680,7 +785,20 @@ impl Exploration {
     }
 }
 
-fn record(cov: &mut Coverage, r: &ScheduleRun) {
+fn record(cov: &mut Coverage, r: &ScheduleRun, seed: Option<u64>) {
+    if r.end == ScheduleEnd::Guard {
+        cov.guard_hits += 1;
+        if cov.first_guard.is_none()
+            && let Some((time, why)) = &r.guard
+        {
+            cov.first_guard = Some(GuardHit {
+                schedule: cov.schedules,
+                seed,
+                time: *time,
+                why: why.clone(),
+            });
+        }
+    }
     cov.schedules += 1;
     cov.distinct_states += r.new_states;
     cov.max_depth_reached = cov.max_depth_reached.max(r.choices.len() as u64);
@@ -732,7 +850,10 @@ pub fn explore(
                 for (k, r) in runs.into_iter().enumerate() {
                     let r = r?;
                     let i = start + k as u64;
-                    record(&mut cov, &r);
+                    if let Some(e) = VerifyError::of_invariant(&r, i, Some(seed.wrapping_add(i))) {
+                        return Err(e);
+                    }
+                    record(&mut cov, &r, Some(seed.wrapping_add(i)));
                     let f = found(&r, Some(seed.wrapping_add(i)), i);
                     match r.violation.as_ref().map(|v| v.kind) {
                         Some(ViolationKind::Deadlock) if dl.is_none() => dl = f,
@@ -788,7 +909,10 @@ pub fn explore(
                 };
                 let r = rn.drive(prefix.len() as u64, Some(&mut visited));
                 runner = Some(rn);
-                record(&mut cov, &r);
+                if let Some(e) = VerifyError::of_invariant(&r, cov.schedules, None) {
+                    return Err(e);
+                }
+                record(&mut cov, &r, None);
                 let i = cov.schedules - 1;
                 match r.violation.as_ref().map(|v| v.kind) {
                     Some(ViolationKind::Deadlock) => {
@@ -838,14 +962,18 @@ pub fn explore(
 }
 
 /// The verdicts a search supports: VERIFIED only from a complete exhaustive search that
-/// no event budget, depth bound or horizon cut short (and, for livelock, whose state graph
+/// no event budget, model guard, depth bound or horizon cut short (and, for livelock, whose state graph
 /// has no cycle through a waiting state that no run closed).
 fn verdicts(mode: &Mode, cov: &Coverage, deadlock: bool, livelock: bool) -> (Verdict, Verdict) {
     let exhaustive = matches!(mode, Mode::Exhaustive { .. });
     let verdict = |found: bool, unclosed_cycle: bool| {
         if found {
             Verdict::Violation
-        } else if cov.event_budget_hits > 0 || cov.budget_exhausted || unclosed_cycle {
+        } else if cov.event_budget_hits > 0
+            || cov.guard_hits > 0
+            || cov.budget_exhausted
+            || unclosed_cycle
+        {
             Verdict::Inconclusive
         } else if exhaustive && cov.complete && !cov.depth_bound_hit && cov.horizon_hits == 0 {
             Verdict::Verified(CompleteCoverage { _private: () })
@@ -908,10 +1036,148 @@ pub fn replay(w: &Witness) -> Result<(ScheduleRun, bool), VerifyError> {
         w.seed,
         w.symmetry,
     )?;
+    if let Some(e) = VerifyError::of_invariant(&r, 0, None) {
+        return Err(e);
+    }
     let same = r
         .violation
         .as_ref()
         .is_some_and(|v| v.kind == w.kind && v.time == w.time && v.jobs == w.jobs)
         && r.engine_fingerprint == w.engine_fingerprint;
     Ok((r, same))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::{JobSpec, NodeSpec, PodRequest, PolicyKind};
+
+    /// Two 1-pod jobs at t=0 on one 1-GPU node under `policy`.
+    fn tiny(policy: PolicyKind, check_invariants: bool) -> Problem {
+        let mut config = RunConfig::default();
+        config.scheduler.policy = policy;
+        config.check_invariants = check_invariants;
+        let job = |id: &str| JobSpec {
+            id: id.into(),
+            submit: SimTime::ZERO,
+            duration: SimDuration::from_secs(100),
+            pods: vec![PodRequest::gpus(1)],
+            priority: 0,
+            queue: None,
+        };
+        Problem {
+            name: "tiny".into(),
+            spec: ClusterSpec {
+                nodes: vec![NodeSpec {
+                    name: "n0".into(),
+                    pool: "gpu".into(),
+                    cpu_milli: 32_000,
+                    memory_mib: 1024,
+                    gpus: 1,
+                    gpu_model: None,
+                    gpu_memory_mib: 81_920,
+                    rack: 0,
+                    labels: BTreeMap::new(),
+                }],
+            },
+            workload: Workload {
+                jobs: vec![job("a"), job("b")],
+            },
+            config,
+        }
+    }
+
+    fn runner(p: &Problem) -> Runner {
+        Runner::new(
+            p,
+            &ExploreOptions::default(),
+            ChooserMode::Seeded,
+            false,
+            7,
+            false,
+        )
+        .expect("valid problem")
+    }
+
+    #[test]
+    fn a_schedule_cut_by_the_model_guard_ends_guard_not_drained() {
+        let p = tiny(PolicyKind::Default, false);
+        // Unchanged, the schedule finishes normally.
+        let r = runner(&p).drive(0, None);
+        assert_eq!(r.end, ScheduleEnd::Drained);
+        assert_eq!(r.guard, None);
+        // With the guard's per-instant budget lowered to one event, the second submission
+        // at t=0 trips it; the engine stops "on request", which used to read as Drained.
+        let mut rn = runner(&p);
+        rn.model.instant_budget = 1;
+        let r = rn.drive(0, None);
+        assert_eq!(r.end, ScheduleEnd::Guard);
+        let (t, why) = r.guard.clone().expect("guard recorded");
+        assert_eq!(t, SimTime::ZERO);
+        assert!(why.contains("no progress"), "{why}");
+        let mut cov = Coverage::default();
+        record(&mut cov, &r, Some(7));
+        assert_eq!(cov.guard_hits, 1);
+        assert_eq!(
+            cov.first_guard,
+            Some(GuardHit {
+                schedule: 0,
+                seed: Some(7),
+                time: SimTime::ZERO,
+                why,
+            })
+        );
+    }
+
+    #[test]
+    fn a_guard_hit_makes_a_complete_exhaustive_search_inconclusive_never_verified() {
+        let ex = Mode::Exhaustive {
+            max_schedules: 10,
+            max_depth: None,
+        };
+        let mut cov = Coverage {
+            schedules: 3,
+            complete: true,
+            ..Coverage::default()
+        };
+        let (d, l) = verdicts(&ex, &cov, false, false);
+        assert!(d.is_verified() && l.is_verified());
+        cov.guard_hits = 1;
+        assert_eq!(
+            verdicts(&ex, &cov, false, false),
+            (Verdict::Inconclusive, Verdict::Inconclusive)
+        );
+        // A violation found is still a violation.
+        assert_eq!(verdicts(&ex, &cov, true, false).0, Verdict::Violation);
+        // Random mode: INCONCLUSIVE rather than NO VIOLATION FOUND.
+        let rnd = Mode::Random {
+            schedules: 3,
+            seed: 0,
+        };
+        assert_eq!(verdicts(&rnd, &cov, false, false).0, Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn a_broken_invariant_ends_the_schedule_and_is_an_error_not_a_result() {
+        let p = tiny(PolicyKind::Default, true);
+        let r = runner(&p).drive(0, None);
+        assert_eq!(r.end, ScheduleEnd::Drained);
+        assert!(VerifyError::of_invariant(&r, 0, None).is_none());
+        // Corrupt the bookkeeping: the check after the first instant finds it.
+        let mut rn = runner(&p);
+        rn.model.state.cluster.gpu_milli_allocated += 1;
+        let r = rn.drive(0, None);
+        assert_eq!(r.end, ScheduleEnd::Invariant);
+        let msg = r.invariant.clone().expect("invariant recorded");
+        assert!(msg.contains("allocated GPU total drifted"), "{msg}");
+        let e = VerifyError::of_invariant(&r, 5, Some(12)).expect("an error");
+        let text = e.to_string();
+        assert!(
+            text.contains("invariant violated in schedule #5 (seed 12)")
+                && text.contains("allocated GPU total drifted"),
+            "{text}"
+        );
+    }
 }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use sim_core::SimDuration;
 
 use super::{
-    Exploration, ExploreOptions, Found, Mode, Problem, Verdict, ViolationKind, Witness, explore,
-    jobs_unable_to_run_alone, runs_alone,
+    Exploration, ExploreOptions, Found, Mode, Problem, Verdict, VerifyError, ViolationKind,
+    Witness, explore, jobs_unable_to_run_alone, runs_alone,
 };
 use crate::scheduler::PolicyKind;
 
@@ -290,7 +290,10 @@ fn check(q: &Problem, opts: &ExploreOptions, exhaustive: u64, random: u64) -> Mi
                 livelock: Verdict::Inconclusive,
                 complete: false,
                 schedules: 0,
-                note: format!("not applicable: {err}"),
+                note: match err {
+                    VerifyError::Invariant { .. } => format!("error: {err}"),
+                    _ => format!("not applicable: {err}"),
+                },
             };
         }
     };
