@@ -20,14 +20,18 @@ pub fn tmpdir(name: &str) -> PathBuf {
     d
 }
 
-/// Run the binary. The commands that run the cluster model (`run`, `compare`,
-/// `capacity`) get `--check-invariants`: every test run checks that nothing is
-/// over-committed (a violation fails the command with exit 1).
+/// Run the binary. The commands that run the cluster model (`run`, `compare`, `capacity`,
+/// `verify`, `replay-witness`) get `--check-invariants` (unless given): every test run
+/// checks that nothing is over-committed (a violation fails the command with exit 1).
 pub fn orrery(args: &[&str], cwd: &Path) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_orrery"));
     cmd.args(args);
-    let checks = matches!(args.first(), Some(&("run" | "compare" | "capacity")))
-        && !args.iter().any(|a| *a == "--help" || *a == "-h");
+    let checks = matches!(
+        args.first(),
+        Some(&("run" | "compare" | "capacity" | "verify" | "replay-witness"))
+    ) && !args
+        .iter()
+        .any(|a| *a == "--help" || *a == "-h" || *a == "--check-invariants");
     if checks {
         cmd.arg("--check-invariants");
     }
