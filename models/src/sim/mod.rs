@@ -876,15 +876,23 @@ impl ClusterSim {
         }
         let saved = self.state.clone();
         let mut chooser = Chooser::new(ChooserMode::First, &RngStreams::new(0));
-        for j in waiting {
-            self.state = saved.clone();
-            for js in &mut self.state.jobs {
+        // The empty cluster; a failed placement rolls itself back, so the scratch state is
+        // rebuilt only after a success (rare: such a job is a limitation or a bug).
+        let empty = {
+            let mut e = saved.clone();
+            for js in &mut e.jobs {
                 for p in &mut js.pods {
                     p.placement = None;
                 }
             }
-            self.state.cluster = ClusterState::new(&self.spec);
-            if !self.place_all(j, None, &mut chooser) {
+            e.cluster = ClusterState::new(&self.spec);
+            e
+        };
+        self.state = empty.clone();
+        for j in waiting {
+            if self.place_all(j, None, &mut chooser) {
+                self.state = empty.clone();
+            } else {
                 out.insert(j);
             }
         }

@@ -138,7 +138,9 @@ pub(super) fn collect(
 ) -> RunResult {
     let drained = stats.reason == StopReason::Drained;
     let mut m = m;
-    let unplaceable = if drained && m.guard.is_none() {
+    // Only asked where it is used: a drained run whose cluster is idle at the end.
+    let idle = m.state.running.is_empty() && m.state.detect.holding_waiting.is_empty();
+    let unplaceable = if drained && m.guard.is_none() && idle {
         m.unplaceable_on_empty()
     } else {
         BTreeSet::new()
