@@ -1,0 +1,1 @@
+//! Fidelity cases for coscheduling (see scenarios/fidelity/README.md).

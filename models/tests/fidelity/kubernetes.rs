@@ -1,0 +1,1 @@
+//! Fidelity cases for kubernetes (see scenarios/fidelity/README.md).

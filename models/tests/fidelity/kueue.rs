@@ -1,0 +1,1 @@
+//! Fidelity cases for kueue (see scenarios/fidelity/README.md).

@@ -1,0 +1,1 @@
+//! Fidelity cases for volcano (see scenarios/fidelity/README.md).
