@@ -302,6 +302,20 @@ fn campaign() -> Vec<Mutation> {
             16,
             "scheduler.tiresias.thresholds_gpu_s",
         ),
+        m(
+            s,
+            "[3250, 7200]}",
+            "[3250, 7200], scheduling_interval: 0s}",
+            16,
+            "scheduler.tiresias.scheduling_interval",
+        ),
+        m(
+            s,
+            "[3250, 7200]}",
+            "[3250, 7200], queue_order: lifo}",
+            16,
+            "scheduler.tiresias.queue_order",
+        ),
         // detect
         m(
             s,

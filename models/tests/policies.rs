@@ -339,6 +339,68 @@ fn tiresias_demotes_a_long_job_and_lets_a_short_one_preempt_it() {
     assert_eq!(r.preemptions, 0);
 }
 
+#[test]
+fn tiresias_keeps_strict_arrival_order_within_a_queue() {
+    // 1 node x 4 GPUs, one queue (threshold never reached). R (3 GPUs, 10 s) runs 0-10.
+    // A (4 GPUs, 5 s) arrives at 1 and does not fit; B (1 GPU, 100 s) arrives at 2 and
+    // runs. At 10 R ends. Q0 in arrival order is [A, B]: A takes all 4 GPUs and B, running,
+    // is preempted after 8 s: A 10-15, B resumes at 15 with 92 s left and ends at 107.
+    let jobs = || {
+        vec![
+            job("R", 0, 10, 1, 3),
+            job("A", 1, 5, 1, 4),
+            job("B", 2, 100, 1, 1),
+        ]
+    };
+    let mut c = cfg(PolicyKind::Tiresias);
+    c.scheduler.tiresias.thresholds_gpu_s = vec![1_000_000];
+    let r = go(cluster(1, 4), jobs(), &c);
+    assert_eq!(times(&r, "A"), (Some(10), Some(15)));
+    assert_eq!(times(&r, "B"), (Some(2), Some(107)));
+    assert_eq!(r.preemptions, 1);
+    // running-first: B, running, keeps its GPU; A waits for it: B 2-102, A 102-107.
+    c.scheduler.tiresias.queue_order = models::scheduler::TiresiasQueueOrder::RunningFirst;
+    let r = go(cluster(1, 4), jobs(), &c);
+    assert_eq!(times(&r, "B"), (Some(2), Some(102)));
+    assert_eq!(times(&r, "A"), (Some(102), Some(107)));
+    assert_eq!(r.preemptions, 0);
+}
+
+#[test]
+fn tiresias_scheduling_interval_decides_in_rounds() {
+    // 1 GPU, rounds every 60 s (at 0, 60, 120, ...). A (30 s) arrives at 1 and starts in
+    // the round at 60, ends at 90; B (10 s) arrives at 70 and starts in the round at 120 (the GPU is idle from
+    // 90 to 120), ends at 130. C (5 s) arrives exactly at 180, a round instant: the round
+    // at 180 sees it (rounds run after every event of their instant): 180-185.
+    let mut c = cfg(PolicyKind::Tiresias);
+    c.scheduler.tiresias.scheduling_interval = Some(SimDuration::from_secs(60));
+    let r = go(
+        cluster(1, 1),
+        vec![
+            job("A", 1, 30, 1, 1),
+            job("B", 70, 10, 1, 1),
+            job("C", 180, 5, 1, 1),
+        ],
+        &c,
+    );
+    assert_eq!(times(&r, "A"), (Some(60), Some(90)));
+    assert_eq!(times(&r, "B"), (Some(120), Some(130)));
+    assert_eq!(times(&r, "C"), (Some(180), Some(185)));
+    // Without rounds every job starts on arrival.
+    c.scheduler.tiresias.scheduling_interval = None;
+    let r = go(
+        cluster(1, 1),
+        vec![
+            job("A", 1, 30, 1, 1),
+            job("B", 70, 10, 1, 1),
+            job("C", 180, 5, 1, 1),
+        ],
+        &c,
+    );
+    assert_eq!(times(&r, "A"), (Some(1), Some(31)));
+    assert_eq!(times(&r, "B"), (Some(70), Some(80)));
+}
+
 // ---------------------------------------------------------------------------------------
 // Coscheduling: the Permit timeout releases reservations.
 

@@ -517,6 +517,13 @@ pub(crate) fn validate_scheduler(path: &str, s: &SchedulerConfig) -> Result<(), 
             format!("must be a finite number >= 1, got {f}"),
         ));
     }
+    if s.tiresias.scheduling_interval == Some(SimDuration(0)) {
+        return Err(invalid(
+            path,
+            "scheduler.tiresias.scheduling_interval",
+            "must be longer than 0 s (omit it to decide at every event)".to_string(),
+        ));
+    }
     if s.tiresias.thresholds_gpu_s.windows(2).any(|w| w[0] >= w[1]) {
         return Err(invalid(
             path,

@@ -266,18 +266,41 @@ impl std::hash::Hash for VolcanoConfig {
     }
 }
 
-/// Tiresias 2D-LAS parameters (defaults from the official simulator's job table).
+/// Tiresias 2D-LAS parameters (defaults from the official simulator, SymbioticLab/Tiresias
+/// `simulator/run_sim.py` `dlas_sim_jobs` at 959f9b0, and its job table).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TiresiasConfig {
     /// Attained-service thresholds in GPU-seconds between queues Q0|Q1|…; K = len + 1 queues.
     pub thresholds_gpu_s: Vec<u64>,
+    /// Order of jobs inside one queue.
+    pub queue_order: TiresiasQueueOrder,
+    /// Recompute the allocation only every this often (the research simulators' rounds,
+    /// e.g. 60 s) instead of at every event. `None` (the default) = at every event, as the
+    /// Tiresias simulator does.
+    pub scheduling_interval: Option<SimDuration>,
+}
+
+/// Order of jobs inside one Tiresias queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TiresiasQueueOrder {
+    /// Strictly by entry into the queue (arrival for Q0, demotion time below), running or
+    /// not: the Tiresias simulator's queue lists, which a job joins at the back and keeps
+    /// its place in when preempted.
+    #[default]
+    Arrival,
+    /// Running jobs ahead of pending ones, each by entry (Orrery's earlier order; fewer
+    /// preemptions).
+    RunningFirst,
 }
 
 impl Default for TiresiasConfig {
     fn default() -> Self {
         TiresiasConfig {
             thresholds_gpu_s: vec![3250, 7200],
+            queue_order: TiresiasQueueOrder::Arrival,
+            scheduling_interval: None,
         }
     }
 }

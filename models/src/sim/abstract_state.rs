@@ -261,6 +261,7 @@ impl ClusterSim {
             st.job_dirty,
             st.next_start_node,
             st.session_scheduled,
+            st.round_due,
             st.flush_scheduled,
             st.retry_after_backoff,
         )

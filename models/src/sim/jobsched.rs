@@ -8,8 +8,9 @@
 //!   (by their known end times); later jobs start now only if they fit and either end
 //!   before the shadow time or use only GPUs the head will not need.
 //! * `tiresias`: discretised 2D-LAS on attained GPU-time with preemption: queues Q0…QK−1 by
-//!   thresholds; at every event the allocation is recomputed from Q0 down (running jobs
-//!   ahead of pending within a queue, FIFO otherwise), jobs not selected are preempted
+//!   thresholds; at every event (or every `scheduling_interval`) the allocation is
+//!   recomputed from Q0 down (strictly by queue entry within a queue, as the Tiresias
+//!   simulator; `running-first` puts running jobs ahead), jobs not selected are preempted
 //!   (suspended, resumed later with the service they attained).
 //! * `volcano`: sessions every `session_period`; enqueue gate with overcommit; allocate
 //!   jobs by priority then creation, each committed all-or-nothing, binpack scoring.
@@ -17,7 +18,7 @@
 use sim_core::{Ctx, SimDuration, SimTime};
 
 use super::{ClusterSim, Event, JobPhase, QueueKey};
-use crate::scheduler::PolicyKind;
+use crate::scheduler::{PolicyKind, TiresiasQueueOrder};
 
 const NS_PER_S: u128 = 1_000_000_000;
 
@@ -161,7 +162,9 @@ fn level(m: &ClusterSim, job: u32) -> u8 {
 
 fn tiresias(m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
     let now = ctx.now();
-    // Candidates: running jobs and queued ones, by (level, running first, queue position).
+    // Candidates: running jobs and queued ones, by (level, queue position), or with
+    // `running-first` by (level, running first, queue position).
+    let running_first = m.config.tiresias.queue_order == TiresiasQueueOrder::RunningFirst;
     let mut cands: Vec<(u8, bool, SimTime, u64, u32)> = Vec::new();
     for &k in m
         .state
@@ -171,15 +174,22 @@ fn tiresias(m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
     {
         let js = &m.state.jobs[k as usize];
         let running = js.phase == JobPhase::Running;
-        cands.push((js.tiresias_level, !running, js.queue_ts, js.queue_seq, k));
+        cands.push((
+            js.tiresias_level,
+            running_first && !running,
+            js.queue_ts,
+            js.queue_seq,
+            k,
+        ));
     }
     cands.sort_unstable();
     let total = m.spec.total_gpus() * 1000;
     let mut budget = total;
     let mut keep = Vec::new();
     let mut start = Vec::new();
-    for &(_, pending, _, _, j) in &cands {
+    for &(_, _, _, _, j) in &cands {
         let need = m.workload.jobs[j as usize].gpu_milli();
+        let pending = m.state.jobs[j as usize].phase != JobPhase::Running;
         if need <= budget {
             budget -= need;
             if pending {
@@ -191,8 +201,9 @@ fn tiresias(m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
     }
     // Preempt running jobs that lost their place.
     let keep_set: std::collections::BTreeSet<u32> = keep.iter().copied().collect();
-    for &(_, pending, _, _, j) in &cands {
-        if !pending && !keep_set.contains(&j) {
+    for &j in cands.iter().map(|c| &c.4) {
+        let running = m.state.jobs[j as usize].phase == JobPhase::Running;
+        if running && !keep_set.contains(&j) {
             m.evict(j, now, ctx);
             m.enqueue_job(j, m.state.jobs[j as usize].queue_ts);
         }

@@ -277,6 +277,10 @@ pub struct SimState {
     pub preemptions: u64,
     pub kueue: KueueState,
     pub session_scheduled: bool,
+    /// A Tiresias scheduling round falls at this instant (run at its end, after every event
+    /// of the instant, so the order of same-instant events does not matter).
+    #[serde(default)]
+    pub round_due: bool,
     pub flush_scheduled: bool,
     /// Pods were released by a gang rejection during the last pass.
     pub retry_after_backoff: bool,
@@ -428,6 +432,7 @@ impl ClusterSim {
             preemptions: 0,
             kueue,
             session_scheduled: false,
+            round_due: false,
             flush_scheduled: false,
             retry_after_backoff: false,
             detect: DetectState::default(),
@@ -1068,7 +1073,11 @@ impl ClusterSim {
         if self.state.session_scheduled || self.state.job_queue.is_empty() {
             return;
         }
-        let period = self.config.volcano.session_period.as_nanos().max(1);
+        let period = match self.policy() {
+            PolicyKind::Tiresias => self.config.tiresias.scheduling_interval,
+            _ => Some(self.config.volcano.session_period),
+        };
+        let period = period.map_or(1, |p| p.as_nanos().max(1));
         let now = ctx.now().as_nanos();
         let next = (now / period + 1) * period;
         ctx.schedule_at(SimTime(next), Event::Session);
@@ -1135,6 +1144,11 @@ impl Model for ClusterSim {
                 kueue::pods_ready_timeout(self, job, generation, ctx)
             }
             Event::Requeue(job) => kueue::requeue(self, job, now),
+            Event::Session if self.policy() == PolicyKind::Tiresias => {
+                // A scheduling round: the allocation is recomputed at the end of the instant.
+                self.state.session_scheduled = false;
+                self.state.round_due = true;
+            }
             Event::Session => {
                 self.state.session_scheduled = false;
                 self.state.fresh_jobs.clear();
@@ -1182,6 +1196,19 @@ impl Model for ClusterSim {
                 self.schedule_flush(ctx);
             }
             PolicyKind::Volcano => {
+                if self.state.job_dirty || self.state.rescan {
+                    self.schedule_session(ctx);
+                }
+            }
+            PolicyKind::Tiresias if let Some(every) = self.config.tiresias.scheduling_interval => {
+                // Rounds at multiples of the interval: changes wait for the next round; a
+                // change at a round instant is decided in that round.
+                let on_round = now.as_nanos() % every.as_nanos().max(1) == 0;
+                let changed = self.state.job_dirty || self.state.rescan;
+                if std::mem::take(&mut self.state.round_due) || (on_round && changed) {
+                    self.state.job_dirty = true;
+                    jobsched::cycle(self, ctx);
+                }
                 if self.state.job_dirty || self.state.rescan {
                     self.schedule_session(ctx);
                 }
