@@ -168,3 +168,85 @@ impl Report {
         );
     }
 }
+
+/// The generated part of `docs/fidelity.md`: the summary table, then per suite every case
+/// not modelled and every known deviation with its reason.
+pub fn markdown(reports: &[Report]) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "| suite | upstream | transcribed | passing | known deviations | not modelled |\n",
+    );
+    out.push_str("|---|---|---|---|---|---|\n");
+    let (mut n, mut pass, mut fail, mut nm) = (0, 0, 0, 0);
+    for r in reports {
+        let c = r.count();
+        n += c.0;
+        pass += c.1;
+        fail += c.2;
+        nm += c.3;
+        out.push_str(&r.row());
+        out.push('\n');
+    }
+    let modelled = pass + fail;
+    out.push_str(&format!(
+        "| **all** | | **{n}** | **{pass}** | **{fail}** | **{nm}** |\n\n\
+         Modelled cases: {modelled}; passing: {pass} ({}).\n",
+        percent(pass, modelled)
+    ));
+    for r in reports {
+        let deviations: Vec<&(String, Outcome)> = r
+            .results
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Fail(_)))
+            .collect();
+        let not_modelled: Vec<(&String, &String)> = r
+            .results
+            .iter()
+            .filter_map(|(c, o)| match o {
+                Outcome::NotModelled(why) => Some((c, why)),
+                _ => None,
+            })
+            .collect();
+        if deviations.is_empty() && not_modelled.is_empty() {
+            continue;
+        }
+        out.push_str(&format!(
+            "\n### {} — `{}` {}\n",
+            r.suite, r.upstream.file, r.upstream.function
+        ));
+        if !deviations.is_empty() {
+            out.push_str("\nKnown deviations:\n\n");
+            for (case, _) in deviations {
+                let why = r
+                    .known_deviations
+                    .iter()
+                    .find(|d| &d.case == case)
+                    .map_or("", |d| d.reason.as_str());
+                out.push_str(&format!("* {}: {}\n", md_case(case), one_line(why)));
+            }
+        }
+        if !not_modelled.is_empty() {
+            out.push_str("\nNot modelled:\n\n");
+            for (case, why) in not_modelled {
+                out.push_str(&format!("* {}: {}\n", md_case(case), one_line(why)));
+            }
+        }
+    }
+    out
+}
+
+fn percent(a: usize, b: usize) -> String {
+    if b == 0 {
+        "n/a".into()
+    } else {
+        format!("{:.1} %", a as f64 * 100.0 / b as f64)
+    }
+}
+
+fn md_case(case: &str) -> String {
+    format!("“{}”", case.replace('|', "\\|").replace('`', "'"))
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,1 +1,6 @@
 //! Fidelity cases for volcano (see scenarios/fidelity/README.md).
+
+/// This suite's reports (none yet).
+pub fn reports() -> Vec<crate::common::Report> {
+    Vec::new()
+}
