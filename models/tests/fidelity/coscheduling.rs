@@ -347,7 +347,11 @@ fn config(timeout_s: u64, reject_percentage: u32, horizon_s: u64) -> RunConfig {
     c
 }
 
-fn simulate(nodes: Vec<NodeSpec>, mut jobs: Vec<JobSpec>, c: &RunConfig) -> Result<RunResult, String> {
+fn simulate(
+    nodes: Vec<NodeSpec>,
+    mut jobs: Vec<JobSpec>,
+    c: &RunConfig,
+) -> Result<RunResult, String> {
     jobs.sort_by_key(|j| j.submit);
     run(ClusterSpec { nodes }, Workload { jobs }, c, None).map_err(|e| format!("Orrery: {e}"))
 }
@@ -423,14 +427,6 @@ impl<'a> World<'a> {
             .find(|pg| pg.name == g && pg.namespace == p.namespace)
     }
 
-    fn group_by_key(&self, key: &str) -> Result<&'a PodGroup, String> {
-        self.groups
-            .iter()
-            .copied()
-            .find(|pg| format!("{}/{}", pg.namespace, pg.name) == key)
-            .ok_or_else(|| format!("no PodGroup {key}"))
-    }
-
     /// Pods of `pg`, in list order.
     fn members(&self, pg: &PodGroup) -> Vec<&'a Pod> {
         self.pods
@@ -453,7 +449,9 @@ impl<'a> World<'a> {
     fn quorum(&self, p: &Pod) -> Result<(u64, u64), String> {
         match (&p.group, self.group_of(p)) {
             (None, _) => Ok((0, 1)),
-            (Some(g), None) => Err(format!("PodGroup {g} does not exist: tag missing_pod_group")),
+            (Some(g), None) => Err(format!(
+                "PodGroup {g} does not exist: tag missing_pod_group"
+            )),
             (Some(_), Some(pg)) => Ok((self.assigned(pg, p), u64::from(pg.min_member))),
         }
     }
@@ -475,12 +473,19 @@ fn check_permit(w: &World, pod: &str, want: &str) -> Result<(), String> {
     let want = match want {
         "Success" | "PodGroupNotSpecified" => "Success",
         "Wait" => "Wait",
-        other => return Err(format!("Permit expectation {other} has no Orrery counterpart")),
+        other => {
+            return Err(format!(
+                "Permit expectation {other} has no Orrery counterpart"
+            ));
+        }
     };
     if got == want {
         Ok(())
     } else {
-        Err(format!("Permit: want {want}, Orrery {got} ({} of {min} assigned)", assigned + 1))
+        Err(format!(
+            "Permit: want {want}, Orrery {got} ({} of {min} assigned)",
+            assigned + 1
+        ))
     }
 }
 
@@ -548,7 +553,13 @@ fn contender(w: &World, pod: &str) -> Result<Contender, String> {
 }
 
 fn contender_job(c: &Contender) -> JobSpec {
-    job(&c.id, c.arrive, 10, vec![cpu_pod(1000); c.size as usize], c.priority)
+    job(
+        &c.id,
+        c.arrive,
+        10,
+        vec![cpu_pod(1000); c.size as usize],
+        c.priority,
+    )
 }
 
 /// Less(a, b) with no failure marked: a blocker holds the only node (room for the larger
@@ -588,7 +599,11 @@ fn less_plain(w: &World, a: &Contender, b: &Contender) -> Result<bool, String> {
 /// until `fail_at`: the node has room for 2m-2 pods, a blocker holds m-1 of it, so the
 /// group places m-1 pods and waits (reject percentage 100: PostFilter keeps them); its
 /// Permit deadline, set to `fail_at`, rejects them there and records the failure.
-fn waiting_setup(failed: &Contender, fail_at: SimTime, blocker_until: u64) -> Result<(Vec<NodeSpec>, Vec<JobSpec>, RunConfig), String> {
+fn waiting_setup(
+    failed: &Contender,
+    fail_at: SimTime,
+    blocker_until: u64,
+) -> Result<(Vec<NodeSpec>, Vec<JobSpec>, RunConfig), String> {
     let m = u64::from(failed.size);
     if m < 2 {
         return Err("a failed group needs two or more pods to wait at Permit".into());
@@ -599,7 +614,13 @@ fn waiting_setup(failed: &Contender, fail_at: SimTime, blocker_until: u64) -> Re
     let timeout = secs(fail_at) - secs(failed.arrive);
     let nodes = vec![node_spec("node", (2 * m - 2) * 1000, 0)];
     let jobs = vec![
-        job("blocker", SimTime::ZERO, blocker_until, vec![cpu_pod((m - 1) * 1000)], 0),
+        job(
+            "blocker",
+            SimTime::ZERO,
+            blocker_until,
+            vec![cpu_pod((m - 1) * 1000)],
+            0,
+        ),
         contender_job(failed),
     ];
     Ok((nodes, jobs, config(timeout, 100, 1000)))
@@ -620,7 +641,9 @@ fn less_after_failure(a: &Contender, b: &Contender, failure: &Failure) -> Result
     }
     let fail_at = at(failure.at_s)?;
     if !(failed.arrive < other.arrive && other.arrive < fail_at) {
-        return Err("the set-up needs the failed group created first, both before the failure".into());
+        return Err(
+            "the set-up needs the failed group created first, both before the failure".into(),
+        );
     }
     let (nodes, mut jobs, c) = waiting_setup(failed, fail_at, secs(fail_at))?;
     jobs.push(contender_job(other));
@@ -650,20 +673,30 @@ fn check_less(w: &World, c: &Case, pair: &[String; 2]) -> Result<(), String> {
     if got == want {
         Ok(())
     } else {
-        Err(format!("Less({}, {}): want {want}, Orrery {got}", pair[0], pair[1]))
+        Err(format!(
+            "Less({}, {}): want {want}, Orrery {got}",
+            pair[0], pair[1]
+        ))
     }
 }
 
 /// The QueueSort timestamp of `pod`'s group, read from the simulator's pod queue at the
 /// close of the instant it arrives (no failure) or of the failure (its Permit deadline).
 fn check_sort_time(w: &World, c: &Case, pod: &str) -> Result<(), String> {
-    let want = c.expect.sort_time.as_ref().ok_or("sort_time_of without expect.sort_time")?;
+    let want = c
+        .expect
+        .sort_time
+        .as_ref()
+        .ok_or("sort_time_of without expect.sort_time")?;
     let g = contender(w, pod)?;
     if g.group.is_none() {
         return Err(format!("{pod} has no PodGroup"));
     }
     let (read_at, setup) = match c.failures.as_slice() {
-        [] => (g.arrive, waiting_setup(&g, SimTime::from_secs(LONG / 2), LONG)?),
+        [] => (
+            g.arrive,
+            waiting_setup(&g, SimTime::from_secs(LONG / 2), LONG)?,
+        ),
         [f] if !f.cleared && Some(&f.group) == g.group.as_ref() => {
             let t = at(f.at_s)?;
             (t, waiting_setup(&g, t, LONG)?)
@@ -703,7 +736,11 @@ fn check_sort_time(w: &World, c: &Case, pod: &str) -> Result<(), String> {
     });
     let ts = match seen.map(|s| s.into_iter().collect::<Vec<_>>()).as_deref() {
         Some([t]) => *t,
-        other => return Err(format!("expected one queued timestamp of the group, saw {other:?}")),
+        other => {
+            return Err(format!(
+                "expected one queued timestamp of the group, saw {other:?}"
+            ));
+        }
     };
     let ok = match want {
         SortTime::Creation => ts == g.arrive,
@@ -769,8 +806,15 @@ fn jobs(w: &World) -> Result<(Vec<JobSpec>, BTreeMap<String, String>), String> {
             });
             of.insert(p.name.clone(), id.clone());
         }
-        let first = members.iter().map(|p| p.name.clone()).min().unwrap_or_default();
-        groups.push((first, job(&id, SimTime::from_secs(BASE), LONG, pods, priority)));
+        let first = members
+            .iter()
+            .map(|p| p.name.clone())
+            .min()
+            .unwrap_or_default();
+        groups.push((
+            first,
+            job(&id, SimTime::from_secs(BASE), LONG, pods, priority),
+        ));
     }
     groups.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out: Vec<JobSpec> = groups.into_iter().map(|(_, j)| j).collect();
@@ -789,7 +833,13 @@ fn jobs(w: &World) -> Result<(Vec<JobSpec>, BTreeMap<String, String>), String> {
                     memory_mib: mem,
                     ..PodRequest::gpus(0)
                 };
-                out.push(job(&id, SimTime::from_secs(BASE), LONG, vec![req], p.priority));
+                out.push(job(
+                    &id,
+                    SimTime::from_secs(BASE),
+                    LONG,
+                    vec![req],
+                    p.priority,
+                ));
                 of.insert(p.name.clone(), id);
             }
         }
@@ -800,7 +850,11 @@ fn jobs(w: &World) -> Result<(Vec<JobSpec>, BTreeMap<String, String>), String> {
 /// The Permit deadline: every group's scheduleTimeoutSeconds (they must agree), else the
 /// plugin's.
 fn timeout(w: &World) -> Result<u64, String> {
-    let set: BTreeSet<u64> = w.groups.iter().filter_map(|g| g.schedule_timeout_s).collect();
+    let set: BTreeSet<u64> = w
+        .groups
+        .iter()
+        .filter_map(|g| g.schedule_timeout_s)
+        .collect();
     match set.len() {
         0 => Ok(w.timeout_s.unwrap_or(60)),
         1 => Ok(set.into_iter().next().unwrap_or(60)),
@@ -808,9 +862,16 @@ fn timeout(w: &World) -> Result<u64, String> {
     }
 }
 
-fn whole_run(w: &World, horizon_after_base: u64) -> Result<(RunResult, BTreeMap<String, String>), String> {
+fn whole_run(
+    w: &World,
+    horizon_after_base: u64,
+) -> Result<(RunResult, BTreeMap<String, String>), String> {
     let (jobs, of) = jobs(w)?;
-    let c = config(timeout(w)?, w.reject_percentage, BASE + horizon_after_base + 1);
+    let c = config(
+        timeout(w)?,
+        w.reject_percentage,
+        BASE + horizon_after_base + 1,
+    );
     Ok((simulate(nodes(w)?, jobs, &c)?, of))
 }
 
@@ -824,7 +885,10 @@ fn check_pre_filter(w: &World, pod: &str, want: &Status) -> Result<(), String> {
     let id = of.get(pod).ok_or_else(|| format!("no pod {pod}"))?;
     match start(&r, id)? {
         Some(t) if t == SimTime::from_secs(BASE) => Ok(()),
-        other => Err(format!("{pod} was not placed at once (start {:?})", other.map(secs))),
+        other => Err(format!(
+            "{pod} was not placed at once (start {:?})",
+            other.map(secs)
+        )),
     }
 }
 
@@ -837,7 +901,10 @@ fn check_integration(w: &World, e: &Expect) -> Result<(), String> {
         let id = of.get(p).ok_or_else(|| format!("no pod {p}"))?;
         match start(&r, id)? {
             Some(t) if secs(t) <= BASE + within => {}
-            other => wrong.push(format!("{p} not bound by {within} s ({:?})", other.map(secs))),
+            other => wrong.push(format!(
+                "{p} not bound by {within} s ({:?})",
+                other.map(secs)
+            )),
         }
     }
     for p in &e.not_scheduled {
@@ -912,7 +979,11 @@ fn suite(rel: &str) {
     let mut report = Report::new("coscheduling", &file);
     let mut last = 0;
     for c in &file.cases {
-        assert!(c.line > last, "{rel}: case {:?} is out of upstream order", c.name);
+        assert!(
+            c.line > last,
+            "{rel}: case {:?} is out of upstream order",
+            c.name
+        );
         last = c.line;
         report.push(&c.name, run_case(&file.fixtures, c));
     }
