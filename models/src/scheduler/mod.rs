@@ -139,6 +139,25 @@ impl Default for CoschedulingArgs {
     }
 }
 
+impl CoschedulingArgs {
+    /// Permit's quorum rule (scheduler-plugins `PodGroupManager.Permit`): once the group's
+    /// pods holding a node (assumed or bound, the pod at Permit included) reach
+    /// `min_member`, the group is allowed; before that its pods wait. The simulator runs
+    /// every Coscheduling Permit through this (KEP-4671's gang Permit uses the same rule).
+    pub fn permit_allows(assigned: u64, min_member: u64) -> bool {
+        assigned >= min_member
+    }
+
+    /// PostFilter's group rejection (scheduler-plugins `Coscheduling.PostFilter`): when a
+    /// pod of the group fails Filter, the group's waiting pods are rejected unless
+    /// `assigned` already reaches `min_member` or the missing fraction
+    /// `(min_member - assigned) / min_member` is at most `reject_percentage` %.
+    pub fn post_filter_rejects(&self, assigned: u64, min_member: u64) -> bool {
+        assigned < min_member
+            && (min_member - assigned) * 100 > u64::from(self.reject_percentage) * min_member
+    }
+}
+
 /// Kueue `queueingStrategy`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use sim_core::{Ctx, SimDuration};
 
 use super::{ClusterSim, Event, JobPhase, PodPhase, QueueKey};
-use crate::scheduler::PolicyKind;
+use crate::scheduler::{CoschedulingArgs, PolicyKind};
 
 /// KEP-4671's fixed gang scheduling timeout.
 pub const K8S_GANG_TIMEOUT: SimDuration = SimDuration(300 * 1_000_000_000);
@@ -96,7 +96,7 @@ fn permit(
     m.assume(job, pod, node, PodPhase::Waiting);
     let n = m.workload.jobs[job as usize].pods.len() as u32;
     let js = &mut m.state.jobs[job as usize];
-    if js.assumed >= n {
+    if CoschedulingArgs::permit_allows(u64::from(js.assumed), u64::from(n)) {
         // Quorum: allow every waiting sibling.
         for ps in js.pods.iter_mut() {
             if ps.phase == PodPhase::Waiting {
@@ -126,9 +126,7 @@ fn on_unschedulable(m: &mut ClusterSim, key: QueueKey, policy: PolicyKind, now: 
     if policy == PolicyKind::Coscheduling {
         let n = m.workload.jobs[job as usize].pods.len() as u64;
         let assumed = u64::from(m.state.jobs[job as usize].assumed);
-        let missing_pct = (n - assumed.min(n)) * 100;
-        // gap = (minMember - assigned) / minMember > podGroupRejectPercentage / 100
-        if assumed < n && missing_pct > u64::from(m.config.coscheduling.reject_percentage) * n {
+        if m.config.coscheduling.post_filter_rejects(assumed, n) {
             reject_group(m, job, now);
             return; // reject_group re-queued every pending pod of the group
         }
