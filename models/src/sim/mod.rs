@@ -505,15 +505,18 @@ impl ClusterSim {
         // Check every pod against the nodes as they fill, before changing anything.
         let mut trial = self.state.cluster.clone();
         for (p, &n) in nodes.iter().enumerate() {
-            let (Some(ns), Some(st)) = (
-                self.spec.nodes.get(n as usize),
-                trial.nodes.get(n as usize),
-            ) else {
+            let (Some(ns), Some(st)) =
+                (self.spec.nodes.get(n as usize), trial.nodes.get(n as usize))
+            else {
                 return Err(format!("job {:?} pod {p}: no node {n}", spec.id));
             };
             let req = &spec.pods[p];
-            st.fits(ns, req)
-                .map_err(|m| format!("job {:?} pod {p} does not fit on {}: {m:?}", spec.id, ns.name))?;
+            st.fits(ns, req).map_err(|m| {
+                format!(
+                    "job {:?} pod {p} does not fit on {}: {m:?}",
+                    spec.id, ns.name
+                )
+            })?;
             let gpus = st
                 .pick_gpus(req.gpu)
                 .ok_or_else(|| format!("job {:?} pod {p}: no GPUs on {}", spec.id, ns.name))?;
@@ -545,7 +548,6 @@ impl ClusterSim {
     }
 
     /// The no-progress guard: stop the run, recording why. Every caller of the model (run,
-
     /// verify) sees the engine stop and `guard` set; the result reports stop `no_progress`.
     pub(crate) fn trip_guard(&mut self, now: SimTime, why: String, ctx: &mut Ctx<'_, Event>) {
         if self.guard.is_none() {

@@ -469,8 +469,14 @@ fn derived_features(fx: &Fixtures, case: &Case) -> BTreeSet<&'static str> {
         if phases.contains("Running") && phases.contains("Pending") {
             f.insert("rescheduling");
         }
-        if pg.network_topology.as_ref().is_some_and(|t| !t.mode.is_empty())
-            || pg.sub_group_policy.iter().any(|s| s.network_topology.is_some())
+        if pg
+            .network_topology
+            .as_ref()
+            .is_some_and(|t| !t.mode.is_empty())
+            || pg
+                .sub_group_policy
+                .iter()
+                .any(|s| s.network_topology.is_some())
         {
             f.insert("network_topology");
         }
@@ -744,6 +750,13 @@ fn dra_config(d: &Dra) -> Result<(DraConfig, BTreeMap<String, u32>), String> {
     ))
 }
 
+/// One job of the session: its PodGroup, its pods, and their nodes when it runs already.
+struct SessionJob<'a> {
+    group: &'a PodGroup,
+    pods: Vec<&'a Pod>,
+    placed: Option<Vec<u32>>,
+}
+
 /// What one session decided.
 struct SessionResult {
     /// Pods bound in the session: pod → node.
@@ -785,8 +798,7 @@ fn run_session(case: &Case) -> Result<SessionResult, String> {
     let mut groups: Vec<&PodGroup> = case.pod_groups.iter().collect();
     groups.sort_by(|a, b| a.name.cmp(&b.name));
     let mut jobs = Vec::new();
-    // Per job: its group, its pods, and their nodes when it is running already.
-    let mut members: Vec<(&PodGroup, Vec<&Pod>, Option<Vec<u32>>)> = Vec::new();
+    let mut members: Vec<SessionJob<'_>> = Vec::new();
     for pg in groups {
         let pods = group_pods(case, pg);
         if pods.is_empty() {
@@ -841,7 +853,11 @@ fn run_session(case: &Case) -> Result<SessionResult, String> {
             priority: 0,
             queue: None,
         });
-        members.push((pg, pods, placed));
+        members.push(SessionJob {
+            group: pg,
+            pods,
+            placed,
+        });
     }
     let mut scheduler = SchedulerConfig {
         policy: PolicyKind::Volcano,
@@ -858,8 +874,8 @@ fn run_session(case: &Case) -> Result<SessionResult, String> {
         .map_err(|e| format!("Orrery refuses the input: {e}"))?;
     let streams = RngStreams::new(config.seed);
     let mut sim = Simulation::new(Chooser::new(config.chooser.clone(), &streams));
-    for (j, (_, _, placed)) in members.iter().enumerate() {
-        match placed {
+    for (j, m) in members.iter().enumerate() {
+        match &m.placed {
             Some(at) => model.start_preplaced(j as u32, at)?,
             None => {
                 sim.schedule_at(SimTime::ZERO, Event::Submit(j as u32));
@@ -880,7 +896,8 @@ fn run_session(case: &Case) -> Result<SessionResult, String> {
         phases: BTreeMap::new(),
         bound_per_group: BTreeMap::new(),
     };
-    for (j, (pg, pods, placed)) in members.iter().enumerate() {
+    for (j, m) in members.iter().enumerate() {
+        let (pg, pods, placed) = (m.group, &m.pods, &m.placed);
         let js = &model.state.jobs[j];
         let mut bound = 0;
         if placed.is_none() {
@@ -1067,7 +1084,8 @@ fn allocate_invalidate_sub_job_nomination() {
 
 #[test]
 fn allocate_from_nomination_falls_back_when_hypernode_missing() {
-    let r = run_file("volcano/allocate_TestAllocateFromNomination_FallsBackWhenHyperNodeMissing.yaml");
+    let r =
+        run_file("volcano/allocate_TestAllocateFromNomination_FallsBackWhenHyperNodeMissing.yaml");
     assert_eq!(r.count().0, 1);
 }
 
