@@ -1236,3 +1236,29 @@ expect: {binds: {ns/p: n2}, bind_count: 1, pod_group_phase: {ns/new: Running, ns
     let outcome = run_case(&Fixtures::default(), &case);
     assert!(matches!(outcome, Outcome::Pass), "{outcome:?}");
 }
+
+/// A running pod that cannot be where the case puts it is refused, not half placed.
+#[test]
+fn runner_refuses_a_running_pod_that_does_not_fit() {
+    let case = probe_case(
+        r#"
+name: probe
+line: 1
+features: [running_pods]
+queues: [{name: q, weight: 1}]
+nodes:
+  - {name: n1, allocatable: {cpu: "2", memory: "4Gi"}}
+  - {name: n2, allocatable: {cpu: "2", memory: "4Gi"}}
+pod_groups:
+  - {name: ns/run, queue: q, min_member: 2, phase: Running}
+pods:
+  - {name: ns/a, group: run, phase: Running, node: n1, requests: {cpu: "1"}}
+  - {name: ns/b, group: run, phase: Running, node: n1, requests: {cpu: "2"}}
+expect: {binds: {}, bind_count: 0}
+"#,
+    );
+    match run_session(&case) {
+        Err(e) => assert!(e.contains("does not fit on n1"), "{e}"),
+        Ok(_) => panic!("an overfull node was accepted"),
+    }
+}
