@@ -485,6 +485,73 @@ impl ClusterSim {
         self.scratch = Scratch::default();
     }
 
+    /// Before the run: make `job` a running job whose pods are already bound, pod `i` on
+    /// node index `nodes[i]`, as if an earlier scheduling pass had placed it. For tests
+    /// that start from a cluster with running pods (the fidelity suite's upstream cases).
+    /// The job is never queued and no completion is scheduled for it (it runs until the
+    /// run ends), so the caller must not also schedule its `Submit`. Refused, with nothing
+    /// left placed, for a job that was submitted already, a wrong number of nodes, an
+    /// unknown node, or a pod that does not fit where it is put.
+    pub fn start_preplaced(&mut self, job: u32, nodes: &[u32]) -> Result<(), String> {
+        let Some(spec) = self.workload.jobs.get(job as usize) else {
+            return Err(format!("no job {job}"));
+        };
+        if self.state.jobs[job as usize].phase != JobPhase::NotSubmitted {
+            return Err(format!("job {:?} was submitted already", spec.id));
+        }
+        if nodes.len() != spec.pods.len() {
+            return Err(format!(
+                "job {:?} has {} pods but {} nodes were given",
+                spec.id,
+                spec.pods.len(),
+                nodes.len()
+            ));
+        }
+        // Check every pod against the nodes as they fill, before changing anything.
+        let mut trial = self.state.cluster.clone();
+        for (p, &n) in nodes.iter().enumerate() {
+            let (Some(ns), Some(st)) =
+                (self.spec.nodes.get(n as usize), trial.nodes.get(n as usize))
+            else {
+                return Err(format!("job {:?} pod {p}: no node {n}", spec.id));
+            };
+            let req = &spec.pods[p];
+            st.fits(ns, req).map_err(|m| {
+                format!(
+                    "job {:?} pod {p} does not fit on {}: {m:?}",
+                    spec.id, ns.name
+                )
+            })?;
+            let gpus = st
+                .pick_gpus(req.gpu)
+                .ok_or_else(|| format!("job {:?} pod {p}: no GPUs on {}", spec.id, ns.name))?;
+            trial.bind(n, req, &gpus);
+        }
+        for (p, &n) in nodes.iter().enumerate() {
+            self.assume(job, p as u32, n, PodPhase::Bound);
+            // Reserve can still refuse (DRA claims): give back what was taken.
+            if let Some(v) = self.invariant_violation.take() {
+                for q in 0..p as u32 {
+                    self.release(job, q);
+                }
+                return Err(v);
+            }
+        }
+        let milli = self.workload.jobs[job as usize].gpu_milli();
+        let distinct: BTreeSet<u32> = nodes.iter().copied().collect();
+        let js = &mut self.state.jobs[job as usize];
+        js.phase = JobPhase::Running;
+        js.first_start = Some(SimTime::ZERO);
+        js.run_since = Some(SimTime::ZERO);
+        js.nodes_at_start = distinct.len() as u32;
+        self.state.running.insert(job);
+        self.state.submitted += 1;
+        self.state.usage.busy_milli += milli;
+        self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
+        self.track_holding(job);
+        Ok(())
+    }
+
     /// The no-progress guard: stop the run, recording why. Every caller of the model (run,
     /// verify) sees the engine stop and `guard` set; the result reports stop `no_progress`.
     pub(crate) fn trip_guard(&mut self, now: SimTime, why: String, ctx: &mut Ctx<'_, Event>) {
