@@ -6,6 +6,7 @@ mod compare_fgd;
 mod conformance;
 mod platform;
 mod report;
+mod sigint;
 mod verify;
 
 use std::io::IsTerminal;
