@@ -287,10 +287,14 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
                 let shrunk_problem = shrunk.as_ref().map(|s| &s.witness.problem);
                 mitig = mitigations(&problem, shrunk_problem, &options, budget);
                 if interrupted() {
-                    cut_short.push(format!(
-                        "the mitigations were being re-checked: only the {} listed were",
-                        mitig.len()
-                    ));
+                    cut_short.push(if mitig.is_empty() {
+                        "the mitigation re-checks were interrupted before one was finished: none is listed".to_string()
+                    } else {
+                        format!(
+                            "the mitigation re-checks were interrupted: only the {} listed were checked (each in full)",
+                            mitig.len()
+                        )
+                    });
                 }
             }
         }

@@ -504,4 +504,34 @@ mod tests {
             "{line}"
         );
     }
+
+    #[test]
+    fn an_interrupted_exploration_says_so_and_how_far_it_got() {
+        let c = Coverage {
+            schedules: 512,
+            distinct_states: 700,
+            max_depth_reached: 9,
+            interrupted: true,
+            ..Coverage::default()
+        };
+        assert_eq!(
+            verdict_line(Verdict::Inconclusive, &c),
+            "INCONCLUSIVE: interrupted after 512 schedules / 700 states, deepest 9 choices (coverage not complete)"
+        );
+        let b = bound("exhaustive: at most 1000 schedules", &c);
+        assert!(
+            b.ends_with(
+                "coverage NOT complete (incomplete run): interrupted after 512 schedules, 700 states, deepest 9 choices"
+            ),
+            "{b}"
+        );
+        // Not interrupted: no such words.
+        let whole = Coverage {
+            interrupted: false,
+            budget_exhausted: true,
+            ..c
+        };
+        assert!(!verdict_line(Verdict::Inconclusive, &whole).contains("interrupted"));
+        assert!(!bound("m", &whole).contains("interrupted"));
+    }
 }

@@ -858,9 +858,10 @@ pub fn explore(
     explore_with(p, opts, mode, progress, true)
 }
 
-/// [`explore`], ignoring interrupts unless `interruptible`: the searches that shrinking,
-/// mitigations and the run-alone check make are not cut (an answer they give is used as
-/// a fact, so it must be whole; they check for an interrupt between searches instead).
+/// [`explore`], ignoring interrupts unless `interruptible`. The searches of shrinking and
+/// of the run-alone check are not cut (an answer they give is used as a fact, so it must
+/// be whole, and each is bounded; shrinking checks for an interrupt between candidates);
+/// a mitigation re-check is cut, and then left out whole.
 pub(crate) fn explore_with(
     p: &Problem,
     opts: &ExploreOptions,

@@ -291,16 +291,23 @@ impl Default for MitigationBudget {
 
 const CONTROL: &str = "kueue-admission";
 
-fn check(q: &Problem, opts: &ExploreOptions, exhaustive: u64, random: u64) -> MitigationCheck {
+/// `None` when an interrupt cut one of its searches: a check is whole or not given.
+fn check(
+    q: &Problem,
+    opts: &ExploreOptions,
+    exhaustive: u64,
+    random: u64,
+) -> Option<MitigationCheck> {
     let quiet = |_: u64, _: u64| {};
     let ex = Mode::Exhaustive {
         max_schedules: exhaustive,
         max_depth: None,
     };
-    let e: Exploration = match explore_with(q, opts, &ex, &quiet, false) {
+    let e: Exploration = match explore_with(q, opts, &ex, &quiet, true) {
+        Ok(e) if e.coverage.interrupted => return None,
         Ok(e) => e,
         Err(err) => {
-            return MitigationCheck {
+            return Some(MitigationCheck {
                 deadlock: Verdict::Inconclusive,
                 livelock: Verdict::Inconclusive,
                 complete: false,
@@ -309,7 +316,7 @@ fn check(q: &Problem, opts: &ExploreOptions, exhaustive: u64, random: u64) -> Mi
                     VerifyError::Invariant { .. } => format!("error: {err}"),
                     _ => format!("not applicable: {err}"),
                 },
-            };
+            });
         }
     };
     let mut schedules = e.coverage.schedules;
@@ -322,7 +329,10 @@ fn check(q: &Problem, opts: &ExploreOptions, exhaustive: u64, random: u64) -> Mi
             schedules: random,
             seed: q.config.seed,
         };
-        if let Ok(r) = explore_with(q, opts, &rnd, &quiet, false) {
+        if let Ok(r) = explore_with(q, opts, &rnd, &quiet, true) {
+            if r.coverage.interrupted {
+                return None;
+            }
             schedules += r.coverage.schedules;
             if r.deadlock_found.is_some() {
                 deadlock = Verdict::Violation;
@@ -344,13 +354,13 @@ fn check(q: &Problem, opts: &ExploreOptions, exhaustive: u64, random: u64) -> Mi
             "no deadlock or livelock in {schedules} schedules (coverage not complete: not a proof)"
         ),
     };
-    MitigationCheck {
+    Some(MitigationCheck {
         deadlock,
         livelock,
         complete,
         schedules,
         note,
-    }
+    })
 }
 
 /// Re-check each mitigation the real systems offer — Coscheduling's Permit timeout,
@@ -360,8 +370,8 @@ fn check(q: &Problem, opts: &ExploreOptions, exhaustive: u64, random: u64) -> Mi
 /// The Kueue settings are written out in full (`waitForPodsReady.enable` true or false),
 /// so the results do not depend on the model's defaults.
 ///
-/// An interrupt ([`interrupt::request_interrupt`]) stops before the next mitigation: the
-/// list then holds only those checked before it (each one checked in full).
+/// An interrupt ([`interrupt::request_interrupt`]) stops the re-checks: the list then
+/// holds only the mitigations checked in full before it (the one it cut is left out).
 pub fn mitigations(
     original: &Problem,
     shrunk: Option<&Problem>,
@@ -424,18 +434,27 @@ pub fn mitigations(
     ];
     let mut out: Vec<MitigationResult> = Vec::new();
     for (name, setting, apply) in variants {
-        // Interrupted: the ones checked so far stand; the rest are left out.
+        // Interrupted (before this one or during its searches): the ones checked so far
+        // stand; this one and the rest are left out.
         if interrupt::interrupted() {
             break;
         }
         let mut q = original.clone();
         apply(&mut q);
-        let orig = check(&q, opts, budget.original, budget.original);
-        let shr = shrunk.map(|s| {
-            let mut q = s.clone();
-            apply(&mut q);
-            check(&q, opts, budget.shrunk, 0)
-        });
+        let Some(orig) = check(&q, opts, budget.original, budget.original) else {
+            break;
+        };
+        let shr = match shrunk {
+            Some(s) => {
+                let mut q = s.clone();
+                apply(&mut q);
+                let Some(c) = check(&q, opts, budget.shrunk, 0) else {
+                    break;
+                };
+                Some(c)
+            }
+            None => None,
+        };
         let fixes = orig.clean() && shr.as_ref().is_none_or(MitigationCheck::clean);
         let proven = fixes && orig.proven();
         let basis = if proven {
