@@ -3,6 +3,7 @@
 //! with code 130, writing nothing more.
 
 /// Exit code of a second Ctrl-C (128 + SIGINT, as a shell reports a run killed by it).
+#[cfg_attr(not(unix), allow(dead_code))]
 pub const EXIT_SIGINT: i32 = 130;
 
 #[cfg(unix)]
