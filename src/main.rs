@@ -6,6 +6,7 @@ mod compare_fgd;
 mod conformance;
 mod platform;
 mod report;
+mod sigint;
 mod verify;
 
 use std::io::IsTerminal;
@@ -78,15 +79,17 @@ EXIT CODES:
 VERDICTS (docs/verify.md):
   VERIFIED            exhaustive mode, coverage complete: within the model, there is none
   NO VIOLATION FOUND  random mode (or a depth/horizon bound): none in N schedules, not a proof
-  INCONCLUSIVE        a bound was reached first (schedules, events per schedule): nothing claimed
+  INCONCLUSIVE        a bound was reached first (schedules, events per schedule) or Ctrl-C
+                      stopped it: nothing claimed
   VIOLATION           found, with a replayable witness
 
 EXIT CODES:
   0  no violation found (VERIFIED or NO VIOLATION FOUND, with the bound stated in verify.md)
   3  a deadlock or livelock was found (witness.json, waitfor.dot written)
-  4  INCONCLUSIVE: no violation found, but a bound cut the search short (files written, marked incomplete)
+  4  INCONCLUSIVE: no violation found, but a bound or Ctrl-C cut the search short (files written, marked incomplete)
   2  bad input: unreadable or malformed scenario/trace, bad option value
-  1  anything else")]
+  1  anything else
+  130  a second Ctrl-C (the first one stops the search and writes what it has)")]
     Verify(verify::VerifyArgs),
     /// Re-run a witness written by `orrery verify` exactly, and write its violation.json
     /// and waitfor.dot again.

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
+use models::verify::interrupt::interrupted;
 use models::verify::{
     ExploreOptions, MitigationBudget, Mode, Problem, Verdict, VerifyError, ViolationKind, Witness,
     explore, jobs_unable_to_run_alone, mitigations, replay, shrink,
@@ -21,8 +22,9 @@ use crate::{Failure, RunArgs, bad_input, load_scenario, overrides};
 /// Exit code when a violation was found.
 pub const EXIT_VIOLATION: u8 = 3;
 /// Exit code when no violation was found but the search could not claim anything: its
-/// schedule budget ran out before coverage was complete, a schedule hit its event
-/// budget or the model's no-progress guard, or a state-graph cycle has no witness.
+/// schedule budget ran out before coverage was complete, Ctrl-C interrupted it, a
+/// schedule hit its event budget or the model's no-progress guard, or a state-graph cycle
+/// has no witness.
 pub const EXIT_INCONCLUSIVE: u8 = 4;
 
 #[derive(clap::Args, Debug)]
@@ -211,6 +213,9 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
             b.set_position(done);
         }
     };
+    // Ctrl-C from here on: stop exploring (or shrinking, or re-checking mitigations) and
+    // write what there is, marked incomplete; a second Ctrl-C exits at once (130).
+    let _sigint = crate::sigint::install(args.quiet);
     let exploration = explore(&problem, &options, &mode, &tick).map_err(explore_failure)?;
     if let Some(b) = &bar {
         b.finish_and_clear();
@@ -230,24 +235,36 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
     let mut mitig = Vec::new();
     let mut replay_command = None;
     let mut unable_alone = Vec::new();
+    // What an interrupt cut short after the exploration, in words.
+    let mut cut_short: Vec<String> = Vec::new();
     if let Some((kind, f)) = first {
+        let shrinking = !args.no_shrink && !interrupted();
         if !args.quiet {
             eprintln!(
                 "found a {} in schedule #{}; {}",
                 kind.name(),
                 f.schedule,
-                if args.no_shrink {
-                    "writing the witness"
-                } else {
+                if shrinking {
                     "shrinking it"
+                } else {
+                    "writing the witness"
                 }
             );
         }
         let original = Witness::new(&problem, &options, f);
-        let witness = if args.no_shrink {
+        let witness = if !shrinking {
+            if !args.no_shrink {
+                cut_short.push("the witness was not shrunk".to_string());
+            }
             original.clone()
         } else {
             let s = shrink(&problem, &options, kind, f);
+            if s.interrupted {
+                cut_short.push(format!(
+                    "shrinking stopped after {} candidates: the counterexample is the smallest found so far, not necessarily minimal",
+                    s.attempts
+                ));
+            }
             let w = s.witness.clone();
             shrunk = Some(s);
             w
@@ -260,12 +277,26 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
             .into());
         }
         if !args.no_mitigations && kind == ViolationKind::Deadlock {
-            let budget = MitigationBudget {
-                original: args.mitigation_schedules,
-                ..MitigationBudget::default()
-            };
-            let shrunk_problem = shrunk.as_ref().map(|s| &s.witness.problem);
-            mitig = mitigations(&problem, shrunk_problem, &options, budget);
+            if interrupted() {
+                cut_short.push("no mitigation was re-checked".to_string());
+            } else {
+                let budget = MitigationBudget {
+                    original: args.mitigation_schedules,
+                    ..MitigationBudget::default()
+                };
+                let shrunk_problem = shrunk.as_ref().map(|s| &s.witness.problem);
+                mitig = mitigations(&problem, shrunk_problem, &options, budget);
+                if interrupted() {
+                    cut_short.push(if mitig.is_empty() {
+                        "the mitigation re-checks were interrupted before one was finished: none is listed".to_string()
+                    } else {
+                        format!(
+                            "the mitigation re-checks were interrupted: only the {} listed were checked (each in full)",
+                            mitig.len()
+                        )
+                    });
+                }
+            }
         }
         if let Some(v) = &run.violation {
             files.push(("waitfor.dot", waitfor_dot(v, &witness.problem.name)));
@@ -276,8 +307,16 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
             files.push(("witness-unshrunk.json", witness_json(&original)?));
         }
         replay_command = Some("orrery replay-witness witness.json".to_string());
-        unable_alone = jobs_unable_to_run_alone(&problem, &options);
+        if interrupted() {
+            cut_short.push(
+                "the jobs that cannot run even alone on the cluster were not looked for"
+                    .to_string(),
+            );
+        } else {
+            unable_alone = jobs_unable_to_run_alone(&problem, &options);
+        }
     }
+    let was_interrupted = exploration.coverage.interrupted || !cut_short.is_empty();
     let report = VerifyReport {
         scenario: problem.name.clone(),
         policy,
@@ -288,6 +327,8 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         unable_to_run_alone: unable_alone,
         mitigations: mitig,
         replay_command,
+        interrupted: was_interrupted,
+        cut_short,
     };
     let md = verify_md(&report);
     files.insert(0, ("verify.json", verify_json(&report)?));
@@ -302,6 +343,9 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         println!("  deadlock   {}", verdict_line(e.deadlock, &e.coverage));
         println!("  livelock   {}", verdict_line(e.livelock, &e.coverage));
         println!("  bound      {}", bound(&mode_text, &e.coverage));
+        if !report.cut_short.is_empty() {
+            println!("  interrupted {}", report.cut_short.join("; "));
+        }
         println!(
             "  coverage   {} schedules, {} distinct states, deepest {} choices; {:.2} s exploring ({:.0} schedules/min)",
             e.coverage.schedules,
@@ -334,10 +378,18 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         && e.livelock != Verdict::Violation
         && (e.deadlock == Verdict::Inconclusive || e.livelock == Verdict::Inconclusive)
     {
+        let why = if e.coverage.interrupted {
+            format!(
+                "interrupted after {} schedules, so coverage is incomplete",
+                e.coverage.schedules
+            )
+        } else {
+            "the search was cut short".to_string()
+        };
         return Err(Failure {
             code: EXIT_INCONCLUSIVE,
             err: anyhow!(
-                "inconclusive: no violation found, but the search was cut short (see {})",
+                "inconclusive: no violation found, but {why} (see {})",
                 args.out.join("verify.md").display()
             ),
         });

@@ -547,3 +547,125 @@ fn check_invariants_is_a_flag_of_verify_and_replay_witness() {
         std::fs::read(again.join("violation.json")).unwrap()
     );
 }
+
+/// Waits until process `pid` catches SIGINT (its handler is installed), from the
+/// `SigCgt` mask of `/proc/<pid>/status`; elsewhere than Linux, waits two seconds.
+#[cfg(unix)]
+fn wait_for_sigint_handler(child: &mut std::process::Child) {
+    let status = format!("/proc/{}/status", child.id());
+    if !std::path::Path::new(&status).exists() {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        return;
+    }
+    let caught = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            .is_some_and(|m| m & (1 << (libc::SIGINT - 1)) != 0)
+    };
+    // Generous: the machine may be busy; the loop ends as soon as the handler is there.
+    for _ in 0..6000 {
+        if let Ok(Some(s)) = child.try_wait() {
+            panic!("orrery verify ended before its SIGINT handler was seen: {s}");
+        }
+        if std::fs::read_to_string(&status).is_ok_and(|t| caught(&t)) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("orrery verify installed no SIGINT handler within two minutes");
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_writes_what_was_explored_marked_incomplete() {
+    // The --help example: exhaustive on the 52-pod Kueue case under coscheduling has far
+    // more schedules than the default budget of 1,000,000 (minutes of exploring), so it
+    // is still exploring when Ctrl-C comes.
+    let d = tmpdir("sigint");
+    let out = d.join("v");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orrery"))
+        .args([
+            "verify",
+            "scenarios/bundled/verify/kueue-overquota.yaml",
+            "--policy",
+            "coscheduling",
+            "--exhaustive",
+            "--check-invariants",
+            "--out",
+        ])
+        .arg(&out)
+        .current_dir(root())
+        .stdout(std::fs::File::create(d.join("stdout")).unwrap())
+        .stderr(std::fs::File::create(d.join("stderr")).unwrap())
+        .spawn()
+        .expect("run orrery");
+    wait_for_sigint_handler(&mut child);
+    // Let it explore a while (not needed for the checks below, which hold however far
+    // it got, but this is the case that matters: interrupted mid-exploration).
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: `kill` takes plain integers; `pid` is our own child, not yet waited for.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let mut status = None;
+    for _ in 0..3000 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("orrery verify did not stop within five minutes of Ctrl-C");
+    };
+    let stdout = std::fs::read_to_string(d.join("stdout")).unwrap();
+    let stderr = std::fs::read_to_string(d.join("stderr")).unwrap();
+    // Written, INCONCLUSIVE (exit 4), not killed by the signal.
+    assert_eq!(status.code(), Some(4), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("interrupted: writing what was explored so far (marked incomplete)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("inconclusive: no violation found, but interrupted after"),
+        "{stderr}"
+    );
+    let v = report(&out);
+    let cov = &v["exploration"]["coverage"];
+    assert_eq!(v["exploration"]["deadlock"], "INCONCLUSIVE");
+    assert_eq!(v["exploration"]["livelock"], "INCONCLUSIVE");
+    assert_eq!(v["interrupted"], true);
+    assert_eq!(cov["interrupted"], true);
+    assert_eq!(cov["complete"], false);
+    assert_eq!(cov["budget_exhausted"], false);
+    let n = cov["schedules"].as_u64().unwrap();
+    assert!(n < 1_000_000, "{cov}");
+    let md = std::fs::read_to_string(out.join("verify.md")).unwrap();
+    assert!(
+        !md.contains("VERIFIED") && !md.contains("NO VIOLATION FOUND"),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!("INCONCLUSIVE: interrupted after {n} schedules")),
+        "{md}"
+    );
+    assert!(
+        md.contains("**Incomplete**: the exploration was interrupted (Ctrl-C)"),
+        "{md}"
+    );
+    // Exactly the outputs (and the output marker): no staging directory left behind.
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".orrery-out", "verify.json", "verify.md"]);
+    let mut top: Vec<String> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(top, ["stderr", "stdout", "v"]);
+}

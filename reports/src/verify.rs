@@ -32,6 +32,12 @@ pub struct VerifyReport {
     /// Command that re-runs the witness, relative to the output directory (no path is
     /// written, so the same verification into two folders gives the same bytes).
     pub replay_command: Option<String>,
+    /// An interrupt (Ctrl-C) stopped the run before it finished: what is written is what
+    /// it had (`exploration.coverage.interrupted` says whether it cut the exploration).
+    pub interrupted: bool,
+    /// What the interrupt cut short after the exploration, in words ("the witness was not
+    /// shrunk", …); empty when it cut nothing there.
+    pub cut_short: Vec<String>,
 }
 
 fn verdict(v: Verdict) -> &'static str {
@@ -63,6 +69,12 @@ pub fn verdict_line(v: Verdict, c: &Coverage) -> String {
         }
         Verdict::Inconclusive => {
             let mut why = Vec::new();
+            if c.interrupted {
+                why.push(format!(
+                    "interrupted after {} schedules / {} states, deepest {} choices (coverage not complete)",
+                    c.schedules, c.distinct_states, c.max_depth_reached
+                ));
+            }
             if c.budget_exhausted {
                 why.push(format!(
                     "bound reached after {} schedules / {} states, deepest {} choices (coverage not complete)",
@@ -119,6 +131,11 @@ pub fn bound(mode: &str, c: &Coverage) -> String {
         format!(
             "{mode}; coverage complete: every schedule explored ({} runs, {} distinct states)",
             c.schedules, c.distinct_states
+        )
+    } else if c.interrupted {
+        format!(
+            "{mode}; coverage NOT complete (incomplete run): interrupted after {} schedules, {} states, deepest {} choices",
+            c.schedules, c.distinct_states, c.max_depth_reached
         )
     } else if c.budget_exhausted {
         format!(
@@ -277,17 +294,27 @@ pub fn verify_md(r: &VerifyReport) -> String {
     let _ = writeln!(o);
     let _ = writeln!(o, "Bound: {}.", bound(&r.mode, c));
     let _ = writeln!(o);
-    if c.budget_exhausted || c.event_budget_hits > 0 || c.guard_hits > 0 {
+    if c.interrupted || c.budget_exhausted || c.event_budget_hits > 0 || c.guard_hits > 0 {
         let _ = writeln!(
             o,
             "**Incomplete**: {}; what is written here is what it explored, and nothing is claimed for the rest.",
-            if c.budget_exhausted {
+            if c.interrupted {
+                "the exploration was interrupted (Ctrl-C)"
+            } else if c.budget_exhausted {
                 "the exploration stopped at its schedule budget"
             } else if c.event_budget_hits > 0 {
                 "some schedules stopped at their event budget"
             } else {
                 "some schedules were stopped by the model's no-progress guard"
             }
+        );
+        let _ = writeln!(o);
+    }
+    if !r.cut_short.is_empty() {
+        let _ = writeln!(
+            o,
+            "**Interrupted** (Ctrl-C) after the exploration: {}.",
+            r.cut_short.join("; ")
         );
         let _ = writeln!(o);
     }
@@ -344,7 +371,13 @@ pub fn verify_md(r: &VerifyReport) -> String {
         c.pruned,
         c.cycles,
         c.event_budget_hits,
-        if c.complete { "yes" } else { "no" }
+        if c.complete {
+            "yes"
+        } else if c.interrupted {
+            "no (interrupted)"
+        } else {
+            "no"
+        }
     );
     let _ = writeln!(o);
     if let Some(f) = &e.deadlock_found {
@@ -358,8 +391,17 @@ pub fn verify_md(r: &VerifyReport) -> String {
         let _ = writeln!(o);
         let _ = writeln!(
             o,
-            "Shrunk by delta debugging ({} candidates tried) to **{} jobs, {} pods, {} nodes ({} GPUs)**:",
-            s.attempts, s.jobs, s.pods, s.nodes, s.gpus
+            "Shrunk by delta debugging ({} candidates tried{}) to **{} jobs, {} pods, {} nodes ({} GPUs)**:",
+            s.attempts,
+            if s.interrupted {
+                "; interrupted, so the smallest found so far, not necessarily minimal"
+            } else {
+                ""
+            },
+            s.jobs,
+            s.pods,
+            s.nodes,
+            s.gpus
         );
         let _ = writeln!(o);
         for j in &s.witness.problem.workload.jobs {
@@ -461,5 +503,35 @@ mod tests {
                 && line.contains(": no progress: 9 events at the one instant 0s (schedule #3, seed 45) (2 schedules in all hit it)"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn an_interrupted_exploration_says_so_and_how_far_it_got() {
+        let c = Coverage {
+            schedules: 512,
+            distinct_states: 700,
+            max_depth_reached: 9,
+            interrupted: true,
+            ..Coverage::default()
+        };
+        assert_eq!(
+            verdict_line(Verdict::Inconclusive, &c),
+            "INCONCLUSIVE: interrupted after 512 schedules / 700 states, deepest 9 choices (coverage not complete)"
+        );
+        let b = bound("exhaustive: at most 1000 schedules", &c);
+        assert!(
+            b.ends_with(
+                "coverage NOT complete (incomplete run): interrupted after 512 schedules, 700 states, deepest 9 choices"
+            ),
+            "{b}"
+        );
+        // Not interrupted: no such words.
+        let whole = Coverage {
+            interrupted: false,
+            budget_exhausted: true,
+            ..c
+        };
+        assert!(!verdict_line(Verdict::Inconclusive, &whole).contains("interrupted"));
+        assert!(!bound("m", &whole).contains("interrupted"));
     }
 }

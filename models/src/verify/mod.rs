@@ -21,6 +21,7 @@
 //! cycle through a state in which some job is waiting (the schedule can repeat for ever
 //! without that job running).
 
+pub mod interrupt;
 mod shrink;
 pub mod snapshot;
 
@@ -147,6 +148,9 @@ pub enum ScheduleEnd {
     /// The model reported a broken invariant (`--check-invariants`; `ScheduleRun::invariant`
     /// says which): the exploration stops with [`VerifyError::Invariant`].
     Invariant,
+    /// An interrupt was requested ([`interrupt`]) while the schedule ran: it is not
+    /// counted, and the exploration stops.
+    Interrupted,
 }
 
 /// One schedule's run.
@@ -264,6 +268,8 @@ struct Runner {
     /// Exhaustive mode: take snapshots to continue from (`snaps` stack).
     snapshots: bool,
     snaps: Vec<Snap>,
+    /// Stop (ending [`ScheduleEnd::Interrupted`]) when an interrupt is requested.
+    interruptible: bool,
 }
 
 impl Runner {
@@ -330,6 +336,7 @@ impl Runner {
             on_path: BTreeMap::new(),
             snapshots,
             snaps: Vec::new(),
+            interruptible: false,
         };
         r.push_snap();
         Ok(r)
@@ -392,6 +399,7 @@ impl Runner {
                 on_path,
                 snapshots,
                 snaps,
+                interruptible,
             } = self;
             let last_snap = snaps.last().map_or(0, |s| s.decisions);
             let mut pause = false;
@@ -410,6 +418,11 @@ impl Runner {
                 }
                 if steps > step_budget {
                     end = Some(ScheduleEnd::EventBudget);
+                    return false;
+                }
+                // A long schedule does not keep an interrupt waiting.
+                if *interruptible && steps.is_multiple_of(1024) && interrupt::interrupted() {
+                    end = Some(ScheduleEnd::Interrupted);
                     return false;
                 }
                 if !probe.instant_closed {
@@ -543,7 +556,8 @@ impl Runner {
     }
 }
 
-/// Run one schedule from the start (random mode, replay).
+/// Run one schedule from the start (random mode, replay). `interruptible`: end it
+/// early ([`ScheduleEnd::Interrupted`]) when an interrupt is requested.
 fn run_schedule(
     p: &Problem,
     opts: &ExploreOptions,
@@ -551,8 +565,10 @@ fn run_schedule(
     prefix_len: u64,
     seed: u64,
     symmetry: bool,
+    interruptible: bool,
 ) -> Result<ScheduleRun, ModelError> {
     let mut r = Runner::new(p, opts, mode, false, seed, symmetry)?;
+    r.interruptible = interruptible;
     Ok(r.drive(prefix_len, None))
 }
 
@@ -602,7 +618,7 @@ pub(crate) fn runs_alone(p: &Problem, opts: &ExploreOptions, job: usize) -> bool
         max_schedules: 2_000,
         max_depth: None,
     };
-    explore(&alone, opts, &mode, &|_, _| {})
+    explore_with(&alone, opts, &mode, &|_, _| {}, false)
         .is_ok_and(|e| e.deadlock_found.is_none() && e.livelock_found.is_none())
 }
 
@@ -665,8 +681,8 @@ pub enum Verdict {
     /// proof.
     NoneFound,
     /// A limit stopped the search before it could claim anything: the schedule budget ran
-    /// out before coverage was complete, a schedule hit its event budget or the model's
-    /// no-progress guard, or (livelock)
+    /// out before coverage was complete, an interrupt (Ctrl-C) stopped it, a schedule hit
+    /// its event budget or the model's no-progress guard, or (livelock)
     /// the explored state graph has a cycle no run closed.
     Inconclusive,
 }
@@ -717,6 +733,10 @@ pub struct Coverage {
     pub depth_bound_hit: bool,
     /// The schedule budget ran out before the space was covered.
     pub budget_exhausted: bool,
+    /// An interrupt (Ctrl-C) stopped the exploration: it covers only the schedules
+    /// finished before it.
+    #[serde(default)]
+    pub interrupted: bool,
     /// Schedules that hit `max_events` (each ended early: nothing can be claimed for it).
     pub event_budget_hits: u64,
     /// Schedules the model's own no-progress guard stopped (each ended early: nothing can
@@ -823,12 +843,33 @@ fn found(r: &ScheduleRun, seed: Option<u64>, schedule: u64) -> Option<Found> {
 }
 
 /// Explore `p` per `mode`. `progress(done, total)` is called as schedules finish.
+///
+/// An interrupt ([`interrupt::request_interrupt`]) stops the exploration at its next
+/// check (between schedules, and every 1,024 model steps inside one): the schedule it cut
+/// is not counted, `Coverage::interrupted` is set, and the verdicts rest on the schedules
+/// finished before it (never VERIFIED or NO VIOLATION FOUND; a violation found before it
+/// is still a violation).
 pub fn explore(
     p: &Problem,
     opts: &ExploreOptions,
     mode: &Mode,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Exploration, VerifyError> {
+    explore_with(p, opts, mode, progress, true)
+}
+
+/// [`explore`], ignoring interrupts unless `interruptible`. The searches of shrinking and
+/// of the run-alone check are not cut (an answer they give is used as a fact, so it must
+/// be whole, and each is bounded; shrinking checks for an interrupt between candidates);
+/// a mitigation re-check is cut, and then left out whole.
+pub(crate) fn explore_with(
+    p: &Problem,
+    opts: &ExploreOptions,
+    mode: &Mode,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    interruptible: bool,
+) -> Result<Exploration, VerifyError> {
+    let stop_requested = || interruptible && interrupt::interrupted();
     // Configuration errors surface once, before exploring.
     ClusterSim::new(p.spec.clone(), p.workload.clone(), &p.config)?;
     let mut cov = Coverage::default();
@@ -839,17 +880,27 @@ pub fn explore(
             let batch = (rayon::current_num_threads() as u64 * 4).max(4);
             let mut start = 0u64;
             while start < schedules && dl.is_none() {
+                if stop_requested() {
+                    cov.interrupted = true;
+                    break;
+                }
                 let end = (start + batch).min(schedules);
                 let runs: Vec<Result<ScheduleRun, ModelError>> = (start..end)
                     .into_par_iter()
                     .map(|i| {
                         let s = seed.wrapping_add(i);
-                        run_schedule(p, opts, ChooserMode::Seeded, 0, s, false)
+                        run_schedule(p, opts, ChooserMode::Seeded, 0, s, false, interruptible)
                     })
                     .collect();
                 for (k, r) in runs.into_iter().enumerate() {
                     let r = r?;
                     let i = start + k as u64;
+                    // The schedules before the first one cut count; none after it does
+                    // (what is reported is always a prefix of the seeds).
+                    if r.end == ScheduleEnd::Interrupted {
+                        cov.interrupted = true;
+                        break;
+                    }
                     if let Some(e) = VerifyError::of_invariant(&r, i, Some(seed.wrapping_add(i))) {
                         return Err(e);
                     }
@@ -863,6 +914,9 @@ pub fn explore(
                     if dl.is_some() {
                         break;
                     }
+                }
+                if cov.interrupted {
+                    break;
                 }
                 start = end;
                 progress(cov.schedules, schedules);
@@ -886,6 +940,10 @@ pub fn explore(
                     cov.budget_exhausted = true;
                     break;
                 }
+                if stop_requested() {
+                    cov.interrupted = true;
+                    break;
+                }
                 let bumped = prefix.len().saturating_sub(1) as u64;
                 let fresh = || {
                     Runner::new(
@@ -907,8 +965,13 @@ pub fn explore(
                     }
                     _ => fresh()?,
                 };
+                rn.interruptible = interruptible;
                 let r = rn.drive(prefix.len() as u64, Some(&mut visited));
                 runner = Some(rn);
+                if r.end == ScheduleEnd::Interrupted {
+                    cov.interrupted = true;
+                    break;
+                }
                 if let Some(e) = VerifyError::of_invariant(&r, cov.schedules, None) {
                     return Err(e);
                 }
@@ -962,7 +1025,7 @@ pub fn explore(
 }
 
 /// The verdicts a search supports: VERIFIED only from a complete exhaustive search that
-/// no event budget, model guard, depth bound or horizon cut short (and, for livelock, whose state graph
+/// no event budget, model guard, interrupt, depth bound or horizon cut short (and, for livelock, whose state graph
 /// has no cycle through a waiting state that no run closed).
 fn verdicts(mode: &Mode, cov: &Coverage, deadlock: bool, livelock: bool) -> (Verdict, Verdict) {
     let exhaustive = matches!(mode, Mode::Exhaustive { .. });
@@ -972,6 +1035,7 @@ fn verdicts(mode: &Mode, cov: &Coverage, deadlock: bool, livelock: bool) -> (Ver
         } else if cov.event_budget_hits > 0
             || cov.guard_hits > 0
             || cov.budget_exhausted
+            || cov.interrupted
             || unclosed_cycle
         {
             Verdict::Inconclusive
@@ -1035,6 +1099,7 @@ pub fn replay(w: &Witness) -> Result<(ScheduleRun, bool), VerifyError> {
         u64::MAX,
         w.seed,
         w.symmetry,
+        false,
     )?;
     if let Some(e) = VerifyError::of_invariant(&r, 0, None) {
         return Err(e);

@@ -8,7 +8,7 @@ use sim_core::SimDuration;
 
 use super::{
     Exploration, ExploreOptions, Found, Mode, Problem, Verdict, VerifyError, ViolationKind,
-    Witness, explore, jobs_unable_to_run_alone, runs_alone,
+    Witness, explore_with, interrupt, jobs_unable_to_run_alone, runs_alone,
 };
 use crate::scheduler::PolicyKind;
 
@@ -22,6 +22,10 @@ pub struct Shrunk {
     pub gpus: u64,
     /// Candidate problems tried.
     pub attempts: u64,
+    /// An interrupt (Ctrl-C) stopped shrinking before it was done: this is the smallest
+    /// problem found so far (every candidate accepted was checked in full).
+    #[serde(default)]
+    pub interrupted: bool,
     /// Jobs of the shrunk problem that cannot run even alone on its cluster. Shrinking
     /// accepts no candidate with such a job, so this is empty unless the original problem
     /// already had one (then the violation is not contention between jobs).
@@ -45,7 +49,7 @@ fn search(p: &Problem, opts: &ExploreOptions, kind: ViolationKind) -> Option<Fou
         },
     ];
     for mode in modes {
-        let Ok(e) = explore(p, opts, &mode, &quiet) else {
+        let Ok(e) = explore_with(p, opts, &mode, &quiet, false) else {
             return None; // not a valid problem (e.g. a job larger than the cluster)
         };
         let f = match kind {
@@ -69,6 +73,9 @@ fn search(p: &Problem, opts: &ExploreOptions, kind: ViolationKind) -> Option<Fou
 /// ([`super::jobs_unable_to_run_alone`]), and a schedule shows a violation of `kind`.
 /// (Without the first condition a two-gang deadlock can shrink to one job that never
 /// fits the shrunk cluster, and everything computed on that is about a non-problem.)
+///
+/// An interrupt ([`interrupt::request_interrupt`]) stops shrinking before the next
+/// candidate: the result is the smallest problem found so far, marked `interrupted`.
 pub fn shrink(p: &Problem, opts: &ExploreOptions, kind: ViolationKind, start: &Found) -> Shrunk {
     let mut best = p.clone();
     let mut best_found = start.clone();
@@ -84,7 +91,14 @@ pub fn shrink(p: &Problem, opts: &ExploreOptions, kind: ViolationKind, start: &F
                 .or_insert_with(|| runs_alone(cand, opts, j))
         })
     };
+    let mut stopped = false;
     let mut try_it = |cand: Problem, best: &mut Problem, best_found: &mut Found| -> bool {
+        // Once interrupted, every further candidate is declined, which ends each loop
+        // below as if nothing more could go.
+        if stopped || interrupt::interrupted() {
+            stopped = true;
+            return false;
+        }
         attempts += 1;
         let f = search(&cand, opts, kind);
         if f.is_none() || !genuine(&cand) {
@@ -204,6 +218,7 @@ pub fn shrink(p: &Problem, opts: &ExploreOptions, kind: ViolationKind, start: &F
         nodes: best.spec.nodes.len(),
         gpus: best.spec.total_gpus(),
         attempts,
+        interrupted: stopped,
         unable_to_run_alone: jobs_unable_to_run_alone(&best, opts),
         witness: Witness::new(&best, opts, &best_found),
         found: best_found,
@@ -276,16 +291,23 @@ impl Default for MitigationBudget {
 
 const CONTROL: &str = "kueue-admission";
 
-fn check(q: &Problem, opts: &ExploreOptions, exhaustive: u64, random: u64) -> MitigationCheck {
+/// `None` when an interrupt cut one of its searches: a check is whole or not given.
+fn check(
+    q: &Problem,
+    opts: &ExploreOptions,
+    exhaustive: u64,
+    random: u64,
+) -> Option<MitigationCheck> {
     let quiet = |_: u64, _: u64| {};
     let ex = Mode::Exhaustive {
         max_schedules: exhaustive,
         max_depth: None,
     };
-    let e: Exploration = match explore(q, opts, &ex, &quiet) {
+    let e: Exploration = match explore_with(q, opts, &ex, &quiet, true) {
+        Ok(e) if e.coverage.interrupted => return None,
         Ok(e) => e,
         Err(err) => {
-            return MitigationCheck {
+            return Some(MitigationCheck {
                 deadlock: Verdict::Inconclusive,
                 livelock: Verdict::Inconclusive,
                 complete: false,
@@ -294,7 +316,7 @@ fn check(q: &Problem, opts: &ExploreOptions, exhaustive: u64, random: u64) -> Mi
                     VerifyError::Invariant { .. } => format!("error: {err}"),
                     _ => format!("not applicable: {err}"),
                 },
-            };
+            });
         }
     };
     let mut schedules = e.coverage.schedules;
@@ -307,7 +329,10 @@ fn check(q: &Problem, opts: &ExploreOptions, exhaustive: u64, random: u64) -> Mi
             schedules: random,
             seed: q.config.seed,
         };
-        if let Ok(r) = explore(q, opts, &rnd, &quiet) {
+        if let Ok(r) = explore_with(q, opts, &rnd, &quiet, true) {
+            if r.coverage.interrupted {
+                return None;
+            }
             schedules += r.coverage.schedules;
             if r.deadlock_found.is_some() {
                 deadlock = Verdict::Violation;
@@ -329,13 +354,13 @@ fn check(q: &Problem, opts: &ExploreOptions, exhaustive: u64, random: u64) -> Mi
             "no deadlock or livelock in {schedules} schedules (coverage not complete: not a proof)"
         ),
     };
-    MitigationCheck {
+    Some(MitigationCheck {
         deadlock,
         livelock,
         complete,
         schedules,
         note,
-    }
+    })
 }
 
 /// Re-check each mitigation the real systems offer — Coscheduling's Permit timeout,
@@ -344,6 +369,9 @@ fn check(q: &Problem, opts: &ExploreOptions, exhaustive: u64, random: u64) -> Mi
 /// all-or-nothing gang admission — on the original problem and on the shrunk witness.
 /// The Kueue settings are written out in full (`waitForPodsReady.enable` true or false),
 /// so the results do not depend on the model's defaults.
+///
+/// An interrupt ([`interrupt::request_interrupt`]) stops the re-checks: the list then
+/// holds only the mitigations checked in full before it (the one it cut is left out).
 pub fn mitigations(
     original: &Problem,
     shrunk: Option<&Problem>,
@@ -406,14 +434,27 @@ pub fn mitigations(
     ];
     let mut out: Vec<MitigationResult> = Vec::new();
     for (name, setting, apply) in variants {
+        // Interrupted (before this one or during its searches): the ones checked so far
+        // stand; this one and the rest are left out.
+        if interrupt::interrupted() {
+            break;
+        }
         let mut q = original.clone();
         apply(&mut q);
-        let orig = check(&q, opts, budget.original, budget.original);
-        let shr = shrunk.map(|s| {
-            let mut q = s.clone();
-            apply(&mut q);
-            check(&q, opts, budget.shrunk, 0)
-        });
+        let Some(orig) = check(&q, opts, budget.original, budget.original) else {
+            break;
+        };
+        let shr = match shrunk {
+            Some(s) => {
+                let mut q = s.clone();
+                apply(&mut q);
+                let Some(c) = check(&q, opts, budget.shrunk, 0) else {
+                    break;
+                };
+                Some(c)
+            }
+            None => None,
+        };
         let fixes = orig.clean() && shr.as_ref().is_none_or(MitigationCheck::clean);
         let proven = fixes && orig.proven();
         let basis = if proven {
