@@ -35,6 +35,8 @@ pub use detect::{DeadlockRecord, DetectConfig, DetectState, StarvedKind, Starved
 pub use dra::{DraConfig, DraInvariant, DraObjects, DraSource, DraState, DraViolation};
 pub use kueue::KueueState;
 pub use network::{DatasetScope, NetModel, NetSample, StagingSpec};
+/// KEP-4671's fixed per-group Permit deadline (for tests comparing against upstream).
+pub use podsched::K8S_GANG_TIMEOUT;
 pub use result::{JobRecord, NetJobRecord, Outcome, RunResult};
 
 /// How the pods of jobs submitted at the same instant reach the scheduling queue.
