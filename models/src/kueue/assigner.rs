@@ -20,8 +20,8 @@ pub enum Mode {
     Fit,
 }
 
-/// What a preemption simulation found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// What a preemption simulation found (worst first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PreemptionPossibility {
     NoCandidates,
     /// Candidates include workloads of the queue itself.
@@ -46,6 +46,14 @@ impl PMode {
             PMode::NoFit => Mode::NoFit,
             PMode::Fit => Mode::Fit,
             _ => Mode::Preempt,
+        }
+    }
+    fn possibility(self) -> Option<PreemptionPossibility> {
+        match self {
+            PMode::NoCandidates => Some(PreemptionPossibility::NoCandidates),
+            PMode::Preempt => Some(PreemptionPossibility::Preempt),
+            PMode::Reclaim => Some(PreemptionPossibility::Reclaim),
+            _ => None,
         }
     }
     fn from_possibility(p: PreemptionPossibility) -> PMode {
@@ -146,6 +154,64 @@ impl Status {
     }
 }
 
+/// Upstream reasons a workload stays pending (`QuotaReserved=False`).
+pub const NO_MATCHING_FLAVOR: &str = "NoMatchingFlavor";
+pub const EXCEEDS_MAX_QUOTA: &str = "ExceedsMaxQuota";
+pub const WAITING_FOR_QUOTA: &str = "WaitingForQuota";
+
+fn severity(r: &str) -> u8 {
+    match r {
+        NO_MATCHING_FLAVOR => 4,
+        EXCEEDS_MAX_QUOTA => 3,
+        WAITING_FOR_QUOTA => 2,
+        "TopologyPlacementFailed" => 1,
+        _ => 0,
+    }
+}
+
+/// The more severe of two pending reasons (`a` on a tie).
+pub fn most_severe<'s>(a: &'s str, b: &'s str) -> &'s str {
+    if severity(a) >= severity(b) { a } else { b }
+}
+
+/// One flavor the search considered for a pod set (`FlavorAssignmentAttempt`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FlavorAttempt {
+    pub flavor: String,
+    pub mode: Mode,
+    pub borrow: i32,
+    pub possibility: Option<PreemptionPossibility>,
+    /// Sorted, without duplicates.
+    pub reasons: Vec<String>,
+    pub no_fit_reason: String,
+}
+
+fn merge_attempts(dst: &mut BTreeMap<String, FlavorAttempt>, src: &[FlavorAttempt]) {
+    for at in src {
+        match dst.get_mut(&at.flavor) {
+            Some(e) => {
+                e.mode = e.mode.min(at.mode);
+                e.borrow = e.borrow.max(at.borrow);
+                if let Some(p) = at.possibility
+                    && e.possibility.is_none_or(|q| p < q)
+                {
+                    e.possibility = Some(p);
+                }
+                e.reasons.extend(at.reasons.iter().cloned());
+                e.reasons.sort();
+                e.reasons.dedup();
+                e.no_fit_reason = most_severe(&e.no_fit_reason, &at.no_fit_reason).to_string();
+            }
+            None => {
+                let mut c = at.clone();
+                c.reasons.sort();
+                c.reasons.dedup();
+                dst.insert(at.flavor.clone(), c);
+            }
+        }
+    }
+}
+
 /// One pod set's assignment.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PodSetAssignmentResult {
@@ -155,6 +221,8 @@ pub struct PodSetAssignmentResult {
     /// Total requests (for `count` pods), including `pods` when the queue covers it.
     pub requests: BTreeMap<String, Amount>,
     pub count: u32,
+    /// The flavors considered, by name.
+    pub attempts: Vec<FlavorAttempt>,
 }
 
 impl PodSetAssignmentResult {
@@ -182,6 +250,8 @@ pub struct Assignment {
     pub usage: FlavorResourceQuantities,
     /// Overrides the computed representative mode.
     pub mode_override: Option<Mode>,
+    /// Why the workload cannot be admitted at all (when the mode is `NoFit`).
+    pub no_fit_reason: String,
 }
 
 impl Assignment {
@@ -347,16 +417,40 @@ fn matches_flavor_labels(ps: &PodSet, flavor: &ResourceFlavor) -> bool {
 
 impl FlavorAssigner<'_> {
     /// Assign flavors to every pod set, with `counts` pods each when given (partial
-    /// admission), else the full counts.
+    /// admission), else the full counts (less reclaimable pods).
     pub fn assign(&mut self, snap: &mut Snapshot, counts: Option<&[u32]>) -> Assignment {
         let mut assignment = Assignment::default();
         let covers_pods = snap.cqs[self.cq].group_of(PODS).is_some();
-        for (i, ps) in self.wl.obj.pod_sets.iter().enumerate() {
-            let count = counts.and_then(|c| c.get(i).copied()).unwrap_or(ps.count);
+        let pod_sets = &self.wl.obj.pod_sets;
+        // Per pod set: count and total requests.
+        let mut ps_requests: Vec<(u32, BTreeMap<String, Amount>)> = Vec::new();
+        for (i, ps) in pod_sets.iter().enumerate() {
+            let full = ps.count.saturating_sub(ps.reclaimable);
+            let count = counts.and_then(|c| c.get(i).copied()).unwrap_or(full);
             let mut requests = scaled(&ps.requests, count);
             if covers_pods {
                 requests.insert(PODS.to_string(), i64::from(count));
             }
+            ps_requests.push((count, requests));
+        }
+        // Pod-set groups, in order of first appearance.
+        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, ps) in pod_sets.iter().enumerate() {
+            let key = ps.group.clone().unwrap_or_else(|| format!("#{i}"));
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.push(i),
+                None => groups.push((key, vec![i])),
+            }
+        }
+        for (_, ids) in &groups {
+            let mut requests: BTreeMap<String, Amount> = BTreeMap::new();
+            for &i in ids {
+                for (r, q) in &ps_requests[i].1 {
+                    let e = requests.entry(r.clone()).or_insert(0);
+                    *e = e.saturating_add(*q);
+                }
+            }
+            let mut considered: BTreeMap<String, FlavorAttempt> = BTreeMap::new();
             let mut group_flavors: Option<BTreeMap<String, FlavorAssignment>> =
                 Some(BTreeMap::new());
             let mut group_status = Status::default();
@@ -367,8 +461,23 @@ impl FlavorAssigner<'_> {
                 if group_flavors.as_ref().is_some_and(|g| g.contains_key(res)) {
                     continue;
                 }
-                let (flavors, status) =
-                    self.find_flavor(snap, i, &requests, res, &assignment.usage);
+                let (flavors, status, attempts) =
+                    self.find_flavor(snap, ids, &requests, res, &assignment.usage);
+                merge_attempts(&mut considered, &attempts);
+                if !attempts.is_empty()
+                    && let Some(g) = snap.cqs[self.cq].group_of(res)
+                {
+                    for (fl, at) in considered.iter_mut() {
+                        if g.flavors.contains(fl) && !attempts.iter().any(|a| &a.flavor == fl) {
+                            at.mode = Mode::NoFit;
+                            at.reasons
+                                .push(format!("flavor {fl} does not provide resource {res}"));
+                            at.reasons.sort();
+                            at.reasons.dedup();
+                            at.no_fit_reason = NO_MATCHING_FLAVOR.to_string();
+                        }
+                    }
+                }
                 let failed = status.as_ref().is_some_and(|s| s.err.is_some())
                     || flavors.as_ref().is_none_or(|f| f.is_empty());
                 if failed {
@@ -383,46 +492,60 @@ impl FlavorAssigner<'_> {
                     group_status.reasons.extend(s.reasons);
                 }
             }
-            let flavors: BTreeMap<String, FlavorAssignment> = group_flavors
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|(r, _)| requests.contains_key(r))
-                .collect();
-            for (res, f) in &flavors {
-                assignment.borrowing = assignment.borrowing.max(f.borrow);
-                let q = requests.get(res).copied().unwrap_or(0);
-                let e = assignment
-                    .usage
-                    .entry(FlavorResource::new(&f.name, res))
-                    .or_insert(0);
-                *e = e.saturating_add(q);
+            let attempts: Vec<FlavorAttempt> = considered.into_values().collect();
+            let group_flavors = group_flavors.unwrap_or_default();
+            let mut failed = false;
+            for &i in ids {
+                let (count, requests) = &ps_requests[i];
+                let flavors: BTreeMap<String, FlavorAssignment> = group_flavors
+                    .iter()
+                    .filter(|(r, _)| requests.contains_key(*r))
+                    .map(|(r, f)| (r.clone(), f.clone()))
+                    .collect();
+                for (res, f) in &flavors {
+                    assignment.borrowing = assignment.borrowing.max(f.borrow);
+                    let q = requests.get(res).copied().unwrap_or(0);
+                    let e = assignment
+                        .usage
+                        .entry(FlavorResource::new(&f.name, res))
+                        .or_insert(0);
+                    *e = e.saturating_add(q);
+                }
+                if group_status.err.is_some() || (!requests.is_empty() && flavors.is_empty()) {
+                    failed = true;
+                }
+                assignment.pod_sets.push(PodSetAssignmentResult {
+                    name: pod_sets[i].name.clone(),
+                    flavors,
+                    status: group_status.clone(),
+                    requests: requests.clone(),
+                    count: *count,
+                    attempts: attempts.clone(),
+                });
             }
-            let failed =
-                group_status.err.is_some() || (!requests.is_empty() && flavors.is_empty());
-            assignment.pod_sets.push(PodSetAssignmentResult {
-                name: ps.name.clone(),
-                flavors,
-                status: group_status,
-                requests,
-                count,
-            });
             if failed {
+                assignment.no_fit_reason = resolve_no_fit_reason(&assignment, snap, self.cq);
                 return assignment;
             }
         }
+        assignment.no_fit_reason = resolve_no_fit_reason(&assignment, snap, self.cq);
         assignment
     }
 
-    /// One resource group for one pod set: the flavor for `res` and the group's other
-    /// resources. `None` flavors = nothing assignable.
+    /// One resource group for one pod-set group: the flavor for `res` and the group's
+    /// other resources (`None` = nothing assignable), why not at once, and the attempts.
     fn find_flavor(
         &mut self,
         snap: &mut Snapshot,
-        ps_index: usize,
+        ps_ids: &[usize],
         requests: &BTreeMap<String, Amount>,
         res: &str,
         assignment_usage: &FlavorResourceQuantities,
-    ) -> (Option<BTreeMap<String, FlavorAssignment>>, Option<Status>) {
+    ) -> (
+        Option<BTreeMap<String, FlavorAssignment>>,
+        Option<Status>,
+        Vec<FlavorAttempt>,
+    ) {
         let Some(group) = snap.cqs[self.cq].group_of(res).cloned() else {
             return (
                 None,
@@ -430,6 +553,7 @@ impl FlavorAssigner<'_> {
                     reasons: vec![format!("resource {res} unavailable in ClusterQueue")],
                     err: None,
                 }),
+                Vec::new(),
             );
         };
         let fungibility = snap.cqs[self.cq].spec.flavor_fungibility;
@@ -438,35 +562,30 @@ impl FlavorAssigner<'_> {
             .filter(|(r, _)| group.covered.contains(*r))
             .map(|(r, q)| (r, *q))
             .collect();
-        let ps = &self.wl.obj.pod_sets[ps_index];
         let mut status = Status::default();
+        let mut attempts: Vec<FlavorAttempt> = Vec::new();
         let mut best: Option<BTreeMap<String, FlavorAssignment>> = None;
         let mut best_mode = WORST;
         let mut attempted: i32 = -1;
         for (idx, fname) in group.flavors.iter().enumerate() {
             attempted = idx as i32;
-            match snap.flavors.get(fname) {
-                None => {
-                    status.reasons.push(format!("flavor {fname} not found"));
-                    continue;
-                }
-                Some(flavor) => {
-                    if let Some(t) = untolerated_taint(flavor, &ps.tolerations) {
-                        status
-                            .reasons
-                            .push(format!("untolerated taint {t} in flavor {fname}"));
-                        continue;
-                    }
-                    if !matches_flavor_labels(ps, flavor) {
-                        status
-                            .reasons
-                            .push(format!("flavor {fname} doesn't match node affinity"));
-                        continue;
-                    }
-                }
+            if let Some(reason) = self.check_flavor(snap, fname, ps_ids) {
+                status.reasons.push(reason.clone());
+                attempts.push(FlavorAttempt {
+                    flavor: fname.clone(),
+                    mode: Mode::NoFit,
+                    borrow: 0,
+                    possibility: None,
+                    reasons: vec![reason],
+                    no_fit_reason: NO_MATCHING_FLAVOR.to_string(),
+                });
+                continue;
             }
             let mut assignments = BTreeMap::new();
             let mut rep = BEST;
+            let mut max_borrow = 0;
+            let mut flavor_reasons: Vec<String> = Vec::new();
+            let mut flavor_no_fit = String::new();
             for (rname, val) in &requests {
                 let fr = FlavorResource::new(fname, rname);
                 let nominal = snap.cqs[self.cq]
@@ -475,8 +594,12 @@ impl FlavorAssigner<'_> {
                     .get(&fr)
                     .map_or(0, |q| q.nominal);
                 let used = assignment_usage.get(&fr).copied().unwrap_or(0);
-                let (pmode, borrow, reasons) = self.fits_quota(snap, &fr, used, *val, nominal);
+                let (pmode, borrow, reasons, no_fit) =
+                    self.fits_quota(snap, &fr, used, *val, nominal);
+                flavor_reasons.extend(reasons.iter().cloned());
                 status.reasons.extend(reasons);
+                flavor_no_fit = most_severe(&flavor_no_fit, no_fit).to_string();
+                max_borrow = max_borrow.max(borrow);
                 let mode = Granular { p: pmode, borrow };
                 if is_preferred(rep, mode, &fungibility) {
                     rep = mode;
@@ -494,6 +617,15 @@ impl FlavorAssigner<'_> {
                     },
                 );
             }
+            flavor_reasons.sort();
+            attempts.push(FlavorAttempt {
+                flavor: fname.clone(),
+                mode: rep.p.mode(),
+                borrow: max_borrow,
+                possibility: rep.p.possibility(),
+                reasons: flavor_reasons,
+                no_fit_reason: flavor_no_fit,
+            });
             if !should_try_next_flavor(rep, &fungibility) {
                 best = Some(assignments);
                 best_mode = rep;
@@ -511,9 +643,26 @@ impl FlavorAssigner<'_> {
             }
         }
         if best_mode.p == PMode::Fit {
-            return (best, None);
+            return (best, None, attempts);
         }
-        (best, Some(status))
+        (best, Some(status), attempts)
+    }
+
+    /// Why the flavor cannot serve these pod sets at all (taints, node labels), if so.
+    fn check_flavor(&self, snap: &Snapshot, fname: &str, ps_ids: &[usize]) -> Option<String> {
+        let Some(flavor) = snap.flavors.get(fname) else {
+            return Some(format!("flavor {fname} not found"));
+        };
+        for &i in ps_ids {
+            let ps = &self.wl.obj.pod_sets[i];
+            if let Some(t) = untolerated_taint(flavor, &ps.tolerations) {
+                return Some(format!("untolerated taint {t} in flavor {fname}"));
+            }
+            if !matches_flavor_labels(ps, flavor) {
+                return Some(format!("flavor {fname} doesn't match node affinity"));
+            }
+        }
+        None
     }
 
     /// How (flavor, resource) can take `used + request`: mode, borrowing level, reasons.
@@ -524,7 +673,7 @@ impl FlavorAssigner<'_> {
         used: Amount,
         request: Amount,
         nominal: Amount,
-    ) -> (PMode, i32, Vec<String>) {
+    ) -> (PMode, i32, Vec<String>, &'static str) {
         let cq = self.cq;
         let available = snap.available(cq, fr);
         let max_capacity = snap.potential_available(NodeId::Cq(cq), fr);
@@ -541,11 +690,12 @@ impl FlavorAssigner<'_> {
                     format_amount(res, request),
                     format_amount(res, max_capacity)
                 )],
+                EXCEEDS_MAX_QUOTA,
             );
         }
         let (borrow, may_reclaim) = snap.lowest_subtree_that_fits(cq, fr, val);
         if val <= available {
-            return (PMode::Fit, borrow, Vec::new());
+            return (PMode::Fit, borrow, Vec::new(), "");
         }
         let reasons = vec![format!(
             "insufficient unused quota for {res} in flavor {}, {} more needed",
@@ -554,9 +704,9 @@ impl FlavorAssigner<'_> {
         )];
         if nominal >= val || may_reclaim || self.can_preempt_while_borrowing(snap) {
             let (p, b) = self.oracle.simulate(snap, cq, self.wl, fr, val);
-            return (PMode::from_possibility(p), b, reasons);
+            return (PMode::from_possibility(p), b, reasons, "");
         }
-        (PMode::NoFit, borrow, reasons)
+        (PMode::NoFit, borrow, reasons, WAITING_FOR_QUOTA)
     }
 
     fn can_preempt_while_borrowing(&self, snap: &Snapshot) -> bool {
@@ -566,4 +716,53 @@ impl FlavorAssigner<'_> {
             .is_some_and(|b| b.lower_priority)
             || (self.enable_fair_sharing && p.reclaim_within_cohort != PreemptionPolicy::Never)
     }
+}
+
+/// Upstream `resolveNoFitReason`: per pod set that cannot fit, the least severe reason
+/// among each resource group's alternative flavors, the most severe across groups; the
+/// most severe across pod sets.
+fn resolve_no_fit_reason(a: &Assignment, snap: &Snapshot, cq: usize) -> String {
+    if a.representative_mode() != Mode::NoFit {
+        return String::new();
+    }
+    let mut overall = String::new();
+    for ps in &a.pod_sets {
+        if ps.mode() != Mode::NoFit {
+            continue;
+        }
+        if ps.attempts.is_empty() {
+            overall = most_severe(&overall, NO_MATCHING_FLAVOR).to_string();
+            continue;
+        }
+        let mut per_group: BTreeMap<i64, String> = BTreeMap::new();
+        for (i, at) in ps.attempts.iter().enumerate() {
+            if at.mode != Mode::NoFit {
+                continue;
+            }
+            let mut idx: Vec<i64> = snap.cqs[cq]
+                .groups
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.flavors.contains(&at.flavor))
+                .map(|(j, _)| j as i64)
+                .collect();
+            if idx.is_empty() {
+                idx.push(-1 - i as i64);
+            }
+            for g in idx {
+                match per_group.get(&g) {
+                    Some(e) if severity(&at.no_fit_reason) >= severity(e) => {}
+                    _ => {
+                        per_group.insert(g, at.no_fit_reason.clone());
+                    }
+                }
+            }
+        }
+        let mut ps_reason = String::new();
+        for r in per_group.values() {
+            ps_reason = most_severe(&ps_reason, r).to_string();
+        }
+        overall = most_severe(&overall, &ps_reason).to_string();
+    }
+    overall
 }

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::assigner::{Assignment, FlavorAssigner, Mode};
+use super::assigner::{Assignment, FlavorAssigner, Mode, WAITING_FOR_QUOTA};
 use super::preemption::{self, Oracle, Target};
 use super::snapshot::{Snapshot, WorkloadInfo};
 use super::types::*;
@@ -69,9 +69,7 @@ impl Queues {
     pub fn heads(&mut self, snap: &Snapshot) -> Vec<WorkloadInfo> {
         let mut out = Vec::new();
         for (cq, heap) in self.active.iter_mut() {
-            let active = snap
-                .cq_index(cq)
-                .is_some_and(|i| snap.cqs[i].active);
+            let active = snap.cq_index(cq).is_some_and(|i| snap.cqs[i].active);
             if !active || heap.is_empty() {
                 continue;
             }
@@ -165,6 +163,8 @@ pub struct EntryResult {
     pub requeue_reason: RequeueReason,
     /// The QuotaReserved=False message written to the workload (none when admitted).
     pub message: String,
+    /// The QuotaReserved=False reason (`WaitingForQuota`, `NoMatchingFlavor`, ...).
+    pub pending_reason: String,
 }
 
 /// What a cycle decided.
@@ -189,6 +189,7 @@ struct Entry {
     message: String,
     admission: Option<Admission>,
     pending_flavors: bool,
+    pending_reason: String,
 }
 
 /// Flavors and preemption targets for a workload: the full assignment; if it needs
@@ -219,7 +220,11 @@ pub fn get_assignments(
             return (full, t);
         }
     }
-    let can_partial = wl.obj.pod_sets.iter().any(|p| p.min_count.is_some_and(|m| m < p.count));
+    let can_partial = wl
+        .obj
+        .pod_sets
+        .iter()
+        .any(|p| p.min_count.is_some_and(|m| m < p.count));
     if opts.partial_admission && can_partial {
         if let Some(found) = partial_search(snap, cq, wl, opts) {
             return found;
@@ -348,16 +353,20 @@ pub fn schedule(snap: &mut Snapshot, queues: &mut Queues, opts: &CycleOptions) -
             message: String::new(),
             admission: None,
             pending_flavors: false,
+            pending_reason: String::new(),
         };
         let cq = snap.cq_index(&e.info.cluster_queue);
         let empty = BTreeMap::new();
         let ns_labels = opts.namespaces.get(&e.info.obj.namespace).unwrap_or(&empty);
         if e.info.obj.failed_admission_checks {
             e.message = "The workload has failed admission checks".into();
+            e.pending_reason = "PendingEvaluation".into();
         } else if let Some(i) = cq.filter(|&i| !snap.cqs[i].active) {
             e.message = format!("ClusterQueue {} is inactive", snap.cqs[i].spec.name);
+            e.pending_reason = "Suspended".into();
         } else if cq.is_none() {
             e.message = format!("ClusterQueue {} not found", e.info.cluster_queue);
+            e.pending_reason = "Misconfigured".into();
         } else if let Some(i) = cq
             && snap.cqs[i]
                 .spec
@@ -367,6 +376,7 @@ pub fn schedule(snap: &mut Snapshot, queues: &mut Queues, opts: &CycleOptions) -
         {
             e.message = "workload namespace doesn't match ClusterQueue selector".into();
             e.reason = RequeueReason::NamespaceMismatch;
+            e.pending_reason = "Misconfigured".into();
         } else if let Some(i) = cq {
             let (a, t) = get_assignments(snap, i, &e.info, opts);
             e.message = a.message();
@@ -402,19 +412,25 @@ pub fn schedule(snap: &mut Snapshot, queues: &mut Queues, opts: &CycleOptions) -
         let mode = e.assignment.representative_mode();
         if mode == Mode::NoFit {
             e.reason = RequeueReason::NoFit;
+            e.pending_reason = e.assignment.no_fit_reason.clone();
             continue;
         }
         if mode == Mode::Preempt && e.targets.is_empty() {
             e.reason = RequeueReason::PreemptionNoCandidates;
+            e.pending_reason = WAITING_FOR_QUOTA.into();
             if snap.cqs[cq].spec.preemption.reclaim_within_cohort != PreemptionPolicy::Any {
                 let reserve = resources_to_reserve(snap, cq, &e.assignment);
                 snap.add_usage(cq, &reserve);
             }
             continue;
         }
-        if e.targets.iter().any(|t| preempted.contains_key(&t.info.key())) {
+        if e.targets
+            .iter()
+            .any(|t| preempted.contains_key(&t.info.key()))
+        {
             e.status = EntryStatus::Skipped;
             e.message = "Workload has overlapping preemption targets with another workload".into();
+            e.pending_reason = WAITING_FOR_QUOTA.into();
             *result
                 .skipped_preemptions
                 .entry(e.info.cluster_queue.clone())
@@ -424,6 +440,7 @@ pub fn schedule(snap: &mut Snapshot, queues: &mut Queues, opts: &CycleOptions) -
         if !fits {
             e.status = EntryStatus::Skipped;
             e.message = "Workload no longer fits after processing another workload".into();
+            e.pending_reason = WAITING_FOR_QUOTA.into();
             if mode == Mode::Preempt {
                 *result
                     .skipped_preemptions
@@ -438,6 +455,7 @@ pub fn schedule(snap: &mut Snapshot, queues: &mut Queues, opts: &CycleOptions) -
         snap.add_usage(cq, &usage);
         if mode == Mode::Preempt {
             e.status = EntryStatus::Preempting;
+            e.pending_reason = "WaitingForPreemptedWorkloads".into();
             e.pending_flavors = false;
             for t in &e.targets {
                 result.preempted.push((t.info.clone(), t.reason));
@@ -463,6 +481,7 @@ pub fn schedule(snap: &mut Snapshot, queues: &mut Queues, opts: &CycleOptions) -
             queues.requeue(e.info.clone(), e.reason, e.pending_flavors);
         } else {
             e.message.clear();
+            e.pending_reason.clear();
         }
         result.entries.push(EntryResult {
             info: e.info,
@@ -472,6 +491,7 @@ pub fn schedule(snap: &mut Snapshot, queues: &mut Queues, opts: &CycleOptions) -
             targets: e.targets,
             requeue_reason: e.reason,
             message: e.message,
+            pending_reason: e.pending_reason,
         });
     }
     result

@@ -58,7 +58,11 @@ struct Candidate {
 }
 
 /// Whether `policy` lets `preemptor` preempt `candidate`.
-pub fn satisfies_policy(preemptor: &Workload, candidate: &Workload, policy: PreemptionPolicy) -> bool {
+pub fn satisfies_policy(
+    preemptor: &Workload,
+    candidate: &Workload,
+    policy: PreemptionPolicy,
+) -> bool {
     let lower = preemptor.priority > candidate.priority;
     match policy {
         PreemptionPolicy::Never => false,
@@ -193,7 +197,8 @@ fn candidates(snap: &Snapshot, ctx: &Ctx<'_>) -> (Vec<Candidate>, bool, bool) {
     if snap.cqs[ctx.cq].parent.is_some()
         && spec.preemption.reclaim_within_cohort != PreemptionPolicy::Never
     {
-        let (mut adv, mut remaining) = snap.quantities_fit_in_quota(NodeId::Cq(ctx.cq), ctx.requests);
+        let (mut adv, mut remaining) =
+            snap.quantities_fit_in_quota(NodeId::Cq(ctx.cq), ctx.requests);
         let mut prev: Option<usize> = None;
         for root in snap.ancestors(NodeId::Cq(ctx.cq)) {
             let list = if adv { &mut hier } else { &mut prio };
@@ -262,9 +267,9 @@ fn workload_fits(snap: &Snapshot, ctx: &Ctx<'_>, allow_borrowing: bool) -> bool 
 
 fn queue_under_nominal(snap: &Snapshot, ctx: &Ctx<'_>) -> bool {
     let n = &snap.cqs[ctx.cq].node;
-    ctx.frs.iter().all(|fr| {
-        n.quotas.get(fr).map_or(0, |q| q.nominal) > n.usage(fr)
-    })
+    ctx.frs
+        .iter()
+        .all(|fr| n.quotas.get(fr).map_or(0, |q| q.nominal) > n.usage(fr))
 }
 
 fn remove(snap: &mut Snapshot, info: &WorkloadInfo) {
@@ -277,7 +282,12 @@ fn restore(snap: &mut Snapshot, targets: &[Target]) {
     }
 }
 
-fn fill_back(snap: &mut Snapshot, ctx: &Ctx<'_>, mut targets: Vec<Target>, allow_borrowing: bool) -> Vec<Target> {
+fn fill_back(
+    snap: &mut Snapshot,
+    ctx: &Ctx<'_>,
+    mut targets: Vec<Target>,
+    allow_borrowing: bool,
+) -> Vec<Target> {
     let n = targets.len();
     if n < 2 {
         return targets;

@@ -8,8 +8,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::types::*;
 use super::KueueError;
+use super::types::*;
 
 /// A quota as the accounting sees it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -91,11 +91,14 @@ impl WorkloadInfo {
             None => obj
                 .pod_sets
                 .iter()
-                .map(|ps| PodSetResources {
-                    name: ps.name.clone(),
-                    count: ps.count,
-                    requests: scaled(&ps.requests, ps.count),
-                    flavors: BTreeMap::new(),
+                .map(|ps| {
+                    let count = ps.count.saturating_sub(ps.reclaimable);
+                    PodSetResources {
+                        name: ps.name.clone(),
+                        count,
+                        requests: scaled(&ps.requests, count),
+                        flavors: BTreeMap::new(),
+                    }
                 })
                 .collect(),
         };
@@ -218,7 +221,10 @@ impl Snapshot {
         cqs: &[ClusterQueue],
     ) -> Result<Snapshot, KueueError> {
         let mut snap = Snapshot {
-            flavors: flavors.iter().map(|f| (f.name.clone(), f.clone())).collect(),
+            flavors: flavors
+                .iter()
+                .map(|f| (f.name.clone(), f.clone()))
+                .collect(),
             ..Default::default()
         };
         let mut names: BTreeSet<String> = BTreeSet::new();
@@ -243,7 +249,9 @@ impl Snapshot {
             snap.cohorts.push(CohortSnapshot {
                 name: n.clone(),
                 node: ResourceNode {
-                    quotas: def.map(|d| quotas_of(&d.resource_groups)).unwrap_or_default(),
+                    quotas: def
+                        .map(|d| quotas_of(&d.resource_groups))
+                        .unwrap_or_default(),
                     ..Default::default()
                 },
                 parent: def
@@ -292,7 +300,10 @@ impl Snapshot {
                 .iter()
                 .all(|g| g.flavors.iter().all(|f| snap.flavors.contains_key(f)));
             let quotas = quotas_of(&q.resource_groups);
-            let subtree = quotas.iter().map(|(fr, q)| (fr.clone(), q.nominal)).collect();
+            let subtree = quotas
+                .iter()
+                .map(|(fr, q)| (fr.clone(), q.nominal))
+                .collect();
             let idx = snap.cqs.len();
             if let Some(p) = parent {
                 snap.cohorts[p].child_cqs.push(idx);
@@ -531,10 +542,7 @@ impl Snapshot {
             if n.subtree(fr) < n.usage(fr).saturating_add(*v) {
                 fits = false;
             }
-            remaining.insert(
-                fr.clone(),
-                v.saturating_sub(n.local_available(fr)).max(0),
-            );
+            remaining.insert(fr.clone(), v.saturating_sub(n.local_available(fr)).max(0));
         }
         (fits, remaining)
     }
@@ -552,7 +560,12 @@ impl Snapshot {
     /// Upstream `FindHeightOfLowestSubtreeThatFits`: 0 when the queue does not borrow,
     /// else the height of the lowest cohort whose subtree can serve `val`; and whether
     /// reclaiming further up the hierarchy could still help.
-    pub fn lowest_subtree_that_fits(&self, cq: usize, fr: &FlavorResource, val: Amount) -> (i32, bool) {
+    pub fn lowest_subtree_that_fits(
+        &self,
+        cq: usize,
+        fr: &FlavorResource,
+        val: Amount,
+    ) -> (i32, bool) {
         let id = NodeId::Cq(cq);
         let has_parent = self.cqs[cq].parent.is_some();
         if !self.cq_borrowing_with(cq, fr, val) || !has_parent {

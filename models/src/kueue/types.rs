@@ -37,10 +37,8 @@ pub fn amount(resource: &str, text: &str) -> Result<Amount, KueueError> {
     } else {
         n / per_unit
     };
-    i64::try_from(v).map_err(|_| KueueError::Quantity {
-        resource: resource.to_string(),
-        msg: format!("{text:?} is out of range"),
-    })
+    // Upstream clamps a value beyond int64 to the largest one.
+    Ok(i64::try_from(v).unwrap_or(if v > 0 { i64::MAX } else { i64::MIN }))
 }
 
 /// How upstream prints an amount in messages (`resource.Quantity.String()` in its
@@ -142,13 +140,10 @@ pub struct Taint {
 }
 
 impl fmt::Display for Taint {
-    /// As `corev1.Taint.ToString()`: `key=value:effect`, `key:effect` without a value.
+    /// As upstream's messages print a taint (Go's `%s` of the struct, no time added):
+    /// `{key value effect <nil>}`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.value.is_empty() {
-            write!(f, "{}:{}", self.key, self.effect)
-        } else {
-            write!(f, "{}={}:{}", self.key, self.value, self.effect)
-        }
+        write!(f, "{{{} {} {} <nil>}}", self.key, self.value, self.effect)
     }
 }
 
@@ -380,6 +375,10 @@ pub struct PodSet {
     /// Required node affinity: terms ORed, requirements in a term ANDed.
     pub affinity: Vec<Vec<Requirement>>,
     pub tolerations: Vec<Toleration>,
+    /// Pods that finished and no longer need quota (`status.reclaimablePods`).
+    pub reclaimable: u32,
+    /// PodSet group: the pod sets of one group get their flavors together.
+    pub group: Option<String>,
 }
 
 /// How one pod set was admitted: a flavor per resource and the quota it holds.
