@@ -496,6 +496,23 @@ impl Snapshot {
         self.cqs[cq].workloads.insert(info.key(), info);
     }
 
+    /// Record an admitted workload whose usage the caller already charged (in bulk, with
+    /// [`Snapshot::add_usage`]): it becomes a preemption candidate without being counted
+    /// twice.
+    pub fn attach_workload(&mut self, info: WorkloadInfo) {
+        if let Some(cq) = self.cq_index(&info.cluster_queue) {
+            self.cqs[cq].workloads.insert(info.key(), info);
+        }
+    }
+
+    /// Forget an attached workload without releasing usage (the inverse of
+    /// [`Snapshot::attach_workload`]).
+    pub fn detach_workload(&mut self, cq_name: &str, key: &str) {
+        if let Some(cq) = self.cq_index(cq_name) {
+            self.cqs[cq].workloads.remove(key);
+        }
+    }
+
     /// Remove an admitted workload; returns it.
     pub fn remove_workload(&mut self, cq_name: &str, key: &str) -> Option<WorkloadInfo> {
         let cq = self.cq_index(cq_name)?;

@@ -326,13 +326,98 @@ fn job_info(m: &ClusterSim, job: u32) -> kq::WorkloadInfo {
     kq::WorkloadInfo::new(job_workload(m, job), &cq.name)
 }
 
-/// The quota tree with every admitted job's usage.
+/// The quota tree with every admitted job's usage, charged per queue in bulk (the tree's
+/// accounting of a sum is the same as that of its parts). Admitted workloads are
+/// attached as preemption candidates only while a preemption is simulated, and only
+/// those the preemptor's policies allow: attaching every admitted workload at every
+/// instant would dominate the run time, and the others could never be candidates.
 fn snapshot(m: &ClusterSim) -> kq::Snapshot {
     let mut snap = empty_snapshot(&m.state.kueue.queues);
-    for &j in m.state.kueue.admitted_at.keys() {
-        snap.add_workload(job_info(m, j));
+    let fr = kq::FlavorResource::new(FLAVOR, GPU);
+    for (i, q) in m.state.kueue.queues.iter().enumerate() {
+        snap.add_usage(i, &[(fr.clone(), amount(q.usage))].into_iter().collect());
     }
     snap
+}
+
+/// Admitted jobs that `job`'s queue policies allow it to preempt (in its own queue with
+/// `withinClusterQueue`, in its cohort with `reclaimWithinCohort`).
+fn policy_candidates(m: &ClusterSim, job: u32) -> Vec<u32> {
+    let cq = m.state.kueue.job_cq[job as usize] as usize;
+    let q = &m.state.kueue.queues[cq];
+    let prio = m.workload.jobs[job as usize].priority;
+    let ts = m.state.jobs[job as usize].queue_ts;
+    let allowed = |policy: kq::PreemptionPolicy, v: u32| {
+        let vprio = m.workload.jobs[v as usize].priority;
+        match policy {
+            kq::PreemptionPolicy::Never => false,
+            kq::PreemptionPolicy::LowerPriority => vprio < prio,
+            kq::PreemptionPolicy::LowerOrNewerEqualPriority => {
+                vprio < prio || (vprio == prio && ts < m.state.jobs[v as usize].queue_ts)
+            }
+            kq::PreemptionPolicy::Any => true,
+        }
+    };
+    let spec = core_cq(q).preemption;
+    m.state
+        .kueue
+        .admitted_at
+        .keys()
+        .copied()
+        .filter(|&v| {
+            let vcq = m.state.kueue.job_cq[v as usize] as usize;
+            if vcq == cq {
+                allowed(spec.within_cluster_queue, v)
+            } else {
+                q.cohort.is_some()
+                    && m.state.kueue.queues[vcq].cohort == q.cohort
+                    && allowed(spec.reclaim_within_cohort, v)
+            }
+        })
+        .collect()
+}
+
+/// Run `f` with `job`'s possible preemption candidates attached to the snapshot; those
+/// `f` did not remove are detached again.
+fn with_candidates<R>(
+    m: &ClusterSim,
+    snap: &mut kq::Snapshot,
+    job: u32,
+    f: impl FnOnce(&mut kq::Snapshot) -> R,
+) -> R {
+    let infos: Vec<kq::WorkloadInfo> = policy_candidates(m, job)
+        .into_iter()
+        .map(|v| job_info(m, v))
+        .collect();
+    for i in &infos {
+        snap.attach_workload(i.clone());
+    }
+    let r = f(snap);
+    for i in &infos {
+        snap.detach_workload(&i.cluster_queue, &i.key());
+    }
+    r
+}
+
+/// The preemption oracle over the simulator's snapshot.
+struct SimOracle<'a> {
+    m: &'a ClusterSim,
+    job: u32,
+}
+
+impl kq::PreemptionOracle for SimOracle<'_> {
+    fn simulate(
+        &mut self,
+        snap: &mut kq::Snapshot,
+        cq: usize,
+        wl: &kq::WorkloadInfo,
+        fr: &kq::FlavorResource,
+        quantity: kq::Amount,
+    ) -> (kq::PreemptionPossibility, i32) {
+        with_candidates(self.m, snap, self.job, |snap| {
+            kq::Oracle { now_ms: 0 }.simulate(snap, cq, wl, fr, quantity)
+        })
+    }
 }
 
 /// The job whose core workload key is `key`.
@@ -344,7 +429,7 @@ fn job_of(key: &str) -> Option<u32> {
 fn assign(m: &ClusterSim, snap: &mut kq::Snapshot, job: u32) -> kq::Assignment {
     let cq = m.state.kueue.job_cq[job as usize] as usize;
     let info = job_info(m, job);
-    let mut oracle = kq::Oracle { now_ms: 0 };
+    let mut oracle = SimOracle { m, job };
     kq::FlavorAssigner {
         wl: &info,
         cq,
@@ -426,6 +511,8 @@ fn admission_loop(
     let max_rounds = jobs.saturating_mul(8).saturating_add(64);
     let mut rounds = 0u64;
     m.state.kueue.blocked = false;
+    // Kept in step with every admission and eviction of this pass.
+    let mut snap = snapshot(m);
     loop {
         if wfpr.enable && wfpr.block_admission && any_admitted_not_ready(m) {
             m.state.kueue.blocked = !m.state.job_queue.is_empty();
@@ -443,7 +530,6 @@ fn admission_loop(
             );
             return;
         }
-        let mut snap = snapshot(m);
         // One head per ClusterQueue.
         let mut heads: Vec<(i32, super::QueueKey)> = Vec::new();
         for cq in 0..m.state.kueue.queues.len() {
@@ -522,7 +608,7 @@ fn admit_job(
     m.state.kueue.queues[cq].usage += need;
     let seq = m.next_seq();
     m.state.kueue.admitted_at.insert(job, (now, seq));
-    snap.add_workload(job_info(m, job));
+    snap.add_usage(cq, &job_info(m, job).usage());
     m.state.job_queue.remove(&key);
     let js = &mut m.state.jobs[job as usize];
     js.admitted = true;
@@ -548,7 +634,14 @@ fn preempt_for(
     }
     let cq = m.state.kueue.job_cq[job as usize] as usize;
     let info = job_info(m, job);
-    let targets = kq::get_targets(snap, &info, cq, &a, 0);
+    let targets = with_candidates(m, snap, job, |snap| {
+        let targets = kq::get_targets(snap, &info, cq, &a, 0);
+        // The victims leave the snapshot with their quota.
+        for t in &targets {
+            snap.remove_workload(&t.info.cluster_queue, &t.info.key());
+        }
+        targets
+    });
     let victims: Vec<u32> = targets
         .iter()
         .filter_map(|t| job_of(&t.info.key()))
@@ -557,8 +650,7 @@ fn preempt_for(
         return false;
     }
     let now = ctx.now();
-    for (v, t) in victims.into_iter().zip(&targets) {
-        snap.remove_workload(&t.info.cluster_queue, &t.info.key());
+    for v in victims {
         evict_and_requeue(m, v, now, None, ctx);
     }
     true
