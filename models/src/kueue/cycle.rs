@@ -26,6 +26,7 @@ pub enum RequeueReason {
     PendingPreemption,
     NoFit,
     PreemptionNoCandidates,
+    PreemptionGated,
 }
 
 /// The pending workloads of each ClusterQueue: the active heap and the inadmissible set.
@@ -137,6 +138,9 @@ pub struct CycleOptions {
     pub partial_admission: bool,
     /// The clock (for candidates without a quota-reservation time).
     pub now_ms: i64,
+    /// Preemption gates are honoured (feature gates `MultiKueueOrchestratedPreemption`
+    /// or `ConcurrentAdmission`).
+    pub preemption_gates: bool,
 }
 
 /// How an entry ended the cycle.
@@ -150,6 +154,8 @@ pub enum EntryStatus {
     Pending,
     /// Fit when nominated but another entry of the cycle took the quota or the victims.
     Skipped,
+    /// Needs preemption but a preemption gate is closed.
+    PreemptionGated,
 }
 
 /// One head's outcome.
@@ -225,10 +231,11 @@ pub fn get_assignments(
         .pod_sets
         .iter()
         .any(|p| p.min_count.is_some_and(|m| m < p.count));
-    if opts.partial_admission && can_partial {
-        if let Some(found) = partial_search(snap, cq, wl, opts) {
-            return found;
-        }
+    if opts.partial_admission
+        && can_partial
+        && let Some(found) = partial_search(snap, cq, wl, opts)
+    {
+        return found;
     }
     (full, Vec::new())
 }
@@ -377,6 +384,9 @@ pub fn schedule(snap: &mut Snapshot, queues: &mut Queues, opts: &CycleOptions) -
             e.message = "workload namespace doesn't match ClusterQueue selector".into();
             e.reason = RequeueReason::NamespaceMismatch;
             e.pending_reason = "Misconfigured".into();
+        } else if let Err(msg) = e.info.obj.validate_resources() {
+            e.message = msg;
+            e.pending_reason = "Misconfigured".into();
         } else if let Some(i) = cq {
             let (a, t) = get_assignments(snap, i, &e.info, opts);
             e.message = a.message();
@@ -422,6 +432,14 @@ pub fn schedule(snap: &mut Snapshot, queues: &mut Queues, opts: &CycleOptions) -
                 let reserve = resources_to_reserve(snap, cq, &e.assignment);
                 snap.add_usage(cq, &reserve);
             }
+            continue;
+        }
+        if mode == Mode::Preempt && opts.preemption_gates && e.info.obj.preemption_gated {
+            e.status = EntryStatus::PreemptionGated;
+            e.message = "Workload requires preemption, but it's gated".into();
+            e.pending_reason = "AdmissionGated".into();
+            e.reason = RequeueReason::PreemptionGated;
+            e.pending_flavors = false;
             continue;
         }
         if e.targets

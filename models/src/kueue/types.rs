@@ -371,6 +371,8 @@ pub struct PodSet {
     /// Partial admission: the fewest pods the pod set may run with.
     pub min_count: Option<u32>,
     pub requests: BTreeMap<String, Amount>,
+    /// Per-pod limits; a request above its limit makes the workload invalid.
+    pub limits: BTreeMap<String, Amount>,
     pub node_selector: BTreeMap<String, String>,
     /// Required node affinity: terms ORed, requirements in a term ANDed.
     pub affinity: Vec<Vec<Requirement>>,
@@ -416,11 +418,41 @@ pub struct Workload {
     pub evicted: bool,
     /// An admission check in state `Retry` or `Rejected`.
     pub failed_admission_checks: bool,
+    /// A closed preemption gate (`spec.preemptionGates`): it may not preempt yet.
+    pub preemption_gated: bool,
 }
 
 impl Workload {
     /// `namespace/name`.
     pub fn key(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// Upstream `ValidateResources`: every request within its limit (one container per
+    /// pod set here). The error message as upstream words it.
+    pub fn validate_resources(&self) -> Result<(), String> {
+        let mut errs = Vec::new();
+        for (i, ps) in self.pod_sets.iter().enumerate() {
+            let over: Vec<String> = ps
+                .requests
+                .iter()
+                .filter(|(r, q)| ps.limits.get(*r).is_some_and(|l| *q > l))
+                .map(|(r, _)| format!("\"{r}\""))
+                .collect();
+            if !over.is_empty() {
+                errs.push(format!(
+                    "spec.podSets[{i}].template.spec.containers[0]: Invalid value: [{}]: requests must not exceed its limits",
+                    over.join(" ")
+                ));
+            }
+        }
+        match errs.len() {
+            0 => Ok(()),
+            1 => Err(format!("resources validation failed: {}", errs[0])),
+            _ => Err(format!(
+                "resources validation failed: [{}]",
+                errs.join(", ")
+            )),
+        }
     }
 }

@@ -318,6 +318,7 @@ fn job_workload(m: &ClusterSim, job: u32) -> kq::Workload {
         quota_reserved_ms: admitted.map(|(_, seq)| i64::try_from(*seq).unwrap_or(i64::MAX)),
         evicted: false,
         failed_admission_checks: false,
+        preemption_gated: false,
     }
 }
 

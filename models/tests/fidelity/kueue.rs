@@ -42,7 +42,11 @@ pub const UNMODELLED_TAGS: &[(&str, &str)] = &[
 ];
 
 /// Feature gates the core understands (value = whether any value is supported).
-const KNOWN_GATES: &[&str] = &["PartialAdmission", "ReclaimablePods"];
+const KNOWN_GATES: &[&str] = &[
+    "PartialAdmission",
+    "ReclaimablePods",
+    "MultiKueueOrchestratedPreemption",
+];
 
 /// Case or object keys the runner accepts without them changing a decision.
 const INERT_KEYS: &[&str] = &["uid", "job_uid"];
@@ -231,6 +235,7 @@ struct CohortDef {
     parent: Option<String>,
     #[serde(default)]
     resource_groups: Vec<GroupDef>,
+    /// Fair sharing only: a case setting it is not modelled.
     #[serde(default)]
     fair_weight: Option<Qty>,
 }
@@ -300,8 +305,12 @@ struct ConditionDef {
     #[serde(rename = "type")]
     kind: String,
     status: String,
+    // Parsed so the format is complete; an eviction's reason and time decide nothing
+    // the core models (evicted candidates simply come first).
+    #[allow(dead_code)]
     #[serde(default)]
     reason: Option<String>,
+    #[allow(dead_code)]
     #[serde(default)]
     time_s: Option<f64>,
 }
@@ -323,8 +332,12 @@ struct WlDef {
     admission: Option<AdmissionDef>,
     #[serde(default)]
     quota_reserved_s: Option<f64>,
+    // Admitted=True on an already admitted workload: parsed so the format is complete;
+    // quota reservation (`admission`) is what scheduling decisions depend on.
+    #[allow(dead_code)]
     #[serde(default)]
     admitted: Option<bool>,
+    #[allow(dead_code)]
     #[serde(default)]
     admitted_s: Option<f64>,
     #[serde(default)]
@@ -333,6 +346,9 @@ struct WlDef {
     conditions: Vec<ConditionDef>,
     #[serde(default)]
     reclaimable_pods: BTreeMap<String, u32>,
+    /// `spec.preemptionGates` (none opened).
+    #[serde(default)]
+    preemption_gates: Vec<String>,
     #[serde(flatten)]
     extra: Extra,
 }
@@ -558,6 +574,9 @@ fn flavor(d: &FlavorDef) -> Result<kq::ResourceFlavor, String> {
 }
 
 fn cohort(d: &CohortDef) -> Result<kq::Cohort, String> {
+    if d.fair_weight.is_some() {
+        return Err("cohort fair weights (fair sharing) are not modelled".into());
+    }
     Ok(kq::Cohort {
         name: d.name.clone(),
         parent: d.parent.clone(),
@@ -609,20 +628,16 @@ fn workload(d: &WlDef, reclaimable_gate: bool) -> Result<Converted, String> {
         for (r, q) in &p.requests {
             requests.insert(r.clone(), q.amount(r)?);
         }
+        let mut limits = BTreeMap::new();
         for (r, q) in &p.limits {
-            if let Some(req) = requests.get(r)
-                && *req > q.amount(r)?
-            {
-                return Err(
-                    "container requests above limits (resource validation) are not modelled".into(),
-                );
-            }
+            limits.insert(r.clone(), q.amount(r)?);
         }
         pod_sets.push(kq::PodSet {
             name: p.name.clone(),
             count: p.count,
             min_count: p.min_count,
             requests,
+            limits,
             node_selector: p.node_selector.clone(),
             affinity: p
                 .node_affinity
@@ -677,7 +692,14 @@ fn workload(d: &WlDef, reclaimable_gate: bool) -> Result<Converted, String> {
     for c in &d.conditions {
         match (c.kind.as_str(), c.status.as_str()) {
             ("Evicted", "True") => evicted = true,
-            _ => return Err(format!("condition {} is not modelled", c.kind)),
+            _ => {
+                return Err(format!(
+                    "condition {}={} ({}) is not modelled",
+                    c.kind,
+                    c.status,
+                    c.reason.as_deref().unwrap_or("")
+                ));
+            }
         }
     }
     let failed = d
@@ -697,6 +719,7 @@ fn workload(d: &WlDef, reclaimable_gate: bool) -> Result<Converted, String> {
             admission,
             evicted,
             failed_admission_checks: failed,
+            preemption_gated: !d.preemption_gates.is_empty(),
         },
         checks_ready: d.admission_checks.iter().all(|c| c.state == "Ready"),
         has_checks: d.admission_checks.iter().map(|c| c.name.clone()).collect(),
@@ -882,6 +905,7 @@ fn want_admission(v: &Value) -> Result<AdmissionKey, String> {
         admission_checks: Vec::new(),
         conditions: Vec::new(),
         reclaimable_pods: BTreeMap::new(),
+        preemption_gates: Vec::new(),
         extra: Extra::new(),
     };
     let c = workload(&w, true)?;
@@ -904,6 +928,7 @@ const SCHEDULE_EXPECT: &[&str] = &[
     "pending_reason",
     "skipped_preemptions",
     "awaiting_checks",
+    "blocked_on_preemption_gates",
     "events",
 ];
 
@@ -972,6 +997,11 @@ fn schedule_case(fx: &Fixtures, case: &Case) -> Result<Vec<String>, String> {
             .copied()
             .unwrap_or(true),
         now_ms: 0,
+        preemption_gates: case
+            .feature_gates
+            .get("MultiKueueOrchestratedPreemption")
+            .copied()
+            .unwrap_or(false),
     };
     let result = cycle::schedule(&mut snap, &mut queues, &opts);
 
@@ -981,6 +1011,7 @@ fn schedule_case(fx: &Fixtures, case: &Case) -> Result<Vec<String>, String> {
         .collect();
     let mut scheduled = BTreeSet::new();
     let mut awaiting = BTreeSet::new();
+    let mut gated = BTreeSet::new();
     let mut pending_message = BTreeMap::new();
     let mut pending_reason = BTreeMap::new();
     let mut events: Vec<(String, String, String)> = Vec::new();
@@ -1007,6 +1038,9 @@ fn schedule_case(fx: &Fixtures, case: &Case) -> Result<Vec<String>, String> {
                 }
             }
             _ => {
+                if e.status == EntryStatus::PreemptionGated {
+                    gated.insert(key.clone());
+                }
                 pending_message.insert(key.clone(), e.message.clone());
                 pending_reason.insert(key.clone(), e.pending_reason.clone());
                 events.push((key.clone(), e.pending_reason.clone(), "Warning".into()));
@@ -1063,6 +1097,12 @@ fn schedule_case(fx: &Fixtures, case: &Case) -> Result<Vec<String>, String> {
             ),
             "pending_reason" => cmp("pending_reason", &str_map(v)?, &pending_reason, &mut diffs),
             "awaiting_checks" => cmp("awaiting_checks", &str_list(v)?, &awaiting, &mut diffs),
+            "blocked_on_preemption_gates" => cmp(
+                "blocked_on_preemption_gates",
+                &str_list(v)?,
+                &gated,
+                &mut diffs,
+            ),
             "skipped_preemptions" => {
                 let want: BTreeMap<String, usize> =
                     serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
