@@ -248,8 +248,6 @@ pub struct Assignment {
     /// Height of the lowest cohort subtree the assignment borrows from (0: no borrowing).
     pub borrowing: i32,
     pub usage: FlavorResourceQuantities,
-    /// Overrides the computed representative mode.
-    pub mode_override: Option<Mode>,
     /// Why the workload cannot be admitted at all (when the mode is `NoFit`).
     pub no_fit_reason: String,
 }
@@ -259,9 +257,6 @@ impl Assignment {
     pub fn representative_mode(&self) -> Mode {
         if self.pod_sets.is_empty() {
             return Mode::NoFit;
-        }
-        if let Some(m) = self.mode_override {
-            return m;
         }
         self.pod_sets
             .iter()
