@@ -545,13 +545,18 @@ fn admission_loop(
                 })
                 .copied();
             if let Some(k) = head {
-                // The core's borrowing level orders entries (0 = within nominal quota).
-                let borrowing = assign(m, &mut snap, k.job).borrowing;
-                heads.push((borrowing, k));
+                heads.push((0, k));
             }
         }
         if heads.is_empty() {
             return;
+        }
+        // The core's borrowing level orders entries (0 = within nominal quota); a lone
+        // head needs no ordering.
+        if heads.len() > 1 {
+            for h in heads.iter_mut() {
+                h.0 = assign(m, &mut snap, h.1.job).borrowing;
+            }
         }
         // Entries that fit without borrowing first, then priority, then timestamp.
         heads.sort_by_key(|(borrows, k)| (*borrows, k.neg_priority, k.ts, k.seq));
