@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod container;
 pub mod dra;
 pub mod fgd;
+pub mod kueue;
 pub mod net;
 pub mod platform;
 pub mod resources;

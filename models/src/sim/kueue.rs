@@ -10,20 +10,20 @@
 //! one at a time: Kueue itself is not a gang scheduler, which is what makes its documented
 //! over-quota deadlock possible.
 //!
-//! Preemption follows upstream's classic `getTargets` (kubernetes-sigs/kueue,
-//! `pkg/scheduler/preemption/preemption.go`, as read in its hierarchical-cohort form,
-//! v0.11 and later; earlier releases have the same steps):
-//! with candidates only from the preemptor's own queue, a minimal set is found allowing the
-//! preemptor to borrow; with candidates from other queues of the cohort (and no
-//! `borrowWithinCohort`, which is not modelled), reclaiming is tried only while the
-//! preemptor's queue is under its nominal quota and *without* borrowing, then a final
-//! attempt with own-queue candidates only, borrowing allowed ("to avoid flapping, Kueue
-//! only allows preemption of workloads from the same queue if borrowing"). Other queues'
-//! candidates stop counting once their queue no longer borrows. The model then admits the
-//! preemptor at once with the quota the eviction freed (upstream admits it in a later cycle
-//! once the victims are gone; here eviction is instantaneous), so an evicted workload
-//! cannot take its quota back in between. An admission pass that still makes no net
-//! progress is cut off after a bounded number of rounds and reported (`no_progress`).
+//! The quota decisions are the Kueue admission core's (`crate::kueue`, following
+//! kubernetes-sigs/kueue v0.19.2): each job is a Workload with one pod set per distinct
+//! per-pod GPU amount (`count` = pods, requests `nvidia.com/gpu` in milli-GPUs), each
+//! ClusterQueue one resource group with a single flavor `default`. The core decides
+//! whether a head fits and how far it borrows (the flavor assigner over the cohort's
+//! quota tree: nominal quota, borrowing and lending limits), the entry order (no
+//! borrowing first, then priority, then queue time) and the preemption targets
+//! (classic preemption: candidates, ordering, the borrowing/no-borrowing attempts and
+//! the minimal set). What stays the simulator's own: admission runs repeated cycles at
+//! one instant until nothing changes, and a preemptor is admitted at once with the quota
+//! its victims freed (upstream admits it in a later cycle once they are gone; eviction is
+//! instantaneous here), so an evicted workload cannot take its quota back in between. An
+//! admission pass that still makes no net progress is cut off after a bounded number of
+//! rounds and reported (`no_progress`).
 
 use std::collections::BTreeMap;
 
@@ -32,6 +32,7 @@ use sim_core::{Ctx, SimDuration, SimTime};
 
 use super::{ClusterSim, Event, JobPhase, ModelError};
 use crate::cluster::ClusterSpec;
+use crate::kueue as kq;
 use crate::scheduler::{
     ClusterQueueDef, KueueConfig, QueueingStrategy, ReclaimWithinCohort, WithinClusterQueue,
 };
@@ -208,61 +209,249 @@ impl KueueState {
     }
 }
 
+/// The one flavor and resource a simulated ClusterQueue has quota for.
+const FLAVOR: &str = "default";
+const GPU: &str = "nvidia.com/gpu";
+
+fn amount(v: u64) -> kq::Amount {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A simulated ClusterQueue as the core's ClusterQueue: one resource group, one flavor.
+fn core_cq(q: &CqState) -> kq::ClusterQueue {
+    kq::ClusterQueue {
+        name: q.name.clone(),
+        cohort: q.cohort.clone(),
+        resource_groups: vec![kq::ResourceGroup {
+            flavors: vec![kq::FlavorQuotas {
+                name: FLAVOR.into(),
+                resources: vec![kq::ResourceQuota {
+                    name: GPU.into(),
+                    nominal: amount(q.nominal),
+                    borrowing_limit: q.borrowing_limit.map(amount),
+                    lending_limit: q.lending_limit.map(amount),
+                }],
+            }],
+        }],
+        preemption: kq::ClusterQueuePreemption {
+            within_cluster_queue: match q.within {
+                WithinClusterQueueKey::Never => kq::PreemptionPolicy::Never,
+                WithinClusterQueueKey::LowerPriority => kq::PreemptionPolicy::LowerPriority,
+                WithinClusterQueueKey::LowerOrNewerEqualPriority => {
+                    kq::PreemptionPolicy::LowerOrNewerEqualPriority
+                }
+            },
+            reclaim_within_cohort: match q.reclaim {
+                ReclaimKey::Never => kq::PreemptionPolicy::Never,
+                ReclaimKey::LowerPriority => kq::PreemptionPolicy::LowerPriority,
+                ReclaimKey::Any => kq::PreemptionPolicy::Any,
+            },
+            borrow_within_cohort: None,
+        },
+        flavor_fungibility: kq::FlavorFungibility::default(),
+        queueing_strategy: kq::QueueingStrategy::BestEffortFifo,
+        namespace_selector: None,
+        active: true,
+    }
+}
+
+/// The quota tree of the simulated queues, without any usage.
+fn empty_snapshot(queues: &[CqState]) -> kq::Snapshot {
+    let flavor = kq::ResourceFlavor {
+        name: FLAVOR.into(),
+        ..Default::default()
+    };
+    let cqs: Vec<kq::ClusterQueue> = queues.iter().map(core_cq).collect();
+    // Queue names are checked unique in `KueueState::new`, and cohorts are flat, so
+    // building the tree cannot fail; an empty snapshot admits nothing if it ever did.
+    kq::Snapshot::new(&[flavor], &[], &cqs).unwrap_or_default()
+}
+
+/// Job `job` as a core Workload: one pod set per distinct per-pod GPU amount. Times
+/// are the simulator's (nanoseconds); the quota-reservation time is the admission
+/// sequence number, which orders like (admission time, sequence).
+fn job_workload(m: &ClusterSim, job: u32) -> kq::Workload {
+    let spec = &m.workload.jobs[job as usize];
+    let mut sets: Vec<(u64, u32)> = Vec::new();
+    for p in &spec.pods {
+        let g = p.gpu.total_milli();
+        match sets.iter_mut().find(|(a, _)| *a == g) {
+            Some((_, n)) => *n += 1,
+            None => sets.push((g, 1)),
+        }
+    }
+    let pod_sets = sets
+        .iter()
+        .enumerate()
+        .map(|(i, (g, n))| kq::PodSet {
+            name: format!("ps{i}"),
+            count: *n,
+            requests: [(GPU.to_string(), amount(*g))].into_iter().collect(),
+            ..Default::default()
+        })
+        .collect::<Vec<_>>();
+    let cq = &m.state.kueue.queues[m.state.kueue.job_cq[job as usize] as usize];
+    let admitted = m.state.kueue.admitted_at.get(&job);
+    let admission = admitted.map(|_| kq::Admission {
+        cluster_queue: cq.name.clone(),
+        pod_set_assignments: pod_sets
+            .iter()
+            .map(|ps| kq::PodSetAssignment {
+                name: ps.name.clone(),
+                count: ps.count,
+                flavors: [(GPU.to_string(), FLAVOR.to_string())]
+                    .into_iter()
+                    .collect(),
+                resource_usage: kq::snapshot::scaled(&ps.requests, ps.count),
+            })
+            .collect(),
+    });
+    kq::Workload {
+        namespace: String::new(),
+        name: format!("job-{job}"),
+        uid: format!("{job:010}"),
+        queue_name: None,
+        priority: spec.priority,
+        creation_ms: i64::try_from(m.state.jobs[job as usize].queue_ts.0).unwrap_or(i64::MAX),
+        pod_sets,
+        admission,
+        quota_reserved_ms: admitted.map(|(_, seq)| i64::try_from(*seq).unwrap_or(i64::MAX)),
+        evicted: false,
+        failed_admission_checks: false,
+        preemption_gated: false,
+    }
+}
+
+fn job_info(m: &ClusterSim, job: u32) -> kq::WorkloadInfo {
+    let cq = &m.state.kueue.queues[m.state.kueue.job_cq[job as usize] as usize];
+    kq::WorkloadInfo::new(job_workload(m, job), &cq.name)
+}
+
+/// The quota tree with every admitted job's usage, charged per queue in bulk (the tree's
+/// accounting of a sum is the same as that of its parts). Admitted workloads are
+/// attached as preemption candidates only while a preemption is simulated, and only
+/// those the preemptor's policies allow: attaching every admitted workload at every
+/// instant would dominate the run time, and the others could never be candidates.
+fn snapshot(m: &ClusterSim) -> kq::Snapshot {
+    let mut snap = empty_snapshot(&m.state.kueue.queues);
+    let fr = kq::FlavorResource::new(FLAVOR, GPU);
+    for (i, q) in m.state.kueue.queues.iter().enumerate() {
+        snap.add_usage(i, &[(fr.clone(), amount(q.usage))].into_iter().collect());
+    }
+    snap
+}
+
+/// Admitted jobs that `job`'s queue policies allow it to preempt (in its own queue with
+/// `withinClusterQueue`, in its cohort with `reclaimWithinCohort`).
+fn policy_candidates(m: &ClusterSim, job: u32) -> Vec<u32> {
+    let cq = m.state.kueue.job_cq[job as usize] as usize;
+    let q = &m.state.kueue.queues[cq];
+    let prio = m.workload.jobs[job as usize].priority;
+    let ts = m.state.jobs[job as usize].queue_ts;
+    let allowed = |policy: kq::PreemptionPolicy, v: u32| {
+        let vprio = m.workload.jobs[v as usize].priority;
+        match policy {
+            kq::PreemptionPolicy::Never => false,
+            kq::PreemptionPolicy::LowerPriority => vprio < prio,
+            kq::PreemptionPolicy::LowerOrNewerEqualPriority => {
+                vprio < prio || (vprio == prio && ts < m.state.jobs[v as usize].queue_ts)
+            }
+            kq::PreemptionPolicy::Any => true,
+        }
+    };
+    let spec = core_cq(q).preemption;
+    m.state
+        .kueue
+        .admitted_at
+        .keys()
+        .copied()
+        .filter(|&v| {
+            let vcq = m.state.kueue.job_cq[v as usize] as usize;
+            if vcq == cq {
+                allowed(spec.within_cluster_queue, v)
+            } else {
+                q.cohort.is_some()
+                    && m.state.kueue.queues[vcq].cohort == q.cohort
+                    && allowed(spec.reclaim_within_cohort, v)
+            }
+        })
+        .collect()
+}
+
+/// Run `f` with `job`'s possible preemption candidates attached to the snapshot; those
+/// `f` did not remove are detached again.
+fn with_candidates<R>(
+    m: &ClusterSim,
+    snap: &mut kq::Snapshot,
+    job: u32,
+    f: impl FnOnce(&mut kq::Snapshot) -> R,
+) -> R {
+    let infos: Vec<kq::WorkloadInfo> = policy_candidates(m, job)
+        .into_iter()
+        .map(|v| job_info(m, v))
+        .collect();
+    for i in &infos {
+        snap.attach_workload(i.clone());
+    }
+    let r = f(snap);
+    for i in &infos {
+        snap.detach_workload(&i.cluster_queue, &i.key());
+    }
+    r
+}
+
+/// The preemption oracle over the simulator's snapshot.
+struct SimOracle<'a> {
+    m: &'a ClusterSim,
+    job: u32,
+}
+
+impl kq::PreemptionOracle for SimOracle<'_> {
+    fn simulate(
+        &mut self,
+        snap: &mut kq::Snapshot,
+        cq: usize,
+        wl: &kq::WorkloadInfo,
+        fr: &kq::FlavorResource,
+        quantity: kq::Amount,
+    ) -> (kq::PreemptionPossibility, i32) {
+        with_candidates(self.m, snap, self.job, |snap| {
+            kq::Oracle { now_ms: 0 }.simulate(snap, cq, wl, fr, quantity)
+        })
+    }
+}
+
+/// The job whose core workload key is `key`.
+fn job_of(key: &str) -> Option<u32> {
+    key.strip_prefix("/job-")?.parse().ok()
+}
+
+/// The core's flavor assignment for pending job `job` (with the real preemption oracle).
+fn assign(m: &ClusterSim, snap: &mut kq::Snapshot, job: u32) -> kq::Assignment {
+    let cq = m.state.kueue.job_cq[job as usize] as usize;
+    let info = job_info(m, job);
+    let mut oracle = SimOracle { m, job };
+    kq::FlavorAssigner {
+        wl: &info,
+        cq,
+        enable_fair_sharing: false,
+        oracle: &mut oracle,
+    }
+    .assign(snap, None)
+}
+
 /// Most a queue could ever hold: its nominal quota plus everything its cohort can lend,
 /// within its borrowing limit.
 fn max_available(queues: &[CqState], cq: usize) -> u64 {
-    let q = &queues[cq];
-    let lendable: u64 = match &q.cohort {
-        None => 0,
-        Some(c) => queues
-            .iter()
-            .enumerate()
-            .filter(|(i, o)| *i != cq && o.cohort.as_ref() == Some(c))
-            .map(|(_, o)| o.lending_limit.unwrap_or(o.nominal))
-            .sum(),
-    };
-    q.nominal + q.borrowing_limit.map_or(lendable, |b| b.min(lendable))
+    let snap = empty_snapshot(queues);
+    let fr = kq::FlavorResource::new(FLAVOR, GPU);
+    u64::try_from(snap.potential_available(kq::snapshot::NodeId::Cq(cq), &fr)).unwrap_or(0)
 }
 
-/// What the cohort can lend `cq` right now.
-fn lendable_now(queues: &[CqState], cq: usize) -> u64 {
-    let Some(c) = &queues[cq].cohort else {
-        return 0;
-    };
-    let mut total: i128 = 0;
-    for (i, o) in queues.iter().enumerate() {
-        if i == cq || o.cohort.as_ref() != Some(c) {
-            continue;
-        }
-        // Unused nominal quota, capped by the lending limit; a queue that borrows itself
-        // lends nothing and uses up others' lendable quota.
-        let unused = o.nominal as i128 - o.usage as i128;
-        let cap = o.lending_limit.unwrap_or(o.nominal) as i128;
-        total += unused.min(cap);
-    }
-    total.max(0) as u64
-}
-
-/// Does `need` fit in `cq` now? Returns `Some(borrows)`.
-fn fits(queues: &[CqState], cq: usize, need: u64) -> Option<bool> {
-    let q = &queues[cq];
-    if let Some(c) = &q.cohort {
-        // The cohort as a whole cannot hand out more than its members' nominal quota:
-        // quota lent to a borrowing queue is not available until reclaimed.
-        let (used, cap) = queues
-            .iter()
-            .filter(|o| o.cohort.as_ref() == Some(c))
-            .fold((0u64, 0u64), |(u, n), o| (u + o.usage, n + o.nominal));
-        if used + need > cap {
-            return None;
-        }
-    }
-    if q.usage + need <= q.nominal {
-        return Some(false);
-    }
-    let borrow = q.usage + need - q.nominal.min(q.usage + need);
-    let within_limit = q.borrowing_limit.is_none_or(|b| borrow <= b);
-    (within_limit && borrow <= lendable_now(queues, cq)).then_some(true)
+/// Does job `job` fit in its queue now? Returns `Some(borrows)`.
+fn fits(m: &ClusterSim, snap: &mut kq::Snapshot, job: u32) -> Option<bool> {
+    let a = assign(m, snap, job);
+    (a.representative_mode() == kq::Mode::Fit).then_some(a.borrowing > 0)
 }
 
 /// Quota was released or changed: every inadmissible workload is worth another look.
@@ -323,6 +512,8 @@ fn admission_loop(
     let max_rounds = jobs.saturating_mul(8).saturating_add(64);
     let mut rounds = 0u64;
     m.state.kueue.blocked = false;
+    // Kept in step with every admission and eviction of this pass.
+    let mut snap = snapshot(m);
     loop {
         if wfpr.enable && wfpr.block_admission && any_admitted_not_ready(m) {
             m.state.kueue.blocked = !m.state.job_queue.is_empty();
@@ -341,7 +532,7 @@ fn admission_loop(
             return;
         }
         // One head per ClusterQueue.
-        let mut heads: Vec<(bool, super::QueueKey)> = Vec::new();
+        let mut heads: Vec<(i32, super::QueueKey)> = Vec::new();
         for cq in 0..m.state.kueue.queues.len() {
             let head = m
                 .state
@@ -354,32 +545,35 @@ fn admission_loop(
                 })
                 .copied();
             if let Some(k) = head {
-                let need = m.workload.jobs[k.job as usize].gpu_milli();
-                let borrows = fits(&m.state.kueue.queues, cq, need).unwrap_or(true);
-                heads.push((borrows, k));
+                heads.push((0, k));
             }
         }
         if heads.is_empty() {
             return;
+        }
+        // The core's borrowing level orders entries (0 = within nominal quota); a lone
+        // head needs no ordering.
+        if heads.len() > 1 {
+            for h in heads.iter_mut() {
+                h.0 = assign(m, &mut snap, h.1.job).borrowing;
+            }
         }
         // Entries that fit without borrowing first, then priority, then timestamp.
         heads.sort_by_key(|(borrows, k)| (*borrows, k.neg_priority, k.ts, k.seq));
         let mut progress = false;
         for (_, k) in heads {
             let job = k.job;
-            let cq = m.state.kueue.job_cq[job as usize] as usize;
-            let need = m.workload.jobs[job as usize].gpu_milli();
-            if fits(&m.state.kueue.queues, cq, need).is_some() {
-                admit_job(m, job, k, ctx);
+            if fits(m, &mut snap, job).is_some() {
+                admit_job(m, &mut snap, job, k, ctx);
                 unsuspended.push(job);
                 progress = true;
                 if wfpr.enable && wfpr.block_admission {
                     break;
                 }
-            } else if preempt_for(m, job, ctx) {
+            } else if preempt_for(m, &mut snap, job, ctx) {
                 // Victims evicted: the preemptor takes the quota they freed.
-                if fits(&m.state.kueue.queues, cq, need).is_some() {
-                    admit_job(m, job, k, ctx);
+                if fits(m, &mut snap, job).is_some() {
+                    admit_job(m, &mut snap, job, k, ctx);
                     unsuspended.push(job);
                 }
                 progress = true;
@@ -407,13 +601,20 @@ pub(super) fn any_admitted_not_ready(m: &ClusterSim) -> bool {
         .any(|&j| m.state.jobs[j as usize].phase == JobPhase::Waiting)
 }
 
-fn admit_job(m: &mut ClusterSim, job: u32, key: super::QueueKey, ctx: &mut Ctx<'_, Event>) {
+fn admit_job(
+    m: &mut ClusterSim,
+    snap: &mut kq::Snapshot,
+    job: u32,
+    key: super::QueueKey,
+    ctx: &mut Ctx<'_, Event>,
+) {
     let now = ctx.now();
     let need = m.workload.jobs[job as usize].gpu_milli();
     let cq = m.state.kueue.job_cq[job as usize] as usize;
     m.state.kueue.queues[cq].usage += need;
     let seq = m.next_seq();
     m.state.kueue.admitted_at.insert(job, (now, seq));
+    snap.add_usage(cq, &job_info(m, job).usage());
     m.state.job_queue.remove(&key);
     let js = &mut m.state.jobs[job as usize];
     js.admitted = true;
@@ -425,127 +626,40 @@ fn admit_job(m: &mut ClusterSim, job: u32, key: super::QueueKey, ctx: &mut Ctx<'
     }
 }
 
-/// Classic preemption for `job`; true if victims were evicted (see the module docs).
-fn preempt_for(m: &mut ClusterSim, job: u32, ctx: &mut Ctx<'_, Event>) -> bool {
+/// Classic preemption for `job` (the core's `GetTargets` on the assignment the flavor
+/// assigner gives it); true if victims were evicted.
+fn preempt_for(
+    m: &mut ClusterSim,
+    snap: &mut kq::Snapshot,
+    job: u32,
+    ctx: &mut Ctx<'_, Event>,
+) -> bool {
+    let a = assign(m, snap, job);
+    if a.representative_mode() != kq::Mode::Preempt {
+        return false;
+    }
     let cq = m.state.kueue.job_cq[job as usize] as usize;
-    let need = m.workload.jobs[job as usize].gpu_milli();
-    let prio = m.workload.jobs[job as usize].priority;
-    let q = m.state.kueue.queues[cq].clone();
-    // Classic preemption only helps a workload whose request is within nominal quota
-    // (upstream's flavor assigner gives such a workload mode Preempt, else NoFit).
-    if need > q.nominal {
-        return false;
-    }
-    // Candidates: (other CQ first, lower priority first, most recently admitted first).
-    type Rank = (bool, i32, std::cmp::Reverse<(SimTime, u64)>);
-    let mut cands: Vec<(Rank, u32)> = Vec::new();
-    for (&v, &at) in &m.state.kueue.admitted_at {
-        let vcq = m.state.kueue.job_cq[v as usize] as usize;
-        let vprio = m.workload.jobs[v as usize].priority;
-        let ok = if vcq == cq {
-            match q.within {
-                WithinClusterQueueKey::Never => false,
-                WithinClusterQueueKey::LowerPriority => vprio < prio,
-                WithinClusterQueueKey::LowerOrNewerEqualPriority => {
-                    vprio < prio
-                        || (vprio == prio
-                            && m.state.jobs[v as usize].queue_ts
-                                > m.state.jobs[job as usize].queue_ts)
-                }
-            }
-        } else {
-            let o = &m.state.kueue.queues[vcq];
-            let same_cohort = q.cohort.is_some() && o.cohort == q.cohort;
-            let borrowing = o.usage > o.nominal;
-            same_cohort
-                && borrowing
-                && match q.reclaim {
-                    ReclaimKey::Never => false,
-                    ReclaimKey::LowerPriority => vprio < prio,
-                    ReclaimKey::Any => true,
-                }
-        };
-        if ok {
-            cands.push(((vcq == cq, vprio, std::cmp::Reverse(at)), v));
+    let info = job_info(m, job);
+    let targets = with_candidates(m, snap, job, |snap| {
+        let targets = kq::get_targets(snap, &info, cq, &a, 0);
+        // The victims leave the snapshot with their quota.
+        for t in &targets {
+            snap.remove_workload(&t.info.cluster_queue, &t.info.key());
         }
-    }
-    if cands.is_empty() {
-        return false;
-    }
-    cands.sort();
-    let cands: Vec<u32> = cands.into_iter().map(|(_, v)| v).collect();
-    let own: Vec<u32> = cands
+        targets
+    });
+    let victims: Vec<u32> = targets
         .iter()
-        .copied()
-        .filter(|&v| m.state.kueue.job_cq[v as usize] as usize == cq)
+        .filter_map(|t| job_of(&t.info.key()))
         .collect();
-    let targets = if own.len() == cands.len() {
-        minimal_preemptions(m, cq, need, &cands, true)
-    } else {
-        let mut t = None;
-        if q.usage < q.nominal {
-            t = minimal_preemptions(m, cq, need, &cands, false);
-        }
-        if t.is_none() {
-            t = minimal_preemptions(m, cq, need, &own, true);
-        }
-        t
-    };
-    let Some(targets) = targets else {
+    if victims.is_empty() || victims.len() != targets.len() {
         return false;
-    };
+    }
     let now = ctx.now();
-    for v in targets {
+    for v in victims {
         evict_and_requeue(m, v, now, None, ctx);
     }
     true
-}
-
-/// Upstream's `minimalPreemptions`: remove candidates in order (another queue's only while
-/// that queue still borrows) until `need` fits in `cq` (without borrowing unless
-/// `allow_borrowing`), then add back, from the second-to-last removed down, every one that
-/// is not needed. `None` if it never fits.
-fn minimal_preemptions(
-    m: &ClusterSim,
-    cq: usize,
-    need: u64,
-    cands: &[u32],
-    allow_borrowing: bool,
-) -> Option<Vec<u32>> {
-    let ok = |queues: &[CqState]| match fits(queues, cq, need) {
-        Some(borrows) => allow_borrowing || !borrows,
-        None => false,
-    };
-    let mut queues = m.state.kueue.queues.clone();
-    let mut targets: Vec<u32> = Vec::new();
-    let mut fit = false;
-    for &v in cands {
-        let vcq = m.state.kueue.job_cq[v as usize] as usize;
-        if vcq != cq && queues[vcq].usage <= queues[vcq].nominal {
-            continue; // no longer borrowing: nothing to reclaim there
-        }
-        queues[vcq].usage -= m.workload.jobs[v as usize].gpu_milli();
-        targets.push(v);
-        if ok(&queues) {
-            fit = true;
-            break;
-        }
-    }
-    if !fit {
-        return None;
-    }
-    for i in (0..targets.len().saturating_sub(1)).rev() {
-        let v = targets[i];
-        let vcq = m.state.kueue.job_cq[v as usize] as usize;
-        let g = m.workload.jobs[v as usize].gpu_milli();
-        queues[vcq].usage += g;
-        if ok(&queues) {
-            targets.remove(i); // not needed
-        } else {
-            queues[vcq].usage -= g;
-        }
-    }
-    Some(targets)
 }
 
 /// Evict an admitted workload: release its pods and quota, requeue it (after `backoff`).

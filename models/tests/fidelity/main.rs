@@ -58,3 +58,22 @@ fn docs_fidelity_md_is_current() {
         }
     }
 }
+
+/// Issue 15's bar: at least 150 upstream cases transcribed, and at least 95 % of the cases
+/// whose features Orrery models pass (known deviations count against it).
+#[test]
+fn enough_cases_and_enough_of_them_pass() {
+    let (mut n, mut pass, mut fail) = (0, 0, 0);
+    for r in all_reports() {
+        let c = r.count();
+        n += c.0;
+        pass += c.1;
+        fail += c.2;
+    }
+    assert!(n >= 150, "only {n} upstream cases transcribed");
+    assert!(
+        pass * 100 >= (pass + fail) * 95,
+        "{pass} of {} modelled cases pass (< 95 %)",
+        pass + fail
+    );
+}
