@@ -1528,7 +1528,7 @@ fn assign_case(fx: &Fixtures, case: &Case) -> Result<Vec<String>, String> {
 
 type KueueFile = SuiteFile<Fixtures, Case>;
 
-fn run_file(rel: &str, suite: &str, run: fn(&Fixtures, &Case) -> Outcome) -> Report {
+fn run_file(rel: &str, suite: &str, run: Runner) -> Report {
     let file: KueueFile = load(rel);
     let mut report = Report::new(suite, &file);
     for case in &file.cases {
@@ -1542,7 +1542,10 @@ fn run_file(rel: &str, suite: &str, run: fn(&Fixtures, &Case) -> Outcome) -> Rep
     report
 }
 
-const FILES: [(&str, &str, fn(&Fixtures, &Case) -> Outcome); 4] = [
+/// How one case of a file is run.
+type Runner = fn(&Fixtures, &Case) -> Outcome;
+
+const FILES: [(&str, &str, Runner); 4] = [
     (
         "kueue/scheduler_test.1.yaml",
         "kueue TestSchedule (part 1)",
