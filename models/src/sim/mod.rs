@@ -15,6 +15,7 @@ mod jobsched;
 mod kueue;
 mod network;
 mod podsched;
+mod proportion;
 mod result;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -306,6 +307,8 @@ pub struct ClusterSim {
     /// requests already known not to fit.
     pod_shape: Vec<Vec<u32>>,
     job_shape: Vec<u32>,
+    /// Volcano's queues and each job's queue (policy `volcano` only).
+    volcano_queues: Option<proportion::VolcanoQueues>,
     /// Node index ranges of each rack, for topology-aware gang placement.
     racks: Vec<Range<usize>>,
     scratch: Scratch,
@@ -354,7 +357,11 @@ impl ClusterSim {
         if let Some(rt) = &dra {
             rt.validate_claims(&spec)?;
         }
-        let kueue = kueue::KueueState::new(&config.scheduler.kueue, &spec, &workload)?;
+        let is_volcano = config.scheduler.policy == PolicyKind::Volcano;
+        let kueue = kueue::KueueState::new(&config.scheduler.kueue, &spec, &workload, !is_volcano)?;
+        let volcano_queues = is_volcano
+            .then(|| proportion::VolcanoQueues::new(&config.scheduler.volcano, &workload))
+            .transpose()?;
         let net = config
             .network
             .as_ref()
@@ -453,6 +460,7 @@ impl ClusterSim {
             workload,
             pod_shape,
             job_shape,
+            volcano_queues,
             racks,
             scratch: Scratch::default(),
             state,
