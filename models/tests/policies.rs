@@ -478,7 +478,10 @@ fn volcano_queue_weights_split_the_cluster_one_to_three() {
     // a2 (tie at 1/2 goes to a; a: 1, overused), b4, b5, b6 (b: 1, overused). a3..a8 and
     // b7, b8 wait though a's jobs came first. At 101 all end; at the session of 102 a asks
     // for 6 and b for 2: b deserves 2 (its request) and a the other 6; all eight start.
+    // (An overcommit factor of 3 lets every job through enqueue: at 1.2 only 9.6 GPUs of
+    // jobs would be Inqueue, a1..a8 and b1.)
     let mut c = cfg(PolicyKind::Volcano);
+    c.scheduler.volcano.overcommit_factor = 3.0;
     c.scheduler.volcano.queues = vec![vqueue("a", 1), vqueue("b", 3)];
     let mut jobs = Vec::new();
     for q in ["a", "b"] {
@@ -506,13 +509,15 @@ fn volcano_queue_order_by_share_not_submission() {
     // t=1: shares tie at 0, a goes first: A1 (a: 2/2, overused); b (share 0): B1 fits its
     // 6 (b: 1). a is overused, so A2 waits although it came before B1; it runs at 102 after
     // both end at 101. With one queue (no `queues`), submission order: A1 and A2 fill the
-    // node and B1 waits instead.
+    // node and B1 waits instead. (Overcommit factor 3: every job passes enqueue; at 1.2 B1
+    // would not, yet its pending request would still count in b's deserved.)
     let jobs = vec![
         in_queue(job("A1", 0, 100, 1, 2), "a"),
         in_queue(job("A2", 0, 100, 1, 6), "a"),
         in_queue(job("B1", 0, 100, 1, 6), "b"),
     ];
     let mut c = cfg(PolicyKind::Volcano);
+    c.scheduler.volcano.overcommit_factor = 3.0;
     c.scheduler.volcano.queues = vec![vqueue("a", 1), vqueue("b", 3)];
     let r = go(cluster(1, 8), jobs.clone(), &c);
     assert_eq!(times(&r, "A1"), (Some(1), Some(101)));
@@ -526,7 +531,9 @@ fn volcano_queue_order_by_share_not_submission() {
             j
         })
         .collect();
-    let r = go(cluster(1, 8), one, &cfg(PolicyKind::Volcano));
+    let mut c = cfg(PolicyKind::Volcano);
+    c.scheduler.volcano.overcommit_factor = 3.0;
+    let r = go(cluster(1, 8), one, &c);
     assert_eq!(times(&r, "A1"), (Some(1), Some(101)));
     assert_eq!(times(&r, "A2"), (Some(1), Some(101)));
     assert_eq!(times(&r, "B1"), (Some(102), Some(202)));
