@@ -358,7 +358,11 @@ impl ClusterSim {
             rt.validate_claims(&spec)?;
         }
         let is_volcano = config.scheduler.policy == PolicyKind::Volcano;
-        let kueue = kueue::KueueState::new(&config.scheduler.kueue, &spec, &workload, !is_volcano)?;
+        // Jobs' queue names are Volcano queues once `volcano.queues` lists some; before
+        // that they stay Kueue's (a scenario compared under both policies runs as before).
+        let volcano_names = is_volcano && !config.scheduler.volcano.queues.is_empty();
+        let kueue =
+            kueue::KueueState::new(&config.scheduler.kueue, &spec, &workload, !volcano_names)?;
         let volcano_queues = is_volcano
             .then(|| proportion::VolcanoQueues::new(&config.scheduler.volcano, &workload))
             .transpose()?;

@@ -136,20 +136,23 @@ impl VolcanoQueues {
         let mut job_queue = Vec::with_capacity(workload.jobs.len());
         for j in &workload.jobs {
             let q = match &j.queue {
-                None => 0,
-                Some(q) => defs.iter().position(|d| &d.name == q).ok_or_else(|| {
-                    config_err(
-                        "volcano.queues".into(),
-                        format!(
-                            "job {:?} names queue {q:?}, which is not defined (queues: {})",
-                            j.id,
-                            defs.iter()
-                                .map(|d| d.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    )
-                })?,
+                // Without listed queues every job is in `default` (names are Kueue's).
+                Some(q) if !cfg.queues.is_empty() => {
+                    defs.iter().position(|d| &d.name == q).ok_or_else(|| {
+                        config_err(
+                            "volcano.queues".into(),
+                            format!(
+                                "job {:?} names queue {q:?}, which is not defined (queues: {})",
+                                j.id,
+                                defs.iter()
+                                    .map(|d| d.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        )
+                    })?
+                }
+                _ => 0,
             };
             job_queue.push(q as u32);
         }
