@@ -32,7 +32,7 @@ pub enum PolicyKind {
     /// preemption, waitForPodsReady) in front of the default kube-scheduler.
     Kueue,
     /// Volcano: periodic sessions, gang (minAvailable = all pods) committed all-or-nothing,
-    /// DRF job order, binpack scoring, enqueue with overcommit.
+    /// queues with proportion shares, DRF job order, binpack scoring, enqueue with overcommit.
     Volcano,
     /// Upstream KEP-4671 gang scheduling (alpha): Permit waits for minCount with a fixed
     /// 5-minute per-group deadline.
@@ -269,10 +269,16 @@ pub struct VolcanoConfig {
     pub overcommit_factor: f64,
     /// Queues (the proportion plugin); absent: one queue `default` of weight 1, no
     /// capability or guarantee. Jobs name theirs with `queue:` (none = the first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub queues: Vec<VolcanoQueueDef>,
     /// The proportion plugin's `Allocatable` check (`enabledAllocatable`, on by default):
     /// a queue takes a job only while its allocation stays within its deserved share.
+    #[serde(skip_serializing_if = "is_true")]
     pub queue_allocatable: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// One Volcano Queue: `spec.weight`, `spec.capability`, `spec.guarantee.resource`.

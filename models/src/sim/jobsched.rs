@@ -12,8 +12,10 @@
 //!   recomputed from Q0 down (strictly by queue entry within a queue, as the Tiresias
 //!   simulator; `running-first` puts running jobs ahead), jobs not selected are preempted
 //!   (suspended, resumed later with the service they attained).
-//! * `volcano`: sessions every `session_period`; enqueue gate with overcommit; allocate
-//!   jobs by priority then creation, each committed all-or-nothing, binpack scoring.
+//! * `volcano`: sessions every `session_period`; enqueue gate with overcommit (and queue
+//!   capabilities); allocate queue by queue, smallest proportion share first (see
+//!   `proportion`), jobs by priority then creation within a queue, each committed
+//!   all-or-nothing, binpack scoring.
 
 use sim_core::{Ctx, SimDuration, SimTime};
 
