@@ -374,13 +374,10 @@ fn volcano_session_with(m: &mut ClusterSim, vq: &VolcanoQueues, ctx: &mut Ctx<'_
     let mut next = vec![0usize; nq];
     let mut live: Vec<bool> = allowed.iter().map(|a| !a.is_empty()).collect();
     let mut failed = std::collections::BTreeSet::new();
-    loop {
-        let Some(q) = (0..nq)
-            .filter(|&q| live[q])
-            .min_by(|&a, &b| attrs[a].share.total_cmp(&attrs[b].share).then(a.cmp(&b)))
-        else {
-            break;
-        };
+    while let Some(q) = (0..nq)
+        .filter(|&q| live[q])
+        .min_by(|&a, &b| attrs[a].share.total_cmp(&attrs[b].share).then(a.cmp(&b)))
+    {
         if attrs[q].overused() || next[q] >= allowed[q].len() {
             live[q] = false;
             continue;
