@@ -285,3 +285,72 @@ pub fn water_fill(defs: &[VolcanoQueueDef], attrs: &mut [QueueAttr], total: Res)
         a.update_share();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gpus(g: f64) -> Res {
+        Res([0.0, 0.0, g * 1000.0])
+    }
+
+    fn queue(name: &str, weight: u32, guarantee: Option<f64>) -> VolcanoQueueDef {
+        VolcanoQueueDef {
+            name: name.into(),
+            weight,
+            capability: None,
+            guarantee: guarantee.map(|g| VolcanoResources {
+                gpus: Some(g),
+                ..VolcanoResources::default()
+            }),
+        }
+    }
+
+    fn attrs(requests: &[f64], allocated: &[f64]) -> Vec<QueueAttr> {
+        requests
+            .iter()
+            .zip(allocated)
+            .map(|(&r, &a)| QueueAttr {
+                request: gpus(r),
+                allocated: gpus(a),
+                active: true,
+                ..QueueAttr::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn guarantee_is_taken_off_the_others_real_capability() {
+        // 8 GPUs; a (weight 1, guarantee 6) and b (weight 1) both ask for 8. Real
+        // capabilities: a 8 − 6 + 6 = 8, b 8 − 6 = 2. Round 1: each is offered 4; a is
+        // raised to its guarantee 6, b capped at 2; nothing is left: a 6, b 2.
+        let defs = [queue("a", 1, Some(6.0)), queue("b", 1, None)];
+        let mut a = attrs(&[8.0, 8.0], &[3.0, 0.0]);
+        water_fill(&defs, &mut a, gpus(8.0));
+        assert_eq!(a[0].deserved, gpus(6.0));
+        assert_eq!(a[1].deserved, gpus(2.0));
+        assert_eq!(a[0].share, 0.5);
+        assert!(a[1].allocatable(&gpus(2.0)));
+        assert!(!a[1].allocatable(&gpus(3.0)));
+    }
+
+    #[test]
+    fn a_satisfied_queue_leaves_the_rest_to_the_others() {
+        // 12 GPUs, weights 1:1:2, requests 1, 10, 10. Round 1: 3, 3, 6 → a capped at its
+        // request 1 (satisfied); 2 left. Round 2 (weights 1:2): b 3 + 2/3, c 6 + 4/3.
+        let defs = [
+            queue("a", 1, None),
+            queue("b", 1, None),
+            queue("c", 2, None),
+        ];
+        let mut a = attrs(&[1.0, 10.0, 10.0], &[0.0, 0.0, 0.0]);
+        water_fill(&defs, &mut a, gpus(12.0));
+        assert_eq!(a[0].deserved, gpus(1.0));
+        assert!((a[1].deserved.0[2] - 11_000.0 / 3.0).abs() < 1e-6);
+        assert!((a[2].deserved.0[2] - 22_000.0 / 3.0).abs() < 1e-6);
+        // Nothing allocated yet: no queue is overused; a holding its 1 GPU would be.
+        assert!(!a[0].overused());
+        a[0].allocated = gpus(1.0);
+        assert!(a[0].overused());
+    }
+}
