@@ -283,6 +283,27 @@ fn campaign() -> Vec<Mutation> {
         ),
         m(
             s,
+            "overcommit_factor: 1.2}",
+            "overcommit_factor: 1.2, queues: [{name: q, weight: 0}]}",
+            15,
+            "scheduler.volcano.queues[0].weight",
+        ),
+        m(
+            s,
+            "overcommit_factor: 1.2}",
+            "overcommit_factor: 1.2, queues: [{name: q}, {name: q, weight: 2}]}",
+            15,
+            "scheduler.volcano.queues[1].name",
+        ),
+        m(
+            s,
+            "overcommit_factor: 1.2}",
+            "overcommit_factor: 1.2, queues: [{name: q, capability: {gpus: -1}}]}",
+            15,
+            "scheduler.volcano.queues[0].capability.gpus",
+        ),
+        m(
+            s,
             "[3250, 7200]",
             "[7200, 3250]",
             16,

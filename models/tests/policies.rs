@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use models::scheduler::{
-    ClusterQueueDef, KueuePreemption, ReclaimWithinCohort, WithinClusterQueue,
+    ClusterQueueDef, KueuePreemption, ReclaimWithinCohort, VolcanoQueueDef, VolcanoResources,
+    WithinClusterQueue,
 };
 use models::{
     ClusterSpec, JobSpec, NodeSpec, Outcome, PodOrder, PodRequest, PolicyKind, RunConfig,
@@ -449,4 +450,127 @@ fn pack_racks_keeps_a_gang_in_one_rack() {
     let g = r.jobs.iter().find(|j| j.id == "gang").unwrap();
     assert_eq!(g.outcome, Outcome::Completed);
     assert_eq!(g.nodes, 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// Volcano queues (the proportion plugin).
+
+fn vqueue(name: &str, weight: u32) -> VolcanoQueueDef {
+    VolcanoQueueDef {
+        name: name.into(),
+        weight,
+        capability: None,
+        guarantee: None,
+    }
+}
+
+fn in_queue(mut j: JobSpec, q: &str) -> JobSpec {
+    j.queue = Some(q.into());
+    j
+}
+
+#[test]
+fn volcano_queue_weights_split_the_cluster_one_to_three() {
+    // One node of 8 GPUs; queues a (weight 1) and b (weight 3); eight 1-GPU jobs in each,
+    // a's submitted first. Session at t=1: both queues ask for 8 GPUs, so a deserves
+    // 8·1/4 = 2 and b 8·3/4 = 6. Allocate serves the queue of smallest share (allocated /
+    // deserved; ties: the order listed): a1 (a: 1/2), b1 (b: 1/6), b2 (2/6), b3 (3/6),
+    // a2 (tie at 1/2 goes to a; a: 1, overused), b4, b5, b6 (b: 1, overused). a3..a8 and
+    // b7, b8 wait though a's jobs came first. At 101 all end; at the session of 102 a asks
+    // for 6 and b for 2: b deserves 2 (its request) and a the other 6; all eight start.
+    // (An overcommit factor of 3 lets every job through enqueue: at 1.2 only 9.6 GPUs of
+    // jobs would be Inqueue, a1..a8 and b1.)
+    let mut c = cfg(PolicyKind::Volcano);
+    c.scheduler.volcano.overcommit_factor = 3.0;
+    c.scheduler.volcano.queues = vec![vqueue("a", 1), vqueue("b", 3)];
+    let mut jobs = Vec::new();
+    for q in ["a", "b"] {
+        for i in 1..=8 {
+            jobs.push(in_queue(job(&format!("{q}{i}"), 0, 100, 1, 1), q));
+        }
+    }
+    let r = go(cluster(1, 8), jobs, &c);
+    let first: Vec<&str> = r
+        .jobs
+        .iter()
+        .filter(|j| j.start == Some(SimTime::from_secs(1)))
+        .map(|j| j.id.as_str())
+        .collect();
+    assert_eq!(first, ["a1", "a2", "b1", "b2", "b3", "b4", "b5", "b6"]);
+    for id in ["a3", "a8", "b7", "b8"] {
+        assert_eq!(times(&r, id), (Some(102), Some(202)), "{id}");
+    }
+}
+
+#[test]
+fn volcano_queue_order_by_share_not_submission() {
+    // 8 GPUs. Queue a (weight 1): A1 (2 GPUs) then A2 (6 GPUs); queue b (weight 3): B1
+    // (6 GPUs), submitted last. a asks for 8, b for 6: a deserves 2, b 6 (its request).
+    // t=1: shares tie at 0, a goes first: A1 (a: 2/2, overused); b (share 0): B1 fits its
+    // 6 (b: 1). a is overused, so A2 waits although it came before B1; it runs at 102 after
+    // both end at 101. With one queue (no `queues`), submission order: A1 and A2 fill the
+    // node and B1 waits instead. (Overcommit factor 3: every job passes enqueue; at 1.2 B1
+    // would not, yet its pending request would still count in b's deserved.)
+    let jobs = vec![
+        in_queue(job("A1", 0, 100, 1, 2), "a"),
+        in_queue(job("A2", 0, 100, 1, 6), "a"),
+        in_queue(job("B1", 0, 100, 1, 6), "b"),
+    ];
+    let mut c = cfg(PolicyKind::Volcano);
+    c.scheduler.volcano.overcommit_factor = 3.0;
+    c.scheduler.volcano.queues = vec![vqueue("a", 1), vqueue("b", 3)];
+    let r = go(cluster(1, 8), jobs.clone(), &c);
+    assert_eq!(times(&r, "A1"), (Some(1), Some(101)));
+    assert_eq!(times(&r, "B1"), (Some(1), Some(101)));
+    assert_eq!(times(&r, "A2"), (Some(102), Some(202)));
+    // One queue: the same jobs without queue names.
+    let one: Vec<JobSpec> = jobs
+        .into_iter()
+        .map(|mut j| {
+            j.queue = None;
+            j
+        })
+        .collect();
+    let mut c = cfg(PolicyKind::Volcano);
+    c.scheduler.volcano.overcommit_factor = 3.0;
+    let r = go(cluster(1, 8), one, &c);
+    assert_eq!(times(&r, "A1"), (Some(1), Some(101)));
+    assert_eq!(times(&r, "A2"), (Some(1), Some(101)));
+    assert_eq!(times(&r, "B1"), (Some(102), Some(202)));
+}
+
+#[test]
+fn volcano_queue_capability_holds_jobs_at_enqueue() {
+    // Queue a may hold 4 GPUs; A1 and A2 (3 GPUs each) both fit the 8-GPU node, but the
+    // enqueue gate lets A2 in only when A1 plus A2 fits a's capability: A2 waits for A1.
+    // Queue b (no capability) is capped at the cluster: B1 (2 GPUs) runs at once.
+    let mut c = cfg(PolicyKind::Volcano);
+    let mut a = vqueue("a", 1);
+    a.capability = Some(VolcanoResources {
+        gpus: Some(4.0),
+        ..VolcanoResources::default()
+    });
+    c.scheduler.volcano.queues = vec![a, vqueue("b", 1)];
+    let jobs = vec![
+        in_queue(job("A1", 0, 100, 1, 3), "a"),
+        in_queue(job("A2", 0, 100, 1, 3), "a"),
+        in_queue(job("B1", 0, 100, 1, 2), "b"),
+    ];
+    let r = go(cluster(1, 8), jobs, &c);
+    assert_eq!(times(&r, "A1"), (Some(1), Some(101)));
+    assert_eq!(times(&r, "B1"), (Some(1), Some(101)));
+    assert_eq!(times(&r, "A2"), (Some(102), Some(202)));
+}
+
+#[test]
+fn volcano_unknown_queue_is_a_config_error() {
+    let mut c = cfg(PolicyKind::Volcano);
+    c.scheduler.volcano.queues = vec![vqueue("a", 1)];
+    let w = Workload {
+        jobs: vec![in_queue(job("J", 0, 10, 1, 1), "nope")],
+    };
+    let e = run(cluster(1, 8), w, &c, None).expect_err("unknown queue");
+    let msg = e.to_string();
+    assert!(msg.contains("scheduler.volcano.queues"), "{msg}");
+    assert!(msg.contains("\"nope\""), "{msg}");
 }

@@ -143,7 +143,7 @@ pub struct InlineJob {
     pub gpu_models: Vec<String>,
     #[serde(default)]
     pub priority: i32,
-    /// Kueue: the (Local/Cluster) queue the job is submitted to; default the first.
+    /// The queue the job is submitted to (Kueue ClusterQueue or Volcano queue); default the first.
     pub queue: Option<String>,
 }
 
@@ -516,6 +516,33 @@ pub(crate) fn validate_scheduler(path: &str, s: &SchedulerConfig) -> Result<(), 
             "scheduler.volcano.overcommit_factor",
             format!("must be a finite number >= 1, got {f}"),
         ));
+    }
+    for (i, q) in s.volcano.queues.iter().enumerate() {
+        if s.volcano.queues[..i].iter().any(|o| o.name == q.name) {
+            return Err(invalid(
+                path,
+                &format!("scheduler.volcano.queues[{i}].name"),
+                format!("duplicate queue name {:?}", q.name),
+            ));
+        }
+        if q.weight == 0 {
+            return Err(invalid(
+                path,
+                &format!("scheduler.volcano.queues[{i}].weight"),
+                "must be > 0",
+            ));
+        }
+        for (key, r) in [("capability", &q.capability), ("guarantee", &q.guarantee)] {
+            if let Some(g) = r.as_ref().and_then(|r| r.gpus)
+                && !(g.is_finite() && g >= 0.0)
+            {
+                return Err(invalid(
+                    path,
+                    &format!("scheduler.volcano.queues[{i}].{key}.gpus"),
+                    format!("{g} is not a valid GPU amount (expected a number >= 0)"),
+                ));
+            }
+        }
     }
     if s.tiresias.scheduling_interval == Some(SimDuration(0)) {
         return Err(invalid(

@@ -32,7 +32,7 @@ pub enum PolicyKind {
     /// preemption, waitForPodsReady) in front of the default kube-scheduler.
     Kueue,
     /// Volcano: periodic sessions, gang (minAvailable = all pods) committed all-or-nothing,
-    /// DRF job order, binpack scoring, enqueue with overcommit.
+    /// queues with proportion shares, DRF job order, binpack scoring, enqueue with overcommit.
     Volcano,
     /// Upstream KEP-4671 gang scheduling (alpha): Permit waits for minCount with a fixed
     /// 5-minute per-group deadline.
@@ -267,6 +267,56 @@ pub struct VolcanoConfig {
     pub session_period: SimDuration,
     /// overcommit plugin `overcommit-factor` (default 1.2).
     pub overcommit_factor: f64,
+    /// Queues (the proportion plugin); absent: one queue `default` of weight 1, no
+    /// capability or guarantee. Jobs name theirs with `queue:` (none = the first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queues: Vec<VolcanoQueueDef>,
+    /// The proportion plugin's `Allocatable` check (`enabledAllocatable`, on by default):
+    /// a queue takes a job only while its allocation stays within its deserved share.
+    #[serde(skip_serializing_if = "is_true")]
+    pub queue_allocatable: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// One Volcano Queue: `spec.weight`, `spec.capability`, `spec.guarantee.resource`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolcanoQueueDef {
+    pub name: String,
+    /// Share weight (> 0); default 1.
+    #[serde(default = "one")]
+    pub weight: u32,
+    /// Most the queue may hold; a resource left out is unlimited.
+    #[serde(default)]
+    pub capability: Option<VolcanoResources>,
+    /// What the queue is always entitled to (taken off the others' shares).
+    #[serde(default)]
+    pub guarantee: Option<VolcanoResources>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Resources of a queue's capability or guarantee; a field left out is not set.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VolcanoResources {
+    pub gpus: Option<f64>,
+    pub cpu_milli: Option<u64>,
+    pub memory_mib: Option<u64>,
+}
+
+impl VolcanoResources {
+    fn hash_into<H: std::hash::Hasher>(&self, h: &mut H) {
+        use std::hash::Hash;
+        self.gpus.map(f64::to_bits).hash(h);
+        self.cpu_milli.hash(h);
+        self.memory_mib.hash(h);
+    }
 }
 
 impl Default for VolcanoConfig {
@@ -274,6 +324,8 @@ impl Default for VolcanoConfig {
         VolcanoConfig {
             session_period: SimDuration::from_secs(1),
             overcommit_factor: 1.2,
+            queues: Vec::new(),
+            queue_allocatable: true,
         }
     }
 }
@@ -282,6 +334,23 @@ impl std::hash::Hash for VolcanoConfig {
     fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
         self.session_period.hash(h);
         self.overcommit_factor.to_bits().hash(h);
+        // The new fields hash only when set, so a default configuration hashes as before.
+        if !self.queues.is_empty() {
+            self.queues.len().hash(h);
+        }
+        for q in &self.queues {
+            q.name.hash(h);
+            q.weight.hash(h);
+            for r in [&q.capability, &q.guarantee] {
+                r.is_some().hash(h);
+                if let Some(r) = r {
+                    r.hash_into(h);
+                }
+            }
+        }
+        if !self.queue_allocatable {
+            self.queue_allocatable.hash(h);
+        }
     }
 }
 

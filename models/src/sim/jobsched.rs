@@ -12,11 +12,14 @@
 //!   recomputed from Q0 down (strictly by queue entry within a queue, as the Tiresias
 //!   simulator; `running-first` puts running jobs ahead), jobs not selected are preempted
 //!   (suspended, resumed later with the service they attained).
-//! * `volcano`: sessions every `session_period`; enqueue gate with overcommit; allocate
-//!   jobs by priority then creation, each committed all-or-nothing, binpack scoring.
+//! * `volcano`: sessions every `session_period`; enqueue gate with overcommit (and queue
+//!   capabilities); allocate queue by queue, smallest proportion share first (see
+//!   `proportion`), jobs by priority then creation within a queue, each committed
+//!   all-or-nothing, binpack scoring.
 
 use sim_core::{Ctx, SimDuration, SimTime};
 
+use super::proportion::{self, QueueAttr, Res, VolcanoQueues};
 use super::{ClusterSim, Event, JobPhase, QueueKey};
 use crate::scheduler::{PolicyKind, TiresiasQueueOrder};
 
@@ -289,22 +292,111 @@ pub(super) fn demote(m: &mut ClusterSim, job: u32, generation: u32, ctx: &mut Ct
     schedule_demotion(m, job, ctx);
 }
 
-/// A Volcano session: enqueue, then allocate.
+/// A Volcano session: enqueue, then allocate, queue by queue (the proportion plugin).
 pub(super) fn volcano_session(m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
-    let total = m.spec.total_gpus() as f64 * 1000.0;
-    let idle =
-        total * m.config.volcano.overcommit_factor - m.state.cluster.gpu_milli_allocated as f64;
-    // enqueue: Pending jobs become Inqueue while Σ minResources fits the overcommitted idle.
-    let mut inqueue = 0.0;
-    let mut allowed = Vec::new();
+    let Some(vq) = m.volcano_queues.take() else {
+        return;
+    };
+    volcano_session_with(m, &vq, ctx);
+    m.volcano_queues = Some(vq);
+}
+
+/// A job's total request.
+fn job_res(m: &ClusterSim, job: u32) -> Res {
+    let mut r = Res::default();
+    for p in &m.workload.jobs[job as usize].pods {
+        r.add(&Res::of_pod(p));
+    }
+    r
+}
+
+fn volcano_session_with(m: &mut ClusterSim, vq: &VolcanoQueues, ctx: &mut Ctx<'_, Event>) {
+    let nq = vq.defs.len();
+    // The queues' figures: what their jobs hold and ask for.
+    let mut attrs = vec![QueueAttr::default(); nq];
+    let mut total = Res::default();
+    for n in &m.spec.nodes {
+        total.add(&Res([
+            n.cpu_milli as f64,
+            n.memory_mib as f64,
+            f64::from(n.gpus) * 1000.0,
+        ]));
+    }
     let order: Vec<QueueKey> = m.state.job_queue.iter().copied().collect();
-    for key in &order {
-        let need = m.workload.jobs[key.job as usize].gpu_milli() as f64;
-        if inqueue + need <= idle {
-            inqueue += need;
-            allowed.push(*key);
+    for j in m
+        .state
+        .running
+        .iter()
+        .copied()
+        .chain(order.iter().map(|k| k.job))
+    {
+        let a = &mut attrs[vq.job_queue[j as usize] as usize];
+        a.active = true;
+        let pods = &m.workload.jobs[j as usize].pods;
+        for (p, ps) in pods.iter().zip(&m.state.jobs[j as usize].pods) {
+            let r = Res::of_pod(p);
+            a.request.add(&r);
+            if ps.placement.is_some() {
+                a.allocated.add(&r);
+            }
         }
     }
-    // allocate: priority, then creation (DRF share is 0 for every job not yet running).
-    place_in_order(m, &allowed, false, ctx);
+    proportion::water_fill(&vq.defs, &mut attrs, total);
+
+    // enqueue: Pending jobs become Inqueue while Σ minResources fits the overcommitted idle
+    // (GPUs) and, when queues set capabilities or guarantees, their queue's real capability.
+    let total_gpu = m.spec.total_gpus() as f64 * 1000.0;
+    let idle =
+        total_gpu * m.config.volcano.overcommit_factor - m.state.cluster.gpu_milli_allocated as f64;
+    let mut inqueue = 0.0;
+    let mut allowed: Vec<Vec<QueueKey>> = vec![Vec::new(); nq];
+    for key in &order {
+        let need = m.workload.jobs[key.job as usize].gpu_milli() as f64;
+        if inqueue + need > idle {
+            continue;
+        }
+        let q = vq.job_queue[key.job as usize] as usize;
+        if vq.gated {
+            let r = job_res(m, key.job);
+            if !attrs[q].enqueueable(&r) {
+                continue;
+            }
+            attrs[q].inqueue.add(&r);
+        }
+        inqueue += need;
+        allowed[q].push(*key);
+    }
+
+    // allocate: the queue with the smallest share first (ties: the order they are listed);
+    // an overused queue or one out of jobs leaves; otherwise its next job (priority, then
+    // creation: the DRF share is 0 for every job not yet running) is tried and the queue
+    // goes back with its new share. A gang shape that failed to fit is not retried.
+    let mut next = vec![0usize; nq];
+    let mut live: Vec<bool> = allowed.iter().map(|a| !a.is_empty()).collect();
+    let mut failed = std::collections::BTreeSet::new();
+    while let Some(q) = (0..nq)
+        .filter(|&q| live[q])
+        .min_by(|&a, &b| attrs[a].share.total_cmp(&attrs[b].share).then(a.cmp(&b)))
+    {
+        if attrs[q].overused() || next[q] >= allowed[q].len() {
+            live[q] = false;
+            continue;
+        }
+        let key = allowed[q][next[q]];
+        next[q] += 1;
+        let r = job_res(m, key.job);
+        if m.config.volcano.queue_allocatable && !attrs[q].allocatable(&r) {
+            continue;
+        }
+        let shape = m.job_shape[key.job as usize];
+        if failed.contains(&shape) {
+            continue;
+        }
+        if start_job(m, key, ctx) {
+            attrs[q].allocated.add(&r);
+            attrs[q].update_share();
+        } else {
+            failed.insert(shape);
+        }
+    }
 }

@@ -97,6 +97,7 @@ impl KueueState {
         cfg: &KueueConfig,
         spec: &ClusterSpec,
         workload: &Workload,
+        resolve_names: bool,
     ) -> Result<KueueState, ModelError> {
         let defs: Vec<ClusterQueueDef> = if cfg.cluster_queues.is_empty() {
             vec![ClusterQueueDef {
@@ -167,9 +168,11 @@ impl KueueState {
         for j in &workload.jobs {
             let cq =
                 match &j.queue {
-                    None => 0,
-                    Some(q) => queues.iter().position(|c| &c.name == q).ok_or_else(|| {
-                        ModelError::Config {
+                    // Under Volcano a job's queue is a Volcano queue (see `proportion`).
+                    Some(q) if resolve_names => queues
+                        .iter()
+                        .position(|c| &c.name == q)
+                        .ok_or_else(|| ModelError::Config {
                             field: "kueue.cluster_queues".into(),
                             msg: format!(
                                 "job {:?} names queue {q:?}, which is not defined (queues: {})",
@@ -180,8 +183,8 @@ impl KueueState {
                                     .collect::<Vec<_>>()
                                     .join(", ")
                             ),
-                        }
-                    })?,
+                        })?,
+                    _ => 0,
                 };
             // A workload larger than its queue could ever get can never be admitted.
             let max = max_available(&queues, cq);

@@ -15,6 +15,7 @@ mod jobsched;
 mod kueue;
 mod network;
 mod podsched;
+mod proportion;
 mod result;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -306,6 +307,8 @@ pub struct ClusterSim {
     /// requests already known not to fit.
     pod_shape: Vec<Vec<u32>>,
     job_shape: Vec<u32>,
+    /// Volcano's queues and each job's queue (policy `volcano` only).
+    volcano_queues: Option<proportion::VolcanoQueues>,
     /// Node index ranges of each rack, for topology-aware gang placement.
     racks: Vec<Range<usize>>,
     scratch: Scratch,
@@ -354,7 +357,15 @@ impl ClusterSim {
         if let Some(rt) = &dra {
             rt.validate_claims(&spec)?;
         }
-        let kueue = kueue::KueueState::new(&config.scheduler.kueue, &spec, &workload)?;
+        let is_volcano = config.scheduler.policy == PolicyKind::Volcano;
+        // Jobs' queue names are Volcano queues once `volcano.queues` lists some; before
+        // that they stay Kueue's (a scenario compared under both policies runs as before).
+        let volcano_names = is_volcano && !config.scheduler.volcano.queues.is_empty();
+        let kueue =
+            kueue::KueueState::new(&config.scheduler.kueue, &spec, &workload, !volcano_names)?;
+        let volcano_queues = is_volcano
+            .then(|| proportion::VolcanoQueues::new(&config.scheduler.volcano, &workload))
+            .transpose()?;
         let net = config
             .network
             .as_ref()
@@ -453,6 +464,7 @@ impl ClusterSim {
             workload,
             pod_shape,
             job_shape,
+            volcano_queues,
             racks,
             scratch: Scratch::default(),
             state,

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use models::dra::{Manifests, ObjectKey, Quantity};
 use models::resources::GpuRequest;
-use models::scheduler::{PolicyKind, SchedulerConfig};
+use models::scheduler::{PolicyKind, SchedulerConfig, VolcanoQueueDef, VolcanoResources};
 use models::sim::{ClusterSim, Event, JobPhase, PodPhase};
 use models::{
     ClusterSpec, DraConfig, DraObjects, DraSource, JobSpec, NodeSpec, PodRequest, RunConfig,
@@ -359,6 +359,8 @@ const MODELLED: &[&str] = &[
     "dra",
     "overcommit",
     "predicates",
+    "proportion",
+    "queue_capability",
 ];
 
 /// Features it does not, with the reason a case using one is not modelled.
@@ -371,11 +373,6 @@ const NOT_MODELLED: &[(&str, &str)] = &[
         "min_task_member",
         "per-task minimums (minTaskMember) are not modelled",
     ),
-    (
-        "proportion",
-        "several queues (proportion shares, queue order): Orrery's Volcano has one queue",
-    ),
-    ("queue_capability", "queue capability is not modelled"),
     (
         "nodeorder",
         "nodeorder plugin scores (least-requested and others) choose between nodes: Orrery's Volcano scores with binpack",
@@ -600,15 +597,48 @@ fn milli(q: &str, round_up: bool) -> Result<u64, String> {
     u64::try_from(v).map_err(|_| format!("quantity {q:?} out of range"))
 }
 
-fn mib(q: &str, round_up: bool) -> Result<u64, String> {
+fn mib(q: &str, round_up: bool, unit: i128) -> Result<u64, String> {
     let n = quantity_nanos(q)?;
-    let per = 1_000_000_000i128 * 1024 * 1024;
     let v = if round_up {
-        (n + per - 1) / per
+        (n + unit - 1) / unit
     } else {
-        n / per
+        n / unit
     };
     u64::try_from(v).map_err(|_| format!("quantity {q:?} out of range"))
+}
+
+fn gcd(a: i128, b: i128) -> i128 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+/// Orrery's memory unit (`memory_mib`) for a case, in nanobytes: the largest amount that
+/// divides every memory quantity of the case, so nodes, pods and capabilities keep their
+/// exact ratios (the model only adds, compares and divides amounts; upstream counts bytes:
+/// five pods of `1G` fill a node of `5G`, which whole MiB would round apart). Falls back
+/// to MiB (nodes rounded down, pods up) if amounts in that unit would be too large.
+fn memory_unit(case: &Case) -> Result<i128, String> {
+    const MIB: i128 = 1_000_000_000 * 1024 * 1024;
+    let mut all = Vec::new();
+    for n in &case.nodes {
+        all.extend(n.allocatable.get("memory"));
+    }
+    for p in &case.pods {
+        all.extend(p.requests.get("memory"));
+    }
+    for q in &case.queues {
+        all.extend(q.capability.get("memory"));
+    }
+    let mut unit = 0i128;
+    let mut max = 0i128;
+    for q in all {
+        let n = quantity_nanos(q)?;
+        unit = gcd(unit, n.abs());
+        max = max.max(n);
+    }
+    if unit == 0 || max / unit > 1 << 40 {
+        return Ok(MIB);
+    }
+    Ok(unit)
 }
 
 fn whole(q: &str) -> Result<u32, String> {
@@ -620,7 +650,7 @@ fn whole(q: &str) -> Result<u32, String> {
 }
 
 /// Node allocatable → NodeSpec (memory rounded down to whole MiB).
-fn node_spec(n: &Node, pods_in_case: usize) -> Result<NodeSpec, String> {
+fn node_spec(n: &Node, pods_in_case: usize, mem_unit: i128) -> Result<NodeSpec, String> {
     let mut spec = NodeSpec {
         name: n.name.clone(),
         pool: "fidelity".to_string(),
@@ -635,7 +665,7 @@ fn node_spec(n: &Node, pods_in_case: usize) -> Result<NodeSpec, String> {
     for (r, q) in &n.allocatable {
         match r.as_str() {
             "cpu" => spec.cpu_milli = milli(q, false)?,
-            "memory" => spec.memory_mib = mib(q, false)?,
+            "memory" => spec.memory_mib = mib(q, false, mem_unit)?,
             "nvidia.com/gpu" => spec.gpus = whole(q)?,
             // The pod-count limit is not modelled; it must not be able to bind.
             "pods" => {
@@ -656,12 +686,12 @@ fn node_spec(n: &Node, pods_in_case: usize) -> Result<NodeSpec, String> {
 /// Pod requests → PodRequest (memory rounded up to whole MiB). A pod with a resource
 /// claim gets `claim_gpus` whole GPUs: in DRA manifests mode that count only picks the
 /// claim template (it is dropped as a request).
-fn pod_request(p: &Pod, claim_gpus: u32) -> Result<PodRequest, String> {
+fn pod_request(p: &Pod, claim_gpus: u32, mem_unit: i128) -> Result<PodRequest, String> {
     let mut req = PodRequest::gpus(claim_gpus);
     for (r, q) in &p.requests {
         match r.as_str() {
             "cpu" => req.cpu_milli = milli(q, true)?,
-            "memory" => req.memory_mib = mib(q, true)?,
+            "memory" => req.memory_mib = mib(q, true, mem_unit)?,
             "nvidia.com/gpu" => {
                 let n = whole(q)?;
                 req.gpu = if n == 0 {
@@ -767,12 +797,68 @@ struct SessionResult {
     bound_per_group: BTreeMap<String, usize>,
 }
 
+/// The case's queues as Orrery's Volcano queues, in UID (name) order: the order Volcano
+/// falls back to when queue shares tie.
+fn volcano_queues(case: &Case, mem_unit: i128) -> Result<Vec<VolcanoQueueDef>, String> {
+    let mut queues: Vec<&Queue> = case.queues.iter().collect();
+    queues.sort_by(|a, b| a.name.cmp(&b.name));
+    queues
+        .into_iter()
+        .map(|q| {
+            let weight = u32::try_from(q.weight)
+                .ok()
+                .filter(|w| *w > 0)
+                .ok_or_else(|| format!("queue {}: weight {} not modelled", q.name, q.weight))?;
+            let capability = if q.capability.is_empty() {
+                None
+            } else {
+                let mut r = VolcanoResources::default();
+                for (k, v) in &q.capability {
+                    match k.as_str() {
+                        "cpu" => r.cpu_milli = Some(milli(v, false)?),
+                        "memory" => r.memory_mib = Some(mib(v, false, mem_unit)?),
+                        "nvidia.com/gpu" => r.gpus = Some(f64::from(whole(v)?)),
+                        other => {
+                            return Err(format!(
+                                "queue {}: capability {other:?} not modelled",
+                                q.name
+                            ));
+                        }
+                    }
+                }
+                Some(r)
+            };
+            Ok(VolcanoQueueDef {
+                name: q.name.clone(),
+                weight,
+                capability,
+                guarantee: None,
+            })
+        })
+        .collect()
+}
+
+/// The proportion plugin's `Allocatable` switch as the fixtures set it (Volcano's
+/// `isEnabled`: unset is on); off when the plugin is not in the tiers.
+fn queue_allocatable(fx: &Fixtures) -> bool {
+    fx.tiers
+        .iter()
+        .flat_map(|t| &t.plugins)
+        .find(|p| p.name == "proportion")
+        .is_some_and(|p| p.allocatable.unwrap_or(true))
+}
+
 fn run_session(case: &Case) -> Result<SessionResult, String> {
+    run_session_with(case, true)
+}
+
+fn run_session_with(case: &Case, allocatable: bool) -> Result<SessionResult, String> {
     let pods_in_case = case.pods.len();
+    let mem_unit = memory_unit(case)?;
     let nodes: Vec<NodeSpec> = case
         .nodes
         .iter()
-        .map(|n| node_spec(n, pods_in_case))
+        .map(|n| node_spec(n, pods_in_case, mem_unit))
         .collect::<Result<_, _>>()?;
     let node_index: BTreeMap<&str, u32> = case
         .nodes
@@ -842,7 +928,7 @@ fn run_session(case: &Case) -> Result<SessionResult, String> {
                     }
                     _ => Err(format!("pod {}: several claims not modelled", p.name)),
                 }?;
-                pod_request(p, gpus)
+                pod_request(p, gpus, mem_unit)
             })
             .collect::<Result<_, _>>()?;
         jobs.push(JobSpec {
@@ -851,7 +937,7 @@ fn run_session(case: &Case) -> Result<SessionResult, String> {
             duration: SimDuration::from_secs(86_400),
             pods: requests,
             priority: 0,
-            queue: None,
+            queue: Some(pg.queue.clone()),
         });
         members.push(SessionJob {
             group: pg,
@@ -864,6 +950,8 @@ fn run_session(case: &Case) -> Result<SessionResult, String> {
         ..SchedulerConfig::default()
     };
     scheduler.volcano.session_period = SimDuration::from_secs(1);
+    scheduler.volcano.queues = volcano_queues(case, mem_unit)?;
+    scheduler.volcano.queue_allocatable = allocatable;
     let config = RunConfig {
         scheduler,
         chooser: ChooserMode::First,
@@ -977,7 +1065,7 @@ fn run_case(fx: &Fixtures, case: &Case) -> Outcome {
         "case {:?}: only the allocate action is modelled",
         case.name
     );
-    match run_session(case) {
+    match run_session_with(case, queue_allocatable(fx)) {
         Ok(got) => compare(case, &got),
         Err(e) => Outcome::Fail(e),
     }
