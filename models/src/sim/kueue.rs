@@ -164,30 +164,26 @@ impl KueueState {
                 usage: 0,
             });
         }
+        // Most each queue could ever hold, from one quota tree (not one per job).
+        let ceilings = max_available(&queues);
         let mut job_cq = Vec::with_capacity(workload.jobs.len());
         for j in &workload.jobs {
-            let cq =
-                match &j.queue {
-                    // Under Volcano a job's queue is a Volcano queue (see `proportion`).
-                    Some(q) if resolve_names => queues
-                        .iter()
-                        .position(|c| &c.name == q)
-                        .ok_or_else(|| ModelError::Config {
-                            field: "kueue.cluster_queues".into(),
-                            msg: format!(
-                                "job {:?} names queue {q:?}, which is not defined (queues: {})",
-                                j.id,
-                                queues
-                                    .iter()
-                                    .map(|c| c.name.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        })?,
-                    _ => 0,
-                };
+            let cq = match &j.queue {
+                // Under Volcano a job's queue is a Volcano queue (see `proportion`).
+                Some(q) if resolve_names => {
+                    queues.iter().position(|c| &c.name == q).ok_or_else(|| {
+                        super::unknown_queue(
+                            "kueue.cluster_queues",
+                            &j.id,
+                            q,
+                            queues.iter().map(|c| c.name.as_str()),
+                        )
+                    })?
+                }
+                _ => 0,
+            };
             // A workload larger than its queue could ever get can never be admitted.
-            let max = max_available(&queues, cq);
+            let max = ceilings[cq];
             if j.gpu_milli() > max {
                 return Err(ModelError::Config {
                     field: format!("kueue.cluster_queues.{}", queues[cq].name),
@@ -236,25 +232,30 @@ fn core_cq(q: &CqState) -> kq::ClusterQueue {
                 }],
             }],
         }],
-        preemption: kq::ClusterQueuePreemption {
-            within_cluster_queue: match q.within {
-                WithinClusterQueueKey::Never => kq::PreemptionPolicy::Never,
-                WithinClusterQueueKey::LowerPriority => kq::PreemptionPolicy::LowerPriority,
-                WithinClusterQueueKey::LowerOrNewerEqualPriority => {
-                    kq::PreemptionPolicy::LowerOrNewerEqualPriority
-                }
-            },
-            reclaim_within_cohort: match q.reclaim {
-                ReclaimKey::Never => kq::PreemptionPolicy::Never,
-                ReclaimKey::LowerPriority => kq::PreemptionPolicy::LowerPriority,
-                ReclaimKey::Any => kq::PreemptionPolicy::Any,
-            },
-            borrow_within_cohort: None,
-        },
+        preemption: preemption(q),
         flavor_fungibility: kq::FlavorFungibility::default(),
         queueing_strategy: kq::QueueingStrategy::BestEffortFifo,
         namespace_selector: None,
         active: true,
+    }
+}
+
+/// A simulated ClusterQueue's preemption settings as the core's.
+fn preemption(q: &CqState) -> kq::ClusterQueuePreemption {
+    kq::ClusterQueuePreemption {
+        within_cluster_queue: match q.within {
+            WithinClusterQueueKey::Never => kq::PreemptionPolicy::Never,
+            WithinClusterQueueKey::LowerPriority => kq::PreemptionPolicy::LowerPriority,
+            WithinClusterQueueKey::LowerOrNewerEqualPriority => {
+                kq::PreemptionPolicy::LowerOrNewerEqualPriority
+            }
+        },
+        reclaim_within_cohort: match q.reclaim {
+            ReclaimKey::Never => kq::PreemptionPolicy::Never,
+            ReclaimKey::LowerPriority => kq::PreemptionPolicy::LowerPriority,
+            ReclaimKey::Any => kq::PreemptionPolicy::Any,
+        },
+        borrow_within_cohort: None,
     }
 }
 
@@ -362,7 +363,11 @@ fn policy_candidates(m: &ClusterSim, job: u32) -> Vec<u32> {
             kq::PreemptionPolicy::Any => true,
         }
     };
-    let spec = core_cq(q).preemption;
+    let spec = preemption(q);
+    let reclaims = q.cohort.is_some() && spec.reclaim_within_cohort != kq::PreemptionPolicy::Never;
+    if spec.within_cluster_queue == kq::PreemptionPolicy::Never && !reclaims {
+        return Vec::new(); // no policy lets it preempt anything
+    }
     m.state
         .kueue
         .admitted_at
@@ -443,12 +448,16 @@ fn assign(m: &ClusterSim, snap: &mut kq::Snapshot, job: u32) -> kq::Assignment {
     .assign(snap, None)
 }
 
-/// Most a queue could ever hold: its nominal quota plus everything its cohort can lend,
+/// Most each queue could ever hold: its nominal quota plus everything its cohort can lend,
 /// within its borrowing limit.
-fn max_available(queues: &[CqState], cq: usize) -> u64 {
+fn max_available(queues: &[CqState]) -> Vec<u64> {
     let snap = empty_snapshot(queues);
     let fr = kq::FlavorResource::new(FLAVOR, GPU);
-    u64::try_from(snap.potential_available(kq::snapshot::NodeId::Cq(cq), &fr)).unwrap_or(0)
+    (0..queues.len())
+        .map(|cq| {
+            u64::try_from(snap.potential_available(kq::snapshot::NodeId::Cq(cq), &fr)).unwrap_or(0)
+        })
+        .collect()
 }
 
 /// Does job `job` fit in its queue now? Returns `Some(borrows)`.
@@ -566,14 +575,16 @@ fn admission_loop(
         let mut progress = false;
         for (_, k) in heads {
             let job = k.job;
-            if fits(m, &mut snap, job).is_some() {
+            // One flavor assignment per head: Fit admits, Preempt tries preemption with it.
+            let a = assign(m, &mut snap, job);
+            if a.representative_mode() == kq::Mode::Fit {
                 admit_job(m, &mut snap, job, k, ctx);
                 unsuspended.push(job);
                 progress = true;
                 if wfpr.enable && wfpr.block_admission {
                     break;
                 }
-            } else if preempt_for(m, &mut snap, job, ctx) {
+            } else if preempt_for(m, &mut snap, job, &a, ctx) {
                 // Victims evicted: the preemptor takes the quota they freed.
                 if fits(m, &mut snap, job).is_some() {
                     admit_job(m, &mut snap, job, k, ctx);
@@ -635,16 +646,16 @@ fn preempt_for(
     m: &mut ClusterSim,
     snap: &mut kq::Snapshot,
     job: u32,
+    a: &kq::Assignment,
     ctx: &mut Ctx<'_, Event>,
 ) -> bool {
-    let a = assign(m, snap, job);
     if a.representative_mode() != kq::Mode::Preempt {
         return false;
     }
     let cq = m.state.kueue.job_cq[job as usize] as usize;
     let info = job_info(m, job);
     let targets = with_candidates(m, snap, job, |snap| {
-        let targets = kq::get_targets(snap, &info, cq, &a, 0);
+        let targets = kq::get_targets(snap, &info, cq, a, 0);
         // The victims leave the snapshot with their quota.
         for t in &targets {
             snap.remove_workload(&t.info.cluster_queue, &t.info.key());

@@ -96,6 +96,22 @@ impl Default for RunConfig {
     }
 }
 
+/// A job names a queue (Kueue ClusterQueue or Volcano queue) that `field` does not define.
+pub(crate) fn unknown_queue<'a>(
+    field: &str,
+    job: &str,
+    queue: &str,
+    defined: impl Iterator<Item = &'a str>,
+) -> ModelError {
+    ModelError::Config {
+        field: field.into(),
+        msg: format!(
+            "job {job:?} names queue {queue:?}, which is not defined (queues: {})",
+            defined.collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
 /// Errors found before the run starts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ModelError {

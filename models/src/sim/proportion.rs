@@ -139,16 +139,11 @@ impl VolcanoQueues {
                 // Without listed queues every job is in `default` (names are Kueue's).
                 Some(q) if !cfg.queues.is_empty() => {
                     defs.iter().position(|d| &d.name == q).ok_or_else(|| {
-                        config_err(
-                            "volcano.queues".into(),
-                            format!(
-                                "job {:?} names queue {q:?}, which is not defined (queues: {})",
-                                j.id,
-                                defs.iter()
-                                    .map(|d| d.name.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
+                        super::unknown_queue(
+                            "volcano.queues",
+                            &j.id,
+                            q,
+                            defs.iter().map(|d| d.name.as_str()),
                         )
                     })?
                 }

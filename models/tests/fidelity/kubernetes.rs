@@ -905,73 +905,85 @@ fn test_integration_gang_scheduling() {
     check(integration_gang_scheduling());
 }
 
-fn is_schedulable_after_pod_added() -> Report {
-    let file: SuiteFile<Fixtures, HintPodCase> =
-        load("kubernetes/is_schedulable_after_pod_added.yaml");
+/// What every case type of this suite shares.
+trait CaseMeta {
+    fn meta(&self) -> (&str, u32, &[String], &Option<String>);
+}
+
+macro_rules! case_meta {
+    ($($t:ty),*) => {$(
+        impl CaseMeta for $t {
+            fn meta(&self) -> (&str, u32, &[String], &Option<String>) {
+                (&self.name, self.line, &self.features, &self.notes)
+            }
+        }
+    )*};
+}
+case_meta!(HintPodCase, HintWorkloadCase, FlowCase, IntegrationCase);
+
+/// Load one file and judge each case with `ask` (not called for a case not modelled).
+fn run_suite<C: CaseMeta + for<'de> serde::Deserialize<'de>>(
+    rel: &str,
+    suite: &str,
+    check_fixtures: impl Fn(&Fixtures),
+    ask: impl Fn(&Fixtures, &C) -> Result<Outcome, String>,
+) -> Report {
+    let file: SuiteFile<Fixtures, C> = load(rel);
+    check_fixtures(&file.fixtures);
     let results = file
         .cases
         .iter()
         .map(|c| {
-            check_line(&c.name, c.line);
-            let o = judge(&c.name, &c.features, &c.notes, || {
-                Err("a queueing hint case must be tagged queueing_hint".into())
-            });
-            (c.name.clone(), o)
+            let (name, line, features, notes) = c.meta();
+            check_line(name, line);
+            let o = judge(name, features, notes, || ask(&file.fixtures, c));
+            (name.to_string(), o)
         })
         .collect();
-    finish("kubernetes (Pod/Add hint)", &file, results)
+    finish(suite, &file, results)
+}
+
+fn hint_not_modelled<C>(_: &Fixtures, _: &C) -> Result<Outcome, String> {
+    Err("a queueing hint case must be tagged queueing_hint".into())
+}
+
+fn is_schedulable_after_pod_added() -> Report {
+    run_suite::<HintPodCase>(
+        "kubernetes/is_schedulable_after_pod_added.yaml",
+        "kubernetes (Pod/Add hint)",
+        |_| {},
+        hint_not_modelled,
+    )
 }
 
 fn is_schedulable_after_workload_added() -> Report {
-    let file: SuiteFile<Fixtures, HintWorkloadCase> =
-        load("kubernetes/is_schedulable_after_workload_added.yaml");
-    let results = file
-        .cases
-        .iter()
-        .map(|c| {
-            check_line(&c.name, c.line);
-            let o = judge(&c.name, &c.features, &c.notes, || {
-                Err("a queueing hint case must be tagged queueing_hint".into())
-            });
-            (c.name.clone(), o)
-        })
-        .collect();
-    finish("kubernetes (Workload/Add hint)", &file, results)
+    run_suite::<HintWorkloadCase>(
+        "kubernetes/is_schedulable_after_workload_added.yaml",
+        "kubernetes (Workload/Add hint)",
+        |_| {},
+        hint_not_modelled,
+    )
 }
 
 fn gang_scheduling_flow() -> Report {
-    let file: SuiteFile<Fixtures, FlowCase> = load("kubernetes/gang_scheduling_flow.yaml");
-    let results = file
-        .cases
-        .iter()
-        .map(|c| {
-            check_line(&c.name, c.line);
-            let o = judge(&c.name, &c.features, &c.notes, || {
-                run_flow(&file.fixtures, c)
-            });
-            (c.name.clone(), o)
-        })
-        .collect();
-    finish("kubernetes (plugin flow)", &file, results)
+    run_suite(
+        "kubernetes/gang_scheduling_flow.yaml",
+        "kubernetes (plugin flow)",
+        |_| {},
+        run_flow,
+    )
 }
 
 fn integration_gang_scheduling() -> Report {
-    let file: SuiteFile<Fixtures, IntegrationCase> =
-        load("kubernetes/integration_gang_scheduling.yaml");
-    assert!(
-        file.fixtures.scheduling_timeout_s.is_some(),
-        "the integration test overrides the deadline; record it"
-    );
-    let results = file
-        .cases
-        .iter()
-        .map(|c| {
-            check_line(&c.name, c.line);
-            let o = judge(&c.name, &c.features, &c.notes, || {
-                run_integration(&file.fixtures, c)
-            });
-            (c.name.clone(), o)
-        })
-        .collect();
-    finish("kubernetes (integration)", &file, results)
+    run_suite(
+        "kubernetes/integration_gang_scheduling.yaml",
+        "kubernetes (integration)",
+        |f| {
+            assert!(
+                f.scheduling_timeout_s.is_some(),
+                "the integration test overrides the deadline; record it"
+            )
+        },
+        run_integration,
+    )
 }
