@@ -17,6 +17,27 @@ pub enum Misfit {
     Memory,
     Gpu,
     GpuModel,
+    /// The node is not `Ready` (cordoned, failed or not provisioned): kube-scheduler's
+    /// NodeUnschedulable / node-condition filtering.
+    NotReady,
+}
+
+/// Where a node is in its lifecycle. Only a `Ready` node passes Filter; a node in any other
+/// condition keeps what is bound to it until a controller moves it (drain, failure).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeCondition {
+    #[default]
+    Ready,
+    /// `kubectl cordon` (`spec.unschedulable`): running pods stay, no new pods.
+    Cordoned,
+    /// Failed (`Ready=False`): no new pods until it recovers.
+    Failed,
+    /// Not provisioned: a node-pool slot the cluster autoscaler has not created yet or has
+    /// removed. Holds nothing.
+    Absent,
 }
 
 /// Allocation state of one node. Plain data.
@@ -34,6 +55,9 @@ pub struct NodeState {
     /// Allocated GPU thousandths on this node.
     pub gpu_used_milli: u64,
     pub pods: u32,
+    /// Lifecycle condition; set through [`ClusterState::set_condition`].
+    #[serde(default)]
+    pub condition: NodeCondition,
 }
 
 impl NodeState {
@@ -47,11 +71,15 @@ impl NodeState {
             idle_gpus: spec.gpus,
             gpu_used_milli: 0,
             pods: 0,
+            condition: NodeCondition::Ready,
         }
     }
 
     /// Filter: does `pod` fit on this node as it is now?
     pub fn fits(&self, spec: &NodeSpec, pod: &PodRequest) -> Result<(), Misfit> {
+        if self.condition != NodeCondition::Ready {
+            return Err(Misfit::NotReady);
+        }
         // Checked sums: a request that would overflow the running total does not fit
         // (a node of 2^64-1 millicores holds one pod of 2^63, not three).
         if self
@@ -175,7 +203,7 @@ pub struct Placement {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClusterState {
     pub nodes: Vec<NodeState>,
-    /// `idle_hist[k]` = number of nodes with exactly `k` idle GPUs.
+    /// `idle_hist[k]` = number of `Ready` nodes with exactly `k` idle GPUs.
     idle_hist: Vec<u32>,
     /// Allocated GPU thousandths over the whole cluster.
     pub gpu_milli_allocated: u64,
@@ -230,8 +258,10 @@ impl ClusterState {
         let before = st.idle_gpus as usize;
         st.take(pod, gpus);
         let after = st.idle_gpus as usize;
-        self.idle_hist[before] -= 1;
-        self.idle_hist[after] += 1;
+        if st.condition == NodeCondition::Ready {
+            self.idle_hist[before] -= 1;
+            self.idle_hist[after] += 1;
+        }
         self.gpu_milli_allocated += pod.gpu.total_milli();
     }
 
@@ -240,9 +270,26 @@ impl ClusterState {
         let before = st.idle_gpus as usize;
         st.give_back(pod, gpus);
         let after = st.idle_gpus as usize;
-        self.idle_hist[before] -= 1;
-        self.idle_hist[after] += 1;
+        if st.condition == NodeCondition::Ready {
+            self.idle_hist[before] -= 1;
+            self.idle_hist[after] += 1;
+        }
         self.gpu_milli_allocated -= pod.gpu.total_milli();
+    }
+
+    /// Move `node` to `condition`. Only `Ready` nodes count in the idle-GPU summary, so
+    /// `could_fit` stays a necessary condition over the nodes Filter accepts. What is
+    /// bound to the node stays bound: evicting it is the caller's (controller's) job.
+    pub fn set_condition(&mut self, node: u32, condition: NodeCondition) {
+        let st = &mut self.nodes[node as usize];
+        let was_ready = st.condition == NodeCondition::Ready;
+        let idle = st.idle_gpus as usize;
+        st.condition = condition;
+        match (was_ready, condition == NodeCondition::Ready) {
+            (true, false) => self.idle_hist[idle] -= 1,
+            (false, true) => self.idle_hist[idle] += 1,
+            _ => {}
+        }
     }
 
     /// Check that nothing is over-committed and the summaries agree with the nodes.
@@ -269,7 +316,15 @@ impl ClusterState {
             if idle != s.idle_gpus as usize || idle >= hist.len() {
                 return Err(format!("node {i} ({}) idle GPU count drifted", n.name));
             }
-            hist[idle] += 1;
+            if s.condition == NodeCondition::Absent && (s.pods > 0 || used > 0) {
+                return Err(format!(
+                    "node {i} ({}) is not provisioned but holds pods",
+                    n.name
+                ));
+            }
+            if s.condition == NodeCondition::Ready {
+                hist[idle] += 1;
+            }
             if used != s.gpu_used_milli {
                 return Err(format!("node {i} ({}) GPU usage total drifted", n.name));
             }
@@ -340,6 +395,37 @@ mod tests {
         cs.unbind(0, &half, &g);
         assert_eq!(cs.max_idle_gpus_on_a_node(), 2);
         assert_eq!(cs.gpu_milli_allocated, 0);
+        cs.check_invariants(&spec).unwrap();
+    }
+
+    #[test]
+    fn only_ready_nodes_pass_filter_and_count_as_idle() {
+        let spec = ClusterSpec {
+            nodes: vec![node(2), node(4)],
+        };
+        let mut cs = ClusterState::new(&spec);
+        assert_eq!(cs.idle_gpus(), 6);
+        cs.set_condition(1, NodeCondition::Cordoned);
+        assert_eq!(cs.idle_gpus(), 2);
+        assert_eq!(cs.max_idle_gpus_on_a_node(), 2);
+        assert!(!cs.could_fit(&[PodRequest::gpus(3)]));
+        assert_eq!(
+            cs.nodes[1].fits(&spec.nodes[1], &PodRequest::gpus(1)),
+            Err(Misfit::NotReady)
+        );
+        cs.check_invariants(&spec).unwrap();
+        // A pod bound before the cordon is released while cordoned: the summary follows.
+        cs.set_condition(1, NodeCondition::Ready);
+        let p = PodRequest::gpus(1);
+        cs.bind(1, &p, &[0]);
+        cs.set_condition(1, NodeCondition::Failed);
+        cs.unbind(1, &p, &[0]);
+        cs.check_invariants(&spec).unwrap();
+        cs.set_condition(1, NodeCondition::Absent);
+        cs.check_invariants(&spec).unwrap();
+        cs.set_condition(1, NodeCondition::Ready);
+        assert_eq!(cs.idle_gpus(), 6);
+        assert_eq!(cs.max_idle_gpus_on_a_node(), 4);
         cs.check_invariants(&spec).unwrap();
     }
 
