@@ -150,7 +150,7 @@ fn options(args: &CapacityArgs) -> Result<Options, Failure> {
             if PolicyKind::parse(p).is_none() {
                 return Err(bad_input(anyhow!(
                     "--vary policy: unknown policy {p:?}; expected one of: {}",
-                    PolicyKind::NAMES.join(", ")
+                    PolicyKind::names().join(", ")
                 )));
             }
         }

@@ -21,7 +21,7 @@ fn policies_help() -> String {
     format!(
         "Comma-separated scheduler policies to compare, in the order wanted in the output \
          (one of: {}; for an FGD-family scenario, the FGD paper's placement policies: {})",
-        PolicyKind::NAMES.join(", "),
+        PolicyKind::names().join(", "),
         models::fgd::Policy::ALL
             .map(models::fgd::Policy::name)
             .join(", ")
@@ -62,7 +62,7 @@ pub struct CompareArgs {
 
 /// Policies from a comma list, each checked by `PolicyKind::parse`, no repeats.
 fn parse_policies(list: &str) -> Result<Vec<PolicyKind>, Failure> {
-    let valid = || PolicyKind::NAMES.join(", ");
+    let valid = || PolicyKind::names().join(", ");
     let names: Vec<&str> = list
         .split(',')
         .map(str::trim)
@@ -278,10 +278,10 @@ mod tests {
 
     #[test]
     fn policy_lists() {
-        let all = PolicyKind::NAMES.join(",");
+        let all = PolicyKind::names().join(",");
         assert_eq!(
             parse_policies(&all).ok().map(|v| v.len()),
-            Some(PolicyKind::NAMES.len())
+            Some(PolicyKind::names().len())
         );
         for bad in ["", ",", "nope", "default,default"] {
             assert!(parse_policies(bad).is_err(), "{bad:?} accepted");

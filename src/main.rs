@@ -258,7 +258,7 @@ fn overrides(args: &RunArgs) -> Result<Overrides, Failure> {
             PolicyKind::parse(s).ok_or_else(|| {
                 bad_input(anyhow::anyhow!(
                     "--policy: unknown policy {s:?}; expected one of: {}",
-                    PolicyKind::NAMES.join(", ")
+                    PolicyKind::names().join(", ")
                 ))
             })
         })

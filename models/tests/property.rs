@@ -47,7 +47,12 @@ struct Case {
 }
 
 fn case(policy: PolicyKind, n: u64) -> Case {
-    let mut rng = ChaCha8Rng::seed_from_u64(n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ policy as u64);
+    // The policy's index in the registry (the enum discriminant it used to be).
+    let index = PolicyKind::names()
+        .iter()
+        .position(|&p| p == policy.name())
+        .expect("a built-in policy") as u64;
+    let mut rng = ChaCha8Rng::seed_from_u64(n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index);
     let node_count = rng.random_range(1..=8u32);
     let uniform = rng.random_bool(0.5);
     let choices = [1u32, 2, 4, 8];

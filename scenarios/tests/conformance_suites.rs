@@ -49,7 +49,7 @@ fn at_s(c: &CaseResult) -> u64 {
 }
 
 fn with_policy(p: &mut Profile, name: &str) {
-    p.scheduler.policy = models::PolicyKind::ALL
+    p.scheduler.policy = models::PolicyKind::all()
         .into_iter()
         .find(|k| k.name() == name)
         .unwrap_or_else(|| panic!("no policy {name}"));

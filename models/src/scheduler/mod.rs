@@ -11,111 +11,93 @@ pub use framework::{
 };
 pub use plugins::{BalancedAllocation, FitScore, FitStrategy, NodeResourcesFit, Resource};
 
-/// The scheduling policy: which system is modelled (see `docs/policies.md`).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum PolicyKind {
+/// The scheduling policy a run uses, by the name it is registered under
+/// (`crate::sim::policy`'s registry; see `docs/policies.md`). The built-ins have constants
+/// here; a program that registers its own policy names it with [`PolicyKind::new`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PolicyKind(&'static str);
+
+#[allow(non_upper_case_globals)]
+impl PolicyKind {
     /// kube-scheduler's default profile: one pod at a time, no gang awareness. Pods that are
     /// bound while their siblings wait hold their GPUs.
-    #[default]
-    Default,
+    pub const Default: PolicyKind = PolicyKind("default");
     /// All-or-nothing gang placement, jobs tried in queue order, any job that fits starts
     /// (best-effort FIFO).
-    Gang,
+    pub const Gang: PolicyKind = PolicyKind("gang");
     /// scheduler-plugins Coscheduling: PodGroup with minMember = all pods; pods wait at
     /// Permit (holding resources) until the group is complete, PostFilter rejects a group's
     /// waiters when it cannot complete, a Permit timeout releases them.
-    Coscheduling,
+    pub const Coscheduling: PolicyKind = PolicyKind("coscheduling");
     /// Kueue: quota-based admission of whole workloads (ClusterQueues, cohorts, borrowing,
     /// preemption, waitForPodsReady) in front of the default kube-scheduler.
-    Kueue,
+    pub const Kueue: PolicyKind = PolicyKind("kueue");
     /// Volcano: periodic sessions, gang (minAvailable = all pods) committed all-or-nothing,
     /// queues with proportion shares, DRF job order, binpack scoring, enqueue with overcommit.
-    Volcano,
+    pub const Volcano: PolicyKind = PolicyKind("volcano");
     /// Upstream KEP-4671 gang scheduling (alpha): Permit waits for minCount with a fixed
     /// 5-minute per-group deadline.
-    K8sGang,
+    pub const K8sGang: PolicyKind = PolicyKind("k8s-gang");
     /// Gang placement with strict FIFO (head-of-line blocking).
-    Fifo,
+    pub const Fifo: PolicyKind = PolicyKind("fifo");
     /// Gang placement with EASY backfilling (oracle runtimes as estimates).
-    Backfill,
+    pub const Backfill: PolicyKind = PolicyKind("backfill");
     /// Gang placement, shortest job (oracle runtime) first, non-fitting jobs skipped.
-    Sjf,
+    pub const Sjf: PolicyKind = PolicyKind("sjf");
     /// Tiresias discretised 2D-LAS on GPU-time, with preemption.
-    Tiresias,
-}
+    pub const Tiresias: PolicyKind = PolicyKind("tiresias");
 
-impl PolicyKind {
-    /// Policies that place whole jobs all-or-nothing at the job level (no kube-scheduler
-    /// pod queue): they retry a waiting job only when something changes.
-    pub fn is_job_level(self) -> bool {
-        matches!(
-            self,
-            PolicyKind::Gang
-                | PolicyKind::Fifo
-                | PolicyKind::Backfill
-                | PolicyKind::Sjf
-                | PolicyKind::Tiresias
-                | PolicyKind::Volcano
-        )
+    /// A policy by name, registered or not (building a run checks it is registered).
+    pub const fn new(name: &'static str) -> PolicyKind {
+        PolicyKind(name)
     }
 
-    pub const ALL: [PolicyKind; 10] = [
-        PolicyKind::Default,
-        PolicyKind::Gang,
-        PolicyKind::Coscheduling,
-        PolicyKind::Kueue,
-        PolicyKind::Volcano,
-        PolicyKind::K8sGang,
-        PolicyKind::Fifo,
-        PolicyKind::Backfill,
-        PolicyKind::Sjf,
-        PolicyKind::Tiresias,
-    ];
-    pub const NAMES: &'static [&'static str] = &[
-        "default",
-        "gang",
-        "coscheduling",
-        "kueue",
-        "volcano",
-        "k8s-gang",
-        "fifo",
-        "backfill",
-        "sjf",
-        "tiresias",
-    ];
+    /// The built-in policies' names, in registry order.
+    pub fn names() -> &'static [&'static str] {
+        crate::sim::policy::builtin_names()
+    }
 
+    /// Every built-in policy, in registry order.
+    pub fn all() -> Vec<PolicyKind> {
+        Self::names().iter().map(|&n| PolicyKind(n)).collect()
+    }
+
+    /// A built-in policy by name.
     pub fn parse(s: &str) -> Option<PolicyKind> {
-        Self::ALL.into_iter().find(|p| p.name() == s)
+        Self::names()
+            .iter()
+            .find(|&&n| n == s)
+            .map(|&n| PolicyKind(n))
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            PolicyKind::Default => "default",
-            PolicyKind::Gang => "gang",
-            PolicyKind::Coscheduling => "coscheduling",
-            PolicyKind::Kueue => "kueue",
-            PolicyKind::Volcano => "volcano",
-            PolicyKind::K8sGang => "k8s-gang",
-            PolicyKind::Fifo => "fifo",
-            PolicyKind::Backfill => "backfill",
-            PolicyKind::Sjf => "sjf",
-            PolicyKind::Tiresias => "tiresias",
-        }
+        self.0
     }
+}
 
-    /// Pods are scheduled one at a time by the kube-scheduler framework (possibly behind
-    /// Kueue's admission); otherwise whole jobs are placed all-or-nothing.
-    pub fn pod_level(self) -> bool {
-        matches!(
-            self,
-            PolicyKind::Default
-                | PolicyKind::Coscheduling
-                | PolicyKind::K8sGang
-                | PolicyKind::Kueue
-        )
+impl Default for PolicyKind {
+    fn default() -> Self {
+        PolicyKind::Default
+    }
+}
+
+impl std::fmt::Display for PolicyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl Serialize for PolicyKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for PolicyKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        PolicyKind::parse(&s)
+            .ok_or_else(|| serde::de::Error::unknown_variant(&s, PolicyKind::names()))
     }
 }
 

@@ -12,7 +12,6 @@ use std::hash::{Hash, Hasher};
 use sim_core::{SimTime, TimerId};
 
 use super::{ClusterSim, Event, JobPhase};
-use crate::scheduler::PolicyKind;
 
 /// Interchangeable jobs for symmetry reduction: the classes and, per class, every
 /// relabelling of its members (computed once per run).
@@ -99,18 +98,8 @@ impl ClusterSim {
     /// the policy may break ties by job index (Tiresias, SJF, backfill, Kueue preemption)
     /// or there is nothing to gain.
     pub fn job_symmetry_classes(&self) -> Option<JobSymmetry> {
-        use crate::scheduler::{ReclaimWithinCohort, WithinClusterQueue};
-        match self.policy() {
-            PolicyKind::Tiresias | PolicyKind::Sjf | PolicyKind::Backfill => return None,
-            PolicyKind::Kueue
-                if self.config.kueue.cluster_queues.iter().any(|q| {
-                    q.preemption.within_cluster_queue != WithinClusterQueue::Never
-                        || q.preemption.reclaim_within_cohort != ReclaimWithinCohort::Never
-                }) =>
-            {
-                return None;
-            }
-            _ => {}
+        if self.policy.ties_by_job_index(self) {
+            return None;
         }
         let mut classes: Vec<Vec<u32>> = Vec::new();
         for (j, spec) in self.workload.jobs.iter().enumerate() {
@@ -198,7 +187,6 @@ impl ClusterSim {
         let mut h = StateHasher::new();
         let st = &self.state;
         cluster.hash(&mut h);
-        let tiresias = self.policy() == PolicyKind::Tiresias;
         let requeue_cap = self.requeue_cap();
         // Per-job state in the order of the new labels.
         let mut order: Vec<u32> = (0..st.jobs.len() as u32).collect();
@@ -225,10 +213,6 @@ impl ClusterSim {
             js.tiresias_level.hash(&mut h);
             let ran = js.run_since.map_or(0, |s| now.since(s).as_nanos());
             js.remaining.as_nanos().saturating_sub(ran).hash(&mut h);
-            if tiresias {
-                let milli = self.workload.jobs[j].gpu_milli();
-                (js.attained + u128::from(milli) * u128::from(ran)).hash(&mut h);
-            }
         }
         // Queue positions: only their order matters (new entries go behind).
         let mut rank: Vec<(i64, SimTime, u64, u32)> = st
@@ -266,17 +250,9 @@ impl ClusterSim {
             st.retry_after_backoff,
         )
             .hash(&mut h);
-        let k = &st.kueue;
-        k.queues.iter().for_each(|q| q.usage.hash(&mut h));
-        let mut adm: Vec<(SimTime, u64, u32)> = k
-            .admitted_at
-            .iter()
-            .map(|(&j, &(t, s))| (t, s, j))
-            .collect();
-        adm.sort_unstable();
-        adm.iter().for_each(|a| p(a.2).hash(&mut h));
-        k.inadmissible.iter().for_each(|&j| p(j).hash(&mut h));
-        k.dirty.hash(&mut h);
+        // What the policy keeps, through its own hook.
+        0xfbu8.hash(&mut h);
+        self.policy.hash_state(self, now, &p, &mut h);
         // DRA allocations (claims are named per job and pod, so jobs they involve are not
         // relabelled: fewer states merge, none wrongly).
         st.dra.hash(&mut h);
@@ -291,17 +267,9 @@ impl ClusterSim {
                 Event::Complete { job, generation } if live(job, generation) => {
                     (dt, 1u8, job).hash(&mut h)
                 }
-                Event::PermitTimeout { job, generation } if live(job, generation) => {
-                    (dt, 2u8, job).hash(&mut h)
+                Event::Timer(t) if self.policy.timer_live(self, &t) => {
+                    (dt, 8u8, t.kind, t.job).hash(&mut h)
                 }
-                Event::PodsReadyTimeout { job, generation } if live(job, generation) => {
-                    (dt, 3u8, job).hash(&mut h)
-                }
-                Event::Demote { job, generation } if live(job, generation) => {
-                    (dt, 4u8, job).hash(&mut h)
-                }
-                Event::Requeue(j) => (dt, 5u8, j).hash(&mut h),
-                Event::Session => (dt, 6u8).hash(&mut h),
                 Event::Flush => (dt, 7u8).hash(&mut h),
                 _ => {} // stale timer: has no effect when it fires
             }

@@ -34,7 +34,6 @@ use sim_core::{SimDuration, SimTime};
 
 use super::{ClusterSim, JobPhase, PodPhase};
 use crate::resources::PodRequest;
-use crate::scheduler::PolicyKind;
 use crate::state::ClusterState;
 
 /// What to detect (scenario `detect:` section).
@@ -188,15 +187,15 @@ impl ClusterSim {
         if js.permit_deadline.is_some() {
             return true;
         }
-        if self.policy() == PolicyKind::Kueue && js.admitted {
+        if js.admitted {
             if self.config.kueue.wait_for_pods_ready.enable {
                 return true; // its PodsReady deadline is pending
             }
             // A preemption for a future or queued workload could evict it.
             let cq = self.state.kueue.job_cq[job as usize] as usize;
             let q = &self.state.kueue.queues[cq];
-            let can_preempt = q.within != super::kueue::WithinClusterQueueKey::Never
-                || q.reclaim != super::kueue::ReclaimKey::Never;
+            let can_preempt = q.within != super::policy::WithinClusterQueueKey::Never
+                || q.reclaim != super::policy::ReclaimKey::Never;
             if can_preempt
                 && self.state.jobs.iter().any(|o| {
                     o.phase == JobPhase::NotSubmitted

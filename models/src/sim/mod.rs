@@ -2,24 +2,21 @@
 //! places them, gangs run when complete and release their resources when done.
 //!
 //! Everything that changes during a run lives in `SimState`, which is plain data (clone,
-//! compare, hash). The configuration (cluster, workload, policy) is read-only. The policies
-//! live in submodules: `podsched` (kube-scheduler one pod at a time, with the Permit
-//! behaviour of Coscheduling and KEP-4671), `kueue` (quota admission in front of it) and
-//! `jobsched` (all-or-nothing gang placement with job-level disciplines, and Volcano).
+//! compare, hash). The configuration (cluster, workload) is read-only. The scheduling
+//! policy is a plugin ([`policy::Policy`], one file per policy, chosen from a
+//! [`policy::Registry`]) called at kube-scheduler's extension points; see `ARCHITECTURE.md`.
 
 mod abstract_state;
 pub use abstract_state::JobSymmetry;
 mod detect;
 mod dra;
-mod jobsched;
-mod kueue;
 mod network;
-mod podsched;
-mod proportion;
+pub mod policy;
 mod result;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sim_core::{
@@ -28,16 +25,17 @@ use sim_core::{
 
 use crate::cluster::ClusterSpec;
 use crate::resources::PodRequest;
-use crate::scheduler::{PolicyKind, Profile, SchedulerConfig, Scratch};
+use crate::scheduler::{Profile, SchedulerConfig, Scratch};
 use crate::state::{ClusterState, Placement};
 use crate::workload::Workload;
 
 pub use detect::{DeadlockRecord, DetectConfig, DetectState, StarvedKind, StarvedRecord};
 pub use dra::{DraConfig, DraInvariant, DraObjects, DraSource, DraState, DraViolation};
-pub use kueue::KueueState;
 pub use network::{DatasetScope, NetModel, NetSample, StagingSpec};
 /// KEP-4671's fixed per-group Permit deadline (for tests comparing against upstream).
-pub use podsched::K8S_GANG_TIMEOUT;
+pub use policy::K8S_GANG_TIMEOUT;
+pub use policy::KueueState;
+use policy::{Policy, PolicyState, PolicyTimer, Queueing, Registry};
 pub use result::{JobRecord, NetJobRecord, Outcome, RunResult};
 
 /// How the pods of jobs submitted at the same instant reach the scheduling queue.
@@ -153,25 +151,9 @@ pub enum Event {
         job: u32,
         generation: u32,
     },
-    /// A gang's Permit deadline (Coscheduling, KEP-4671).
-    PermitTimeout {
-        job: u32,
-        generation: u32,
-    },
-    /// Kueue `waitForPodsReady` timeout.
-    PodsReadyTimeout {
-        job: u32,
-        generation: u32,
-    },
-    /// Kueue requeue after backoff.
-    Requeue(u32),
-    /// A Volcano session.
-    Session,
-    /// Tiresias: a running job crosses its queue's attained-service threshold.
-    Demote {
-        job: u32,
-        generation: u32,
-    },
+    /// A timer the policy set (a Permit deadline, Kueue's `waitForPodsReady` timeout or
+    /// requeue, a Volcano session, a Tiresias demotion or round, …).
+    Timer(PolicyTimer),
     /// kube-scheduler's unschedulable-pods flush: pods parked by a gang rejection are
     /// retried at the next resource release or, at the latest, after 5 minutes.
     Flush,
@@ -304,6 +286,9 @@ pub struct SimState {
     /// Pods were released by a gang rejection during the last pass.
     pub retry_after_backoff: bool,
     pub detect: DetectState,
+    /// What the policy keeps between hooks (see `policy::PolicyState`).
+    #[serde(skip)]
+    pub policy: PolicyState,
     /// DRA's claims and their allocations (when DRA is on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dra: Option<DraState>,
@@ -323,8 +308,8 @@ pub struct ClusterSim {
     /// requests already known not to fit.
     pod_shape: Vec<Vec<u32>>,
     job_shape: Vec<u32>,
-    /// Volcano's queues and each job's queue (policy `volcano` only).
-    volcano_queues: Option<proportion::VolcanoQueues>,
+    /// The scheduling policy (immutable; its state is `state.policy`).
+    policy: Arc<dyn Policy>,
     /// Node index ranges of each rack, for topology-aware gang placement.
     racks: Vec<Range<usize>>,
     scratch: Scratch,
@@ -346,8 +331,19 @@ pub struct ClusterSim {
 impl ClusterSim {
     pub fn new(
         spec: ClusterSpec,
+        workload: Workload,
+        config: &RunConfig,
+    ) -> Result<ClusterSim, ModelError> {
+        Self::with_registry(spec, workload, config, &Registry::builtin())
+    }
+
+    /// As [`ClusterSim::new`], with `config.scheduler.policy` looked up in `registry`
+    /// (the built-ins plus any a program registered).
+    pub fn with_registry(
+        spec: ClusterSpec,
         mut workload: Workload,
         config: &RunConfig,
+        registry: &Registry,
     ) -> Result<ClusterSim, ModelError> {
         if spec.nodes.is_empty() {
             return Err(ModelError::NoNodes);
@@ -373,15 +369,13 @@ impl ClusterSim {
         if let Some(rt) = &dra {
             rt.validate_claims(&spec)?;
         }
-        let is_volcano = config.scheduler.policy == PolicyKind::Volcano;
+        let policy = registry.build(&config.scheduler, &spec, &workload)?;
+        let is_volcano = config.scheduler.policy == crate::scheduler::PolicyKind::Volcano;
         // Jobs' queue names are Volcano queues once `volcano.queues` lists some; before
         // that they stay Kueue's (a scenario compared under both policies runs as before).
         let volcano_names = is_volcano && !config.scheduler.volcano.queues.is_empty();
         let kueue =
-            kueue::KueueState::new(&config.scheduler.kueue, &spec, &workload, !volcano_names)?;
-        let volcano_queues = is_volcano
-            .then(|| proportion::VolcanoQueues::new(&config.scheduler.volcano, &workload))
-            .transpose()?;
+            policy::KueueState::new(&config.scheduler.kueue, &spec, &workload, !volcano_names)?;
         let net = config
             .network
             .as_ref()
@@ -465,12 +459,13 @@ impl ClusterSim {
             flush_scheduled: false,
             retry_after_backoff: false,
             detect: DetectState::default(),
+            policy: PolicyState::empty(),
             dra: dra.as_ref().map(|_| DraState::default()),
         };
         let mut profile = config.scheduler.profile();
         profile.merge_identical_nodes = config.reduce_symmetry;
         let workload_pods: u64 = workload.jobs.iter().map(|j| j.pods.len() as u64).sum();
-        Ok(ClusterSim {
+        let mut sim = ClusterSim {
             profile,
             config: config.scheduler.clone(),
             pod_order: config.pod_order,
@@ -480,7 +475,7 @@ impl ClusterSim {
             workload,
             pod_shape,
             job_shape,
-            volcano_queues,
+            policy,
             racks,
             scratch: Scratch::default(),
             state,
@@ -494,11 +489,14 @@ impl ClusterSim {
                 let pods: u64 = workload_pods;
                 pods.saturating_mul(64).saturating_add(1_000_000)
             },
-        })
+        };
+        sim.state.policy = sim.policy.initial_state(&sim);
+        Ok(sim)
     }
 
-    fn policy(&self) -> PolicyKind {
-        self.config.policy
+    /// The run's scheduling policy.
+    pub fn policy(&self) -> &dyn Policy {
+        self.policy.as_ref()
     }
 
     /// Put the run back to `state` (a clone of `self.state` taken earlier in this run or
@@ -661,50 +659,61 @@ impl ClusterSim {
 
     /// Arrivals of one instant are sorted (by job index) before their pods are ordered.
     fn arrivals_canonical(&self) -> bool {
-        self.pod_order == PodOrder::Random
-            && self.policy().pod_level()
-            && self.policy() != PolicyKind::Kueue
+        self.pod_order == PodOrder::Random && self.policy.queueing() == Queueing::Pods
     }
 
-    fn next_seq(&mut self) -> u64 {
+    /// The next arrival sequence number (queue keys' tie-breaker).
+    pub fn next_seq(&mut self) -> u64 {
         let s = self.state.next_seq;
         self.state.next_seq += 1;
         s
     }
 
-    fn neg_priority(&self, job: u32) -> i64 {
+    /// A job's priority negated (queue keys sort the highest priority first).
+    pub fn neg_priority(&self, job: u32) -> i64 {
         -i64::from(self.workload.jobs[job as usize].priority)
     }
 
-    /// Put a pod in the scheduling queue with queue timestamp `ts`.
-    fn enqueue_pod(&mut self, job: u32, pod: u32, ts: SimTime) {
-        let key = if self.policy() == PolicyKind::Coscheduling {
-            // Coscheduling's QueueSort: siblings back to back, ordered by the group's
-            // timestamp (creation, or last failure).
-            let js = &self.state.jobs[job as usize];
-            QueueKey {
-                neg_priority: self.neg_priority(job),
-                ts: js.queue_ts,
-                seq: js.queue_seq,
-                job,
-                pod,
-            }
-        } else {
-            let seq = self.next_seq();
-            QueueKey {
-                neg_priority: self.neg_priority(job),
-                ts,
-                seq,
-                job,
-                pod,
-            }
-        };
+    /// kube-scheduler's PrioritySort key for a pod queued at `ts`: priority, then queue
+    /// time, then arrival (the default QueueSort).
+    pub fn priority_sort_key(&mut self, job: u32, pod: u32, ts: SimTime) -> QueueKey {
+        let seq = self.next_seq();
+        QueueKey {
+            neg_priority: self.neg_priority(job),
+            ts,
+            seq,
+            job,
+            pod,
+        }
+    }
+
+    /// Put a pod in the scheduling queue with queue timestamp `ts` (QueueSort's key).
+    pub fn enqueue_pod(&mut self, job: u32, pod: u32, ts: SimTime) {
+        let policy = Arc::clone(&self.policy);
+        let key = policy.queue_sort(self, job, pod, ts);
         self.state.pod_queue.insert(key);
         self.state.fresh.push(key);
     }
 
+    /// Queue a pod without marking it fresh (it is retried on the next rescan).
+    pub fn enqueue_pod_quietly(&mut self, job: u32, pod: u32, now: SimTime) {
+        self.enqueue_pod(job, pod, now);
+        self.state.fresh.retain(|k| !(k.job == job && k.pod == pod));
+    }
+
+    /// The default PostFilter outcome: the pod goes back to the queue; kube sets a failed
+    /// pod's queue timestamp to "now".
+    pub fn requeue_failed_pod(&mut self, key: QueueKey, now: SimTime) {
+        let seq = self.next_seq();
+        self.state.pod_queue.insert(QueueKey {
+            ts: now,
+            seq,
+            ..key
+        });
+    }
+
     /// Put a job in the job-level queue at time `ts`.
-    fn enqueue_job(&mut self, job: u32, ts: SimTime) {
+    pub fn enqueue_job(&mut self, job: u32, ts: SimTime) {
         let seq = self.next_seq();
         let js = &mut self.state.jobs[job as usize];
         js.queue_ts = ts;
@@ -715,7 +724,8 @@ impl ClusterSim {
         self.state.job_dirty = true;
     }
 
-    fn job_key(&self, job: u32) -> QueueKey {
+    /// A queued job's key in the job queue.
+    pub fn job_key(&self, job: u32) -> QueueKey {
         let js = &self.state.jobs[job as usize];
         QueueKey {
             neg_priority: self.neg_priority(job),
@@ -732,7 +742,7 @@ impl ClusterSim {
         if arrivals.is_empty() {
             return;
         }
-        if !self.policy().pod_level() || self.policy() == PolicyKind::Kueue {
+        if self.policy.queueing() == Queueing::Jobs {
             for j in arrivals {
                 self.enqueue_job(j, now);
             }
@@ -761,10 +771,10 @@ impl ClusterSim {
 
     /// (job, pod) in the order the pods of `jobs` (created at the same instant) reach the
     /// scheduler, per `pod_order`.
-    fn pod_arrival_order(&self, jobs: &[u32], chooser: &mut Chooser) -> Vec<(u32, u32)> {
+    pub fn pod_arrival_order(&self, jobs: &[u32], chooser: &mut Chooser) -> Vec<(u32, u32)> {
         let mut order: Vec<(u32, u32)> = Vec::new();
         match self.pod_order {
-            PodOrder::Random if self.policy() == PolicyKind::Coscheduling => {
+            PodOrder::Random if self.policy.groups_pods() => {
                 // Coscheduling's QueueSort keeps a group's pods together whatever order
                 // they arrive in: only the order of the groups is a choice.
                 let mut left: Vec<u32> = jobs.to_vec();
@@ -815,7 +825,7 @@ impl ClusterSim {
     }
 
     /// Filter + Score for one pod: the node it would go to.
-    fn select_node(
+    pub fn select_node(
         &mut self,
         job: u32,
         pod: u32,
@@ -866,7 +876,7 @@ impl ClusterSim {
     }
 
     /// Reserve: take the pod's resources on `node` (it now holds them).
-    fn assume(&mut self, job: u32, pod: u32, node: u32, phase: PodPhase) {
+    pub fn assume(&mut self, job: u32, pod: u32, node: u32, phase: PodPhase) {
         let req = &self.workload.jobs[job as usize].pods[pod as usize];
         let picked = match (&mut self.dra, &mut self.state.dra) {
             // Reserve: allocate the pod's claims and reserve them for it.
@@ -902,7 +912,7 @@ impl ClusterSim {
     }
 
     /// Give a pod's resources back; it becomes pending (not queued).
-    fn release(&mut self, job: u32, pod: u32) {
+    pub fn release(&mut self, job: u32, pod: u32) {
         let req = &self.workload.jobs[job as usize].pods[pod as usize];
         let js = &mut self.state.jobs[job as usize];
         let ps = &mut js.pods[pod as usize];
@@ -927,7 +937,7 @@ impl ClusterSim {
     /// All-or-nothing: place every pod in turn (each placement sees the previous ones); if
     /// one fails, release the ones placed and leave the start index as it was. With
     /// `topology: pack-racks`, one rack is tried first.
-    fn try_place_gang(&mut self, job: u32, chooser: &mut Chooser) -> bool {
+    pub fn try_place_gang(&mut self, job: u32, chooser: &mut Chooser) -> bool {
         if !self
             .state
             .cluster
@@ -1024,7 +1034,7 @@ impl ClusterSim {
     }
 
     /// Start the job if every pod is bound.
-    fn maybe_start(&mut self, job: u32, ctx: &mut Ctx<'_, Event>) {
+    pub fn maybe_start(&mut self, job: u32, ctx: &mut Ctx<'_, Event>) {
         let now = ctx.now();
         let spec = &self.workload.jobs[job as usize];
         let js = &mut self.state.jobs[job as usize];
@@ -1049,13 +1059,12 @@ impl ClusterSim {
             self.net_start(job, ctx);
         }
         self.track_holding(job);
-        if self.policy() == PolicyKind::Tiresias {
-            jobsched::schedule_demotion(self, job, ctx);
-        }
+        let policy = Arc::clone(&self.policy);
+        policy.on_started(self, job, ctx);
     }
 
     /// Stop a running job (preemption): it keeps the service it attained.
-    fn stop_running(&mut self, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
+    pub fn stop_running(&mut self, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
         let milli = self.workload.jobs[job as usize].gpu_milli();
         if self.state.jobs[job as usize].phase != JobPhase::Running {
             return;
@@ -1081,7 +1090,7 @@ impl ClusterSim {
     }
 
     /// Evict a job: stop it if running, release every pod, drop its queued pods.
-    fn evict(&mut self, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
+    pub fn evict(&mut self, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
         self.stop_running(job, now, ctx);
         let n = self.workload.jobs[job as usize].pods.len() as u32;
         let held = self.state.jobs[job as usize].assumed;
@@ -1115,14 +1124,13 @@ impl ClusterSim {
         for p in 0..self.workload.jobs[job as usize].pods.len() as u32 {
             self.release(job, p);
         }
-        if self.policy() == PolicyKind::Kueue {
-            kueue::on_finished(self, job);
-        }
+        let policy = Arc::clone(&self.policy);
+        policy.on_finished(self, job);
     }
 
     /// Pods released during a pass (gang rejections) are retried at the next release or
     /// after kube's `podMaxInUnschedulablePodsDuration` (5 min).
-    fn schedule_flush(&mut self, ctx: &mut Ctx<'_, Event>) {
+    pub fn schedule_flush(&mut self, ctx: &mut Ctx<'_, Event>) {
         if self.state.retry_after_backoff && !self.state.flush_scheduled {
             self.state.retry_after_backoff = false;
             if !self.state.pod_queue.is_empty() {
@@ -1166,18 +1174,21 @@ impl ClusterSim {
         }
     }
 
-    fn schedule_session(&mut self, ctx: &mut Ctx<'_, Event>) {
+    /// A periodic policy (Volcano sessions, Tiresias rounds): set a timer of `kind` at the
+    /// next multiple of `period` after now, unless one is set or nothing is queued.
+    pub fn schedule_round(&mut self, period: SimDuration, kind: u8, ctx: &mut Ctx<'_, Event>) {
         if self.state.session_scheduled || self.state.job_queue.is_empty() {
             return;
         }
-        let period = match self.policy() {
-            PolicyKind::Tiresias => self.config.tiresias.scheduling_interval,
-            _ => Some(self.config.volcano.session_period),
-        };
-        let period = period.map_or(1, |p| p.as_nanos().max(1));
+        let period = period.as_nanos().max(1);
         let now = ctx.now().as_nanos();
         let next = (now / period + 1) * period;
-        ctx.schedule_at(SimTime(next), Event::Session);
+        let t = PolicyTimer {
+            kind,
+            job: u32::MAX,
+            generation: None,
+        };
+        ctx.schedule_at(SimTime(next), Event::Timer(t));
         self.state.session_scheduled = true;
     }
 }
@@ -1234,26 +1245,10 @@ impl Model for ClusterSim {
                     self.complete(job, now, ctx);
                 }
             }
-            Event::PermitTimeout { job, generation } => {
-                podsched::permit_timeout(self, job, generation, ctx)
+            Event::Timer(t) => {
+                let policy = Arc::clone(&self.policy);
+                policy.on_timer(self, t, ctx);
             }
-            Event::PodsReadyTimeout { job, generation } => {
-                kueue::pods_ready_timeout(self, job, generation, ctx)
-            }
-            Event::Requeue(job) => kueue::requeue(self, job, now),
-            Event::Session if self.policy() == PolicyKind::Tiresias => {
-                // A scheduling round: the allocation is recomputed at the end of the instant.
-                self.state.session_scheduled = false;
-                self.state.round_due = true;
-            }
-            Event::Session => {
-                self.state.session_scheduled = false;
-                self.state.fresh_jobs.clear();
-                self.state.job_dirty = false;
-                self.state.rescan = false;
-                jobsched::volcano_session(self, ctx);
-            }
-            Event::Demote { job, generation } => jobsched::demote(self, job, generation, ctx),
             Event::Flush => {
                 self.state.flush_scheduled = false;
                 self.state.rescan = true;
@@ -1271,51 +1266,8 @@ impl Model for ClusterSim {
         let now = ctx.now();
         self.state.usage.advance(now);
         self.queue_arrivals(now, ctx.chooser());
-        match self.policy() {
-            PolicyKind::Default | PolicyKind::Coscheduling | PolicyKind::K8sGang => {
-                podsched::cycle(self, ctx);
-                self.schedule_flush(ctx);
-            }
-            PolicyKind::Kueue => {
-                kueue::admit(self, ctx);
-                podsched::cycle(self, ctx);
-                // blockAdmission: a workload that became ready in this cycle unblocks
-                // admission at once (same instant), not at the next event.
-                let bound = self.workload.jobs.len() + 1;
-                for _ in 0..bound {
-                    if !self.state.kueue.blocked || kueue::any_admitted_not_ready(self) {
-                        break;
-                    }
-                    self.state.kueue.dirty = true;
-                    kueue::admit(self, ctx);
-                    podsched::cycle(self, ctx);
-                }
-                self.schedule_flush(ctx);
-            }
-            PolicyKind::Volcano => {
-                if self.state.job_dirty || self.state.rescan {
-                    self.schedule_session(ctx);
-                }
-            }
-            PolicyKind::Tiresias if let Some(every) = self.config.tiresias.scheduling_interval => {
-                // Rounds at multiples of the interval: changes wait for the next round; a
-                // change at a round instant is decided in that round.
-                let on_round = now.as_nanos() % every.as_nanos().max(1) == 0;
-                let changed = self.state.job_dirty || self.state.rescan;
-                if std::mem::take(&mut self.state.round_due) || (on_round && changed) {
-                    self.state.job_dirty = true;
-                    jobsched::cycle(self, ctx);
-                }
-                if self.state.job_dirty || self.state.rescan {
-                    self.schedule_session(ctx);
-                }
-            }
-            PolicyKind::Gang
-            | PolicyKind::Fifo
-            | PolicyKind::Backfill
-            | PolicyKind::Sjf
-            | PolicyKind::Tiresias => jobsched::cycle(self, ctx),
-        }
+        let policy = Arc::clone(&self.policy);
+        policy.schedule(self, ctx);
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
         let next = ctx.next_event_time();
         self.detect(now, next);
@@ -1453,7 +1405,19 @@ pub fn run(
     config: &RunConfig,
     progress: Option<Progress<'_>>,
 ) -> Result<RunResult, RunError> {
-    let mut model = ClusterSim::new(spec, workload, config)?;
+    run_with_registry(spec, workload, config, &Registry::builtin(), progress)
+}
+
+/// As [`run`], choosing `config.scheduler.policy` from `registry` (built-ins plus any a
+/// program registered with [`Registry::with`]).
+pub fn run_with_registry(
+    spec: ClusterSpec,
+    workload: Workload,
+    config: &RunConfig,
+    registry: &Registry,
+    progress: Option<Progress<'_>>,
+) -> Result<RunResult, RunError> {
+    let mut model = ClusterSim::with_registry(spec, workload, config, registry)?;
     let streams = RngStreams::new(config.seed);
     let mut sim = Simulation::new(Chooser::new(config.chooser.clone(), &streams));
     for (i, j) in model.workload.jobs.iter().enumerate() {

@@ -354,7 +354,7 @@ fn reason(
                         "unschedulable: the scheduler's pod-by-pod placement (Filter and Score as in the run) finds no node for all its {} pods even on the empty cluster, although they would fit packed first-fit; it waited {ended}",
                         pods.len()
                     )
-                } else if idle && m.policy().is_job_level() {
+                } else if idle && m.policy().retries_only_on_change() {
                     format!(
                         "unschedulable as tried: its last gang placement on the idle cluster failed (node score ties broken by the seeded chooser left no node for a later pod; a placement exists), and this policy retries a job only when something changes, so it waited {ended} (a known model limitation, see docs/policies.md)"
                     )

@@ -30,7 +30,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sim_core::{Ctx, SimDuration, SimTime};
 
-use super::{ClusterSim, Event, JobPhase, ModelError};
+use super::{PODS_READY_TIMEOUT, REQUEUE};
+use crate::sim::policy::PolicyTimer;
+use crate::sim::{ClusterSim, Event, JobPhase, ModelError};
 use crate::cluster::ClusterSpec;
 use crate::kueue as kq;
 use crate::scheduler::{
@@ -172,7 +174,7 @@ impl KueueState {
                 // Under Volcano a job's queue is a Volcano queue (see `proportion`).
                 Some(q) if resolve_names => {
                     queues.iter().position(|c| &c.name == q).ok_or_else(|| {
-                        super::unknown_queue(
+                        crate::sim::unknown_queue(
                             "kueue.cluster_queues",
                             &j.id,
                             q,
@@ -544,7 +546,7 @@ fn admission_loop(
             return;
         }
         // One head per ClusterQueue.
-        let mut heads: Vec<(i32, super::QueueKey)> = Vec::new();
+        let mut heads: Vec<(i32, crate::sim::QueueKey)> = Vec::new();
         for cq in 0..m.state.kueue.queues.len() {
             let head = m
                 .state
@@ -619,7 +621,7 @@ fn admit_job(
     m: &mut ClusterSim,
     snap: &mut kq::Snapshot,
     job: u32,
-    key: super::QueueKey,
+    key: crate::sim::QueueKey,
     ctx: &mut Ctx<'_, Event>,
 ) {
     let now = ctx.now();
@@ -636,7 +638,14 @@ fn admit_job(
     let generation = js.generation;
     let wfpr = &m.config.kueue.wait_for_pods_ready;
     if wfpr.enable {
-        ctx.schedule_in(wfpr.timeout, Event::PodsReadyTimeout { job, generation });
+        ctx.schedule_in(
+            wfpr.timeout,
+            Event::Timer(PolicyTimer {
+                kind: PODS_READY_TIMEOUT,
+                job,
+                generation: Some(generation),
+            }),
+        );
     }
 }
 
@@ -691,7 +700,14 @@ fn evict_and_requeue(
     match backoff {
         None => m.enqueue_job(job, now),
         Some(d) => {
-            ctx.schedule_in(d, Event::Requeue(job));
+            ctx.schedule_in(
+                d,
+                Event::Timer(PolicyTimer {
+                    kind: REQUEUE,
+                    job,
+                    generation: None,
+                }),
+            );
             // Ordered by eviction time when it comes back.
             m.state.jobs[job as usize].queue_ts = now;
         }

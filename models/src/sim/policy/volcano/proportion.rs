@@ -27,7 +27,7 @@ use crate::resources::PodRequest;
 use crate::scheduler::{VolcanoConfig, VolcanoQueueDef, VolcanoResources};
 use crate::workload::Workload;
 
-use super::ModelError;
+use crate::sim::ModelError;
 
 /// Volcano's `minResource`: amounts closer than this are equal, smaller ones are empty.
 const MIN_RESOURCE: f64 = 0.1;
@@ -139,7 +139,7 @@ impl VolcanoQueues {
                 // Without listed queues every job is in `default` (names are Kueue's).
                 Some(q) if !cfg.queues.is_empty() => {
                     defs.iter().position(|d| &d.name == q).ok_or_else(|| {
-                        super::unknown_queue(
+                        crate::sim::unknown_queue(
                             "volcano.queues",
                             &j.id,
                             q,
