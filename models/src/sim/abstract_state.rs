@@ -210,7 +210,6 @@ impl ClusterSim {
             (js.assumed, js.bound, js.admitted, js.deactivated).hash(&mut h);
             js.permit_deadline.is_some().hash(&mut h);
             js.requeues.min(requeue_cap).hash(&mut h);
-            js.tiresias_level.hash(&mut h);
             let ran = js.run_since.map_or(0, |s| now.since(s).as_nanos());
             js.remaining.as_nanos().saturating_sub(ran).hash(&mut h);
         }
@@ -245,7 +244,6 @@ impl ClusterSim {
             st.job_dirty,
             st.next_start_node,
             st.session_scheduled,
-            st.round_due,
             st.flush_scheduled,
             st.retry_after_backoff,
         )

@@ -199,9 +199,8 @@ pub struct JobState {
     pub remaining: SimDuration,
     /// Start of the current run segment.
     pub run_since: Option<SimTime>,
-    /// Attained service in milli-GPU × ns (Tiresias).
+    /// Attained service in milli-GPU × ns (GPU-time received; Tiresias orders by it).
     pub attained: u128,
-    pub tiresias_level: u8,
     /// Bumped whenever the job is started, stopped or its gang released: invalidates timers.
     pub generation: u32,
     pub completion: Option<TimerId>,
@@ -278,10 +277,6 @@ pub struct SimState {
     pub preemptions: u64,
     pub kueue: KueueState,
     pub session_scheduled: bool,
-    /// A Tiresias scheduling round falls at this instant (run at its end, after every event
-    /// of the instant, so the order of same-instant events does not matter).
-    #[serde(default)]
-    pub round_due: bool,
     pub flush_scheduled: bool,
     /// Pods were released by a gang rejection during the last pass.
     pub retry_after_backoff: bool,
@@ -417,7 +412,6 @@ impl ClusterSim {
                 remaining: j.duration,
                 run_since: None,
                 attained: 0,
-                tiresias_level: 0,
                 generation: 0,
                 completion: None,
                 queue_ts: j.submit,
@@ -455,7 +449,6 @@ impl ClusterSim {
             preemptions: 0,
             kueue,
             session_scheduled: false,
-            round_due: false,
             flush_scheduled: false,
             retry_after_backoff: false,
             detect: DetectState::default(),

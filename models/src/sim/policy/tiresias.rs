@@ -12,7 +12,9 @@ use std::sync::Arc;
 use sim_core::{Ctx, SimDuration, SimTime};
 
 use super::jobs::take_changes;
-use super::{Policy, PolicyTimer, Queueing, Registration, place_in_order, start_job};
+use super::{
+    Policy, PolicyState, PolicyTimer, Queueing, Registration, place_in_order, start_job,
+};
 use crate::scheduler::{TiresiasConfig, TiresiasQueueOrder};
 use crate::sim::{ClusterSim, Event, JobPhase, QueueKey};
 
@@ -37,6 +39,30 @@ struct Tiresias {
     config: TiresiasConfig,
 }
 
+/// What Tiresias keeps between passes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct TiresiasState {
+    /// Each job's queue (0 = highest priority).
+    level: Vec<u8>,
+    /// A round falls at this instant (run at its end, after every event of the instant, so
+    /// the order of same-instant events does not matter).
+    round_due: bool,
+}
+
+fn st(m: &ClusterSim) -> &TiresiasState {
+    m.state
+        .policy
+        .get::<TiresiasState>()
+        .expect("the tiresias policy's state is set when the run is built")
+}
+
+fn st_mut(m: &mut ClusterSim) -> &mut TiresiasState {
+    m.state
+        .policy
+        .get_mut::<TiresiasState>()
+        .expect("the tiresias policy's state is set when the run is built")
+}
+
 impl Policy for Tiresias {
     fn name(&self) -> &'static str {
         REGISTRATION.name
@@ -44,6 +70,13 @@ impl Policy for Tiresias {
 
     fn queueing(&self) -> Queueing {
         Queueing::Jobs
+    }
+
+    fn initial_state(&self, m: &ClusterSim) -> PolicyState {
+        PolicyState::new(TiresiasState {
+            level: vec![0; m.workload.jobs.len()],
+            round_due: false,
+        })
     }
 
     fn schedule(&self, m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
@@ -58,7 +91,7 @@ impl Policy for Tiresias {
         let now = ctx.now();
         let on_round = now.as_nanos() % every.as_nanos().max(1) == 0;
         let changed = m.state.job_dirty || m.state.rescan;
-        if std::mem::take(&mut m.state.round_due) || (on_round && changed) {
+        if std::mem::take(&mut st_mut(m).round_due) || (on_round && changed) {
             m.state.job_dirty = true;
             if take_changes(m).is_some() {
                 tiresias(m, ctx);
@@ -79,7 +112,7 @@ impl Policy for Tiresias {
             _ => {
                 // A round: the allocation is recomputed at the end of the instant.
                 m.state.session_scheduled = false;
-                m.state.round_due = true;
+                st_mut(m).round_due = true;
             }
         }
     }
@@ -93,8 +126,8 @@ impl Policy for Tiresias {
         true
     }
 
-    /// The attained service of every job not yet completed, as of `now` (it sets the
-    /// queue level and so the future). The level itself is in the job state.
+    /// The level and attained service of every job not yet completed, as of `now` (they
+    /// set its queue and so the future), and whether a round is due.
     fn hash_state(
         &self,
         m: &ClusterSim,
@@ -109,8 +142,10 @@ impl Policy for Tiresias {
             let ran = js.run_since.map_or(0, |s| now.since(s).as_nanos());
             let milli = m.workload.jobs[j].gpu_milli();
             relabel(j as u32).hash(&mut h);
+            st(m).level[j].hash(&mut h);
             (js.attained + u128::from(milli) * u128::from(ran)).hash(&mut h);
         }
+        st(m).round_due.hash(&mut h);
     }
 }
 
@@ -140,7 +175,7 @@ fn tiresias(m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
         let js = &m.state.jobs[k as usize];
         let running = js.phase == JobPhase::Running;
         cands.push((
-            js.tiresias_level,
+            st(m).level[k as usize],
             running_first && !running,
             js.queue_ts,
             js.queue_seq,
@@ -190,7 +225,7 @@ fn tiresias(m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
         .iter()
         .map(|k| {
             let js = &m.state.jobs[k.job as usize];
-            (js.tiresias_level, js.queue_ts, js.queue_seq, *k)
+            (st(m).level[k.job as usize], js.queue_ts, js.queue_seq, *k)
         })
         .collect();
     rest.sort_unstable();
@@ -207,7 +242,7 @@ fn schedule_demotion(m: &mut ClusterSim, job: u32, ctx: &mut Ctx<'_, Event>) {
         .config
         .tiresias
         .thresholds_gpu_s
-        .get(js.tiresias_level as usize)
+        .get(st(m).level[job as usize] as usize)
     else {
         return; // already in the last queue
     };
@@ -256,7 +291,7 @@ fn demote(m: &mut ClusterSim, job: u32, generation: u32, ctx: &mut Ctx<'_, Event
     js.queue_ts = now;
     js.queue_seq = seq;
     let lvl = level(m, job);
-    m.state.jobs[job as usize].tiresias_level = lvl;
+    st_mut(m).level[job as usize] = lvl;
     m.state.job_dirty = true;
     schedule_demotion(m, job, ctx);
 }
