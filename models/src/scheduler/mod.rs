@@ -426,22 +426,15 @@ impl Default for SchedulerConfig {
 }
 
 impl SchedulerConfig {
-    /// Build the plugin profile this configuration describes. Volcano scores with its
-    /// binpack plugin (MostAllocated over cpu, memory and GPUs) plus nodeorder's
-    /// balanced-resource.
+    /// Build the plugin profile this configuration describes: NodeResourcesFit with the
+    /// configured strategy and resources, plus BalancedAllocation.
     pub fn profile(&self) -> Profile {
-        let (strategy, resources) = if self.policy == PolicyKind::Volcano {
-            (
-                FitStrategy::MostAllocated,
-                vec![
-                    (Resource::Cpu, 1),
-                    (Resource::Memory, 1),
-                    (Resource::Gpu, 1),
-                ],
-            )
-        } else {
-            (self.score, self.score_resources.clone())
-        };
+        self.profile_with(self.score, self.score_resources.clone())
+    }
+
+    /// The profile with the Fit score's strategy and resources replaced (a policy that
+    /// scores its own way, e.g. Volcano's binpack).
+    pub fn profile_with(&self, strategy: FitStrategy, resources: Vec<(Resource, i64)>) -> Profile {
         let mut scorers: Vec<(Box<dyn ScorePlugin>, i64)> = vec![(
             Box::new(FitScore {
                 strategy,

@@ -455,7 +455,7 @@ impl ClusterSim {
             policy: PolicyState::empty(),
             dra: dra.as_ref().map(|_| DraState::default()),
         };
-        let mut profile = config.scheduler.profile();
+        let mut profile = policy.profile(&config.scheduler);
         profile.merge_identical_nodes = config.reduce_symmetry;
         let workload_pods: u64 = workload.jobs.iter().map(|j| j.pods.len() as u64).sum();
         let mut sim = ClusterSim {

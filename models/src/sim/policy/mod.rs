@@ -59,6 +59,7 @@ use std::hash::Hasher;
 use sim_core::{Ctx, SimTime};
 
 use super::{ClusterSim, Event, QueueKey};
+use crate::scheduler::{Profile, SchedulerConfig};
 
 pub use jobs::{place_in_order, start_job, take_changes};
 pub use kube::{K8S_GANG_TIMEOUT, pod_cycle};
@@ -99,6 +100,12 @@ pub trait Policy: Debug + Send + Sync {
 
     /// PreEnqueue: where submitted jobs go.
     fn queueing(&self) -> Queueing;
+
+    /// The scheduler profile (Filter and Score plugins) its pods are placed with: the
+    /// scenario's, unless the system it models scores its own way.
+    fn profile(&self, config: &SchedulerConfig) -> Profile {
+        config.profile()
+    }
 
     /// QueueSort: the pod-queue key of `pod` of `job`, queued at `ts`.
     fn queue_sort(&self, m: &mut ClusterSim, job: u32, pod: u32, ts: SimTime) -> QueueKey {

@@ -16,6 +16,7 @@ use sim_core::Ctx;
 
 use super::jobs::start_job;
 use super::{Policy, PolicyTimer, Queueing, Registration};
+use crate::scheduler::{FitStrategy, Profile, Resource, SchedulerConfig};
 use crate::sim::{ClusterSim, Event, QueueKey};
 use proportion::{QueueAttr, Res, VolcanoQueues};
 
@@ -47,6 +48,13 @@ impl Policy for Volcano {
 
     fn queueing(&self) -> Queueing {
         Queueing::Jobs
+    }
+
+    /// Volcano scores with its binpack plugin (MostAllocated over cpu, memory and GPUs)
+    /// plus nodeorder's balanced-resource.
+    fn profile(&self, config: &SchedulerConfig) -> Profile {
+        let binpack = vec![(Resource::Cpu, 1), (Resource::Memory, 1), (Resource::Gpu, 1)];
+        config.profile_with(FitStrategy::MostAllocated, binpack)
     }
 
     fn schedule(&self, m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
