@@ -11,6 +11,7 @@ mod abstract_state;
 pub use abstract_state::JobSymmetry;
 mod detect;
 mod dra;
+mod faults;
 mod jobsched;
 mod kueue;
 mod network;
@@ -33,12 +34,16 @@ use crate::state::{ClusterState, Placement};
 use crate::workload::Workload;
 
 pub use detect::{DeadlockRecord, DetectConfig, DetectState, StarvedKind, StarvedRecord};
+pub use faults::{
+    Checkpoint, FaultConfig, FaultState, JobFaults, NodeAction, NodeEvent, NodeEventSpec,
+    SeededFaults,
+};
 pub use dra::{DraConfig, DraInvariant, DraObjects, DraSource, DraState, DraViolation};
 pub use kueue::KueueState;
 pub use network::{DatasetScope, NetModel, NetSample, StagingSpec};
 /// KEP-4671's fixed per-group Permit deadline (for tests comparing against upstream).
 pub use podsched::K8S_GANG_TIMEOUT;
-pub use result::{JobRecord, NetJobRecord, Outcome, RunResult};
+pub use result::{FaultReport, JobRecord, NetJobRecord, Outcome, RunResult};
 
 /// How the pods of jobs submitted at the same instant reach the scheduling queue.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -77,6 +82,10 @@ pub struct RunConfig {
     /// `docs/dra.md`); `None` (default): plain `nvidia.com/gpu` counts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dra: Option<DraConfig>,
+    /// Node events, seeded failures and checkpoints (see `faults`); `None` (default): no
+    /// faults, and the outputs carry no fault columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultConfig>,
 }
 
 impl Default for RunConfig {
@@ -92,6 +101,7 @@ impl Default for RunConfig {
             detect: DetectConfig::default(),
             reduce_symmetry: false,
             dra: None,
+            faults: None,
         }
     }
 }
@@ -143,6 +153,9 @@ pub enum ModelError {
     /// DRA set-up: manifests, claim templates, claims that can never be allocated.
     #[error("dra: {0}")]
     Dra(String),
+    /// The `faults:` section (node events, seeded failures, checkpoints).
+    #[error("faults.{field}: {msg}")]
+    Faults { field: String, msg: String },
 }
 
 /// Engine events.
@@ -177,6 +190,8 @@ pub enum Event {
     Flush,
     /// Network model: the earliest finite flow (dataset staging) completes.
     NetFlows,
+    /// A node lifecycle event: cordon, drain, failure, recovery (see `faults`).
+    Node(faults::NodeEvent),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -307,6 +322,9 @@ pub struct SimState {
     /// DRA's claims and their allocations (when DRA is on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dra: Option<DraState>,
+    /// Fault accounting (when the run has faults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultState>,
 }
 
 /// The model: read-only configuration plus `SimState`.
@@ -341,6 +359,8 @@ pub struct ClusterSim {
     instant_events: (SimTime, u64),
     /// The guard's per-instant event budget (crate-visible so tests can lower it).
     pub(crate) instant_budget: u64,
+    /// Node events and seeded failures (when the run has faults).
+    faults: Option<faults::FaultRuntime>,
 }
 
 impl ClusterSim {
@@ -466,11 +486,12 @@ impl ClusterSim {
             retry_after_backoff: false,
             detect: DetectState::default(),
             dra: dra.as_ref().map(|_| DraState::default()),
+            faults: None,
         };
         let mut profile = config.scheduler.profile();
         profile.merge_identical_nodes = config.reduce_symmetry;
         let workload_pods: u64 = workload.jobs.iter().map(|j| j.pods.len() as u64).sum();
-        Ok(ClusterSim {
+        let mut sim = ClusterSim {
             profile,
             config: config.scheduler.clone(),
             pod_order: config.pod_order,
@@ -494,7 +515,21 @@ impl ClusterSim {
                 let pods: u64 = workload_pods;
                 pods.saturating_mul(64).saturating_add(1_000_000)
             },
-        })
+            faults: None,
+        };
+        if let Some(fc) = &config.faults {
+            sim.faults = Some(faults::FaultRuntime::new(
+                fc,
+                &sim,
+                config.seed,
+                config.horizon,
+            )?);
+            sim.state.faults = Some(FaultState {
+                jobs: vec![JobFaults::default(); sim.workload.jobs.len()],
+                ..FaultState::default()
+            });
+        }
+        Ok(sim)
     }
 
     fn policy(&self) -> PolicyKind {
@@ -1259,7 +1294,9 @@ impl Model for ClusterSim {
                 self.state.rescan = true;
             }
             Event::NetFlows => self.net_flows_done(ctx),
+            Event::Node(e) => faults::handle(self, e, ctx),
         }
+        faults::after_event(self, ctx);
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
         self.check_dra(now);
         if self.dra_violation.is_some() {
@@ -1458,6 +1495,10 @@ pub fn run(
     let mut sim = Simulation::new(Chooser::new(config.chooser.clone(), &streams));
     for (i, j) in model.workload.jobs.iter().enumerate() {
         sim.schedule_at(j.submit, Event::Submit(i as u32));
+    }
+    for (at, ev) in faults::initial_events(&mut model) {
+        let id = sim.schedule_at(at, ev);
+        faults::note_initial_timer(&mut model, &ev, id);
     }
     let horizon = config.horizon.map(|h| SimTime::ZERO + h);
     let stop = StopAt {

@@ -116,6 +116,22 @@ pub struct RunResult {
     /// The no-progress guard stopped the run (stop `no_progress`): when and why.
     #[serde(default)]
     pub guard: Option<(SimTime, String)>,
+    /// Fault accounting, when the run has faults (`faults:` or checkpoints): per job (in
+    /// workload order) and in total. `None` otherwise (no fault columns in the outputs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultReport>,
+}
+
+/// What faults cost a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaultReport {
+    /// Per job, in workload order.
+    pub jobs: Vec<super::JobFaults>,
+    /// Node failures that happened (listed and seeded).
+    pub node_failures: u32,
+    pub drains: u32,
+    /// Nodes not `Ready` when the run ended (failed or cordoned).
+    pub nodes_down_at_end: u32,
 }
 
 /// One job's time on the network model.
@@ -287,6 +303,24 @@ pub(super) fn collect(
         deadlocks,
         starved,
         guard: m.guard.clone(),
+        faults: m.state.faults.as_ref().map(|f| FaultReport {
+            jobs: f.jobs.clone(),
+            node_failures: f.node_failures,
+            drains: f.drains,
+            nodes_down_at_end: m
+                .state
+                .cluster
+                .nodes
+                .iter()
+                .filter(|n| {
+                    matches!(
+                        n.condition,
+                        crate::state::NodeCondition::Failed
+                            | crate::state::NodeCondition::Cordoned
+                    )
+                })
+                .count() as u32,
+        }),
     }
 }
 
