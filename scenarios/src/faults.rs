@@ -1,9 +1,7 @@
 //! The scenario's `faults:` section and the inline jobs' checkpoint fields (documented in
 //! `docs/scenario-format.md`, "Nodes and faults").
 
-use models::{
-    Checkpoint, ClusterSpec, FaultConfig, NodeAction, NodeEventSpec, SeededFaults,
-};
+use models::{Checkpoint, ClusterSpec, FaultConfig, NodeAction, NodeEventSpec, SeededFaults};
 use serde::Deserialize;
 use sim_core::{SimDuration, SimTime};
 

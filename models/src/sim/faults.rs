@@ -351,7 +351,7 @@ pub(super) fn handle(m: &mut ClusterSim, ev: NodeEvent, ctx: &mut Ctx<'_, Event>
     match ev.action {
         NodeAction::Cordon => {
             if cond == NodeCondition::Ready {
-                m.state.cluster.set_condition(node, NodeCondition::Cordoned);
+                set_condition(m, node, NodeCondition::Cordoned);
             }
         }
         NodeAction::Uncordon => {
@@ -364,7 +364,7 @@ pub(super) fn handle(m: &mut ClusterSim, ev: NodeEvent, ctx: &mut Ctx<'_, Event>
                 return;
             }
             if cond == NodeCondition::Ready {
-                m.state.cluster.set_condition(node, NodeCondition::Cordoned);
+                set_condition(m, node, NodeCondition::Cordoned);
             }
             if let Some(fs) = m.state.faults.as_mut() {
                 fs.drains += 1;
@@ -379,7 +379,7 @@ pub(super) fn handle(m: &mut ClusterSim, ev: NodeEvent, ctx: &mut Ctx<'_, Event>
                 }
                 return;
             }
-            m.state.cluster.set_condition(node, NodeCondition::Failed);
+            set_condition(m, node, NodeCondition::Failed);
             if let Some(fs) = m.state.faults.as_mut() {
                 fs.node_failures += 1;
             }
@@ -399,10 +399,15 @@ pub(super) fn handle(m: &mut ClusterSim, ev: NodeEvent, ctx: &mut Ctx<'_, Event>
     }
 }
 
+/// Move the node to `c`; the scheduler's per-node memo no longer describes it.
+fn set_condition(m: &mut ClusterSim, node: u32, c: NodeCondition) {
+    m.state.cluster.set_condition(node, c);
+    m.scratch.invalidate(node);
+}
+
 /// The node takes pods again: everything waiting is retried.
 fn make_ready(m: &mut ClusterSim, node: u32) {
-    m.state.cluster.set_condition(node, NodeCondition::Ready);
-    m.scratch.invalidate(node);
+    set_condition(m, node, NodeCondition::Ready);
     m.state.rescan = true;
     m.state.job_dirty = true;
     if m.policy() == PolicyKind::Kueue {
@@ -467,8 +472,7 @@ fn restart_job(m: &mut ClusterSim, job: u32, now: SimTime, ctx: &mut Ctx<'_, Eve
     let preemptions = m.state.preemptions;
     let evictions = m.state.jobs[job as usize].evictions;
     let policy = m.policy();
-    let kueue_evicts =
-        policy == PolicyKind::Kueue && m.config.kueue.wait_for_pods_ready.enable;
+    let kueue_evicts = policy == PolicyKind::Kueue && m.config.kueue.wait_for_pods_ready.enable;
     if kueue_evicts && m.state.jobs[job as usize].admitted {
         kueue::evict_after_failure(m, job, now, ctx);
     } else {
@@ -499,7 +503,10 @@ fn restart_job(m: &mut ClusterSim, job: u32, now: SimTime, ctx: &mut Ctx<'_, Eve
 fn rollback(m: &mut ClusterSim, job: u32, remaining: SimDuration) -> SimDuration {
     let duration = m.workload.jobs[job as usize].duration;
     let milli = m.workload.jobs[job as usize].gpu_milli();
-    let ck = m.faults.as_ref().and_then(|rt| rt.checkpoints[job as usize]);
+    let ck = m
+        .faults
+        .as_ref()
+        .and_then(|rt| rt.checkpoints[job as usize]);
     let restore_fixed = m
         .faults
         .as_ref()

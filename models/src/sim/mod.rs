@@ -34,11 +34,11 @@ use crate::state::{ClusterState, Placement};
 use crate::workload::Workload;
 
 pub use detect::{DeadlockRecord, DetectConfig, DetectState, StarvedKind, StarvedRecord};
+pub use dra::{DraConfig, DraInvariant, DraObjects, DraSource, DraState, DraViolation};
 pub use faults::{
     Checkpoint, FaultConfig, FaultState, JobFaults, NodeAction, NodeEvent, NodeEventSpec,
     SeededFaults,
 };
-pub use dra::{DraConfig, DraInvariant, DraObjects, DraSource, DraState, DraViolation};
 pub use kueue::KueueState;
 pub use network::{DatasetScope, NetModel, NetSample, StagingSpec};
 /// KEP-4671's fixed per-group Permit deadline (for tests comparing against upstream).

@@ -307,19 +307,7 @@ pub(super) fn collect(
             jobs: f.jobs.clone(),
             node_failures: f.node_failures,
             drains: f.drains,
-            nodes_down_at_end: m
-                .state
-                .cluster
-                .nodes
-                .iter()
-                .filter(|n| {
-                    matches!(
-                        n.condition,
-                        crate::state::NodeCondition::Failed
-                            | crate::state::NodeCondition::Cordoned
-                    )
-                })
-                .count() as u32,
+            nodes_down_at_end: nodes_down(&m) as u32,
         }),
     }
 }
@@ -388,6 +376,11 @@ fn reason(
                         "unschedulable: the scheduler's pod-by-pod placement (Filter and Score as in the run) finds no node for all its {} pods even on the empty cluster, although they would fit packed first-fit; it waited {ended}",
                         pods.len()
                     )
+                } else if idle && nodes_down(m) > 0 {
+                    format!(
+                        "waiting {ended}: {} nodes were failed or cordoned when the run ended, so the cluster could not hold it",
+                        nodes_down(m)
+                    )
                 } else if idle && m.policy().is_job_level() {
                     format!(
                         "unschedulable as tried: its last gang placement on the idle cluster failed (node score ties broken by the seeded chooser left no node for a later pod; a placement exists), and this policy retries a job only when something changes, so it waited {ended} (a known model limitation, see docs/policies.md)"
@@ -407,4 +400,19 @@ fn reason(
         }
     };
     Some(r)
+}
+
+/// Nodes failed or cordoned (node lifecycle events).
+fn nodes_down(m: &ClusterSim) -> usize {
+    m.state
+        .cluster
+        .nodes
+        .iter()
+        .filter(|n| {
+            matches!(
+                n.condition,
+                crate::state::NodeCondition::Failed | crate::state::NodeCondition::Cordoned
+            )
+        })
+        .count()
 }
