@@ -382,3 +382,57 @@ faults:
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Two failures: the restore time is served before new progress counts. 2 nodes, 10 h
+/// gang, checkpoint every 1 h, restore 10 min. Fail 3.5 h (lost 0.5 h), recover 4 h,
+/// restart with 7 h 10 min to go. Fail again at 5 h: 1 h ran since the restart, the first
+/// 10 min restoring, so progress = 3 h + 50 min; last checkpoint 3 h, lost 50 min.
+/// Recover 5.5 h, restart again with 7 h 10 min → ends 12 h 40 min (45,600 s). Lost in
+/// all 30 + 50 = 80 min (4,800 s), restores 2 × 600 s, 80 min × 16 GPUs = 21.333333 GPU-h.
+#[test]
+fn a_second_failure_counts_progress_after_the_restore() {
+    let faults = "faults:
+  checkpoint_restore: 10m
+  events:
+    - {at: 3.5h, node: gpu-0000, action: fail}
+    - {at: 4h, node: gpu-0000, action: recover}
+    - {at: 5h, node: gpu-0001, action: fail}
+    - {at: 5.5h, node: gpu-0001, action: recover}
+";
+    let (r, csv) = run_yaml(&gang_scenario(
+        2,
+        "gang",
+        ", checkpoint_interval: 1h",
+        faults,
+    ));
+    assert_eq!(
+        csv.lines().nth(1),
+        Some("train,0,0,45600,0,45600,16,2,2,completed,2,4800,21.333333,1200")
+    );
+    assert_eq!(r.faults.as_ref().unwrap().node_failures, 2);
+}
+
+/// On the network model the restore time comes from the storage model: each of the
+/// job's 2 nodes reads `checkpoint_bytes` = 100 GB from the shared filesystem, whose
+/// aggregate read bandwidth (20 GB/s) the two reads share: 10 GB/s each (the per-client
+/// cap is 10 GB/s too; the storage NICs, 2 × 400 Gbit/s = 100 GB/s, do not bind), so the
+/// restore takes 100 GB / 10 GB/s = 10 s, not the plain `checkpoint_restore` (10 min).
+#[test]
+fn on_the_network_model_the_restore_time_comes_from_storage() {
+    let extra = format!(
+        "network:
+  config:
+    storage: {{read_gbyte_s: 20, client_read_gbyte_s: 10}}
+  steps: {{compute: 1s}}
+{FAIL_AT_3H30_RECOVER_AT_4H}"
+    );
+    let (r, csv) = run_yaml(&gang_scenario(
+        2,
+        "gang",
+        ", checkpoint_interval: 1h, checkpoint_bytes: 100000000000",
+        &extra,
+    ));
+    let f = &r.faults.as_ref().unwrap().jobs[0];
+    assert_eq!(f.restarts, 1, "{csv}");
+    assert_eq!(f.restore_ns, 10 * 1_000_000_000, "{csv}");
+}
