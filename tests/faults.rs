@@ -86,6 +86,9 @@ fn a_node_failure_restarts_a_gang_from_its_checkpoint_and_loses_the_time_since_i
             f.jobs[0].lost_gpu_milli_ns,
             16_000u128 * u128::from(H / 2) * 1_000_000_000
         );
+        // Waiting for a node that a pending event brings back is not a deadlock.
+        assert!(r.deadlocks.is_empty(), "{policy}: {:?}", r.deadlocks);
+        assert!(r.starved.is_empty(), "{policy}: {:?}", r.starved);
         // Not a preemption.
         assert_eq!(r.preemptions, 0, "{policy}");
         assert_eq!(j.evictions, 0, "{policy}");

@@ -149,10 +149,11 @@ pub struct FaultState {
 pub struct FaultRuntime {
     pub(super) config: FaultConfig,
     checkpoints: Vec<Option<Checkpoint>>,
-    /// Per node: failure rate in failures per ns (0: never), its stream, its pending timer.
+    /// Per node: failure rate in failures per ns (0: never), its stream, its pending
+    /// seeded event (timer and what it does).
     rate: Vec<f64>,
     rngs: Vec<Option<rand_chacha::ChaCha8Rng>>,
-    pending: Vec<Option<TimerId>>,
+    pending: Vec<Option<(TimerId, NodeAction)>>,
     until: SimTime,
     mttr: SimDuration,
     /// Seeded failures stopped (every job completed).
@@ -310,7 +311,7 @@ pub(super) fn note_initial_timer(m: &mut ClusterSim, ev: &Event, id: TimerId) {
     if let (Event::Node(e), Some(rt)) = (ev, m.faults.as_mut())
         && e.seeded
     {
-        rt.pending[e.node as usize] = Some(id);
+        rt.pending[e.node as usize] = Some((id, e.action));
     }
 }
 
@@ -327,14 +328,15 @@ fn schedule_seeded(m: &mut ClusterSim, node: u32, action: NodeAction, ctx: &mut 
         _ => rt.draw(node, now),
     };
     rt.pending[node as usize] = at.map(|at| {
-        ctx.schedule_at(
+        let id = ctx.schedule_at(
             at,
             Event::Node(NodeEvent {
                 node,
                 action,
                 seeded: true,
             }),
-        )
+        );
+        (id, action)
     });
 }
 
@@ -431,7 +433,7 @@ pub(super) fn after_event(m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
         .all(|j| matches!(j.phase, JobPhase::Completed { .. }));
     if all_done {
         rt.quiet = true;
-        for t in rt.pending.iter_mut().filter_map(Option::take) {
+        for (t, _) in rt.pending.iter_mut().filter_map(Option::take) {
             ctx.cancel(t);
         }
     }
@@ -554,4 +556,31 @@ fn rollback(m: &mut ClusterSim, job: u32, remaining: SimDuration) -> SimDuration
     jf.restart_remaining = Some(new_remaining);
     jf.restore = restore;
     new_remaining
+}
+
+/// For the deadlock check: in `pool` (a copy of the cluster), mark `Ready` every node that
+/// a pending event will bring back (a listed `recover`/`uncordon` not yet past, or the
+/// seeded repair of a failed node), so a job waiting for it is not called deadlocked.
+pub(super) fn revive_returning(m: &ClusterSim, pool: &mut crate::state::ClusterState) {
+    let Some(rt) = m.faults.as_ref() else {
+        return;
+    };
+    let now = m.state.usage.last;
+    for node in 0..pool.nodes.len() as u32 {
+        let cond = pool.nodes[node as usize].condition;
+        let back = match cond {
+            NodeCondition::Failed => NodeAction::Recover,
+            NodeCondition::Cordoned => NodeAction::Uncordon,
+            _ => continue,
+        };
+        let listed = rt
+            .config
+            .events
+            .iter()
+            .any(|e| e.node == node && e.action == back && e.at >= now);
+        let seeded = rt.pending[node as usize].is_some_and(|(_, a)| a == back);
+        if listed || seeded {
+            pool.set_condition(node, NodeCondition::Ready);
+        }
+    }
 }
