@@ -439,3 +439,28 @@ fn on_the_network_model_the_restore_time_comes_from_storage() {
     assert_eq!(f.restarts, 1, "{csv}");
     assert_eq!(f.restore_ns, 10 * 1_000_000_000, "{csv}");
 }
+
+/// A long repair under a Permit-timeout policy: under `k8s-gang` the pod placed on the
+/// healthy node waits at Permit and is released every 5 minutes (many releases, nothing
+/// running), but the pending recovery can change that, so the no-progress guard must not
+/// stop the run. Recovery at 10 h, restart from the 3 h checkpoint with a 10 min restore:
+/// ends at 17 h 10 min (61,800 s).
+#[test]
+fn a_long_repair_is_waited_for_not_called_a_livelock() {
+    let faults = "faults:
+  checkpoint_restore: 10m
+  events:
+    - {at: 3.5h, node: gpu-0000, action: fail}
+    - {at: 10h, node: gpu-0000, action: recover}
+";
+    for policy in ["k8s-gang", "coscheduling"] {
+        let (r, csv) = run_yaml(&gang_scenario(
+            2,
+            policy,
+            ", checkpoint_interval: 1h",
+            faults,
+        ));
+        assert_eq!(r.stop, "drained", "{policy}: {:?}", r.guard);
+        assert_eq!(secs(r.jobs[0].end), Some(17 * H + 600), "{policy}: {csv}");
+    }
+}

@@ -558,28 +558,44 @@ fn rollback(m: &mut ClusterSim, job: u32, remaining: SimDuration) -> SimDuration
     new_remaining
 }
 
+/// Will a pending event bring `node` (in condition `cond`) back to `Ready`: a listed
+/// `recover`/`uncordon` not yet past, or the seeded repair of a failed node?
+fn returns(m: &ClusterSim, rt: &FaultRuntime, node: u32, cond: NodeCondition) -> bool {
+    let back = match cond {
+        NodeCondition::Failed => NodeAction::Recover,
+        NodeCondition::Cordoned => NodeAction::Uncordon,
+        _ => return false,
+    };
+    let now = m.state.usage.last;
+    rt.config
+        .events
+        .iter()
+        .any(|e| e.node == node && e.action == back && e.at >= now)
+        || rt.pending[node as usize].is_some_and(|(_, a)| a == back)
+}
+
+/// For the no-progress guard: some node is down and a pending event brings it back (the
+/// waiting jobs may run then).
+pub(super) fn nodes_returning(m: &ClusterSim) -> bool {
+    let Some(rt) = m.faults.as_ref() else {
+        return false;
+    };
+    m.state
+        .cluster
+        .nodes
+        .iter()
+        .enumerate()
+        .any(|(i, n)| returns(m, rt, i as u32, n.condition))
+}
+
 /// For the deadlock check: in `pool` (a copy of the cluster), mark `Ready` every node that
-/// a pending event will bring back (a listed `recover`/`uncordon` not yet past, or the
-/// seeded repair of a failed node), so a job waiting for it is not called deadlocked.
+/// a pending event will bring back, so a job waiting for it is not called deadlocked.
 pub(super) fn revive_returning(m: &ClusterSim, pool: &mut crate::state::ClusterState) {
     let Some(rt) = m.faults.as_ref() else {
         return;
     };
-    let now = m.state.usage.last;
     for node in 0..pool.nodes.len() as u32 {
-        let cond = pool.nodes[node as usize].condition;
-        let back = match cond {
-            NodeCondition::Failed => NodeAction::Recover,
-            NodeCondition::Cordoned => NodeAction::Uncordon,
-            _ => continue,
-        };
-        let listed = rt
-            .config
-            .events
-            .iter()
-            .any(|e| e.node == node && e.action == back && e.at >= now);
-        let seeded = rt.pending[node as usize].is_some_and(|(_, a)| a == back);
-        if listed || seeded {
+        if returns(m, rt, node, pool.nodes[node as usize].condition) {
             pool.set_condition(node, NodeCondition::Ready);
         }
     }

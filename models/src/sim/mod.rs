@@ -640,6 +640,7 @@ impl ClusterSim {
         if self.state.detect.releases.is_empty()
             || !self.state.running.is_empty()
             || (self.state.submitted as usize) < self.workload.jobs.len()
+            || faults::nodes_returning(self)
         {
             return None;
         }
