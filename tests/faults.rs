@@ -464,3 +464,22 @@ fn a_long_repair_is_waited_for_not_called_a_livelock() {
         assert_eq!(secs(r.jobs[0].end), Some(17 * H + 600), "{policy}: {csv}");
     }
 }
+
+/// The scenario-wide `faults.checkpoint` applies to jobs without their own (trace jobs):
+/// the acceptance case with the interval given there instead → the same 11 h 10 min.
+#[test]
+fn the_scenario_wide_checkpoint_applies_to_jobs_without_their_own() {
+    let faults = "faults:
+  checkpoint: {interval: 1h}
+  checkpoint_restore: 10m
+  events:
+    - {at: 3.5h, node: gpu-0000, action: fail}
+    - {at: 4h, node: gpu-0000, action: recover}
+";
+    let (r, _) = run_yaml(&gang_scenario(2, "gang", "", faults));
+    assert_eq!(secs(r.jobs[0].end), Some(11 * H + 600));
+    assert_eq!(
+        r.faults.as_ref().unwrap().jobs[0].lost_ns,
+        H / 2 * 1_000_000_000
+    );
+}
