@@ -22,6 +22,9 @@ pub use resources::{
 };
 pub use scheduler::{PolicyKind, SchedulerConfig};
 pub use sim::{
+    Checkpoint, FaultConfig, FaultReport, JobFaults, NodeAction, NodeEventSpec, SeededFaults,
+};
+pub use sim::{
     DatasetScope, DetectConfig, DraConfig, DraInvariant, DraObjects, DraSource, DraViolation,
     JobRecord, ModelError, NetModel, Outcome, PodOrder, RunConfig, RunError, RunResult,
     StagingSpec, StarvedKind, run,

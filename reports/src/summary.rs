@@ -121,6 +121,26 @@ pub struct Summary {
     pub choices_fingerprint: String,
     /// Hash of the (time, id) sequence of every engine event.
     pub engine_fingerprint: String,
+    /// Runs with faults only: node failures, restarts and the work they cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultsSummary>,
+}
+
+/// What faults cost a run (runs with a `faults:` section or checkpoints).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FaultsSummary {
+    pub node_failures: u32,
+    pub drains: u32,
+    /// Job restarts after losing pods while running.
+    pub restarts: u64,
+    /// Run time lost (since the last checkpoint), summed over restarts, seconds.
+    pub lost_work_s: f64,
+    /// GPUs × run time lost, GPU-hours.
+    pub lost_gpu_hours: f64,
+    /// Checkpoint restore time spent after restarts, seconds.
+    pub restore_s: f64,
+    /// Nodes failed or cordoned when the run ended.
+    pub nodes_down_at_end: u32,
 }
 
 /// A job that did not complete, and why.
@@ -253,6 +273,20 @@ pub fn summarize(scenario: &str, r: &RunResult) -> Summary {
         choices: r.choices,
         choices_fingerprint: format!("{:016x}", r.choices_fingerprint),
         engine_fingerprint: format!("{:016x}", r.engine_fingerprint),
+        faults: r.faults.as_ref().map(|f| {
+            let lost_ns: u64 = f.jobs.iter().map(|j| j.lost_ns).sum();
+            let restore_ns: u64 = f.jobs.iter().map(|j| j.restore_ns).sum();
+            let lost_gpu: u128 = f.jobs.iter().map(|j| j.lost_gpu_milli_ns).sum();
+            FaultsSummary {
+                node_failures: f.node_failures,
+                drains: f.drains,
+                restarts: f.jobs.iter().map(|j| u64::from(j.restarts)).sum(),
+                lost_work_s: round6(lost_ns as f64 / NANOS_PER_SEC as f64),
+                lost_gpu_hours: round6(lost_gpu as f64 / MILLI_NS_PER_GPU_HOUR),
+                restore_s: round6(restore_ns as f64 / NANOS_PER_SEC as f64),
+                nodes_down_at_end: f.nodes_down_at_end,
+            }
+        }),
     }
 }
 

@@ -43,6 +43,11 @@ fn gpus(milli: u64) -> String {
     secs(milli * 1_000_000) // same decimal rendering: 1500 milli -> "1.5"
 }
 
+/// GPU thousandths × ns as GPU-hours, 6 decimals.
+fn gpu_hours(milli_ns: u128) -> String {
+    format!("{:.6}", milli_ns as f64 / (1000.0 * 3600.0 * 1e9))
+}
+
 fn opt_time(t: Option<SimTime>) -> String {
     t.map(|t| secs(t.as_nanos())).unwrap_or_default()
 }
@@ -54,26 +59,38 @@ pub fn jobs_csv(r: &RunResult) -> Result<Vec<u8>, ReportError> {
         msg: e.to_string(),
     };
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
+    let mut header = vec![
         "id", "submit_s", "start_s", "end_s", "wait_s", "jct_s", "gpus", "pods", "nodes", "outcome",
-    ])
-    .map_err(enc)?;
-    for j in &r.jobs {
+    ];
+    // Runs with faults only: restarts, run time lost, GPU-hours lost, restore time.
+    if r.faults.is_some() {
+        header.extend(["restarts", "lost_work_s", "lost_gpu_hours", "restore_s"]);
+    }
+    w.write_record(&header).map_err(enc)?;
+    for (i, j) in r.jobs.iter().enumerate() {
         let wait = j.start.map(|s| secs(s.since(j.submit).as_nanos()));
         let jct = j.end.map(|e| secs(e.since(j.submit).as_nanos()));
-        w.write_record([
-            j.id.as_str(),
-            &secs(j.submit.as_nanos()),
-            &opt_time(j.start),
-            &opt_time(j.end),
-            wait.as_deref().unwrap_or(""),
-            jct.as_deref().unwrap_or(""),
-            &gpus(j.gpu_milli),
-            &j.pods.to_string(),
-            &j.nodes.to_string(),
-            j.outcome.name(),
-        ])
-        .map_err(enc)?;
+        let mut row = vec![
+            j.id.clone(),
+            secs(j.submit.as_nanos()),
+            opt_time(j.start),
+            opt_time(j.end),
+            wait.unwrap_or_default(),
+            jct.unwrap_or_default(),
+            gpus(j.gpu_milli),
+            j.pods.to_string(),
+            j.nodes.to_string(),
+            j.outcome.name().to_string(),
+        ];
+        if let Some(f) = r.faults.as_ref().and_then(|f| f.jobs.get(i)) {
+            row.extend([
+                f.restarts.to_string(),
+                secs(f.lost_ns),
+                gpu_hours(f.lost_gpu_milli_ns),
+                secs(f.restore_ns),
+            ]);
+        }
+        w.write_record(&row).map_err(enc)?;
     }
     w.into_inner().map_err(|e| ReportError::Encode {
         what: "jobs.csv",
@@ -197,6 +214,13 @@ pub fn human(s: &Summary) -> String {
         "  trace      {:.1} GPU-hours requested; {} events, stop: {}",
         s.trace_gpu_hours, s.events, s.stop
     );
+    if let Some(f) = &s.faults {
+        let _ = writeln!(
+            o,
+            "  faults     {} node failures, {} drains; {} job restarts, {:.2} GPU-hours of work lost, {} nodes down at the end",
+            f.node_failures, f.drains, f.restarts, f.lost_gpu_hours, f.nodes_down_at_end
+        );
+    }
     if let Some(g) = &s.guard {
         let _ = writeln!(
             o,

@@ -3,6 +3,7 @@
 pub mod bundled;
 pub mod conformance;
 pub mod dra;
+pub mod faults;
 pub mod fgd;
 pub mod platform;
 pub mod scenario;

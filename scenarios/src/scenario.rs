@@ -34,6 +34,9 @@ pub struct ScenarioFile {
     pub detect: models::DetectConfig,
     /// Dynamic Resource Allocation (see docs/dra.md); absent: plain GPU counts.
     pub dra: Option<crate::dra::DraDef>,
+    /// Node events, seeded failures and checkpoints (docs/scenario-format.md, "Nodes and
+    /// faults"); absent: no faults.
+    pub faults: Option<crate::faults::FaultsDef>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -145,6 +148,11 @@ pub struct InlineJob {
     pub priority: i32,
     /// The queue the job is submitted to (Kueue ClusterQueue or Volcano queue); default the first.
     pub queue: Option<String>,
+    /// A checkpoint every this much run time: a restart after a fault resumes from the last.
+    pub checkpoint_interval: Option<SimDuration>,
+    /// Checkpoint bytes each node reads to restore (restore time from the network model's
+    /// storage when `network:` is on).
+    pub checkpoint_bytes: Option<u64>,
 }
 
 fn one() -> u32 {
@@ -394,6 +402,13 @@ pub fn build_parsed(
         detect: f.detect.clone(),
         reduce_symmetry: false,
         dra,
+        faults: crate::faults::build(
+            path,
+            f.faults.as_ref(),
+            &f.workload.jobs,
+            &cluster,
+            ov.horizon.or(f.horizon),
+        )?,
     };
     validate_scheduler(path, &config.scheduler)?;
     if let Some(n) = &config.network {

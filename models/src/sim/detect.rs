@@ -257,6 +257,8 @@ impl ClusterSim {
     pub(crate) fn find_deadlocked(&self) -> Vec<u32> {
         let d = &self.state.detect;
         let mut pool = self.state.cluster.clone();
+        // Nodes a pending event brings back count as what they will be.
+        super::faults::revive_returning(self, &mut pool);
         for &j in &self.state.running {
             self.give_back(&mut pool, j);
         }

@@ -10,6 +10,7 @@ mod abstract_state;
 pub use abstract_state::JobSymmetry;
 mod detect;
 mod dra;
+mod faults;
 mod network;
 pub mod policy;
 mod result;
@@ -31,12 +32,16 @@ use crate::workload::Workload;
 
 pub use detect::{DeadlockRecord, DetectConfig, DetectState, StarvedKind, StarvedRecord};
 pub use dra::{DraConfig, DraInvariant, DraObjects, DraSource, DraState, DraViolation};
+pub use faults::{
+    Checkpoint, FaultConfig, FaultState, JobFaults, NodeAction, NodeEvent, NodeEventSpec,
+    SeededFaults,
+};
 pub use network::{DatasetScope, NetModel, NetSample, StagingSpec};
 /// KEP-4671's fixed per-group Permit deadline (for tests comparing against upstream).
 pub use policy::K8S_GANG_TIMEOUT;
 pub use policy::KueueState;
 use policy::{Policy, PolicyState, PolicyTimer, Queueing, Registry};
-pub use result::{JobRecord, NetJobRecord, Outcome, RunResult};
+pub use result::{FaultReport, JobRecord, NetJobRecord, Outcome, RunResult};
 
 /// How the pods of jobs submitted at the same instant reach the scheduling queue.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,6 +80,10 @@ pub struct RunConfig {
     /// `docs/dra.md`); `None` (default): plain `nvidia.com/gpu` counts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dra: Option<DraConfig>,
+    /// Node events, seeded failures and checkpoints (see `faults`); `None` (default): no
+    /// faults, and the outputs carry no fault columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultConfig>,
 }
 
 impl Default for RunConfig {
@@ -90,6 +99,7 @@ impl Default for RunConfig {
             detect: DetectConfig::default(),
             reduce_symmetry: false,
             dra: None,
+            faults: None,
         }
     }
 }
@@ -141,6 +151,9 @@ pub enum ModelError {
     /// DRA set-up: manifests, claim templates, claims that can never be allocated.
     #[error("dra: {0}")]
     Dra(String),
+    /// The `faults:` section (node events, seeded failures, checkpoints).
+    #[error("faults.{field}: {msg}")]
+    Faults { field: String, msg: String },
 }
 
 /// Engine events.
@@ -159,6 +172,8 @@ pub enum Event {
     Flush,
     /// Network model: the earliest finite flow (dataset staging) completes.
     NetFlows,
+    /// A node lifecycle event: cordon, drain, failure, recovery (see `faults`).
+    Node(faults::NodeEvent),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -287,6 +302,9 @@ pub struct SimState {
     /// DRA's claims and their allocations (when DRA is on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dra: Option<DraState>,
+    /// Fault accounting (when the run has faults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultState>,
 }
 
 /// The model: read-only configuration plus `SimState`.
@@ -321,6 +339,8 @@ pub struct ClusterSim {
     instant_events: (SimTime, u64),
     /// The guard's per-instant event budget (crate-visible so tests can lower it).
     pub(crate) instant_budget: u64,
+    /// Node events and seeded failures (when the run has faults).
+    faults: Option<faults::FaultRuntime>,
 }
 
 impl ClusterSim {
@@ -454,6 +474,7 @@ impl ClusterSim {
             detect: DetectState::default(),
             policy: PolicyState::empty(),
             dra: dra.as_ref().map(|_| DraState::default()),
+            faults: None,
         };
         let mut profile = policy.profile(&config.scheduler);
         profile.merge_identical_nodes = config.reduce_symmetry;
@@ -482,8 +503,21 @@ impl ClusterSim {
                 let pods: u64 = workload_pods;
                 pods.saturating_mul(64).saturating_add(1_000_000)
             },
+            faults: None,
         };
         sim.state.policy = sim.policy.initial_state(&sim);
+        if let Some(fc) = &config.faults {
+            sim.faults = Some(faults::FaultRuntime::new(
+                fc,
+                &sim,
+                config.seed,
+                config.horizon,
+            )?);
+            sim.state.faults = Some(FaultState {
+                jobs: vec![JobFaults::default(); sim.workload.jobs.len()],
+                ..FaultState::default()
+            });
+        }
         Ok(sim)
     }
 
@@ -596,6 +630,7 @@ impl ClusterSim {
         if self.state.detect.releases.is_empty()
             || !self.state.running.is_empty()
             || (self.state.submitted as usize) < self.workload.jobs.len()
+            || faults::nodes_returning(self)
         {
             return None;
         }
@@ -686,6 +721,26 @@ impl ClusterSim {
         let key = policy.queue_sort(self, job, pod, ts);
         self.state.pod_queue.insert(key);
         self.state.fresh.push(key);
+    }
+
+    /// Move `node` to lifecycle condition `c` (the scheduler's per-node memo no longer
+    /// describes it). What is bound to it stays: evicting is the caller's business.
+    pub fn set_node_condition(&mut self, node: u32, c: crate::state::NodeCondition) {
+        self.state.cluster.set_condition(node, c);
+        self.scratch.invalidate(node);
+    }
+
+    /// Every pod of `job` deleted and created again now: the group's queue position is
+    /// now, each pod enters the pod queue.
+    pub fn recreate_pods(&mut self, job: u32, now: SimTime) {
+        let seq = self.next_seq();
+        let js = &mut self.state.jobs[job as usize];
+        js.queue_ts = now;
+        js.queue_seq = seq;
+        let n = self.workload.jobs[job as usize].pods.len() as u32;
+        for p in 0..n {
+            self.enqueue_pod(job, p, now);
+        }
     }
 
     /// Queue a pod without marking it fresh (it is retried on the next rescan).
@@ -1247,7 +1302,9 @@ impl Model for ClusterSim {
                 self.state.rescan = true;
             }
             Event::NetFlows => self.net_flows_done(ctx),
+            Event::Node(e) => faults::handle(self, e, ctx),
         }
+        faults::after_event(self, ctx);
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
         self.check_dra(now);
         if self.dra_violation.is_some() {
@@ -1415,6 +1472,10 @@ pub fn run_with_registry(
     let mut sim = Simulation::new(Chooser::new(config.chooser.clone(), &streams));
     for (i, j) in model.workload.jobs.iter().enumerate() {
         sim.schedule_at(j.submit, Event::Submit(i as u32));
+    }
+    for (at, ev) in faults::initial_events(&mut model) {
+        let id = sim.schedule_at(at, ev);
+        faults::note_initial_timer(&mut model, &ev, id);
     }
     let horizon = config.horizon.map(|h| SimTime::ZERO + h);
     let stop = StopAt {

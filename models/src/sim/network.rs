@@ -225,6 +225,30 @@ impl NetRuntime {
         })
     }
 
+    /// Time for each node in `nodes` to read `bytes_per_node` from the shared filesystem
+    /// (a checkpoint restore) at the rates those reads would get now: a probe of the
+    /// flow solver, the reads are not added as flows. The slowest node decides.
+    pub(super) fn restore_time(&self, nodes: &[u32], bytes_per_node: u64) -> SimDuration {
+        let specs: Vec<crate::net::FlowSpec> = nodes
+            .iter()
+            .map(|&n| self.topo.fs_read_flow(n, bytes_per_node as f64))
+            .collect();
+        let rates = self.flows.probe_rates(&specs);
+        specs
+            .iter()
+            .zip(&rates)
+            .filter(|(s, _)| s.bytes > 0.0)
+            .map(|(s, &r)| {
+                if r > 0.0 {
+                    crate::net::collective::secs_ceil(s.bytes / r)
+                } else {
+                    SimDuration::MAX
+                }
+            })
+            .max()
+            .unwrap_or(SimDuration::ZERO)
+    }
+
     /// Record the load on every sampled kind of link at `now` (after a change), for the
     /// kinds whose figures moved. Only the links whose load changed are looked at: per-link
     /// utilisations are kept in fixed point (2^-32), so the sums stay exact.

@@ -116,6 +116,22 @@ pub struct RunResult {
     /// The no-progress guard stopped the run (stop `no_progress`): when and why.
     #[serde(default)]
     pub guard: Option<(SimTime, String)>,
+    /// Fault accounting, when the run has faults (`faults:` or checkpoints): per job (in
+    /// workload order) and in total. `None` otherwise (no fault columns in the outputs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultReport>,
+}
+
+/// What faults cost a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaultReport {
+    /// Per job, in workload order.
+    pub jobs: Vec<super::JobFaults>,
+    /// Node failures that happened (listed and seeded).
+    pub node_failures: u32,
+    pub drains: u32,
+    /// Nodes not `Ready` when the run ended (failed or cordoned).
+    pub nodes_down_at_end: u32,
 }
 
 /// One job's time on the network model.
@@ -287,6 +303,12 @@ pub(super) fn collect(
         deadlocks,
         starved,
         guard: m.guard.clone(),
+        faults: m.state.faults.as_ref().map(|f| FaultReport {
+            jobs: f.jobs.clone(),
+            node_failures: f.node_failures,
+            drains: f.drains,
+            nodes_down_at_end: nodes_down(&m) as u32,
+        }),
     }
 }
 
@@ -354,6 +376,11 @@ fn reason(
                         "unschedulable: the scheduler's pod-by-pod placement (Filter and Score as in the run) finds no node for all its {} pods even on the empty cluster, although they would fit packed first-fit; it waited {ended}",
                         pods.len()
                     )
+                } else if idle && nodes_down(m) > 0 {
+                    format!(
+                        "waiting {ended}: {} nodes were failed or cordoned when the run ended, so the cluster could not hold it",
+                        nodes_down(m)
+                    )
                 } else if idle && m.policy().retries_only_on_change() {
                     format!(
                         "unschedulable as tried: its last gang placement on the idle cluster failed (node score ties broken by the seeded chooser left no node for a later pod; a placement exists), and this policy retries a job only when something changes, so it waited {ended} (a known model limitation, see docs/policies.md)"
@@ -373,4 +400,19 @@ fn reason(
         }
     };
     Some(r)
+}
+
+/// Nodes failed or cordoned (node lifecycle events).
+fn nodes_down(m: &ClusterSim) -> usize {
+    m.state
+        .cluster
+        .nodes
+        .iter()
+        .filter(|n| {
+            matches!(
+                n.condition,
+                crate::state::NodeCondition::Failed | crate::state::NodeCondition::Cordoned
+            )
+        })
+        .count()
 }

@@ -148,6 +148,23 @@ pub trait Policy: Debug + Send + Sync {
     /// A job completed (its pods are released).
     fn on_finished(&self, _m: &mut ClusterSim, _job: u32) {}
 
+    /// A job lost pods (node failure or drain) and restarts as a whole: release it and put
+    /// it back. The default does what the training operators do: with pod-level
+    /// scheduling every pod is recreated now (PyTorchJob/JobSet restart all workers); a
+    /// whole-job policy requeues the gang at its old queue position (Volcano's
+    /// `RestartJob`). Progress and checkpoints are the fault controller's, not the
+    /// policy's.
+    fn restart(&self, m: &mut ClusterSim, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
+        m.evict(job, now, ctx);
+        match self.queueing() {
+            Queueing::Pods => m.recreate_pods(job, now),
+            Queueing::Jobs => {
+                let ts = m.state.jobs[job as usize].queue_ts;
+                m.enqueue_job(job, ts);
+            }
+        }
+    }
+
     /// Whether the policy may break ties by job index (so jobs that differ only by index
     /// are not interchangeable for the verifier's symmetry reduction).
     fn ties_by_job_index(&self, _m: &ClusterSim) -> bool {

@@ -726,11 +726,31 @@ pub(super) fn pods_ready_timeout(
     if js.generation != generation || !js.admitted || js.phase != JobPhase::Waiting {
         return;
     }
-    let wfpr = m.config.kueue.wait_for_pods_ready.clone();
     let now = ctx.now();
     if m.state.jobs[job as usize].assumed > 0 {
         m.note_gang_release(job, now);
     }
+    backoff_or_deactivate(m, job, now, ctx);
+}
+
+/// A node failure or drain lost pods of the admitted workload `job` (`waitForPodsReady`
+/// on): Kueue v0.19.2 marks it `PodsReady=False` (`WaitForRecovery`) and, once
+/// `recoveryTimeout` passes (taken as 0 here), evicts it with `PodsReadyTimeout` and the
+/// requeuing backoff (`workload_controller.go` `reconcileNotReadyTimeout`,
+/// `workload.UpdateRequeueState`), the same path as a `waitForPodsReady` timeout.
+pub(super) fn evict_after_failure(
+    m: &mut ClusterSim,
+    job: u32,
+    now: SimTime,
+    ctx: &mut Ctx<'_, Event>,
+) {
+    backoff_or_deactivate(m, job, now, ctx);
+}
+
+/// Evict and requeue after the requeuing backoff (`backoffBaseSeconds * 2^(n-1)`, at
+/// most `backoffMaxSeconds`), or deactivate past `backoffLimitCount`.
+fn backoff_or_deactivate(m: &mut ClusterSim, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
+    let wfpr = m.config.kueue.wait_for_pods_ready.clone();
     let count = m.state.jobs[job as usize].requeues + 1;
     if wfpr.backoff_limit_count.is_some_and(|l| count > l) {
         m.evict(job, now, ctx);

@@ -72,6 +72,18 @@ impl Policy for Kueue {
         admission::on_finished(m, job);
     }
 
+    /// With `waitForPodsReady`, a workload whose pods failed is evicted and requeued after
+    /// the backoff (v0.19.2 `reconcileNotReadyTimeout`); without it Kueue evicts nothing:
+    /// the workload keeps its admission and its pods are recreated.
+    fn restart(&self, m: &mut ClusterSim, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
+        if self.config.wait_for_pods_ready.enable && m.state.jobs[job as usize].admitted {
+            admission::evict_after_failure(m, job, now, ctx);
+        } else {
+            m.evict(job, now, ctx);
+            m.recreate_pods(job, now);
+        }
+    }
+
     /// Preemption orders candidates by admission time, then job index.
     fn ties_by_job_index(&self, _m: &ClusterSim) -> bool {
         self.config.cluster_queues.iter().any(|q| {

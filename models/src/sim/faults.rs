@@ -1,0 +1,581 @@
+//! Node lifecycle and faults (issue 16, items 3 and 4): cordon, uncordon, drain, failure
+//! and recovery of nodes, given as a list of timed events or drawn from a seeded MTBF per
+//! node (and per GPU), and how the jobs that lose pods react.
+//!
+//! * `cordon` (`kubectl cordon`, `spec.unschedulable`): running pods stay, no new pods.
+//! * `uncordon`: the node takes pods again.
+//! * `drain` (`kubectl drain`): cordon, then evict every pod on the node.
+//! * `fail` (`Ready=False`): every pod on the node is lost; no new pods until it recovers.
+//! * `recover`: a failed node is `Ready` again (also when it was cordoned before failing).
+//!
+//! A job that loses a pod restarts as a whole: a distributed training job cannot go on
+//! with a worker missing. Per policy (see `docs/scenario-format.md`, "Nodes and faults"):
+//!
+//! * gang policies (`gang`, `fifo`, `backfill`, `sjf`, `tiresias`, `volcano`): the whole
+//!   gang is released and the job goes back to its queue at its old position (Volcano's
+//!   `RestartJob` policy on `PodEvicted`/`PodFailed`: the job's pods are killed and
+//!   recreated, the job keeps its creation time; Tiresias keeps its attained service);
+//! * pod-level policies (`default`, `coscheduling`, `k8s-gang`): every pod of the job is
+//!   deleted and recreated at the failure time (Kubeflow PyTorchJob / JobSet restart all
+//!   workers), so the new pods queue behind the ones already waiting;
+//! * `kueue` with `waitForPodsReady`: the workload is evicted (`PodsReadyTimeout`, the
+//!   recovery timeout taken as 0) and requeued after the requeuing backoff, or deactivated
+//!   past `backoffLimitCount`, by the same code as a `waitForPodsReady` timeout; without
+//!   `waitForPodsReady` Kueue does not evict: the workload stays admitted (keeps its quota)
+//!   and its pods are recreated and rescheduled as under `default`.
+//!
+//! A job restarts from its last checkpoint (a multiple of its checkpoint interval in its
+//! own progress, run time) or from zero without one: the lost work is the run time since
+//! that checkpoint. Restoring costs `checkpoint_restore`, or with the network model and a
+//! checkpoint size, the time every node of the job needs to read its share from the
+//! shared filesystem at the rates of that moment (storage model); a restart from zero
+//! restores nothing.
+
+use std::collections::BTreeSet;
+
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use sim_core::{Ctx, RngStreams, SimDuration, SimTime, TimerId};
+
+use super::{ClusterSim, Event, JobPhase, ModelError};
+use crate::state::NodeCondition;
+
+/// What happens to a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeAction {
+    Cordon,
+    Uncordon,
+    Drain,
+    Fail,
+    Recover,
+}
+
+impl NodeAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeAction::Cordon => "cordon",
+            NodeAction::Uncordon => "uncordon",
+            NodeAction::Drain => "drain",
+            NodeAction::Fail => "fail",
+            NodeAction::Recover => "recover",
+        }
+    }
+}
+
+/// The engine event of this module (`Event::Node`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NodeEvent {
+    pub node: u32,
+    pub action: NodeAction,
+    /// Drawn from the MTBF (the next failure or repair follows from it).
+    pub seeded: bool,
+}
+
+/// One listed node event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeEventSpec {
+    pub at: SimTime,
+    /// Node index in the cluster.
+    pub node: u32,
+    pub action: NodeAction,
+}
+
+/// Failures drawn from exponential inter-failure times.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeededFaults {
+    /// Mean time between failures of one node (`None`: only GPU failures).
+    pub node_mtbf: Option<SimDuration>,
+    /// Mean time between failures of one GPU; a GPU failure fails its node (taken out for
+    /// repair), so a node of `g` GPUs fails at rate `1/node_mtbf + g/gpu_mtbf`.
+    pub gpu_mtbf: Option<SimDuration>,
+    /// Repair time: a failed node recovers this long after it failed.
+    pub mttr: SimDuration,
+    /// No failure is drawn at or after this time (default: the horizon; one is needed).
+    pub until: Option<SimTime>,
+}
+
+/// A job's checkpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// A checkpoint every this much progress (run time).
+    pub interval: SimDuration,
+    /// Checkpoint size in bytes (restore time from the storage model on network runs).
+    pub bytes: Option<u64>,
+}
+
+/// The scenario's `faults:` section (and the jobs' checkpoint fields).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FaultConfig {
+    pub events: Vec<NodeEventSpec>,
+    pub seeded: Option<SeededFaults>,
+    /// Per job id (inline jobs).
+    pub checkpoints: std::collections::BTreeMap<String, Checkpoint>,
+    /// For every job without its own.
+    pub default_checkpoint: Option<Checkpoint>,
+    /// Restore time after a restart from a checkpoint (without the storage model).
+    pub checkpoint_restore: SimDuration,
+}
+
+/// Per-job fault accounting. Plain data.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct JobFaults {
+    /// Restarts after losing pods while running.
+    pub restarts: u32,
+    /// Run time lost (progress since the last checkpoint), summed over restarts, ns.
+    pub lost_ns: u64,
+    /// GPU thousandths × ns lost.
+    pub lost_gpu_milli_ns: u128,
+    /// Restore time spent (or to spend) after restarts, ns.
+    pub restore_ns: u64,
+    /// Progress saved by the last checkpoint restarted from.
+    pub checkpoint: SimDuration,
+    /// `remaining` at the last restart and the restore time it included.
+    pub restart_remaining: Option<SimDuration>,
+    pub restore: SimDuration,
+}
+
+/// The fault model's part of `SimState`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FaultState {
+    pub jobs: Vec<JobFaults>,
+    pub node_failures: u32,
+    pub drains: u32,
+}
+
+/// Run-time fault machinery outside `SimState` (configuration and seeded streams).
+#[derive(Debug)]
+pub struct FaultRuntime {
+    pub(super) config: FaultConfig,
+    checkpoints: Vec<Option<Checkpoint>>,
+    /// Per node: failure rate in failures per ns (0: never), its stream, its pending
+    /// seeded event (timer and what it does).
+    rate: Vec<f64>,
+    rngs: Vec<Option<rand_chacha::ChaCha8Rng>>,
+    pending: Vec<Option<(TimerId, NodeAction)>>,
+    until: SimTime,
+    mttr: SimDuration,
+    /// Seeded failures stopped (every job completed).
+    quiet: bool,
+}
+
+impl FaultRuntime {
+    pub(super) fn new(
+        config: &FaultConfig,
+        sim: &ClusterSim,
+        seed: u64,
+        horizon: Option<SimDuration>,
+    ) -> Result<FaultRuntime, ModelError> {
+        let err = |field: &str, msg: String| ModelError::Faults {
+            field: field.into(),
+            msg,
+        };
+        let n = sim.spec.nodes.len();
+        for (i, e) in config.events.iter().enumerate() {
+            if e.node as usize >= n {
+                return Err(err(
+                    &format!("events[{i}].node"),
+                    format!("no node {} (the cluster has {n})", e.node),
+                ));
+            }
+        }
+        let ck_ok = |c: &Checkpoint| c.interval.as_nanos() > 0;
+        if let Some(c) = &config.default_checkpoint
+            && !ck_ok(c)
+        {
+            return Err(err("checkpoint.interval", "must be > 0".into()));
+        }
+        let mut checkpoints = Vec::with_capacity(sim.workload.jobs.len());
+        for j in &sim.workload.jobs {
+            let c = config
+                .checkpoints
+                .get(&j.id)
+                .or(config.default_checkpoint.as_ref());
+            if let Some(c) = c
+                && !ck_ok(c)
+            {
+                return Err(err(
+                    "checkpoint_interval",
+                    format!("job {:?}: must be > 0", j.id),
+                ));
+            }
+            checkpoints.push(c.copied());
+        }
+        let mut rate = vec![0.0; n];
+        let mut rngs = vec![None; n];
+        let mut until = SimTime::ZERO;
+        let mut mttr = SimDuration::ZERO;
+        if let Some(s) = &config.seeded {
+            let per_ns = |d: Option<SimDuration>, field: &str| -> Result<f64, ModelError> {
+                match d {
+                    None => Ok(0.0),
+                    Some(d) if d.as_nanos() == 0 => Err(err(field, "must be > 0".into())),
+                    Some(d) => Ok(1.0 / d.as_nanos() as f64),
+                }
+            };
+            let node_rate = per_ns(s.node_mtbf, "seeded.node_mtbf")?;
+            let gpu_rate = per_ns(s.gpu_mtbf, "seeded.gpu_mtbf")?;
+            if node_rate == 0.0 && gpu_rate == 0.0 {
+                return Err(err(
+                    "seeded",
+                    "needs node_mtbf or gpu_mtbf (or both)".into(),
+                ));
+            }
+            until = match (s.until, horizon) {
+                (Some(u), _) => u,
+                (None, Some(h)) => SimTime::ZERO + h,
+                (None, None) => {
+                    return Err(err(
+                        "seeded.until",
+                        "seeded failures need an end so the run terminates: set faults.seeded.until or a horizon".into(),
+                    ));
+                }
+            };
+            mttr = s.mttr;
+            let streams = RngStreams::new(seed);
+            for (i, node) in sim.spec.nodes.iter().enumerate() {
+                rate[i] = node_rate + gpu_rate * f64::from(node.gpus);
+                if rate[i] > 0.0 {
+                    rngs[i] = Some(streams.stream(&format!("faults/node/{}", node.name)));
+                }
+            }
+        }
+        Ok(FaultRuntime {
+            config: config.clone(),
+            checkpoints,
+            rate,
+            rngs,
+            pending: vec![None; n],
+            until,
+            mttr,
+            quiet: false,
+        })
+    }
+
+    /// The next failure of `node` after `from`, if before `until`.
+    fn draw(&mut self, node: u32, from: SimTime) -> Option<SimTime> {
+        let rate = self.rate[node as usize];
+        let rng = self.rngs[node as usize].as_mut()?;
+        // Inverse transform: -ln(U)/rate with U in (0, 1].
+        let u: f64 = 1.0 - rng.random::<f64>();
+        let ns = (-u.ln() / rate).ceil();
+        let ns = if ns.is_finite() && ns < u64::MAX as f64 {
+            ns as u64
+        } else {
+            u64::MAX
+        };
+        let at = SimTime(from.as_nanos().saturating_add(ns.max(1)));
+        (at < self.until).then_some(at)
+    }
+}
+
+/// Before the run: the listed events and every node's first seeded failure.
+pub(super) fn initial_events(m: &mut ClusterSim) -> Vec<(SimTime, Event)> {
+    let Some(rt) = m.faults.as_mut() else {
+        return Vec::new();
+    };
+    let mut out: Vec<(SimTime, Event)> = rt
+        .config
+        .events
+        .iter()
+        .map(|e| {
+            (
+                e.at,
+                Event::Node(NodeEvent {
+                    node: e.node,
+                    action: e.action,
+                    seeded: false,
+                }),
+            )
+        })
+        .collect();
+    for node in 0..rt.rate.len() as u32 {
+        if let Some(at) = rt.draw(node, SimTime::ZERO) {
+            out.push((
+                at,
+                Event::Node(NodeEvent {
+                    node,
+                    action: NodeAction::Fail,
+                    seeded: true,
+                }),
+            ));
+        }
+    }
+    out
+}
+
+/// Record the timers of the seeded events scheduled before the run (so they can be
+/// cancelled when every job has completed).
+pub(super) fn note_initial_timer(m: &mut ClusterSim, ev: &Event, id: TimerId) {
+    if let (Event::Node(e), Some(rt)) = (ev, m.faults.as_mut())
+        && e.seeded
+    {
+        rt.pending[e.node as usize] = Some((id, e.action));
+    }
+}
+
+fn schedule_seeded(m: &mut ClusterSim, node: u32, action: NodeAction, ctx: &mut Ctx<'_, Event>) {
+    let now = ctx.now();
+    let Some(rt) = m.faults.as_mut() else {
+        return;
+    };
+    if rt.quiet {
+        return;
+    }
+    let at = match action {
+        NodeAction::Recover => Some(now + rt.mttr),
+        _ => rt.draw(node, now),
+    };
+    rt.pending[node as usize] = at.map(|at| {
+        let id = ctx.schedule_at(
+            at,
+            Event::Node(NodeEvent {
+                node,
+                action,
+                seeded: true,
+            }),
+        );
+        (id, action)
+    });
+}
+
+/// Handle a node event.
+pub(super) fn handle(m: &mut ClusterSim, ev: NodeEvent, ctx: &mut Ctx<'_, Event>) {
+    let now = ctx.now();
+    let node = ev.node;
+    if ev.seeded
+        && let Some(rt) = m.faults.as_mut()
+    {
+        rt.pending[node as usize] = None;
+    }
+    let cond = m.state.cluster.nodes[node as usize].condition;
+    match ev.action {
+        NodeAction::Cordon => {
+            if cond == NodeCondition::Ready {
+                set_condition(m, node, NodeCondition::Cordoned);
+            }
+        }
+        NodeAction::Uncordon => {
+            if cond == NodeCondition::Cordoned {
+                make_ready(m, node);
+            }
+        }
+        NodeAction::Drain => {
+            if cond == NodeCondition::Absent {
+                return;
+            }
+            if cond == NodeCondition::Ready {
+                set_condition(m, node, NodeCondition::Cordoned);
+            }
+            if let Some(fs) = m.state.faults.as_mut() {
+                fs.drains += 1;
+            }
+            lose_pods(m, node, now, ctx);
+        }
+        NodeAction::Fail => {
+            if matches!(cond, NodeCondition::Failed | NodeCondition::Absent) {
+                // Already down: a seeded failure draws the next one instead.
+                if ev.seeded {
+                    schedule_seeded(m, node, NodeAction::Fail, ctx);
+                }
+                return;
+            }
+            set_condition(m, node, NodeCondition::Failed);
+            if let Some(fs) = m.state.faults.as_mut() {
+                fs.node_failures += 1;
+            }
+            lose_pods(m, node, now, ctx);
+            if ev.seeded {
+                schedule_seeded(m, node, NodeAction::Recover, ctx);
+            }
+        }
+        NodeAction::Recover => {
+            if cond == NodeCondition::Failed {
+                make_ready(m, node);
+            }
+            if ev.seeded {
+                schedule_seeded(m, node, NodeAction::Fail, ctx);
+            }
+        }
+    }
+}
+
+fn set_condition(m: &mut ClusterSim, node: u32, c: NodeCondition) {
+    m.set_node_condition(node, c);
+}
+
+/// The node takes pods again: everything waiting is retried.
+fn make_ready(m: &mut ClusterSim, node: u32) {
+    set_condition(m, node, NodeCondition::Ready);
+    m.state.rescan = true;
+    m.state.job_dirty = true;
+    // Admission (Kueue) looks again too (nothing reads the flag under other policies).
+    m.state.kueue.dirty = true;
+}
+
+/// After every event: once every job has completed, seeded failures stop (their pending
+/// timers are cancelled, so the run ends when the work does).
+pub(super) fn after_event(m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
+    let Some(rt) = m.faults.as_mut() else {
+        return;
+    };
+    if rt.quiet || rt.pending.iter().all(Option::is_none) {
+        return;
+    }
+    let all_done = m
+        .state
+        .jobs
+        .iter()
+        .all(|j| matches!(j.phase, JobPhase::Completed { .. }));
+    if all_done {
+        rt.quiet = true;
+        for (t, _) in rt.pending.iter_mut().filter_map(Option::take) {
+            ctx.cancel(t);
+        }
+    }
+}
+
+/// Every pod on `node` is gone (failure or drain): each job that had one restarts.
+fn lose_pods(m: &mut ClusterSim, node: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
+    let hit: BTreeSet<u32> = m
+        .state
+        .jobs
+        .iter()
+        .enumerate()
+        .filter(|(_, js)| {
+            js.pods
+                .iter()
+                .any(|p| p.placement.as_ref().is_some_and(|pl| pl.node == node))
+        })
+        .map(|(j, _)| j as u32)
+        .collect();
+    for job in hit {
+        restart_job(m, job, now, ctx);
+    }
+}
+
+/// The job lost pods: release the whole job, roll it back to its last checkpoint and
+/// requeue it as its policy does.
+fn restart_job(m: &mut ClusterSim, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
+    let was_running = m.state.jobs[job as usize].phase == JobPhase::Running;
+    // Bank the progress of the run segment (and stop it) before anything else.
+    m.stop_running(job, now, ctx);
+    let remaining = m.state.jobs[job as usize].remaining;
+    let new_remaining = if was_running {
+        rollback(m, job, remaining)
+    } else {
+        remaining
+    };
+    // A fault is not a preemption: the preemption and eviction counters stay as they were.
+    let preemptions = m.state.preemptions;
+    let evictions = m.state.jobs[job as usize].evictions;
+    // How the job goes back is the policy's (whole-gang requeue, pods recreated, Kueue
+    // eviction with backoff).
+    let policy = std::sync::Arc::clone(&m.policy);
+    policy.restart(m, job, now, ctx);
+    m.state.preemptions = preemptions;
+    let js = &mut m.state.jobs[job as usize];
+    js.evictions = evictions;
+    js.remaining = new_remaining;
+}
+
+/// Roll a job that was running back to its last checkpoint; returns its new remaining
+/// run time (restore included) and records the loss.
+fn rollback(m: &mut ClusterSim, job: u32, remaining: SimDuration) -> SimDuration {
+    let duration = m.workload.jobs[job as usize].duration;
+    let milli = m.workload.jobs[job as usize].gpu_milli();
+    let ck = m
+        .faults
+        .as_ref()
+        .and_then(|rt| rt.checkpoints[job as usize]);
+    let restore_fixed = m
+        .faults
+        .as_ref()
+        .map_or(SimDuration::ZERO, |rt| rt.config.checkpoint_restore);
+    let nodes: Vec<u32> = m.state.jobs[job as usize]
+        .pods
+        .iter()
+        .filter_map(|p| p.placement.as_ref().map(|pl| pl.node))
+        .collect::<BTreeSet<u32>>()
+        .into_iter()
+        .collect();
+    let restore_net = match (ck.and_then(|c| c.bytes), &m.net) {
+        (Some(bytes), Some(net)) => Some(net.restore_time(&nodes, bytes)),
+        _ => None,
+    };
+    let Some(fs) = m.state.faults.as_mut() else {
+        return remaining;
+    };
+    let jf = &mut fs.jobs[job as usize];
+    // Progress (run time) so far: since the last restart, the restore time first.
+    let progress = match jf.restart_remaining {
+        Some(r0) if remaining <= r0 => {
+            let ran = SimDuration(r0.0 - remaining.0);
+            jf.checkpoint + SimDuration(ran.0.saturating_sub(jf.restore.0))
+        }
+        _ => SimDuration(duration.0.saturating_sub(remaining.0)),
+    }
+    .min(duration);
+    let saved = match ck {
+        Some(c) => SimDuration(progress.0 / c.interval.0 * c.interval.0),
+        None => SimDuration::ZERO,
+    };
+    let lost = SimDuration(progress.0 - saved.0);
+    let restore = if saved.0 > 0 {
+        restore_net.unwrap_or(restore_fixed)
+    } else {
+        SimDuration::ZERO
+    };
+    let new_remaining = SimDuration((duration.0 - saved.0).saturating_add(restore.0));
+    jf.restarts += 1;
+    jf.lost_ns = jf.lost_ns.saturating_add(lost.0);
+    jf.lost_gpu_milli_ns += u128::from(milli) * u128::from(lost.0);
+    jf.restore_ns = jf.restore_ns.saturating_add(restore.0);
+    jf.checkpoint = saved;
+    jf.restart_remaining = Some(new_remaining);
+    jf.restore = restore;
+    new_remaining
+}
+
+/// Will a pending event bring `node` (in condition `cond`) back to `Ready`: a listed
+/// `recover`/`uncordon` not yet past, or the seeded repair of a failed node?
+fn returns(m: &ClusterSim, rt: &FaultRuntime, node: u32, cond: NodeCondition) -> bool {
+    let back = match cond {
+        NodeCondition::Failed => NodeAction::Recover,
+        NodeCondition::Cordoned => NodeAction::Uncordon,
+        _ => return false,
+    };
+    let now = m.state.usage.last;
+    rt.config
+        .events
+        .iter()
+        .any(|e| e.node == node && e.action == back && e.at >= now)
+        || rt.pending[node as usize].is_some_and(|(_, a)| a == back)
+}
+
+/// For the no-progress guard: some node is down and a pending event brings it back (the
+/// waiting jobs may run then).
+pub(super) fn nodes_returning(m: &ClusterSim) -> bool {
+    let Some(rt) = m.faults.as_ref() else {
+        return false;
+    };
+    m.state
+        .cluster
+        .nodes
+        .iter()
+        .enumerate()
+        .any(|(i, n)| returns(m, rt, i as u32, n.condition))
+}
+
+/// For the deadlock check: in `pool` (a copy of the cluster), mark `Ready` every node that
+/// a pending event will bring back, so a job waiting for it is not called deadlocked.
+pub(super) fn revive_returning(m: &ClusterSim, pool: &mut crate::state::ClusterState) {
+    let Some(rt) = m.faults.as_ref() else {
+        return;
+    };
+    for node in 0..pool.nodes.len() as u32 {
+        if returns(m, rt, node, pool.nodes[node as usize].condition) {
+            pool.set_condition(node, NodeCondition::Ready);
+        }
+    }
+}
