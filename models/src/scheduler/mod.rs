@@ -1,11 +1,13 @@
 //! Scheduler policies, built from framework plugins.
 
+pub mod fgd;
 pub mod framework;
 pub mod plugins;
 
 use serde::{Deserialize, Serialize};
 use sim_core::SimDuration;
 
+pub use fgd::Placement;
 pub use framework::{
     FilterPlugin, NodeFilter, Profile, ScorePlugin, Scratch, num_feasible_nodes_to_find,
 };
@@ -424,6 +426,10 @@ pub struct SchedulerConfig {
     pub kueue: KueueConfig,
     pub volcano: VolcanoConfig,
     pub tiresias: TiresiasConfig,
+    /// Node scores and GPU choice: `default` (the policy's own) or one of the FGD
+    /// artefact's placement policies (`scheduler::fgd`).
+    #[serde(skip_serializing_if = "Placement::is_default")]
+    pub placement: Placement,
 }
 
 impl Default for SchedulerConfig {
@@ -439,6 +445,7 @@ impl Default for SchedulerConfig {
             kueue: KueueConfig::default(),
             volcano: VolcanoConfig::default(),
             tiresias: TiresiasConfig::default(),
+            placement: Placement::Default,
         }
     }
 }
