@@ -296,6 +296,7 @@ fn main_model_replays_the_artefact_run_pod_for_pod() {
         let art = trace.run(policy, 42);
         let mut cfg = config(PolicyKind::Default, placement);
         cfg.horizon = Some(mm.horizon);
+        cfg.scheduler.fgd_target_pods = Some(mm.target_pods.clone());
         let r = run(mm.cluster.clone(), mm.workload.clone(), &cfg, None).expect("run");
         let placed = r
             .jobs
@@ -309,7 +310,10 @@ fn main_model_replays_the_artefact_run_pod_for_pod() {
             .filter(|(j, _)| j.outcome == Outcome::Running)
             .map(|(_, s)| s.gpu_milli())
             .sum();
-        assert!(art.failed > 0, "{policy}: the tuned list over-fills the cluster");
+        assert!(
+            art.failed > 0,
+            "{policy}: the tuned list over-fills the cluster"
+        );
         assert_eq!(placed, art.placed, "{policy}: pods placed");
         assert_eq!(r.jobs.len(), art.pods, "{policy}: pods");
         let art_used = (art.final_allocation * art.capacity_milli as f64 / 100.0).round() as u64;
@@ -317,11 +321,12 @@ fn main_model_replays_the_artefact_run_pod_for_pod() {
     }
 }
 
-/// The whole default openb trace (1,213 nodes, 10,866 pods tuned, seed 42) through the main
-/// model under FGD placement places the same pods as the reproduction loop. Heavy.
+/// The whole default openb trace (1,213 nodes, 10,866 tuned pods, seed 42) through the main
+/// model places, for each deterministic policy, exactly the pods the reproduction loop
+/// places (FGD: 8,334). About 6 s: `cargo test -p models --test fgd_placement -- --ignored`.
 #[test]
 #[ignore]
-fn main_model_replays_the_full_default_trace_under_fgd() {
+fn main_model_replays_the_full_default_trace() {
     use models::fgd::{Policy, Trace};
     let dir = std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -333,15 +338,27 @@ fn main_model_replays_the_full_default_trace_under_fgd() {
     )
     .expect("trace");
     let mm = trace.main_model(42, "pods.csv").expect("main model");
-    let art = trace.run(Policy::Fgd, 42);
-    let mut cfg = config(PolicyKind::Default, Placement::Fgd);
-    cfg.check_invariants = false;
-    cfg.horizon = Some(mm.horizon);
-    let r = run(mm.cluster, mm.workload, &cfg, None).expect("run");
-    let placed = r
-        .jobs
-        .iter()
-        .filter(|j| j.outcome == Outcome::Running)
-        .count();
-    assert_eq!(placed, art.placed);
+    for (policy, placement) in [
+        (Policy::DotProd, Placement::DotProd),
+        (Policy::GpuClustering, Placement::GpuClustering),
+        (Policy::GpuPacking, Placement::GpuPacking),
+        (Policy::BestFit, Placement::BestFit),
+        (Policy::Fgd, Placement::Fgd),
+    ] {
+        let art = trace.run(policy, 42);
+        let mut cfg = config(PolicyKind::Default, placement);
+        cfg.check_invariants = false;
+        cfg.horizon = Some(mm.horizon);
+        cfg.scheduler.fgd_target_pods = Some(mm.target_pods.clone());
+        let r = run(mm.cluster.clone(), mm.workload.clone(), &cfg, None).expect("run");
+        let placed = r
+            .jobs
+            .iter()
+            .filter(|j| j.outcome == Outcome::Running)
+            .count();
+        assert_eq!(placed, art.placed, "{policy}");
+        if policy == Policy::Fgd {
+            assert_eq!(placed, 8334);
+        }
+    }
 }

@@ -112,6 +112,7 @@ pub fn to_run_scenario(
     };
     config.scheduler.policy = ov.policy.unwrap_or_default();
     config.scheduler.placement = models::scheduler::Placement::Fgd;
+    config.scheduler.fgd_target_pods = Some(run.target_pods);
     Ok(crate::scenario::Scenario {
         name: format!("{} (seed {seed}, main model, placement fgd)", sc.name),
         cluster: run.cluster,

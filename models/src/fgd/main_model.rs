@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use sim_core::{SimDuration, SimTime};
 
+use super::Trace;
 use super::error::FgdError;
 use super::openb::PodRow;
-use super::Trace;
 use crate::cluster::{ClusterSpec, NodeSpec};
 use crate::resources::{GpuRequest, PodRequest};
 use crate::workload::{JobSpec, Workload};
@@ -27,6 +27,9 @@ pub struct MainModelRun {
     pub cluster: ClusterSpec,
     pub workload: Workload,
     pub horizon: SimDuration,
+    /// The artefact's original pod list, from which it computes FGD's fragmentation
+    /// targets (`SchedulerConfig::fgd_target_pods`).
+    pub target_pods: crate::scheduler::fgd::TargetPods,
 }
 
 fn request(file: &str, p: &PodRow) -> Result<PodRequest, FgdError> {
@@ -90,6 +93,11 @@ impl Trace {
                 }
             })
             .collect();
+        let horizon = SimDuration::from_secs(
+            (seq.order.len() as u64)
+                .saturating_mul(ARRIVAL_GAP_S)
+                .saturating_add(1),
+        );
         let mut jobs = Vec::with_capacity(seq.order.len());
         let mut seen: BTreeMap<usize, u32> = BTreeMap::new();
         let mut at = SimTime::ZERO;
@@ -106,7 +114,8 @@ impl Trace {
             jobs.push(JobSpec {
                 id,
                 submit: at,
-                duration: SimDuration::from_secs(u64::from(u32::MAX)),
+                // Every pod outlives the run: no departures.
+                duration: horizon + SimDuration::from_secs(1),
                 pods: vec![request(pods_file, row)?],
                 priority: 0,
                 queue: None,
@@ -116,8 +125,12 @@ impl Trace {
         Ok(MainModelRun {
             cluster: ClusterSpec { nodes },
             workload: Workload { jobs },
-            horizon: SimDuration::from_secs(
-                (seq.order.len() as u64).saturating_mul(ARRIVAL_GAP_S).saturating_add(1),
+            horizon,
+            target_pods: std::sync::Arc::new(
+                self.pods
+                    .iter()
+                    .map(|p| (p.cpu_milli, p.gpu_milli, p.num_gpu, p.gpu_spec.clone()))
+                    .collect(),
             ),
         })
     }

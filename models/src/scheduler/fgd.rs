@@ -86,6 +86,9 @@ impl Placement {
     }
 }
 
+/// A pod list for FGD's targets: (CPU milli, per-GPU milli, GPU count, GPU spec) per pod.
+pub type TargetPods = std::sync::Arc<Vec<(i64, i64, i64, String)>>;
+
 /// Why an FGD placement cannot run on a cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlacementError(pub String);
@@ -152,6 +155,7 @@ impl FgdPlacement {
         placement: Placement,
         spec: &ClusterSpec,
         workload: &Workload,
+        target_pods: Option<&TargetPods>,
     ) -> Result<Option<FgdPlacement>, PlacementError> {
         let Some(policy) = placement.fgd_policy() else {
             return Ok(None);
@@ -171,15 +175,25 @@ impl FgdPlacement {
             .collect();
         models.sort();
         models.dedup();
-        let pods: Vec<(i64, i64, i64, String)> = workload
-            .jobs
-            .iter()
-            .flat_map(|j| &j.pods)
-            .map(|p| {
-                let (milli, num) = milli_num(p.gpu);
-                (to_i64(p.cpu_milli), milli, num, spec_string(p))
-            })
-            .collect();
+        let from_workload = || -> Vec<(i64, i64, i64, String)> {
+            workload
+                .jobs
+                .iter()
+                .flat_map(|j| &j.pods)
+                .map(|p| {
+                    let (milli, num) = milli_num(p.gpu);
+                    (to_i64(p.cpu_milli), milli, num, spec_string(p))
+                })
+                .collect()
+        };
+        let owned;
+        let pods: &[(i64, i64, i64, String)] = match target_pods {
+            Some(t) => t,
+            None => {
+                owned = from_workload();
+                &owned
+            }
+        };
         let targets = Targets::from_requests(
             pods.iter().map(|(c, m, n, s)| (*c, *m, *n, s.as_str())),
             &models,
@@ -350,12 +364,17 @@ pub fn setup(
     spec: &ClusterSpec,
     workload: &Workload,
 ) -> Result<Option<std::sync::Arc<FgdPlacement>>, crate::sim::ModelError> {
-    let p = FgdPlacement::new(config.placement, spec, workload)
-        .map_err(|e| crate::sim::ModelError::Config {
-            field: "placement".into(),
-            msg: e.0,
-        })?
-        .map(std::sync::Arc::new);
+    let p = FgdPlacement::new(
+        config.placement,
+        spec,
+        workload,
+        config.fgd_target_pods.as_ref(),
+    )
+    .map_err(|e| crate::sim::ModelError::Config {
+        field: "placement".into(),
+        msg: e.0,
+    })?
+    .map(std::sync::Arc::new);
     if let Some(p) = &p {
         install(profile, p.clone());
     }

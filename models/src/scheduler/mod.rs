@@ -430,6 +430,12 @@ pub struct SchedulerConfig {
     /// artefact's placement policies (`scheduler::fgd`).
     #[serde(skip_serializing_if = "Placement::is_default")]
     pub placement: Placement,
+    /// The pod list FGD's fragmentation targets are computed from, as (CPU milli, per-GPU
+    /// milli, GPU count, GPU spec) per pod; `None` (the default): the run's workload. Set
+    /// by `orrery run` on an FGD-family scenario (the artefact's original pod list); not a
+    /// scenario key.
+    #[serde(skip)]
+    pub fgd_target_pods: Option<fgd::TargetPods>,
 }
 
 impl Default for SchedulerConfig {
@@ -446,6 +452,7 @@ impl Default for SchedulerConfig {
             volcano: VolcanoConfig::default(),
             tiresias: TiresiasConfig::default(),
             placement: Placement::Default,
+            fgd_target_pods: None,
         }
     }
 }
