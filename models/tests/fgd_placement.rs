@@ -247,10 +247,10 @@ fn nodes_beyond_eight_gpus_are_refused() {
     let wl = Workload {
         jobs: vec![share("A", 0, 1, 500)],
     };
-    let e = ClusterSim::new(spec, wl, &config(PolicyKind::Gang, Placement::Fgd))
-        .err()
-        .expect("refused")
-        .to_string();
+    let e = match ClusterSim::new(spec, wl, &config(PolicyKind::Gang, Placement::Fgd)) {
+        Ok(_) => panic!("a 16-GPU node was accepted"),
+        Err(e) => e.to_string(),
+    };
     assert!(
         e.contains("scheduler.placement") && e.contains("\"n0\" has 16"),
         "{e}"

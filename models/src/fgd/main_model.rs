@@ -120,7 +120,7 @@ impl Trace {
                 priority: 0,
                 queue: None,
             });
-            at = at + SimDuration::from_secs(ARRIVAL_GAP_S);
+            at += SimDuration::from_secs(ARRIVAL_GAP_S);
         }
         Ok(MainModelRun {
             cluster: ClusterSpec { nodes },
