@@ -285,8 +285,8 @@ impl FgdPlacement {
             .or_insert_with(|| policy::score(self.policy, &shape, &n, &self.targets))
     }
 
-    /// Reserve: the GPUs the pod takes on `spec`'s node (`None` when the policy leaves
-    /// the choice to the default best fit).
+    /// Reserve: the GPUs the pod takes on `spec`'s node, chosen by
+    /// [`policy::choose_gpus`] (Random's sharing pods: best fit); `None` if they do not fit.
     pub fn pick_gpus(&self, pod: &PodRequest, spec: &NodeSpec, st: &NodeState) -> Option<Vec<u8>> {
         if pod.gpu == GpuRequest::None {
             return Some(Vec::new());
