@@ -141,6 +141,6 @@ fn fgd_placement_refuses_nodes_beyond_eight_gpus() {
     rejects(
         "fgd-16-gpus",
         &yaml,
-        &["scheduler.placement", "at most 8 GPUs", "has 16"],
+        &["s.yaml", "scheduler.placement", "at most 8 GPUs", "has 16"],
     );
 }

@@ -148,6 +148,23 @@ fn milli_num(gpu: GpuRequest) -> (i64, i64) {
     }
 }
 
+/// Whether `placement` can run on the cluster: the artefact's formulas model nodes of at
+/// most 8 GPUs.
+pub fn check_cluster(placement: Placement, spec: &ClusterSpec) -> Result<(), PlacementError> {
+    if placement.is_default() {
+        return Ok(());
+    }
+    match spec.nodes.iter().find(|n| n.gpus as usize > MAX_GPUS) {
+        Some(n) => Err(PlacementError(format!(
+            "{} models nodes of at most {MAX_GPUS} GPUs (the FGD artefact's), but node {:?} has {}",
+            placement.name(),
+            n.name,
+            n.gpus
+        ))),
+        None => Ok(()),
+    }
+}
+
 impl FgdPlacement {
     /// Set up `placement` for a cluster and workload; `None` for `default`. Refused when a
     /// node has more GPUs than the artefact's nodes (8).
@@ -160,14 +177,7 @@ impl FgdPlacement {
         let Some(policy) = placement.fgd_policy() else {
             return Ok(None);
         };
-        if let Some(n) = spec.nodes.iter().find(|n| n.gpus as usize > MAX_GPUS) {
-            return Err(PlacementError(format!(
-                "placement {} models nodes of at most {MAX_GPUS} GPUs (the FGD artefact's), but node {:?} has {}",
-                placement.name(),
-                n.name,
-                n.gpus
-            )));
-        }
+        check_cluster(placement, spec)?;
         let mut models: Vec<String> = spec
             .nodes
             .iter()
