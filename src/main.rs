@@ -302,6 +302,13 @@ fn load_scenario(args: &RunArgs, ov: &Overrides) -> Result<Scenario, ScenarioErr
             }];
             scenarios::build_parsed(&p.display().to_string(), f, &DirSource(PathBuf::new()), ov)
         }
+        // FGD-family scenarios (an `fgd:` section): the artefact's run through the main model.
+        Some(p)
+            if scenarios::scenario::read_regular_file(p)
+                .is_ok_and(|y| scenarios::fgd::is_fgd(&y)) =>
+        {
+            scenarios::fgd::to_run_scenario(&scenarios::fgd::load(p)?, ov)
+        }
         Some(p) => scenarios::load(p, ov),
     }
 }

@@ -77,3 +77,23 @@ fn fgd_family_compare_matches_the_artefact() {
     assert!(text(&out.stderr).contains("unknown FGD placement policy \"kueue\""));
     assert!(!d.join("never").exists());
 }
+
+/// `orrery run` on the FGD scenario replays tune seed 42 through the main model with the FGD
+/// placement plugins: 10,866 one-pod jobs, of which the reproduction loop places 8,334
+/// (`models::fgd::Trace::run(Fgd, 42).placed`); the rest never find a node.
+#[test]
+fn fgd_family_run_goes_through_the_main_model() {
+    let d = tmpdir("fgd-run");
+    let scenario = bundled("fgd-default.yaml");
+    let out = orrery(
+        &["run", scenario.to_str().unwrap(), "--out", "res", "-q"],
+        &d,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let jobs = std::fs::read_to_string(d.join("res/jobs.csv")).unwrap();
+    let rows: Vec<&str> = jobs.lines().skip(1).collect();
+    assert_eq!(rows.len(), 10_866);
+    let running = rows.iter().filter(|r| r.ends_with(",running")).count();
+    let pending = rows.iter().filter(|r| r.ends_with(",pending")).count();
+    assert_eq!((running, pending), (8_334, 2_532));
+}

@@ -125,3 +125,22 @@ fn impossible_quotas() {
         &["job \"big\" needs 12 GPUs", "whole cluster has 8"],
     );
 }
+
+#[test]
+fn unknown_placement_name() {
+    rejects(
+        "bad-placement",
+        &scenario("  placement: tetris\n", ""),
+        &["s.yaml", "unknown variant `tetris`", "gpupacking", "fgd"],
+    );
+}
+
+#[test]
+fn fgd_placement_refuses_nodes_beyond_eight_gpus() {
+    let yaml = scenario("  placement: fgd\n", "").replace("gpus: 4,", "gpus: 16,");
+    rejects(
+        "fgd-16-gpus",
+        &yaml,
+        &["s.yaml", "scheduler.placement", "at most 8 GPUs", "has 16"],
+    );
+}

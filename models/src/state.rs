@@ -58,6 +58,39 @@ pub struct NodeState {
     /// Lifecycle condition; set through [`ClusterState::set_condition`].
     #[serde(default)]
     pub condition: NodeCondition,
+    /// Bound pods per GPU kind (FGD artefact's GPU affinity tags), read only by the
+    /// GpuClustering placement. Not part of the state's identity (see [`GpuTags`]).
+    #[serde(skip)]
+    pub gpu_tags: GpuTags,
+}
+
+/// Bound pods per GPU kind on a node: index 0 = GPU-sharing pods, `k` = pods of `k` whole
+/// GPUs (`k` capped at 8), as the FGD artefact's `GpuClusteringScorePlugin` counts its
+/// affinity tags. A function of which pods are bound where (which the job states already
+/// say), so it is left out of equality, hashing (the verifier's fingerprints) and
+/// serialisation: existing fingerprints and outputs do not change.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GpuTags(pub [u32; 9]);
+
+impl PartialEq for GpuTags {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for GpuTags {}
+impl std::hash::Hash for GpuTags {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+impl GpuTags {
+    /// The tag of a GPU request (`None` for CPU-only pods).
+    pub fn tag(gpu: GpuRequest) -> Option<usize> {
+        match gpu {
+            GpuRequest::None => None,
+            GpuRequest::Shared(_) => Some(0),
+            GpuRequest::Whole(n) => Some((n as usize).min(8)),
+        }
+    }
 }
 
 impl NodeState {
@@ -72,6 +105,7 @@ impl NodeState {
             gpu_used_milli: 0,
             pods: 0,
             condition: NodeCondition::Ready,
+            gpu_tags: GpuTags::default(),
         }
     }
 
@@ -146,6 +180,9 @@ impl NodeState {
         self.cpu_scored += nonzero_cpu(pod);
         self.memory_scored += nonzero_memory(pod);
         self.pods += 1;
+        if let Some(t) = GpuTags::tag(pod.gpu) {
+            self.gpu_tags.0[t] += 1;
+        }
         self.gpu_used_milli += pod.gpu.total_milli();
         let m = pod.gpu.milli_per_device() as u16;
         for &g in gpus {
@@ -163,6 +200,9 @@ impl NodeState {
         self.cpu_scored -= nonzero_cpu(pod);
         self.memory_scored -= nonzero_memory(pod);
         self.pods -= 1;
+        if let Some(t) = GpuTags::tag(pod.gpu) {
+            self.gpu_tags.0[t] -= 1;
+        }
         self.gpu_used_milli -= pod.gpu.total_milli();
         let m = pod.gpu.milli_per_device() as u16;
         for &g in gpus {

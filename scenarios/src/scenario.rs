@@ -411,6 +411,9 @@ pub fn build_parsed(
         )?,
     };
     validate_scheduler(path, &config.scheduler)?;
+    // Checked here, where the file is known (the run would report it without the file).
+    models::scheduler::fgd::check_cluster(config.scheduler.placement, &cluster)
+        .map_err(|e| invalid(path, "scheduler.placement", e.0))?;
     if let Some(n) = &config.network {
         // Checked here, where the file is known, with the field as written (the run would
         // report it later as a `scheduler.network` error without the file).

@@ -23,6 +23,13 @@ pub enum FgdError {
     UnknownPolicy(String),
     /// The node list holds no node with GPUs.
     NoGpuNodes { file: String },
+    /// A pod the main model cannot express (`orrery run` on an FGD scenario).
+    Pod {
+        file: String,
+        pod: String,
+        field: String,
+        msg: String,
+    },
 }
 
 impl fmt::Display for FgdError {
@@ -45,6 +52,12 @@ impl fmt::Display for FgdError {
                  gpupacking, bestfit, fgd)"
             ),
             FgdError::NoGpuNodes { file } => write!(f, "{file}: no node with GPUs"),
+            FgdError::Pod {
+                file,
+                pod,
+                field,
+                msg,
+            } => write!(f, "{file}: pod {pod}: field `{field}`: {msg}"),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::openb::PodRow;
 
 /// (CPU milli, per-GPU milli, GPU count, GPU spec): `simontype.PodResource`.
-type Key<'a> = (i64, i64, i64, &'a str);
+pub type Key<'a> = (i64, i64, i64, &'a str);
 
 /// `typicalPodsConfig.podPopularityThreshold` of the published runs (percent).
 pub const POPULARITY_THRESHOLD: f64 = 95.0;
@@ -41,13 +41,27 @@ pub fn spec_allows(spec: &str, model: &str) -> bool {
 impl Targets {
     /// `GetTypicalPods` with CPU-only pods included, threshold 95 %, step 1, no GPU weight.
     pub fn from_pods(pods: &[PodRow], models: &[String]) -> Targets {
+        Targets::from_requests(
+            pods.iter()
+                .map(|p| (p.cpu_milli, p.gpu_milli, p.num_gpu, p.gpu_spec.as_str())),
+            models,
+        )
+    }
+
+    /// `GetTypicalPods` over any pod list given as (CPU milli, per-GPU milli, GPU count,
+    /// GPU spec) per pod: the artefact's pod list or the main model's workload
+    /// (`crate::scheduler::fgd`).
+    pub fn from_requests<'a>(
+        pods: impl IntoIterator<Item = Key<'a>>,
+        models: &[String],
+    ) -> Targets {
         let mut counts: BTreeMap<Key<'_>, f64> = BTreeMap::new();
-        for p in pods {
-            *counts
-                .entry((p.cpu_milli, p.gpu_milli, p.num_gpu, p.gpu_spec.as_str()))
-                .or_insert(0.0) += 1.0;
+        let mut n = 0usize;
+        for k in pods {
+            *counts.entry(k).or_insert(0.0) += 1.0;
+            n += 1;
         }
-        let total = pods.len() as f64;
+        let total = n as f64;
         let mut list: Vec<(Key<'_>, f64)> = counts.into_iter().collect();
         // Descending by count, then by key (CPU, milli, count, spec bytes).
         list.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| b.0.cmp(&a.0)));

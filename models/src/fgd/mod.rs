@@ -19,6 +19,7 @@ pub mod error;
 pub mod expected;
 pub mod frag;
 pub mod go_rand;
+pub mod main_model;
 pub mod openb;
 pub mod policy;
 pub mod sched;

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::cluster::{MAX_GPUS, MILLI, NodeState, Shape};
+use super::cluster::{MAX_GPUS, MILLI, NodeState, Shape, best_fit_gpus, exclusive_gpus};
 use super::error::FgdError;
 use super::frag::Targets;
 
@@ -105,6 +105,24 @@ pub fn score(policy: Policy, shape: &Shape, n: &NodeState, targets: &Targets) ->
     Score {
         score: s,
         gpu: u8::MAX,
+    }
+}
+
+/// The GPUs a pod takes on the node it was bound to (Reserve), given that node's [`score`]:
+/// FGD puts a sharing pod on the GPU its score chose (the least fragmenting one) and
+/// whole-GPU pods on the lowest-index free GPUs (`AllocateExclusiveGpuId`); Random does
+/// the same for whole GPUs, and its draw for a sharing pod is the caller's (it needs the
+/// RNG: `None` here); the other policies take the best-fit GPU (`best` method). The FGD
+/// reproduction (`sched`) and the main model's FGD placement (`crate::scheduler::fgd`)
+/// both call this.
+pub fn choose_gpus(policy: Policy, shape: &Shape, n: &NodeState, s: Score) -> Option<Vec<usize>> {
+    match policy {
+        Policy::Fgd if shape.is_share() => {
+            (usize::from(s.gpu) < n.n_gpu).then(|| vec![usize::from(s.gpu)])
+        }
+        Policy::Random if shape.is_share() => None,
+        Policy::Fgd | Policy::Random => Some(exclusive_gpus(shape, n)),
+        _ => Some(best_fit_gpus(shape, n)),
     }
 }
 

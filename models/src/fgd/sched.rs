@@ -10,7 +10,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use sim_core::{Chooser, ChooserMode, RngStreams};
 
-use super::cluster::{Cluster, MAX_GPUS, NodeState, Shape, best_fit_gpus, exclusive_gpus, place};
+use super::cluster::{Cluster, MAX_GPUS, NodeState, Shape, place};
 use super::frag::Targets;
 use super::policy::{self, Policy, Score};
 
@@ -36,7 +36,7 @@ pub struct Outcome {
 /// FxHash-style hasher: fixed (deterministic) and fast for small integer keys. Only used
 /// for look-ups, never iterated.
 #[derive(Default)]
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn finish(&self) -> u64 {
@@ -64,7 +64,7 @@ impl Hasher for FxHasher {
     }
 }
 
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Node state as far as an FGD score depends on it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -241,10 +241,14 @@ pub fn schedule(
             None => failed += 1,
             Some(i) => {
                 let n = &cluster.nodes[i];
-                let gpus: Vec<usize> = match policy {
-                    Policy::Fgd if shape.is_share() => vec![cache.gpu[i] as usize],
-                    Policy::Fgd => exclusive_gpus(shape, n),
-                    Policy::Random if shape.is_share() => {
+                let s = Score {
+                    score: 0,
+                    gpu: cache.gpu[i],
+                };
+                let gpus: Vec<usize> = match policy::choose_gpus(policy, shape, n, s) {
+                    Some(g) => g,
+                    // Random's draw for a sharing pod (the RNG is the loop's).
+                    None => {
                         let mut pick = None;
                         let mut seen = 0;
                         for (g, &free) in n.gpus().iter().enumerate() {
@@ -257,8 +261,6 @@ pub fn schedule(
                         }
                         pick.into_iter().collect()
                     }
-                    Policy::Random => exclusive_gpus(shape, n),
-                    _ => best_fit_gpus(shape, n),
                 };
                 let n = &mut cluster.nodes[i];
                 place(shape, n, &gpus);

@@ -1,11 +1,13 @@
 //! Scheduler policies, built from framework plugins.
 
+pub mod fgd;
 pub mod framework;
 pub mod plugins;
 
 use serde::{Deserialize, Serialize};
 use sim_core::SimDuration;
 
+pub use fgd::Placement;
 pub use framework::{
     FilterPlugin, NodeFilter, Profile, ScorePlugin, Scratch, num_feasible_nodes_to_find,
 };
@@ -406,6 +408,16 @@ pub struct SchedulerConfig {
     pub kueue: KueueConfig,
     pub volcano: VolcanoConfig,
     pub tiresias: TiresiasConfig,
+    /// Node scores and GPU choice: `default` (the policy's own) or one of the FGD
+    /// artefact's placement policies (`scheduler::fgd`).
+    #[serde(skip_serializing_if = "Placement::is_default")]
+    pub placement: Placement,
+    /// The pod list FGD's fragmentation targets are computed from, as (CPU milli, per-GPU
+    /// milli, GPU count, GPU spec) per pod; `None` (the default): the run's workload. Set
+    /// by `orrery run` on an FGD-family scenario (the artefact's original pod list); not a
+    /// scenario key.
+    #[serde(skip)]
+    pub fgd_target_pods: Option<fgd::TargetPods>,
 }
 
 impl Default for SchedulerConfig {
@@ -421,6 +433,8 @@ impl Default for SchedulerConfig {
             kueue: KueueConfig::default(),
             volcano: VolcanoConfig::default(),
             tiresias: TiresiasConfig::default(),
+            placement: Placement::Default,
+            fgd_target_pods: None,
         }
     }
 }

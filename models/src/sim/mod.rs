@@ -317,6 +317,8 @@ pub struct ClusterSim {
     pub check_invariants: bool,
     pub detect: DetectConfig,
     profile: Profile,
+    /// FGD-family placement (`scheduler.placement`): its GPU choice at Reserve.
+    fgd: Option<std::sync::Arc<crate::scheduler::fgd::FgdPlacement>>,
     /// Interned pod shapes per job/pod and gang shapes per job, for the per-scan memo of
     /// requests already known not to fit.
     pod_shape: Vec<Vec<u32>>,
@@ -478,9 +480,11 @@ impl ClusterSim {
         };
         let mut profile = policy.profile(&config.scheduler);
         profile.merge_identical_nodes = config.reduce_symmetry;
+        let fgd = crate::scheduler::fgd::setup(&mut profile, &config.scheduler, &spec, &workload)?;
         let workload_pods: u64 = workload.jobs.iter().map(|j| j.pods.len() as u64).sum();
         let mut sim = ClusterSim {
             profile,
+            fgd,
             config: config.scheduler.clone(),
             pod_order: config.pod_order,
             check_invariants: config.check_invariants,
@@ -938,7 +942,13 @@ impl ClusterSim {
                     }
                 }
             }
-            _ => self.state.cluster.nodes[node as usize].pick_gpus(req.gpu),
+            _ => {
+                let st = &self.state.cluster.nodes[node as usize];
+                match &self.fgd {
+                    Some(f) => f.pick_gpus(req, &self.spec.nodes[node as usize], st),
+                    None => st.pick_gpus(req.gpu),
+                }
+            }
         };
         let Some(gpus) = picked else {
             self.invariant_violation = Some(format!(

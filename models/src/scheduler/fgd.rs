@@ -1,0 +1,392 @@
+//! The FGD artefact's placement policies as scheduler-framework plugins (`scheduler:
+//! {placement: …}`): a Score plugin per policy and the GPU choice it implies at Reserve,
+//! usable under every policy of the main model.
+//!
+//! The formulas are not re-implemented here: a node of the main model is viewed as the
+//! artefact's node ([`crate::fgd::cluster::NodeState`]) and a pod as its shape, and the
+//! score and GPU choice are those of [`crate::fgd::policy`], which the FGD reproduction
+//! (`crate::fgd::sched`) calls too. Semantics: `hkust-adsl/kubernetes-scheduler-simulator`
+//! @8f3d641. Fragmentation targets (FGD's typical pods) are computed from the run's
+//! workload, every pod counted once, as the artefact computes them from its pod list.
+//!
+//! Deviations from the artefact (see `docs/policies.md`): ties between equal node scores go
+//! to the run's chooser (the artefact ranks nodes by a shuffled order); `random` draws its
+//! node from the chooser among all feasible nodes (all score 0) and gives a sharing pod the
+//! best-fit GPU (the artefact draws the GPU at random too); under DRA the claim allocator
+//! chooses the GPUs.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::{ClusterSpec, NodeSpec};
+use crate::fgd::cluster::{MAX_GPUS, MILLI, NodeState as FgdNode, Shape};
+use crate::fgd::frag::Targets;
+use crate::fgd::policy::{self, Policy, Score};
+use crate::resources::{GpuRequest, PodRequest};
+use crate::state::NodeState;
+use crate::workload::Workload;
+
+use super::framework::{Profile, ScorePlugin};
+
+/// Which node scores and GPU choice place pods (`scheduler.placement`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    /// The policy's own scoring (NodeResourcesFit + BalancedAllocation, or Volcano's
+    /// binpack) and the best-fit GPU: today's behaviour.
+    #[default]
+    Default,
+    Random,
+    #[serde(rename = "dotprod")]
+    DotProd,
+    #[serde(rename = "gpuclustering")]
+    GpuClustering,
+    #[serde(rename = "gpupacking")]
+    GpuPacking,
+    #[serde(rename = "bestfit")]
+    BestFit,
+    Fgd,
+}
+
+impl Placement {
+    pub const NAMES: &'static [&'static str] = &[
+        "default",
+        "random",
+        "dotprod",
+        "gpuclustering",
+        "gpupacking",
+        "bestfit",
+        "fgd",
+    ];
+
+    pub fn is_default(&self) -> bool {
+        *self == Placement::Default
+    }
+
+    /// The FGD artefact policy, `None` for `default`.
+    pub fn fgd_policy(self) -> Option<Policy> {
+        match self {
+            Placement::Default => None,
+            Placement::Random => Some(Policy::Random),
+            Placement::DotProd => Some(Policy::DotProd),
+            Placement::GpuClustering => Some(Policy::GpuClustering),
+            Placement::GpuPacking => Some(Policy::GpuPacking),
+            Placement::BestFit => Some(Policy::BestFit),
+            Placement::Fgd => Some(Policy::Fgd),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.fgd_policy().map_or("default", Policy::name)
+    }
+}
+
+/// A pod list for FGD's targets: (CPU milli, per-GPU milli, GPU count, GPU spec) per pod.
+pub type TargetPods = std::sync::Arc<Vec<(i64, i64, i64, String)>>;
+
+/// Why an FGD placement cannot run on a cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlacementError(pub String);
+
+impl fmt::Display for PlacementError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Node state (free milli per GPU and what a score reads) and pod shape, as a memo key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct MemoKey {
+    cpu: u64,
+    milli: u32,
+    num: u32,
+    access: u64,
+    model: u32,
+    cpu_left: i64,
+    gpus: [u16; MAX_GPUS],
+    n_gpu: u8,
+}
+
+/// Most memoised FGD scores kept (the memo is emptied when full; it is only a cache).
+const MEMO_CAP: usize = 1 << 20;
+
+/// An FGD-family placement for one run: the artefact policy, the GPU models (ids as the
+/// artefact numbers them: sorted names) and the fragmentation targets of the workload.
+#[derive(Debug)]
+pub struct FgdPlacement {
+    pub policy: Policy,
+    /// Sorted GPU model names; a node without a model gets id `models.len() - 1` (`""`)
+    /// when any such node exists.
+    models: Vec<String>,
+    pub targets: Targets,
+    /// FGD scores by (pod shape, node state): many nodes share a state. A pure cache
+    /// (never iterated).
+    memo:
+        Mutex<HashMap<MemoKey, Score, std::hash::BuildHasherDefault<crate::fgd::sched::FxHasher>>>,
+}
+
+/// The artefact's spec string of a pod's allowed GPU models (`|`-separated; empty = any).
+fn spec_string(pod: &PodRequest) -> String {
+    pod.gpu_models.join("|")
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// (per-GPU milli, GPU count) of a request, as the artefact writes it.
+fn milli_num(gpu: GpuRequest) -> (i64, i64) {
+    match gpu {
+        GpuRequest::None => (0, 0),
+        GpuRequest::Whole(n) => (MILLI, i64::from(n)),
+        GpuRequest::Shared(m) => (i64::from(m), 1),
+    }
+}
+
+/// Whether `placement` can run on the cluster: the artefact's formulas model nodes of at
+/// most 8 GPUs.
+pub fn check_cluster(placement: Placement, spec: &ClusterSpec) -> Result<(), PlacementError> {
+    if placement.is_default() {
+        return Ok(());
+    }
+    match spec.nodes.iter().find(|n| n.gpus as usize > MAX_GPUS) {
+        Some(n) => Err(PlacementError(format!(
+            "{} models nodes of at most {MAX_GPUS} GPUs (the FGD artefact's), but node {:?} has {}",
+            placement.name(),
+            n.name,
+            n.gpus
+        ))),
+        None => Ok(()),
+    }
+}
+
+impl FgdPlacement {
+    /// Set up `placement` for a cluster and workload; `None` for `default`. Refused when a
+    /// node has more GPUs than the artefact's nodes (8).
+    pub fn new(
+        placement: Placement,
+        spec: &ClusterSpec,
+        workload: &Workload,
+        target_pods: Option<&TargetPods>,
+    ) -> Result<Option<FgdPlacement>, PlacementError> {
+        let Some(policy) = placement.fgd_policy() else {
+            return Ok(None);
+        };
+        check_cluster(placement, spec)?;
+        let mut models: Vec<String> = spec
+            .nodes
+            .iter()
+            .map(|n| n.gpu_model.clone().unwrap_or_default())
+            .collect();
+        models.sort();
+        models.dedup();
+        let from_workload = || -> Vec<(i64, i64, i64, String)> {
+            workload
+                .jobs
+                .iter()
+                .flat_map(|j| &j.pods)
+                .map(|p| {
+                    let (milli, num) = milli_num(p.gpu);
+                    (to_i64(p.cpu_milli), milli, num, spec_string(p))
+                })
+                .collect()
+        };
+        let owned;
+        let pods: &[(i64, i64, i64, String)] = match target_pods {
+            Some(t) => t,
+            None => {
+                owned = from_workload();
+                &owned
+            }
+        };
+        let targets = Targets::from_requests(
+            pods.iter().map(|(c, m, n, s)| (*c, *m, *n, s.as_str())),
+            &models,
+        );
+        Ok(Some(FgdPlacement {
+            policy,
+            models,
+            targets,
+            memo: Mutex::new(HashMap::default()),
+        }))
+    }
+
+    fn model_id(&self, spec: &NodeSpec) -> usize {
+        let m = spec.gpu_model.as_deref().unwrap_or("");
+        self.models
+            .binary_search_by(|x| x.as_str().cmp(m))
+            .unwrap_or(0)
+    }
+
+    /// The artefact's view of a pod.
+    pub fn shape(&self, pod: &PodRequest) -> Shape {
+        let (milli, num) = milli_num(pod.gpu);
+        Shape {
+            cpu: to_i64(pod.cpu_milli),
+            mem: to_i64(pod.memory_mib),
+            milli,
+            num,
+            spec: spec_string(pod),
+            access: self
+                .models
+                .iter()
+                .map(|m| pod.gpu_models.is_empty() || pod.gpu_models.iter().any(|w| w == m))
+                .collect(),
+        }
+    }
+
+    /// The artefact's view of a node (at most 8 GPUs: checked by [`FgdPlacement::new`]).
+    pub fn node(&self, spec: &NodeSpec, st: &NodeState) -> FgdNode {
+        let mut gpus = [0i64; MAX_GPUS];
+        for (d, &f) in gpus.iter_mut().zip(&st.gpu_free) {
+            *d = i64::from(f);
+        }
+        let mut tags = [0u32; MAX_GPUS + 1];
+        tags.copy_from_slice(&st.gpu_tags.0);
+        FgdNode {
+            cpu_left: to_i64(spec.cpu_milli.saturating_sub(st.cpu_used)),
+            mem_left: to_i64(spec.memory_mib.saturating_sub(st.memory_used)),
+            pods: st.pods,
+            gpus,
+            n_gpu: st.gpu_free.len().min(MAX_GPUS),
+            model: self.model_id(spec),
+            tags,
+        }
+    }
+
+    /// The policy's raw score of a feasible node (and FGD's GPU for a sharing pod).
+    pub fn score(&self, pod: &PodRequest, spec: &NodeSpec, st: &NodeState) -> Score {
+        let n = self.node(spec, st);
+        if self.policy != Policy::Fgd || self.models.len() > 64 {
+            return policy::score(self.policy, &self.shape(pod), &n, &self.targets);
+        }
+        let (milli, num) = milli_num(pod.gpu);
+        let shape = self.shape(pod);
+        let mut access = 0u64;
+        for (i, a) in shape.access.iter().enumerate() {
+            access |= u64::from(*a) << i;
+        }
+        let mut g = [0u16; MAX_GPUS];
+        for (d, &s) in g.iter_mut().zip(&st.gpu_free) {
+            *d = s;
+        }
+        let key = MemoKey {
+            cpu: pod.cpu_milli,
+            milli: milli as u32,
+            num: num as u32,
+            access,
+            model: n.model as u32,
+            cpu_left: n.cpu_left,
+            gpus: g,
+            n_gpu: n.n_gpu as u8,
+        };
+        // A poisoned lock only means another thread panicked mid-insert of a pure value.
+        let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        if memo.len() >= MEMO_CAP {
+            memo.clear();
+        }
+        *memo
+            .entry(key)
+            .or_insert_with(|| policy::score(self.policy, &shape, &n, &self.targets))
+    }
+
+    /// Reserve: the GPUs the pod takes on `spec`'s node, chosen by
+    /// [`policy::choose_gpus`] (Random's sharing pods: best fit); `None` if they do not fit.
+    pub fn pick_gpus(&self, pod: &PodRequest, spec: &NodeSpec, st: &NodeState) -> Option<Vec<u8>> {
+        if pod.gpu == GpuRequest::None {
+            return Some(Vec::new());
+        }
+        let shape = self.shape(pod);
+        let n = self.node(spec, st);
+        let s = if self.policy == Policy::Fgd && shape.is_share() {
+            self.score(pod, spec, st)
+        } else {
+            Score {
+                score: 0,
+                gpu: u8::MAX,
+            }
+        };
+        let gpus = policy::choose_gpus(self.policy, &shape, &n, s)
+            .unwrap_or_else(|| crate::fgd::cluster::best_fit_gpus(&shape, &n));
+        let want = match pod.gpu {
+            GpuRequest::Whole(k) => k as usize,
+            _ => 1,
+        };
+        (gpus.len() == want).then(|| gpus.into_iter().map(|g| g as u8).collect())
+    }
+}
+
+/// The Score plugin of an FGD-family placement. BestFit normalises over the feasible nodes
+/// (`NormalizeScore`); the others score each node on its own.
+#[derive(Debug)]
+pub struct FgdScore(pub std::sync::Arc<FgdPlacement>);
+
+impl ScorePlugin for FgdScore {
+    fn name(&self) -> &'static str {
+        match self.0.policy {
+            Policy::Random => "FGD/Random",
+            Policy::DotProd => "FGD/DotProd",
+            Policy::GpuClustering => "FGD/GpuClustering",
+            Policy::GpuPacking => "FGD/GpuPacking",
+            Policy::BestFit => "FGD/BestFit",
+            Policy::Fgd => "FGD/FGDScore",
+        }
+    }
+    fn score(&self, pod: &PodRequest, spec: &NodeSpec, st: &NodeState) -> i64 {
+        self.0.score(pod, spec, st).score
+    }
+    fn normalize(&self, scores: &mut [i64]) {
+        if self.0.policy != Policy::BestFit {
+            return;
+        }
+        let (Some(&lo), Some(&hi)) = (scores.iter().min(), scores.iter().max()) else {
+            return;
+        };
+        for s in scores.iter_mut() {
+            *s = policy::normalize(*s, lo, hi);
+        }
+    }
+    fn normalizes(&self) -> bool {
+        self.0.policy == Policy::BestFit
+    }
+}
+
+/// Put an FGD-family placement into a profile: its Score plugin replaces the policy's
+/// scorers (the artefact's profiles enable one score plugin), and with the adaptive
+/// `percentage_of_nodes_to_score` (0) every feasible node is scored, as in the artefact.
+pub fn install(profile: &mut Profile, placement: std::sync::Arc<FgdPlacement>) {
+    profile.scorers = vec![(Box::new(FgdScore(placement)), 1)];
+    if profile.percentage_of_nodes_to_score == 0 {
+        profile.percentage_of_nodes_to_score = 100;
+    }
+}
+
+/// Set up `config.placement` for a run and put its plugin into `profile` (nothing for
+/// `default`).
+pub fn setup(
+    profile: &mut Profile,
+    config: &super::SchedulerConfig,
+    spec: &ClusterSpec,
+    workload: &Workload,
+) -> Result<Option<std::sync::Arc<FgdPlacement>>, crate::sim::ModelError> {
+    let p = FgdPlacement::new(
+        config.placement,
+        spec,
+        workload,
+        config.fgd_target_pods.as_ref(),
+    )
+    .map_err(|e| crate::sim::ModelError::Config {
+        field: "placement".into(),
+        msg: e.0,
+    })?
+    .map(std::sync::Arc::new);
+    if let Some(p) = &p {
+        install(profile, p.clone());
+    }
+    Ok(p)
+}
