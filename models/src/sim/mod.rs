@@ -8,6 +8,7 @@
 //! `jobsched` (all-or-nothing gang placement with job-level disciplines, and Volcano).
 
 mod abstract_state;
+mod autoscaler;
 pub use abstract_state::JobSymmetry;
 mod detect;
 mod dra;
@@ -32,6 +33,10 @@ use crate::scheduler::{PolicyKind, Profile, SchedulerConfig, Scratch};
 use crate::state::{ClusterState, Placement};
 use crate::workload::Workload;
 
+pub use autoscaler::{
+    AutoscaledPool, AutoscalerConfig, AutoscalerResult, AutoscalerState, CaEvent, CaRecord,
+    NodeCount,
+};
 pub use detect::{DeadlockRecord, DetectConfig, DetectState, StarvedKind, StarvedRecord};
 pub use dra::{DraConfig, DraInvariant, DraObjects, DraSource, DraState, DraViolation};
 pub use kueue::KueueState;
@@ -77,6 +82,10 @@ pub struct RunConfig {
     /// `docs/dra.md`); `None` (default): plain `nvidia.com/gpu` counts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dra: Option<DraConfig>,
+    /// The cluster autoscaler on autoscaled node pools (see `autoscaler.rs`); `None`
+    /// (default): every node is present for the whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<AutoscalerConfig>,
 }
 
 impl Default for RunConfig {
@@ -92,6 +101,7 @@ impl Default for RunConfig {
             detect: DetectConfig::default(),
             reduce_symmetry: false,
             dra: None,
+            autoscaler: None,
         }
     }
 }
@@ -177,6 +187,8 @@ pub enum Event {
     Flush,
     /// Network model: the earliest finite flow (dataset staging) completes.
     NetFlows,
+    /// The cluster autoscaler (`autoscaler.rs`).
+    Autoscaler(CaEvent),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -307,6 +319,9 @@ pub struct SimState {
     /// DRA's claims and their allocations (when DRA is on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dra: Option<DraState>,
+    /// The cluster autoscaler's state (when node pools autoscale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<AutoscalerState>,
 }
 
 /// The model: read-only configuration plus `SimState`.
@@ -341,6 +356,8 @@ pub struct ClusterSim {
     instant_events: (SimTime, u64),
     /// The guard's per-instant event budget (crate-visible so tests can lower it).
     pub(crate) instant_budget: u64,
+    /// The cluster autoscaler's configuration and report (when node pools autoscale).
+    autoscaler: Option<autoscaler::AutoscalerRuntime>,
 }
 
 impl ClusterSim {
@@ -442,8 +459,22 @@ impl ClusterSim {
                 _ => racks.push(i..i + 1),
             }
         }
+        let mut cluster = ClusterState::new(&spec);
+        if config.autoscaler.is_some() && config.dra.is_some() {
+            return Err(ModelError::Config {
+                field: "autoscaler".into(),
+                msg: "the cluster autoscaler together with dra is not modelled".into(),
+            });
+        }
+        let (autoscaler, autoscaler_state) = match &config.autoscaler {
+            Some(c) => {
+                let (rt, st) = autoscaler::AutoscalerRuntime::new(c, &spec, &mut cluster)?;
+                (Some(rt), Some(st))
+            }
+            None => (None, None),
+        };
         let state = SimState {
-            cluster: ClusterState::new(&spec),
+            cluster,
             jobs,
             pod_queue: BTreeSet::new(),
             job_queue: BTreeSet::new(),
@@ -466,6 +497,7 @@ impl ClusterSim {
             retry_after_backoff: false,
             detect: DetectState::default(),
             dra: dra.as_ref().map(|_| DraState::default()),
+            autoscaler: autoscaler_state,
         };
         let mut profile = config.scheduler.profile();
         profile.merge_identical_nodes = config.reduce_symmetry;
@@ -494,6 +526,7 @@ impl ClusterSim {
                 let pods: u64 = workload_pods;
                 pods.saturating_mul(64).saturating_add(1_000_000)
             },
+            autoscaler,
         })
     }
 
@@ -1217,6 +1250,7 @@ impl Model for ClusterSim {
             );
             return;
         }
+        self.autoscaler_touch(&event);
         match event {
             Event::Submit(j) => {
                 self.state.jobs[j as usize].phase = JobPhase::Waiting;
@@ -1259,6 +1293,7 @@ impl Model for ClusterSim {
                 self.state.rescan = true;
             }
             Event::NetFlows => self.net_flows_done(ctx),
+            Event::Autoscaler(e) => self.autoscaler_event(e, ctx),
         }
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
         self.check_dra(now);
@@ -1271,6 +1306,7 @@ impl Model for ClusterSim {
         let now = ctx.now();
         self.state.usage.advance(now);
         self.queue_arrivals(now, ctx.chooser());
+        self.autoscaler_instant_end(ctx);
         match self.policy() {
             PolicyKind::Default | PolicyKind::Coscheduling | PolicyKind::K8sGang => {
                 podsched::cycle(self, ctx);

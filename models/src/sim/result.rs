@@ -116,6 +116,10 @@ pub struct RunResult {
     /// The no-progress guard stopped the run (stop `no_progress`): when and why.
     #[serde(default)]
     pub guard: Option<(SimTime, String)>,
+    /// The cluster autoscaler's actions, node counts and GPU-time (when node pools
+    /// autoscale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<super::AutoscalerResult>,
 }
 
 /// One job's time on the network model.
@@ -287,6 +291,7 @@ pub(super) fn collect(
         deadlocks,
         starved,
         guard: m.guard.clone(),
+        autoscaler: m.autoscaler.as_ref().map(|a| a.finish(end)),
     }
 }
 
