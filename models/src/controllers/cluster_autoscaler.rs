@@ -67,8 +67,9 @@ pub trait CaView {
     fn pool_size(&self, pool: usize) -> u32;
     /// Ready nodes of the node groups, in node order.
     fn ready_nodes(&self) -> Vec<ReadyNode>;
-    /// Why no node group can host `req` (every group refused it).
-    fn no_scale_up_reason(&self, req: &Self::Req) -> String;
+    /// Why no node group can host `req` (every group refused it); `planned` holds the
+    /// nodes this scan has already opened per pool.
+    fn no_scale_up_reason(&self, req: &Self::Req, planned: &BTreeMap<usize, u32>) -> String;
 }
 
 /// What a scan decided.
@@ -148,9 +149,10 @@ impl CaState {
                 }
                 None => {
                     if self.reported.insert(pod) {
+                        let planned = added.iter().map(|(&p, &(n, _))| (p, n)).collect();
                         actions.push(CaAction::NoScaleUp {
                             pod,
-                            reason: view.no_scale_up_reason(&req),
+                            reason: view.no_scale_up_reason(&req, &planned),
                         });
                     }
                 }

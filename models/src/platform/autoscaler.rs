@@ -3,6 +3,8 @@
 //! here, reduced to GPUs: a pod requests GPUs of one accelerator, a node's free capacity
 //! is its accelerator and free GPUs, utilisation is requested / allocatable GPUs.
 
+use std::collections::BTreeMap;
+
 use super::cluster::{Cluster, NodeState, PodPhase};
 use super::config::NodePoolConfig;
 use crate::controllers::cluster_autoscaler::{CaView, PoolLimits, ReadyNode};
@@ -104,7 +106,9 @@ impl CaView for PlatformCaView<'_> {
             .collect()
     }
 
-    fn no_scale_up_reason(&self, req: &Self::Req) -> String {
+    /// The platform model's reason counts the pools' sizes before this scan's scale-ups
+    /// (`planned` is not used, so its event log is as it was).
+    fn no_scale_up_reason(&self, req: &Self::Req, _planned: &BTreeMap<usize, u32>) -> String {
         no_scale_up_reason(self.pools, self.cluster, &req.0, req.1)
     }
 }

@@ -7,20 +7,23 @@
 //! this module is the main model's view of its cluster and the events that carry the
 //! decisions out:
 //!
-//! * a scan runs at the end of an instant k × `scan_interval` (k ≥ 1), before that
-//!   instant's scheduling pass; scans are periodic while the autoscaler has something in
-//!   progress (a node being provisioned, a node counting down to its removal, a pool
-//!   backed off, or an action in the last scan) and otherwise resume at the next multiple
-//!   of the interval after anything happens in the model (a scan that would find the same
-//!   state decides nothing, so skipping it changes no decision; the run can drain);
+//! * a scan runs at the end of an instant k × `scan_interval` (k ≥ 1), after that
+//!   instant's scheduling pass (it sees what the scheduler could not place). Scans are
+//!   periodic while the autoscaler has something in progress (a node being provisioned,
+//!   a node counting down to its removal, a pool backed off); otherwise they pause, and
+//!   resume after anything else happens in the model, at the first scan instant at or
+//!   after it. A paused scan would see the same state as the last one and decide
+//!   nothing, so the decisions are those of scans at every multiple, and the run drains;
 //! * a scale-up takes the pool's lowest-index `Absent` nodes; each is `Ready`
 //!   `provisioning_delay` later (or given up at `max_node_provision_time`, backing the
 //!   pool off), and the scheduler then retries every waiting pod or gang;
 //! * a removal makes the (empty) node `Absent` again.
 //!
 //! Unschedulable pods, as cluster-autoscaler sees them: the pods holding nothing of jobs
-//! that are waiting, not deactivated, and were submitted before this instant (so a
-//! scheduling attempt has failed for them); under Kueue only pods of admitted workloads
+//! that are waiting, not deactivated, and have been tried (a scheduling attempt failed
+//! for them: submitted before this instant, or at it under a policy that schedules at
+//! the end of every instant, i.e. all but Volcano sessions and Tiresias rounds on an
+//! interval); under Kueue only pods of admitted workloads
 //! (a workload not admitted is suspended: its pods do not exist). Each pod is simulated
 //! on its own, as upstream does: a gang gets nodes for the pods it has pending, not an
 //! all-or-nothing provisioning (that is ProvisioningRequest's job, not modelled).
@@ -307,12 +310,17 @@ impl<'a> CaView for View<'a> {
     fn unschedulable(&self) -> Vec<(usize, Self::Req)> {
         let sim: &'a ClusterSim = self.sim;
         let kueue = sim.policy() == PolicyKind::Kueue;
+        let every_instant = match sim.policy() {
+            PolicyKind::Volcano => false,
+            PolicyKind::Tiresias => sim.config.tiresias.scheduling_interval.is_none(),
+            _ => true,
+        };
         let mut out: Vec<(u64, usize, &'a PodRequest)> = Vec::new();
         let mut id = 0usize;
         for (spec, js) in sim.workload.jobs.iter().zip(&sim.state.jobs) {
             let tried = js.phase == JobPhase::Waiting
                 && !js.deactivated
-                && spec.submit < self.now
+                && (spec.submit < self.now || every_instant)
                 && (!kueue || js.admitted);
             if tried {
                 for (p, ps) in spec.pods.iter().zip(&js.pods) {
@@ -410,7 +418,7 @@ impl<'a> CaView for View<'a> {
             .collect()
     }
 
-    fn no_scale_up_reason(&self, req: &Self::Req) -> String {
+    fn no_scale_up_reason(&self, req: &Self::Req, planned: &BTreeMap<usize, u32>) -> String {
         let what = super::describe_request(req);
         let fitting: Vec<usize> = (0..self.rt.limits.len())
             .filter(|&i| {
@@ -421,10 +429,9 @@ impl<'a> CaView for View<'a> {
         if fitting.is_empty() {
             return format!("no node group's empty node can hold a pod of {what}");
         }
-        if fitting
-            .iter()
-            .all(|&i| self.pool_size(i) >= self.rt.limits[i].max)
-        {
+        if fitting.iter().all(|&i| {
+            self.pool_size(i) + planned.get(&i).copied().unwrap_or(0) >= self.rt.limits[i].max
+        }) {
             return format!("every node group that can hold a pod of {what} is at its max size");
         }
         format!("the node groups that can hold a pod of {what} are backed off")
@@ -495,7 +502,7 @@ impl ClusterSim {
         }
     }
 
-    /// At the end of an instant, before the scheduling pass: run a due scan, and arm the
+    /// At the end of an instant, after the scheduling pass: run a due scan, and arm the
     /// next one.
     pub(super) fn autoscaler_instant_end(&mut self, ctx: &mut Ctx<'_, Event>) {
         let now = ctx.now();
@@ -506,24 +513,21 @@ impl ClusterSim {
             return;
         };
         let every = rt.cfg.settings.scan_interval.as_nanos().max(1);
-        // Something happened with no scan pending: the next scan is the first multiple of
-        // the interval at or after now (now itself: scan at once).
-        if st.touched && !st.scan_scheduled && !st.scan_due {
-            let k = now.as_nanos().div_ceil(every).max(1);
-            let at = k.saturating_mul(every);
-            if at == now.as_nanos() {
+        // Something happened: the first scan instant at or after it is not a no-op. Scan
+        // now if now is a scan instant (k >= 1), otherwise at the next one.
+        if std::mem::take(&mut st.touched) {
+            let t = now.as_nanos();
+            if t > 0 && t % every == 0 {
                 st.scan_due = true;
-            } else {
+            } else if !st.scan_scheduled {
+                let at = (t / every).saturating_add(1).saturating_mul(every);
                 ctx.schedule_at(SimTime(at), Event::Autoscaler(CaEvent::Scan));
                 st.scan_scheduled = true;
             }
         }
-        let st = match &mut self.state.autoscaler {
-            Some(st) if st.scan_due => st,
-            _ => return,
-        };
-        st.scan_due = false;
-        st.touched = false;
+        if !std::mem::take(&mut st.scan_due) {
+            return;
+        }
         self.autoscaler_scan(ctx);
     }
 
@@ -628,7 +632,10 @@ impl ClusterSim {
             };
             view.st.ca.removal_pending(&view)
         };
-        if busy && let Some(st) = &mut self.state.autoscaler {
+        if busy
+            && let Some(st) = &mut self.state.autoscaler
+            && !st.scan_scheduled
+        {
             let every = settings.scan_interval;
             ctx.schedule_in(every, Event::Autoscaler(CaEvent::Scan));
             st.scan_scheduled = true;

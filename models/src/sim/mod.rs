@@ -1306,7 +1306,6 @@ impl Model for ClusterSim {
         let now = ctx.now();
         self.state.usage.advance(now);
         self.queue_arrivals(now, ctx.chooser());
-        self.autoscaler_instant_end(ctx);
         match self.policy() {
             PolicyKind::Default | PolicyKind::Coscheduling | PolicyKind::K8sGang => {
                 podsched::cycle(self, ctx);
@@ -1352,6 +1351,7 @@ impl Model for ClusterSim {
             | PolicyKind::Sjf
             | PolicyKind::Tiresias => jobsched::cycle(self, ctx),
         }
+        self.autoscaler_instant_end(ctx);
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
         let next = ctx.next_event_time();
         self.detect(now, next);
