@@ -208,6 +208,7 @@ pub(crate) mod tests {
             deadlocks: vec![],
             starved: vec![],
             guard: None,
+            autoscaler: None,
         }
     }
 
