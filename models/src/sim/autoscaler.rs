@@ -450,6 +450,20 @@ fn pod_name(workload: &crate::workload::Workload, mut id: usize) -> String {
 }
 
 impl ClusterSim {
+    /// For the deadlock detector: make every absent node of an autoscaled pool Ready in
+    /// `pool` (the autoscaler adds such nodes, up to each pool's max, for pods that cannot
+    /// fit), so a gang waiting for capacity the autoscaler can still bring is not
+    /// reported deadlocked.
+    pub(super) fn autoscaler_future_capacity(&self, pool: &mut ClusterState) {
+        if let Some(rt) = &self.autoscaler {
+            for &n in rt.pool_of.keys() {
+                if pool.nodes[n as usize].condition == NodeCondition::Absent {
+                    pool.set_condition(n, NodeCondition::Ready);
+                }
+            }
+        }
+    }
+
     /// Any event of the model other than a scan: the autoscaler has something to look at.
     pub(super) fn autoscaler_touch(&mut self, event: &Event) {
         if let Some(st) = &mut self.state.autoscaler
