@@ -218,3 +218,131 @@ impl CaState {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::SimDuration;
+
+    /// GPUs only: nodes are (pool, free, empty), templates are GPUs per node.
+    struct Toy {
+        limits: Vec<PoolLimits>,
+        per_node: Vec<u32>,
+        nodes: Vec<(usize, u32, bool)>,
+        pending: Vec<u32>,
+    }
+
+    impl CaView for Toy {
+        type Req = u32;
+        type Free = u32;
+        fn unschedulable(&self) -> Vec<(usize, u32)> {
+            self.pending.iter().copied().enumerate().collect()
+        }
+        fn free_slots(&self) -> Vec<u32> {
+            self.nodes.iter().map(|n| n.1).collect()
+        }
+        fn template(&self, pool: usize) -> u32 {
+            self.per_node[pool]
+        }
+        fn try_take(&self, free: &mut u32, req: &u32) -> bool {
+            let ok = *free >= *req;
+            if ok {
+                *free -= req;
+            }
+            ok
+        }
+        fn pools(&self) -> &[PoolLimits] {
+            &self.limits
+        }
+        fn pool_size(&self, pool: usize) -> u32 {
+            self.nodes.iter().filter(|n| n.0 == pool).count() as u32
+        }
+        fn ready_nodes(&self) -> Vec<ReadyNode> {
+            (self.nodes.iter().enumerate())
+                .map(|(i, n)| ReadyNode {
+                    node: i,
+                    pool: n.0,
+                    utilization: if n.2 { 0.0 } else { 1.0 },
+                    empty: n.2,
+                })
+                .collect()
+        }
+        fn no_scale_up_reason(&self, _: &u32, planned: &BTreeMap<usize, u32>) -> String {
+            format!("planned {planned:?}")
+        }
+    }
+
+    /// Pools A (4 GPUs/node, max 2) and B (8 GPUs/node, max 5); one A node with 2 GPUs
+    /// free; pods of 8, 4, 2, 2 GPUs. 8 → only B's template holds it: new B node. 4 → the
+    /// A node has 2, the planned B node 0: new A node (A now 2 = max). 2 → fits the present
+    /// A node (filtered out: the scheduler will place it). 2 → nothing left; A is at max
+    /// with the planned node, so a second B node. Scale-ups: A +1 (1 pod), B +2 (2 pods).
+    #[test]
+    fn bin_packs_onto_present_then_planned_then_new_nodes_in_pool_order() {
+        let toy = Toy {
+            limits: vec![PoolLimits { min: 0, max: 2 }, PoolLimits { min: 0, max: 5 }],
+            per_node: vec![4, 8],
+            nodes: vec![(0, 2, false)],
+            pending: vec![8, 4, 2, 2],
+        };
+        let cfg = ClusterAutoscalerConfig::default();
+        let mut st = CaState::default();
+        let now = SimTime::from_secs(10);
+        assert_eq!(
+            st.scan(now, &cfg, &toy),
+            vec![
+                CaAction::ScaleUp {
+                    pool: 0,
+                    add: 1,
+                    pods: 1
+                },
+                CaAction::ScaleUp {
+                    pool: 1,
+                    add: 2,
+                    pods: 2
+                },
+            ]
+        );
+        assert_eq!(st.last_scale_up, Some(now));
+    }
+
+    /// Three empty Ready nodes of one pool (min 1), unneeded from 0 s: at 10 min (the
+    /// unneeded time; no scale-up ever) the two highest indices go, the lowest stays for
+    /// min; at 9 min 59 s nothing goes. A pod of 16 GPUs no template holds is reported once
+    /// with the pools' planned additions (none).
+    #[test]
+    fn removes_newest_first_down_to_min_after_the_unneeded_time() {
+        let toy = Toy {
+            limits: vec![PoolLimits { min: 1, max: 3 }],
+            per_node: vec![8],
+            nodes: vec![(0, 8, true), (0, 8, true), (0, 8, true)],
+            pending: vec![16],
+        };
+        let cfg = ClusterAutoscalerConfig::default();
+        let mut st = CaState::default();
+        let first = st.scan(SimTime::ZERO, &cfg, &toy);
+        assert_eq!(
+            first,
+            vec![CaAction::NoScaleUp {
+                pod: 0,
+                reason: "planned {}".into()
+            }]
+        );
+        let almost = SimTime::ZERO + SimDuration::from_secs(599);
+        assert_eq!(st.scan(almost, &cfg, &toy), vec![]);
+        let at = SimTime::ZERO + SimDuration::from_secs(600);
+        assert_eq!(
+            st.scan(at, &cfg, &toy),
+            vec![
+                CaAction::Remove {
+                    node: 2,
+                    since: SimTime::ZERO
+                },
+                CaAction::Remove {
+                    node: 1,
+                    since: SimTime::ZERO
+                },
+            ]
+        );
+    }
+}
