@@ -232,6 +232,16 @@ pub fn capacity(args: CapacityArgs) -> Result<(), Failure> {
     // configuration of the grid before any simulation starts.
     let opts = options(&args)?;
     let (display, yaml, file, source) = scenario_file(args.scenario.as_deref())?;
+    if let Some(i) = file
+        .cluster
+        .node_pools
+        .iter()
+        .position(|p| p.autoscale.is_some())
+    {
+        return Err(bad_input(anyhow!(
+            "{display}: cluster.node_pools[{i}].autoscale: capacity sizes the cluster itself; remove `autoscale` (the cluster autoscaler runs in `orrery run` and `compare`)"
+        )));
+    }
     let ov = Overrides {
         horizon: opts.horizon,
         check_invariants: args.check_invariants,

@@ -357,6 +357,13 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         files.push(("network_jobs.csv", reports::network_jobs_csv(&result)?));
         files.push(("network_series.csv", reports::network_series_csv(&result)?));
     }
+    if let Some(a) = &result.autoscaler {
+        files.push((
+            "autoscaler_actions.csv",
+            reports::autoscaler::actions_csv(a)?,
+        ));
+        files.push(("autoscaler_nodes.csv", reports::autoscaler::nodes_csv(a)?));
+    }
     let written = write_out(&args.out, &files)?;
     if !args.quiet {
         print!("{}", reports::human(&summary));

@@ -175,6 +175,15 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
                 .map_or_else(|| "scenario".to_string(), |p| p.display().to_string())
         )));
     }
+    if sc.config.autoscaler.is_some() {
+        return Err(bad_input(anyhow!(
+            "{}: autoscaler: verify does not explore the cluster autoscaler's scans and node events yet; remove `autoscale` from the node pools to verify the scheduling alone",
+            run_args
+                .scenario
+                .as_ref()
+                .map_or_else(|| "the scenario".to_string(), |p| p.display().to_string())
+        )));
+    }
     let policy = sc.config.scheduler.policy.name().to_string();
     let problem = Problem {
         name: sc.name.clone(),

@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod container;
+pub mod controllers;
 pub mod dra;
 pub mod fgd;
 pub mod kueue;
@@ -22,11 +23,11 @@ pub use resources::{
 };
 pub use scheduler::{PolicyKind, SchedulerConfig};
 pub use sim::{
-    Checkpoint, FaultConfig, FaultReport, JobFaults, NodeAction, NodeEventSpec, SeededFaults,
+    AutoscaledPool, AutoscalerConfig, AutoscalerResult, DatasetScope, DetectConfig, DraConfig,
+    DraInvariant, DraObjects, DraSource, DraViolation, JobRecord, ModelError, NetModel, Outcome,
+    PodOrder, RunConfig, RunError, RunResult, StagingSpec, StarvedKind, run,
 };
 pub use sim::{
-    DatasetScope, DetectConfig, DraConfig, DraInvariant, DraObjects, DraSource, DraViolation,
-    JobRecord, ModelError, NetModel, Outcome, PodOrder, RunConfig, RunError, RunResult,
-    StagingSpec, StarvedKind, run,
+    Checkpoint, FaultConfig, FaultReport, JobFaults, NodeAction, NodeEventSpec, SeededFaults,
 };
 pub use workload::{JobSpec, Workload};

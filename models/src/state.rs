@@ -174,7 +174,7 @@ impl NodeState {
         }
     }
 
-    fn take(&mut self, pod: &PodRequest, gpus: &[u8]) {
+    pub(crate) fn take(&mut self, pod: &PodRequest, gpus: &[u8]) {
         self.cpu_used += pod.cpu_milli;
         self.memory_used += pod.memory_mib;
         self.cpu_scored += nonzero_cpu(pod);

@@ -1,6 +1,7 @@
 //! `reports`: metrics computed from a finished run and the files they are written to
 //! (`jobs.csv`, `summary.json`) plus the terminal summary.
 
+pub mod autoscaler;
 pub mod capacity;
 pub mod compare;
 pub mod compare_page;

@@ -106,6 +106,10 @@ pub struct Summary {
     pub gpus_held_stuck: f64,
     /// GPUs × duration as the trace asks, over all jobs.
     pub trace_gpu_hours: f64,
+    /// The cluster autoscaler (only when node pools autoscale): GPU-hours provisioned and
+    /// its actions (docs/output-formats.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<crate::autoscaler::AutoscalerSummary>,
     pub end_time_s: f64,
     pub stop: String,
     /// Why the no-progress guard stopped the run (stop `no_progress`); absent otherwise.
@@ -256,6 +260,10 @@ pub fn summarize(scenario: &str, r: &RunResult) -> Summary {
         gpu_hours_held_idle: round6(alloc_h - busy_h + held_after_h),
         gpus_held_stuck: r.held_at_end_milli as f64 / 1000.0,
         trace_gpu_hours: round6(r.jobs.iter().map(|j| j.trace_gpu_hours).sum()),
+        autoscaler: r
+            .autoscaler
+            .as_ref()
+            .map(|a| crate::autoscaler::summary(a, alloc_h)),
         end_time_s: r.end_time.as_secs_f64(),
         stop: r.stop.clone(),
         guard: r.guard.as_ref().map(|(t, why)| format!("{t}: {why}")),

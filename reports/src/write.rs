@@ -221,6 +221,18 @@ pub fn human(s: &Summary) -> String {
             f.node_failures, f.drains, f.restarts, f.lost_gpu_hours, f.nodes_down_at_end
         );
     }
+    if let Some(a) = &s.autoscaler {
+        let _ = writeln!(
+            o,
+            "  autoscaler {} scale-ups adding {} nodes, {} nodes removed, peak {} Ready; {:.1} GPU-h provisioned ({:.1} % allocated)",
+            a.scale_ups,
+            a.nodes_added,
+            a.nodes_removed,
+            a.peak_ready_nodes,
+            a.gpu_hours_provisioned,
+            a.allocation_of_provisioned * 100.0
+        );
+    }
     if let Some(g) = &s.guard {
         let _ = writeln!(
             o,

@@ -37,6 +37,9 @@ pub struct ScenarioFile {
     /// Node events, seeded failures and checkpoints (docs/scenario-format.md, "Nodes and
     /// faults"); absent: no faults.
     pub faults: Option<crate::faults::FaultsDef>,
+    /// Cluster-autoscaler settings (see docs/scenario-format.md); used when a node pool
+    /// has `autoscale`, defaults otherwise.
+    pub autoscaler: Option<models::platform::ClusterAutoscalerConfig>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -65,6 +68,27 @@ pub struct NodePool {
     pub nodes_per_rack: u32,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// A node group of the cluster autoscaler: `count` is its initial size.
+    pub autoscale: Option<AutoscaleDef>,
+}
+
+/// `autoscale:` of a node pool.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscaleDef {
+    pub min: u32,
+    pub max: u32,
+    /// From the scale-up decision to the new node being Ready (default 0).
+    #[serde(default)]
+    pub provisioning_delay: SimDuration,
+}
+
+impl NodePool {
+    /// Nodes of the pool in the cluster spec: `max` for an autoscaled pool (those beyond
+    /// the current size are absent), `count` otherwise.
+    pub fn slots(&self) -> u32 {
+        self.autoscale.as_ref().map_or(self.count, |a| a.max)
+    }
 }
 
 fn default_rack() -> u32 {
@@ -409,6 +433,7 @@ pub fn build_parsed(
             &cluster,
             ov.horizon.or(f.horizon),
         )?,
+        autoscaler: autoscaler_config(path, &f)?,
     };
     validate_scheduler(path, &config.scheduler)?;
     // Checked here, where the file is known (the run would report it without the file).
@@ -452,6 +477,89 @@ pub fn build_parsed(
         config,
         inputs,
     })
+}
+
+/// The cluster autoscaler of a scenario: its settings and the node groups (pools with
+/// `autoscale`, whose nodes come first in the cluster, in pool order).
+fn autoscaler_config(
+    path: &str,
+    f: &ScenarioFile,
+) -> Result<Option<models::AutoscalerConfig>, ScenarioError> {
+    let mut pools = Vec::new();
+    let mut first = 0u32;
+    for p in &f.cluster.node_pools {
+        if let Some(a) = &p.autoscale {
+            pools.push(models::AutoscaledPool {
+                name: p.name.clone(),
+                first,
+                min: a.min,
+                max: a.max,
+                initial: p.count,
+                provisioning_delay: a.provisioning_delay,
+            });
+        }
+        // Within MAX_NODES (checked by build_cluster).
+        first = first.saturating_add(p.slots());
+    }
+    if pools.is_empty() {
+        if f.autoscaler.is_some() {
+            return Err(invalid(
+                path,
+                "autoscaler",
+                "no node pool has `autoscale: {min, max}`: the autoscaler would have nothing to scale",
+            ));
+        }
+        return Ok(None);
+    }
+    if f.dra.is_some() {
+        return Err(invalid(
+            path,
+            "autoscaler",
+            "autoscaled node pools together with dra are not modelled",
+        ));
+    }
+    let settings = f.autoscaler.clone().unwrap_or_default();
+    // Scans are periodic while a countdown runs: bound each countdown in scans, so a run
+    // never needs more than a million scans per wait.
+    let every = settings.scan_interval;
+    if every < SimDuration::from_millis(1) {
+        return Err(invalid(
+            path,
+            "autoscaler.scan_interval",
+            format!("must be at least 1ms, got {every}"),
+        ));
+    }
+    for (k, d) in [
+        (
+            "scale_down_unneeded_time",
+            settings.scale_down_unneeded_time,
+        ),
+        (
+            "scale_down_delay_after_add",
+            settings.scale_down_delay_after_add,
+        ),
+        ("max_node_provision_time", settings.max_node_provision_time),
+        ("node_group_backoff", settings.node_group_backoff),
+    ] {
+        if d.as_nanos() / every.as_nanos() > 1_000_000 {
+            return Err(invalid(
+                path,
+                &format!("autoscaler.{k}"),
+                format!(
+                    "{d} is more than a million scans of scan_interval ({every}): use a longer scan_interval"
+                ),
+            ));
+        }
+    }
+    let t = settings.scale_down_utilization_threshold;
+    if !(t.is_finite() && (0.0..=1.0).contains(&t)) {
+        return Err(invalid(
+            path,
+            "autoscaler.scale_down_utilization_threshold",
+            format!("must be a fraction from 0 to 1, got {t}"),
+        ));
+    }
+    Ok(Some(models::AutoscalerConfig { settings, pools }))
 }
 
 fn invalid(path: &str, field: &str, msg: impl Into<String>) -> ScenarioError {
@@ -595,11 +703,15 @@ pub fn build_cluster(
     let mut total = 0u64;
     for (i, p) in def.node_pools.iter().enumerate() {
         let field = |k: &str| format!("cluster.node_pools[{i}].{k}");
-        total += u64::from(p.count);
+        total += u64::from(p.slots());
         if total > MAX_NODES {
             return Err(invalid(
                 path,
-                &field("count"),
+                &field(if p.autoscale.is_some() {
+                    "autoscale.max"
+                } else {
+                    "count"
+                }),
                 format!(
                     "at most {MAX_NODES} nodes in a cluster (node pools and node lists together), got {total} so far"
                 ),
@@ -619,8 +731,33 @@ pub fn build_cluster(
     }
     for (i, p) in def.node_pools.iter().enumerate() {
         let field = |k: &str| format!("cluster.node_pools[{i}].{k}");
-        if p.count == 0 {
-            return Err(invalid(path, &field("count"), "must be at least 1"));
+        match &p.autoscale {
+            None if p.count == 0 => {
+                return Err(invalid(path, &field("count"), "must be at least 1"));
+            }
+            None => {}
+            Some(a) => {
+                if a.max == 0 {
+                    return Err(invalid(path, &field("autoscale.max"), "must be at least 1"));
+                }
+                if a.min > a.max {
+                    return Err(invalid(
+                        path,
+                        &field("autoscale.min"),
+                        format!("must be at most max ({}), got {}", a.max, a.min),
+                    ));
+                }
+                if p.count < a.min || p.count > a.max {
+                    return Err(invalid(
+                        path,
+                        &field("count"),
+                        format!(
+                            "the initial size of an autoscaled pool must lie in [min, max] = [{}, {}], got {}",
+                            a.min, a.max, p.count
+                        ),
+                    ));
+                }
+            }
         }
         if p.nodes_per_rack == 0 {
             return Err(invalid(
@@ -643,7 +780,7 @@ pub fn build_cluster(
                 "a pool with GPUs needs a gpu_model (e.g. H100)",
             ));
         }
-        for k in 0..p.count {
+        for k in 0..p.slots() {
             nodes.push(NodeSpec {
                 name: format!("{}-{k:04}", p.name),
                 pool: p.name.clone(),
@@ -660,7 +797,7 @@ pub fn build_cluster(
                 labels: p.labels.clone(),
             });
         }
-        rack_base += p.count.div_ceil(p.nodes_per_rack);
+        rack_base += p.slots().div_ceil(p.nodes_per_rack);
     }
     for (i, l) in def.node_lists.iter().enumerate() {
         if l.nodes_per_rack == 0 {

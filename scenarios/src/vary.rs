@@ -165,6 +165,7 @@ mod tests {
             gpu_memory_mib: 0,
             nodes_per_rack: 4,
             labels: Default::default(),
+            autoscale: None,
         }
     }
 

@@ -71,6 +71,20 @@ pub struct ClusterAutoscalerConfig {
     /// Back-off of a pool after a provisioning timeout
     /// (`--initial-node-group-backoff-duration`, 5m).
     pub node_group_backoff: SimDuration,
+    /// `--expander`: how a pod's node group is chosen among those that can hold it.
+    /// Only `priority` (the first in configuration order) is modelled; upstream's default
+    /// is `random`.
+    pub expander: Expander,
+}
+
+/// The cluster autoscaler's expander.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Expander {
+    /// The first node group, in configuration order, that can hold the pod (upstream's
+    /// `priority` expander with the configuration order as priorities).
+    #[default]
+    Priority,
 }
 
 impl Default for ClusterAutoscalerConfig {
@@ -82,6 +96,7 @@ impl Default for ClusterAutoscalerConfig {
             scale_down_utilization_threshold: 0.5,
             max_node_provision_time: SimDuration::from_secs(900),
             node_group_backoff: SimDuration::from_secs(300),
+            expander: Expander::Priority,
         }
     }
 }

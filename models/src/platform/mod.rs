@@ -26,7 +26,7 @@ pub use autoscaler::{CaAction, CaState};
 pub use cluster::{Cluster, CycleOutcome, Node, NodeState, Pod, PodOwner, PodPhase};
 pub use config::{
     Arrivals, BackendRef, BatchPodConfig, ClusterAutoscalerConfig, DeviceField, DeviceModel,
-    ExporterConfig, GatewayConfig, HeaderMatch, HeaderShare, HpaConfig, HpaMetric,
+    Expander, ExporterConfig, GatewayConfig, HeaderMatch, HeaderShare, HpaConfig, HpaMetric,
     InferenceServiceConfig, LoadStep, MetricsConfig, NodePoolConfig, PlatformConfig, RouteConfig,
     ServiceDistribution, TrafficConfig,
 };

@@ -262,6 +262,8 @@ impl ClusterSim {
         for &j in &self.state.running {
             self.give_back(&mut pool, j);
         }
+        // Nodes the cluster autoscaler can still add are future capacity too.
+        self.autoscaler_future_capacity(&mut pool);
         let mut waiting: Vec<u32> = Vec::new();
         for &j in &d.holding_waiting {
             if d.deadlocked.contains(&j) {

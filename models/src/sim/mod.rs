@@ -7,6 +7,7 @@
 //! [`policy::Registry`]) called at kube-scheduler's extension points; see `ARCHITECTURE.md`.
 
 mod abstract_state;
+mod autoscaler;
 pub use abstract_state::JobSymmetry;
 mod detect;
 mod dra;
@@ -30,6 +31,10 @@ use crate::scheduler::{Profile, SchedulerConfig, Scratch};
 use crate::state::{ClusterState, Placement};
 use crate::workload::Workload;
 
+pub use autoscaler::{
+    AutoscaledPool, AutoscalerConfig, AutoscalerResult, AutoscalerState, CaEvent, CaRecord,
+    NodeCount,
+};
 pub use detect::{DeadlockRecord, DetectConfig, DetectState, StarvedKind, StarvedRecord};
 pub use dra::{DraConfig, DraInvariant, DraObjects, DraSource, DraState, DraViolation};
 pub use faults::{
@@ -84,6 +89,10 @@ pub struct RunConfig {
     /// faults, and the outputs carry no fault columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<FaultConfig>,
+    /// The cluster autoscaler on autoscaled node pools (see `autoscaler.rs`); `None`
+    /// (default): every node is present for the whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<AutoscalerConfig>,
 }
 
 impl Default for RunConfig {
@@ -100,6 +109,7 @@ impl Default for RunConfig {
             reduce_symmetry: false,
             dra: None,
             faults: None,
+            autoscaler: None,
         }
     }
 }
@@ -174,6 +184,8 @@ pub enum Event {
     NetFlows,
     /// A node lifecycle event: cordon, drain, failure, recovery (see `faults`).
     Node(faults::NodeEvent),
+    /// The cluster autoscaler (`autoscaler.rs`).
+    Autoscaler(CaEvent),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -305,6 +317,9 @@ pub struct SimState {
     /// Fault accounting (when the run has faults).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<FaultState>,
+    /// The cluster autoscaler's state (when node pools autoscale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<AutoscalerState>,
 }
 
 /// The model: read-only configuration plus `SimState`.
@@ -343,6 +358,8 @@ pub struct ClusterSim {
     pub(crate) instant_budget: u64,
     /// Node events and seeded failures (when the run has faults).
     faults: Option<faults::FaultRuntime>,
+    /// The cluster autoscaler's configuration and report (when node pools autoscale).
+    autoscaler: Option<autoscaler::AutoscalerRuntime>,
 }
 
 impl ClusterSim {
@@ -452,8 +469,22 @@ impl ClusterSim {
                 _ => racks.push(i..i + 1),
             }
         }
+        let mut cluster = ClusterState::new(&spec);
+        if config.autoscaler.is_some() && config.dra.is_some() {
+            return Err(ModelError::Config {
+                field: "autoscaler".into(),
+                msg: "the cluster autoscaler together with dra is not modelled".into(),
+            });
+        }
+        let (autoscaler, autoscaler_state) = match &config.autoscaler {
+            Some(c) => {
+                let (rt, st) = autoscaler::AutoscalerRuntime::new(c, &spec, &mut cluster)?;
+                (Some(rt), Some(st))
+            }
+            None => (None, None),
+        };
         let state = SimState {
-            cluster: ClusterState::new(&spec),
+            cluster,
             jobs,
             pod_queue: BTreeSet::new(),
             job_queue: BTreeSet::new(),
@@ -477,6 +508,7 @@ impl ClusterSim {
             policy: PolicyState::empty(),
             dra: dra.as_ref().map(|_| DraState::default()),
             faults: None,
+            autoscaler: autoscaler_state,
         };
         let mut profile = policy.profile(&config.scheduler);
         profile.merge_identical_nodes = config.reduce_symmetry;
@@ -508,6 +540,7 @@ impl ClusterSim {
                 pods.saturating_mul(64).saturating_add(1_000_000)
             },
             faults: None,
+            autoscaler,
         };
         sim.state.policy = sim.policy.initial_state(&sim);
         if let Some(fc) = &config.faults {
@@ -1286,6 +1319,7 @@ impl Model for ClusterSim {
             );
             return;
         }
+        self.autoscaler_touch(&event);
         match event {
             Event::Submit(j) => {
                 self.state.jobs[j as usize].phase = JobPhase::Waiting;
@@ -1313,6 +1347,7 @@ impl Model for ClusterSim {
             }
             Event::NetFlows => self.net_flows_done(ctx),
             Event::Node(e) => faults::handle(self, e, ctx),
+            Event::Autoscaler(e) => self.autoscaler_event(e, ctx),
         }
         faults::after_event(self, ctx);
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
@@ -1328,6 +1363,7 @@ impl Model for ClusterSim {
         self.queue_arrivals(now, ctx.chooser());
         let policy = Arc::clone(&self.policy);
         policy.schedule(self, ctx);
+        self.autoscaler_instant_end(ctx);
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
         let next = ctx.next_event_time();
         self.detect(now, next);

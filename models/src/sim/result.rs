@@ -120,6 +120,10 @@ pub struct RunResult {
     /// workload order) and in total. `None` otherwise (no fault columns in the outputs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<FaultReport>,
+    /// The cluster autoscaler's actions, node counts and GPU-time (when node pools
+    /// autoscale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<super::AutoscalerResult>,
 }
 
 /// What faults cost a run.
@@ -309,6 +313,7 @@ pub(super) fn collect(
             drains: f.drains,
             nodes_down_at_end: nodes_down(&m) as u32,
         }),
+        autoscaler: m.autoscaler.as_ref().map(|a| a.finish(end)),
     }
 }
 

@@ -209,6 +209,7 @@ pub(crate) mod tests {
             starved: vec![],
             guard: None,
             faults: None,
+            autoscaler: None,
         }
     }
 

@@ -10,7 +10,7 @@ use sim_core::{Ctx, Model, RngStreams, SimTime, TimerId};
 mod scrape;
 mod serving;
 
-use super::autoscaler::{CaAction, CaState};
+use super::autoscaler::{CaAction, CaState, PlatformCaView};
 use super::cluster::{Cluster, Node, NodeState, Pod, PodOwner, PodPhase};
 use super::config::PlatformConfig;
 use super::events::PlatformEvent;
@@ -309,7 +309,8 @@ impl<'a> PlatformSim<'a> {
             return;
         };
         let now = ctx.now();
-        let actions = self.ca.scan(now, cacfg, &self.cfg.pools, &self.cluster);
+        let view = PlatformCaView::new(&self.cfg.pools, &self.cluster);
+        let actions = self.ca.scan(now, cacfg, &view);
         for a in actions {
             match a {
                 CaAction::ScaleUp { pool, add, pods } => {

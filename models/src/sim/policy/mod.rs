@@ -165,6 +165,13 @@ pub trait Policy: Debug + Send + Sync {
         }
     }
 
+    /// Whether waiting `job`'s pods have been through a scheduling attempt by `now` (the
+    /// cluster autoscaler counts only pods marked unschedulable). The default: every pass
+    /// tries every waiting job at the end of the instant it arrives.
+    fn attempted(&self, _m: &ClusterSim, _job: u32, _now: SimTime) -> bool {
+        true
+    }
+
     /// Whether the policy may break ties by job index (so jobs that differ only by index
     /// are not interchangeable for the verifier's symmetry reduction).
     fn ties_by_job_index(&self, _m: &ClusterSim) -> bool {

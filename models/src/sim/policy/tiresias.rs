@@ -117,6 +117,11 @@ impl Policy for Tiresias {
         }
     }
 
+    /// With a scheduling interval a job is first tried at the next round.
+    fn attempted(&self, m: &ClusterSim, job: u32, now: SimTime) -> bool {
+        self.config.scheduling_interval.is_none() || m.workload.jobs[job as usize].submit < now
+    }
+
     fn on_started(&self, m: &mut ClusterSim, job: u32, ctx: &mut Ctx<'_, Event>) {
         schedule_demotion(m, job, ctx);
     }

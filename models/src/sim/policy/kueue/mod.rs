@@ -68,6 +68,11 @@ impl Policy for Kueue {
         }
     }
 
+    /// Only an admitted workload has pods for kube-scheduler to try.
+    fn attempted(&self, m: &ClusterSim, job: u32, _now: SimTime) -> bool {
+        m.state.jobs[job as usize].admitted
+    }
+
     fn on_finished(&self, m: &mut ClusterSim, job: u32) {
         admission::on_finished(m, job);
     }

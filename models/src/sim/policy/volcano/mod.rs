@@ -63,6 +63,11 @@ impl Policy for Volcano {
         }
     }
 
+    /// A job is first tried at the next session, after the instant it arrived.
+    fn attempted(&self, m: &ClusterSim, job: u32, now: sim_core::SimTime) -> bool {
+        m.workload.jobs[job as usize].submit < now
+    }
+
     fn on_timer(&self, m: &mut ClusterSim, _t: PolicyTimer, ctx: &mut Ctx<'_, Event>) {
         m.state.session_scheduled = false;
         m.state.fresh_jobs.clear();
