@@ -162,9 +162,8 @@ struct RunArgs {
     /// given directly: openb, itp, philly, orrery-csv.
     #[arg(long, value_name = "FORMAT")]
     trace_format: Option<String>,
-    /// Scheduler policy, overriding the scenario: default (kube-scheduler, pod at a time)
-    /// or gang (all-or-nothing).
-    #[arg(long)]
+    /// Scheduler policy, overriding the scenario (`--help` lists them).
+    #[arg(long, long_help = policy_long_help())]
     policy: Option<String>,
     /// Stop at this simulated time, e.g. 30d, 12h (overrides the scenario).
     #[arg(long)]
@@ -377,4 +376,14 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// `--policy`'s long help: every registered policy with its line of description.
+fn policy_long_help() -> String {
+    let mut out = String::from("Scheduler policy, overriding the scenario:\n");
+    for r in models::sim::policy::BUILTIN {
+        out.push_str(&format!("  {:<13} {}\n", r.name, r.about));
+    }
+    out.push_str("See docs/policies.md.");
+    out
 }
