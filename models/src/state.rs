@@ -58,10 +58,12 @@ pub struct NodeState {
     /// Lifecycle condition; set through [`ClusterState::set_condition`].
     #[serde(default)]
     pub condition: NodeCondition,
-    /// Bound pods per GPU kind (FGD artefact's GPU affinity tags), read only by the
-    /// GpuClustering placement. Not part of the state's identity (see [`GpuTags`]).
+    /// Bound pods per GPU kind (FGD artefact's GPU affinity tags), read only by the FGD
+    /// placements; kept only when one is on ([`ClusterState::track_gpu_kinds`]), boxed so
+    /// the node state every Filter and Score reads stays small. Not part of the state's
+    /// identity (see [`GpuTags`]).
     #[serde(skip)]
-    pub gpu_tags: GpuTags,
+    pub gpu_tags: Option<Box<GpuTags>>,
 }
 
 /// Bound pods per GPU kind on a node: index 0 = GPU-sharing pods, `k` = pods of `k` whole
@@ -105,7 +107,7 @@ impl NodeState {
             gpu_used_milli: 0,
             pods: 0,
             condition: NodeCondition::Ready,
-            gpu_tags: GpuTags::default(),
+            gpu_tags: None,
         }
     }
 
@@ -180,8 +182,8 @@ impl NodeState {
         self.cpu_scored += nonzero_cpu(pod);
         self.memory_scored += nonzero_memory(pod);
         self.pods += 1;
-        if let Some(t) = GpuTags::tag(pod.gpu) {
-            self.gpu_tags.0[t] += 1;
+        if let (Some(tags), Some(t)) = (self.gpu_tags.as_deref_mut(), GpuTags::tag(pod.gpu)) {
+            tags.0[t] += 1;
         }
         self.gpu_used_milli += pod.gpu.total_milli();
         let m = pod.gpu.milli_per_device() as u16;
@@ -200,8 +202,8 @@ impl NodeState {
         self.cpu_scored -= nonzero_cpu(pod);
         self.memory_scored -= nonzero_memory(pod);
         self.pods -= 1;
-        if let Some(t) = GpuTags::tag(pod.gpu) {
-            self.gpu_tags.0[t] -= 1;
+        if let (Some(tags), Some(t)) = (self.gpu_tags.as_deref_mut(), GpuTags::tag(pod.gpu)) {
+            tags.0[t] -= 1;
         }
         self.gpu_used_milli -= pod.gpu.total_milli();
         let m = pod.gpu.milli_per_device() as u16;
@@ -315,6 +317,14 @@ impl ClusterState {
             self.idle_hist[after] += 1;
         }
         self.gpu_milli_allocated -= pod.gpu.total_milli();
+    }
+
+    /// Count bound pods per GPU kind on every node from now on (the FGD placements read
+    /// them); call before anything is bound.
+    pub fn track_gpu_kinds(&mut self) {
+        for n in &mut self.nodes {
+            n.gpu_tags.get_or_insert_with(Box::default);
+        }
     }
 
     /// Move `node` to `condition`. Only `Ready` nodes count in the idle-GPU summary, so

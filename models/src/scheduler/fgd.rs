@@ -247,7 +247,9 @@ impl FgdPlacement {
             *d = i64::from(f);
         }
         let mut tags = [0u32; MAX_GPUS + 1];
-        tags.copy_from_slice(&st.gpu_tags.0);
+        if let Some(t) = st.gpu_tags.as_deref() {
+            tags.copy_from_slice(&t.0);
+        }
         FgdNode {
             cpu_left: to_i64(spec.cpu_milli.saturating_sub(st.cpu_used)),
             mem_left: to_i64(spec.memory_mib.saturating_sub(st.memory_used)),

@@ -513,6 +513,10 @@ impl ClusterSim {
         let mut profile = policy.profile(&config.scheduler);
         profile.merge_identical_nodes = config.reduce_symmetry;
         let fgd = crate::scheduler::fgd::setup(&mut profile, &config.scheduler, &spec, &workload)?;
+        let mut state = state;
+        if fgd.is_some() {
+            state.cluster.track_gpu_kinds();
+        }
         let workload_pods: u64 = workload.jobs.iter().map(|j| j.pods.len() as u64).sum();
         let mut sim = ClusterSim {
             profile,
@@ -1089,6 +1093,9 @@ impl ClusterSim {
                 }
             }
             e.cluster = ClusterState::new(&self.spec);
+            if self.fgd.is_some() {
+                e.cluster.track_gpu_kinds();
+            }
             e
         };
         self.state = empty.clone();
