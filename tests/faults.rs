@@ -383,6 +383,23 @@ faults:
         "{}",
         text(&r.stderr)
     );
+    // An MTBF of 1 ms over a year would be ~3e10 failure events: refused, not run.
+    let yaml = format!(
+        "{ONE_NODE}workload:
+  jobs:
+    - {{id: a, duration: 2h}}
+faults:
+  seeded: {{node_mtbf: 1ms, mttr: 1h, until: 365d}}
+"
+    );
+    std::fs::write(d.join("s.yaml"), yaml).unwrap();
+    let r = orrery(&["run", "s.yaml", "--out", "out", "--quiet"], &d);
+    assert_eq!(r.status.code(), Some(2), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stderr).contains("seeded.node_mtbf"),
+        "{}",
+        text(&r.stderr)
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
 

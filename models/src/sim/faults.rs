@@ -232,6 +232,23 @@ impl FaultRuntime {
                 }
             };
             mttr = s.mttr;
+            // Every failure is an event: bound how many the MTBFs imply, so a tiny MTBF
+            // over a long window is refused rather than run for ever.
+            let per_node: f64 = sim
+                .spec
+                .nodes
+                .iter()
+                .map(|n| node_rate + gpu_rate * f64::from(n.gpus))
+                .sum();
+            let expected = per_node * until.as_nanos() as f64;
+            if expected > MAX_EXPECTED_FAILURES {
+                return Err(err(
+                    "seeded.node_mtbf",
+                    format!(
+                        "the MTBFs imply about {expected:.0} failures before {until}, more than the {MAX_EXPECTED_FAILURES:.0} a run allows: raise the MTBF or shorten `until`"
+                    ),
+                ));
+            }
             let streams = RngStreams::new(seed);
             for (i, node) in sim.spec.nodes.iter().enumerate() {
                 rate[i] = node_rate + gpu_rate * f64::from(node.gpus);
@@ -268,6 +285,9 @@ impl FaultRuntime {
         (at < self.until).then_some(at)
     }
 }
+
+/// Most failures the seeded MTBFs may imply over the run (each is an engine event).
+const MAX_EXPECTED_FAILURES: f64 = 1e6;
 
 /// Before the run: the listed events and every node's first seeded failure.
 pub(super) fn initial_events(m: &mut ClusterSim) -> Vec<(SimTime, Event)> {
