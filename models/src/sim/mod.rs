@@ -404,12 +404,9 @@ impl ClusterSim {
             rt.validate_claims(&spec)?;
         }
         let policy = registry.build(&config.scheduler, &spec, &workload)?;
-        let is_volcano = config.scheduler.policy == crate::scheduler::PolicyKind::Volcano;
-        // Jobs' queue names are Volcano queues once `volcano.queues` lists some; before
-        // that they stay Kueue's (a scenario compared under both policies runs as before).
-        let volcano_names = is_volcano && !config.scheduler.volcano.queues.is_empty();
+        let kueue_names = policy.queue_names_are_kueue(&config.scheduler);
         let kueue =
-            policy::KueueState::new(&config.scheduler.kueue, &spec, &workload, !volcano_names)?;
+            policy::KueueState::new(&config.scheduler.kueue, &spec, &workload, kueue_names)?;
         let net = config
             .network
             .as_ref()

@@ -107,6 +107,12 @@ pub trait Policy: Debug + Send + Sync {
         config.profile()
     }
 
+    /// Whether jobs' `queue` names are Kueue LocalQueues (validated against
+    /// `kueue.queues` when the run is built). A policy with queues of its own says no.
+    fn queue_names_are_kueue(&self, _config: &SchedulerConfig) -> bool {
+        true
+    }
+
     /// QueueSort: the pod-queue key of `pod` of `job`, queued at `ts`.
     fn queue_sort(&self, m: &mut ClusterSim, job: u32, pod: u32, ts: SimTime) -> QueueKey {
         m.priority_sort_key(job, pod, ts)

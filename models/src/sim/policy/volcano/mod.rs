@@ -57,6 +57,12 @@ impl Policy for Volcano {
         config.profile_with(FitStrategy::MostAllocated, binpack)
     }
 
+    /// Jobs' queue names are Volcano queues once `volcano.queues` lists some; before that
+    /// they stay Kueue's (a scenario compared under both policies runs as before).
+    fn queue_names_are_kueue(&self, config: &SchedulerConfig) -> bool {
+        config.volcano.queues.is_empty()
+    }
+
     fn schedule(&self, m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
         if m.state.job_dirty || m.state.rescan {
             m.schedule_round(self.period, SESSION, ctx);
