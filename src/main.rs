@@ -230,7 +230,7 @@ fn main() -> ExitCode {
         Command::Conformance(args) => conformance::conformance(args),
         Command::Platform(args) => platform::platform(args),
         Command::DefaultScenario => {
-            print!("{}", bundled::DEFAULT_YAML);
+            print!("{}", bundled::printable_default());
             Ok(())
         }
     };

@@ -25,6 +25,66 @@ fn bundled_default_runs_and_writes_results() {
     assert_eq!(summary["policy"], "gang");
 }
 
+/// `orrery default-scenario > my.yaml && orrery run my.yaml` works from a folder outside
+/// the repository (the printed trace name is the compiled-in copy) and replays exactly what
+/// `orrery run` with no file does; a relative path that does not resolve names the folder
+/// it is relative to.
+#[test]
+fn printed_default_scenario_runs_from_any_folder() {
+    let d = tmpdir("printed-default");
+    let printed = orrery(&["default-scenario"], &d);
+    assert!(printed.status.success(), "{}", text(&printed.stderr));
+    let yaml = text(&printed.stdout);
+    assert!(
+        yaml.contains("file: bundled:traces/microsoft-itp-elasticflow/raw/cluster01.csv"),
+        "{yaml}"
+    );
+    std::fs::write(d.join("my.yaml"), &yaml).unwrap();
+    for (args, dir) in [
+        (vec!["run", "my.yaml", "--out", "mine"], "mine"),
+        (vec!["run", "--out", "bundled"], "bundled"),
+    ] {
+        let out = orrery(&args, &d);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(d.join(dir).join("jobs.csv").is_file());
+    }
+    let a = std::fs::read(d.join("mine/jobs.csv")).unwrap();
+    let b = std::fs::read(d.join("bundled/jobs.csv")).unwrap();
+    assert!(
+        a == b,
+        "the printed default replays differently from the bundled one"
+    );
+
+    // The repository's own copy names the trace relative to scenarios/bundled/: outside
+    // the repository the error says what it was relative to.
+    std::fs::write(
+        d.join("relative.yaml"),
+        yaml.replace("bundled:traces/", "../traces/"),
+    )
+    .unwrap();
+    let out = orrery(&["run", "relative.yaml", "--out", "rel"], &d);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("workload.traces[0].file: cannot read ../traces/microsoft-itp-elasticflow/raw/cluster01.csv (relative to the scenario's folder "),
+        "{err}"
+    );
+    assert!(!d.join("rel").exists(), "nothing written on a failed load");
+    // An unknown compiled-in name lists the ones there are.
+    std::fs::write(
+        d.join("unknown.yaml"),
+        yaml.replace("bundled:traces/microsoft", "bundled:traces/nosuch"),
+    )
+    .unwrap();
+    let out = orrery(&["run", "unknown.yaml", "--out", "unk"], &d);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("not one of the files compiled into the binary (bundled:traces/microsoft-itp-elasticflow/raw/cluster01.csv)"),
+        "{err}"
+    );
+}
+
 #[test]
 fn same_seed_gives_byte_identical_files() {
     let d = tmpdir("same-seed");

@@ -231,17 +231,45 @@ pub struct DirSource(pub PathBuf);
 
 impl FileSource for DirSource {
     fn path(&self, name: &str) -> Option<PathBuf> {
+        if name.starts_with(crate::bundled::PREFIX) {
+            return None;
+        }
         Some(self.0.join(name))
     }
     fn read(&self, name: &str) -> Result<(String, String), ScenarioError> {
+        if name.starts_with(crate::bundled::PREFIX) {
+            return crate::bundled::embedded(name)
+                .map(|(display, text)| (display, text.to_string()))
+                .ok_or_else(|| crate::bundled::not_embedded(name));
+        }
         let p = self.0.join(name);
         let display = p.display().to_string();
         read_regular_file(&p)
             .map(|s| (display.clone(), s))
             .map_err(|source| ScenarioError::Read {
-                path: display,
+                path: self.relative_note(name, display),
                 source,
             })
+    }
+}
+
+impl DirSource {
+    /// `display`, and for a relative name what it is relative to (the scenario's folder,
+    /// as an absolute path when the working directory is known).
+    fn relative_note(&self, name: &str, display: String) -> String {
+        if Path::new(name).is_absolute() {
+            return display;
+        }
+        let base = if self.0.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            self.0.clone()
+        };
+        let abs = std::path::absolute(&base).unwrap_or(base);
+        format!(
+            "{display} (relative to the scenario's folder {})",
+            abs.display()
+        )
     }
 }
 
