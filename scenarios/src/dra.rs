@@ -43,7 +43,7 @@ pub enum Paths {
 }
 
 impl Paths {
-    fn list(&self) -> Vec<&str> {
+    pub(crate) fn list(&self) -> Vec<&str> {
         match self {
             Paths::One(p) => vec![p.as_str()],
             Paths::Many(v) => v.iter().map(String::as_str).collect(),

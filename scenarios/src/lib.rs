@@ -5,6 +5,7 @@ pub mod conformance;
 pub mod dra;
 pub mod faults;
 pub mod fgd;
+pub mod kube_nodes;
 pub mod platform;
 pub mod scenario;
 pub mod trace;

@@ -49,6 +49,8 @@ pub struct ClusterDef {
     pub node_pools: Vec<NodePool>,
     #[serde(default)]
     pub node_lists: Vec<NodeListDef>,
+    /// Nodes from `kubectl get nodes -o yaml` (see `crate::kube_nodes`).
+    pub kubernetes_nodes: Option<crate::kube_nodes::KubeNodesDef>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -860,6 +862,19 @@ pub fn build_cluster(
             ));
         }
     }
+    if let Some(k) = &def.kubernetes_nodes {
+        nodes.extend(crate::kube_nodes::build(path, k, files, rack_base)?);
+        if nodes.len() as u64 > MAX_NODES {
+            return Err(invalid(
+                path,
+                "cluster.kubernetes_nodes",
+                format!(
+                    "at most {MAX_NODES} nodes in a cluster (all sources together), got {}",
+                    nodes.len()
+                ),
+            ));
+        }
+    }
     if nodes.is_empty()
         && let Some(m) = manifests
     {
@@ -882,7 +897,7 @@ pub fn build_cluster(
         return Err(invalid(
             path,
             "cluster",
-            "no nodes: give node_pools or node_lists (or Node objects in dra.manifests)",
+            "no nodes: give node_pools, node_lists or kubernetes_nodes (or Node objects in dra.manifests)",
         ));
     }
     Ok(ClusterSpec { nodes })

@@ -80,7 +80,7 @@ pub fn shake(w: &Workload, seed: u64, s: &Shake) -> Workload {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ResizeError {
     #[error(
-        "the cluster has node_lists (nodes read from a file), which cannot be resized; use node_pools"
+        "the cluster has node_lists or kubernetes_nodes (nodes read from a file), which cannot be resized; use node_pools"
     )]
     NodeLists,
     #[error("the cluster has no node_pools to resize")]
@@ -101,7 +101,7 @@ pub fn resize(
 ) -> Result<ClusterDef, ResizeError> {
     let mut out = def.clone();
     if let Some(total) = nodes {
-        if !def.node_lists.is_empty() {
+        if !def.node_lists.is_empty() || def.kubernetes_nodes.is_some() {
             return Err(ResizeError::NodeLists);
         }
         let pools = def.node_pools.len();
@@ -177,6 +177,7 @@ mod tests {
                 .map(|(i, &c)| pool(&format!("p{i}"), c))
                 .collect(),
             node_lists: vec![],
+            kubernetes_nodes: None,
         }
     }
 

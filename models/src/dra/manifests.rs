@@ -304,15 +304,20 @@ fn strict(
     };
     match unknown_field(raw, &typed, "") {
         None => Ok(()),
-        Some(field) => Err(DraError::Manifest {
-            file: file.to_string(),
-            line,
-            column: 1,
-            message: format!(
-                "{kind}: unknown field {field:?} (kubectl apply rejects unknown fields; check its \
-                 spelling and indentation against resource.k8s.io/v1)"
-            ),
-        }),
+        Some(field) => {
+            let text = |k: &str| raw.get(k).and_then(|v| v.as_str()).unwrap_or("?");
+            Err(DraError::Manifest {
+                file: file.to_string(),
+                line,
+                column: 1,
+                message: format!(
+                    "{kind}: unknown field {field:?} (kubectl apply rejects unknown fields; check its \
+                     spelling and indentation against {} {})",
+                    text("apiVersion"),
+                    text("kind")
+                ),
+            })
+        }
     }
 }
 
