@@ -298,6 +298,9 @@ fn load_scenario(args: &RunArgs, ov: &Overrides) -> Result<Scenario, ScenarioErr
                 id_prefix: None,
                 philly_vc: None,
                 limit: None,
+                node_selector: Default::default(),
+                node_affinity: Vec::new(),
+                tolerations: Vec::new(),
             }];
             scenarios::build_parsed(&p.display().to_string(), f, &DirSource(PathBuf::new()), ov)
         }

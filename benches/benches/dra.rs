@@ -23,6 +23,7 @@ fn cluster() -> ClusterSpec {
     ClusterSpec {
         nodes: (0..1000)
             .map(|i| NodeSpec {
+                taints: Vec::new(),
                 name: format!("node-{i:04}"),
                 pool: "h100".into(),
                 cpu_milli: 192_000,

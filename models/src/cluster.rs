@@ -19,6 +19,9 @@ pub struct NodeSpec {
     /// Rack (or scalable unit) index, for topology-aware policies.
     pub rack: u32,
     pub labels: BTreeMap<String, String>,
+    /// `spec.taints` (`NoSchedule`/`NoExecute` keep pods that do not tolerate them off).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taints: Vec<crate::resources::Taint>,
 }
 
 /// The configured cluster.

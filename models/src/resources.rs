@@ -2,7 +2,11 @@
 //! GPUs either whole (`nvidia.com/gpu: N`) or as a share of one GPU in thousandths
 //! (`gpu_milli`, as in the Alibaba openb trace).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+pub use crate::kueue::types::{Requirement, Taint, Toleration};
 
 /// Thousandths of a GPU in one whole GPU.
 pub const GPU_MILLI: u32 = 1000;
@@ -78,6 +82,56 @@ pub struct PodRequest {
     pub gpu: GpuRequest,
     /// GPU models the pod may run on (`gpu_spec`); empty means any model.
     pub gpu_models: Vec<String>,
+    /// Node selector, required node affinity and tolerations (`None`: none of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<Box<PodConstraints>>,
+}
+
+/// Where a pod may go besides fitting: kube-scheduler's NodeAffinity Filter (the pod's
+/// `nodeSelector` and `requiredDuringSchedulingIgnoredDuringExecution` node affinity) and
+/// TaintToleration Filter (`NoSchedule` and `NoExecute` taints must be tolerated).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PodConstraints {
+    /// `spec.nodeSelector`: every label must be on the node with that value.
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    /// `nodeSelectorTerms`: ORed; the requirements of one term are ANDed. Empty: no
+    /// affinity.
+    #[serde(default)]
+    pub node_affinity: Vec<Vec<Requirement>>,
+    #[serde(default)]
+    pub tolerations: Vec<Toleration>,
+}
+
+impl PodConstraints {
+    /// NodeAffinity's Filter: the node selector and the required node affinity match
+    /// `labels` (`k8s.io/component-helpers/scheduling/corev1/nodeaffinity`: all
+    /// selector labels, and any term whose requirements all match; a term with no
+    /// requirements matches nothing).
+    pub fn node_matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.node_selector
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
+            && (self.node_affinity.is_empty()
+                || self
+                    .node_affinity
+                    .iter()
+                    .any(|term| !term.is_empty() && term.iter().all(|r| r.matches(labels))))
+    }
+
+    /// The first `NoSchedule`/`NoExecute` taint of `taints` no toleration tolerates
+    /// (TaintToleration's Filter; `PreferNoSchedule` only lowers a score).
+    pub fn untolerated<'a>(&self, taints: &'a [Taint]) -> Option<&'a Taint> {
+        untolerated(&self.tolerations, taints)
+    }
+}
+
+/// The first `NoSchedule`/`NoExecute` taint that none of `tolerations` tolerates.
+pub fn untolerated<'a>(tolerations: &[Toleration], taints: &'a [Taint]) -> Option<&'a Taint> {
+    taints.iter().find(|t| {
+        matches!(t.effect.as_str(), "NoSchedule" | "NoExecute")
+            && !tolerations.iter().any(|tol| tol.tolerates(t))
+    })
 }
 
 impl PodRequest {
@@ -91,6 +145,7 @@ impl PodRequest {
                 GpuRequest::Whole(n)
             },
             gpu_models: Vec::new(),
+            constraints: None,
         }
     }
 }

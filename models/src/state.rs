@@ -20,6 +20,57 @@ pub enum Misfit {
     /// The node is not `Ready` (cordoned, failed or not provisioned): kube-scheduler's
     /// NodeUnschedulable / node-condition filtering.
     NotReady,
+    /// NodeAffinity: the pod's node selector or required node affinity does not match.
+    NodeAffinity,
+    /// TaintToleration: a `NoSchedule`/`NoExecute` taint the pod does not tolerate.
+    Taint,
+}
+
+impl Misfit {
+    /// kube-scheduler's Filter message for this failure on `spec` (the strings of
+    /// `noderesources.Fit` "Insufficient <resource>", NodeAffinity's
+    /// `ErrReasonPod`, TaintToleration's "node(s) had untolerated taint {key: value}").
+    pub fn message(self, spec: &NodeSpec, pod: &PodRequest) -> String {
+        match self {
+            Misfit::Cpu => "Insufficient cpu".into(),
+            Misfit::Memory => "Insufficient memory".into(),
+            Misfit::Gpu => "Insufficient nvidia.com/gpu".into(),
+            Misfit::GpuModel | Misfit::NodeAffinity => {
+                "node(s) didn't match Pod's node affinity/selector".into()
+            }
+            Misfit::NotReady => "node(s) were unschedulable or not ready".into(),
+            Misfit::Taint => {
+                let tol: &[crate::resources::Toleration] =
+                    pod.constraints.as_ref().map_or(&[], |c| &c.tolerations);
+                match crate::resources::untolerated(tol, &spec.taints) {
+                    Some(t) => format!("node(s) had untolerated taint {{{}: {}}}", t.key, t.value),
+                    None => "node(s) had untolerated taint".into(),
+                }
+            }
+        }
+    }
+}
+
+/// Filter's verdict over every node for `pod` as kube-scheduler words a FitError:
+/// "0/N nodes are available: 2 Insufficient nvidia.com/gpu, 1 node(s) didn't match Pod's
+/// node affinity/selector." (reasons with counts, sorted as strings, as
+/// `framework.FitError.Error` sorts its histogram).
+pub fn fit_error(spec: &ClusterSpec, cs: &ClusterState, pod: &PodRequest) -> String {
+    let mut hist: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
+    let mut fit = 0u32;
+    for (n, st) in spec.nodes.iter().zip(&cs.nodes) {
+        match st.fits(n, pod) {
+            Ok(()) => fit += 1,
+            Err(m) => *hist.entry(m.message(n, pod)).or_insert(0) += 1,
+        }
+    }
+    let mut reasons: Vec<String> = hist.iter().map(|(r, c)| format!("{c} {r}")).collect();
+    reasons.sort();
+    format!(
+        "{fit}/{} nodes are available: {}.",
+        spec.nodes.len(),
+        reasons.join(", ")
+    )
 }
 
 /// Where a node is in its lifecycle. Only a `Ready` node passes Filter; a node in any other
@@ -115,6 +166,21 @@ impl NodeState {
     pub fn fits(&self, spec: &NodeSpec, pod: &PodRequest) -> Result<(), Misfit> {
         if self.condition != NodeCondition::Ready {
             return Err(Misfit::NotReady);
+        }
+        match &pod.constraints {
+            None => {
+                if crate::resources::untolerated(&[], &spec.taints).is_some() {
+                    return Err(Misfit::Taint);
+                }
+            }
+            Some(c) => {
+                if !c.node_matches(&spec.labels) {
+                    return Err(Misfit::NodeAffinity);
+                }
+                if c.untolerated(&spec.taints).is_some() {
+                    return Err(Misfit::Taint);
+                }
+            }
         }
         // Checked sums: a request that would overflow the running total does not fit
         // (a node of 2^64-1 millicores holds one pod of 2^63, not three).
@@ -397,6 +463,7 @@ mod tests {
 
     fn node(gpus: u32) -> NodeSpec {
         NodeSpec {
+            taints: Vec::new(),
             name: "n".into(),
             pool: "p".into(),
             cpu_milli: 8000,

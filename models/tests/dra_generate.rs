@@ -12,6 +12,7 @@ use models::{ClusterSpec, NodeSpec};
 
 fn node(name: &str, gpus: u32, model: Option<&str>) -> NodeSpec {
     NodeSpec {
+        taints: Vec::new(),
         name: name.to_string(),
         pool: "test".to_string(),
         cpu_milli: 64_000,

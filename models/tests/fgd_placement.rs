@@ -15,6 +15,7 @@ use sim_core::{Chooser, ChooserMode, RngStreams, SimDuration, SimTime, Simulatio
 
 fn node(i: u32) -> NodeSpec {
     NodeSpec {
+        taints: Vec::new(),
         name: format!("n{i}"),
         pool: "gpu".into(),
         cpu_milli: 32_000,
@@ -33,6 +34,7 @@ fn share(id: &str, submit: u64, duration: u64, milli: u32) -> JobSpec {
         submit: SimTime::ZERO + SimDuration::from_secs(submit),
         duration: SimDuration::from_secs(duration),
         pods: vec![PodRequest {
+            constraints: None,
             cpu_milli: 1000,
             memory_mib: 4096,
             gpu: GpuRequest::Shared(milli),
@@ -142,6 +144,7 @@ fn openb_slice(nodes: usize, pods: usize) -> (ClusterSpec, Workload) {
         nodes: node_rows[..nodes]
             .iter()
             .map(|r| NodeSpec {
+                taints: Vec::new(),
                 name: r.name.clone(),
                 pool: "gpu".into(),
                 cpu_milli: r.cpu_milli as u64,
@@ -164,6 +167,7 @@ fn openb_slice(nodes: usize, pods: usize) -> (ClusterSpec, Workload) {
             continue;
         };
         let req = PodRequest {
+            constraints: None,
             cpu_milli: r.cpu_milli as u64,
             memory_mib: r.memory_mib as u64,
             gpu,

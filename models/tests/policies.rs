@@ -17,6 +17,7 @@ fn cluster(nodes: u32, gpus: u32) -> ClusterSpec {
     ClusterSpec {
         nodes: (0..nodes)
             .map(|i| NodeSpec {
+                taints: Vec::new(),
                 name: format!("node-{i}"),
                 pool: "gpu".into(),
                 cpu_milli: 64_000,

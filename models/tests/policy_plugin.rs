@@ -58,6 +58,7 @@ mod lifo {
 fn cluster(gpus: u32) -> ClusterSpec {
     ClusterSpec {
         nodes: vec![NodeSpec {
+            taints: Vec::new(),
             name: "node-0".into(),
             pool: "gpu".into(),
             cpu_milli: 64_000,

@@ -59,6 +59,7 @@ fn case(policy: PolicyKind, n: u64) -> Case {
     let first = choices[rng.random_range(0..choices.len())];
     let nodes: Vec<NodeSpec> = (0..node_count)
         .map(|i| NodeSpec {
+            taints: Vec::new(),
             name: format!("n{i}"),
             pool: "gpu".into(),
             cpu_milli: 64_000,

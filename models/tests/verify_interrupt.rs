@@ -45,6 +45,7 @@ fn gangs(policy: PolicyKind, nodes: u32, gangs: &[&str], pods: usize) -> Problem
         spec: ClusterSpec {
             nodes: (0..nodes)
                 .map(|i| NodeSpec {
+                    taints: Vec::new(),
                     name: format!("node-{i}"),
                     pool: "gpu".into(),
                     cpu_milli: 32_000,

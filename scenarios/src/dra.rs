@@ -181,6 +181,7 @@ pub fn nodes_from_manifests(path: &str, m: &Manifests) -> Result<Vec<NodeSpec>, 
         let cpu_milli = (qty("cpu")? / 1_000_000).max(0) as u64;
         let memory_mib = (qty("memory")? / 1_000_000_000 / (1 << 20)).max(0) as u64;
         out.push(NodeSpec {
+            taints: Vec::new(),
             name: name.clone(),
             pool: "manifests".to_string(),
             cpu_milli,

@@ -12,15 +12,14 @@
 //!   `nvidia.com/gpu.memory` (MiB); AMD's node labeller `amd.com/gpu.product-name`;
 //! * racks: nodes with the same value of `rack_label` form a rack (racks ordered by value);
 //!   without one, racks of `nodes_per_rack` nodes in name order, as node pools do;
-//! * labels: `metadata.labels` (node selectors of DRA device classes read them).
+//! * labels: `metadata.labels` (node selectors and affinity match them);
+//! * taints: `spec.taints`, except keys listed in `ignore_taints`; pods must tolerate the
+//!   `NoSchedule`/`NoExecute` ones (TaintToleration), e.g. with a trace's `tolerations`.
 //!
 //! Refused with the node named, rather than silently dropped: MIG `mixed` strategy
 //! resources (`nvidia.com/mig-<profile>`: one pod shape per profile is not modelled; DRA
-//! partitionable devices are), a node with both NVIDIA and AMD GPUs, a cordoned node
-//! (`spec.unschedulable`), and `NoSchedule`/`NoExecute` taints unless their key is listed
-//! in `ignore_taints` (every pod then tolerates it, as the ExtendedResourceToleration
-//! admission plugin makes GPU pods tolerate `nvidia.com/gpu` taints). `PreferNoSchedule`
-//! taints only lower a node's score in kube-scheduler; they are not modelled.
+//! partitionable devices are), a node with both NVIDIA and AMD GPUs, and a cordoned node
+//! (`spec.unschedulable`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -29,6 +28,7 @@ use k8s_openapi::api::core::v1::Node;
 use models::cluster::NodeSpec;
 use models::dra::Manifests;
 use models::dra::quantity::Quantity;
+use models::resources::Taint;
 use serde::Deserialize;
 
 use crate::dra::Paths;
@@ -45,7 +45,7 @@ pub struct KubeNodesDef {
     /// Without `rack_label`: nodes per rack, in name order.
     #[serde(default = "default_rack")]
     pub nodes_per_rack: u32,
-    /// Taint keys every pod tolerates.
+    /// Taint keys dropped on import (as if every pod tolerated them).
     #[serde(default)]
     pub ignore_taints: Vec<String>,
 }
@@ -159,25 +159,19 @@ fn node_spec(
             "is cordoned (spec.unschedulable: true); uncordon it in the file, remove it, or cordon it at 0s with `faults.events`".into(),
         ));
     }
-    for t in node
+    let taints: Vec<Taint> = node
         .spec
         .as_ref()
         .and_then(|s| s.taints.as_ref())
         .into_iter()
         .flatten()
-    {
-        let hard = matches!(t.effect.as_str(), "NoSchedule" | "NoExecute");
-        if hard && !def.ignore_taints.contains(&t.key) {
-            return Err(bad(format!(
-                "has taint {}{}:{}; taints and tolerations are not modelled: list its key in `ignore_taints` (every pod then tolerates it) or remove the taint",
-                t.key,
-                t.value
-                    .as_deref()
-                    .map_or(String::new(), |v| format!("={v}")),
-                t.effect
-            )));
-        }
-    }
+        .filter(|t| !def.ignore_taints.contains(&t.key))
+        .map(|t| Taint {
+            key: t.key.clone(),
+            value: t.value.clone().unwrap_or_default(),
+            effect: t.effect.clone(),
+        })
+        .collect();
     let status = node.status.as_ref();
     let resources = status.and_then(|s| s.allocatable.as_ref().or(s.capacity.as_ref()));
     let get = |res: &str| resources.and_then(|a| a.get(res)).map(|q| q.0.as_str());
@@ -240,6 +234,7 @@ fn node_spec(
     let cpu_milli = (qty("cpu")? / 1_000_000).max(0) as u64;
     let memory_mib = (qty("memory")? / 1_000_000_000 / (1 << 20)).max(0) as u64;
     Ok(NodeSpec {
+        taints,
         name: name.to_string(),
         pool: labels
             .get("node.kubernetes.io/instance-type")

@@ -2,6 +2,7 @@
 
 pub mod bundled;
 pub mod conformance;
+pub mod constraints;
 pub mod dra;
 pub mod faults;
 pub mod fgd;

@@ -72,6 +72,9 @@ pub struct NodePool {
     pub labels: BTreeMap<String, String>,
     /// A node group of the cluster autoscaler: `count` is its initial size.
     pub autoscale: Option<AutoscaleDef>,
+    /// `spec.taints` of every node of the pool.
+    #[serde(default)]
+    pub taints: Vec<crate::constraints::TaintDef>,
 }
 
 /// `autoscale:` of a node pool.
@@ -146,6 +149,13 @@ pub struct TraceDef {
     pub philly_vc: Option<String>,
     /// Keep only the first N jobs in submission order.
     pub limit: Option<usize>,
+    /// Given to every pod of the trace's jobs (see `crate::constraints`).
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    #[serde(default)]
+    pub node_affinity: Vec<crate::constraints::TermDef>,
+    #[serde(default)]
+    pub tolerations: Vec<crate::constraints::TolerationDef>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -179,6 +189,13 @@ pub struct InlineJob {
     /// Checkpoint bytes each node reads to restore (restore time from the network model's
     /// storage when `network:` is on).
     pub checkpoint_bytes: Option<u64>,
+    /// Node selector, required node affinity and tolerations of every pod of the job.
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    #[serde(default)]
+    pub node_affinity: Vec<crate::constraints::TermDef>,
+    #[serde(default)]
+    pub tolerations: Vec<crate::constraints::TolerationDef>,
 }
 
 fn one() -> u32 {
@@ -810,8 +827,14 @@ pub fn build_cluster(
                 "a pool with GPUs needs a gpu_model (e.g. H100)",
             ));
         }
+        let taints = crate::constraints::taints(
+            path,
+            &format!("cluster.node_pools[{i}].taints"),
+            &p.taints,
+        )?;
         for k in 0..p.slots() {
             nodes.push(NodeSpec {
+                taints: taints.clone(),
                 name: format!("{}-{k:04}", p.name),
                 pool: p.name.clone(),
                 cpu_milli: p.cpu_milli,
@@ -931,6 +954,17 @@ fn build_workload(
             js.sort_by_key(|j| j.submit);
             js.truncate(n);
         }
+        let c = crate::constraints::ConstraintsDef {
+            node_selector: t.node_selector.clone(),
+            node_affinity: t.node_affinity.clone(),
+            tolerations: t.tolerations.clone(),
+        }
+        .build(path, &format!("workload.traces[{i}]"))?;
+        if c.is_some() {
+            for p in js.iter_mut().flat_map(|j| j.pods.iter_mut()) {
+                p.constraints.clone_from(&c);
+            }
+        }
         inputs.push(t.file.clone());
         jobs.extend(js);
     }
@@ -974,7 +1008,14 @@ fn build_workload(
                 "a GPU share (1..999) needs gpus_per_pod: 1; whole GPUs use 1000 or omit it",
             )
         })?;
+        let constraints = crate::constraints::ConstraintsDef {
+            node_selector: j.node_selector.clone(),
+            node_affinity: j.node_affinity.clone(),
+            tolerations: j.tolerations.clone(),
+        }
+        .build(path, &format!("workload.jobs[{i}]"))?;
         let pod = PodRequest {
+            constraints,
             cpu_milli: j.cpu_milli,
             memory_mib: j.memory_mib,
             gpu,

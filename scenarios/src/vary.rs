@@ -156,6 +156,7 @@ mod tests {
 
     fn pool(name: &str, count: u32) -> NodePool {
         NodePool {
+            taints: Vec::new(),
             name: name.into(),
             count,
             cpu_milli: 1000,
@@ -215,6 +216,7 @@ mod tests {
     fn workload() -> Workload {
         use models::{GpuRequest, JobSpec, PodRequest};
         let pod = PodRequest {
+            constraints: None,
             cpu_milli: 0,
             memory_mib: 0,
             gpu: GpuRequest::from_count_and_milli(1, 1000).unwrap(),

@@ -108,21 +108,30 @@ fn racks_from_label_values_or_name_order() {
 
 #[test]
 fn what_is_not_modelled_is_refused_with_the_node_named() {
-    // The GPU Operator's NoSchedule taint, not listed in ignore_taints.
-    let e = err(load_edited("taint", |s| s, "    files: nodes.yaml"));
+    // The GPU Operator's NoSchedule taint is imported; PreferNoSchedule ones too (they
+    // only lower a score, so they never keep a pod off).
+    let tainted = load_edited("taint", |s| s, "    files: nodes.yaml").unwrap();
+    let t = &tainted.cluster.nodes[0].taints;
+    assert_eq!(t.len(), 1);
+    assert_eq!(
+        (t[0].key.as_str(), t[0].value.as_str(), t[0].effect.as_str()),
+        ("nvidia.com/gpu", "present", "NoSchedule")
+    );
+    // A pod without a toleration never lands there: the one job stays unfinished.
+    let r = models::sim::run(tainted.cluster, tainted.workload, &tainted.config, None).unwrap();
+    assert_eq!(r.jobs[0].end, None);
+    let why = r.jobs[0].reason.as_deref().unwrap_or_default();
     assert!(
-        e.contains("cluster.kubernetes_nodes: Node dgx-0000")
-            && e.contains("has taint nvidia.com/gpu=present:NoSchedule")
-            && e.contains("ignore_taints"),
-        "{e}"
+        why.contains(
+            "found no placement: 0/8 nodes are available: 8 node(s) had untolerated taint {nvidia.com/gpu: present}"
+        ),
+        "{why}"
     );
-    // A PreferNoSchedule taint only lowers a score: accepted.
-    let soft = load_edited(
-        "soft",
-        |s| s.replace("effect: NoSchedule", "effect: PreferNoSchedule"),
-        "    files: nodes.yaml",
-    );
-    assert!(soft.is_ok(), "{:?}", soft.err());
+    // ignore_taints drops it on import: the job runs.
+    let ignored = load_edited("ignored", |s| s, PLAIN).unwrap();
+    assert!(ignored.cluster.nodes[0].taints.is_empty());
+    let r = models::sim::run(ignored.cluster, ignored.workload, &ignored.config, None).unwrap();
+    assert!(r.jobs[0].end.is_some());
     // A cordoned node.
     let e = err(load_edited(
         "cordon",
@@ -199,6 +208,144 @@ fn bad_files_get_file_and_line() {
     let e = err(load_edited("missing", |s| s, "    files: nodes-typo.yaml"));
     assert!(
         e.contains("nodes-typo.yaml does not exist (relative to the scenario's folder)"),
+        "{e}"
+    );
+}
+
+/// Two pools of one 1-GPU node each, `a` (label tier=a) and `b` (tier=b, optionally
+/// tainted), and two 1-GPU jobs of 10 s at 0 s with `job_extra` fields: the jobs' end
+/// times.
+fn two_pool_ends(taint_b: bool, job_extra: &str) -> Vec<Option<u64>> {
+    let taint = if taint_b {
+        "\n      taints: [{key: dedicated, value: inference, effect: NoSchedule}]"
+    } else {
+        ""
+    };
+    let yaml = format!(
+        "name: t\nseed: 1\ncluster:\n  node_pools:\n    - name: a\n      count: 1\n      cpu_milli: 8000\n      memory_mib: 65536\n      gpus: 1\n      gpu_model: H100\n      labels: {{tier: a}}\n    - name: b\n      count: 1\n      cpu_milli: 8000\n      memory_mib: 65536\n      gpus: 1\n      gpu_model: H100\n      labels: {{tier: b}}{taint}\nworkload:\n  jobs:\n    - {{id: j1, submit: 0s, duration: 10s{job_extra}}}\n    - {{id: j2, submit: 0s, duration: 10s{job_extra}}}\nscheduler:\n  policy: default\n"
+    );
+    let sc = scenarios::build(
+        "s.yaml",
+        &yaml,
+        &scenarios::DirSource(PathBuf::new()),
+        &Overrides::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let r = models::sim::run(sc.cluster, sc.workload, &sc.config, None).unwrap();
+    r.jobs
+        .iter()
+        .map(|j| j.end.map(|t| t.as_nanos() / 1_000_000_000))
+        .collect()
+}
+
+/// NodeAffinity and TaintToleration in Filter: hand-derived end times (two 1-GPU jobs of
+/// 10 s; both run at once on the two nodes, or one after the other on one node).
+#[test]
+fn node_selector_affinity_and_taints_decide_where_pods_go() {
+    // Nothing: both nodes, in parallel.
+    assert_eq!(two_pool_ends(false, ""), [Some(10), Some(10)]);
+    // nodeSelector tier=b: one node, one after the other.
+    assert_eq!(
+        two_pool_ends(false, ", node_selector: {tier: b}"),
+        [Some(10), Some(20)]
+    );
+    // Required affinity tier NotIn [a]: the same.
+    assert_eq!(
+        two_pool_ends(
+            false,
+            ", node_affinity: [{match_expressions: [{key: tier, operator: NotIn, values: [a]}]}]"
+        ),
+        [Some(10), Some(20)]
+    );
+    // Terms are ORed: tier In [a] or tier In [b] is both nodes.
+    assert_eq!(
+        two_pool_ends(
+            false,
+            ", node_affinity: [{match_expressions: [{key: tier, operator: In, values: [a]}]}, {match_expressions: [{key: tier, operator: In, values: [b]}]}]"
+        ),
+        [Some(10), Some(10)]
+    );
+    // A selector no node matches: neither runs.
+    assert_eq!(
+        two_pool_ends(false, ", node_selector: {tier: c}"),
+        [None, None]
+    );
+    // b tainted NoSchedule: only a, one after the other...
+    assert_eq!(two_pool_ends(true, ""), [Some(10), Some(20)]);
+    // ...unless the pods tolerate it (Equal with the value, or Exists on the key)...
+    assert_eq!(
+        two_pool_ends(
+            true,
+            ", tolerations: [{key: dedicated, operator: Equal, value: inference, effect: NoSchedule}]"
+        ),
+        [Some(10), Some(10)]
+    );
+    assert_eq!(
+        two_pool_ends(true, ", tolerations: [{key: dedicated, operator: Exists}]"),
+        [Some(10), Some(10)]
+    );
+    // ...but not with another value or effect.
+    assert_eq!(
+        two_pool_ends(
+            true,
+            ", tolerations: [{key: dedicated, operator: Equal, value: training}]"
+        ),
+        [Some(10), Some(20)]
+    );
+    assert_eq!(
+        two_pool_ends(
+            true,
+            ", tolerations: [{key: dedicated, operator: Exists, effect: NoExecute}]"
+        ),
+        [Some(10), Some(20)]
+    );
+    // Tolerating b but selecting b: one after the other on b.
+    assert_eq!(
+        two_pool_ends(
+            true,
+            ", node_selector: {tier: b}, tolerations: [{operator: Exists}]"
+        ),
+        [Some(10), Some(20)]
+    );
+}
+
+#[test]
+fn bad_constraints_name_the_field() {
+    let bad = |extra: &str| -> String {
+        let yaml = format!(
+            "name: t\nseed: 1\ncluster:\n  node_pools:\n    - {{name: a, count: 1, cpu_milli: 8000, memory_mib: 65536, gpus: 1, gpu_model: H100}}\nworkload:\n  jobs:\n    - {{id: j1, submit: 0s, duration: 10s{extra}}}\nscheduler:\n  policy: default\n"
+        );
+        match scenarios::build(
+            "s.yaml",
+            &yaml,
+            &scenarios::DirSource(PathBuf::new()),
+            &Overrides::default(),
+        ) {
+            Ok(_) => panic!("accepted: {extra}"),
+            Err(e) => e.to_string(),
+        }
+    };
+    let e = bad(", node_affinity: [{match_expressions: [{key: k, operator: Near, values: [x]}]}]");
+    assert!(
+        e.contains("workload.jobs[0].node_affinity[0].match_expressions[0].operator")
+            && e.contains("unknown operator \"Near\""),
+        "{e}"
+    );
+    let e = bad(", node_affinity: [{match_expressions: [{key: k, operator: In}]}]");
+    assert!(
+        e.contains("match_expressions[0].values") && e.contains("In and NotIn need values"),
+        "{e}"
+    );
+    let e = bad(", tolerations: [{key: k, operator: Exists, value: v}]");
+    assert!(e.contains("workload.jobs[0].tolerations[0].value"), "{e}");
+    let e = bad(", tolerations: [{key: k, effect: NoWay}]");
+    assert!(
+        e.contains("tolerations[0].effect") && e.contains("unknown effect \"NoWay\""),
+        "{e}"
+    );
+    let e = bad(", tolerations: [{value: v}]");
+    assert!(
+        e.contains("tolerations[0].key") && e.contains("needs operator Exists"),
         "{e}"
     );
 }

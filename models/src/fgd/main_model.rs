@@ -56,6 +56,7 @@ fn request(file: &str, p: &PodRow) -> Result<PodRequest, FgdError> {
         )
     })?;
     Ok(PodRequest {
+        constraints: None,
         cpu_milli: u("cpu_milli", p.cpu_milli)?,
         memory_mib: u("memory_mib", p.memory_mib)?,
         gpu,
@@ -81,6 +82,7 @@ impl Trace {
             .map(|&i| {
                 let n = &c.nodes[i];
                 NodeSpec {
+                    taints: Vec::new(),
                     name: c.names[i].clone(),
                     pool: "openb".into(),
                     cpu_milli: n.cpu_left.max(0) as u64,

@@ -132,7 +132,7 @@ impl fmt::Display for FlavorResource {
 pub type FlavorResourceQuantities = BTreeMap<FlavorResource, Amount>;
 
 /// A node taint (effect `NoSchedule`, `PreferNoSchedule` or `NoExecute`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Taint {
     pub key: String,
     pub value: String,
@@ -148,7 +148,7 @@ impl fmt::Display for Taint {
 }
 
 /// A pod (or flavor) toleration.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Toleration {
     pub key: String,
     /// `Equal` (also when empty) or `Exists`.
@@ -186,7 +186,7 @@ pub struct ResourceFlavor {
 }
 
 /// One requirement of a label selector or a node selector term.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Requirement {
     pub key: String,
     /// `In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt`, `Lt`.

@@ -145,6 +145,7 @@ mod tests {
 
     fn spec() -> NodeSpec {
         NodeSpec {
+            taints: Vec::new(),
             name: "n".into(),
             pool: "p".into(),
             cpu_milli: 4000,

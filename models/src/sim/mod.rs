@@ -1400,6 +1400,21 @@ impl Model for ClusterSim {
 }
 
 /// Reject inputs that can never run, before simulating.
+/// Whether `p` fits an empty node by its resources alone: a pod whose node selector,
+/// affinity or tolerations no node satisfies is not bad input; it stays Pending, as in
+/// Kubernetes, and its end-of-run reason says why.
+fn fits_ignoring_constraints(spec: &ClusterSpec, p: &PodRequest) -> bool {
+    let bare = PodRequest {
+        constraints: None,
+        ..p.clone()
+    };
+    spec.nodes.iter().any(|n| {
+        let mut n = n.clone();
+        n.taints.clear();
+        crate::state::NodeState::new(&n).fits(&n, &bare).is_ok()
+    })
+}
+
 fn validate(spec: &ClusterSpec, workload: &Workload) -> Result<(), ModelError> {
     let mut ids = BTreeSet::new();
     for j in &workload.jobs {
@@ -1420,7 +1435,8 @@ fn validate(spec: &ClusterSpec, workload: &Workload) -> Result<(), ModelError> {
             let fits = spec
                 .nodes
                 .iter()
-                .any(|n| crate::state::NodeState::new(n).fits(n, p).is_ok());
+                .any(|n| crate::state::NodeState::new(n).fits(n, p).is_ok())
+                || fits_ignoring_constraints(spec, p);
             if !fits {
                 let largest = spec
                     .nodes

@@ -372,8 +372,26 @@ fn reason(
                 let pods: Vec<&crate::resources::PodRequest> =
                     m.workload.jobs[i].pods.iter().collect();
                 if idle && !m.fits_in(&empty, &pods) {
+                    // A pod no node can take at all: say why, node by node, as
+                    // kube-scheduler's FailedScheduling event does.
+                    let why = pods
+                        .iter()
+                        .find(|p| {
+                            m.spec
+                                .nodes
+                                .iter()
+                                .zip(&empty.nodes)
+                                .all(|(n, st)| st.fits(n, p).is_err())
+                        })
+                        .map(|p| {
+                            format!(
+                                ": {}",
+                                crate::state::fit_error(&m.spec, &empty, p).trim_end_matches('.')
+                            )
+                        })
+                        .unwrap_or_default();
                     format!(
-                        "unschedulable: its {} pods cannot all be placed at once even on the empty cluster (first fit, largest pod first, found no placement), so it waited {ended}",
+                        "unschedulable: its {} pods cannot all be placed at once even on the empty cluster (first fit, largest pod first, found no placement{why}), so it waited {ended}",
                         pods.len()
                     )
                 } else if idle && unplaceable.contains(&j) {

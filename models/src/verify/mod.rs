@@ -1136,6 +1136,7 @@ mod tests {
             name: "tiny".into(),
             spec: ClusterSpec {
                 nodes: vec![NodeSpec {
+                    taints: Vec::new(),
                     name: "n0".into(),
                     pool: "gpu".into(),
                     cpu_milli: 32_000,

@@ -302,6 +302,7 @@ fn resources(list: &BTreeMap<String, String>) -> Result<(u64, u64), String> {
 
 fn node_spec(name: &str, cpu_milli: u64, memory: u64) -> NodeSpec {
     NodeSpec {
+        taints: Vec::new(),
         name: name.to_string(),
         pool: "fidelity".into(),
         cpu_milli,

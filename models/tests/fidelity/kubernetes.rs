@@ -400,6 +400,7 @@ fn config(horizon: SimTime) -> RunConfig {
 /// A node of `gpus` GPUs of `model`.
 fn gpu_node(name: &str, model: &str, gpus: u32) -> NodeSpec {
     NodeSpec {
+        taints: Vec::new(),
         name: name.into(),
         pool: "fidelity".into(),
         cpu_milli: 64_000,
@@ -415,6 +416,7 @@ fn gpu_node(name: &str, model: &str, gpus: u32) -> NodeSpec {
 /// One GPU of `model`.
 fn gpu_pod(model: &str) -> PodRequest {
     PodRequest {
+        constraints: None,
         cpu_milli: 0,
         memory_mib: 0,
         gpu: GpuRequest::Whole(1),
@@ -717,6 +719,7 @@ fn run_integration(fx: &Fixtures, c: &IntegrationCase) -> Result<Outcome, String
     for (&p, &t) in &created {
         let spec = pod(p);
         let req = PodRequest {
+            constraints: None,
             cpu_milli: requests_cpu(&spec.requests, p)?,
             memory_mib: 0,
             gpu: GpuRequest::None,
@@ -766,6 +769,7 @@ fn run_integration(fx: &Fixtures, c: &IntegrationCase) -> Result<Outcome, String
             .iter()
             .map(|p| {
                 Ok(PodRequest {
+                    constraints: None,
                     cpu_milli: requests_cpu(&pod(p).requests, p)?,
                     memory_mib: 0,
                     gpu: GpuRequest::None,
@@ -785,6 +789,7 @@ fn run_integration(fx: &Fixtures, c: &IntegrationCase) -> Result<Outcome, String
     let mut nodes = Vec::new();
     for n in &fx.nodes {
         nodes.push(NodeSpec {
+            taints: Vec::new(),
             name: n.name.clone(),
             pool: "fidelity".into(),
             cpu_milli: requests_cpu(&n.capacity, &n.name)?,

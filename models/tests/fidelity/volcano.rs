@@ -652,6 +652,7 @@ fn whole(q: &str) -> Result<u32, String> {
 /// Node allocatable → NodeSpec (memory rounded down to whole MiB).
 fn node_spec(n: &Node, pods_in_case: usize, mem_unit: i128) -> Result<NodeSpec, String> {
     let mut spec = NodeSpec {
+        taints: Vec::new(),
         name: n.name.clone(),
         pool: "fidelity".to_string(),
         cpu_milli: 0,

@@ -81,6 +81,7 @@ pub(crate) fn load_pods(path: &str, text: &str) -> Result<Vec<(u64, JobSpec)>, T
             .checked_sub(start)
             .ok_or_else(|| deletion_cell.error(format!("a time >= {start_name} ({start})")))?;
         let pod = PodRequest {
+            constraints: None,
             cpu_milli: t.cell(row, cpu).quantity()?,
             memory_mib: t.cell(row, mem).quantity()?,
             gpu,
@@ -135,6 +136,7 @@ pub(crate) fn load_nodes(
         let model = t.cell(row, model).text;
         let rack = u32::try_from(index).unwrap_or(u32::MAX) / nodes_per_rack;
         nodes.push(NodeSpec {
+            taints: Vec::new(),
             name: name.to_string(),
             pool: "openb".to_string(),
             cpu_milli: t.cell(row, cpu).quantity()?,

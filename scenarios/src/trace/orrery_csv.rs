@@ -65,6 +65,7 @@ pub(crate) fn load(path: &str, text: &str) -> Result<Vec<(u64, JobSpec)>, TraceE
         let gpus = t.cell(row, gpus_per_pod).u32()?;
         let gpu = gpu_request(gpus, opt(gmilli))?;
         let pod = PodRequest {
+            constraints: None,
             cpu_milli: opt(cpu).map(|c| c.quantity()).transpose()?.unwrap_or(0),
             memory_mib: opt(mem).map(|c| c.quantity()).transpose()?.unwrap_or(0),
             gpu,
@@ -181,6 +182,7 @@ etl,3600,1200,3,0,8000,32768,,,
             jobs[3].pods,
             vec![
                 PodRequest {
+                    constraints: None,
                     cpu_milli: 8000,
                     memory_mib: 32768,
                     gpu: GpuRequest::None,

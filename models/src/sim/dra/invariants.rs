@@ -214,6 +214,7 @@ mod tests {
 
     fn setup() -> (ClusterSpec, DraRuntime) {
         let node = NodeSpec {
+            taints: Vec::new(),
             name: "n0".into(),
             pool: "p".into(),
             cpu_milli: 8000,
