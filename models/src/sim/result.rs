@@ -136,6 +136,12 @@ pub struct FaultReport {
     pub drains: u32,
     /// Nodes not `Ready` when the run ended (failed or cordoned).
     pub nodes_down_at_end: u32,
+    /// Single-GPU failures that happened (listed and seeded).
+    #[serde(default)]
+    pub gpu_failures: u32,
+    /// Link failures that happened (network runs).
+    #[serde(default)]
+    pub link_failures: u32,
 }
 
 /// One job's time on the network model.
@@ -312,6 +318,8 @@ pub(super) fn collect(
             node_failures: f.node_failures,
             drains: f.drains,
             nodes_down_at_end: nodes_down(&m) as u32,
+            gpu_failures: f.gpu_failures,
+            link_failures: f.link_failures,
         }),
         autoscaler: m.autoscaler.as_ref().map(|a| a.finish(end)),
     }
