@@ -122,7 +122,8 @@ faults:
 ";
     let (r, _) = run_yaml(yaml);
     assert_eq!(r.jobs[0].outcome, models::Outcome::Pending);
-    assert!(r.jobs[0].reason.is_some(), "{:?}", r.jobs[0]);
+    let why = r.jobs[0].reason.as_deref().unwrap_or("");
+    assert!(why.contains("1 GPUs were failed"), "{why}");
 }
 
 /// Seeded GPU failures fail single GPUs: with only `gpu_mtbf` no node ever fails, and
@@ -267,4 +268,82 @@ fn a_flow_with_no_path_left_stalls_until_the_link_recovers() {
         assert_eq!(secs(r.jobs[0].end), Some(230), "{fail}\n{csv}");
         assert_eq!(r.faults.as_ref().unwrap().jobs[0].restarts, 0);
     }
+}
+
+/// A NIC that never recovers: the job stalls at 50 s for good; the run ends (nothing is
+/// left to happen) with the job still running and its reason saying why.
+#[test]
+fn a_job_stalled_for_good_is_explained() {
+    let (r, csv) = run_yaml(&two_leaves(
+        "faults:
+  events:
+    - {at: 50s, node: gpu-0000, link: nic-0, action: fail}
+",
+    ));
+    assert_eq!(r.jobs[0].outcome, models::Outcome::Running, "{csv}");
+    assert_eq!(r.stop, "drained");
+    let why = r.jobs[0].reason.as_deref().unwrap_or("");
+    assert!(why.contains("stalled"), "{why}");
+}
+
+fn hash_of<T: std::hash::Hash>(x: &T) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    x.hash(&mut h);
+    h.finish()
+}
+
+/// The cluster state's bookkeeping of a failed GPU: 2 nodes of 4 GPUs (8 idle). GPU 2 of
+/// node 0 fails: 7 idle GPUs, node 0 has 3 (a 4-GPU pod no longer fits there, nor
+/// anywhere else but node 1), nothing counts as allocated, and the state (which the
+/// verifier's fingerprint hashes) differs; after the recovery it is equal to, and hashes
+/// like, the state before. An empty failed-GPU mask hashes nothing (fingerprints of runs
+/// without GPU faults are unchanged).
+#[test]
+fn a_failed_gpu_is_neither_idle_nor_allocated_and_is_part_of_the_state() {
+    use models::state::{ClusterState, FailedGpus};
+    let node = |name: &str| models::cluster::NodeSpec {
+        name: name.into(),
+        pool: "p".into(),
+        cpu_milli: 8000,
+        memory_mib: 1024,
+        gpus: 4,
+        gpu_model: Some("H100".into()),
+        gpu_memory_mib: 0,
+        rack: 0,
+        labels: Default::default(),
+    };
+    let spec = models::ClusterSpec {
+        nodes: vec![node("a"), node("b")],
+    };
+    let mut cs = ClusterState::new(&spec);
+    let before = cs.clone();
+    assert_eq!(cs.idle_gpus(), 8);
+    assert_eq!(cs.fail_gpu(0, 2), Ok(true));
+    assert_eq!(cs.fail_gpu(0, 2), Ok(false), "already failed");
+    assert_eq!(cs.idle_gpus(), 7);
+    assert_eq!(cs.nodes[0].idle_gpus, 3);
+    assert_eq!(cs.gpu_milli_allocated, 0);
+    assert_eq!(cs.nodes[0].gpu_used_milli, 0);
+    cs.check_invariants(&spec).unwrap();
+    let four = models::PodRequest::gpus(4);
+    assert!(cs.nodes[0].fits(&spec.nodes[0], &four).is_err());
+    assert!(cs.nodes[1].fits(&spec.nodes[1], &four).is_ok());
+    // The lowest idle GPUs for 3 whole GPUs skip the failed one.
+    assert_eq!(
+        cs.nodes[0].pick_gpus(models::GpuRequest::Whole(3)),
+        Some(vec![0, 1, 3])
+    );
+    assert_ne!(cs, before);
+    assert_ne!(hash_of(&cs), hash_of(&before));
+    assert!(cs.recover_gpu(0, 2));
+    assert!(!cs.recover_gpu(0, 2), "not failed any more");
+    assert_eq!(cs, before);
+    assert_eq!(hash_of(&cs), hash_of(&before));
+    cs.check_invariants(&spec).unwrap();
+    // A GPU holding a pod cannot be marked failed before the pod is released.
+    cs.bind(0, &models::PodRequest::gpus(1), &[0]);
+    assert!(cs.fail_gpu(0, 0).is_err());
+    let empty = hash_of(&());
+    assert_eq!(hash_of(&(FailedGpus::default(), ())), empty);
 }

@@ -1,6 +1,7 @@
 //! Node lifecycle and faults (issue 16, items 3 and 4): cordon, uncordon, drain, failure
 //! and recovery of nodes, given as a list of timed events or drawn from a seeded MTBF per
-//! node (and per GPU), and how the jobs that lose pods react.
+//! node, and how the jobs that lose pods react. Single-GPU and link faults are in
+//! `parts.rs` (its jobs restart through [`restart_job`] here).
 //!
 //! * `cordon` (`kubectl cordon`, `spec.unschedulable`): running pods stay, no new pods.
 //! * `uncordon`: the node takes pods again.
@@ -146,10 +147,10 @@ pub struct FaultState {
     pub node_failures: u32,
     pub drains: u32,
     /// Single-GPU failures that happened (listed and seeded).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "super::parts::is_zero")]
     pub gpu_failures: u32,
     /// Link failures that happened (network runs).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "super::parts::is_zero")]
     pub link_failures: u32,
 }
 

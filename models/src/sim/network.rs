@@ -593,6 +593,15 @@ impl ClusterSim {
         self.net_arm(ctx);
     }
 
+    /// Whether `job` runs on the network model with no path for its traffic (a failed
+    /// link): it makes no progress.
+    pub(super) fn net_stalled(&self, job: u32) -> bool {
+        self.net
+            .as_ref()
+            .and_then(|n| n.running.get(&job))
+            .is_some_and(|r| r.step_ns == STALLED)
+    }
+
     /// Link faults (`parts.rs`): `links` carry `fraction` of the capacity the topology
     /// gives them from now on (0: failed); the max-min rates are re-solved and the jobs
     /// whose rates moved are re-timed.

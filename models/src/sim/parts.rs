@@ -28,6 +28,12 @@ use super::{ClusterSim, Event, ModelError, faults};
 use crate::net::LinkId;
 use crate::state::{MAX_FAULTY_GPU_INDEX, NodeCondition};
 
+/// For `skip_serializing_if`: counters that are absent while zero (outputs of runs
+/// without GPU or link faults do not change).
+pub(super) fn is_zero(x: &u32) -> bool {
+    *x == 0
+}
+
 /// A part that can fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
