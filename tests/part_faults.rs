@@ -347,3 +347,39 @@ fn a_failed_gpu_is_neither_idle_nor_allocated_and_is_part_of_the_state() {
     let empty = hash_of(&());
     assert_eq!(hash_of(&(FailedGpus::default(), ())), empty);
 }
+
+/// With DRA, GPU faults are refused (the DRA allocator would still hand out the failed
+/// device), naming the field: a listed GPU event and a seeded `gpu_mtbf`.
+#[test]
+fn gpu_faults_are_refused_with_dra() {
+    let with_dra = |faults: &str| {
+        format!(
+            "name: dra-gpu-fault
+horizon: 30d
+cluster:
+  node_pools:
+    - {{name: gpu, count: 1, cpu_milli: 64000, memory_mib: 524288, gpus: 8, gpu_model: H100}}
+dra: {{mode: generated}}
+workload:
+  jobs:
+    - {{id: a, duration: 1h, pods: 1, gpus_per_pod: 4}}
+faults:
+{faults}"
+        )
+    };
+    for (faults, field) in [
+        (
+            "  events:\n    - {at: 1h, node: gpu-0000, gpu: 1, action: fail}\n",
+            "events[0].gpu",
+        ),
+        ("  seeded: {gpu_mtbf: 100h, mttr: 1h}\n", "seeded.gpu_mtbf"),
+    ] {
+        let e = match build(&with_dra(faults)) {
+            Err(e) => e,
+            Ok(sc) => models::run(sc.cluster, sc.workload, &sc.config, None)
+                .unwrap_err()
+                .to_string(),
+        };
+        assert!(e.contains(field) && e.contains("DRA"), "{e}");
+    }
+}
