@@ -76,6 +76,8 @@ pub struct PartRuntime {
     gpu_rate: f64,
     rngs: Vec<Option<rand_chacha::ChaCha8Rng>>,
     pending: Vec<Option<(TimerId, bool)>>,
+    /// How many of `pending` are `Some` (checked after every event: O(1)).
+    n_pending: usize,
     until: SimTime,
     mttr: SimDuration,
     /// Per leaf: how many of its spine uplinks are down (network runs with link faults).
@@ -203,6 +205,7 @@ impl PartRuntime {
             gpu_rate: 0.0,
             rngs: Vec::new(),
             pending: Vec::new(),
+            n_pending: 0,
             until,
             mttr,
             uplinks_down: vec![
@@ -261,7 +264,20 @@ impl PartRuntime {
 
     /// Any seeded event still pending.
     pub(super) fn any_pending(&self) -> bool {
-        self.pending.iter().any(Option::is_some)
+        self.n_pending > 0
+    }
+
+    /// Set GPU slot `i`'s pending seeded event, keeping the count.
+    fn set_pending(&mut self, i: usize, p: Option<(TimerId, bool)>) {
+        let Some(slot) = self.pending.get_mut(i) else {
+            return;
+        };
+        match (slot.is_some(), p.is_some()) {
+            (false, true) => self.n_pending += 1,
+            (true, false) => self.n_pending -= 1,
+            _ => {}
+        }
+        *slot = p;
     }
 
     /// Cancel every pending seeded event (every job has completed).
@@ -269,6 +285,7 @@ impl PartRuntime {
         for (t, _) in self.pending.iter_mut().filter_map(Option::take) {
             ctx.cancel(t);
         }
+        self.n_pending = 0;
     }
 
     /// Will a pending event bring GPU `gpu` of `node` back: a listed recovery not yet past
@@ -340,7 +357,7 @@ pub(super) fn initial_events(rt: &mut PartRuntime) -> Vec<(SimTime, Event)> {
 pub(super) fn note_initial_timer(rt: &mut PartRuntime, ev: &PartEvent, id: TimerId) {
     if let (true, Part::Gpu { node, gpu }) = (ev.seeded, ev.part) {
         let i = rt.slot(node, gpu);
-        rt.pending[i] = Some((id, ev.fail));
+        rt.set_pending(i, Some((id, ev.fail)));
     }
 }
 
@@ -359,7 +376,7 @@ fn schedule_seeded(m: &mut ClusterSim, node: u32, gpu: u8, fail: bool, ctx: &mut
     } else {
         Some(now + parts.mttr)
     };
-    parts.pending[i] = at.map(|at| {
+    let p = at.map(|at| {
         let id = ctx.schedule_at(
             at,
             Event::Part(PartEvent {
@@ -370,6 +387,7 @@ fn schedule_seeded(m: &mut ClusterSim, node: u32, gpu: u8, fail: bool, ctx: &mut
         );
         (id, fail)
     });
+    parts.set_pending(i, p);
 }
 
 /// Handle a part event.
@@ -452,9 +470,7 @@ fn gpu_event(m: &mut ClusterSim, node: u32, gpu: u8, ev: PartEvent, ctx: &mut Ct
     {
         let parts = rt.parts_mut();
         let i = parts.slot(node, gpu);
-        if let Some(p) = parts.pending.get_mut(i) {
-            *p = None;
-        }
+        parts.set_pending(i, None);
     }
     let st = &m.state.cluster.nodes[node as usize];
     if ev.fail {
