@@ -319,8 +319,8 @@ fn a_seeded_mtbf_run_is_deterministic_and_terminates() {
     );
     let last_end = r1.jobs.iter().filter_map(|j| j.end).max().unwrap();
     assert_eq!(r1.end_time, last_end, "the run ends with the work");
-    // Node MTBF 24 h + 8 GPUs at 400 h: one failure per ~13.6 h per node; over ~20 h of
-    // work on 4 nodes failures are all but certain at this seed.
+    // Node MTBF 24 h on 4 nodes over ~20 h of work: node failures are all but certain at
+    // this seed (the 400 h GPU MTBF fails single GPUs, tests/part_faults.rs).
     let f = r1.faults.as_ref().unwrap();
     assert!(f.node_failures > 0, "{csv1}");
     let s = String::from_utf8(s1).unwrap();

@@ -28,6 +28,7 @@ pub use sim::{
     PodOrder, RunConfig, RunError, RunResult, StagingSpec, StarvedKind, run,
 };
 pub use sim::{
-    Checkpoint, FaultConfig, FaultReport, JobFaults, NodeAction, NodeEventSpec, SeededFaults,
+    Checkpoint, FaultConfig, FaultReport, JobFaults, NodeAction, NodeEventSpec, Part,
+    PartEventSpec, SeededFaults,
 };
 pub use workload::{JobSpec, Workload};

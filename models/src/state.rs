@@ -115,6 +115,41 @@ pub struct NodeState {
     /// identity (see [`GpuTags`]).
     #[serde(skip)]
     pub gpu_tags: Option<Box<GpuTags>>,
+    /// GPUs out of service (a single-GPU fault, NVIDIA XID style), one bit per GPU index;
+    /// set through [`ClusterState::fail_gpu`]. A failed GPU shows as fully used in
+    /// `gpu_free` (so Filter, the GPU choice at Reserve and every score skip it) but is not
+    /// counted in `gpu_used_milli` or the idle GPUs.
+    #[serde(default, skip_serializing_if = "FailedGpus::is_empty")]
+    pub failed_gpus: FailedGpus,
+}
+
+/// Failed GPUs of a node, one bit per GPU index (GPUs 0–63 can fail). Hashes nothing while
+/// empty, so the verifier's fingerprints of runs without GPU faults do not change.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FailedGpus(pub u64);
+
+/// GPUs a node may have for single-GPU faults (the width of [`FailedGpus`]).
+pub const MAX_FAULTY_GPU_INDEX: u32 = 64;
+
+impl FailedGpus {
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+    pub fn contains(&self, gpu: u8) -> bool {
+        u32::from(gpu) < MAX_FAULTY_GPU_INDEX && self.0 & (1u64 << gpu) != 0
+    }
+    pub fn count(&self) -> u32 {
+        self.0.count_ones()
+    }
+}
+
+impl std::hash::Hash for FailedGpus {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        if self.0 != 0 {
+            h.write_u64(self.0);
+        }
+    }
 }
 
 /// Bound pods per GPU kind on a node: index 0 = GPU-sharing pods, `k` = pods of `k` whole
@@ -159,6 +194,7 @@ impl NodeState {
             pods: 0,
             condition: NodeCondition::Ready,
             gpu_tags: None,
+            failed_gpus: FailedGpus::default(),
         }
     }
 
@@ -408,6 +444,47 @@ impl ClusterState {
         }
     }
 
+    /// Take GPU `gpu` of `node` out of service. It must be idle (the caller has released
+    /// the pods that used it). Returns `Ok(false)` when it was already failed.
+    pub fn fail_gpu(&mut self, node: u32, gpu: u8) -> Result<bool, String> {
+        let st = &mut self.nodes[node as usize];
+        if u32::from(gpu) >= MAX_FAULTY_GPU_INDEX || usize::from(gpu) >= st.gpu_free.len() {
+            return Err(format!("node {node} has no GPU {gpu} that can fail"));
+        }
+        if st.failed_gpus.contains(gpu) {
+            return Ok(false);
+        }
+        if u32::from(st.gpu_free[usize::from(gpu)]) != GPU_MILLI {
+            return Err(format!("GPU {gpu} of node {node} still holds pods"));
+        }
+        let before = st.idle_gpus as usize;
+        st.gpu_free[usize::from(gpu)] = 0;
+        st.idle_gpus -= 1;
+        st.failed_gpus.0 |= 1u64 << gpu;
+        if st.condition == NodeCondition::Ready {
+            self.idle_hist[before] -= 1;
+            self.idle_hist[before - 1] += 1;
+        }
+        Ok(true)
+    }
+
+    /// Put a failed GPU back in service (idle). Returns false when it was not failed.
+    pub fn recover_gpu(&mut self, node: u32, gpu: u8) -> bool {
+        let st = &mut self.nodes[node as usize];
+        if !st.failed_gpus.contains(gpu) {
+            return false;
+        }
+        let before = st.idle_gpus as usize;
+        st.gpu_free[usize::from(gpu)] = GPU_MILLI as u16;
+        st.idle_gpus += 1;
+        st.failed_gpus.0 &= !(1u64 << gpu);
+        if st.condition == NodeCondition::Ready {
+            self.idle_hist[before] -= 1;
+            self.idle_hist[before + 1] += 1;
+        }
+        true
+    }
+
     /// Check that nothing is over-committed and the summaries agree with the nodes.
     pub fn check_invariants(&self, spec: &ClusterSpec) -> Result<(), String> {
         let mut hist = vec![0u32; self.idle_hist.len()];
@@ -421,8 +498,14 @@ impl ClusterState {
             }
             // One pass over the GPUs (this runs after every instant with --check-invariants).
             let (mut idle, mut used) = (0usize, 0u64);
-            for &f in &s.gpu_free {
+            for (g, &f) in s.gpu_free.iter().enumerate() {
                 let f = u32::from(f);
+                if s.failed_gpus.contains(g as u8) {
+                    if f != 0 {
+                        return Err(format!("node {i} ({}) failed GPU {g} holds room", n.name));
+                    }
+                    continue;
+                }
                 if f > GPU_MILLI {
                     return Err(format!("node {i} ({}) has a GPU above capacity", n.name));
                 }

@@ -145,6 +145,16 @@ pub struct FaultsSummary {
     pub restore_s: f64,
     /// Nodes failed or cordoned when the run ended.
     pub nodes_down_at_end: u32,
+    /// Single-GPU failures (absent when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub gpu_failures: u32,
+    /// Link failures on the network model (absent when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub link_failures: u32,
+}
+
+fn is_zero(x: &u32) -> bool {
+    *x == 0
 }
 
 /// A job that did not complete, and why.
@@ -293,6 +303,8 @@ pub fn summarize(scenario: &str, r: &RunResult) -> Summary {
                 lost_gpu_hours: round6(lost_gpu as f64 / MILLI_NS_PER_GPU_HOUR),
                 restore_s: round6(restore_ns as f64 / NANOS_PER_SEC as f64),
                 nodes_down_at_end: f.nodes_down_at_end,
+                gpu_failures: f.gpu_failures,
+                link_failures: f.link_failures,
             }
         }),
     }

@@ -220,6 +220,13 @@ pub fn human(s: &Summary) -> String {
             "  faults     {} node failures, {} drains; {} job restarts, {:.2} GPU-hours of work lost, {} nodes down at the end",
             f.node_failures, f.drains, f.restarts, f.lost_gpu_hours, f.nodes_down_at_end
         );
+        if f.gpu_failures > 0 || f.link_failures > 0 {
+            let _ = writeln!(
+                o,
+                "             {} GPU failures, {} link failures",
+                f.gpu_failures, f.link_failures
+            );
+        }
     }
     if let Some(a) = &s.autoscaler {
         let _ = writeln!(

@@ -1,7 +1,10 @@
 //! The scenario's `faults:` section and the inline jobs' checkpoint fields (documented in
 //! `docs/scenario-format.md`, "Nodes and faults").
 
-use models::{Checkpoint, ClusterSpec, FaultConfig, NodeAction, NodeEventSpec, SeededFaults};
+use models::{
+    Checkpoint, ClusterSpec, FaultConfig, NodeAction, NodeEventSpec, Part, PartEventSpec,
+    SeededFaults,
+};
 use serde::Deserialize;
 use sim_core::{SimDuration, SimTime};
 
@@ -27,8 +30,24 @@ pub struct FaultsDef {
 #[serde(deny_unknown_fields)]
 pub struct NodeEventDef {
     pub at: SimDuration,
-    pub node: String,
+    /// The node (needed unless `link` names a leaf uplink).
+    pub node: Option<String>,
+    /// One GPU of the node (index): a single-GPU fault.
+    pub gpu: Option<u32>,
+    /// A link of the network model: `nic-K` (with `node`) or `leaf-L/spine-K`.
+    pub link: Option<String>,
     pub action: NodeAction,
+}
+
+/// `nic-K` → `(None, K)`; `leaf-L/spine-K` → `(Some(L), K)`.
+fn parse_link(s: &str) -> Option<(Option<u32>, u32)> {
+    if let Some(k) = s.strip_prefix("nic-") {
+        return Some((None, k.parse().ok()?));
+    }
+    let (leaf, spine) = s.split_once('/')?;
+    let l = leaf.strip_prefix("leaf-")?.parse().ok()?;
+    let k = spine.strip_prefix("spine-")?.parse().ok()?;
+    Some((Some(l), k))
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -69,6 +88,30 @@ fn checkpoint(
         ));
     }
     Ok(Checkpoint { interval, bytes })
+}
+
+/// Index of the node named `name`, or an error naming `field`.
+fn node_index(
+    path: &str,
+    cluster: &ClusterSpec,
+    name: &str,
+    field: &str,
+) -> Result<u32, ScenarioError> {
+    match cluster.nodes.iter().position(|n| n.name == name) {
+        Some(i) => Ok(i as u32),
+        None => {
+            let example = cluster
+                .nodes
+                .first()
+                .map(|n| format!(" (nodes are named like {:?})", n.name))
+                .unwrap_or_default();
+            Err(invalid(
+                path,
+                field,
+                format!("no node named {name:?} in the cluster{example}"),
+            ))
+        }
+    }
 }
 
 /// The run's fault configuration: `Some` when the scenario has a `faults:` section or an
@@ -112,21 +155,102 @@ pub(crate) fn build(
         return Ok(Some(fc));
     };
     for (i, e) in def.events.iter().enumerate() {
-        let Some(node) = cluster.nodes.iter().position(|n| n.name == e.node) else {
-            let example = cluster
-                .nodes
-                .first()
-                .map(|n| format!(" (nodes are named like {:?})", n.name))
-                .unwrap_or_default();
+        let field = |k: &str| format!("faults.events[{i}].{k}");
+        let part_action = || -> Result<bool, ScenarioError> {
+            match e.action {
+                NodeAction::Fail => Ok(true),
+                NodeAction::Recover => Ok(false),
+                other => Err(invalid(
+                    path,
+                    &field("action"),
+                    format!(
+                        "{:?} applies to nodes; a GPU or link event takes fail or recover",
+                        other.name()
+                    ),
+                )),
+            }
+        };
+        if e.gpu.is_some() && e.link.is_some() {
             return Err(invalid(
                 path,
-                &format!("faults.events[{i}].node"),
-                format!("no node named {:?} in the cluster{example}", e.node),
+                &field("gpu"),
+                "an event names a GPU or a link, not both",
+            ));
+        }
+        if let Some(link) = &e.link {
+            let Some((leaf, k)) = parse_link(link) else {
+                return Err(invalid(
+                    path,
+                    &field("link"),
+                    format!(
+                        "{link:?} is not a link name: `nic-K` (compute NIC K of `node`) or `leaf-L/spine-K` (uplink K of leaf L)"
+                    ),
+                ));
+            };
+            let part = match (leaf, &e.node) {
+                (Some(leaf), None) => Part::SpineUplink { leaf, link: k },
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        path,
+                        &field("node"),
+                        "a leaf uplink belongs to no node: leave `node` out",
+                    ));
+                }
+                (None, None) => {
+                    return Err(invalid(
+                        path,
+                        &field("node"),
+                        "a NIC link needs the node it belongs to",
+                    ));
+                }
+                (None, Some(name)) => Part::Nic {
+                    node: node_index(path, cluster, name, &field("node"))?,
+                    nic: k,
+                },
+            };
+            fc.part_events.push(PartEventSpec {
+                at: SimTime::ZERO + e.at,
+                part,
+                fail: part_action()?,
+                source: i as u32,
+            });
+            continue;
+        }
+        let Some(name) = &e.node else {
+            return Err(invalid(
+                path,
+                &field("node"),
+                "missing: a node event names its node",
             ));
         };
+        let node = node_index(path, cluster, name, &field("node"))?;
+        if let Some(gpu) = e.gpu {
+            let n = &cluster.nodes[node as usize];
+            if gpu >= n.gpus || gpu >= u32::from(u8::MAX) {
+                return Err(invalid(
+                    path,
+                    &field("gpu"),
+                    format!(
+                        "node {name:?} has {} GPUs (indices 0 to {})",
+                        n.gpus,
+                        n.gpus.saturating_sub(1)
+                    ),
+                ));
+            }
+            fc.part_events.push(PartEventSpec {
+                at: SimTime::ZERO + e.at,
+                part: Part::Gpu {
+                    node,
+                    gpu: gpu as u8,
+                },
+                fail: part_action()?,
+                source: i as u32,
+            });
+            continue;
+        }
         fc.events.push(NodeEventSpec {
             at: SimTime::ZERO + e.at,
-            node: node as u32,
+            node,
             action: e.action,
         });
     }

@@ -93,6 +93,15 @@ pub struct FabricConfig {
     pub oversubscription: f64,
     /// Fraction of NIC line rate achievable by a flow (protocol overhead).
     pub efficiency: f64,
+    /// Equal-cost links a leaf's uplink bundle to the spine is made of (ECMP members).
+    /// Only link faults read it: one failed member takes `1/spine_uplinks` of the bundle's
+    /// capacity away. Default 1.
+    #[serde(skip_serializing_if = "is_one")]
+    pub spine_uplinks: u32,
+}
+
+fn is_one(x: &u32) -> bool {
+    *x == 1
 }
 
 impl Default for FabricConfig {
@@ -103,6 +112,7 @@ impl Default for FabricConfig {
             su_grouping: SuGrouping::Index,
             oversubscription: 1.0,
             efficiency: 1.0,
+            spine_uplinks: 1,
         }
     }
 }

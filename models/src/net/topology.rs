@@ -191,6 +191,9 @@ fn check(cfg: &NetworkConfig) -> Result<(), NetError> {
     if cfg.fabric.nodes_per_su == 0 {
         return Err(NetError::Config("fabric.nodes_per_su must be ≥ 1".into()));
     }
+    if cfg.fabric.spine_uplinks == 0 {
+        return Err(NetError::Config("fabric.spine_uplinks must be ≥ 1".into()));
+    }
     if n.compute_nics == 0 || n.storage_nics == 0 {
         return Err(NetError::Config(
             "node.compute_nics and node.storage_nics must be ≥ 1".into(),
@@ -394,6 +397,17 @@ impl Topology {
     }
     pub fn fs_write_link(&self) -> LinkId {
         self.fs_write
+    }
+    /// Compute NIC `nic` of `node`: its (up, down) links to the leaf, if it exists.
+    pub fn nic_links(&self, node: u32, nic: u32) -> Option<(LinkId, LinkId)> {
+        let n = self.nodes.get(node as usize)?;
+        Some((*n.nic_up.get(nic as usize)?, *n.nic_down.get(nic as usize)?))
+    }
+    /// Compute NICs of `node` (0 if it has no GPUs or does not exist).
+    pub fn nic_count(&self, node: u32) -> u32 {
+        self.nodes
+            .get(node as usize)
+            .map_or(0, |n| n.nic_up.len() as u32)
     }
     /// Leaf uplink and downlink bundles, by leaf index.
     pub fn leaf_links(&self) -> Vec<(LinkId, LinkId)> {

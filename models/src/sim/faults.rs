@@ -1,6 +1,7 @@
 //! Node lifecycle and faults (issue 16, items 3 and 4): cordon, uncordon, drain, failure
 //! and recovery of nodes, given as a list of timed events or drawn from a seeded MTBF per
-//! node (and per GPU), and how the jobs that lose pods react.
+//! node, and how the jobs that lose pods react. Single-GPU and link faults are in
+//! `parts.rs` (its jobs restart through [`restart_job`] here).
 //!
 //! * `cordon` (`kubectl cordon`, `spec.unschedulable`): running pods stay, no new pods.
 //! * `uncordon`: the node takes pods again.
@@ -37,6 +38,7 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sim_core::{Ctx, RngStreams, SimDuration, SimTime, TimerId};
 
+use super::parts::{self, PartEventSpec, PartRuntime};
 use super::{ClusterSim, Event, JobPhase, ModelError};
 use crate::state::NodeCondition;
 
@@ -86,10 +88,10 @@ pub struct NodeEventSpec {
 pub struct SeededFaults {
     /// Mean time between failures of one node (`None`: only GPU failures).
     pub node_mtbf: Option<SimDuration>,
-    /// Mean time between failures of one GPU; a GPU failure fails its node (taken out for
-    /// repair), so a node of `g` GPUs fails at rate `1/node_mtbf + g/gpu_mtbf`.
+    /// Mean time between failures of one GPU: every GPU has its own exponential clock and
+    /// a failure takes only that GPU out of service (see `parts.rs`).
     pub gpu_mtbf: Option<SimDuration>,
-    /// Repair time: a failed node recovers this long after it failed.
+    /// Repair time: a failed node (or GPU) recovers this long after it failed.
     pub mttr: SimDuration,
     /// No failure is drawn at or after this time (default: the horizon; one is needed).
     pub until: Option<SimTime>,
@@ -108,6 +110,9 @@ pub struct Checkpoint {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FaultConfig {
     pub events: Vec<NodeEventSpec>,
+    /// Listed GPU and link events (`parts.rs`).
+    #[serde(default)]
+    pub part_events: Vec<PartEventSpec>,
     pub seeded: Option<SeededFaults>,
     /// Per job id (inline jobs).
     pub checkpoints: std::collections::BTreeMap<String, Checkpoint>,
@@ -141,6 +146,12 @@ pub struct FaultState {
     pub jobs: Vec<JobFaults>,
     pub node_failures: u32,
     pub drains: u32,
+    /// Single-GPU failures that happened (listed and seeded).
+    #[serde(default, skip_serializing_if = "super::parts::is_zero")]
+    pub gpu_failures: u32,
+    /// Link failures that happened (network runs).
+    #[serde(default, skip_serializing_if = "super::parts::is_zero")]
+    pub link_failures: u32,
 }
 
 /// Run-time fault machinery outside `SimState` (configuration and seeded streams).
@@ -157,6 +168,8 @@ pub struct FaultRuntime {
     mttr: SimDuration,
     /// Seeded failures stopped (every job completed).
     quiet: bool,
+    /// GPU and link faults.
+    parts: PartRuntime,
 }
 
 impl FaultRuntime {
@@ -232,6 +245,12 @@ impl FaultRuntime {
                 }
             };
             mttr = s.mttr;
+            if gpu_rate > 0.0 && sim.dra.is_some() {
+                return Err(err(
+                    "seeded.gpu_mtbf",
+                    "GPU faults are not modelled with DRA (the DRA allocator would still hand out the failed device): use node_mtbf".into(),
+                ));
+            }
             // Every failure is an event: bound how many the MTBFs imply, so a tiny MTBF
             // over a long window is refused rather than run for ever.
             let per_node: f64 = sim
@@ -251,13 +270,23 @@ impl FaultRuntime {
             }
             let streams = RngStreams::new(seed);
             for (i, node) in sim.spec.nodes.iter().enumerate() {
-                rate[i] = node_rate + gpu_rate * f64::from(node.gpus);
+                // GPU failures have their own clocks (parts.rs).
+                rate[i] = node_rate;
                 if rate[i] > 0.0 {
                     rngs[i] = Some(streams.stream(&format!("faults/node/{}", node.name)));
                 }
             }
         }
+        let parts = PartRuntime::new(
+            &config.part_events,
+            sim,
+            seed,
+            config.seeded.as_ref().and_then(|s| s.gpu_mtbf),
+            until,
+            mttr,
+        )?;
         Ok(FaultRuntime {
+            parts,
             config: config.clone(),
             checkpoints,
             rate,
@@ -267,6 +296,14 @@ impl FaultRuntime {
             mttr,
             quiet: false,
         })
+    }
+
+    pub(super) fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    pub(super) fn parts_mut(&mut self) -> &mut PartRuntime {
+        &mut self.parts
     }
 
     /// The next failure of `node` after `from`, if before `until`.
@@ -321,6 +358,7 @@ pub(super) fn initial_events(m: &mut ClusterSim) -> Vec<(SimTime, Event)> {
             ));
         }
     }
+    out.extend(parts::initial_events(&mut rt.parts));
     out
 }
 
@@ -331,6 +369,9 @@ pub(super) fn note_initial_timer(m: &mut ClusterSim, ev: &Event, id: TimerId) {
         && e.seeded
     {
         rt.pending[e.node as usize] = Some((id, e.action));
+    }
+    if let (Event::Part(e), Some(rt)) = (ev, m.faults.as_mut()) {
+        parts::note_initial_timer(&mut rt.parts, e, id);
     }
 }
 
@@ -439,7 +480,7 @@ pub(super) fn after_event(m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
     let Some(rt) = m.faults.as_mut() else {
         return;
     };
-    if rt.quiet || rt.pending.iter().all(Option::is_none) {
+    if rt.quiet || (rt.pending.iter().all(Option::is_none) && !rt.parts.any_pending()) {
         return;
     }
     let all_done = m
@@ -452,6 +493,7 @@ pub(super) fn after_event(m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
         for (t, _) in rt.pending.iter_mut().filter_map(Option::take) {
             ctx.cancel(t);
         }
+        rt.parts.cancel_pending(ctx);
     }
 }
 
@@ -476,7 +518,7 @@ fn lose_pods(m: &mut ClusterSim, node: u32, now: SimTime, ctx: &mut Ctx<'_, Even
 
 /// The job lost pods: release the whole job, roll it back to its last checkpoint and
 /// requeue it as its policy does.
-fn restart_job(m: &mut ClusterSim, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
+pub(super) fn restart_job(m: &mut ClusterSim, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
     let was_running = m.state.jobs[job as usize].phase == JobPhase::Running;
     // Bank the progress of the run segment (and stop it) before anything else.
     m.stop_running(job, now, ctx);
@@ -585,6 +627,7 @@ pub(super) fn nodes_returning(m: &ClusterSim) -> bool {
         .iter()
         .enumerate()
         .any(|(i, n)| returns(m, rt, i as u32, n.condition))
+        || parts::parts_returning(m, &rt.parts)
 }
 
 /// For the deadlock check: in `pool` (a copy of the cluster), mark `Ready` every node that
@@ -598,4 +641,5 @@ pub(super) fn revive_returning(m: &ClusterSim, pool: &mut crate::state::ClusterS
             pool.set_condition(node, NodeCondition::Ready);
         }
     }
+    parts::revive_returning(m, &rt.parts, pool);
 }

@@ -13,6 +13,7 @@ mod detect;
 mod dra;
 mod faults;
 mod network;
+mod parts;
 pub mod policy;
 mod result;
 
@@ -42,6 +43,7 @@ pub use faults::{
     SeededFaults,
 };
 pub use network::{DatasetScope, NetModel, NetSample, StagingSpec};
+pub use parts::{Part, PartEvent, PartEventSpec};
 /// KEP-4671's fixed per-group Permit deadline (for tests comparing against upstream).
 pub use policy::K8S_GANG_TIMEOUT;
 pub use policy::KueueState;
@@ -184,6 +186,8 @@ pub enum Event {
     NetFlows,
     /// A node lifecycle event: cordon, drain, failure, recovery (see `faults`).
     Node(faults::NodeEvent),
+    /// A GPU or link failure or recovery (see `parts`).
+    Part(parts::PartEvent),
     /// The cluster autoscaler (`autoscaler.rs`).
     Autoscaler(CaEvent),
 }
@@ -1351,6 +1355,7 @@ impl Model for ClusterSim {
             }
             Event::NetFlows => self.net_flows_done(ctx),
             Event::Node(e) => faults::handle(self, e, ctx),
+            Event::Part(e) => parts::handle(self, e, ctx),
             Event::Autoscaler(e) => self.autoscaler_event(e, ctx),
         }
         faults::after_event(self, ctx);

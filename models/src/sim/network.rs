@@ -311,7 +311,14 @@ impl NetRuntime {
     pub fn compute_per_step(&self) -> SimDuration {
         self.steps.compute
     }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topo
+    }
 }
+
+/// Step time of a job whose traffic has no path left (a failed link): it makes no progress.
+const STALLED: u64 = u64::MAX;
 
 impl ClusterSim {
     /// Start a GPU job on the network: stage its dataset if the model asks for it, else
@@ -488,10 +495,15 @@ impl ClusterSim {
         let Some(r) = self.net.as_ref().and_then(|n| n.running.get(&job)) else {
             return;
         };
+        let stalled = r.step_ns == STALLED;
         let ns = (left * r.step_ns as f64).ceil() as u64;
         let js = &mut self.state.jobs[job as usize];
         if let Some(t) = js.completion.take() {
             ctx.cancel(t);
+        }
+        if stalled {
+            // No path for its traffic (a failed link): no completion until it recovers.
+            return;
         }
         let generation = js.generation;
         js.completion = Some(ctx.schedule_in(SimDuration(ns), Event::Complete { job, generation }));
@@ -510,7 +522,11 @@ impl ClusterSim {
             return;
         };
         let elapsed = now.since(r.since).as_nanos();
-        let steps = elapsed as f64 / r.step_ns as f64;
+        let steps = if r.step_ns == STALLED {
+            0.0
+        } else {
+            elapsed as f64 / r.step_ns as f64
+        };
         r.since = now;
         let acc = net.accounting.entry(job).or_default();
         acc.steps += steps;
@@ -575,6 +591,35 @@ impl ClusterSim {
             self.net_schedule_completion(job, ctx);
         }
         self.net_arm(ctx);
+    }
+
+    /// Whether `job` runs on the network model with no path for its traffic (a failed
+    /// link): it makes no progress.
+    pub(super) fn net_stalled(&self, job: u32) -> bool {
+        self.net
+            .as_ref()
+            .and_then(|n| n.running.get(&job))
+            .is_some_and(|r| r.step_ns == STALLED)
+    }
+
+    /// Link faults (`parts.rs`): `links` carry `fraction` of the capacity the topology
+    /// gives them from now on (0: failed); the max-min rates are re-solved and the jobs
+    /// whose rates moved are re-timed.
+    pub(super) fn net_scale_links(
+        &mut self,
+        links: &[crate::net::LinkId],
+        fraction: f64,
+        ctx: &mut Ctx<'_, Event>,
+    ) {
+        let now = ctx.now();
+        let Some(net) = self.net.as_mut() else {
+            return;
+        };
+        for &l in links {
+            let full = net.topo.link(l).capacity;
+            net.flows.set_link_capacity(l, full * fraction, now);
+        }
+        self.net_retime(ctx);
     }
 
     /// The job stops (completion or preemption): bank its progress, take its traffic off.

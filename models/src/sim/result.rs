@@ -136,6 +136,12 @@ pub struct FaultReport {
     pub drains: u32,
     /// Nodes not `Ready` when the run ended (failed or cordoned).
     pub nodes_down_at_end: u32,
+    /// Single-GPU failures that happened (listed and seeded).
+    #[serde(default, skip_serializing_if = "super::parts::is_zero")]
+    pub gpu_failures: u32,
+    /// Link failures that happened (network runs).
+    #[serde(default, skip_serializing_if = "super::parts::is_zero")]
+    pub link_failures: u32,
 }
 
 /// One job's time on the network model.
@@ -312,6 +318,8 @@ pub(super) fn collect(
             node_failures: f.node_failures,
             drains: f.drains,
             nodes_down_at_end: nodes_down(&m) as u32,
+            gpu_failures: f.gpu_failures,
+            link_failures: f.link_failures,
         }),
         autoscaler: m.autoscaler.as_ref().map(|a| a.finish(end)),
     }
@@ -341,6 +349,9 @@ fn reason(
         JobPhase::Completed { .. } => return None,
         JobPhase::NotSubmitted => {
             "not submitted: its submit time lies beyond the end of the run".into()
+        }
+        JobPhase::Running if m.net_stalled(j) => {
+            format!("running {ended}, stalled: a failed network link left its traffic no path")
         }
         JobPhase::Running => format!("running {ended}"),
         JobPhase::Waiting => {
@@ -404,6 +415,11 @@ fn reason(
                         "waiting {ended}: {} nodes were failed or cordoned when the run ended, so the cluster could not hold it",
                         nodes_down(m)
                     )
+                } else if idle && failed_gpus(m) > 0 {
+                    format!(
+                        "waiting {ended}: {} GPUs were failed when the run ended, so the cluster could not hold it",
+                        failed_gpus(m)
+                    )
                 } else if idle && m.policy().retries_only_on_change() {
                     format!(
                         "unschedulable as tried: its last gang placement on the idle cluster failed (node score ties broken by the seeded chooser left no node for a later pod; a placement exists), and this policy retries a job only when something changes, so it waited {ended} (a known model limitation, see docs/policies.md)"
@@ -423,6 +439,16 @@ fn reason(
         }
     };
     Some(r)
+}
+
+/// GPUs out of service (single-GPU faults).
+fn failed_gpus(m: &ClusterSim) -> u32 {
+    m.state
+        .cluster
+        .nodes
+        .iter()
+        .map(|n| n.failed_gpus.count())
+        .sum()
 }
 
 /// Nodes failed or cordoned (node lifecycle events).
