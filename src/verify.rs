@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use models::verify::interrupt::interrupted;
 use models::verify::{
     ExploreOptions, MitigationBudget, Mode, Problem, Verdict, VerifyError, ViolationKind, Witness,
-    explore, jobs_unable_to_run_alone, mitigations, replay, shrink, unsupported,
+    explore, jobs_unable_to_run_alone, mitigations, nodes_merged, replay, shrink, unsupported,
 };
 use reports::verify::{
     VerifyReport, bound, verdict_line, verify_json, verify_md, violation_json, waitfor_dot,
@@ -377,6 +377,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         replay_command,
         interrupted: was_interrupted,
         cut_short,
+        nodes_merged: nodes_merged(&problem),
     };
     let md = verify_md(&report);
     files.insert(0, ("verify.json", verify_json(&report)?));

@@ -476,6 +476,13 @@ impl ClusterSim {
         let t = now.as_nanos();
         h.write_u64(t % s.scan_interval.as_nanos().max(1));
         h.write_u8(u8::from(t == 0));
+        // Which jobs arrived at this very instant: a scan later at the same instant (after
+        // an injected failure) does not count them as tried under policies with sessions
+        // (`Policy::attempted`). Identical jobs share their submit time, so this list is
+        // the same under the verifier's relabelling of interchangeable jobs.
+        for j in &self.workload.jobs {
+            h.write_u8(u8::from(j.submit == now));
+        }
         for &n in st.provisioning.keys() {
             h.write_u32(n);
         }

@@ -64,6 +64,12 @@ pub(super) fn nodes_distinguished(c: &RunConfig) -> bool {
     c.autoscaler.is_some() || c.faults.as_ref().is_some_and(|f| !f.events.is_empty())
 }
 
+/// Exhaustive mode merges interchangeable nodes at ties for `p` (see
+/// [`nodes_distinguished`]).
+pub fn nodes_merged(p: &Problem) -> bool {
+    !nodes_distinguished(&p.config)
+}
+
 /// Identical jobs may be relabelled only when nothing job-specific tells them apart:
 /// not with per-job checkpoint settings.
 pub(super) fn jobs_interchangeable(c: &RunConfig) -> bool {

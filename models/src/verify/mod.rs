@@ -41,7 +41,7 @@ use crate::sim::{
 };
 use crate::workload::Workload;
 
-pub use failures::{InjectedFailure, unsupported};
+pub use failures::{InjectedFailure, nodes_merged, unsupported};
 pub use shrink::{
     MitigationBudget, MitigationCheck, MitigationResult, Shrunk, mitigations, shrink,
 };
