@@ -27,32 +27,23 @@ fn report(dir: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("verify.json")).unwrap()).unwrap()
 }
 
-/// A and B (2 pods × 1 GPU) arrive at 10 s on 3 nodes × 1 GPU; C runs 0–5 s.
-const SPARE_NODE: &str = "
-name: spare-node
-seed: 1
-cluster:
-  node_pools:
-    - {name: gpu, count: 3, cpu_milli: 32000, memory_mib: 262144, gpus: 1, gpu_model: H100}
-workload:
-  jobs:
-    - {id: C, submit: 0s, duration: 5s, pods: 1, gpus_per_pod: 1}
-    - {id: A, submit: 10s, duration: 100s, pods: 2, gpus_per_pod: 1}
-    - {id: B, submit: 10s, duration: 100s, pods: 2, gpus_per_pod: 1}
-scheduler:
-  policy: default
-";
+/// `scenarios/bundled/verify/node-failure-2gang.yaml`: A and B (2 pods × 1 GPU) arrive at
+/// 10 s on 3 nodes × 1 GPU; C runs 0–5 s.
+fn spare_node() -> String {
+    std::fs::read_to_string(root().join("scenarios/bundled/verify/node-failure-2gang.yaml"))
+        .unwrap()
+}
 
 #[test]
 fn fail_nodes_finds_the_deadlock_one_failure_causes_and_the_witness_replays() {
     // Without failures: VERIFIED (3 GPUs cannot hold two half-placed 2-pod jobs).
-    let (r, dir) = verify("spare-none", SPARE_NODE, &["--exhaustive"]);
+    let (r, dir) = verify("spare-none", &spare_node(), &["--exhaustive"]);
     assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
     assert_eq!(report(&dir)["exploration"]["deadlock"], "VERIFIED");
     // One node lost for good before A and B arrive leaves 2 GPUs: §8's deadlock.
     let (r, dir) = verify(
         "spare-fail",
-        SPARE_NODE,
+        &spare_node(),
         &["--exhaustive", "--fail-nodes", "1", "--no-mitigations"],
     );
     assert_eq!(r.status.code(), Some(3), "{}", text(&r.stderr));
@@ -90,7 +81,7 @@ fn fail_nodes_finds_the_deadlock_one_failure_causes_and_the_witness_replays() {
     // With a repair the failure only delays: VERIFIED.
     let (r, dir) = verify(
         "spare-repair",
-        SPARE_NODE,
+        &spare_node(),
         &["--exhaustive", "--fail-nodes", "1", "--mttr", "10m"],
     );
     assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
@@ -141,8 +132,10 @@ scheduler:
 
 #[test]
 fn seeded_failures_and_network_runs_are_refused_naming_file_and_field() {
-    let seeded =
-        format!("{SPARE_NODE}faults:\n  seeded: {{node_mtbf: 1h, mttr: 10m, until: 1d}}\n");
+    let seeded = format!(
+        "{}faults:\n  seeded: {{node_mtbf: 1h, mttr: 10m, until: 1d}}\n",
+        spare_node()
+    );
     let (r, _) = verify("seeded", &seeded, &[]);
     assert_eq!(r.status.code(), Some(2));
     let e = text(&r.stderr);
