@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use models::verify::interrupt::interrupted;
 use models::verify::{
     ExploreOptions, MitigationBudget, Mode, Problem, Verdict, VerifyError, ViolationKind, Witness,
-    explore, jobs_unable_to_run_alone, mitigations, replay, shrink,
+    explore, jobs_unable_to_run_alone, mitigations, nodes_merged, replay, shrink, unsupported,
 };
 use reports::verify::{
     VerifyReport, bound, verdict_line, verify_json, verify_md, violation_json, waitfor_dot,
@@ -67,6 +67,15 @@ pub struct VerifyArgs {
     /// Events per schedule before it is counted as inconclusive.
     #[arg(long, default_value_t = 2_000_000, value_name = "N")]
     max_events: u64,
+    /// Failures as a choice point: at the end of every instant the explorer may fail one
+    /// Ready node, up to N per schedule (exhaustive mode explores every such branch,
+    /// random mode draws them from the seed).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    fail_nodes: u32,
+    /// With --fail-nodes: a failed node recovers this long after it failed (e.g. 10m);
+    /// `never` (the default): it stays failed.
+    #[arg(long, value_name = "DURATION|never")]
+    mttr: Option<String>,
     /// Do not shrink a violation to a minimal counterexample.
     #[arg(long)]
     no_shrink: bool,
@@ -164,26 +173,6 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         )));
     }
     let sc = load_scenario(&run_args, &ov).map_err(bad_input)?;
-    if sc.config.faults.is_some() {
-        // Failures as a choice point of the explorer are not built yet: refuse rather than
-        // verify a scenario with its faults silently left out.
-        return Err(bad_input(anyhow!(
-            "{}: faults: verify does not explore node events, failures or checkpoints yet; remove the faults: section (and checkpoint fields) or use `orrery run`",
-            run_args
-                .scenario
-                .as_deref()
-                .map_or_else(|| "scenario".to_string(), |p| p.display().to_string())
-        )));
-    }
-    if sc.config.autoscaler.is_some() {
-        return Err(bad_input(anyhow!(
-            "{}: autoscaler: verify does not explore the cluster autoscaler's scans and node events yet; remove `autoscale` from the node pools to verify the scheduling alone",
-            run_args
-                .scenario
-                .as_ref()
-                .map_or_else(|| "the scenario".to_string(), |p| p.display().to_string())
-        )));
-    }
     let policy = sc.config.scheduler.policy.name().to_string();
     let problem = Problem {
         name: sc.name.clone(),
@@ -191,12 +180,39 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         workload: sc.workload,
         config: sc.config,
     };
+    // What the explorer cannot snapshot and fingerprint is refused, naming the file.
+    if let Some(e) = unsupported(&problem) {
+        return Err(bad_input(anyhow!(
+            "{}: {e}",
+            run_args
+                .scenario
+                .as_deref()
+                .map_or_else(|| "scenario".to_string(), |p| p.display().to_string())
+        )));
+    }
+    let mttr = match args.mttr.as_deref() {
+        None | Some("never") => None,
+        Some(d) => {
+            let d = d
+                .parse::<SimDuration>()
+                .map_err(|e| bad_input(anyhow!("--mttr: {e}")))?;
+            if d.as_nanos() == 0 {
+                return Err(bad_input(anyhow!("--mttr: must be > 0 (or `never`)")));
+            }
+            Some(d)
+        }
+    };
+    if args.mttr.is_some() && args.fail_nodes == 0 {
+        return Err(bad_input(anyhow!("--mttr only applies with --fail-nodes")));
+    }
     let options = ExploreOptions {
         event_order: !args.no_event_order,
         pod_order: !args.no_pod_order,
         jitter,
         jitter_steps: args.jitter_steps.max(1),
         max_events: args.max_events,
+        failures: args.fail_nodes,
+        mttr,
     };
     let (mode, mode_text) = if args.exhaustive {
         let n = args.schedules.unwrap_or(1_000_000);
@@ -221,6 +237,18 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
                 seed.wrapping_add(n - 1)
             ),
         )
+    };
+    let mode_text = if args.fail_nodes > 0 {
+        format!(
+            "{mode_text}; up to {} injected node failure{} per schedule ({})",
+            args.fail_nodes,
+            if args.fail_nodes == 1 { "" } else { "s" },
+            mttr.map_or("never repaired".to_string(), |d| format!(
+                "repaired after {d}"
+            ))
+        )
+    } else {
+        mode_text
     };
     let show = !args.quiet && std::io::stderr().is_terminal();
     let total = match mode {
@@ -349,6 +377,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         replay_command,
         interrupted: was_interrupted,
         cut_short,
+        nodes_merged: nodes_merged(&problem),
     };
     let md = verify_md(&report);
     files.insert(0, ("verify.json", verify_json(&report)?));

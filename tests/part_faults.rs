@@ -303,6 +303,7 @@ fn hash_of<T: std::hash::Hash>(x: &T) -> u64 {
 fn a_failed_gpu_is_neither_idle_nor_allocated_and_is_part_of_the_state() {
     use models::state::{ClusterState, FailedGpus};
     let node = |name: &str| models::cluster::NodeSpec {
+        taints: Vec::new(),
         name: name.into(),
         pool: "p".into(),
         cpu_milli: 8000,

@@ -38,6 +38,10 @@ pub struct VerifyReport {
     /// What the interrupt cut short after the exploration, in words ("the witness was not
     /// shrunk", …); empty when it cut nothing there.
     pub cut_short: Vec<String>,
+    /// Interchangeable nodes were merged at ties (not when listed node events or the
+    /// cluster autoscaler tell nodes apart by index). Only for `verify.md`'s wording.
+    #[serde(skip)]
+    pub nodes_merged: bool,
 }
 
 fn verdict(v: Verdict) -> &'static str {
@@ -343,15 +347,33 @@ pub fn verify_md(r: &VerifyReport) -> String {
     }
     let _ = writeln!(
         o,
-        "Choice points: simultaneous-event order {}, pod interleaving of jobs created together {}, node ties (interchangeable nodes merged){}.",
+        "Choice points: simultaneous-event order {}, pod interleaving of jobs created together {}, node ties ({}){}{}.",
         if r.options.event_order { "on" } else { "off" },
         if r.options.pod_order { "on" } else { "off" },
+        if r.nodes_merged {
+            "interchangeable nodes merged"
+        } else {
+            "every node apart: listed node events or the autoscaler tell nodes apart"
+        },
         match r.options.jitter {
             Some(j) => format!(
                 ", arrival jitter up to {j} in {} steps",
                 r.options.jitter_steps
             ),
             None => String::new(),
+        },
+        if r.options.failures > 0 {
+            format!(
+                ", node failures (at the end of every instant any one Ready node may fail, up to {} per schedule, {})",
+                r.options.failures,
+                r.options
+                    .mttr
+                    .map_or("never repaired".to_string(), |d| format!(
+                        "repaired after {d}"
+                    ))
+            )
+        } else {
+            String::new()
         }
     );
     let _ = writeln!(o);

@@ -251,6 +251,16 @@ impl ClusterSim {
         // What the policy keeps, through its own hook.
         0xfbu8.hash(&mut h);
         self.policy.hash_state(self, now, &p, &mut h);
+        // What the controllers keep, through their own hooks (nothing when they are off,
+        // so fingerprints of runs without them are unchanged).
+        if self.state.faults.is_some() {
+            0xf9u8.hash(&mut h);
+            super::faults::hash_state(self, now, &p, &mut h);
+        }
+        if self.state.autoscaler.is_some() {
+            0xf8u8.hash(&mut h);
+            self.autoscaler_hash(now, &mut h);
+        }
         // DRA allocations (claims are named per job and pod, so jobs they involve are not
         // relabelled: fewer states merge, none wrongly).
         st.dra.hash(&mut h);
@@ -269,7 +279,13 @@ impl ClusterSim {
                     (dt, 8u8, t.kind, t.job).hash(&mut h)
                 }
                 Event::Flush => (dt, 7u8).hash(&mut h),
-                _ => {} // stale timer: has no effect when it fires
+                Event::Node(e) => (dt, 9u8, e.node, e.action, e.seeded).hash(&mut h),
+                Event::Autoscaler(e) => (dt, 10u8, e).hash(&mut h),
+                Event::Part(e) => (dt, 11u8, e.part, e.fail, e.seeded).hash(&mut h),
+                // A stale completion or timer has no effect when it fires. (`NetFlows`:
+                // the network model's state is not fingerprinted; `verify` refuses
+                // network runs, see `verify::unsupported`.)
+                _ => {}
             }
         }
         horizon.map(|t| t.since(now).as_nanos()).hash(&mut h);

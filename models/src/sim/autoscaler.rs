@@ -458,6 +458,55 @@ impl ClusterSim {
         }
     }
 
+    /// The cluster autoscaler's hash hook for the verifier's state fingerprint (see
+    /// `abstract_state.rs`), time-invariant: where `now` lies in the scan period (scans
+    /// run at multiples of `scan_interval`), the nodes being provisioned, the scan flags,
+    /// and the scale-down and back-off clocks as offsets from `now`, each capped where it
+    /// stops mattering (a node unneeded for longer than `scale_down_unneeded_time` is as
+    /// removable as one unneeded for exactly that long). Node conditions (`Absent`, Ready)
+    /// are in the cluster state; pending scans and provisioning events are hashed with the
+    /// other pending events. Left out: the pods already reported as not triggering a
+    /// scale-up (they only decide whether a `no_scale_up` line is logged), the decision
+    /// times of provisioning nodes and the report (`AutoscalerRuntime`).
+    pub(super) fn autoscaler_hash(&self, now: SimTime, h: &mut dyn std::hash::Hasher) {
+        let (Some(st), Some(rt)) = (&self.state.autoscaler, &self.autoscaler) else {
+            return;
+        };
+        let s = &rt.cfg.settings;
+        let t = now.as_nanos();
+        h.write_u64(t % s.scan_interval.as_nanos().max(1));
+        h.write_u8(u8::from(t == 0));
+        // Which jobs arrived at this very instant: a scan later at the same instant (after
+        // an injected failure) does not count them as tried under policies with sessions
+        // (`Policy::attempted`). Identical jobs share their submit time, so this list is
+        // the same under the verifier's relabelling of interchangeable jobs.
+        for j in &self.workload.jobs {
+            h.write_u8(u8::from(j.submit == now));
+        }
+        for &n in st.provisioning.keys() {
+            h.write_u32(n);
+        }
+        h.write_u8(
+            u8::from(st.scan_scheduled) | u8::from(st.scan_due) << 1 | u8::from(st.touched) << 2,
+        );
+        let ago = |t: SimTime, cap: SimDuration| now.since(t).as_nanos().min(cap.as_nanos());
+        h.write_u64(
+            st.ca
+                .last_scale_up
+                .map_or(u64::MAX, |t| ago(t, s.scale_down_delay_after_add)),
+        );
+        h.write_u8(0xa1);
+        for (&n, &since) in &st.ca.unneeded_since {
+            h.write_usize(n);
+            h.write_u64(ago(since, s.scale_down_unneeded_time));
+        }
+        h.write_u8(0xa2);
+        for (&pool, &until) in &st.ca.backoff_until {
+            h.write_usize(pool);
+            h.write_u64(until.as_nanos().saturating_sub(t));
+        }
+    }
+
     /// Any event of the model other than a scan: the autoscaler has something to look at.
     pub(super) fn autoscaler_touch(&mut self, event: &Event) {
         if let Some(st) = &mut self.state.autoscaler

@@ -152,6 +152,13 @@ pub struct FaultState {
     /// Link failures that happened (network runs).
     #[serde(default, skip_serializing_if = "super::parts::is_zero")]
     pub link_failures: u32,
+    /// `verify --fail-nodes`: failures the explorer injected so far, in order (time, node).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub injected: Vec<(SimTime, u32)>,
+    /// `verify --fail-nodes`: node → when its injected failure is repaired (the pending
+    /// `recover` event), so the deadlock check and the no-progress guard see it coming.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub injected_repairs: std::collections::BTreeMap<u32, SimTime>,
 }
 
 /// Run-time fault machinery outside `SimState` (configuration and seeded streams).
@@ -451,6 +458,11 @@ pub(super) fn handle(m: &mut ClusterSim, ev: NodeEvent, ctx: &mut Ctx<'_, Event>
             }
         }
         NodeAction::Recover => {
+            if let Some(fs) = m.state.faults.as_mut()
+                && fs.injected_repairs.get(&node).is_some_and(|&at| at <= now)
+            {
+                fs.injected_repairs.remove(&node);
+            }
             if cond == NodeCondition::Failed {
                 make_ready(m, node);
             }
@@ -613,6 +625,11 @@ fn returns(m: &ClusterSim, rt: &FaultRuntime, node: u32, cond: NodeCondition) ->
         .iter()
         .any(|e| e.node == node && e.action == back && e.at >= now)
         || rt.pending[node as usize].is_some_and(|(_, a)| a == back)
+        || (back == NodeAction::Recover
+            && m.state
+                .faults
+                .as_ref()
+                .is_some_and(|fs| fs.injected_repairs.contains_key(&node)))
 }
 
 /// For the no-progress guard: some node is down and a pending event brings it back (the
@@ -642,4 +659,90 @@ pub(super) fn revive_returning(m: &ClusterSim, pool: &mut crate::state::ClusterS
         }
     }
     parts::revive_returning(m, &rt.parts, pool);
+}
+
+/// The fault controller's hash hook for the verifier's state fingerprint (see
+/// `abstract_state.rs`): everything of `FaultState` that influences what happens next,
+/// time-invariant (absolute times as offsets from `now`). Node conditions are part of the
+/// cluster state and pending node events are hashed with the other pending events; the
+/// listed events and checkpoint settings are configuration. Per job not completed: the
+/// checkpoint it last restarted from, `remaining` at that restart and the restore time it
+/// included (what the next rollback computes progress from). Restart counts and lost
+/// work only feed the reports. Seeded failures (a random stream outside `SimState`) are
+/// refused by `verify` before this is ever called.
+pub(super) fn hash_state(
+    m: &ClusterSim,
+    now: SimTime,
+    relabel: &dyn Fn(u32) -> u32,
+    h: &mut dyn std::hash::Hasher,
+) {
+    let Some(fs) = m.state.faults.as_ref() else {
+        return;
+    };
+    let mut order: Vec<u32> = (0..fs.jobs.len() as u32).collect();
+    order.sort_unstable_by_key(|&j| relabel(j));
+    for j in order {
+        if matches!(m.state.jobs[j as usize].phase, JobPhase::Completed { .. }) {
+            h.write_u8(0);
+            continue;
+        }
+        let jf = &fs.jobs[j as usize];
+        h.write_u64(jf.checkpoint.as_nanos());
+        h.write_u64(jf.restart_remaining.map_or(u64::MAX, |r| r.as_nanos()));
+        h.write_u64(jf.restore.as_nanos());
+    }
+    h.write_usize(fs.injected.len());
+    for (&node, &at) in &fs.injected_repairs {
+        h.write_u32(node);
+        h.write_u64(at.since(now).as_nanos());
+    }
+}
+
+impl ClusterSim {
+    /// The listed node events (and every node's first seeded failure), scheduled before a
+    /// run that is not driven by [`super::run`] (the verifier's schedules).
+    pub fn schedule_node_events(&mut self, sim: &mut sim_core::Simulation<Event>) {
+        for (at, ev) in initial_events(self) {
+            let id = sim.schedule_at(at, ev);
+            note_initial_timer(self, &ev, id);
+        }
+    }
+
+    /// The run lists node, GPU or link events (`faults.events`): they can tie with other
+    /// events.
+    pub fn has_node_events(&self) -> bool {
+        self.faults
+            .as_ref()
+            .is_some_and(|rt| !rt.config.events.is_empty() || !rt.config.part_events.is_empty())
+    }
+
+    /// `verify --fail-nodes`: fail `node` now (an event at the current instant) and, with
+    /// `mttr`, repair it that much later; recorded in `FaultState`.
+    pub fn inject_failure(
+        &mut self,
+        sim: &mut sim_core::Simulation<Event>,
+        node: u32,
+        mttr: Option<SimDuration>,
+    ) {
+        let now = sim.now();
+        let ev = |action| {
+            Event::Node(NodeEvent {
+                node,
+                action,
+                seeded: false,
+            })
+        };
+        sim.schedule_at(now, ev(NodeAction::Fail));
+        let jobs = self.workload.jobs.len();
+        let fs = self.state.faults.get_or_insert_with(|| FaultState {
+            jobs: vec![JobFaults::default(); jobs],
+            ..FaultState::default()
+        });
+        fs.injected.push((now, node));
+        if let Some(d) = mttr {
+            let at = now + d;
+            sim.schedule_at(at, ev(NodeAction::Recover));
+            fs.injected_repairs.insert(node, at);
+        }
+    }
 }

@@ -1303,6 +1303,12 @@ impl Model for ClusterSim {
     /// arrival order) arrivals are sorted before their pods are ordered, so submissions
     /// commute too.
     fn commutes(&self, event: &Event) -> bool {
+        // A listed node event (a failure, a drain) at the same instant as a completion,
+        // flush or arrival gives a different result in each order (a job that completes
+        // before its node fails is not restarted): nothing is reordered away then.
+        if self.has_node_events() {
+            return false;
+        }
         match event {
             Event::Complete { .. } | Event::Flush => self.net.is_none(),
             Event::Submit(_) => self.arrivals_canonical(),

@@ -21,6 +21,7 @@
 //! cycle through a state in which some job is waiting (the schedule can repeat for ever
 //! without that job running).
 
+mod failures;
 pub mod interrupt;
 mod shrink;
 pub mod snapshot;
@@ -40,6 +41,7 @@ use crate::sim::{
 };
 use crate::workload::Workload;
 
+pub use failures::{InjectedFailure, nodes_merged, unsupported};
 pub use shrink::{
     MitigationBudget, MitigationCheck, MitigationResult, Shrunk, mitigations, shrink,
 };
@@ -68,6 +70,13 @@ pub struct ExploreOptions {
     pub jitter_steps: u32,
     /// Events per schedule before it counts as inconclusive.
     pub max_events: u64,
+    /// Failures as a choice point (`verify --fail-nodes N`): at the end of every instant
+    /// the explorer may fail one Ready node, up to this many per schedule (0: off).
+    #[serde(skip_serializing_if = "failures::is_zero")]
+    pub failures: u32,
+    /// Repair time of an injected failure (`--mttr`); `None`: the node stays failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mttr: Option<SimDuration>,
 }
 
 impl Default for ExploreOptions {
@@ -78,6 +87,8 @@ impl Default for ExploreOptions {
             jitter: None,
             jitter_steps: 2,
             max_events: 2_000_000,
+            failures: 0,
+            mttr: None,
         }
     }
 }
@@ -123,6 +134,10 @@ pub struct Violation {
     pub jobs: Vec<String>,
     pub detail: String,
     pub snapshot: Snapshot,
+    /// Failures the explorer injected on this schedule before the violation
+    /// (`--fail-nodes`), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub injected_failures: Vec<InjectedFailure>,
 }
 
 /// How one schedule ended.
@@ -178,6 +193,10 @@ pub enum VerifyError {
     Model(#[from] ModelError),
     #[error("witness: {0}")]
     Witness(String),
+    /// A scenario feature whose state the explorer cannot snapshot and fingerprint:
+    /// refused rather than verified with that state silently left out.
+    #[error("{field}: {msg}")]
+    Unsupported { field: String, msg: String },
     /// A schedule broke a model invariant (`--check-invariants`): a bug in the model, not a
     /// property of the scenario; nothing is claimed for the exploration.
     #[error(
@@ -249,6 +268,9 @@ impl Visited {
 /// the end of an instant, after `decisions` choices.
 struct Snap {
     decisions: u64,
+    /// Taken where a failure may be injected (`--fail-nodes`): that choice comes first
+    /// when a run continues from here.
+    failure_point: bool,
     state: SimState,
     invariant_violation: Option<String>,
     sim: Simulation<Event>,
@@ -270,6 +292,9 @@ struct Runner {
     snaps: Vec<Snap>,
     /// Stop (ending [`ScheduleEnd::Interrupted`]) when an interrupt is requested.
     interruptible: bool,
+    /// `--fail-nodes` and `--mttr`.
+    failures: u32,
+    mttr: Option<SimDuration>,
 }
 
 impl Runner {
@@ -296,8 +321,15 @@ impl Runner {
         let mut config = p.config.clone();
         // Merging interchangeable nodes shrinks the space exhaustive mode must cover;
         // random mode samples ties uniformly instead (cheaper, same outcomes up to
-        // symmetry).
-        config.reduce_symmetry = symmetry;
+        // symmetry). Not when a node's index decides its future: listed node events name
+        // nodes, and the autoscaler adds the lowest-index absent node and removes the
+        // highest-index unneeded one first.
+        config.reduce_symmetry = symmetry && !failures::nodes_distinguished(&config);
+        // Injected failures need the fault model's accounting (restart from the last
+        // checkpoint, or from zero).
+        if opts.failures > 0 && config.faults.is_none() {
+            config.faults = Some(crate::sim::FaultConfig::default());
+        }
         if opts.pod_order {
             config.pod_order = PodOrder::Random;
         }
@@ -307,7 +339,11 @@ impl Runner {
         let model = ClusterSim::new(p.spec.clone(), workload, &config)?;
         // Exhaustive mode also merges states that differ only by which of two identical
         // jobs is which (needs the order of simultaneous events to be a choice point).
-        let classes = if exhaustive && opts.event_order && opts.jitter.is_none() {
+        let classes = if exhaustive
+            && opts.event_order
+            && opts.jitter.is_none()
+            && failures::jobs_interchangeable(&config)
+        {
             model.job_symmetry_classes()
         } else {
             None
@@ -319,6 +355,8 @@ impl Runner {
         for (i, j) in model.workload.jobs.iter().enumerate() {
             sim.schedule_at(j.submit, Event::Submit(i as u32));
         }
+        let mut model = model;
+        model.schedule_node_events(&mut sim);
         let horizon = config.horizon.map(|h| SimTime::ZERO + h);
         let stop = StopAt {
             horizon: horizon.unwrap_or(SimTime::MAX),
@@ -337,15 +375,18 @@ impl Runner {
             snapshots,
             snaps: Vec::new(),
             interruptible: false,
+            failures: opts.failures,
+            mttr: opts.mttr,
         };
-        r.push_snap();
+        r.push_snap(false);
         Ok(r)
     }
 
-    fn push_snap(&mut self) {
+    fn push_snap(&mut self, failure_point: bool) {
         if self.snapshots {
             self.snaps.push(Snap {
                 decisions: self.sim.chooser().decisions(),
+                failure_point,
                 state: self.model.state.clone(),
                 invariant_violation: self.model.invariant_violation.clone(),
                 sim: self.sim.clone(),
@@ -369,10 +410,25 @@ impl Runner {
         self.sim
             .chooser_mut()
             .set_mode(ChooserMode::Scripted(script));
+        let failure_point = s.failure_point;
         for h in self.path.drain(s.path_len..) {
             self.on_path.remove(&h);
         }
+        if failure_point {
+            self.inject_failure();
+        }
         true
+    }
+
+    /// At a failure point: the choice whether to fail a node now, and which one.
+    fn inject_failure(&mut self) {
+        let nodes = failures::candidates(&self.model, self.failures);
+        if nodes.is_empty() || self.sim.chooser_mut().choose(2) == 0 {
+            return;
+        }
+        let k = self.sim.chooser_mut().choose(nodes.len());
+        self.model
+            .inject_failure(&mut self.sim, nodes[k], self.mttr);
     }
 
     /// Run on to the end of the schedule. `prefix_len`: decisions that replay an already
@@ -400,9 +456,12 @@ impl Runner {
                 snapshots,
                 snaps,
                 interruptible,
+                failures,
+                mttr: _,
             } = self;
             let last_snap = snaps.last().map_or(0, |s| s.decisions);
             let mut pause = false;
+            let mut inject = false;
             let stats = sim.run_probed(model, *stop, |probe: &Probe<'_, Event>, m| {
                 steps += 1;
                 // A broken invariant or a tripped no-progress guard ends the schedule before
@@ -439,11 +498,15 @@ impl Runner {
                     end = Some(ScheduleEnd::Violation);
                     return false;
                 }
+                // `--fail-nodes`: the run pauses here for the failure choice (which changes
+                // the state only after it is recorded below).
+                let offer = *failures > 0 && !failures::candidates(m, *failures).is_empty();
                 // Without state pruning, only a state with every job submitted and none
                 // running can ever come back (pending arrivals and running jobs count
                 // down), so random mode hashes only those.
                 if visited.is_none() && !m.could_repeat() {
-                    return true;
+                    inject = offer;
+                    return !offer;
                 }
                 let pending = probe.queue.pending();
                 let h = match classes {
@@ -502,13 +565,20 @@ impl Runner {
                         && m.dra_violation.is_none()
                     {
                         pause = true;
+                        inject = offer;
                         return false;
                     }
                 }
-                true
+                inject = offer;
+                !offer
             });
             if pause {
-                self.push_snap();
+                self.push_snap(inject);
+            }
+            if inject {
+                self.inject_failure();
+            }
+            if pause || inject {
                 continue;
             }
             break stats;
@@ -649,6 +719,12 @@ fn violation_of(
             ids.join(", ")
         ),
     };
+    let injected_failures = failures::injected(m);
+    let detail = if injected_failures.is_empty() {
+        detail
+    } else {
+        format!("{detail}; after {}", failures::describe(&injected_failures))
+    };
     Violation {
         kind,
         time,
@@ -656,6 +732,7 @@ fn violation_of(
         jobs: ids,
         detail,
         snapshot: snapshot::snapshot(m, jobs),
+        injected_failures,
     }
 }
 
@@ -870,6 +947,9 @@ pub(crate) fn explore_with(
     interruptible: bool,
 ) -> Result<Exploration, VerifyError> {
     let stop_requested = || interruptible && interrupt::interrupted();
+    if let Some(e) = unsupported(p) {
+        return Err(e);
+    }
     // Configuration errors surface once, before exploring.
     ClusterSim::new(p.spec.clone(), p.workload.clone(), &p.config)?;
     let mut cov = Coverage::default();
@@ -1092,6 +1172,9 @@ impl Witness {
 /// Re-run a witness exactly. Returns the schedule and whether it shows the recorded
 /// violation at the recorded time with the recorded engine fingerprint.
 pub fn replay(w: &Witness) -> Result<(ScheduleRun, bool), VerifyError> {
+    if let Some(e) = unsupported(&w.problem) {
+        return Err(e);
+    }
     let r = run_schedule(
         &w.problem,
         &w.options,

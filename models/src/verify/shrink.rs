@@ -167,9 +167,10 @@ pub fn shrink(p: &Problem, opts: &ExploreOptions, kind: ViolationKind, start: &F
             }
         }
         for n in (0..best.spec.nodes.len()).rev() {
-            if best.spec.nodes.len() > 1 && n < best.spec.nodes.len() {
-                let mut cand = best.clone();
-                cand.spec.nodes.remove(n);
+            if best.spec.nodes.len() > 1
+                && n < best.spec.nodes.len()
+                && let Some(cand) = without_node(&best, n)
+            {
                 changed |= try_it(cand, &mut best, &mut best_found);
             }
         }
@@ -200,9 +201,9 @@ pub fn shrink(p: &Problem, opts: &ExploreOptions, kind: ViolationKind, start: &F
         if best.spec.nodes.len() > 1 {
             let largest = (0..best.workload.jobs.len())
                 .max_by_key(|&j| (best.workload.jobs[j].pods.len(), std::cmp::Reverse(j)));
-            if let Some(j) = largest.filter(|&j| best.workload.jobs[j].pods.len() > 1) {
-                let mut cand = best.clone();
-                cand.spec.nodes.pop();
+            if let Some(j) = largest.filter(|&j| best.workload.jobs[j].pods.len() > 1)
+                && let Some(mut cand) = without_node(&best, best.spec.nodes.len() - 1)
+            {
                 cand.workload.jobs[j].pods.pop();
                 changed |= try_it(cand, &mut best, &mut best_found);
             }
@@ -223,6 +224,40 @@ pub fn shrink(p: &Problem, opts: &ExploreOptions, kind: ViolationKind, start: &F
         witness: Witness::new(&best, opts, &best_found),
         found: best_found,
     }
+}
+
+/// `p` without node `n`: its listed node events go with it and the later nodes' events
+/// are renumbered. `None` with autoscaled pools (node groups are index ranges of the
+/// cluster: their nodes are not dropped one by one).
+fn without_node(p: &Problem, n: usize) -> Option<Problem> {
+    if p.config.autoscaler.is_some() {
+        return None;
+    }
+    let mut cand = p.clone();
+    cand.spec.nodes.remove(n);
+    if let Some(f) = cand.config.faults.as_mut() {
+        let n = n as u32;
+        f.events.retain(|e| e.node != n);
+        for e in &mut f.events {
+            if e.node > n {
+                e.node -= 1;
+            }
+        }
+        // GPU events name their node too (link events need the network model, which
+        // verify refuses).
+        f.part_events.retain(|e| match e.part {
+            crate::sim::Part::Gpu { node, .. } => node != n,
+            _ => true,
+        });
+        for e in &mut f.part_events {
+            if let crate::sim::Part::Gpu { node, .. } = &mut e.part
+                && *node > n
+            {
+                *node -= 1;
+            }
+        }
+    }
+    Some(cand)
 }
 
 /// One mitigation re-checked on one problem (the original scenario or the shrunk witness).
@@ -514,4 +549,70 @@ pub fn mitigations(
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{FaultConfig, NodeAction, NodeEventSpec};
+    use crate::{ClusterSpec, NodeSpec, RunConfig, Workload};
+    use sim_core::SimTime;
+
+    #[test]
+    fn dropping_a_node_drops_its_events_and_renumbers_the_later_nodes() {
+        let node = |i: u32| NodeSpec {
+            taints: Vec::new(),
+            name: format!("n{i}"),
+            pool: "gpu".into(),
+            cpu_milli: 1000,
+            memory_mib: 1024,
+            gpus: 1,
+            gpu_model: None,
+            gpu_memory_mib: 0,
+            rack: 0,
+            labels: Default::default(),
+        };
+        let ev = |node: u32, action| NodeEventSpec {
+            at: SimTime(node as u64),
+            node,
+            action,
+        };
+        let p = Problem {
+            name: "t".into(),
+            spec: ClusterSpec {
+                nodes: (0..3).map(node).collect(),
+            },
+            workload: Workload { jobs: vec![] },
+            config: RunConfig {
+                faults: Some(FaultConfig {
+                    events: vec![
+                        ev(0, NodeAction::Fail),
+                        ev(1, NodeAction::Fail),
+                        ev(2, NodeAction::Drain),
+                    ],
+                    ..FaultConfig::default()
+                }),
+                ..RunConfig::default()
+            },
+        };
+        let c = without_node(&p, 1).unwrap();
+        let names: Vec<&str> = c.spec.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["n0", "n2"]);
+        // n0's failure stays on index 0, n1's goes, n2's drain is now on index 1.
+        let evs: Vec<(u64, u32, NodeAction)> = c
+            .config
+            .faults
+            .unwrap()
+            .events
+            .iter()
+            .map(|e| (e.at.0, e.node, e.action))
+            .collect();
+        assert_eq!(evs, [(0, 0, NodeAction::Fail), (2, 1, NodeAction::Drain)]);
+        let mut auto = p.clone();
+        auto.config.autoscaler = Some(crate::sim::AutoscalerConfig {
+            settings: Default::default(),
+            pools: vec![],
+        });
+        assert!(without_node(&auto, 1).is_none());
+    }
 }
