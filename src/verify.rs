@@ -184,6 +184,15 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
                 .map_or_else(|| "the scenario".to_string(), |p| p.display().to_string())
         )));
     }
+    if sc.config.serving.is_some() {
+        return Err(bad_input(anyhow!(
+            "{}: services: verify does not explore inference services (request arrivals, HPA syncs, replica scaling) yet; remove services:, traffic:, gateway: and metrics: to verify the scheduling alone, or use `orrery run`",
+            run_args
+                .scenario
+                .as_ref()
+                .map_or_else(|| "the scenario".to_string(), |p| p.display().to_string())
+        )));
+    }
     let policy = sc.config.scheduler.policy.name().to_string();
     let problem = Problem {
         name: sc.name.clone(),

@@ -29,5 +29,6 @@ pub use sim::{
 };
 pub use sim::{
     Checkpoint, FaultConfig, FaultReport, JobFaults, NodeAction, NodeEventSpec, SeededFaults,
+    ServingConfig,
 };
 pub use workload::{JobSpec, Workload};

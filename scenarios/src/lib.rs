@@ -7,6 +7,7 @@ pub mod faults;
 pub mod fgd;
 pub mod platform;
 pub mod scenario;
+pub mod serving;
 pub mod trace;
 pub mod vary;
 

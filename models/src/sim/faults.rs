@@ -476,7 +476,7 @@ fn lose_pods(m: &mut ClusterSim, node: u32, now: SimTime, ctx: &mut Ctx<'_, Even
 
 /// The job lost pods: release the whole job, roll it back to its last checkpoint and
 /// requeue it as its policy does.
-fn restart_job(m: &mut ClusterSim, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
+pub(super) fn restart_job(m: &mut ClusterSim, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
     let was_running = m.state.jobs[job as usize].phase == JobPhase::Running;
     // Bank the progress of the run segment (and stop it) before anything else.
     m.stop_running(job, now, ctx);

@@ -124,6 +124,10 @@ pub struct RunResult {
     /// autoscale).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaler: Option<super::AutoscalerResult>,
+    /// Inference services (when the run has some): the platform model's record (requests,
+    /// HPA, replicas, metrics), written by the same writers.
+    #[serde(skip)]
+    pub serving: Option<Box<crate::platform::PlatformRun>>,
 }
 
 /// What faults cost a run.
@@ -314,6 +318,10 @@ pub(super) fn collect(
             nodes_down_at_end: nodes_down(&m) as u32,
         }),
         autoscaler: m.autoscaler.as_ref().map(|a| a.finish(end)),
+        serving: m
+            .serving
+            .as_ref()
+            .map(|sv| Box::new(sv.finish(&m, end, stats.events))),
     }
 }
 

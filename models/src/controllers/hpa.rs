@@ -18,6 +18,65 @@ use std::collections::VecDeque;
 
 use sim_core::{SimDuration, SimTime};
 
+use crate::platform::{HpaConfig, HpaMetric};
+
+/// What the HPA reads of one service (the model's view of its Deployment).
+pub trait HpaView {
+    /// `spec.replicas` of the Deployment.
+    fn spec_replicas(&self) -> u32;
+    /// Live replicas (not draining), Ready or not.
+    fn live_replicas(&self) -> u32;
+    /// Ready replicas.
+    fn ready_replicas(&self) -> u32;
+    /// The service's queue length.
+    fn queue_depth(&self) -> u32;
+    /// Requests in flight summed over the Ready replicas.
+    fn ready_in_flight(&self) -> u64;
+}
+
+/// One HPA sync of one service at `now`: the sample (with the replicas to apply in
+/// `applied`), or `None` when no Ready replica reports the metric. The metric's sum is
+/// the queue depth or the in-flight requests of the Ready replicas.
+pub fn sync(
+    view: &impl HpaView,
+    h: &HpaConfig,
+    stabilizer: &mut Stabilizer,
+    now: SimTime,
+) -> Option<HpaSample> {
+    let ready = view.ready_replicas();
+    let sum = match h.metric {
+        HpaMetric::InferenceQueueDepth => f64::from(view.queue_depth()),
+        HpaMetric::InferenceRequestsInFlight => view.ready_in_flight() as f64,
+    };
+    let input = HpaInput {
+        current: view.spec_replicas(),
+        ready,
+        unready: view.live_replicas().saturating_sub(ready),
+        sum,
+    };
+    let (desired, counted) = desired_replicas(input, h.target, h.tolerance)?;
+    let rec = desired.clamp(h.min_replicas, h.max_replicas);
+    let applied = stabilizer
+        .apply(
+            now,
+            input.current,
+            rec,
+            h.scale_down_stabilization,
+            h.max_replicas,
+        )
+        .clamp(h.min_replicas, h.max_replicas);
+    Some(HpaSample {
+        at: now,
+        current: input.current,
+        ready: input.ready,
+        value: sum / f64::from(input.ready),
+        counted,
+        desired,
+        recommendation: rec,
+        applied,
+    })
+}
+
 /// What the HPA reads at one sync.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HpaInput {
