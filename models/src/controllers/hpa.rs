@@ -216,6 +216,86 @@ mod tests {
         );
     }
 
+    struct Fake {
+        spec: u32,
+        live: u32,
+        ready: u32,
+        queue: u32,
+        in_flight: u64,
+    }
+
+    impl HpaView for Fake {
+        fn spec_replicas(&self) -> u32 {
+            self.spec
+        }
+        fn live_replicas(&self) -> u32 {
+            self.live
+        }
+        fn ready_replicas(&self) -> u32 {
+            self.ready
+        }
+        fn queue_depth(&self) -> u32 {
+            self.queue
+        }
+        fn ready_in_flight(&self) -> u64 {
+            self.in_flight
+        }
+    }
+
+    fn config(metric: HpaMetric, target: f64) -> HpaConfig {
+        HpaConfig {
+            metric,
+            target,
+            tolerance: 0.1,
+            sync_period: SimDuration::from_secs(15),
+            scale_down_stabilization: SimDuration::from_secs(300),
+            min_replicas: 2,
+            max_replicas: 4,
+            custom_metrics_adapter: true,
+        }
+    }
+
+    #[test]
+    fn sync_reads_the_view_and_applies_the_limits() {
+        let t = SimTime::from_secs;
+        let mut st = Stabilizer::default();
+        // Queue 6 over 2 Ready, target 1.5: value 3, desired ceil(6 / 1.5) = 4 (≤ max 4).
+        let v = Fake {
+            spec: 2,
+            live: 2,
+            ready: 2,
+            queue: 6,
+            in_flight: 2,
+        };
+        let h = config(HpaMetric::InferenceQueueDepth, 1.5);
+        let s = sync(&v, &h, &mut st, t(15)).unwrap();
+        assert_eq!(
+            (s.value, s.desired, s.recommendation, s.applied),
+            (3.0, 4, 4, 4)
+        );
+        // In-flight metric: 2 over 2 Ready, target 1.5: ratio 2/3, desired ceil(2/1.5) = 2
+        // (the min); the window's 4 (t = 15) holds the count at 4.
+        let h = config(HpaMetric::InferenceRequestsInFlight, 1.5);
+        let v = Fake {
+            spec: 4,
+            live: 4,
+            ready: 2,
+            queue: 0,
+            in_flight: 2,
+        };
+        let s = sync(&v, &h, &mut st, t(30)).unwrap();
+        assert_eq!((s.desired, s.applied), (2, 4));
+        // No Ready replica: no decision.
+        let v = Fake {
+            spec: 2,
+            live: 2,
+            ready: 0,
+            queue: 9,
+            in_flight: 0,
+        };
+        assert_eq!(sync(&v, &h, &mut st, t(45)), None);
+    }
+
     #[test]
     fn stabilisation_keeps_the_window_max() {
         let w = SimDuration::from_secs(300);

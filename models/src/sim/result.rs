@@ -282,7 +282,7 @@ pub(super) fn collect(
     } else {
         0
     };
-    RunResult {
+    let mut out = RunResult {
         jobs,
         total_gpu_milli: m.spec.total_gpus() * 1000,
         nodes: m.spec.nodes.len() as u32,
@@ -322,7 +322,16 @@ pub(super) fn collect(
             .serving
             .as_ref()
             .map(|sv| Box::new(sv.finish(&m, end, stats.events))),
+    };
+    // Replica slots are reported by the serving record, not as jobs.
+    if let Some(sv) = &m.serving {
+        let n = sv.first_replica_job() as usize;
+        out.jobs.truncate(n);
+        if let Some(f) = out.faults.as_mut() {
+            f.jobs.truncate(n);
+        }
     }
+    out
 }
 
 /// Why job `i` did not complete (`None` if it did).

@@ -294,6 +294,11 @@ impl ServingRuntime {
         }
     }
 
+    /// The first replica slot's job index (the trace's jobs come before).
+    pub fn first_replica_job(&self) -> u32 {
+        self.first_job
+    }
+
     /// Is `job` a replica slot?
     pub fn is_replica(&self, job: u32) -> bool {
         job >= self.first_job
