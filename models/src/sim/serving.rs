@@ -909,13 +909,8 @@ impl ClusterSim {
                                 _ => 0.0,
                             }
                         }
-                        Some(j) => {
-                            if self.state.jobs[j as usize].phase == JobPhase::Running {
-                                1.0
-                            } else {
-                                0.0
-                            }
-                        }
+                        Some(j) if self.state.jobs[j as usize].phase == JobPhase::Running => 1.0,
+                        Some(_) => 0.0,
                     };
                     devices.push(DeviceReading {
                         node: &ns.name,
