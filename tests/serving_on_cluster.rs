@@ -218,3 +218,48 @@ fn bad_serving_input_is_refused_with_the_field() {
     .to_string();
     assert!(e.contains("services[0].service_time"), "{e}");
 }
+
+/// Services and autoscaled node pools together: the same set-up with the node in a pool
+/// autoscaled in [1, 2] (2 min provisioning, 10 s scans) and a 300 s training job, `wait`.
+/// The scale-up's replicas fail to schedule at 15 s; the autoscaler's next scan instant
+/// after that is 20 s (scans at k × 10 s; the one at 10 s found nothing pending), where
+/// llm-2 and llm-3 (1 GPU each) fit one template node of 8 GPUs: scale-up by 1 node,
+/// Ready at 20 + 120 = 140 s, and both replicas bind to it then. The training job keeps
+/// its node and ends at 300 s.
+#[test]
+fn scale_up_triggers_the_cluster_autoscaler() {
+    let y = yaml(0, "wait")
+        .replace(
+            "gpu_model: H100}",
+            "gpu_model: H100,\n       autoscale: {min: 1, max: 2, provisioning_delay: 2m}}\nautoscaler:\n  scan_interval: 10s",
+        )
+        .replace("duration: 100s", "duration: 300s");
+    let r = run_yaml(&y);
+    let a = r.autoscaler.as_ref().expect("autoscaler result");
+    let acts: Vec<(u64, &str, &str)> = a
+        .actions
+        .iter()
+        .filter(|x| x.action != "no_scale_up")
+        .map(|x| {
+            (
+                x.time.as_nanos() / 1_000_000_000,
+                x.action.as_str(),
+                x.node.as_str(),
+            )
+        })
+        .take(2)
+        .collect();
+    assert_eq!(
+        acts,
+        vec![(20, "scale_up", ""), (140, "node_ready", "n-0001")]
+    );
+    let sv = r.serving.as_ref().expect("serving record");
+    for name in ["llm-2", "llm-3"] {
+        let p = sv.pods.iter().find(|p| p.name == name).expect("replica");
+        assert_eq!(secs(p.bound_at), Some(140.0), "{name}");
+        assert_eq!(p.node.as_deref(), Some("n-0001"), "{name}");
+        assert_eq!(p.node_accelerator.as_deref(), Some("H100"), "{name}");
+    }
+    let t = job(&r, "train");
+    assert_eq!((secs(t.start), secs(t.end)), (Some(0.0), Some(300.0)));
+}

@@ -832,8 +832,19 @@ impl ClusterSim {
             let prio = self.workload.jobs[job as usize].priority;
             let mut t = trial.clone();
             let mut chosen: Vec<u32> = Vec::new();
+            // A victim must hold something on a node that could host the replica at all
+            // (its GPU model, enough GPUs when empty): evicting others frees nothing useful.
+            let could_host = |n: u32| {
+                let ns = &self.spec.nodes[n as usize];
+                crate::state::NodeState::new(ns).fits(ns, &req).is_ok()
+            };
             let mut rest = candidates.iter().copied().filter(|j| {
-                !victims.contains(j) && self.workload.jobs[*j as usize].priority < prio
+                !victims.contains(j)
+                    && self.workload.jobs[*j as usize].priority < prio
+                    && self.state.jobs[*j as usize]
+                        .pods
+                        .iter()
+                        .any(|ps| ps.placement.as_ref().is_some_and(|pl| could_host(pl.node)))
             });
             let placed = loop {
                 if let Some((n, gpus)) = (0..t.nodes.len()).find_map(|n| {
