@@ -263,3 +263,68 @@ fn scale_up_triggers_the_cluster_autoscaler() {
     let t = job(&r, "train");
     assert_eq!((secs(t.start), secs(t.end)), (Some(0.0), Some(300.0)));
 }
+
+/// Victims must free room where the replica can go: two 8-GPU nodes, `h-0000` (H100) and
+/// `a-0000` (A100). Job X (7 H100s, priority 0, 100 s, no checkpoint) shares h-0000 with
+/// llm-0 (bound at 0: 7 + 1 = 8); job Y (8 A100s, priority −1, 60 s) fills a-0000. The
+/// service starts with 1 replica (min 1, max 2). At the 15 s sync: 1 Ready, queue 7
+/// (request 0 in service since 10 s), desired ceil(7 / 1.5) = 5, clamped to max 2, within
+/// the scale-up limit max(2, 5): spec 1 → 2. llm-1 (1 H100) fits nowhere. Y has the
+/// lowest priority but holds only A100s, which cannot host an H100 replica, so it is
+/// spared; X is evicted, and llm-1 binds on h-0000 at 15 s. Without a checkpoint X
+/// restarts from zero: the 15 s it ran are lost. Y ends at 60 s as planned.
+#[test]
+fn preemption_spares_jobs_whose_nodes_cannot_host_the_replica() {
+    let y = "name: victims
+horizon: 100s
+cluster:
+  node_pools:
+    - {name: h, count: 1, cpu_milli: 96000, memory_mib: 1048576, gpus: 8, gpu_model: H100}
+    - {name: a, count: 1, cpu_milli: 96000, memory_mib: 1048576, gpus: 8, gpu_model: A100}
+workload:
+  jobs:
+    - {id: X, submit: 0s, duration: 100s, pods: 1, gpus_per_pod: 7, gpu_models: [H100]}
+    - {id: Y, submit: 0s, duration: 60s, pods: 1, gpus_per_pod: 8, gpu_models: [A100], priority: -1}
+scheduler:
+  policy: default
+services:
+  - name: llm
+    accelerator: H100
+    replicas: 1
+    concurrency: 1
+    service_time: 10s
+    service_distribution: deterministic
+    priority: 10
+    on_no_capacity: preempt
+    hpa: {metric: inference_queue_depth, target: 1.5, min_replicas: 1, max_replicas: 2}
+traffic:
+  - name: clients
+    arrivals: deterministic
+    load: [{from: 10s, rps: 4}, {from: 12s, rps: 0}]
+    route: {backends: [{service: llm}]}
+";
+    let r = run_yaml(y);
+    let sv = r.serving.as_ref().expect("serving record");
+    assert_eq!(
+        sv.replicas["llm"][..2],
+        [(SimTime::ZERO, 1), (SimTime::from_secs(15), 2)]
+    );
+    let p = sv.pods.iter().find(|p| p.name == "llm-1").expect("replica");
+    assert_eq!(
+        (secs(p.bound_at), p.node.as_deref()),
+        (Some(15.0), Some("h-0000"))
+    );
+    let (x, yj) = (job(&r, "X"), job(&r, "Y"));
+    assert_eq!((x.evictions, yj.evictions), (1, 0));
+    assert_eq!((secs(yj.start), secs(yj.end)), (Some(0.0), Some(60.0)));
+    let f = r
+        .faults
+        .as_ref()
+        .expect("preemption implies restart accounting");
+    let xi = r.jobs.iter().position(|j| j.id == "X").unwrap();
+    assert_eq!(
+        (f.jobs[xi].restarts, f.jobs[xi].lost_ns),
+        (1, 15_000_000_000)
+    );
+    assert_eq!(r.preemptions, 1);
+}
