@@ -150,6 +150,16 @@ fn scale_up_preempts_the_lower_priority_job() {
             (SimTime::from_secs(315), 2)
         ]
     );
+    let preempted: Vec<(u64, String)> = sv
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, models::platform::PlatformEvent::Preempted { .. }))
+        .map(|(t, e)| (t.as_nanos() / 1_000_000_000, e.to_string()))
+        .collect();
+    assert_eq!(
+        preempted,
+        vec![(15, "job train preempted for llm replica(s)".to_string())]
+    );
     assert_eq!(replica(&r, "llm-2"), vec![(Some(15.0), Some(315.0))]);
     assert_eq!(replica(&r, "llm-3"), vec![(Some(15.0), Some(315.0))]);
     let t = job(&r, "train");

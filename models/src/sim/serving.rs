@@ -224,8 +224,6 @@ pub struct ServingRuntime {
     metrics: MetricsStore,
     pods: Vec<PodSummary>,
     scrape_due: bool,
-    /// Jobs the controller evicted to make room (preemptions), for the record.
-    pub preempted: Vec<(SimTime, u32)>,
 }
 
 fn push_change(series: &mut BTreeMap<String, Vec<(SimTime, u32)>>, key: &str, at: SimTime, v: u32) {
@@ -290,7 +288,6 @@ impl ServingRuntime {
             metrics: m,
             pods: Vec::new(),
             scrape_due: false,
-            preempted: Vec::new(),
         }
     }
 
@@ -826,7 +823,8 @@ impl ClusterSim {
             )
         });
         let mut trial = self.state.cluster.clone();
-        let mut victims: Vec<u32> = Vec::new();
+        // (victim, the service whose replica needs the room).
+        let mut victims: Vec<(u32, usize)> = Vec::new();
         for job in pending {
             let req = self.workload.jobs[job as usize].pods[0].clone();
             let prio = self.workload.jobs[job as usize].priority;
@@ -839,7 +837,7 @@ impl ClusterSim {
                 crate::state::NodeState::new(ns).fits(ns, &req).is_ok()
             };
             let mut rest = candidates.iter().copied().filter(|j| {
-                !victims.contains(j)
+                !victims.iter().any(|(v, _)| v == j)
                     && self.workload.jobs[*j as usize].priority < prio
                     && self.state.jobs[*j as usize]
                         .pods
@@ -869,19 +867,26 @@ impl ClusterSim {
             };
             if placed {
                 trial = t;
-                victims.extend(chosen);
+                let by = rt.slot(job).service;
+                victims.extend(chosen.into_iter().map(|v| (v, by)));
             }
         }
         if victims.is_empty() {
             return false;
         }
-        for v in victims {
+        for (v, by) in victims {
             let held = u64::from(self.state.jobs[v as usize].assumed);
             let evictions = self.state.jobs[v as usize].evictions;
             super::faults::restart_job(self, v, now, ctx);
             self.state.preemptions += held;
             self.state.jobs[v as usize].evictions = evictions + 1;
-            rt.preempted.push((now, v));
+            rt.log.push((
+                now,
+                PlatformEvent::Preempted {
+                    job: self.workload.jobs[v as usize].id.clone(),
+                    service: rt.cfg.services[by].name.clone(),
+                },
+            ));
         }
         true
     }
