@@ -242,6 +242,11 @@ pub fn capacity(args: CapacityArgs) -> Result<(), Failure> {
             "{display}: cluster.node_pools[{i}].autoscale: capacity sizes the cluster itself; remove `autoscale` (the cluster autoscaler runs in `orrery run` and `compare`)"
         )));
     }
+    if !file.services.is_empty() {
+        return Err(bad_input(anyhow!(
+            "{display}: services: capacity sizes the cluster for the workload's jobs and does not model inference services yet; remove services: (and traffic:, gateway:, metrics:) or use `orrery run`"
+        )));
+    }
     let ov = Overrides {
         horizon: opts.horizon,
         check_invariants: args.check_invariants,

@@ -366,6 +366,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         ));
         files.push(("autoscaler_nodes.csv", reports::autoscaler::nodes_csv(a)?));
     }
+    if let Some(sv) = &result.serving {
+        files.extend(reports::platform::serving_files(&name, result.seed, sv)?);
+    }
     let written = write_out(&args.out, &files)?;
     if !args.quiet {
         print!("{}", reports::human(&summary));

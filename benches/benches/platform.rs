@@ -52,6 +52,8 @@ fn config() -> PlatformConfig {
                 max_replicas: 8,
                 custom_metrics_adapter: true,
             }),
+            priority: 0,
+            on_no_capacity: Default::default(),
         }],
         traffic: vec![TrafficConfig {
             name: "clients".into(),

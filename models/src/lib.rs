@@ -29,6 +29,6 @@ pub use sim::{
 };
 pub use sim::{
     Checkpoint, FaultConfig, FaultReport, JobFaults, NodeAction, NodeEventSpec, Part,
-    PartEventSpec, SeededFaults,
+    PartEventSpec, SeededFaults, ServingConfig,
 };
 pub use workload::{JobSpec, Workload};

@@ -161,6 +161,8 @@ fn hpa_config(target: f64, window_s: u64) -> PlatformConfig {
                 max_replicas: 8,
                 custom_metrics_adapter: true,
             }),
+            priority: 0,
+            on_no_capacity: Default::default(),
         }],
         traffic: vec![TrafficConfig {
             name: "clients".into(),
@@ -298,6 +300,8 @@ fn split_config(gateway: GatewayConfig, headers: Vec<HeaderShare>) -> PlatformCo
         service_time: SimDuration::from_secs(1),
         service_distribution: ServiceDistribution::Exponential,
         hpa: None,
+        priority: 0,
+        on_no_capacity: Default::default(),
     };
     PlatformConfig {
         services: vec![svc("a"), svc("b")],

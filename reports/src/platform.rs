@@ -177,3 +177,30 @@ pub fn write_platform(
     crate::write_all(dir, &files)?;
     Ok(files.iter().map(|(n, _)| n.to_string()).collect())
 }
+
+/// The serving files of an `orrery run` with inference services: the platform run's
+/// files under a `serving_` prefix (the same writers and formats; no `nodes.csv`, the
+/// main model reports nodes itself).
+pub fn serving_files(
+    name: &str,
+    seed: u64,
+    r: &PlatformRun,
+) -> Result<Vec<(&'static str, Vec<u8>)>, ReportError> {
+    Ok(vec![
+        ("serving_events.csv", events_csv(r).into_bytes()),
+        (
+            "serving_replicas.csv",
+            series_csv("service", &r.replicas).into_bytes(),
+        ),
+        ("serving_requests.csv", requests_csv(r).into_bytes()),
+        (
+            "serving_metrics.prom",
+            r.metrics.to_prometheus_latest().into_bytes(),
+        ),
+        (
+            "serving_metrics-history.prom",
+            r.metrics.to_prometheus_history().into_bytes(),
+        ),
+        ("serving_summary.json", summary_json(name, seed, r)?),
+    ])
+}

@@ -9,6 +9,7 @@ pub mod fgd;
 pub mod kube_nodes;
 pub mod platform;
 pub mod scenario;
+pub mod serving;
 pub mod trace;
 pub mod vary;
 

@@ -40,6 +40,14 @@ pub struct ScenarioFile {
     /// Cluster-autoscaler settings (see docs/scenario-format.md); used when a node pool
     /// has `autoscale`, defaults otherwise.
     pub autoscaler: Option<models::platform::ClusterAutoscalerConfig>,
+    /// Inference services on the cluster, their traffic, Gateway routes and metrics
+    /// (docs/scenario-format.md, "Inference services"); absent: none.
+    #[serde(default)]
+    pub services: Vec<models::platform::InferenceServiceConfig>,
+    #[serde(default)]
+    pub traffic: Vec<models::platform::TrafficConfig>,
+    pub gateway: Option<models::platform::GatewayConfig>,
+    pub metrics: Option<models::platform::MetricsConfig>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -481,6 +489,14 @@ pub fn build_parsed(
             ov.horizon.or(f.horizon),
         )?,
         autoscaler: autoscaler_config(path, &f)?,
+        serving: crate::serving::build(
+            path,
+            &f.services,
+            &f.traffic,
+            f.gateway.as_ref(),
+            f.metrics.as_ref(),
+            ov.horizon.or(f.horizon),
+        )?,
     };
     validate_scheduler(path, &config.scheduler)?;
     // Checked here, where the file is known (the run would report it without the file).

@@ -3,3 +3,7 @@
 //! platform model (`crate::platform`) run the same code.
 
 pub mod cluster_autoscaler;
+pub mod gateway;
+pub mod hpa;
+pub mod metrics;
+pub mod serving;

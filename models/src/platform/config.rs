@@ -157,6 +157,28 @@ pub struct InferenceServiceConfig {
     /// Horizontal pod autoscaler on this Deployment.
     #[serde(default)]
     pub hpa: Option<HpaConfig>,
+    /// Pod priority of the replicas (`spec.priority`, default 0 as in Kubernetes). Only
+    /// on the main model (`orrery run`); the platform model has no priorities.
+    #[serde(default)]
+    pub priority: i32,
+    /// What a replica the cluster cannot hold does (main model only): `wait` (default)
+    /// or `preempt` lower-priority running jobs.
+    #[serde(default)]
+    pub on_no_capacity: OnNoCapacity,
+}
+
+/// What an inference replica that does not fit does (`services[].on_no_capacity`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnNoCapacity {
+    /// Stay Pending until something frees room (Kubernetes between equal priorities, or
+    /// a PriorityClass with `preemptionPolicy: Never`).
+    #[default]
+    Wait,
+    /// Evict the lowest-priority running job(s) of lower priority whose release makes
+    /// room (kube-scheduler's DefaultPreemption with `preemptionPolicy:
+    /// PreemptLowerPriority`); they restart from their checkpoint.
+    Preempt,
 }
 
 /// The custom metric an HPA reads (per-replica average).

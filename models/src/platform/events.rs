@@ -73,6 +73,12 @@ pub enum PlatformEvent {
         service: String,
         metric: String,
     },
+    /// A running job was evicted to make room for a service's replicas (main model,
+    /// `on_no_capacity: preempt`; never on the platform model).
+    Preempted {
+        job: String,
+        service: String,
+    },
 }
 
 impl fmt::Display for PlatformEvent {
@@ -128,6 +134,9 @@ impl fmt::Display for PlatformEvent {
                 f,
                 "hpa {service}: {from} -> {to} replicas ({metric} = {value:.3} per replica, target {target})"
             ),
+            Preempted { job, service } => {
+                write!(f, "job {job} preempted for {service} replica(s)")
+            }
             HpaFailedGetMetric { service, metric } => write!(
                 f,
                 "hpa {service}: FailedGetPodsMetric: unable to get metric {metric} (no custom metrics API)"

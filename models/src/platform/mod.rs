@@ -13,28 +13,28 @@ mod autoscaler;
 mod cluster;
 mod config;
 mod events;
-mod hpa;
-pub mod metrics;
 mod sim;
-mod traffic;
+
+/// The metrics store and exposition, shared with the main model (`crate::controllers::metrics`).
+pub use crate::controllers::metrics;
 
 use std::collections::BTreeMap;
 
 use sim_core::{Chooser, SimTime, Simulation, StopAt};
 
+pub use crate::controllers::gateway::{next_arrival, route_request, weighted_index};
+pub use crate::controllers::hpa::{HpaInput, HpaSample, Stabilizer, desired_replicas};
 pub use autoscaler::{CaAction, CaState};
 pub use cluster::{Cluster, CycleOutcome, Node, NodeState, Pod, PodOwner, PodPhase};
 pub use config::{
     Arrivals, BackendRef, BatchPodConfig, ClusterAutoscalerConfig, DeviceField, DeviceModel,
     Expander, ExporterConfig, GatewayConfig, HeaderMatch, HeaderShare, HpaConfig, HpaMetric,
-    InferenceServiceConfig, LoadStep, MetricsConfig, NodePoolConfig, PlatformConfig, RouteConfig,
-    ServiceDistribution, TrafficConfig,
+    InferenceServiceConfig, LoadStep, MetricsConfig, NodePoolConfig, OnNoCapacity, PlatformConfig,
+    RouteConfig, ServiceDistribution, TrafficConfig,
 };
 pub use events::PlatformEvent;
-pub use hpa::{HpaInput, HpaSample, Stabilizer, desired_replicas};
 pub use metrics::{MetricKind, MetricsStore, ParsedExposition, SeriesKey, parse_exposition};
 pub use sim::{Ev, PlatformSim};
-pub use traffic::{next_arrival, route_request, weighted_index};
 
 /// A configuration that cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -110,7 +110,7 @@ pub struct PodSummary {
 }
 
 /// Everything a run produced.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PlatformRun {
     /// Key events in time order.
     pub events: Vec<(SimTime, PlatformEvent)>,
@@ -181,6 +181,22 @@ pub fn run(
     horizon: SimTime,
 ) -> Result<PlatformRun, PlatformError> {
     config.validate()?;
+    for (i, s) in config.services.iter().enumerate() {
+        let field = |x: &str| format!("services[{i}].{x}");
+        let msg = "the platform model has no pod priorities or preemption; run the service on the main model (`orrery run`, docs/scenario-format.md)";
+        if s.priority != 0 {
+            return Err(PlatformError::Invalid {
+                field: field("priority"),
+                msg: msg.into(),
+            });
+        }
+        if s.on_no_capacity != OnNoCapacity::Wait {
+            return Err(PlatformError::Invalid {
+                field: field("on_no_capacity"),
+                msg: msg.into(),
+            });
+        }
+    }
     config.check_budget(horizon)?;
     let max_events = config.event_budget(horizon);
     let mut model = PlatformSim::new(config, seed);

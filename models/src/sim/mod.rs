@@ -16,6 +16,7 @@ mod network;
 mod parts;
 pub mod policy;
 mod result;
+mod serving;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -49,6 +50,7 @@ pub use policy::K8S_GANG_TIMEOUT;
 pub use policy::KueueState;
 use policy::{Policy, PolicyState, PolicyTimer, Queueing, Registry};
 pub use result::{FaultReport, JobRecord, NetJobRecord, Outcome, RunResult};
+pub use serving::{ServingConfig, ServingEvent};
 
 /// How the pods of jobs submitted at the same instant reach the scheduling queue.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -95,6 +97,10 @@ pub struct RunConfig {
     /// (default): every node is present for the whole run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaler: Option<AutoscalerConfig>,
+    /// Inference services, traffic, Gateway routes and metrics (see `serving.rs`);
+    /// `None` (default): none, and no serving outputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serving: Option<ServingConfig>,
 }
 
 impl Default for RunConfig {
@@ -112,6 +118,7 @@ impl Default for RunConfig {
             dra: None,
             faults: None,
             autoscaler: None,
+            serving: None,
         }
     }
 }
@@ -190,6 +197,8 @@ pub enum Event {
     Part(parts::PartEvent),
     /// The cluster autoscaler (`autoscaler.rs`).
     Autoscaler(CaEvent),
+    /// Inference services, HPA, traffic and scrapes (`serving.rs`).
+    Serving(ServingEvent),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -364,6 +373,8 @@ pub struct ClusterSim {
     faults: Option<faults::FaultRuntime>,
     /// The cluster autoscaler's configuration and report (when node pools autoscale).
     autoscaler: Option<autoscaler::AutoscalerRuntime>,
+    /// Inference services (when the run has some).
+    serving: Option<Box<serving::ServingRuntime>>,
 }
 
 impl ClusterSim {
@@ -403,6 +414,11 @@ impl ClusterSim {
             }
             _ => None,
         };
+        let serving_first = config
+            .serving
+            .as_ref()
+            .map(|c| serving::prepare(c, config, &mut workload))
+            .transpose()?;
         validate(&spec, &workload)?;
         if let Some(rt) = &dra {
             rt.validate_claims(&spec)?;
@@ -546,9 +562,24 @@ impl ClusterSim {
             },
             faults: None,
             autoscaler,
+            serving: match (&config.serving, serving_first) {
+                (Some(c), Some(first)) => Some(Box::new(serving::ServingRuntime::new(
+                    c,
+                    first,
+                    config.seed,
+                ))),
+                _ => None,
+            },
         };
         sim.state.policy = sim.policy.initial_state(&sim);
-        if let Some(fc) = &config.faults {
+        // Preempted jobs restart as after a fault (from zero without checkpoints).
+        let preempts = config.serving.as_ref().is_some_and(|c| {
+            c.services
+                .iter()
+                .any(|s| s.on_no_capacity == crate::platform::OnNoCapacity::Preempt)
+        });
+        let implied = (config.faults.is_none() && preempts).then(FaultConfig::default);
+        if let Some(fc) = config.faults.as_ref().or(implied.as_ref()) {
             sim.faults = Some(faults::FaultRuntime::new(
                 fc,
                 &sim,
@@ -1363,6 +1394,7 @@ impl Model for ClusterSim {
             Event::Node(e) => faults::handle(self, e, ctx),
             Event::Part(e) => parts::handle(self, e, ctx),
             Event::Autoscaler(e) => self.autoscaler_event(e, ctx),
+            Event::Serving(e) => self.serving_event(e, ctx),
         }
         faults::after_event(self, ctx);
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
@@ -1378,6 +1410,7 @@ impl Model for ClusterSim {
         self.queue_arrivals(now, ctx.chooser());
         let policy = Arc::clone(&self.policy);
         policy.schedule(self, ctx);
+        self.serving_instant_end(ctx);
         self.autoscaler_instant_end(ctx);
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
         let next = ctx.next_event_time();
@@ -1548,7 +1581,20 @@ pub fn run_with_registry(
     let streams = RngStreams::new(config.seed);
     let mut sim = Simulation::new(Chooser::new(config.chooser.clone(), &streams));
     for (i, j) in model.workload.jobs.iter().enumerate() {
+        // Replica slots are submitted by the serving controller, not the trace.
+        if model
+            .serving
+            .as_ref()
+            .is_some_and(|s| s.is_replica(i as u32))
+        {
+            continue;
+        }
         sim.schedule_at(j.submit, Event::Submit(i as u32));
+    }
+    if let Some(sv) = model.serving.as_mut() {
+        for (at, ev) in sv.initial_events() {
+            sim.schedule_at(at, ev);
+        }
     }
     for (at, ev) in faults::initial_events(&mut model) {
         let id = sim.schedule_at(at, ev);

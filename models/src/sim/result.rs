@@ -124,6 +124,10 @@ pub struct RunResult {
     /// autoscale).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaler: Option<super::AutoscalerResult>,
+    /// Inference services (when the run has some): the platform model's record (requests,
+    /// HPA, replicas, metrics), written by the same writers.
+    #[serde(skip)]
+    pub serving: Option<Box<crate::platform::PlatformRun>>,
 }
 
 /// What faults cost a run.
@@ -284,7 +288,7 @@ pub(super) fn collect(
     } else {
         0
     };
-    RunResult {
+    let mut out = RunResult {
         jobs,
         total_gpu_milli: m.spec.total_gpus() * 1000,
         nodes: m.spec.nodes.len() as u32,
@@ -322,7 +326,20 @@ pub(super) fn collect(
             link_failures: f.link_failures,
         }),
         autoscaler: m.autoscaler.as_ref().map(|a| a.finish(end)),
+        serving: m
+            .serving
+            .as_ref()
+            .map(|sv| Box::new(sv.finish(&m, end, stats.events))),
+    };
+    // Replica slots are reported by the serving record, not as jobs.
+    if let Some(sv) = &m.serving {
+        let n = sv.first_replica_job() as usize;
+        out.jobs.truncate(n);
+        if let Some(f) = out.faults.as_mut() {
+            f.jobs.truncate(n);
+        }
     }
+    out
 }
 
 /// Why job `i` did not complete (`None` if it did).

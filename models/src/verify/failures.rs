@@ -49,6 +49,12 @@ pub fn unsupported(p: &Problem) -> Option<VerifyError> {
             "verify does not explore network runs: the network model's flows, rates and step progress are not part of the snapshot-able state, so states could not be recognised soundly; remove the network: section to verify the scheduling alone, or use `orrery run`",
         );
     }
+    if p.config.serving.is_some() {
+        return no(
+            "services",
+            "verify does not explore inference services (request arrivals, HPA syncs, replica scaling): their state is not part of the snapshot-able state; remove services:, traffic:, gateway: and metrics: to verify the scheduling alone, or use `orrery run`",
+        );
+    }
     if p.config.faults.as_ref().is_some_and(|f| f.seeded.is_some()) {
         return no(
             "faults.seeded",
@@ -61,7 +67,10 @@ pub fn unsupported(p: &Problem) -> Option<VerifyError> {
 /// A node's index decides its future (listed node events name nodes; the autoscaler
 /// adds and removes nodes in index order): interchangeable nodes must not be merged.
 pub(super) fn nodes_distinguished(c: &RunConfig) -> bool {
-    c.autoscaler.is_some() || c.faults.as_ref().is_some_and(|f| !f.events.is_empty())
+    c.autoscaler.is_some()
+        || c.faults
+            .as_ref()
+            .is_some_and(|f| !f.events.is_empty() || !f.part_events.is_empty())
 }
 
 /// Exhaustive mode merges interchangeable nodes at ties for `p` (see

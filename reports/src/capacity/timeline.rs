@@ -210,6 +210,7 @@ pub(crate) mod tests {
             guard: None,
             faults: None,
             autoscaler: None,
+            serving: None,
         }
     }
 

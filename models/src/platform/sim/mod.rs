@@ -2,7 +2,7 @@
 //! replicas and queues; at the end of each instant one scheduling cycle binds whatever
 //! fits (if anything changed) and a due scrape samples the metrics.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use rand_chacha::ChaCha8Rng;
 use sim_core::{Ctx, Model, RngStreams, SimTime, TimerId};
@@ -14,10 +14,12 @@ use super::autoscaler::{CaAction, CaState, PlatformCaView};
 use super::cluster::{Cluster, Node, NodeState, Pod, PodOwner, PodPhase};
 use super::config::PlatformConfig;
 use super::events::PlatformEvent;
-use super::hpa::{HpaSample, Stabilizer};
-use super::metrics::MetricsStore;
-use super::traffic;
 use super::{PodSummary, RequestRecord};
+use crate::controllers::gateway as traffic;
+use crate::controllers::hpa::{HpaSample, Stabilizer};
+use crate::controllers::metrics::MetricsStore;
+pub(crate) use crate::controllers::serving::ReplicaPhase;
+use crate::controllers::serving::ServiceBook;
 
 /// Engine events.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,16 +37,6 @@ pub enum Ev {
     Scrape,
 }
 
-/// State of one replica pod of a service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ReplicaPhase {
-    Pending,
-    Starting,
-    Ready,
-    /// Deleted by a scale-down; finishes its in-flight requests, takes no new ones.
-    Draining,
-}
-
 #[derive(Clone, Debug)]
 struct Replica {
     service: usize,
@@ -58,14 +50,10 @@ struct ServiceState {
     spec: u32,
     /// Live (not draining) replica pods, in creation order.
     pods: Vec<usize>,
-    queue: VecDeque<usize>,
+    /// The queue and what was served (the metrics read it).
+    book: ServiceBook,
     rng: ChaCha8Rng,
     seq: u32,
-    completed: u64,
-    latency_sum: f64,
-    wait_sum: f64,
-    /// Served requests with latency ≤ each bucket bound.
-    buckets: Vec<u64>,
     stabilizer: Stabilizer,
     metric_failed: bool,
 }
@@ -128,13 +116,9 @@ impl<'a> PlatformSim<'a> {
                 .map(|s| ServiceState {
                     spec: 0,
                     pods: Vec::new(),
-                    queue: VecDeque::new(),
+                    book: ServiceBook::new(cfg.metrics.latency_buckets.len()),
                     rng: streams.stream(&format!("service/{}", s.name)),
                     seq: 0,
-                    completed: 0,
-                    latency_sum: 0.0,
-                    wait_sum: 0.0,
-                    buckets: vec![0; cfg.metrics.latency_buckets.len()],
                     stabilizer: Stabilizer::default(),
                     metric_failed: false,
                 })

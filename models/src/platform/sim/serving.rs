@@ -5,11 +5,11 @@ use sim_core::{Ctx, SimTime};
 
 use super::super::RequestRecord;
 use super::super::cluster::{PodOwner, PodPhase};
-use super::super::config::HpaMetric;
 use super::super::events::PlatformEvent;
-use super::super::hpa::{HpaInput, HpaSample, desired_replicas};
-use super::super::traffic;
 use super::{Ev, PlatformSim, Replica, ReplicaPhase, push_change};
+use crate::controllers::gateway as traffic;
+use crate::controllers::hpa::{self, HpaView};
+use crate::controllers::serving::{pick_replica, scale_down_victim};
 
 impl PlatformSim<'_> {
     pub(super) fn set_replicas(
@@ -44,15 +44,12 @@ impl PlatformSim<'_> {
             );
         }
         while (self.services[s].pods.len() as u32) > n {
-            let rank = |p: &ReplicaPhase| match p {
-                ReplicaPhase::Pending => 0,
-                ReplicaPhase::Starting => 1,
-                _ => 2,
-            };
-            let Some(idx) = (0..self.services[s].pods.len())
-                .rev()
-                .min_by_key(|&i| rank(&self.replicas[&self.services[s].pods[i]].phase))
-            else {
+            let phases: Vec<ReplicaPhase> = self.services[s]
+                .pods
+                .iter()
+                .map(|p| self.replicas[p].phase)
+                .collect();
+            let Some(idx) = scale_down_victim(&phases) else {
                 break;
             };
             let pod = self.services[s].pods.remove(idx);
@@ -89,18 +86,17 @@ impl PlatformSim<'_> {
     pub(super) fn dispatch(&mut self, s: usize, ctx: &mut Ctx<'_, Ev>) {
         let svc = &self.cfg.services[s];
         let now = ctx.now();
-        while let Some(&req) = self.services[s].queue.front() {
-            let pick = self.services[s]
-                .pods
-                .iter()
-                .copied()
-                .filter(|p| {
+        while let Some(&req) = self.services[s].book.queue.front() {
+            let pick = pick_replica(
+                self.services[s].pods.iter().map(|p| {
                     let r = &self.replicas[p];
-                    r.phase == ReplicaPhase::Ready && r.in_flight < svc.concurrency
-                })
-                .min_by_key(|p| self.replicas[p].in_flight);
+                    (r.phase, r.in_flight)
+                }),
+                svc.concurrency,
+            )
+            .map(|i| self.services[s].pods[i]);
             let Some(pod) = pick else { break };
-            self.services[s].queue.pop_front();
+            self.services[s].book.queue.pop_front();
             if let Some(r) = self.replicas.get_mut(&pod) {
                 r.in_flight += 1;
             }
@@ -133,60 +129,24 @@ impl PlatformSim<'_> {
             }
             return;
         }
-        let st = &self.services[s];
-        let ready: Vec<usize> = st
-            .pods
-            .iter()
-            .copied()
-            .filter(|p| self.replicas[p].phase == ReplicaPhase::Ready)
-            .collect();
-        let sum = match h.metric {
-            HpaMetric::InferenceQueueDepth => st.queue.len() as f64,
-            HpaMetric::InferenceRequestsInFlight => ready
-                .iter()
-                .map(|p| f64::from(self.replicas[p].in_flight))
-                .sum(),
-        };
-        let input = HpaInput {
-            current: st.spec,
-            ready: ready.len() as u32,
-            unready: (st.pods.len() - ready.len()) as u32,
-            sum,
-        };
-        let Some((desired, counted)) = desired_replicas(input, h.target, h.tolerance) else {
+        let mut stabilizer = std::mem::take(&mut self.services[s].stabilizer);
+        let view = PlatformHpaView { sim: self, s };
+        let sample = hpa::sync(&view, h, &mut stabilizer, now);
+        self.services[s].stabilizer = stabilizer;
+        let Some(sample) = sample else {
             return;
         };
-        let rec = desired.clamp(h.min_replicas, h.max_replicas);
-        let applied = self.services[s]
-            .stabilizer
-            .apply(
-                now,
-                input.current,
-                rec,
-                h.scale_down_stabilization,
-                h.max_replicas,
-            )
-            .clamp(h.min_replicas, h.max_replicas);
-        let value = sum / f64::from(input.ready);
+        let (current, applied, value) = (sample.current, sample.applied, sample.value);
         self.hpa_samples
             .entry(svc.name.clone())
             .or_default()
-            .push(HpaSample {
-                at: now,
-                current: input.current,
-                ready: input.ready,
-                value,
-                counted,
-                desired,
-                recommendation: rec,
-                applied,
-            });
-        if applied != input.current {
+            .push(sample);
+        if applied != current {
             self.log(
                 now,
                 PlatformEvent::HpaRescale {
                     service: svc.name.clone(),
-                    from: input.current,
+                    from: current,
                     to: applied,
                     metric: h.metric.name().into(),
                     value,
@@ -233,7 +193,7 @@ impl PlatformSim<'_> {
             end: None,
             pod: None,
         });
-        self.services[s].queue.push_back(id);
+        self.services[s].book.queue.push_back(id);
         self.dispatch(s, ctx);
     }
 
@@ -249,21 +209,48 @@ impl PlatformSim<'_> {
         );
         let rec = &mut self.requests[req];
         rec.end = Some(now);
-        let total = now.since(rec.arrival).as_secs_f64();
-        let wait = rec.start.unwrap_or(now).since(rec.arrival).as_secs_f64();
-        let st = &mut self.services[s];
-        st.completed += 1;
-        st.latency_sum += total;
-        st.wait_sum += wait;
-        for (b, bound) in st.buckets.iter_mut().zip(&self.cfg.metrics.latency_buckets) {
-            if total <= *bound {
-                *b += 1;
-            }
-        }
+        let (arrival, start) = (rec.arrival, rec.start);
+        self.services[s]
+            .book
+            .served(arrival, start, now, &self.cfg.metrics.latency_buckets);
         if drained {
             self.replicas.remove(&pod);
             self.end_pod(pod, PodPhase::Deleted, now);
         }
         self.dispatch(s, ctx);
+    }
+}
+
+/// The platform's view of one service for the HPA.
+struct PlatformHpaView<'s, 'a> {
+    sim: &'s PlatformSim<'a>,
+    s: usize,
+}
+
+impl HpaView for PlatformHpaView<'_, '_> {
+    fn spec_replicas(&self) -> u32 {
+        self.sim.services[self.s].spec
+    }
+    fn live_replicas(&self) -> u32 {
+        self.sim.services[self.s].pods.len() as u32
+    }
+    fn ready_replicas(&self) -> u32 {
+        self.sim.services[self.s]
+            .pods
+            .iter()
+            .filter(|p| self.sim.replicas[p].phase == ReplicaPhase::Ready)
+            .count() as u32
+    }
+    fn queue_depth(&self) -> u32 {
+        self.sim.services[self.s].book.queue.len() as u32
+    }
+    fn ready_in_flight(&self) -> u64 {
+        self.sim.services[self.s]
+            .pods
+            .iter()
+            .map(|p| &self.sim.replicas[p])
+            .filter(|r| r.phase == ReplicaPhase::Ready)
+            .map(|r| u64::from(r.in_flight))
+            .sum()
     }
 }

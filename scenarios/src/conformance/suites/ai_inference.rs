@@ -42,6 +42,8 @@ fn config(
                 service_time: SimDuration::from_secs(1),
                 service_distribution: ServiceDistribution::Deterministic,
                 hpa: None,
+                priority: 0,
+                on_no_capacity: Default::default(),
             })
             .collect(),
         traffic: vec![TrafficConfig {

@@ -50,6 +50,8 @@ fn config(profile: &Profile) -> PlatformConfig {
             service_time: SimDuration::from_secs(1),
             service_distribution: ServiceDistribution::Exponential,
             hpa: None,
+            priority: 0,
+            on_no_capacity: Default::default(),
         }],
         traffic: vec![TrafficConfig {
             name: "clients".into(),

@@ -101,6 +101,8 @@ fn config(
                 max_replicas: hpa.max_replicas,
                 custom_metrics_adapter: hpa.custom_metrics_adapter,
             }),
+            priority: 0,
+            on_no_capacity: Default::default(),
         }],
         traffic: vec![TrafficConfig {
             name: "clients".into(),

@@ -18,6 +18,65 @@ use std::collections::VecDeque;
 
 use sim_core::{SimDuration, SimTime};
 
+use crate::platform::{HpaConfig, HpaMetric};
+
+/// What the HPA reads of one service (the model's view of its Deployment).
+pub trait HpaView {
+    /// `spec.replicas` of the Deployment.
+    fn spec_replicas(&self) -> u32;
+    /// Live replicas (not draining), Ready or not.
+    fn live_replicas(&self) -> u32;
+    /// Ready replicas.
+    fn ready_replicas(&self) -> u32;
+    /// The service's queue length.
+    fn queue_depth(&self) -> u32;
+    /// Requests in flight summed over the Ready replicas.
+    fn ready_in_flight(&self) -> u64;
+}
+
+/// One HPA sync of one service at `now`: the sample (with the replicas to apply in
+/// `applied`), or `None` when no Ready replica reports the metric. The metric's sum is
+/// the queue depth or the in-flight requests of the Ready replicas.
+pub fn sync(
+    view: &impl HpaView,
+    h: &HpaConfig,
+    stabilizer: &mut Stabilizer,
+    now: SimTime,
+) -> Option<HpaSample> {
+    let ready = view.ready_replicas();
+    let sum = match h.metric {
+        HpaMetric::InferenceQueueDepth => f64::from(view.queue_depth()),
+        HpaMetric::InferenceRequestsInFlight => view.ready_in_flight() as f64,
+    };
+    let input = HpaInput {
+        current: view.spec_replicas(),
+        ready,
+        unready: view.live_replicas().saturating_sub(ready),
+        sum,
+    };
+    let (desired, counted) = desired_replicas(input, h.target, h.tolerance)?;
+    let rec = desired.clamp(h.min_replicas, h.max_replicas);
+    let applied = stabilizer
+        .apply(
+            now,
+            input.current,
+            rec,
+            h.scale_down_stabilization,
+            h.max_replicas,
+        )
+        .clamp(h.min_replicas, h.max_replicas);
+    Some(HpaSample {
+        at: now,
+        current: input.current,
+        ready: input.ready,
+        value: sum / f64::from(input.ready),
+        counted,
+        desired,
+        recommendation: rec,
+        applied,
+    })
+}
+
 /// What the HPA reads at one sync.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HpaInput {
@@ -155,6 +214,86 @@ mod tests {
             desired_replicas(input(4, 4, 0, 2.0), 4.0, 0.1),
             Some((1, 4))
         );
+    }
+
+    struct Fake {
+        spec: u32,
+        live: u32,
+        ready: u32,
+        queue: u32,
+        in_flight: u64,
+    }
+
+    impl HpaView for Fake {
+        fn spec_replicas(&self) -> u32 {
+            self.spec
+        }
+        fn live_replicas(&self) -> u32 {
+            self.live
+        }
+        fn ready_replicas(&self) -> u32 {
+            self.ready
+        }
+        fn queue_depth(&self) -> u32 {
+            self.queue
+        }
+        fn ready_in_flight(&self) -> u64 {
+            self.in_flight
+        }
+    }
+
+    fn config(metric: HpaMetric, target: f64) -> HpaConfig {
+        HpaConfig {
+            metric,
+            target,
+            tolerance: 0.1,
+            sync_period: SimDuration::from_secs(15),
+            scale_down_stabilization: SimDuration::from_secs(300),
+            min_replicas: 2,
+            max_replicas: 4,
+            custom_metrics_adapter: true,
+        }
+    }
+
+    #[test]
+    fn sync_reads_the_view_and_applies_the_limits() {
+        let t = SimTime::from_secs;
+        let mut st = Stabilizer::default();
+        // Queue 6 over 2 Ready, target 1.5: value 3, desired ceil(6 / 1.5) = 4 (≤ max 4).
+        let v = Fake {
+            spec: 2,
+            live: 2,
+            ready: 2,
+            queue: 6,
+            in_flight: 2,
+        };
+        let h = config(HpaMetric::InferenceQueueDepth, 1.5);
+        let s = sync(&v, &h, &mut st, t(15)).unwrap();
+        assert_eq!(
+            (s.value, s.desired, s.recommendation, s.applied),
+            (3.0, 4, 4, 4)
+        );
+        // In-flight metric: 2 over 2 Ready, target 1.5: ratio 2/3, desired ceil(2/1.5) = 2
+        // (the min); the window's 4 (t = 15) holds the count at 4.
+        let h = config(HpaMetric::InferenceRequestsInFlight, 1.5);
+        let v = Fake {
+            spec: 4,
+            live: 4,
+            ready: 2,
+            queue: 0,
+            in_flight: 2,
+        };
+        let s = sync(&v, &h, &mut st, t(30)).unwrap();
+        assert_eq!((s.desired, s.applied), (2, 4));
+        // No Ready replica: no decision.
+        let v = Fake {
+            spec: 2,
+            live: 2,
+            ready: 0,
+            queue: 9,
+            in_flight: 0,
+        };
+        assert_eq!(sync(&v, &h, &mut st, t(45)), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use sim_core::{SimDuration, SimTime};
 
-use super::config::{
+use crate::platform::{
     Arrivals, GatewayConfig, HeaderShare, LoadStep, RouteConfig, ServiceDistribution,
 };
 

@@ -340,6 +340,164 @@ fn parse_labels(mut s: &str) -> Result<(Labels, &str), String> {
     }
 }
 
+/// One device as a scrape sees it (every device of every Ready node, in node order then
+/// device index): its node, the node's accelerator label, its index, whether a pod holds
+/// it, and its utilisation in [0, 1].
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceReading<'a> {
+    pub node: &'a str,
+    pub accelerator: &'a str,
+    pub gpu: usize,
+    pub held: bool,
+    pub util: f64,
+}
+
+/// One service as a scrape sees it: its book, requests in flight over all its replicas
+/// (draining ones included) and Ready replicas.
+#[derive(Clone, Copy, Debug)]
+pub struct ServiceReading<'a> {
+    pub name: &'a str,
+    pub book: &'a crate::controllers::serving::ServiceBook,
+    pub in_flight: u32,
+    pub ready: u32,
+}
+
+/// HELP/TYPE metadata of every family the configuration exports.
+pub fn describe(m: &mut MetricsStore, cfg: &crate::platform::MetricsConfig) {
+    use crate::platform::DeviceField;
+    if let Some(ex) = &cfg.exporter {
+        for f in &ex.fields {
+            let help = match f {
+                DeviceField::Utilization => "GPU utilization (in %).",
+                DeviceField::MemoryUsed => "Framebuffer memory used (in MiB).",
+                DeviceField::Power => "Power draw (in W).",
+                DeviceField::Temperature => "GPU temperature (in C).",
+            };
+            m.describe(f.metric_name(), MetricKind::Gauge, help);
+        }
+    }
+    if cfg.service_discovery {
+        m.describe(
+            "inference_requests_total",
+            MetricKind::Counter,
+            "Requests served.",
+        );
+        m.describe(
+            "inference_request_duration_seconds",
+            MetricKind::Histogram,
+            "Request latency (queueing and service), seconds.",
+        );
+        m.describe(
+            "inference_request_queue_seconds_sum",
+            MetricKind::Counter,
+            "Total queueing latency, seconds.",
+        );
+        m.describe(
+            "inference_queue_depth",
+            MetricKind::Gauge,
+            "Requests waiting in the service's queue.",
+        );
+        m.describe(
+            "inference_requests_in_flight",
+            MetricKind::Gauge,
+            "Requests being served.",
+        );
+    }
+}
+
+/// One scrape at `now`: the accelerator exporter's per-device series, the run's own
+/// per-service record (`samples`, whatever the monitoring discovers) and, with service
+/// discovery, the services' series.
+pub fn scrape(
+    m: &mut MetricsStore,
+    samples: &mut BTreeMap<String, Vec<crate::platform::ServiceSample>>,
+    cfg: &crate::platform::MetricsConfig,
+    devices: &[DeviceReading<'_>],
+    services: &[ServiceReading<'_>],
+    now: SimTime,
+) {
+    use crate::platform::DeviceField;
+    if let Some(ex) = &cfg.exporter {
+        let dm = &ex.device;
+        for d in devices {
+            let util = d.util;
+            let gpu = d.gpu.to_string();
+            for f in &ex.fields {
+                let v = match f {
+                    DeviceField::Utilization => (util * 100.0).round(),
+                    DeviceField::MemoryUsed => {
+                        if d.held {
+                            dm.allocated_fb_mib
+                        } else {
+                            0.0
+                        }
+                    }
+                    DeviceField::Power => {
+                        dm.idle_power_w + (dm.busy_power_w - dm.idle_power_w) * util
+                    }
+                    DeviceField::Temperature => {
+                        dm.idle_temp_c + (dm.busy_temp_c - dm.idle_temp_c) * util
+                    }
+                };
+                let key = SeriesKey::new(
+                    f.metric_name(),
+                    &[
+                        ("gpu", &gpu),
+                        ("Hostname", d.node),
+                        ("modelName", d.accelerator),
+                    ],
+                );
+                m.record(key, now, v);
+            }
+        }
+    }
+    for s in services {
+        samples
+            .entry(s.name.to_string())
+            .or_default()
+            .push(crate::platform::ServiceSample {
+                at: now,
+                queue_depth: s.book.queue.len() as u32,
+                in_flight: s.in_flight,
+                completed: s.book.completed,
+                ready: s.ready,
+            });
+    }
+    if cfg.service_discovery {
+        for s in services {
+            let st = s.book;
+            let l = [("service", s.name)];
+            let rows = [
+                ("inference_requests_total", st.completed as f64),
+                ("inference_request_duration_seconds_sum", st.latency_sum),
+                (
+                    "inference_request_duration_seconds_count",
+                    st.completed as f64,
+                ),
+                ("inference_request_queue_seconds_sum", st.wait_sum),
+                ("inference_queue_depth", st.queue.len() as f64),
+                ("inference_requests_in_flight", f64::from(s.in_flight)),
+            ];
+            for (name, v) in rows {
+                m.record(SeriesKey::new(name, &l), now, v);
+            }
+            for (bound, n) in cfg.latency_buckets.iter().zip(&st.buckets) {
+                let le = format_value(*bound);
+                let key = SeriesKey::new(
+                    "inference_request_duration_seconds_bucket",
+                    &[("service", s.name), ("le", le.as_str())],
+                );
+                m.record(key, now, *n as f64);
+            }
+            let key = SeriesKey::new(
+                "inference_request_duration_seconds_bucket",
+                &[("service", s.name), ("le", "+Inf")],
+            );
+            m.record(key, now, st.completed as f64);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
