@@ -267,3 +267,48 @@ fn seeded_failures_are_refused() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+fn gpu_event(at_s: u64, node: u32, fail: bool) -> models::PartEventSpec {
+    models::PartEventSpec {
+        at: SimTime::ZERO + SimDuration::from_secs(at_s),
+        part: models::Part::Gpu { node, gpu: 0 },
+        fail,
+        source: 0,
+    }
+}
+
+/// A listed GPU failure is an event like a node's: tied with A's completion at 10 s it is
+/// explored in both orders (A completes first, or loses its GPU and restarts, runs again
+/// from 20 s when the GPU recovers).
+#[test]
+fn a_listed_gpu_failure_tied_with_a_completion_is_explored_in_both_orders() {
+    let faults = FaultConfig {
+        part_events: vec![gpu_event(10, 0, true), gpu_event(20, 0, false)],
+        ..FaultConfig::default()
+    };
+    let p = problem(1, vec![job("A", 1, 0, 10)], Some(faults));
+    let e = explore(&p, &ExploreOptions::default(), &exhaustive(), QUIET).unwrap();
+    assert_eq!(e.coverage.schedules, 2, "{:?}", e.coverage);
+    assert!(e.deadlock.is_verified());
+}
+
+/// The GPU of node-0 fails at 5 s for good: A and B (2 pods of 1 GPU, arriving at 10 s)
+/// have two healthy GPUs left, on node-1 and node-2, and deadlock under the default
+/// scheduler; recovering the GPU at 600 s makes it safe (the pending recovery counts).
+#[test]
+fn a_listed_gpu_failure_deadlocks_unless_it_recovers() {
+    let jobs = || vec![job("A", 2, 10, 100), job("B", 2, 10, 100)];
+    let fail = FaultConfig {
+        part_events: vec![gpu_event(5, 0, true)],
+        ..FaultConfig::default()
+    };
+    let p = problem(3, jobs(), Some(fail.clone()));
+    let e = explore(&p, &ExploreOptions::default(), &exhaustive(), QUIET).unwrap();
+    assert_eq!(e.deadlock, Verdict::Violation);
+    assert_eq!(e.deadlock_found.unwrap().violation.jobs, vec!["A", "B"]);
+    let mut repaired = fail;
+    repaired.part_events.push(gpu_event(600, 0, false));
+    let p = problem(3, jobs(), Some(repaired));
+    let e = explore(&p, &ExploreOptions::default(), &exhaustive(), QUIET).unwrap();
+    assert!(e.deadlock.is_verified(), "{:?}", e.deadlock);
+}
