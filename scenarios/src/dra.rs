@@ -94,9 +94,22 @@ pub fn load_manifests(
         }
         _ => {}
     }
+    let m = read_manifest_files(path, "dra.manifests", &paths, files)?;
+    unused_objects(path, &m)?;
+    Ok(Some(m))
+}
+
+/// Reads `paths` (files or folders, relative to the scenario's folder) into one
+/// [`Manifests`]; `field` names the scenario key in errors (`field[i]`).
+pub(crate) fn read_manifest_files(
+    path: &str,
+    field: &str,
+    paths: &[&str],
+    files: &dyn FileSource,
+) -> Result<Manifests, ScenarioError> {
     let mut m = Manifests::new();
     for (i, p) in paths.iter().enumerate() {
-        let field = format!("dra.manifests[{i}]");
+        let field = format!("{field}[{i}]");
         let full: PathBuf = files.path(p).ok_or_else(|| {
             invalid(
                 path,
@@ -112,13 +125,15 @@ pub fn load_manifests(
             return Err(invalid(
                 path,
                 &field,
-                format!("{} does not exist", full.display()),
+                format!(
+                    "{} does not exist (relative to the scenario's folder)",
+                    full.display()
+                ),
             ));
         };
         res.map_err(|e| invalid(path, &field, e.to_string()))?;
     }
-    unused_objects(path, &m)?;
-    Ok(Some(m))
+    Ok(m)
 }
 
 /// A run uses the manifests' DeviceClasses, ResourceSlices, ResourceClaimTemplates,
@@ -178,8 +193,10 @@ pub fn nodes_from_manifests(path: &str, m: &Manifests) -> Result<Vec<NodeSpec>, 
                 .map(Quantity::nanos)
                 .map_err(|e| invalid(path, &field, format!("{res} {text:?}: {e}")))
         };
-        let cpu_milli = (qty("cpu")? / 1_000_000).max(0) as u64;
-        let memory_mib = (qty("memory")? / 1_000_000_000 / (1 << 20)).max(0) as u64;
+        // Saturating: an absurd quantity stays absurd and fails the node limits below.
+        let cpu_milli = u64::try_from((qty("cpu")? / 1_000_000).max(0)).unwrap_or(u64::MAX);
+        let memory_mib =
+            u64::try_from((qty("memory")? / 1_000_000_000 / (1 << 20)).max(0)).unwrap_or(u64::MAX);
         out.push(NodeSpec {
             taints: Vec::new(),
             name: name.clone(),

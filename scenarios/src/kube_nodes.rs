@@ -22,7 +22,6 @@
 //! (`spec.unschedulable`).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use k8s_openapi::api::core::v1::Node;
 use models::cluster::NodeSpec;
@@ -70,7 +69,6 @@ fn read(
     def: &KubeNodesDef,
     files: &dyn FileSource,
 ) -> Result<Manifests, ScenarioError> {
-    let mut m = Manifests::new();
     let list = def.files.list();
     if list.is_empty() {
         return Err(invalid(
@@ -79,31 +77,7 @@ fn read(
             "needs a file or folder of Node objects (`kubectl get nodes -o yaml`)",
         ));
     }
-    for (i, p) in list.iter().enumerate() {
-        let field = format!("{FIELD}.files[{i}]");
-        let full: PathBuf = files.path(p).ok_or_else(|| {
-            invalid(
-                path,
-                &field,
-                "Node files can only be read next to a scenario file on disk",
-            )
-        })?;
-        let res = if full.is_dir() {
-            m.add_dir(&full)
-        } else if full.exists() {
-            m.add_file(&full)
-        } else {
-            return Err(invalid(
-                path,
-                &field,
-                format!(
-                    "{} does not exist (relative to the scenario's folder)",
-                    full.display()
-                ),
-            ));
-        };
-        res.map_err(|e| invalid(path, &field, e.to_string()))?;
-    }
+    let m = crate::dra::read_manifest_files(path, &format!("{FIELD}.files"), &list, files)?;
     let mut other: Vec<String> = Vec::new();
     other.extend(m.pods.keys().map(|k| format!("Pod {k}")));
     other.extend(m.namespaces.keys().map(|k| format!("Namespace {k}")));
@@ -231,8 +205,10 @@ fn node_spec(
     } else {
         (labels.get("amd.com/gpu.product-name").cloned(), 0)
     };
-    let cpu_milli = (qty("cpu")? / 1_000_000).max(0) as u64;
-    let memory_mib = (qty("memory")? / 1_000_000_000 / (1 << 20)).max(0) as u64;
+    // Saturating: an absurd quantity stays absurd and fails the node limits below.
+    let cpu_milli = u64::try_from((qty("cpu")? / 1_000_000).max(0)).unwrap_or(u64::MAX);
+    let memory_mib =
+        u64::try_from((qty("memory")? / 1_000_000_000 / (1 << 20)).max(0)).unwrap_or(u64::MAX);
     Ok(NodeSpec {
         taints,
         name: name.to_string(),

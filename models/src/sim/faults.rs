@@ -317,17 +317,27 @@ impl FaultRuntime {
     fn draw(&mut self, node: u32, from: SimTime) -> Option<SimTime> {
         let rate = self.rate[node as usize];
         let rng = self.rngs[node as usize].as_mut()?;
-        // Inverse transform: -ln(U)/rate with U in (0, 1].
-        let u: f64 = 1.0 - rng.random::<f64>();
-        let ns = (-u.ln() / rate).ceil();
-        let ns = if ns.is_finite() && ns < u64::MAX as f64 {
-            ns as u64
-        } else {
-            u64::MAX
-        };
-        let at = SimTime(from.as_nanos().saturating_add(ns.max(1)));
-        (at < self.until).then_some(at)
+        exponential_after(rng, rate, from, self.until)
     }
+}
+
+/// The next event of a Poisson process of `rate` per ns after `from` (inverse transform:
+/// -ln(U)/rate with U in (0, 1], at least 1 ns later, saturating), if before `until`.
+pub(super) fn exponential_after(
+    rng: &mut rand_chacha::ChaCha8Rng,
+    rate: f64,
+    from: SimTime,
+    until: SimTime,
+) -> Option<SimTime> {
+    let u: f64 = 1.0 - rng.random::<f64>();
+    let ns = (-u.ln() / rate).ceil();
+    let ns = if ns.is_finite() && ns < u64::MAX as f64 {
+        ns as u64
+    } else {
+        u64::MAX
+    };
+    let at = SimTime(from.as_nanos().saturating_add(ns.max(1)));
+    (at < until).then_some(at)
 }
 
 /// Most failures the seeded MTBFs may imply over the run (each is an engine event).

@@ -20,7 +20,6 @@
 
 use std::collections::BTreeSet;
 
-use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sim_core::{Ctx, RngStreams, SimDuration, SimTime, TimerId};
 
@@ -251,15 +250,7 @@ impl PartRuntime {
     fn draw(&mut self, i: usize, from: SimTime) -> Option<SimTime> {
         let rate = self.gpu_rate;
         let rng = self.rngs.get_mut(i)?.as_mut()?;
-        let u: f64 = 1.0 - rng.random::<f64>();
-        let ns = (-u.ln() / rate).ceil();
-        let ns = if ns.is_finite() && ns < u64::MAX as f64 {
-            ns as u64
-        } else {
-            u64::MAX
-        };
-        let at = SimTime(from.as_nanos().saturating_add(ns.max(1)));
-        (at < self.until).then_some(at)
+        faults::exponential_after(rng, rate, from, self.until)
     }
 
     /// Any seeded event still pending.
