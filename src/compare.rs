@@ -157,6 +157,7 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
         horizon: args.horizon.clone(),
         quiet: args.quiet,
         check_invariants: args.check_invariants,
+        no_pod_log: true,
     };
     let ov = overrides(&run_args)?;
     let wall = Instant::now();

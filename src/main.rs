@@ -41,9 +41,12 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a scenario (or the bundled default) and write jobs.csv and summary.json.
+    /// Run a scenario (or the bundled default) and write jobs.csv, summary.json, pods.csv
+    /// (every pod's node, GPUs and, while it waited, the scheduler's reason) and events.csv
+    /// (Kubernetes-style events).
     #[command(after_help = "EXAMPLES:
   orrery run                                   # the bundled default scenario
+  orrery run scenarios/bundled/gang-deadlock.yaml --out out/gd && orrery explain A --out out/gd
   orrery run scenarios/bundled/itp-all.yaml --out out/itp
   orrery run scenarios/bundled/gang-deadlock.yaml --policy default
   orrery run my-jobs.csv --trace-format orrery-csv   # a trace on the default cluster
@@ -142,6 +145,18 @@ EXIT CODES:
     Platform(platform::PlatformArgs),
     /// Print the bundled default scenario (YAML), a starting point for your own.
     DefaultScenario,
+    /// Tell one job's story from an `orrery run` output directory: its jobs.csv line, its
+    /// events (events.csv) and every interval of its pods with the scheduler's reasons
+    /// (pods.csv).
+    #[command(after_help = "EXAMPLES:
+  orrery run scenarios/bundled/gang-deadlock.yaml --out out/gd
+  orrery explain A --out out/gd
+
+EXIT CODES:
+  0  success
+  2  bad input: no such job, or the directory lacks jobs.csv/events.csv/pods.csv
+     (a run with --no-pod-log writes no pod log)")]
+    Explain(ExplainArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -173,9 +188,22 @@ struct RunArgs {
     /// the run with an error and exit code 1. Slower; off by default.
     #[arg(long)]
     check_invariants: bool,
+    /// Do not keep the pod log (pods.csv, events.csv): for very large runs, where it costs
+    /// memory and time. The run itself is the same either way.
+    #[arg(long)]
+    no_pod_log: bool,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct ExplainArgs {
+    /// The job's id (the `id` column of jobs.csv).
+    job: String,
+    /// The output directory of `orrery run`.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
 }
 
 /// An error with the exit code it deserves.
@@ -229,6 +257,12 @@ fn main() -> ExitCode {
         Command::Merge(args) => report::merge(args),
         Command::Conformance(args) => conformance::conformance(args),
         Command::Platform(args) => platform::platform(args),
+        Command::Explain(args) => reports::podlog::explain(&args.out, &args.job)
+            .map(|s| {
+                // A closed pipe (`| head`) is not an error.
+                let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), s.as_bytes());
+            })
+            .map_err(bad_input),
         Command::DefaultScenario => {
             print!("{}", bundled::printable_default());
             Ok(())
@@ -322,7 +356,8 @@ fn is_csv(p: &Path) -> bool {
 fn run(args: RunArgs) -> Result<(), Failure> {
     let ov = overrides(&args)?;
     let wall = Instant::now();
-    let sc = load_scenario(&args, &ov).map_err(bad_input)?;
+    let mut sc = load_scenario(&args, &ov).map_err(bad_input)?;
+    sc.config.pod_log = !args.no_pod_log;
     let name = sc.name.clone();
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let mut bar: Option<ProgressBar> = None;
@@ -368,6 +403,10 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     }
     if let Some(sv) = &result.serving {
         files.extend(reports::platform::serving_files(&name, result.seed, sv)?);
+    }
+    if let Some(log) = &result.pod_log {
+        files.push(("pods.csv", reports::podlog::pods_csv(log)?));
+        files.push(("events.csv", reports::podlog::events_csv(log)?));
     }
     let written = write_out(&args.out, &files)?;
     if !args.quiet {

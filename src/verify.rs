@@ -156,6 +156,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         horizon: args.horizon.clone(),
         quiet: args.quiet,
         check_invariants: args.check_invariants,
+        no_pod_log: true,
     };
     let ov = overrides(&run_args)?;
     let jitter = args

@@ -8,6 +8,7 @@ pub mod compare_page;
 pub mod conformance;
 pub mod platform;
 pub mod plot;
+pub mod podlog;
 pub mod summary;
 pub mod verify;
 pub mod write;

@@ -497,6 +497,7 @@ pub fn build_parsed(
             f.metrics.as_ref(),
             ov.horizon.or(f.horizon),
         )?,
+        pod_log: false,
     };
     validate_scheduler(path, &config.scheduler)?;
     // Checked here, where the file is known (the run would report it without the file).

@@ -681,9 +681,9 @@ impl FlavorAssigner<'_> {
                 vec![format!(
                     "insufficient quota for {res} in flavor {}, previously considered podsets requests ({}) + current podset request ({}) > maximum capacity ({})",
                     fr.flavor,
-                    format_amount(res, used),
-                    format_amount(res, request),
-                    format_amount(res, max_capacity)
+                    snap.format_amount(res, used),
+                    snap.format_amount(res, request),
+                    snap.format_amount(res, max_capacity)
                 )],
                 EXCEEDS_MAX_QUOTA,
             );
@@ -695,7 +695,7 @@ impl FlavorAssigner<'_> {
         let reasons = vec![format!(
             "insufficient unused quota for {res} in flavor {}, {} more needed",
             fr.flavor,
-            format_amount(res, val - available)
+            snap.format_amount(res, val - available)
         )];
         if nominal >= val || may_reclaim || self.can_preempt_while_borrowing(snap) {
             let (p, b) = self.oracle.simulate(snap, cq, self.wl, fr, val);

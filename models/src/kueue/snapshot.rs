@@ -191,6 +191,9 @@ pub struct Snapshot {
     pub flavors: BTreeMap<String, ResourceFlavor>,
     pub cqs: Vec<CqSnapshot>,
     pub cohorts: Vec<CohortSnapshot>,
+    /// Resources whose amounts are thousandths (as `cpu` is): the simulator counts
+    /// `nvidia.com/gpu` in milli-GPUs, so its messages print `26`, not `26k`.
+    pub milli_resources: BTreeSet<String>,
 }
 
 fn quotas_of(groups: &[ResourceGroup]) -> BTreeMap<FlavorResource, Quota> {
@@ -213,6 +216,16 @@ fn quotas_of(groups: &[ResourceGroup]) -> BTreeMap<FlavorResource, Quota> {
 }
 
 impl Snapshot {
+    /// An amount of `resource` as upstream prints it in messages (see
+    /// [`super::types::format_amount`]), in whole units for a milli-counted resource.
+    pub fn format_amount(&self, resource: &str, v: super::types::Amount) -> String {
+        if self.milli_resources.contains(resource) {
+            super::types::format_amount(super::types::CPU, v)
+        } else {
+            super::types::format_amount(resource, v)
+        }
+    }
+
     /// Build the tree. Cohorts named by a queue or as a parent but not defined are implicit
     /// (no quota of their own). A parent link that would close a cycle is an error.
     pub fn new(

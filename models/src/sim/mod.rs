@@ -14,6 +14,7 @@ mod dra;
 mod faults;
 mod network;
 mod parts;
+pub mod podlog;
 pub mod policy;
 mod result;
 mod serving;
@@ -101,6 +102,11 @@ pub struct RunConfig {
     /// `None` (default): none, and no serving outputs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serving: Option<ServingConfig>,
+    /// Keep the pod log (`pods.csv`, `events.csv`; see `podlog`): every pod's intervals
+    /// with the scheduler's reasons, and Kubernetes-style events. Off by default; it does
+    /// not change the run.
+    #[serde(default)]
+    pub pod_log: bool,
 }
 
 impl Default for RunConfig {
@@ -119,6 +125,7 @@ impl Default for RunConfig {
             faults: None,
             autoscaler: None,
             serving: None,
+            pod_log: false,
         }
     }
 }
@@ -375,6 +382,8 @@ pub struct ClusterSim {
     autoscaler: Option<autoscaler::AutoscalerRuntime>,
     /// Inference services (when the run has some).
     serving: Option<Box<serving::ServingRuntime>>,
+    /// The pod log (when `RunConfig::pod_log`).
+    pub(crate) podlog: Option<Box<podlog::PodLog>>,
 }
 
 impl ClusterSim {
@@ -570,8 +579,12 @@ impl ClusterSim {
                 ))),
                 _ => None,
             },
+            podlog: None,
         };
         sim.state.policy = sim.policy.initial_state(&sim);
+        if config.pod_log {
+            sim.podlog = Some(Box::new(podlog::PodLog::new(&sim)));
+        }
         // Preempted jobs restart as after a fault (from zero without checkpoints).
         let preempts = config.serving.as_ref().is_some_and(|c| {
             c.services
@@ -1376,6 +1389,10 @@ impl Model for ClusterSim {
                 }
                 self.state.first_submit.get_or_insert(now);
                 self.state.arrivals.push(j);
+                if let Some(mut log) = self.podlog.take() {
+                    log.submitted(self, j, now);
+                    self.podlog = Some(log);
+                }
             }
             Event::Complete { job, generation } => {
                 if self.state.jobs[job as usize].generation == generation {
@@ -1413,6 +1430,10 @@ impl Model for ClusterSim {
         self.serving_instant_end(ctx);
         self.autoscaler_instant_end(ctx);
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
+        if let Some(mut log) = self.podlog.take() {
+            log.observe(self, now);
+            self.podlog = Some(log);
+        }
         let next = ctx.next_event_time();
         self.detect(now, next);
 

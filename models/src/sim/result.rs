@@ -128,6 +128,9 @@ pub struct RunResult {
     /// HPA, replicas, metrics), written by the same writers.
     #[serde(skip)]
     pub serving: Option<Box<crate::platform::PlatformRun>>,
+    /// The pod log (when `RunConfig::pod_log`): `pods.csv` and `events.csv`.
+    #[serde(skip)]
+    pub pod_log: Option<Box<super::podlog::PodLogReport>>,
 }
 
 /// What faults cost a run.
@@ -168,6 +171,10 @@ pub(super) fn collect(
 ) -> RunResult {
     let drained = stats.reason == StopReason::Drained;
     let mut m = m;
+    let pod_log = m
+        .podlog
+        .take()
+        .map(|l| Box::new(super::podlog::PodLogReport::build(&m, *l)));
     // Only asked where it is used: a drained run whose cluster is idle at the end.
     let idle = m.state.running.is_empty() && m.state.detect.holding_waiting.is_empty();
     let unplaceable = if drained && m.guard.is_none() && idle {
@@ -326,6 +333,7 @@ pub(super) fn collect(
             link_failures: f.link_failures,
         }),
         autoscaler: m.autoscaler.as_ref().map(|a| a.finish(end)),
+        pod_log,
         serving: m
             .serving
             .as_ref()

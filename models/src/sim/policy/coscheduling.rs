@@ -41,6 +41,10 @@ impl Policy for Coscheduling {
         REGISTRATION.name
     }
 
+    fn gangs_at_permit(&self) -> bool {
+        true
+    }
+
     fn queueing(&self) -> Queueing {
         Queueing::Pods
     }

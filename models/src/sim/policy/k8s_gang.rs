@@ -28,6 +28,10 @@ impl Policy for K8sGang {
         REGISTRATION.name
     }
 
+    fn gangs_at_permit(&self) -> bool {
+        true
+    }
+
     fn queueing(&self) -> Queueing {
         Queueing::Pods
     }

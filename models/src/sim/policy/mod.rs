@@ -124,6 +124,12 @@ pub trait Policy: Debug + Send + Sync {
         false
     }
 
+    /// Pods wait at Permit for their PodGroup (Coscheduling, KEP-4671): the pod log words
+    /// a pending pod's reason as its group's.
+    fn gangs_at_permit(&self) -> bool {
+        false
+    }
+
     /// Reserve + Permit for a pod Filter and Score put on `node`.
     fn permit(&self, m: &mut ClusterSim, job: u32, pod: u32, node: u32, ctx: &mut Ctx<'_, Event>) {
         m.assume(job, pod, node, super::PodPhase::Bound);
@@ -176,6 +182,15 @@ pub trait Policy: Debug + Send + Sync {
     /// tries every waiting job at the end of the instant it arrives.
     fn attempted(&self, _m: &ClusterSim, _job: u32, _now: SimTime) -> bool {
         true
+    }
+
+    /// Why waiting `job` is held back by the policy itself (not by kube-scheduler's
+    /// Filter), as `(who, message)`: e.g. `("ClusterQueue team-a", "couldn't assign
+    /// flavors …")`. The pod log shows `who: message` as its pods' reason and records a
+    /// `Pending` event on the job's Workload when the message changes. The default:
+    /// `None`, the generic reasons (FitError, gang size, unschedulable queue).
+    fn pending_reason(&self, _m: &ClusterSim, _job: u32) -> Option<(String, String)> {
+        None
     }
 
     /// Whether the policy may break ties by job index (so jobs that differ only by index

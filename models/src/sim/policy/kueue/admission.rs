@@ -270,7 +270,9 @@ fn empty_snapshot(queues: &[CqState]) -> kq::Snapshot {
     let cqs: Vec<kq::ClusterQueue> = queues.iter().map(core_cq).collect();
     // Queue names are checked unique in `KueueState::new`, and cohorts are flat, so
     // building the tree cannot fail; an empty snapshot admits nothing if it ever did.
-    kq::Snapshot::new(&[flavor], &[], &cqs).unwrap_or_default()
+    let mut snap = kq::Snapshot::new(&[flavor], &[], &cqs).unwrap_or_default();
+    snap.milli_resources.insert(GPU.to_string());
+    snap
 }
 
 /// Job `job` as a core Workload: one pod set per distinct per-pod GPU amount. Times
@@ -448,6 +450,44 @@ fn assign(m: &ClusterSim, snap: &mut kq::Snapshot, job: u32) -> kq::Assignment {
         oracle: &mut oracle,
     }
     .assign(snap, None)
+}
+
+/// Why `job` has no quota (`None` once admitted): as Kueue writes it on the Workload's
+/// `QuotaReserved=False` condition (the flavor assigner's message, or the reason when the
+/// workload is deactivated or admission is blocked).
+pub(super) fn pending_reason(m: &ClusterSim, job: u32) -> Option<(String, String)> {
+    let js = &m.state.jobs[job as usize];
+    if js.admitted {
+        return None;
+    }
+    let cq = m.state.kueue.job_cq[job as usize] as usize;
+    let who = format!("ClusterQueue {}", m.state.kueue.queues[cq].name);
+    if js.deactivated {
+        return Some((
+            who,
+            format!(
+                "The workload is deactivated due to exceeding the maximum number of re-queuing retries ({} requeues)",
+                js.requeues
+            ),
+        ));
+    }
+    if !m.state.job_queue.iter().any(|k| k.job == job) {
+        return Some((
+            who,
+            "Requeued after eviction; waiting for its backoff to expire".into(),
+        ));
+    }
+    let mut snap = snapshot(m);
+    let a = assign(m, &mut snap, job);
+    let msg = a.message();
+    let msg = if a.representative_mode() == kq::Mode::Fit {
+        "Workload fits; waiting for its turn in the ClusterQueue (one head per ClusterQueue per cycle, or admission blocked by waitForPodsReady)".into()
+    } else if msg.is_empty() {
+        a.no_fit_reason
+    } else {
+        msg
+    };
+    Some((who, msg))
 }
 
 /// Most each queue could ever hold: its nominal quota plus everything its cohort can lend,

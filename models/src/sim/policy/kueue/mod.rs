@@ -73,6 +73,11 @@ impl Policy for Kueue {
         m.state.jobs[job as usize].admitted
     }
 
+    /// A workload without quota: Kueue's message on its `QuotaReserved=False` condition.
+    fn pending_reason(&self, m: &ClusterSim, job: u32) -> Option<(String, String)> {
+        admission::pending_reason(m, job)
+    }
+
     fn on_finished(&self, m: &mut ClusterSim, job: u32) {
         admission::on_finished(m, job);
     }
