@@ -85,25 +85,97 @@ pub struct LogEvent {
     pub message: String,
 }
 
+/// What a waiting pod's reason depends on, cheap to compare: the text is made only when
+/// this changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Key {
+    /// Bound: no reason.
+    None,
+    /// Waiting at Permit for this many more pods.
+    Waiting(u32),
+    /// Held by the policy (its message is compared).
+    Held,
+    /// No Ready node can take the pod (shape) now; with the Ready node count.
+    Fit {
+        shape: u32,
+        ready: u32,
+    },
+    /// A job-level gang: not enough GPUs free / enough free but not placed.
+    GangShort,
+    GangBlocked,
+    /// A PodGroup rejected as a whole (its pods fit one by one).
+    GroupRejected,
+    /// In the unschedulable queue.
+    Unschedulable,
+}
+
 #[derive(Clone, Debug)]
 struct Open {
     since: SimTime,
     state: LogState,
     node: Option<u32>,
     gpus: Vec<u8>,
+    key: Key,
     reason: String,
+}
+
+impl Open {
+    fn pending(now: SimTime) -> Open {
+        Open {
+            since: now,
+            state: LogState::Pending,
+            node: None,
+            gpus: Vec::new(),
+            key: Key::None,
+            reason: String::new(),
+        }
+    }
+}
+
+/// The job fields whose change means its pods may have changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct JobSig {
+    phase: u8,
+    assumed: u32,
+    bound: u32,
+    generation: u32,
+    evictions: u32,
+    requeues: u32,
+    admitted: bool,
+}
+
+impl JobSig {
+    fn of(js: &super::JobState) -> JobSig {
+        JobSig {
+            phase: match js.phase {
+                JobPhase::NotSubmitted => 0,
+                JobPhase::Waiting => 1,
+                JobPhase::Running => 2,
+                JobPhase::Completed { .. } => 3,
+            },
+            assumed: js.assumed,
+            bound: js.bound,
+            generation: js.generation,
+            evictions: js.evictions,
+            requeues: js.requeues,
+            admitted: js.admitted,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
 struct OpenJob {
     pods: Vec<Open>,
-    /// The policy's last message for the job (Kueue's Workload `Pending` event).
-    held: String,
+    /// The job as last seen (`None` before the first look).
+    sig: Option<JobSig>,
+    /// The cluster signature its reasons were made against.
+    seen: u64,
+    /// The policy's message for the job (Kueue's Workload `Pending` event), and the
+    /// cluster signature it was asked at.
+    held: Option<(String, String)>,
+    held_at: Option<u64>,
     /// Since when the Workload has been queued (submission, or its last eviction).
     queued_since: SimTime,
-    admitted: bool,
-    evictions: u32,
-    requeues: u32,
 }
 
 /// The log (see the module doc).
@@ -115,14 +187,76 @@ pub struct PodLog {
     nodes: Vec<NodeCondition>,
 }
 
-/// Per-instant facts shared by every pending pod's reason.
+/// Per-instant facts shared by every waiting pod's reason.
 struct Instant {
+    /// What the reasons depend on beyond the job itself (allocation, idle GPUs, Ready
+    /// nodes, queues, Kueue quota usage): reasons are looked at again only when it or the
+    /// job changed.
+    sig: u64,
     free_milli: u64,
     ready: u32,
-    /// FitError per interned pod shape (computed once per instant).
-    fit: BTreeMap<u32, Option<String>>,
-    /// Jobs in the job queue.
-    queued: std::collections::BTreeSet<u32>,
+    /// Whether a pod shape fits some node now (computed once per instant).
+    fits: BTreeMap<u32, bool>,
+    /// Jobs in the job queue (built on first use).
+    queued: Option<std::collections::BTreeSet<u32>>,
+}
+
+impl Instant {
+    fn new(m: &ClusterSim) -> Instant {
+        use std::hash::{Hash, Hasher};
+        let c = &m.state.cluster;
+        let mut free_milli = 0u64;
+        let mut ready = 0u32;
+        for st in &c.nodes {
+            if st.condition == NodeCondition::Ready {
+                ready += 1;
+                free_milli += st.gpu_free.iter().map(|&f| u64::from(f)).sum::<u64>();
+            }
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (
+            c.gpu_milli_allocated,
+            c.idle_gpus(),
+            free_milli,
+            ready,
+            m.state.job_queue.len(),
+            m.state.pod_queue.len(),
+            m.state.running.len(),
+        )
+            .hash(&mut h);
+        m.state
+            .kueue
+            .queues
+            .iter()
+            .for_each(|q| q.usage.hash(&mut h));
+        m.state.kueue.admitted_at.len().hash(&mut h);
+        Instant {
+            sig: h.finish(),
+            free_milli,
+            ready,
+            fits: BTreeMap::new(),
+            queued: None,
+        }
+    }
+
+    fn fits(&mut self, m: &ClusterSim, j: u32, p: u32) -> bool {
+        let shape = m.pod_shape[j as usize][p as usize];
+        *self.fits.entry(shape).or_insert_with(|| {
+            let req = &m.workload.jobs[j as usize].pods[p as usize];
+            m.state.cluster.could_fit(std::slice::from_ref(req))
+                && m.spec
+                    .nodes
+                    .iter()
+                    .zip(&m.state.cluster.nodes)
+                    .any(|(n, st)| st.fits(n, req).is_ok())
+        })
+    }
+
+    fn queued(&mut self, m: &ClusterSim, j: u32) -> bool {
+        self.queued
+            .get_or_insert_with(|| m.state.job_queue.iter().map(|k| k.job).collect())
+            .contains(&j)
+    }
 }
 
 /// `1`, `0.5`: thousandths of a GPU as a number of GPUs.
@@ -146,23 +280,15 @@ impl PodLog {
     /// A job was submitted at `now`: its pods are pending from then.
     pub fn submitted(&mut self, m: &ClusterSim, job: u32, now: SimTime) {
         let n = m.workload.jobs[job as usize].pods.len();
-        let js = &m.state.jobs[job as usize];
-        let open = Open {
-            since: now,
-            state: LogState::Pending,
-            node: None,
-            gpus: Vec::new(),
-            reason: String::new(),
-        };
         self.live.insert(
             job,
             OpenJob {
-                pods: vec![open; n],
-                held: String::new(),
+                pods: vec![Open::pending(now); n],
+                sig: None,
+                seen: 0,
+                held: None,
+                held_at: None,
                 queued_since: now,
-                admitted: js.admitted,
-                evictions: js.evictions,
-                requeues: js.requeues,
             },
         );
     }
@@ -187,7 +313,7 @@ impl PodLog {
     /// Compare the state with what was last seen and record the differences.
     pub fn observe(&mut self, m: &ClusterSim, now: SimTime) {
         self.observe_nodes(m, now);
-        let mut inst: Option<Instant> = None;
+        let mut inst = Instant::new(m);
         let jobs: Vec<u32> = self.live.keys().copied().collect();
         for j in jobs {
             self.observe_job(m, j, now, &mut inst);
@@ -238,189 +364,114 @@ impl PodLog {
         }
     }
 
-    fn observe_job(&mut self, m: &ClusterSim, j: u32, now: SimTime, inst: &mut Option<Instant>) {
+    fn observe_job(&mut self, m: &ClusterSim, j: u32, now: SimTime, inst: &mut Instant) {
         let js = &m.state.jobs[j as usize];
+        let sig = JobSig::of(js);
+        let Some(o) = self.live.get_mut(&j) else {
+            return;
+        };
+        // Nothing of the job changed and nothing its reasons depend on: nothing to do.
+        if o.sig == Some(sig) && (o.seen == inst.sig || js.assumed as usize == js.pods.len()) {
+            return;
+        }
         let Some(mut o) = self.live.remove(&j) else {
             return;
         };
-        let kueue = m.policy().name() == "kueue";
-        if kueue && js.admitted != o.admitted {
-            let cq = m
-                .state
-                .kueue
-                .queues
-                .get(m.state.kueue.job_cq.get(j as usize).copied().unwrap_or(0) as usize)
-                .map(|q| q.name.clone())
-                .unwrap_or_default();
-            if js.admitted {
-                let queued = o.queued_since;
-                self.event(
-                    now,
-                    false,
-                    "QuotaReserved",
-                    LogObject::Workload(j),
-                    format!(
-                        "Quota reserved in ClusterQueue {cq}, wait time since queued was {}s",
-                        now.since(queued).as_secs_f64().round()
-                    ),
-                );
-                self.event(
-                    now,
-                    false,
-                    "Admitted",
-                    LogObject::Workload(j),
-                    format!("Admitted by ClusterQueue {cq}, wait time since reservation was 0s"),
-                );
-            } else if !matches!(js.phase, JobPhase::Completed { .. }) {
-                let why = if js.requeues > o.requeues {
-                    "Exceeded the PodsReady timeout"
-                } else {
-                    "Preempted to accommodate a workload due to prioritization in the ClusterQueue"
-                };
-                self.event(
-                    now,
-                    true,
-                    "Evicted",
-                    LogObject::Workload(j),
-                    why.to_string(),
-                );
-                o.queued_since = now;
-            }
-            o.admitted = js.admitted;
-        }
-        let preempted = js.evictions > o.evictions;
-        o.evictions = js.evictions;
-        o.requeues = js.requeues;
+        let before = o.sig.unwrap_or(JobSig {
+            admitted: false,
+            ..sig
+        });
+        o.sig = Some(sig);
+        o.seen = inst.sig;
+        self.workload_events(m, j, &mut o, before, now);
+        let preempted = js.evictions > before.evictions;
         let done = matches!(js.phase, JobPhase::Completed { .. });
-        let held = if done || js.pods.iter().all(|p| p.phase == PodPhase::Bound) {
-            None
-        } else {
-            m.policy().pending_reason(m, j)
-        };
-        match &held {
-            Some((_, msg)) if *msg != o.held => {
+        // The policy's own reason (Kueue without quota), asked again when the cluster or
+        // the quota changed.
+        let waiting = !done && js.bound as usize != js.pods.len();
+        if waiting && o.held_at != Some(inst.sig) {
+            o.held_at = Some(inst.sig);
+            let held = m.policy().pending_reason(m, j);
+            if let Some((_, msg)) = &held
+                && o.held.as_ref().is_none_or(|(_, old)| old != msg)
+            {
                 self.event(now, true, "Pending", LogObject::Workload(j), msg.clone());
-                o.held = msg.clone();
             }
-            None => o.held.clear(),
-            _ => {}
+            o.held = held;
+        } else if !waiting {
+            o.held = None;
+            o.held_at = None;
         }
         for (p, ps) in js.pods.iter().enumerate() {
-            let (state, node, gpus) = match (ps.phase, &ps.placement) {
-                (PodPhase::Bound, Some(pl)) => (LogState::Bound, Some(pl.node), pl.gpus.clone()),
-                (PodPhase::Waiting, Some(pl)) => {
-                    (LogState::Waiting, Some(pl.node), pl.gpus.clone())
-                }
-                _ => (LogState::Pending, None, Vec::new()),
-            };
-            let cur = &o.pods[p];
-            let moved = cur.state != state || cur.node != node || cur.gpus != gpus;
+            let pod = p as u32;
+            let (state, node, gpus): (LogState, Option<u32>, &[u8]) =
+                match (ps.phase, &ps.placement) {
+                    (PodPhase::Bound, Some(pl)) => (LogState::Bound, Some(pl.node), &pl.gpus),
+                    (PodPhase::Waiting, Some(pl)) => (LogState::Waiting, Some(pl.node), &pl.gpus),
+                    _ => (LogState::Pending, None, &[]),
+                };
             if done {
-                let cur = cur.clone();
-                self.close(j, p as u32, cur, now);
+                let cur = std::mem::replace(&mut o.pods[p], Open::pending(now));
+                self.close(j, pod, cur, now);
                 continue;
             }
-            if moved {
-                let prev = o.pods[p].clone();
-                let pod = LogObject::Pod {
-                    job: j,
-                    pod: p as u32,
-                };
-                if prev.state == LogState::Bound && state == LogState::Pending {
-                    let node_name = prev.node.map(|n| m.spec.nodes[n as usize].name.as_str());
-                    let failed = prev.node.is_some_and(|n| {
-                        m.state.cluster.nodes[n as usize].condition == NodeCondition::Failed
-                    });
-                    if preempted {
-                        self.event(
-                            now,
-                            false,
-                            "Preempted",
-                            pod,
-                            format!(
-                                "Preempted by {} on node {}",
-                                m.policy().name(),
-                                node_name.unwrap_or("?")
-                            ),
-                        );
-                    } else if failed {
-                        self.event(
-                            now,
-                            true,
-                            "TaintManagerEviction",
-                            pod,
-                            format!("Marking for deletion Pod {}", pod_name(m, j, p as u32)),
-                        );
-                    } else {
-                        self.event(
-                            now,
-                            false,
-                            "Killing",
-                            pod,
-                            "Stopping container: its job restarts (it lost a pod, a GPU or its gang)".into(),
-                        );
-                    }
-                }
-                if state == LogState::Bound {
-                    let n = node.map_or("?", |n| m.spec.nodes[n as usize].name.as_str());
-                    self.event(
-                        now,
-                        false,
-                        "Scheduled",
-                        pod,
-                        format!(
-                            "Successfully assigned default/{} to {n}",
-                            pod_name(m, j, p as u32)
-                        ),
-                    );
-                }
-                self.close(j, p as u32, prev, now);
-                o.pods[p] = Open {
-                    since: now,
-                    state,
-                    node,
-                    gpus,
-                    reason: String::new(),
-                };
+            let cur = &o.pods[p];
+            if cur.state != state || cur.node != node || cur.gpus != gpus {
+                let prev = std::mem::replace(
+                    &mut o.pods[p],
+                    Open {
+                        since: now,
+                        state,
+                        node,
+                        gpus: gpus.to_vec(),
+                        key: Key::None,
+                        reason: String::new(),
+                    },
+                );
+                self.moved(m, j, pod, &prev, state, node, preempted, now);
+                self.close(j, pod, prev, now);
             }
             if state == LogState::Bound {
                 continue;
             }
-            let reason = if state == LogState::Waiting {
-                let n = js.pods.len() as u32;
-                format!(
-                    "waiting at Permit for {} more pods of PodGroup {}",
-                    n.saturating_sub(js.assumed),
-                    m.workload.jobs[j as usize].id
-                )
-            } else if let Some((who, msg)) = &held {
-                format!("{who}: {msg}")
+            let key = if state == LogState::Waiting {
+                Key::Waiting((js.pods.len() as u32).saturating_sub(js.assumed))
+            } else if o.held.is_some() {
+                Key::Held
             } else {
-                self.pending_reason(m, j, p as u32, inst)
+                pending_key(m, j, pod, inst)
+            };
+            let cur = &o.pods[p];
+            if key == cur.key && key != Key::Held {
+                continue;
+            }
+            let reason = match (&key, &o.held) {
+                (Key::Held, Some((who, msg))) => format!("{who}: {msg}"),
+                _ => reason_text(m, j, pod, &key, inst),
             };
             let cur = &mut o.pods[p];
+            cur.key = key;
             if cur.reason == reason {
                 continue;
             }
-            if state == LogState::Pending && held.is_none() {
+            if state == LogState::Pending && o.held.is_none() {
                 self.event(
                     now,
                     true,
                     "FailedScheduling",
-                    LogObject::Pod {
-                        job: j,
-                        pod: p as u32,
-                    },
+                    LogObject::Pod { job: j, pod },
                     reason.clone(),
                 );
             }
+            let cur = &mut o.pods[p];
             if cur.since == now || cur.reason.is_empty() {
                 cur.reason = reason;
             } else {
-                let prev = cur.clone();
+                let mut prev = cur.clone();
+                prev.key = Key::None;
                 cur.since = now;
                 cur.reason = reason;
-                self.close(j, p as u32, prev, now);
+                self.close(j, pod, prev, now);
             }
         }
         if done {
@@ -433,6 +484,121 @@ impl PodLog {
             );
         } else {
             self.live.insert(j, o);
+        }
+    }
+
+    /// Kueue's Workload events: admitted (`QuotaReserved`, `Admitted`) or evicted.
+    fn workload_events(
+        &mut self,
+        m: &ClusterSim,
+        j: u32,
+        o: &mut OpenJob,
+        before: JobSig,
+        now: SimTime,
+    ) {
+        let js = &m.state.jobs[j as usize];
+        if m.policy().name() != "kueue" || js.admitted == before.admitted {
+            return;
+        }
+        let cq = m
+            .state
+            .kueue
+            .queues
+            .get(m.state.kueue.job_cq.get(j as usize).copied().unwrap_or(0) as usize)
+            .map(|q| q.name.clone())
+            .unwrap_or_default();
+        if js.admitted {
+            self.event(
+                now,
+                false,
+                "QuotaReserved",
+                LogObject::Workload(j),
+                format!(
+                    "Quota reserved in ClusterQueue {cq}, wait time since queued was {}s",
+                    now.since(o.queued_since).as_secs_f64().round()
+                ),
+            );
+            self.event(
+                now,
+                false,
+                "Admitted",
+                LogObject::Workload(j),
+                format!("Admitted by ClusterQueue {cq}, wait time since reservation was 0s"),
+            );
+        } else if !matches!(js.phase, JobPhase::Completed { .. }) {
+            let why = if js.requeues > before.requeues {
+                "Exceeded the PodsReady timeout"
+            } else {
+                "Preempted to accommodate a workload due to prioritization in the ClusterQueue"
+            };
+            self.event(
+                now,
+                true,
+                "Evicted",
+                LogObject::Workload(j),
+                why.to_string(),
+            );
+            o.queued_since = now;
+        }
+    }
+
+    /// A pod changed state or node: the events that say so.
+    #[allow(clippy::too_many_arguments)]
+    fn moved(
+        &mut self,
+        m: &ClusterSim,
+        j: u32,
+        p: u32,
+        prev: &Open,
+        state: LogState,
+        node: Option<u32>,
+        preempted: bool,
+        now: SimTime,
+    ) {
+        let pod = LogObject::Pod { job: j, pod: p };
+        if prev.state == LogState::Bound && state == LogState::Pending {
+            let failed = prev.node.is_some_and(|n| {
+                m.state.cluster.nodes[n as usize].condition == NodeCondition::Failed
+            });
+            if preempted {
+                let on = prev
+                    .node
+                    .map_or("?", |n| m.spec.nodes[n as usize].name.as_str());
+                self.event(
+                    now,
+                    false,
+                    "Preempted",
+                    pod,
+                    format!("Preempted by {} on node {on}", m.policy().name()),
+                );
+            } else if failed {
+                self.event(
+                    now,
+                    true,
+                    "TaintManagerEviction",
+                    pod,
+                    format!("Marking for deletion Pod default/{}", pod_name(m, j, p)),
+                );
+            } else {
+                self.event(
+                    now,
+                    false,
+                    "Killing",
+                    pod,
+                    "Stopping container: its job restarts (it lost a pod, a GPU or its gang)"
+                        .into(),
+                );
+            }
+        }
+        if state == LogState::Bound {
+            let n = node.map_or("?", |n| m.spec.nodes[n as usize].name.as_str());
+            self.event(
+                now,
+                false,
+                "Scheduled",
+                pod,
+                format!("Successfully assigned default/{} to {n}", pod_name(m, j, p)),
+            );
         }
     }
 
@@ -452,79 +618,62 @@ impl PodLog {
             reason: o.reason,
         });
     }
+}
 
-    fn pending_reason(&self, m: &ClusterSim, j: u32, p: u32, inst: &mut Option<Instant>) -> String {
-        let i = inst.get_or_insert_with(|| {
-            let mut free_milli = 0u64;
-            let mut ready = 0u32;
-            for st in &m.state.cluster.nodes {
-                if st.condition == NodeCondition::Ready {
-                    ready += 1;
-                    free_milli += st.gpu_free.iter().map(|&f| u64::from(f)).sum::<u64>();
-                }
-            }
-            Instant {
-                free_milli,
-                ready,
-                fit: BTreeMap::new(),
-                queued: m.state.job_queue.iter().map(|k| k.job).collect(),
-            }
-        });
-        let shape = m.pod_shape[j as usize][p as usize];
-        let fit = i
-            .fit
-            .entry(shape)
-            .or_insert_with(|| {
-                let req = &m.workload.jobs[j as usize].pods[p as usize];
-                let none = m
-                    .spec
-                    .nodes
-                    .iter()
-                    .zip(&m.state.cluster.nodes)
-                    .all(|(n, st)| st.fits(n, req).is_err());
-                none.then(|| crate::state::fit_error(&m.spec, &m.state.cluster, req))
-            })
-            .clone();
-        if let Some(f) = fit {
-            return f;
-        }
-        let spec = &m.workload.jobs[j as usize];
-        if i.queued.contains(&j) {
-            let need = spec.gpu_milli();
-            let n = spec.pods.len();
-            return if i.free_milli < need {
-                format!(
-                    "gang {}: all {n} pods must be placed at once; {} nvidia.com/gpu needed, {} free on {} Ready nodes",
-                    spec.id,
-                    gpus(need),
-                    gpus(i.free_milli),
-                    i.ready
-                )
-            } else {
-                format!(
-                    "gang {}: all {n} pods must be placed at once; {} nvidia.com/gpu needed, {} free on {} Ready nodes, but no placement holds every pod or jobs ahead of it in {} order come first",
-                    spec.id,
-                    gpus(need),
-                    gpus(i.free_milli),
-                    i.ready,
-                    m.policy().name()
-                )
-            };
-        }
-        if m.policy().gangs_at_permit() {
-            let need = spec.gpu_milli();
-            return format!(
-                "PodGroup {}: not all {} pods could be placed at once ({} nvidia.com/gpu needed, {} free on {} Ready nodes); the group was rejected and waits in the unschedulable queue for a cluster change (at most podMaxInUnschedulablePodsDuration, 5m)",
-                spec.id,
-                spec.pods.len(),
-                gpus(need),
-                gpus(i.free_milli),
-                i.ready
-            );
-        }
-        "unschedulable at its last attempt; waits in the unschedulable queue for a cluster change (at most podMaxInUnschedulablePodsDuration, 5m)".into()
+/// The cheap key of a pending pod's reason (see [`Key`]).
+fn pending_key(m: &ClusterSim, j: u32, p: u32, inst: &mut Instant) -> Key {
+    if !inst.fits(m, j, p) {
+        return Key::Fit {
+            shape: m.pod_shape[j as usize][p as usize],
+            ready: inst.ready,
+        };
     }
+    let need = m.workload.jobs[j as usize].gpu_milli();
+    if inst.queued(m, j) {
+        return if inst.free_milli < need {
+            Key::GangShort
+        } else {
+            Key::GangBlocked
+        };
+    }
+    if m.policy().gangs_at_permit() {
+        return Key::GroupRejected;
+    }
+    Key::Unschedulable
+}
 
+/// The words for `key` (see the module doc).
+fn reason_text(m: &ClusterSim, j: u32, p: u32, key: &Key, inst: &Instant) -> String {
+    let spec = &m.workload.jobs[j as usize];
+    let n = spec.pods.len();
+    let need = gpus(spec.gpu_milli());
+    match key {
+        Key::Waiting(more) => format!(
+            "waiting at Permit for {more} more pods of PodGroup {}",
+            spec.id
+        ),
+        Key::Fit { .. } => crate::state::fit_error(&m.spec, &m.state.cluster, &spec.pods[p as usize]),
+        Key::GangShort => format!(
+            "gang {}: all {n} pods must be placed at once; {need} nvidia.com/gpu needed, fewer free on Ready nodes",
+            spec.id
+        ),
+        Key::GangBlocked => format!(
+            "gang {}: all {n} pods must be placed at once; {need} nvidia.com/gpu needed and as many free on Ready nodes, but no placement holds every pod or jobs ahead of it in {} order come first",
+            spec.id,
+            m.policy().name()
+        ),
+        Key::GroupRejected => format!(
+            "PodGroup {}: not all {n} pods could be placed at once ({need} nvidia.com/gpu needed, {} free on {} Ready nodes); the group was rejected and waits in the unschedulable queue for a cluster change (at most podMaxInUnschedulablePodsDuration, 5m)",
+            spec.id,
+            gpus(inst.free_milli),
+            inst.ready
+        ),
+        Key::Unschedulable => "unschedulable at its last attempt; waits in the unschedulable queue for a cluster change (at most podMaxInUnschedulablePodsDuration, 5m)".into(),
+        Key::None | Key::Held => String::new(),
+    }
+}
+
+impl PodLog {
     /// Close the log at the end of the run: open intervals stay open (`to` = `None`).
     pub fn finish(mut self) -> (Vec<PodInterval>, Vec<LogEvent>) {
         let live = std::mem::take(&mut self.live);
