@@ -14,9 +14,7 @@ use models::{
     ClusterSpec, FaultConfig, JobSpec, NodeSpec, PodRequest, PolicyKind, RunConfig, SeededFaults,
     Workload,
 };
-use sim_core::{
-    Chooser, ChooserMode, RngStreams, SimDuration, SimTime, Simulation, StopAt,
-};
+use sim_core::{Chooser, ChooserMode, RngStreams, SimDuration, SimTime, Simulation, StopAt};
 
 fn cluster(nodes: u32) -> ClusterSpec {
     ClusterSpec {
@@ -292,7 +290,11 @@ fn a_seeded_node_failure_is_an_ordinary_event_once_drawn() {
     let e = explore(&p, &ties_only(), &exhaustive(), QUIET).unwrap();
     assert!(e.deadlock.is_verified(), "{:?}", e.deadlock);
     let c = &e.coverage;
-    assert_eq!((c.schedules, c.distinct_states, c.pruned), (2, 5, 1), "{c:?}");
+    assert_eq!(
+        (c.schedules, c.distinct_states, c.pruned),
+        (2, 5, 1),
+        "{c:?}"
+    );
 }
 
 /// Two nodes, each its own unit (own leaf), leaf uplink bundles of 12.5 / 4 = 3.125 GB/s
