@@ -1153,10 +1153,11 @@ impl FlowNet {
     /// is live and, if so, path, cap, rate, bytes left at its last update and how long ago
     /// that was, its completion as an offset, its owner; the free slots in the order they
     /// are reused. Left out: handles (generations, versions), per-solve scratch and
-    /// counters, the bytes a link carried (reports), settings fixed for the run.
+    /// counters, the bytes a link carried (reports), settings fixed for the run, and the
+    /// time of the last change (only checked for monotonicity; hashing it would keep a
+    /// state from ever recurring, hiding a cycle).
     pub fn hash_state(&self, now: SimTime, h: &mut dyn std::hash::Hasher) {
         let ago = |t: u64| now.0.saturating_sub(t);
-        h.write_u64(ago(self.now));
         h.write_usize(self.links.len());
         for l in &self.links {
             h.write_u64(l.cap.to_bits());
