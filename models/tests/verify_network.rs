@@ -364,3 +364,44 @@ fn the_fingerprint_tells_apart_states_that_differ_only_in_the_network() {
     assert_eq!(completions(&failed, vec![]), vec![("J".to_string(), 60.0)]);
     assert_ne!(hash_at(&failed, 5), hash_at(&healthy, 5));
 }
+
+/// `scenarios/bundled/verify/k8s-gang-2gang.yaml` (2 nodes, A and B of 2 × 1 GPU) with
+/// and without the network model: under KEP-4671 alpha, a1 and b1 wait at Permit from 0 s,
+/// time out at 5 min, are released and interleave again, with nothing ever running, so
+/// nothing on the network. The network's fingerprint is time-invariant (nothing of it grows
+/// with the clock while nothing runs), so the same cycle is closed with the network as
+/// without it, from the same state to the same recurrence, and reported as a livelock
+/// whose witness replays; the deadlock is VERIFIED in both.
+#[test]
+fn a_livelock_cycle_is_recognised_on_the_network_model() {
+    let problem = |net: bool| {
+        let mut config = RunConfig {
+            check_invariants: true,
+            network: net.then(network),
+            ..RunConfig::default()
+        };
+        config.scheduler.policy = PolicyKind::K8sGang;
+        Problem {
+            name: "k8s-gang-2gang".into(),
+            spec: cluster(2),
+            workload: Workload {
+                jobs: vec![job("A", 2, 0, 100), job("B", 2, 0, 100)],
+            },
+            config,
+        }
+    };
+    let opts = ExploreOptions::default();
+    let cycle = |p: &Problem| {
+        let e = explore(p, &opts, &exhaustive(), QUIET).unwrap();
+        assert!(e.deadlock.is_verified(), "{:?}", e.deadlock);
+        assert_eq!(e.livelock, Verdict::Violation);
+        let f = e.livelock_found.clone().unwrap();
+        assert_eq!(f.violation.kind, ViolationKind::Livelock);
+        assert_eq!(f.violation.jobs, vec!["A", "B"]);
+        assert!(replay(&Witness::new(p, &opts, &f)).unwrap().1);
+        (f.violation.since, f.violation.time)
+    };
+    let plain = cycle(&problem(false));
+    assert_eq!(plain.0, Some(SimTime::ZERO + SimDuration::from_secs(300)));
+    assert_eq!(cycle(&problem(true)), plain);
+}
