@@ -79,6 +79,15 @@ EXIT CODES:
   orrery verify my.yaml --policy default --schedules 5000 --jitter 30s --out out/v
   orrery replay-witness out/verify/witness.json
 
+WHAT IS EXPLORED (docs/verify.md, Choice points; Faults, failures, the autoscaler and network runs):
+  choices    order of simultaneous events, pod interleaving, node ties, arrival jitter
+             (--jitter), node failures (--fail-nodes)
+  state      cluster, jobs, queues, the policy's state, DRA allocations, faults (listed
+             node/GPU/link events; seeded failures with their streams), the cluster
+             autoscaler, the network model (flows, rates, step progress, staging, caches):
+             snapshotted and fingerprinted, so a state is recognised soundly
+  refused    inference services (services:, traffic:, gateway:, metrics:): exit 2
+
 VERDICTS (docs/verify.md):
   VERIFIED            exhaustive mode, coverage complete: within the model, there is none
   NO VIOLATION FOUND  random mode (or a depth/horizon bound): none in N schedules, not a proof
@@ -90,7 +99,7 @@ EXIT CODES:
   0  no violation found (VERIFIED or NO VIOLATION FOUND, with the bound stated in verify.md)
   3  a deadlock or livelock was found (witness.json, waitfor.dot written)
   4  INCONCLUSIVE: no violation found, but a bound or Ctrl-C cut the search short (files written, marked incomplete)
-  2  bad input: unreadable or malformed scenario/trace, bad option value
+  2  bad input: unreadable or malformed scenario/trace, bad option value, a refused feature
   1  anything else
   130  a second Ctrl-C (the first one stops the search and writes what it has)")]
     Verify(verify::VerifyArgs),

@@ -1,5 +1,5 @@
 //! `orrery verify` on scenarios with faults, injected failures (`--fail-nodes`), the
-//! cluster autoscaler, and what it refuses (seeded failures, network runs).
+//! cluster autoscaler, seeded failures and network runs.
 
 mod common;
 
@@ -130,35 +130,101 @@ scheduler:
     assert!(md.contains("node ties (every node apart"), "{md}");
 }
 
+/// Seeded failures and network runs are explored (their state is snapshotted and
+/// fingerprinted): no longer refused.
 #[test]
-fn seeded_failures_and_network_runs_are_refused_naming_file_and_field() {
+fn seeded_failures_are_explored_not_refused() {
+    // Seed 1, node_mtbf 1 h: the nodes' first failures are drawn at 5584.95 s (gpu-0000),
+    // 8707.37 s (gpu-0001) and 3435.44 s (gpu-0002) (`ceil(-ln(1 - U) × 1 h)`, U the first
+    // f64 of each stream), after every job is done (by 210 s, when the streams stop and
+    // the pending failures are cancelled): VERIFIED, as without them.
     let seeded = format!(
         "{}faults:\n  seeded: {{node_mtbf: 1h, mttr: 10m, until: 1d}}\n",
         spare_node()
     );
-    let (r, _) = verify("seeded", &seeded, &[]);
-    assert_eq!(r.status.code(), Some(2));
-    let e = text(&r.stderr);
-    assert!(
-        e.contains("scenario.yaml: faults.seeded: verify does not explore seeded"),
-        "{e}"
-    );
-    let net = root().join("scenarios/bundled/itp-cluster04-network.yaml");
+    let (r, dir) = verify("seeded", &seeded, &["--exhaustive"]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    assert_eq!(report(&dir)["exploration"]["deadlock"], "VERIFIED");
+}
+
+/// `scenarios/bundled/verify/net-rail-contention.yaml` (hand-derived in
+/// `models/tests/verify_network.rs`): node ties only, 112 schedules, 93 states, VERIFIED.
+#[test]
+fn the_network_contention_scenario_is_verified_with_its_hand_derived_counts() {
+    let sc = root().join("scenarios/bundled/verify/net-rail-contention.yaml");
     let d = tmpdir("net");
+    let out = d.join("v");
     let r = orrery(
         &[
             "verify",
-            net.to_str().unwrap(),
+            sc.to_str().unwrap(),
+            "--exhaustive",
+            "--no-event-order",
+            "--no-pod-order",
             "--out",
-            d.join("v").to_str().unwrap(),
+            out.to_str().unwrap(),
             "--quiet",
         ],
         &root(),
     );
-    assert_eq!(r.status.code(), Some(2));
-    let e = text(&r.stderr);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let v = report(&out);
+    assert_eq!(v["exploration"]["deadlock"], "VERIFIED");
+    assert_eq!(v["exploration"]["livelock"], "VERIFIED");
+    let c = &v["exploration"]["coverage"];
+    assert_eq!(c["schedules"], 112, "{c}");
+    assert_eq!(c["distinct_states"], 93, "{c}");
+    assert_eq!(c["pruned"], 111, "{c}");
+}
+
+/// A deadlock on the network model (the default scheduler; W runs 10 steps of 1.5 s on
+/// n0, n1, then A and B, 3 pods each, split W's two nodes on top of the two they hold:
+/// deadlock at 15 s) and its witness replays through the network model.
+#[test]
+fn a_network_deadlock_witness_replays() {
+    let yaml = "name: net-deadlock
+seed: 1
+cluster:
+  node_pools:
+    - {name: gpu, count: 4, cpu_milli: 32000, memory_mib: 262144, gpus: 1, gpu_model: H100}
+workload:
+  jobs:
+    - {id: W, submit: 0s, duration: 10s, pods: 2, gpus_per_pod: 1}
+    - {id: A, submit: 1s, duration: 2s, pods: 3, gpus_per_pod: 1}
+    - {id: B, submit: 1s, duration: 2s, pods: 3, gpus_per_pod: 1}
+scheduler:
+  policy: default
+network:
+  config:
+    node: {compute_nics: 1, compute_nic_gbit_s: 100}
+    fabric: {nodes_per_su: 2, oversubscription: 4}
+    latency: {nvlink_step: 0s, network_step: 0s}
+  steps: {compute: 1s, comm_bytes: 6250000000}
+";
+    let (r, dir) = verify(
+        "net-deadlock",
+        yaml,
+        &["--exhaustive", "--no-shrink", "--no-mitigations"],
+    );
+    assert_eq!(r.status.code(), Some(3), "{}", text(&r.stderr));
+    let v = report(&dir);
+    let viol = &v["exploration"]["deadlock_found"]["violation"];
+    assert_eq!(viol["jobs"], serde_json::json!(["A", "B"]), "{viol}");
+    assert_eq!(viol["time"], 15_000_000_000u64, "{viol}");
+    let again = dir.parent().unwrap().join("replay");
+    let r = orrery(
+        &[
+            "replay-witness",
+            dir.join("witness.json").to_str().unwrap(),
+            "--out",
+            again.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    assert!(r.status.success(), "{}", text(&r.stderr));
     assert!(
-        e.contains("itp-cluster04-network.yaml: network: verify does not explore network runs"),
-        "{e}"
+        text(&r.stdout).contains("Reproduced: deadlock of A, B"),
+        "{}",
+        text(&r.stdout)
     );
 }

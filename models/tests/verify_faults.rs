@@ -1,16 +1,15 @@
 //! `verify` over faults: listed node events as ordinary (reorderable) events, failures as
-//! a choice point (`ExploreOptions::failures`), and the features it refuses. Every case is
-//! small enough to derive by hand.
+//! a choice point (`ExploreOptions::failures`); seeded failures and network runs are in
+//! `verify_network.rs`. Every case is small enough to derive by hand.
 
 use std::collections::BTreeMap;
 
 use models::verify::{
-    ExploreOptions, Mode, Problem, Verdict, VerifyError, ViolationKind, Witness, explore, replay,
-    shrink,
+    ExploreOptions, Mode, Problem, Verdict, ViolationKind, Witness, explore, replay, shrink,
 };
 use models::{
     ClusterSpec, FaultConfig, JobSpec, NodeAction, NodeEventSpec, NodeSpec, PodRequest, PolicyKind,
-    RunConfig, SeededFaults, Workload,
+    RunConfig, Workload,
 };
 use sim_core::{SimDuration, SimTime};
 
@@ -247,25 +246,6 @@ fn shrinking_drops_a_node_with_its_listed_events() {
     let events = &s.witness.problem.config.faults.as_ref().unwrap().events;
     assert!(events.is_empty(), "{events:?}");
     assert!(replay(&s.witness).unwrap().1);
-}
-
-/// Seeded failures and network runs are refused, naming the field.
-#[test]
-fn seeded_failures_are_refused() {
-    let seeded = FaultConfig {
-        seeded: Some(SeededFaults {
-            node_mtbf: Some(SimDuration::from_secs(3600)),
-            gpu_mtbf: None,
-            mttr: SimDuration::from_secs(600),
-            until: Some(SimTime::ZERO + SimDuration::from_secs(86_400)),
-        }),
-        ..FaultConfig::default()
-    };
-    let p = problem(2, vec![job("A", 1, 0, 10)], Some(seeded));
-    match explore(&p, &ExploreOptions::default(), &exhaustive(), QUIET) {
-        Err(VerifyError::Unsupported { field, .. }) => assert_eq!(field, "faults.seeded"),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
 }
 
 fn gpu_event(at_s: u64, node: u32, fail: bool) -> models::PartEventSpec {

@@ -159,7 +159,7 @@ struct Flow {
 }
 
 /// Scratch water-filling problem in local indices (compressed sparse rows both ways).
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug)]
 struct Problem {
     link_cap: Vec<f64>,
     flow_cap: Vec<f64>,
@@ -374,8 +374,9 @@ impl LinkState {
     }
 }
 
-/// The bandwidth solver. See the module docs.
-#[derive(Debug)]
+/// The bandwidth solver. See the module docs. (`Clone`: the verifier snapshots a run's
+/// network to continue it on another branch.)
+#[derive(Clone, Debug)]
 pub struct FlowNet {
     links: Vec<Link>,
     lmark: Vec<LinkMark>,
@@ -1130,6 +1131,66 @@ pub fn max_min_rates(capacities: &[f64], paths: &[Vec<usize>], caps: &[Option<f6
     p.index_links();
     p.solve();
     p.rate
+}
+
+/// The verifier's view of the solver (`verify`, see `sim/abstract_state.rs`).
+impl FlowId {
+    /// The flow's slot: what orders it in the solver (ties, reuse); the generation is only
+    /// a handle.
+    pub fn slot(self) -> u32 {
+        self.idx
+    }
+}
+
+impl FlowNet {
+    /// Hash everything of the solver that decides its future results, time-invariant
+    /// (absolute times as offsets from `now`), for the verifier's state fingerprint. The
+    /// solver is incremental and works in floating point, so two histories that end in the
+    /// same flows at the same rates can still differ in the last bits of a later solve
+    /// (the order of flows on a link, which slot a new flow gets): that order is hashed too,
+    /// so only states whose solver is the same bit for bit, up to a shift in time, share a
+    /// fingerprint. Per link: capacity, load and its flows in order; per slot: whether it
+    /// is live and, if so, path, cap, rate, bytes left at its last update and how long ago
+    /// that was, its completion as an offset, its owner; the free slots in the order they
+    /// are reused. Left out: handles (generations, versions), per-solve scratch and
+    /// counters, the bytes a link carried (reports), settings fixed for the run, and the
+    /// time of the last change (only checked for monotonicity; hashing it would keep a
+    /// state from ever recurring, hiding a cycle).
+    pub fn hash_state(&self, now: SimTime, h: &mut dyn std::hash::Hasher) {
+        let ago = |t: u64| now.0.saturating_sub(t);
+        h.write_usize(self.links.len());
+        for l in &self.links {
+            h.write_u64(l.cap.to_bits());
+            h.write_u64(l.load.to_bits());
+            h.write_usize(l.flows.len());
+            for &(slot, hop) in &l.flows {
+                h.write_u32(slot);
+                h.write_u32(hop);
+            }
+        }
+        h.write_usize(self.flows.len());
+        for f in &self.flows {
+            if !f.live {
+                h.write_u8(0);
+                continue;
+            }
+            h.write_u8(1);
+            h.write_usize(f.path.len());
+            for l in f.path.iter() {
+                h.write_u32(l.0);
+            }
+            h.write_u64(f.cap.to_bits());
+            h.write_u64(f.rate.to_bits());
+            h.write_u64(f.remaining.to_bits());
+            h.write_u64(ago(f.last));
+            h.write_u64(f.done_at.map_or(u64::MAX, |t| t.saturating_sub(now.0)));
+            h.write_u64(f.owner);
+        }
+        h.write_usize(self.free.len());
+        for &i in &self.free {
+            h.write_u32(i);
+        }
+    }
 }
 
 #[cfg(test)]

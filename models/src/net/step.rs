@@ -371,6 +371,21 @@ impl JobTraffic {
         combine(&self.spec, comm, data, w, s)
     }
 
+    /// For the verifier's fingerprint: which solver slots carry the job's phases and input
+    /// reads (the plan and the read specs follow from the placement, which the cluster
+    /// state holds).
+    pub fn hash_flows(&self, h: &mut dyn std::hash::Hasher) {
+        h.write_u64(self.owner);
+        for ids in &self.phase_flows {
+            h.write_usize(ids.len());
+            ids.iter().for_each(|f| h.write_u32(f.slot()));
+        }
+        h.write_usize(self.data.len());
+        self.data.iter().for_each(|(_, f)| h.write_u32(f.slot()));
+        h.write_usize(self.all.len());
+        self.all.iter().for_each(|f| h.write_u32(f.slot()));
+    }
+
     /// Take the job's flows off the network (job finished or preempted).
     pub fn unregister(self, net: &mut FlowNet, now: SimTime) {
         net.remove_flows(&self.all, now);

@@ -57,7 +57,7 @@ pub fn read_flows(topo: &Topology, node: u32, miss_bytes: f64, hit_bytes: f64) -
 
 /// A node's local NVMe cache: datasets resident (possibly partly), evicted least recently
 /// used first (ties by name, so deterministic).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Hash)]
 pub struct NodeCache {
     capacity: u64,
     used: u64,

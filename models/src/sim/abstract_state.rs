@@ -261,6 +261,12 @@ impl ClusterSim {
             0xf8u8.hash(&mut h);
             self.autoscaler_hash(now, &mut h);
         }
+        // The network model and seeded failure streams, kept outside `SimState`
+        // (`explore.rs`; nothing for runs without them).
+        if self.runtime_outside_state() {
+            0xf7u8.hash(&mut h);
+            self.hash_runtime(now, &mut h);
+        }
         // DRA allocations (claims are named per job and pod, so jobs they involve are not
         // relabelled: fewer states merge, none wrongly).
         st.dra.hash(&mut h);
@@ -283,8 +289,7 @@ impl ClusterSim {
                 Event::Autoscaler(e) => (dt, 10u8, e).hash(&mut h),
                 Event::Part(e) => (dt, 11u8, e.part, e.fail, e.seeded).hash(&mut h),
                 // A stale completion or timer has no effect when it fires. (`NetFlows`:
-                // the network model's state is not fingerprinted; `verify` refuses
-                // network runs, see `verify::unsupported`.)
+                // the network model hashes its pending flow timer through its own hook.)
                 _ => {}
             }
         }

@@ -161,8 +161,9 @@ pub struct FaultState {
     pub injected_repairs: std::collections::BTreeMap<u32, SimTime>,
 }
 
-/// Run-time fault machinery outside `SimState` (configuration and seeded streams).
-#[derive(Debug)]
+/// Run-time fault machinery outside `SimState` (configuration and seeded streams;
+/// `Clone`: the verifier snapshots it with `SimState` when it holds seeded streams).
+#[derive(Clone, Debug)]
 pub struct FaultRuntime {
     pub(super) config: FaultConfig,
     checkpoints: Vec<Option<Checkpoint>>,
@@ -754,5 +755,26 @@ impl ClusterSim {
             sim.schedule_at(at, ev(NodeAction::Recover));
             fs.injected_repairs.insert(node, at);
         }
+    }
+}
+
+impl FaultRuntime {
+    /// The seeded-failure hash hook for the verifier's state fingerprint (see
+    /// `abstract_state.rs`, and `docs/verify.md`): what of this run-time part decides the
+    /// future. Each stream's position (ChaCha's word position: the seed and the stream name
+    /// are fixed, so the position is the whole state of the stream, and two states whose
+    /// streams stand at the same positions draw the same delays from then on), which
+    /// seeded event each node and GPU has pending (the events themselves are hashed with
+    /// the other pending events), whether seeded failures have stopped, the time left
+    /// before `until` (a draw past it is dropped), and which links are down (a recovery
+    /// scales a spine bundle by how many of its members are down).
+    pub(super) fn hash_runtime(&self, now: SimTime, h: &mut dyn std::hash::Hasher) {
+        h.write_u8(u8::from(self.quiet));
+        h.write_u64(self.until.since(now).as_nanos());
+        for (rng, p) in self.rngs.iter().zip(&self.pending) {
+            h.write_u128(rng.as_ref().map_or(u128::MAX, |r| r.get_word_pos()));
+            h.write_u8(p.map_or(0xff, |(_, a)| a as u8));
+        }
+        self.parts.hash_runtime(now, h);
     }
 }

@@ -9,8 +9,10 @@
 mod abstract_state;
 mod autoscaler;
 pub use abstract_state::JobSymmetry;
+pub use explore::RuntimeSnapshot;
 mod detect;
 mod dra;
+mod explore;
 mod faults;
 mod network;
 mod parts;

@@ -38,7 +38,7 @@ const SAMPLED: [(LinkKind, &str); 5] = [
 const UTIL_ONE: f64 = 4_294_967_296.0;
 
 /// One sampled kind of link: the sum and the multiset of its links' utilisations.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct KindLoad {
     name: &'static str,
     links: u32,
@@ -120,7 +120,7 @@ pub struct NetAccount {
 }
 
 /// A job copying its dataset to its nodes.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Staging {
     flows: Vec<FlowId>,
     left: usize,
@@ -131,15 +131,15 @@ struct Staging {
 }
 
 /// Per running job: its registered traffic, current step time and when it was last timed.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Running {
     traffic: JobTraffic,
     step_ns: u64,
     since: SimTime,
 }
 
-/// Run-time network state.
-#[derive(Debug)]
+/// Run-time network state (`Clone`: the verifier snapshots it with `SimState`).
+#[derive(Clone, Debug)]
 pub struct NetRuntime {
     topo: Topology,
     flows: FlowNet,
@@ -654,5 +654,51 @@ impl ClusterSim {
         }
         self.net_retime(ctx);
         true
+    }
+}
+
+impl NetRuntime {
+    /// The network model's hash hook for the verifier's state fingerprint (see
+    /// `abstract_state.rs`, and `docs/verify.md`): everything that decides what the model
+    /// does next, time-invariant (absolute times as offsets from `now`). The solver's
+    /// flows, links and rates ([`FlowNet::hash_state`]); per job on the network, which
+    /// slots carry its traffic, its current step time, how long ago its progress was last
+    /// banked and the compute time left at that bank (`remaining`, which the model's own
+    /// fingerprint only has mixed with the time since the job started); per job staging
+    /// its dataset, its flows, how many are left, the dataset and its nodes; every node's
+    /// NVMe cache; the pending flow-completion timer. Left out: what only feeds the
+    /// reports (per-job accounting, link-load samples) and the topology and step spec,
+    /// fixed for the run.
+    pub(super) fn hash_state(
+        &self,
+        jobs: &[super::JobState],
+        now: SimTime,
+        h: &mut dyn std::hash::Hasher,
+    ) {
+        use std::hash::Hash;
+        let mut h = h;
+        self.flows.hash_state(now, h);
+        h.write_usize(self.running.len());
+        for (&job, r) in &self.running {
+            h.write_u32(job);
+            r.traffic.hash_flows(h);
+            h.write_u64(r.step_ns);
+            h.write_u64(now.since(r.since).as_nanos());
+            h.write_u64(jobs[job as usize].remaining.as_nanos());
+        }
+        h.write_usize(self.staging.len());
+        for (&job, st) in &self.staging {
+            h.write_u32(job);
+            st.flows.iter().for_each(|f| h.write_u32(f.slot()));
+            h.write_usize(st.left);
+            st.dataset.hash(&mut h);
+            st.nodes.hash(&mut h);
+            h.write_u64(jobs[job as usize].remaining.as_nanos());
+        }
+        self.caches.hash(&mut h);
+        h.write_u64(
+            self.timer
+                .map_or(u64::MAX, |(t, _)| t.since(now).as_nanos()),
+        );
     }
 }

@@ -67,7 +67,7 @@ pub struct PartEvent {
 }
 
 /// Run-time machinery for part faults (configuration and seeded streams).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct PartRuntime {
     events: Vec<PartEventSpec>,
     /// Per node: index of its first GPU in the flattened per-GPU vectors.
@@ -554,5 +554,25 @@ pub(super) fn revive_returning(
                 pool.recover_gpu(node as u32, g);
             }
         }
+    }
+}
+
+impl PartRuntime {
+    /// The part faults' share of [`super::faults::FaultRuntime::hash_runtime`]: each GPU
+    /// stream's position and pending seeded event, the time left before `until`, and the
+    /// links that are down.
+    pub(super) fn hash_runtime(&self, now: SimTime, h: &mut dyn std::hash::Hasher) {
+        use std::hash::Hash;
+        let mut h = h;
+        h.write_u64(self.until.since(now).as_nanos());
+        h.write_usize(self.rngs.len());
+        for (i, rng) in self.rngs.iter().enumerate() {
+            h.write_u128(rng.as_ref().map_or(u128::MAX, |r| r.get_word_pos()));
+            let p = self.pending.get(i).copied().flatten();
+            h.write_u8(p.map_or(0xff, |(_, fail)| u8::from(fail)));
+        }
+        self.uplinks_down.hash(&mut h);
+        self.down_members.hash(&mut h);
+        self.nics_down.hash(&mut h);
     }
 }

@@ -13,9 +13,16 @@
 //!   order). The failure is an event at that instant; with `mttr` a `recover` follows
 //!   that much later. Both choices are ordinary chooser decisions, so a schedule with
 //!   injected failures replays from its choice list like any other.
-//! * **Refused**: seeded failures (drawn from a random stream outside `SimState`) and the
-//!   network model (flow rates and progress outside `SimState`): neither can be
-//!   snapshotted or fingerprinted, so a VERIFIED would not be sound.
+//! * **Seeded failures** (`faults.seeded`): the draws are fixed by the scenario's seed;
+//!   once drawn, a failure is an ordinary pending event. The streams' positions (what the
+//!   next draws will be) are snapshotted with `SimState` and fingerprinted
+//!   (`FaultRuntime::hash_runtime`); nodes are told apart (each has its own stream).
+//! * **Network runs**: the network model's solver, per-job progress, staging and caches
+//!   are snapshotted and fingerprinted (`NetRuntime::hash_state`); nodes are told apart
+//!   (a node's place in the fabric decides its traffic) and jobs are not relabelled (the
+//!   solver's flows belong to jobs by index).
+//! * **Refused**: inference services (their controllers' state is outside `SimState`):
+//!   a VERIFIED would not be sound.
 
 use serde::{Deserialize, Serialize};
 use sim_core::SimTime;
@@ -43,34 +50,25 @@ pub fn unsupported(p: &Problem) -> Option<VerifyError> {
             msg: msg.into(),
         })
     };
-    if p.config.network.is_some() {
-        return no(
-            "network",
-            "verify does not explore network runs: the network model's flows, rates and step progress are not part of the snapshot-able state, so states could not be recognised soundly; remove the network: section to verify the scheduling alone, or use `orrery run`",
-        );
-    }
     if p.config.serving.is_some() {
         return no(
             "services",
             "verify does not explore inference services (request arrivals, HPA syncs, replica scaling): their state is not part of the snapshot-able state; remove services:, traffic:, gateway: and metrics: to verify the scheduling alone, or use `orrery run`",
         );
     }
-    if p.config.faults.as_ref().is_some_and(|f| f.seeded.is_some()) {
-        return no(
-            "faults.seeded",
-            "verify does not explore seeded (MTBF) failures: their times come from a random stream that is not part of the snapshot-able state; list the failures under faults.events, or let verify choose them with --fail-nodes N [--mttr D]",
-        );
-    }
     None
 }
 
 /// A node's index decides its future (listed node events name nodes; the autoscaler
-/// adds and removes nodes in index order): interchangeable nodes must not be merged.
+/// adds and removes nodes in index order; each node has its own seeded failure stream;
+/// on the network model a node's place in the fabric decides its traffic):
+/// interchangeable nodes must not be merged.
 pub(super) fn nodes_distinguished(c: &RunConfig) -> bool {
     c.autoscaler.is_some()
-        || c.faults
-            .as_ref()
-            .is_some_and(|f| !f.events.is_empty() || !f.part_events.is_empty())
+        || c.network.is_some()
+        || c.faults.as_ref().is_some_and(|f| {
+            !f.events.is_empty() || !f.part_events.is_empty() || f.seeded.is_some()
+        })
 }
 
 /// Exhaustive mode merges interchangeable nodes at ties for `p` (see
@@ -80,9 +78,10 @@ pub fn nodes_merged(p: &Problem) -> bool {
 }
 
 /// Identical jobs may be relabelled only when nothing job-specific tells them apart:
-/// not with per-job checkpoint settings.
+/// not with per-job checkpoint settings, nor on the network model (its flows, progress
+/// and per-job datasets are kept by job index).
 pub(super) fn jobs_interchangeable(c: &RunConfig) -> bool {
-    c.faults.as_ref().is_none_or(|f| f.checkpoints.is_empty())
+    c.faults.as_ref().is_none_or(|f| f.checkpoints.is_empty()) && c.network.is_none()
 }
 
 /// The nodes the explorer may fail now: the Ready ones, while fewer than `budget`

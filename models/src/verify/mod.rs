@@ -37,7 +37,8 @@ use sim_core::{
 
 use crate::cluster::ClusterSpec;
 use crate::sim::{
-    ClusterSim, Event, JobPhase, JobSymmetry, ModelError, PodOrder, RunConfig, SimState,
+    ClusterSim, Event, JobPhase, JobSymmetry, ModelError, PodOrder, RunConfig, RuntimeSnapshot,
+    SimState,
 };
 use crate::workload::Workload;
 
@@ -272,6 +273,8 @@ struct Snap {
     /// when a run continues from here.
     failure_point: bool,
     state: SimState,
+    /// The network model and seeded failure streams, kept outside `SimState`.
+    runtime: Option<RuntimeSnapshot>,
     invariant_violation: Option<String>,
     sim: Simulation<Event>,
     path_len: usize,
@@ -362,8 +365,9 @@ impl Runner {
             horizon: horizon.unwrap_or(SimTime::MAX),
             max_events: opts.max_events,
         };
-        // The network model's run-time state is not in `SimState`: no snapshots then.
-        let snapshots = exhaustive && model.net.is_none();
+        // The network model's and seeded streams' run-time state is snapshotted with
+        // `SimState` (`ClusterSim::runtime_snapshot`).
+        let snapshots = exhaustive;
         let mut r = Runner {
             model,
             sim,
@@ -388,6 +392,7 @@ impl Runner {
                 decisions: self.sim.chooser().decisions(),
                 failure_point,
                 state: self.model.state.clone(),
+                runtime: self.model.runtime_snapshot(),
                 invariant_violation: self.model.invariant_violation.clone(),
                 sim: self.sim.clone(),
                 path_len: self.path.len(),
@@ -406,6 +411,9 @@ impl Runner {
         };
         self.model
             .restore_state(s.state.clone(), s.invariant_violation.clone());
+        if let Some(rt) = &s.runtime {
+            self.model.restore_runtime(rt.clone());
+        }
         self.sim = s.sim.clone();
         self.sim
             .chooser_mut()

@@ -1,0 +1,68 @@
+//! What the verifier needs of the run-time state kept outside `SimState` (issue 16 item 5):
+//! the network model's solver and per-job progress (`network.rs`) and the seeded failure
+//! streams (`faults.rs`, `parts.rs`). Both are snapshotted with `SimState` when exhaustive
+//! mode takes a snapshot to continue from, restored with it, and hashed into the state
+//! fingerprint through their own hooks ([`super::network::NetRuntime::hash_state`],
+//! [`super::faults::FaultRuntime::hash_runtime`]). Runs with neither are untouched: no
+//! snapshot is taken and nothing is hashed, so their fingerprints are the same as before.
+
+use sim_core::SimTime;
+
+use super::ClusterSim;
+use super::faults::FaultRuntime;
+use super::network::NetRuntime;
+
+/// The run-time state outside `SimState` that a verifier snapshot must carry (the fault
+/// runtime whole: with the network it also keeps which links are down).
+#[derive(Clone, Debug)]
+pub struct RuntimeSnapshot {
+    net: Option<NetRuntime>,
+    faults: Option<FaultRuntime>,
+}
+
+impl ClusterSim {
+    /// Does this run keep state that decides its future outside `SimState`: the network
+    /// model, or seeded (MTBF) node or GPU failures, whose streams advance as they draw?
+    pub fn runtime_outside_state(&self) -> bool {
+        self.net.is_some() || self.seeded_faults()
+    }
+
+    fn seeded_faults(&self) -> bool {
+        self.faults
+            .as_ref()
+            .is_some_and(|f| f.config.seeded.is_some())
+    }
+
+    /// A copy of that state (`None` when there is none), to restore with the `SimState`
+    /// snapshot taken at the same moment (and the engine's queue: its timer handles refer
+    /// to that queue).
+    pub fn runtime_snapshot(&self) -> Option<RuntimeSnapshot> {
+        self.runtime_outside_state().then(|| RuntimeSnapshot {
+            net: self.net.clone(),
+            // With the network, listed link faults keep which links are down here too.
+            faults: self.faults.clone(),
+        })
+    }
+
+    /// Put back a copy taken by [`ClusterSim::runtime_snapshot`].
+    pub fn restore_runtime(&mut self, s: RuntimeSnapshot) {
+        if s.net.is_some() {
+            self.net = s.net;
+        }
+        if s.faults.is_some() {
+            self.faults = s.faults;
+        }
+    }
+
+    /// The fingerprint's share of that state, through the owners' hooks.
+    pub(super) fn hash_runtime(&self, now: SimTime, h: &mut dyn std::hash::Hasher) {
+        if let Some(net) = &self.net {
+            h.write_u8(0xe1);
+            net.hash_state(&self.state.jobs, now, h);
+        }
+        if let Some(f) = &self.faults {
+            h.write_u8(0xe2);
+            f.hash_runtime(now, h);
+        }
+    }
+}
