@@ -87,7 +87,6 @@ impl ServingConfig {
         let p = self.as_platform();
         let map = |e: crate::platform::PlatformError| match e {
             crate::platform::PlatformError::Invalid { field, msg } => err(field, msg),
-            other => err("services".into(), other.to_string()),
         };
         p.validate().map_err(map)?;
         p.check_budget(SimTime::ZERO + h).map_err(map)?;
