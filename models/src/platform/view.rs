@@ -146,15 +146,31 @@ struct Seen {
     ended: Option<SimTime>,
 }
 
-/// What the observer rebuilds of the batch pods.
+/// What the observer rebuilds of the batch pods (and the replicas' Pending pods).
 #[derive(Default)]
 struct BatchLog {
     seen: Vec<Seen>,
+    /// Replica slots (job index) whose current pod was logged unschedulable.
+    replica_unschedulable: std::collections::BTreeSet<usize>,
     log: Vec<(SimTime, PlatformEvent)>,
 }
 
 impl BatchLog {
     fn observe(&mut self, m: &ClusterSim, now: SimTime, batch: usize) {
+        // A replica pod still Pending after its instant's scheduling pass failed Filter
+        // (logged once per pod; a slot deleted or bound starts over).
+        for j in batch..m.workload.jobs.len() {
+            let js = &m.state.jobs[j];
+            if js.phase == JobPhase::Waiting && js.assumed == 0 {
+                if self.replica_unschedulable.insert(j) {
+                    let pod = m.workload.jobs[j].id.clone();
+                    self.log
+                        .push((now, PlatformEvent::PodUnschedulable { pod }));
+                }
+            } else {
+                self.replica_unschedulable.remove(&j);
+            }
+        }
         for j in 0..batch {
             let (spec, js) = (&m.workload.jobs[j], &m.state.jobs[j]);
             let s = &mut self.seen[j];
@@ -224,7 +240,7 @@ pub(super) fn run_on_main(
     let ids: Vec<String> = workload.jobs.iter().map(|j| j.id.clone()).collect();
     let mut seen = BatchLog {
         seen: vec![Seen::default(); batch],
-        log: Vec::new(),
+        ..BatchLog::default()
     };
     let result = crate::sim::run_observed(
         spec.clone(),
