@@ -129,7 +129,7 @@ pub struct RunResult {
     /// autoscale).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaler: Option<super::AutoscalerResult>,
-    /// Inference services (when the run has some): the platform model's record (requests,
+    /// Inference services (when the run has some): the platform's record (requests,
     /// HPA, replicas, metrics), written by the same writers.
     #[serde(skip)]
     pub serving: Option<Box<crate::platform::PlatformRun>>,
