@@ -67,7 +67,11 @@ fn a_deleted_job_releases_its_gpu_and_a_pending_one_leaves_the_queue() {
     // Pending. At 100 B starts, and completes at 150; nothing is left, the run ends there
     // (before the 1000 s horizon). Busy GPU time: A 100 s + B 50 s = 150 GPU-seconds.
     let r = go(
-        vec![job("A", 0, None), job("B", 10, Some(50)), job("C", 20, Some(10))],
+        vec![
+            job("A", 0, None),
+            job("B", 10, Some(50)),
+            job("C", 20, Some(10)),
+        ],
         vec![delete("A", 100), delete("C", 50)],
     )
     .expect("run");
@@ -76,7 +80,9 @@ fn a_deleted_job_releases_its_gpu_and_a_pending_one_leaves_the_queue() {
     assert_eq!(a.outcome, Outcome::Deleted);
     assert_eq!((secs(a.start), secs(a.end)), (Some(0), Some(100)));
     assert!(
-        a.reason.as_deref().is_some_and(|r| r.contains("deleted at")),
+        a.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("deleted at")),
         "{:?}",
         a.reason
     );
@@ -84,7 +90,11 @@ fn a_deleted_job_releases_its_gpu_and_a_pending_one_leaves_the_queue() {
     assert_eq!((secs(c.start), secs(c.end)), (None, Some(50)));
     assert_eq!(b.outcome, Outcome::Completed);
     assert_eq!((secs(b.start), secs(b.end)), (Some(100), Some(150)));
-    assert_eq!(a.evictions + c.evictions, 0, "a deletion is not an eviction");
+    assert_eq!(
+        a.evictions + c.evictions,
+        0,
+        "a deletion is not an eviction"
+    );
     assert_eq!(r.preemptions, 0);
     assert_eq!(r.end_time, SimTime::from_secs(150));
     assert_eq!(r.usage.busy_integral, 1000 * 150 * 1_000_000_000);

@@ -20,9 +20,9 @@ use std::collections::BTreeMap;
 
 use sim_core::SimTime;
 
+pub use crate::controllers::cluster_autoscaler::{CaAction, CaState};
 pub use crate::controllers::gateway::{next_arrival, route_request, weighted_index};
 pub use crate::controllers::hpa::{HpaInput, HpaSample, Stabilizer, desired_replicas};
-pub use crate::controllers::cluster_autoscaler::{CaAction, CaState};
 pub use config::{
     Arrivals, BackendRef, BatchPodConfig, ClusterAutoscalerConfig, DeviceField, DeviceModel,
     Expander, ExporterConfig, GatewayConfig, HeaderMatch, HeaderShare, HpaConfig, HpaMetric,

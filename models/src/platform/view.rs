@@ -30,8 +30,8 @@ use super::{PlatformConfig, PlatformError, PlatformEvent, PlatformRun, PodSummar
 use crate::cluster::{ClusterSpec, NodeSpec};
 use crate::resources::{GpuRequest, PodConstraints, PodRequest};
 use crate::sim::{
-    AutoscaledPool, Outcome, AutoscalerConfig, ClusterSim, JobDeletion, JobPhase, NO_RUN_TIME, RunConfig,
-    RunError, ServingConfig, policy::Registry,
+    AutoscaledPool, AutoscalerConfig, ClusterSim, JobDeletion, JobPhase, NO_RUN_TIME, Outcome,
+    RunConfig, RunError, ServingConfig, policy::Registry,
 };
 use crate::workload::{JobSpec, Workload};
 
