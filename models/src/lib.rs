@@ -31,4 +31,5 @@ pub use sim::{
     Checkpoint, FaultConfig, FaultReport, JobFaults, NodeAction, NodeEventSpec, Part,
     PartEventSpec, SeededFaults, ServingConfig,
 };
+pub use sim::{JobDeletion, NO_RUN_TIME};
 pub use workload::{JobSpec, Workload};

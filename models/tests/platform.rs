@@ -60,9 +60,9 @@ fn kar_config(delete_at: u64, unneeded: SimDuration) -> PlatformConfig {
 #[test]
 fn cluster_autoscaler_scales_up_and_back_down() {
     // Pods deleted at T = 305 s. Timeline:
-    //  t=0     p0, p1 bound on gpu-0, gpu-1; p2 fails Filter (Unschedulable).
+    //  t=0     p0, p1 bound on gpu-0000, gpu-0001; p2 fails Filter (Unschedulable).
     //  t=10s   first scan (scans at k × 10 s, k ≥ 1): scale-up 2 → 3.
-    //  t=190s  gpu-2 Ready (10 s + 3 m); p2 bound to it in the same instant.
+    //  t=190s  gpu-0002 Ready (10 s + 3 m); p2 bound to it in the same instant.
     //  t=305s  pods deleted; first scan after that, t=310 s, marks all three nodes
     //          unneeded. Removal at the first scan at or after
     //          max(310 + 600, 10 + 600) = 910 s (15m10s): one node (the newest),
@@ -73,12 +73,12 @@ fn cluster_autoscaler_scales_up_and_back_down() {
     assert_eq!(times(&r, "pod p1 bound"), vec![0]);
     assert_eq!(times(&r, "pod p2 Pending: unschedulable"), vec![0]);
     assert_eq!(times(&r, "scale-up of gpu from 2 to 3"), vec![10]);
-    assert_eq!(times(&r, "node gpu-2 (gpu) Ready"), vec![190]);
-    assert_eq!(times(&r, "pod p2 bound to node gpu-2"), vec![190]);
+    assert_eq!(times(&r, "node gpu-0002 (gpu) Ready"), vec![190]);
+    assert_eq!(times(&r, "pod p2 bound to node gpu-0002"), vec![190]);
     assert_eq!(times(&r, "removed"), vec![910]);
     assert!(r.events.iter().any(|(_, e)| matches!(e,
             PlatformEvent::NodeRemoved { node, unneeded_for, .. }
-                if node == "gpu-2" && *unneeded_for == SimDuration::from_secs(600))));
+                if node == "gpu-0002" && *unneeded_for == SimDuration::from_secs(600))));
     assert_eq!(
         r.nodes["gpu"],
         vec![(secs(0), 2), (secs(190), 3), (secs(910), 2)]
@@ -91,7 +91,7 @@ fn cluster_autoscaler_scales_up_and_back_down() {
 
 #[test]
 fn scale_down_waits_for_the_delay_after_add() {
-    // Unneeded time 1 m, pods deleted at T = 200 s (after gpu-2 is Ready at 190 s):
+    // Unneeded time 1 m, pods deleted at T = 200 s (after gpu-0002 is Ready at 190 s):
     // the scan at 200 s marks the nodes unneeded, 260 s would be enough for the
     // unneeded time, but scale-down-delay-after-add holds it until 10 s + 600 s = 610 s.
     let cfg = kar_config(200, SimDuration::from_secs(60));
@@ -268,7 +268,7 @@ fn prometheus_export_exact_text() {
         ..Default::default()
     };
     let r = run(&cfg, 1, secs(20)).expect("runs");
-    let l = "{Hostname=\"gpu-0\",gpu=\"0\",modelName=\"nvidia-h100\"}";
+    let l = "{Hostname=\"gpu-0000\",gpu=\"0\",modelName=\"nvidia-h100\"}";
     let head_fb = "# HELP DCGM_FI_DEV_FB_USED Framebuffer memory used (in MiB).\n# TYPE DCGM_FI_DEV_FB_USED gauge\n";
     let head_util =
         "# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).\n# TYPE DCGM_FI_DEV_GPU_UTIL gauge\n";

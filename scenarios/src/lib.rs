@@ -3,6 +3,7 @@
 pub mod bundled;
 pub mod conformance;
 pub mod constraints;
+pub mod deletion;
 pub mod dra;
 pub mod faults;
 pub mod fgd;

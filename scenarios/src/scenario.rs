@@ -172,7 +172,12 @@ pub struct InlineJob {
     pub id: String,
     #[serde(default)]
     pub submit: SimDuration,
-    pub duration: SimDuration,
+    /// Run time once all pods run; absent: until `delete_at` or the horizon.
+    #[serde(default)]
+    pub duration: Option<SimDuration>,
+    /// The job is deleted at this time (since the start), whatever its state.
+    #[serde(default)]
+    pub delete_at: Option<SimDuration>,
     #[serde(default = "one")]
     pub pods: u32,
     #[serde(default = "one")]
@@ -498,6 +503,7 @@ pub fn build_parsed(
             ov.horizon.or(f.horizon),
         )?,
         pod_log: false,
+        deletions: crate::deletion::build(path, &f.workload.jobs, ov.horizon.or(f.horizon))?,
     };
     validate_scheduler(path, &config.scheduler)?;
     // Checked here, where the file is known (the run would report it without the file).
@@ -1065,7 +1071,7 @@ fn build_workload(
         jobs.push(JobSpec {
             id: j.id.clone(),
             submit: SimTime::ZERO + j.submit,
-            duration: j.duration,
+            duration: j.duration.unwrap_or(models::NO_RUN_TIME),
             pods,
             priority: j.priority,
             queue: j.queue.clone(),

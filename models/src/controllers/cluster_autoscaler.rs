@@ -1,7 +1,7 @@
 //! The cluster autoscaler's decisions (cluster-autoscaler semantics, flags and defaults of
 //! kubernetes/autoscaler `cluster-autoscaler` 1.3x, see `docs/platform.md`), as a pure
-//! function over a [`CaView`] of the cluster. The platform model and the main model each
-//! implement the view; both call [`CaState::scan`].
+//! function over a [`CaView`] of the cluster. The main model implements the view
+//! (`sim/autoscaler.rs`) and calls [`CaState::scan`].
 //!
 //! **Scale-up.** At each scan, the unschedulable pods (they failed a scheduling attempt),
 //! in the view's order (largest first), are bin-packed onto the free capacity of the nodes

@@ -1,6 +1,6 @@
 //! Controllers that act on a cluster model from outside the scheduler. Each is a pure
-//! decision function over a small view trait, so the main model (`crate::sim`) and the
-//! platform model (`crate::platform`) run the same code.
+//! decision function over a small view trait, run by the main model (`crate::sim`), which
+//! platform configurations (`crate::platform`) run on too.
 
 pub mod cluster_autoscaler;
 pub mod gateway;

@@ -521,56 +521,6 @@ impl PlatformConfig {
         Ok(())
     }
 
-    /// Engine events a run to `horizon` may handle: a generous multiple of the work the
-    /// inputs ask for (requests, periodic loops, pods). A run that needs more is stopped
-    /// with an error instead of running for ever.
-    pub fn event_budget(&self, horizon: SimTime) -> u64 {
-        let h = horizon.as_nanos();
-        let runs = |every: SimDuration| h / every.as_nanos().max(1);
-        let mut periodic = runs(self.metrics.scrape_interval);
-        if let Some(ca) = &self.cluster_autoscaler {
-            periodic += runs(ca.scan_interval);
-        }
-        for s in &self.services {
-            if let Some(hpa) = &s.hpa {
-                periodic += runs(hpa.sync_period);
-            }
-        }
-        let mut requests = 0.0f64;
-        for t in &self.traffic {
-            for (j, st) in t.load.iter().enumerate() {
-                let from = st.from.as_nanos().min(h);
-                let to = t.load.get(j + 1).map_or(h, |n| n.from.as_nanos().min(h));
-                requests += st.rps * (to.saturating_sub(from) as f64 / 1e9);
-            }
-        }
-        // Poisson counts exceed their mean by a few standard deviations at most; every
-        // request is a handful of events (arrival, start, end, routing).
-        let requests = (requests * 2.0 + 10_000.0).min(1e12) as u64;
-        let pods = self.batch_pods.len() as u64
-            + self
-                .services
-                .iter()
-                .map(|s| {
-                    u64::from(
-                        s.hpa
-                            .as_ref()
-                            .map_or(s.replicas, |x| x.max_replicas.max(s.replicas)),
-                    )
-                })
-                .sum::<u64>();
-        let nodes: u64 = self.pools.iter().map(|p| u64::from(p.max)).sum();
-        requests
-            .saturating_mul(8)
-            .saturating_add(periodic.saturating_mul(4))
-            .saturating_add(
-                pods.saturating_add(nodes)
-                    .saturating_mul(periodic.max(1))
-                    .min(1 << 40),
-            )
-            .saturating_add(1_000_000)
-    }
-
     /// Check the configuration; the first problem found is returned.
     pub fn validate(&self) -> Result<(), PlatformError> {
         use limits::*;

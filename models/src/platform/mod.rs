@@ -1,31 +1,28 @@
-//! The platform model: dynamic node pools, pods and a small kube-scheduler, the cluster
-//! autoscaler, inference services (Deployments of GPU replicas behind a FIFO queue) with
-//! a horizontal pod autoscaler, Gateway API HTTPRoutes (weights, header matches), and a
-//! metrics store with Prometheus text export (DCGM-style device series and per-service
-//! series). A second `sim_core::Model`, independent of the batch simulator in `sim`.
+//! The platform configuration (`PlatformConfig`: node pools, the cluster autoscaler,
+//! batch pods, inference services with their HPA, Gateway API HTTPRoutes, metrics) and
+//! its record (`PlatformRun`), a view of the one cluster model: `run` translates the
+//! configuration into the main model's inputs (`view::translate`), runs `ClusterSim` and
+//! reads the run back in the platform's shape. There is no second simulator.
 //!
 //! `run(config, seed, horizon)` is a pure function of its inputs: randomness comes from
 //! named `RngStreams` (`traffic/<name>/arrivals`, `traffic/<name>/headers`,
 //! `gateway/<name>`, `service/<name>`), ties among equal nodes from the seeded `Chooser`.
 //! See `docs/platform.md`.
 
-mod autoscaler;
-mod cluster;
 mod config;
 mod events;
-mod sim;
+mod view;
 
 /// The metrics store and exposition, shared with the main model (`crate::controllers::metrics`).
 pub use crate::controllers::metrics;
 
 use std::collections::BTreeMap;
 
-use sim_core::{Chooser, SimTime, Simulation, StopAt};
+use sim_core::SimTime;
 
+pub use crate::controllers::cluster_autoscaler::{CaAction, CaState};
 pub use crate::controllers::gateway::{next_arrival, route_request, weighted_index};
 pub use crate::controllers::hpa::{HpaInput, HpaSample, Stabilizer, desired_replicas};
-pub use autoscaler::{CaAction, CaState};
-pub use cluster::{Cluster, CycleOutcome, Node, NodeState, Pod, PodOwner, PodPhase};
 pub use config::{
     Arrivals, BackendRef, BatchPodConfig, ClusterAutoscalerConfig, DeviceField, DeviceModel,
     Expander, ExporterConfig, GatewayConfig, HeaderMatch, HeaderShare, HpaConfig, HpaMetric,
@@ -34,18 +31,13 @@ pub use config::{
 };
 pub use events::PlatformEvent;
 pub use metrics::{MetricKind, MetricsStore, ParsedExposition, SeriesKey, parse_exposition};
-pub use sim::{Ev, PlatformSim};
+pub use view::{ACCELERATOR_LABEL, translate};
 
 /// A configuration that cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlatformError {
     #[error("platform config: {field}: {msg}")]
     Invalid { field: String, msg: String },
-    /// The run used up the event budget derived from its inputs before the horizon.
-    #[error(
-        "the run handled {events} engine events (the budget derived from the load, periodic loops and pods) and stopped at {at}, before the horizon; the model needs more work than its inputs imply"
-    )]
-    Budget { events: u64, at: SimTime },
 }
 
 /// One request's life.
@@ -174,63 +166,14 @@ impl PlatformRun {
     }
 }
 
-/// Run the platform from t=0 to `horizon` (events at the horizon included).
+/// Run the platform from t=0 to `horizon` (events at the horizon included): on the main
+/// model (`view::translate`, then `ClusterSim`), read back as a `PlatformRun`.
 pub fn run(
     config: &PlatformConfig,
     seed: u64,
     horizon: SimTime,
 ) -> Result<PlatformRun, PlatformError> {
     config.validate()?;
-    for (i, s) in config.services.iter().enumerate() {
-        let field = |x: &str| format!("services[{i}].{x}");
-        let msg = "the platform model has no pod priorities or preemption; run the service on the main model (`orrery run`, docs/scenario-format.md)";
-        if s.priority != 0 {
-            return Err(PlatformError::Invalid {
-                field: field("priority"),
-                msg: msg.into(),
-            });
-        }
-        if s.on_no_capacity != OnNoCapacity::Wait {
-            return Err(PlatformError::Invalid {
-                field: field("on_no_capacity"),
-                msg: msg.into(),
-            });
-        }
-    }
     config.check_budget(horizon)?;
-    let max_events = config.event_budget(horizon);
-    let mut model = PlatformSim::new(config, seed);
-    let mut sim = Simulation::new(Chooser::seeded(seed));
-    for (at, ev) in model.initial_events() {
-        sim.schedule_at(at, ev);
-    }
-    let stats = sim.run(
-        &mut model,
-        StopAt {
-            horizon,
-            max_events,
-        },
-        |_, _| true,
-    );
-    if stats.reason == sim_core::StopReason::EventBudget {
-        return Err(PlatformError::Budget {
-            events: max_events,
-            at: stats.now,
-        });
-    }
-    let pods = model.pod_summaries();
-    Ok(PlatformRun {
-        events: model.log,
-        metrics: model.metrics,
-        requests: model.requests,
-        replicas: model.replica_series,
-        ready_replicas: model.ready_series,
-        nodes: model.node_series,
-        hpa: model.hpa_samples,
-        routed: model.routed,
-        services: model.service_samples,
-        pods,
-        end: stats.now,
-        events_handled: stats.events,
-    })
+    view::run_on_main(config, seed, horizon)
 }

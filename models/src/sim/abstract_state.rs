@@ -102,6 +102,14 @@ impl ClusterSim {
             return None;
         }
         let mut classes: Vec<Vec<u32>> = Vec::new();
+        // A job deleted at a listed time (`deletion.rs`) is told apart by that time.
+        let deleted_at = |k: u32| {
+            self.deletions
+                .iter()
+                .filter(|&&(_, j)| j == k)
+                .map(|&(t, _)| t)
+                .min()
+        };
         for (j, spec) in self.workload.jobs.iter().enumerate() {
             let same = |k: u32| {
                 let o = &self.workload.jobs[k as usize];
@@ -113,6 +121,7 @@ impl ClusterSim {
                         spec.priority,
                         &spec.queue,
                     )
+                    && deleted_at(k) == deleted_at(j as u32)
             };
             match classes.iter_mut().find(|c| same(c[0])) {
                 Some(c) => c.push(j as u32),

@@ -3,7 +3,7 @@
 //! Node pools marked `autoscale` are node groups: every node up to the pool's `max` is in
 //! the `ClusterSpec` from the start, those beyond the current size `Absent`
 //! (`NodeCondition::Absent`, which Filter rejects). The decisions are the shared
-//! [`crate::controllers::cluster_autoscaler`] (the platform model runs the same code);
+//! [`crate::controllers::cluster_autoscaler`] (platform configurations run here too);
 //! this module is the main model's view of its cluster and the events that carry the
 //! decisions out:
 //!

@@ -717,6 +717,10 @@ impl ClusterSim {
             let id = sim.schedule_at(at, ev);
             note_initial_timer(self, &ev, id);
         }
+        // Jobs deleted at listed times (`deletion.rs`) are listed events too.
+        for (at, ev) in self.deletion_events() {
+            sim.schedule_at(at, ev);
+        }
     }
 
     /// The run lists node, GPU or link events (`faults.events`): they can tie with other

@@ -10,6 +10,7 @@ mod abstract_state;
 mod autoscaler;
 pub use abstract_state::JobSymmetry;
 pub use explore::RuntimeSnapshot;
+mod deletion;
 mod detect;
 mod dra;
 mod explore;
@@ -40,6 +41,7 @@ pub use autoscaler::{
     AutoscaledPool, AutoscalerConfig, AutoscalerResult, AutoscalerState, CaEvent, CaRecord,
     NodeCount,
 };
+pub use deletion::{JobDeletion, NO_RUN_TIME};
 pub use detect::{DeadlockRecord, DetectConfig, DetectState, StarvedKind, StarvedRecord};
 pub use dra::{DraConfig, DraInvariant, DraObjects, DraSource, DraState, DraViolation};
 pub use faults::{
@@ -109,6 +111,9 @@ pub struct RunConfig {
     /// not change the run.
     #[serde(default)]
     pub pod_log: bool,
+    /// Jobs deleted at a time (`deletion.rs`); empty (default): none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deletions: Vec<JobDeletion>,
 }
 
 impl Default for RunConfig {
@@ -128,6 +133,7 @@ impl Default for RunConfig {
             autoscaler: None,
             serving: None,
             pod_log: false,
+            deletions: Vec::new(),
         }
     }
 }
@@ -208,6 +214,8 @@ pub enum Event {
     Autoscaler(CaEvent),
     /// Inference services, HPA, traffic and scrapes (`serving.rs`).
     Serving(ServingEvent),
+    /// A job deleted at a listed time (`deletion.rs`).
+    Delete(u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -386,6 +394,8 @@ pub struct ClusterSim {
     serving: Option<Box<serving::ServingRuntime>>,
     /// The pod log (when `RunConfig::pod_log`).
     pub(crate) podlog: Option<Box<podlog::PodLog>>,
+    /// Jobs deleted at a time: (time, job), see `deletion.rs`.
+    deletions: Vec<(SimTime, u32)>,
 }
 
 impl ClusterSim {
@@ -405,7 +415,10 @@ impl ClusterSim {
         config: &RunConfig,
         registry: &Registry,
     ) -> Result<ClusterSim, ModelError> {
-        if spec.nodes.is_empty() {
+        // With services and no nodes (routing alone, replicas that are never placed) the
+        // run goes on; otherwise a cluster needs nodes (checked again below, once the
+        // replica slots are in the workload).
+        if spec.nodes.is_empty() && config.serving.is_none() {
             return Err(ModelError::NoNodes);
         }
         let dra = config
@@ -430,7 +443,11 @@ impl ClusterSim {
             .as_ref()
             .map(|c| serving::prepare(c, config, &mut workload))
             .transpose()?;
+        if spec.nodes.is_empty() && !workload.jobs.is_empty() {
+            return Err(ModelError::NoNodes);
+        }
         validate(&spec, &workload)?;
+        let deletions = deletion::resolve(&config.deletions, &workload)?;
         if let Some(rt) = &dra {
             rt.validate_claims(&spec)?;
         }
@@ -582,6 +599,7 @@ impl ClusterSim {
                 _ => None,
             },
             podlog: None,
+            deletions,
         };
         sim.state.policy = sim.policy.initial_state(&sim);
         if config.pod_log {
@@ -1352,7 +1370,7 @@ impl Model for ClusterSim {
         // A listed node event (a failure, a drain) at the same instant as a completion,
         // flush or arrival gives a different result in each order (a job that completes
         // before its node fails is not restarted): nothing is reordered away then.
-        if self.has_node_events() {
+        if self.has_node_events() || self.has_deletions() {
             return false;
         }
         match event {
@@ -1414,6 +1432,7 @@ impl Model for ClusterSim {
             Event::Part(e) => parts::handle(self, e, ctx),
             Event::Autoscaler(e) => self.autoscaler_event(e, ctx),
             Event::Serving(e) => self.serving_event(e, ctx),
+            Event::Delete(j) => self.delete_job(j, ctx),
         }
         faults::after_event(self, ctx);
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
@@ -1600,6 +1619,20 @@ pub fn run_with_registry(
     registry: &Registry,
     progress: Option<Progress<'_>>,
 ) -> Result<RunResult, RunError> {
+    run_observed(spec, workload, config, registry, progress, &mut |_, _| {})
+}
+
+/// As [`run_with_registry`], showing the model to `observe` each time an instant closes
+/// (its events handled, its scheduling pass and controllers run): how the platform view
+/// (`crate::platform`) sees pods bound, Pending and ended.
+pub fn run_observed(
+    spec: ClusterSpec,
+    workload: Workload,
+    config: &RunConfig,
+    registry: &Registry,
+    progress: Option<Progress<'_>>,
+    observe: &mut dyn FnMut(&ClusterSim, SimTime),
+) -> Result<RunResult, RunError> {
     let mut model = ClusterSim::with_registry(spec, workload, config, registry)?;
     let streams = RngStreams::new(config.seed);
     let mut sim = Simulation::new(Chooser::new(config.chooser.clone(), &streams));
@@ -1623,6 +1656,9 @@ pub fn run_with_registry(
         let id = sim.schedule_at(at, ev);
         faults::note_initial_timer(&mut model, &ev, id);
     }
+    for (at, ev) in model.deletion_events() {
+        sim.schedule_at(at, ev);
+    }
     let horizon = config.horizon.map(|h| SimTime::ZERO + h);
     let stop = StopAt {
         horizon: horizon.unwrap_or(SimTime::MAX),
@@ -1636,6 +1672,9 @@ pub fn run_with_registry(
     let mut cb = progress;
     let stats = sim.run_probed(&mut model, stop, |p, m: &ClusterSim| {
         n += 1;
+        if p.instant_closed {
+            observe(m, p.now);
+        }
         if let Some(cb) = cb.as_mut()
             && n.is_multiple_of(4096)
         {

@@ -475,13 +475,13 @@ impl PodLog {
             }
         }
         if done {
-            self.event(
-                now,
-                false,
-                "Completed",
-                LogObject::Job(j),
-                "Job completed".into(),
-            );
+            // A deleted job ends with run time left (`deletion.rs`).
+            let (reason, msg) = if js.remaining > sim_core::SimDuration::ZERO {
+                ("Deleted", "Job deleted")
+            } else {
+                ("Completed", "Job completed")
+            };
+            self.event(now, false, reason, LogObject::Job(j), msg.into());
         } else {
             self.live.insert(j, o);
         }

@@ -23,16 +23,20 @@ pub enum Outcome {
     Pending,
     /// Its submit time lies beyond the horizon.
     NotSubmitted,
+    /// Deleted at a listed time (`delete_at`) before its run time was over; `end` is the
+    /// deletion time.
+    Deleted,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; 7] = [
         Outcome::Completed,
         Outcome::Running,
         Outcome::Stuck,
         Outcome::PartiallyPlaced,
         Outcome::Pending,
         Outcome::NotSubmitted,
+        Outcome::Deleted,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,6 +47,7 @@ impl Outcome {
             Outcome::PartiallyPlaced => "partially_placed",
             Outcome::Pending => "pending",
             Outcome::NotSubmitted => "not_submitted",
+            Outcome::Deleted => "deleted",
         }
     }
 }
@@ -124,7 +129,7 @@ pub struct RunResult {
     /// autoscale).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaler: Option<super::AutoscalerResult>,
-    /// Inference services (when the run has some): the platform model's record (requests,
+    /// Inference services (when the run has some): the platform's record (requests,
     /// HPA, replicas, metrics), written by the same writers.
     #[serde(skip)]
     pub serving: Option<Box<crate::platform::PlatformRun>>,
@@ -239,6 +244,9 @@ pub(super) fn collect(
         .map(|(i, (spec, st))| {
             let reason = reason(&m, i, stats.reason, &unplaceable);
             let outcome = match st.phase {
+                JobPhase::Completed { .. } if st.remaining > sim_core::SimDuration::ZERO => {
+                    Outcome::Deleted
+                }
                 JobPhase::Completed { .. } => Outcome::Completed,
                 JobPhase::Running => Outcome::Running,
                 JobPhase::NotSubmitted => Outcome::NotSubmitted,
@@ -371,6 +379,9 @@ fn reason(
         (None, _) => "when the run was stopped".to_string(),
     };
     let r = match st.phase {
+        JobPhase::Completed { end } if st.remaining > sim_core::SimDuration::ZERO => {
+            format!("deleted at {end} (delete_at)")
+        }
         JobPhase::Completed { .. } => return None,
         JobPhase::NotSubmitted => {
             "not submitted: its submit time lies beyond the end of the run".into()

@@ -1,6 +1,5 @@
 //! Inference services, their HPA, Gateway routing and metrics as a controller on the main
-//! model (issue 16 item 3). The decisions are the shared `crate::controllers` code the
-//! platform model also runs (`serving`: dispatch and scale-down victims, `hpa`: the
+//! model (issue 16 item 3). The decisions are the `crate::controllers` code (`serving`: dispatch and scale-down victims, `hpa`: the
 //! replica calculation and stabilisation, `gateway`: arrivals, header draws, routes and
 //! service times, `metrics`: the scrape and the store); this module is the main model's
 //! view of its replicas and the events that carry the decisions out.
@@ -21,7 +20,7 @@
 //!   scheduling pass runs again so the replicas (higher priority: first in PrioritySort)
 //!   bind at that instant. `wait` (default) leaves them Pending.
 //! * Requests, routing, the HPA's syncs (k × `sync_period`, k ≥ 1) and scrapes
-//!   (k × `scrape_interval`, once the instant is closed) are as on the platform model.
+//!   (k × `scrape_interval`, once the instant is closed) as docs/platform.md describes.
 //!
 //! The controller's state lives outside `SimState` (it holds floating-point sums and
 //! RNG streams): `orrery verify` refuses scenarios with services.
@@ -74,7 +73,7 @@ impl ServingConfig {
         }
     }
 
-    /// Check the sections as the platform model does, and the run's budget up to
+    /// Check the sections as a platform configuration is checked, and the run's budget up to
     /// `horizon` (required: services run for ever).
     pub fn validate(&self, horizon: Option<SimDuration>) -> Result<(), ModelError> {
         let err = |field: String, msg: String| ModelError::Config { field, msg };
@@ -87,7 +86,6 @@ impl ServingConfig {
         let p = self.as_platform();
         let map = |e: crate::platform::PlatformError| match e {
             crate::platform::PlatformError::Invalid { field, msg } => err(field, msg),
-            other => err("services".into(), other.to_string()),
         };
         p.validate().map_err(map)?;
         p.check_budget(SimTime::ZERO + h).map_err(map)?;
@@ -335,7 +333,7 @@ impl ServingRuntime {
         out
     }
 
-    /// The record of the run, in the platform model's shape (the same writers).
+    /// The record of the run, in the platform's shape (the same writers).
     pub(super) fn finish(&self, m: &ClusterSim, end: SimTime, events: u64) -> PlatformRun {
         let mut pods = self.pods.clone();
         for p in &mut pods {

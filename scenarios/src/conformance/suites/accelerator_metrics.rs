@@ -23,7 +23,8 @@ use crate::conformance::profile::Profile;
 
 const UTIL: &str = "DCGM_FI_DEV_GPU_UTIL";
 const FB: &str = "DCGM_FI_DEV_FB_USED";
-const NODE: &str = "accel-0";
+/// The pool's first node (the main model names pool nodes `<pool>-0000`, …).
+const NODE: &str = "accel-0000";
 
 /// Run every case of the suite.
 pub fn run(profile: &Profile, seed: u64) -> Vec<CaseResult> {
