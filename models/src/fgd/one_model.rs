@@ -17,10 +17,15 @@
 //! * one pod at a time, no retries: the model retries a pod that found no node when the
 //!   cluster changes, but with no departures free resources only shrink, so a pod that
 //!   failed never fits later — its retries change nothing;
+//! * a pod no empty node can hold: the artefact tries it and fails; the model refuses a
+//!   workload with such a pod (it could never finish), so it is left out of the model's
+//!   workload and counted as failed — it would find no node and draw nothing;
 //! * `Random`: nodes are listed in name order (the artefact's Random ignores the rank) and
 //!   the chooser is seeded with the tune seed, so the draw among the feasible nodes is the
 //!   same draw on the same list; a GPU-sharing pod's GPU is drawn by the same chooser right
 //!   after its node (`SchedulerConfig::fgd_random_gpu`), as the artefact draws it.
+
+use std::collections::BTreeMap;
 
 use sim_core::ChooserMode;
 
@@ -28,8 +33,10 @@ use super::cluster::{Cluster, place};
 use super::error::FgdError;
 use super::frag::Targets;
 use super::{FgdRun, Policy, Trace, analysis};
+use crate::resources::PodRequest;
 use crate::scheduler::Placement;
 use crate::sim::{ClusterSim, RunConfig};
+use crate::state::NodeState;
 
 /// Per-event record (one per pod, placed or failed), the input of the analysis.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -119,7 +126,33 @@ impl Trace {
         // Random ignores the rank: its candidates are in name order, as in the artefact.
         let ranked = !policy.is_random();
         let seq = self.sequence(seed);
-        let mm = self.main_model_of(&seq, &self.pods_file, ranked)?;
+        let mut mm = self.main_model_of(&seq, &self.pods_file, ranked)?;
+        // A pod no empty node can hold fails in the artefact; the model refuses a workload
+        // with one (it could never finish), so it is left out and counted as failed: it
+        // would find no node, and its absence changes no other pod's placement or draw.
+        let empty: Vec<NodeState> = mm.cluster.nodes.iter().map(NodeState::new).collect();
+        let mut can: BTreeMap<&PodRequest, bool> = BTreeMap::new();
+        let holdable: Vec<bool> = mm
+            .workload
+            .jobs
+            .iter()
+            .map(|j| {
+                j.pods.iter().all(|p| {
+                    *can.entry(p).or_insert_with(|| {
+                        mm.cluster
+                            .nodes
+                            .iter()
+                            .zip(&empty)
+                            .any(|(n, st)| st.fits(n, p).is_ok())
+                    })
+                })
+            })
+            .collect();
+        drop(can);
+        let mut keep = holdable.iter();
+        mm.workload
+            .jobs
+            .retain(|_| keep.next().copied().unwrap_or(true));
         let placement = match policy {
             Policy::Random => Placement::Random,
             Policy::DotProd => Placement::DotProd,
@@ -142,9 +175,9 @@ impl Trace {
         config.scheduler.fgd_target_pods = Some(mm.target_pods.clone());
         config.scheduler.fgd_random_gpu = policy.is_random();
         // Model node i is the artefact's node `mm.node_index[i]`.
-        let mut bindings: Bindings = Vec::new();
+        let mut ran: Bindings = Vec::new();
         crate::sim::run_observed(mm.cluster, mm.workload, &config, |m: &ClusterSim| {
-            bindings = m
+            ran = m
                 .state
                 .jobs
                 .iter()
@@ -159,6 +192,11 @@ impl Trace {
                 .collect();
         })
         .map_err(|e| FgdError::Model(format!("{policy} seed {seed}: {e}")))?;
+        let mut ran = ran.into_iter();
+        let bindings: Bindings = holdable
+            .iter()
+            .map(|&h| if h { ran.next().flatten() } else { None })
+            .collect();
         let mut cluster = self.cluster.clone();
         let events = events(&mut cluster, self, &seq.order, &bindings, &self.targets);
         let placed = bindings.iter().filter(|b| b.is_some()).count();
