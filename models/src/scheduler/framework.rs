@@ -84,12 +84,15 @@ pub struct Scratch {
     /// the node's weighted total (or `INFEASIBLE`) for that shape, valid while the node's
     /// version is unchanged. A placement changes one node, so a pod re-scores only the
     /// nodes changed since a pod of its shape was last scheduled.
-    tables: Vec<Option<Box<[(u64, i64)]>>>,
+    tables: Vec<Option<MemoTable>>,
     /// Cells held by `tables`.
     cells: usize,
 }
 
 const INFEASIBLE: i64 = i64::MIN;
+
+/// One shape's memo: per node, (node version, verdict).
+type MemoTable = Box<[(u64, i64)]>;
 
 /// Most (shape, node) cells the per-shape memo tables hold (16 bytes each: 32 MiB); shapes
 /// beyond it fall back to the one-entry-per-node memo.
