@@ -55,7 +55,11 @@ pub fn compare_fgd(args: &CompareArgs, path: &Path) -> Result<(), Failure> {
         .iter()
         .flat_map(|&p| seeds.iter().map(move |&s| (p, s)))
         .collect();
-    let runs: Vec<FgdRun> = tasks.par_iter().map(|&(p, s)| trace.run(p, s)).collect();
+    let runs: Vec<FgdRun> = tasks
+        .par_iter()
+        .map(|&(p, s)| trace.run(p, s))
+        .collect::<Result<_, _>>()
+        .map_err(bad_input)?;
 
     let mut csv = String::from(
         "policy,seed,gpu_allocation_ratio,final_allocation_ratio,frag_ratio_at_100,pods,placed,failed,total_gpus\n",

@@ -2,7 +2,7 @@
 //! trace (tune seed 42): 10,866 pods on 1,213 GPU nodes, analysis included.
 //!
 //! `fgd/default-42/<policy>`. The trace is parsed once; each iteration is one full run
-//! (tune, shuffle, schedule, analysis), single-threaded.
+//! (tune, shuffle, schedule through the one cluster model, analysis), single-threaded.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -26,7 +26,7 @@ fn fgd(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(4));
     for p in Policy::ALL {
         g.bench_function(p.name(), |b| {
-            b.iter(|| black_box(trace.run(black_box(p), 42)))
+            b.iter(|| black_box(trace.run(black_box(p), 42).expect("bundled run")))
         });
     }
     g.finish();

@@ -5,7 +5,8 @@
 //! cargo run --release -p models --example fgd_reproduce -- --out docs/fgd-reproduction.md
 //! ```
 //!
-//! Options: `--out PATH` (write the Markdown report), `--threads N` (runs in parallel, each
+//! Options: `--out PATH` (write the Markdown report), `--dump PATH` (every run's counts and
+//! full-precision curves, one line per run), `--threads N` (runs in parallel, each
 //! run single-threaded and deterministic; default: available parallelism), `--date DATE`
 //! (date printed in the report; default: none, so the report is byte-identical across runs), `--traces a,b` (subset, for quick
 //! checks). Exits non-zero if any row misses the tolerance: 0.05 points at every column of
@@ -49,6 +50,8 @@ fn data_dir() -> PathBuf {
 
 struct Args {
     out: Option<PathBuf>,
+    /// Every run's counts and full-precision curves, one line per run (for byte comparison).
+    dump: Option<PathBuf>,
     threads: usize,
     date: String,
     traces: Vec<String>,
@@ -57,6 +60,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         out: None,
+        dump: None,
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         date: String::new(),
         traces: TRACES.iter().map(|s| s.to_string()).collect(),
@@ -66,12 +70,13 @@ fn parse_args() -> Result<Args, String> {
         let mut val = || it.next().ok_or_else(|| format!("{k} needs a value"));
         match k.as_str() {
             "--out" => a.out = Some(PathBuf::from(val()?)),
+            "--dump" => a.dump = Some(PathBuf::from(val()?)),
             "--threads" => a.threads = val()?.parse().map_err(|e| format!("--threads: {e}"))?,
             "--date" => a.date = val()?,
             "--traces" => a.traces = val()?.split(',').map(str::to_string).collect(),
             "-h" | "--help" => {
                 return Err(
-                    "usage: fgd_reproduce [--out PATH] [--threads N] [--date DATE] \
+                    "usage: fgd_reproduce [--out PATH] [--dump PATH] [--threads N] [--date DATE] \
                             [--traces a,b,...]"
                         .into(),
                 );
@@ -158,7 +163,8 @@ fn real_main(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let total = jobs.len();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<FgdRun>>> = Mutex::new(vec![None; total]);
+    type Slot = Option<Result<FgdRun, models::fgd::FgdError>>;
+    let results: Mutex<Vec<Slot>> = Mutex::new(vec![None; total]);
     std::thread::scope(|sc| {
         for _ in 0..args.threads {
             sc.spawn(|| {
@@ -179,11 +185,25 @@ fn real_main(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         }
     });
     let results = results.into_inner().expect("not poisoned");
+    if let Some(path) = &args.dump {
+        let mut d = String::new();
+        for (j, r) in results.iter().enumerate() {
+            let (ti, p, s) = jobs[j];
+            if let Some(Ok(r)) = r {
+                writeln!(
+                    d,
+                    "{},{p},{s},{},{},{:?},{:?}",
+                    traces[ti].0, r.placed, r.failed, r.alloc, r.frag
+                )?;
+            }
+        }
+        std::fs::write(path, d)?;
+    }
 
     let mut rows: Vec<RowCmp> = Vec::with_capacity(total);
     for (j, r) in results.into_iter().enumerate() {
         let (ti, p, s) = jobs[j];
-        let run = r.expect("every job ran");
+        let run = r.expect("every job ran")?;
         let w = format!("openb_pod_list_{}", traces[ti].0);
         let ea = exp_a
             .get(&w, p.artefact_name(), s as i64)
@@ -254,7 +274,9 @@ fn real_main(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     writeln!(
         md,
         "* Implementation: `models/src/fgd/` (API `models::fgd::{{Trace, run, Policy, FgdRun, Expected}}`); \
-         pipeline and policies as described in the artefact notes; Random draws from Orrery's seeded \
+         pipeline and policies as described in the artefact notes; every run goes through the one \
+         cluster model (`models::sim::ClusterSim` with the FGD placement plugins, \
+         `models/src/fgd/one_model.rs`); Random draws from Orrery's seeded \
          ChaCha stream, so only its distribution is comparable."
     )?;
     writeln!(md)?;

@@ -277,27 +277,29 @@ fn openb_head(nodes: usize, pods: usize) -> (String, String) {
     )
 }
 
-/// The artefact's run replayed through the main model (`Trace::main_model`: nodes in the
-/// artefact's tie-break rank, chooser `first`, pods one per second, no departures) places
-/// exactly the pods the FGD reproduction loop places, for each deterministic policy, on 40
-/// openb nodes and the first 400 pods tuned to 1.3 × their GPU capacity (seed 42): the
-/// same scores, GPU choices and tie-breaks through two drivers. (Measured: 264 pods;
-/// placed 214 / 211 / 215 / 215 / 217 for DotProd / GpuClustering / GpuPacking / BestFit /
-/// FGD, so the policies do differ here.)
+/// The artefact's run replayed through the main model as `orrery run` does it
+/// (`Trace::main_model`: nodes in the artefact's tie-break rank, chooser `first`, pods one
+/// per second, no departures, through `models::run`) places exactly the pods the
+/// reproduction (`Trace::run`, through `run_finished`) places, for each deterministic
+/// policy, on 40 openb nodes and the first 400 pods tuned to 1.3 × their GPU capacity (seed
+/// 42): 264 pods; placed 214 / 211 / 215 / 215 / 217 for DotProd / GpuClustering /
+/// GpuPacking / BestFit / FGD — the counts the reproduction's former one-pod-at-a-time
+/// loop (`fgd/sched.rs`, removed) placed, so the policies do differ here.
 #[test]
 fn main_model_replays_the_artefact_run_pod_for_pod() {
     use models::fgd::{Policy, Trace};
     let (nodes, pods) = openb_head(40, 400);
     let trace = Trace::parse("nodes.csv", &nodes, "pods.csv", &pods).expect("trace");
     let mm = trace.main_model(42, "pods.csv").expect("main model");
-    for (policy, placement) in [
-        (Policy::DotProd, Placement::DotProd),
-        (Policy::GpuClustering, Placement::GpuClustering),
-        (Policy::GpuPacking, Placement::GpuPacking),
-        (Policy::BestFit, Placement::BestFit),
-        (Policy::Fgd, Placement::Fgd),
+    for (policy, placement, loop_placed) in [
+        (Policy::DotProd, Placement::DotProd, 214),
+        (Policy::GpuClustering, Placement::GpuClustering, 211),
+        (Policy::GpuPacking, Placement::GpuPacking, 215),
+        (Policy::BestFit, Placement::BestFit, 215),
+        (Policy::Fgd, Placement::Fgd, 217),
     ] {
-        let art = trace.run(policy, 42);
+        let art = trace.run(policy, 42).unwrap();
+        assert_eq!((art.pods, art.placed), (264, loop_placed), "{policy}");
         let mut cfg = config(PolicyKind::Default, placement);
         cfg.horizon = Some(mm.horizon);
         cfg.scheduler.fgd_target_pods = Some(mm.target_pods.clone());
@@ -325,9 +327,9 @@ fn main_model_replays_the_artefact_run_pod_for_pod() {
     }
 }
 
-/// The whole default openb trace (1,213 nodes, 10,866 tuned pods, seed 42) through the main
-/// model places, for each deterministic policy, exactly the pods the reproduction loop
-/// places (FGD: 8,334). About 6 s: `cargo test -p models --test fgd_placement -- --ignored`.
+/// The whole default openb trace (1,213 nodes, 10,866 tuned pods, seed 42) through
+/// `models::run` places, for each deterministic policy, exactly the pods the reproduction
+/// (`Trace::run`) places (FGD: 8,334, as the former loop did). About 6 s: `cargo test -p models --test fgd_placement -- --ignored`.
 #[test]
 #[ignore]
 fn main_model_replays_the_full_default_trace() {
@@ -349,7 +351,7 @@ fn main_model_replays_the_full_default_trace() {
         (Policy::BestFit, Placement::BestFit),
         (Policy::Fgd, Placement::Fgd),
     ] {
-        let art = trace.run(policy, 42);
+        let art = trace.run(policy, 42).unwrap();
         let mut cfg = config(PolicyKind::Default, placement);
         cfg.check_invariants = false;
         cfg.horizon = Some(mm.horizon);
@@ -365,4 +367,119 @@ fn main_model_replays_the_full_default_trace() {
             assert_eq!(placed, 8334);
         }
     }
+}
+
+/// The artefact's Random GPU draw for a GPU-sharing pod (`FgdPlacement::draw_gpu`, on with
+/// `fgd_random_gpu`): reservoir sampling over the GPUs that fit, in index order, the k-th
+/// fitting GPU taking the pick when `choose(k) == 0`. Free milli [1000, 300, 600, 1000] and
+/// a 500-milli pod: GPUs 0, 2 and 3 fit, so the chooser is asked choose(2) at GPU 2 and
+/// choose(3) at GPU 3 (choose(1) at GPU 0 is no choice). Script [0, 1]: GPU 2 takes the
+/// pick, GPU 3 does not → GPU 2. Script [1, 0]: GPU 2 does not, GPU 3 does → GPU 3.
+/// Script [1, 1]: GPU 0 keeps it. Off (the default), or for a whole-GPU pod: no draw.
+#[test]
+fn random_draws_a_sharing_pods_gpu_as_the_artefact() {
+    use models::scheduler::fgd::FgdPlacement;
+    use models::state::NodeState;
+    let mut n = node(0);
+    n.gpus = 4;
+    let spec = ClusterSpec {
+        nodes: vec![n.clone()],
+    };
+    let wl = Workload {
+        jobs: vec![share("a", 0, 10, 500)],
+    };
+    let pod = wl.jobs[0].pods[0].clone();
+    let mut st = NodeState::new(&n);
+    st.gpu_free = vec![1000, 300, 600, 1000];
+    let mut p = FgdPlacement::new(Placement::Random, &spec, &wl, None)
+        .expect("placement")
+        .expect("not default");
+    let draw = |p: &FgdPlacement, pod: &PodRequest, script: Vec<u32>| {
+        let mut ch = Chooser::new(ChooserMode::Scripted(script), &RngStreams::new(0));
+        let g = p.draw_gpu(pod, &st, &mut ch);
+        (g, ch.decisions())
+    };
+    assert_eq!(draw(&p, &pod, vec![0, 1]), (None, 0), "off by default");
+    p.random_gpu = true;
+    assert_eq!(draw(&p, &pod, vec![0, 1]), (Some(2), 2));
+    assert_eq!(draw(&p, &pod, vec![1, 0]), (Some(3), 2));
+    assert_eq!(draw(&p, &pod, vec![1, 1]), (Some(0), 2));
+    let mut whole = pod.clone();
+    whole.gpu = GpuRequest::Whole(1);
+    assert_eq!(draw(&p, &whole, vec![1, 1]), (None, 0));
+}
+
+/// The scheduler's per-shape score memo (`Scratch`): a node's verdict for a shape is kept
+/// until that node changes, whatever other shapes are scheduled in between. Three equal
+/// nodes, two pod shapes A and B, a Score plugin that counts its calls. A: 3 calls
+/// (every node), B: 3; a pod bound on node 0 (invalidated); A again: 1 call (node 0 only),
+/// B: 1; A once more, nothing changed: 0. Total 8 (a memo of one shape per node would
+/// re-score every node whenever the shape alternates: 3 + 3 + 3 + 3 + 0 = 12). The score
+/// is minus the CPU cores in use: A goes first to node 0 (three-way tie, first node), then
+/// to node 1 (node 0 is busier; tie with node 2, first node).
+#[test]
+fn score_memo_keeps_each_shapes_verdicts_until_the_node_changes() {
+    use models::scheduler::{Profile, ScorePlugin, Scratch};
+    use models::state::{ClusterState, NodeState};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    #[derive(Debug)]
+    struct Counting(Arc<AtomicUsize>);
+    impl ScorePlugin for Counting {
+        fn name(&self) -> &'static str {
+            "Counting"
+        }
+        fn score(&self, _: &PodRequest, _: &NodeSpec, st: &NodeState) -> i64 {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            -((st.cpu_used / 1000) as i64)
+        }
+    }
+    let calls = Arc::new(AtomicUsize::new(0));
+    let profile = Profile {
+        filters: Vec::new(),
+        scorers: vec![(Box::new(Counting(calls.clone())), 1)],
+        percentage_of_nodes_to_score: 100,
+        merge_identical_nodes: false,
+    };
+    let spec = ClusterSpec {
+        nodes: (0..3).map(node).collect(),
+    };
+    let mut cs = ClusterState::new(&spec);
+    let pod = |cpu: u64| PodRequest {
+        constraints: None,
+        cpu_milli: cpu,
+        memory_mib: 0,
+        gpu: GpuRequest::None,
+        gpu_models: Vec::new(),
+    };
+    let (a, b) = (pod(1000), pod(2000));
+    let mut scratch = Scratch::default();
+    let mut ch = Chooser::new(ChooserMode::First, &RngStreams::new(0));
+    let mut start = 0;
+    let mut select = |cs: &ClusterState, scratch: &mut Scratch, p: &PodRequest, shape: u32| {
+        profile.select_node(
+            p,
+            Some(shape),
+            &spec,
+            cs,
+            &mut start,
+            None,
+            &mut ch,
+            scratch,
+            None,
+        )
+    };
+    let n = |c: &Arc<AtomicUsize>| c.load(Ordering::Relaxed);
+    assert_eq!(select(&cs, &mut scratch, &a, 0), Some(0));
+    assert_eq!(n(&calls), 3);
+    assert_eq!(select(&cs, &mut scratch, &b, 1), Some(0));
+    assert_eq!(n(&calls), 6);
+    cs.bind(0, &a, &[]);
+    scratch.invalidate(0);
+    assert_eq!(select(&cs, &mut scratch, &a, 0), Some(1));
+    assert_eq!(n(&calls), 7);
+    assert_eq!(select(&cs, &mut scratch, &b, 1), Some(1));
+    assert_eq!(n(&calls), 8);
+    assert_eq!(select(&cs, &mut scratch, &a, 0), Some(1));
+    assert_eq!(n(&calls), 8);
 }

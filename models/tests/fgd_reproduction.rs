@@ -39,7 +39,7 @@ fn trace(name: &str) -> Trace {
 fn check(t: &Trace, name: &str, p: Policy, seed: u64) {
     let (ea, ef) = expected();
     let w = format!("openb_pod_list_{name}");
-    let r = t.run(p, seed);
+    let r = t.run(p, seed).unwrap();
     let a = ea.get(&w, p.artefact_name(), seed as i64).unwrap();
     let f = ef.get(&w, p.artefact_name(), seed as i64).unwrap();
     let (da, ca) = max_abs_diff(&r.alloc, &a.values);
@@ -61,7 +61,7 @@ fn default_seed_42_all_deterministic_policies() {
         check(&t, "default", p, 42);
     }
     // The headline figures of the artefact notes (§5.1).
-    let r = t.run(Policy::Fgd, 42);
+    let r = t.run(Policy::Fgd, 42).unwrap();
     assert_eq!(
         (r.alloc[0], r.alloc[50], r.alloc[100], r.alloc[130]),
         (0.25, 49.95, 95.14, 95.29)
@@ -113,7 +113,9 @@ fn default_seed_51_fgd() {
 fn random_matches_the_artefact_mean_and_is_seeded() {
     let t = trace("default");
     let (ea, _) = expected();
-    let runs: Vec<_> = (42..=51).map(|s| t.run(Policy::Random, s)).collect();
+    let runs: Vec<_> = (42..=51)
+        .map(|s| t.run(Policy::Random, s).unwrap())
+        .collect();
     let ours: Vec<f64> = (0..131)
         .map(|c| runs.iter().map(|r| r.alloc[c]).sum::<f64>() / runs.len() as f64)
         .collect();
@@ -121,6 +123,6 @@ fn random_matches_the_artefact_mean_and_is_seeded() {
     let (d, c) = max_abs_diff(&ours, &theirs);
     assert!(d <= 1.0, "Random 10-seed mean off by {d:.2} at column {c}");
     // Seeded: equal seeds give equal runs, different seeds differ.
-    assert_eq!(runs[0], t.run(Policy::Random, 42));
+    assert_eq!(runs[0], t.run(Policy::Random, 42).unwrap());
     assert_ne!(runs[0].alloc, runs[1].alloc);
 }

@@ -2,7 +2,7 @@
 //! `merge_frag_discrete.py`): per-event values binned by arrived GPU demand into columns
 //! 0…130, with pandas/numpy arithmetic (pairwise summation, round half to even).
 
-use super::sched::Event;
+use super::one_model::Event;
 
 /// Columns 0…`LAST_COLUMN` (arrived demand in % of GPU capacity).
 pub const LAST_COLUMN: usize = 130;

@@ -30,6 +30,8 @@ pub enum FgdError {
         field: String,
         msg: String,
     },
+    /// A reproduction run the cluster model refused or stopped (named in the message).
+    Model(String),
 }
 
 impl fmt::Display for FgdError {
@@ -58,6 +60,7 @@ impl fmt::Display for FgdError {
                 field,
                 msg,
             } => write!(f, "{file}: pod {pod}: field `{field}`: {msg}"),
+            FgdError::Model(msg) => write!(f, "cluster model: {msg}"),
         }
     }
 }

@@ -5,6 +5,7 @@
 //!
 //! Nodes are listed in the artefact's tie-break rank (its `Perm` of the node list), so a
 //! chooser that takes the first of equally scored nodes breaks ties as the artefact does.
+//! [`Trace::run`] (`super::one_model`) is the reproduction run on this model.
 
 use std::collections::BTreeMap;
 
@@ -30,6 +31,8 @@ pub struct MainModelRun {
     /// The artefact's original pod list, from which it computes FGD's fragmentation
     /// targets (`SchedulerConfig::fgd_target_pods`).
     pub target_pods: crate::scheduler::fgd::TargetPods,
+    /// Node `i` of `cluster` is node `node_index[i]` of the artefact's name-sorted list.
+    pub node_index: Vec<usize>,
 }
 
 fn request(file: &str, p: &PodRow) -> Result<PodRequest, FgdError> {
@@ -73,11 +76,23 @@ impl Trace {
     /// The main model's cluster and workload for tune seed `seed`; `pods_file` names the
     /// pod list in errors (a pod whose request the main model cannot express).
     pub fn main_model(&self, seed: u64, pods_file: &str) -> Result<MainModelRun, FgdError> {
-        let seq = self.sequence(seed);
+        self.main_model_of(&self.sequence(seed), pods_file, true)
+    }
+
+    /// As [`Trace::main_model`], for the sequence `seq` of a tune seed; nodes in the
+    /// artefact's tie-break rank if `ranked`, else in name order.
+    pub fn main_model_of(
+        &self,
+        seq: &super::workload::Sequence,
+        pods_file: &str,
+        ranked: bool,
+    ) -> Result<MainModelRun, FgdError> {
         let c = &self.cluster;
         let mut by_rank: Vec<usize> = (0..c.nodes.len()).collect();
-        by_rank.sort_by_key(|&i| (seq.rank.get(i).copied().unwrap_or(u32::MAX), i));
-        let nodes = by_rank
+        if ranked {
+            by_rank.sort_by_key(|&i| (seq.rank.get(i).copied().unwrap_or(u32::MAX), i));
+        }
+        let nodes: Vec<NodeSpec> = by_rank
             .iter()
             .map(|&i| {
                 let n = &c.nodes[i];
@@ -134,6 +149,7 @@ impl Trace {
                     .map(|p| (p.cpu_milli, p.gpu_milli, p.num_gpu, p.gpu_spec.clone()))
                     .collect(),
             ),
+            node_index: by_rank,
         })
     }
 }

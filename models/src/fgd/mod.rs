@@ -4,8 +4,10 @@
 //!
 //! One run = (openb trace, policy, tune seed): the GPU nodes of the openb node list; the pod
 //! list sorted by name, shuffled and tuned to 1.3 × GPU capacity with Go's `math/rand`
-//! seeded by the tune seed ([`go_rand`], [`workload`]); pods scheduled one at a time with
-//! no retries and no departures ([`sched`]) by one of six policies ([`policy`]); and the
+//! seeded by the tune seed ([`go_rand`], [`workload`]); pods arriving one at a time with
+//! no departures, placed by the one cluster model ([`crate::sim::ClusterSim`]) with one of
+//! six placement policies ([`policy`], as Score/Reserve plugins in
+//! [`crate::scheduler::fgd`]; the run: [`one_model`]); and the
 //! artefact's analysis into columns 0…130 ([`analysis`]). [`expected`] reads the
 //! artefact's published per-seed curves for comparison. See `docs/fgd-reproduction.md`.
 //!
@@ -20,9 +22,9 @@ pub mod expected;
 pub mod frag;
 pub mod go_rand;
 pub mod main_model;
+pub mod one_model;
 pub mod openb;
 pub mod policy;
-pub mod sched;
 pub mod workload;
 
 use std::collections::BTreeMap;
@@ -46,6 +48,8 @@ pub struct Trace {
     /// Shape id of each pod in `pods`.
     shape_of: Vec<usize>,
     targets: Targets,
+    /// The pod list's name, for errors.
+    pods_file: String,
 }
 
 /// The result of one run.
@@ -110,6 +114,7 @@ impl Trace {
             shapes,
             shape_of,
             targets,
+            pods_file: pods_file.to_string(),
         })
     }
 
@@ -142,45 +147,40 @@ impl Trace {
     pub fn pod_name(&self, i: usize) -> &str {
         &self.pods[i].name
     }
-
-    /// One run. Deterministic: equal inputs give equal results.
-    pub fn run(&self, policy: Policy, seed: u64) -> FgdRun {
-        let seq = self.sequence(seed);
-        let order: Vec<usize> = seq.order.iter().map(|&p| self.shape_of[p]).collect();
-        let mut cluster = self.cluster.clone();
-        let out = sched::schedule(
-            &mut cluster,
-            &self.shapes,
-            &order,
-            &seq.rank,
-            policy,
-            &self.targets,
-            seed,
-        );
-        let total_gpus = cluster.total_gpus();
-        let (alloc, frag) = analysis::curves(&out.events, total_gpus);
-        let capacity = cluster.capacity_milli();
-        let used = out.events.last().map_or(0, |e| e.used_milli);
-        FgdRun {
-            policy,
-            seed,
-            gpu_allocation_ratio: alloc[100],
-            alloc,
-            frag,
-            pods: seq.order.len(),
-            clones: seq.clones,
-            removed: seq.removed,
-            placed: out.placed,
-            failed: out.failed,
-            request_milli: seq.total_milli,
-            capacity_milli: capacity,
-            total_gpus,
-            final_allocation: 100.0 * used as f64 / capacity as f64,
-        }
-    }
 }
 
 /// Parse the node and pod lists and run one (policy, tune seed).
 pub fn run(nodes_csv: &str, pods_csv: &str, policy: Policy, seed: u64) -> Result<FgdRun, FgdError> {
-    Ok(Trace::parse("nodes.csv", nodes_csv, "pods.csv", pods_csv)?.run(policy, seed))
+    Trace::parse("nodes.csv", nodes_csv, "pods.csv", pods_csv)?.run(policy, seed)
+}
+
+/// FxHash-style hasher: fixed (deterministic) and fast for small integer keys. Only used
+/// for look-ups, never iterated.
+#[derive(Default)]
+pub(crate) struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.write_u64(i as u64);
+    }
+    fn write_i16(&mut self, i: i16) {
+        self.write_u64(i as u64);
+    }
 }

@@ -5,7 +5,7 @@
 //! The formulas are not re-implemented here: a node of the main model is viewed as the
 //! artefact's node ([`crate::fgd::cluster::NodeState`]) and a pod as its shape, and the
 //! score and GPU choice are those of [`crate::fgd::policy`], which the FGD reproduction
-//! (`crate::fgd::sched`) calls too. Semantics: `hkust-adsl/kubernetes-scheduler-simulator`
+//! (`crate::fgd::one_model` runs through the one model). Semantics: `hkust-adsl/kubernetes-scheduler-simulator`
 //! @8f3d641. Fragmentation targets (FGD's typical pods) are computed from the run's
 //! workload, every pod counted once, as the artefact computes them from its pod list.
 //!
@@ -126,8 +126,21 @@ pub struct FgdPlacement {
     pub targets: Targets,
     /// FGD scores by (pod shape, node state): many nodes share a state. A pure cache
     /// (never iterated).
-    memo:
-        Mutex<HashMap<MemoKey, Score, std::hash::BuildHasherDefault<crate::fgd::sched::FxHasher>>>,
+    memo: Mutex<HashMap<MemoKey, Score, std::hash::BuildHasherDefault<crate::fgd::FxHasher>>>,
+    /// The last pod viewed and its shape (a pod is scored on many nodes in a row): a pure
+    /// cache, so the hot path builds no strings.
+    last: Mutex<Option<LastPod>>,
+    /// Random draws a GPU-sharing pod's GPU (`SchedulerConfig::fgd_random_gpu`).
+    pub random_gpu: bool,
+}
+
+/// A pod request and the artefact's view of it.
+#[derive(Debug)]
+struct LastPod {
+    pod: PodRequest,
+    shape: Shape,
+    /// `shape.access` as a bit set (models beyond 64: unused).
+    access: u64,
 }
 
 /// The artefact's spec string of a pod's allowed GPU models (`|`-separated; empty = any).
@@ -213,6 +226,8 @@ impl FgdPlacement {
             models,
             targets,
             memo: Mutex::new(HashMap::default()),
+            last: Mutex::new(None),
+            random_gpu: false,
         }))
     }
 
@@ -261,40 +276,90 @@ impl FgdPlacement {
         }
     }
 
+    /// Run `f` on the artefact's view of `pod` (cached across calls for the same pod).
+    fn with_shape<R>(&self, pod: &PodRequest, f: impl FnOnce(&Shape, u64) -> R) -> R {
+        // A poisoned lock only means another thread panicked mid-update of a pure cache.
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let hit = last.as_ref().is_some_and(|l| l.pod == *pod);
+        if !hit {
+            let shape = self.shape(pod);
+            let mut access = 0u64;
+            for (i, a) in shape.access.iter().enumerate().take(64) {
+                access |= u64::from(*a) << i;
+            }
+            *last = Some(LastPod {
+                pod: pod.clone(),
+                shape,
+                access,
+            });
+        }
+        match last.as_ref() {
+            Some(l) => f(&l.shape, l.access),
+            None => f(&self.shape(pod), 0),
+        }
+    }
+
     /// The policy's raw score of a feasible node (and FGD's GPU for a sharing pod).
     pub fn score(&self, pod: &PodRequest, spec: &NodeSpec, st: &NodeState) -> Score {
         let n = self.node(spec, st);
         if self.policy != Policy::Fgd || self.models.len() > 64 {
-            return policy::score(self.policy, &self.shape(pod), &n, &self.targets);
+            return self.with_shape(pod, |shape, _| {
+                policy::score(self.policy, shape, &n, &self.targets)
+            });
         }
         let (milli, num) = milli_num(pod.gpu);
-        let shape = self.shape(pod);
-        let mut access = 0u64;
-        for (i, a) in shape.access.iter().enumerate() {
-            access |= u64::from(*a) << i;
-        }
         let mut g = [0u16; MAX_GPUS];
         for (d, &s) in g.iter_mut().zip(&st.gpu_free) {
             *d = s;
         }
-        let key = MemoKey {
-            cpu: pod.cpu_milli,
-            milli: milli as u32,
-            num: num as u32,
-            access,
-            model: n.model as u32,
-            cpu_left: n.cpu_left,
-            gpus: g,
-            n_gpu: n.n_gpu as u8,
+        self.with_shape(pod, |shape, access| {
+            let key = MemoKey {
+                cpu: pod.cpu_milli,
+                milli: milli as u32,
+                num: num as u32,
+                access,
+                model: n.model as u32,
+                cpu_left: n.cpu_left,
+                gpus: g,
+                n_gpu: n.n_gpu as u8,
+            };
+            let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+            if memo.len() >= MEMO_CAP {
+                memo.clear();
+            }
+            *memo
+                .entry(key)
+                .or_insert_with(|| policy::score(self.policy, shape, &n, &self.targets))
+        })
+    }
+
+    /// The artefact's Random GPU draw for a GPU-sharing pod placed on a node in state `st`
+    /// (`random_gpu` on): among the GPUs with enough free milli, in index order, the k-th
+    /// replaces the pick with probability 1/k (`chooser.choose(k) == 0`: reservoir
+    /// sampling, the artefact's draw, one chooser call per fitting GPU). `None` otherwise.
+    pub fn draw_gpu(
+        &self,
+        pod: &PodRequest,
+        st: &NodeState,
+        chooser: &mut sim_core::Chooser,
+    ) -> Option<u8> {
+        let GpuRequest::Shared(m) = pod.gpu else {
+            return None;
         };
-        // A poisoned lock only means another thread panicked mid-insert of a pure value.
-        let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
-        if memo.len() >= MEMO_CAP {
-            memo.clear();
+        if !self.random_gpu || self.policy != Policy::Random || st.gpu_free.len() > MAX_GPUS {
+            return None;
         }
-        *memo
-            .entry(key)
-            .or_insert_with(|| policy::score(self.policy, &shape, &n, &self.targets))
+        let mut pick = None;
+        let mut seen = 0;
+        for (g, &free) in st.gpu_free.iter().enumerate() {
+            if u32::from(free) >= m {
+                seen += 1;
+                if chooser.choose(seen) == 0 {
+                    pick = Some(g as u8);
+                }
+            }
+        }
+        pick
     }
 
     /// Reserve: the GPUs the pod takes on `spec`'s node, chosen by
@@ -386,7 +451,10 @@ pub fn setup(
         field: "placement".into(),
         msg: e.0,
     })?
-    .map(std::sync::Arc::new);
+    .map(|mut p| {
+        p.random_gpu = config.fgd_random_gpu;
+        std::sync::Arc::new(p)
+    });
     if let Some(p) = &p {
         install(profile, p.clone());
     }

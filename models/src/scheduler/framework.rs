@@ -67,8 +67,8 @@ pub fn num_feasible_nodes_to_find(n: usize, percentage: u32) -> usize {
     (n * pct / 100).max(100).min(n)
 }
 
-/// Reusable buffers for the scheduling cycle, and a per-node memo of the last verdict.
-/// Neither is simulation state: both are pure functions of it.
+/// Reusable buffers for the scheduling cycle, and memos of node verdicts. Neither is
+/// simulation state: both are pure functions of it.
 #[derive(Debug, Default)]
 pub struct Scratch {
     feasible: Vec<u32>,
@@ -76,12 +76,27 @@ pub struct Scratch {
     plugin_scores: Vec<i64>,
     best: Vec<u32>,
     /// Per node: (request shape, weighted total score or `INFEASIBLE`) for the node as it
-    /// is now. A placement changes one node, so only that node's entry is dropped
-    /// (`invalidate`); every other node keeps its score for the next pod of that shape.
+    /// is now, for shapes without a table below.
     memo: Vec<Option<(u32, i64)>>,
+    /// Per node: a version, bumped whenever the node changes (`invalidate`).
+    version: Vec<u64>,
+    /// Per request shape (while [`MEMO_CELLS`] allow): per node, (node version, verdict) —
+    /// the node's weighted total (or `INFEASIBLE`) for that shape, valid while the node's
+    /// version is unchanged. A placement changes one node, so a pod re-scores only the
+    /// nodes changed since a pod of its shape was last scheduled.
+    tables: Vec<Option<MemoTable>>,
+    /// Cells held by `tables`.
+    cells: usize,
 }
 
 const INFEASIBLE: i64 = i64::MIN;
+
+/// One shape's memo: per node, (node version, verdict).
+type MemoTable = Box<[(u64, i64)]>;
+
+/// Most (shape, node) cells the per-shape memo tables hold (16 bytes each: 32 MiB); shapes
+/// beyond it fall back to the one-entry-per-node memo.
+const MEMO_CELLS: usize = 1 << 21;
 
 impl Scratch {
     /// Forget what is known about `node` (call whenever it gains or loses a pod).
@@ -89,10 +104,91 @@ impl Scratch {
         if let Some(e) = self.memo.get_mut(node as usize) {
             *e = None;
         }
+        if let Some(v) = self.version.get_mut(node as usize) {
+            *v += 1;
+        }
+    }
+
+    /// Size the memos for `total` nodes (emptying them if the count changed).
+    fn fit(&mut self, total: usize) {
+        if self.memo.len() != total {
+            self.memo.clear();
+            self.memo.resize(total, None);
+            self.version.clear();
+            self.version.resize(total, 1);
+            self.tables.clear();
+            self.cells = 0;
+        }
+    }
+
+    /// The memoised verdict of `node` for `shape`, if the node has not changed since.
+    fn recall(&self, shape: u32, node: usize) -> Option<i64> {
+        match self.tables.get(shape as usize) {
+            Some(Some(t)) => {
+                let (v, x) = t[node];
+                (v == self.version[node]).then_some(x)
+            }
+            _ => match self.memo[node] {
+                Some((s, v)) if s == shape => Some(v),
+                _ => None,
+            },
+        }
+    }
+
+    /// Whether `shape` has a memo table (made now if [`MEMO_CELLS`] allow).
+    fn table(&mut self, shape: u32) -> bool {
+        let n = self.memo.len();
+        let sh = shape as usize;
+        let room = self.cells + n <= MEMO_CELLS;
+        if sh >= self.tables.len() && room {
+            self.tables.resize_with(sh + 1, || None);
+        }
+        match self.tables.get_mut(sh) {
+            Some(Some(_)) => true,
+            Some(slot) if room => {
+                *slot = Some(vec![(0, 0); n].into_boxed_slice());
+                self.cells += n;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn remember(&mut self, shape: u32, node: usize, value: i64) {
+        if self.table(shape)
+            && let Some(Some(t)) = self.tables.get_mut(shape as usize)
+        {
+            t[node] = (self.version[node], value);
+            return;
+        }
+        self.memo[node] = Some((shape, value));
     }
 }
 
 impl Profile {
+    /// Filter and Score of one node: its weighted total score, or `INFEASIBLE`.
+    fn verdict(
+        &self,
+        pod: &PodRequest,
+        spec: &ClusterSpec,
+        cs: &ClusterState,
+        idx: usize,
+        extra: Option<&dyn NodeFilter>,
+    ) -> i64 {
+        let (ns, st) = (&spec.nodes[idx], &cs.nodes[idx]);
+        if self.filters.iter().all(|f| f.filter(pod, ns, st).is_ok())
+            && extra.is_none_or(|f| f.filter_node(idx as u32))
+        {
+            // Without normalisation a node's weighted total is its own affair.
+            self.scorers
+                .iter()
+                .map(|(p, w)| p.score(pod, ns, st) * w)
+                .sum()
+        } else {
+            INFEASIBLE
+        }
+    }
+
     /// One scheduling cycle for one pod: Filter nodes round-robin from `*start` until
     /// enough feasible nodes are found, Score them, and return the best node. Ties among
     /// the best go to the `Chooser` (candidates in node-index order). Advances `*start` by
@@ -122,62 +218,84 @@ impl Profile {
         if n == 0 {
             return None;
         }
-        // Scores are only memoised when no plugin normalises over the candidate set.
-        let shape = shape.filter(|_| self.scorers.iter().all(|(p, _)| !p.normalizes()));
-        if scratch.memo.len() != total {
-            scratch.memo.clear();
-            scratch.memo.resize(total, None);
-        }
+        // Scores are memoised when no plugin normalises over the candidate set, or when
+        // one plugin of weight 1 scores (the memo then holds its raw score, which is what
+        // its normalisation reads).
+        let raw_memo = matches!(self.scorers.as_slice(), [(_, 1)]);
+        let shape = shape.filter(|_| raw_memo || self.scorers.iter().all(|(p, _)| !p.normalizes()));
+        scratch.fit(total);
         let want = num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score);
         scratch.feasible.clear();
         scratch.totals.clear();
-        let mut processed = 0;
-        let offset = if range.is_some() { 0 } else { *start };
-        for i in 0..n {
-            let idx = base + (offset + i) % n;
-            processed += 1;
-            let memo = shape.and_then(|sh| match scratch.memo[idx] {
-                Some((s, v)) if s == sh => Some(v),
-                _ => None,
-            });
-            let total = match memo {
-                Some(v) => v,
-                None => {
-                    let (ns, st) = (&spec.nodes[idx], &cs.nodes[idx]);
-                    let v = if self.filters.iter().all(|f| f.filter(pod, ns, st).is_ok())
-                        && extra.is_none_or(|f| f.filter_node(idx as u32))
-                    {
-                        // Without normalisation a node's weighted total is its own affair.
-                        self.scorers
-                            .iter()
-                            .map(|(p, w)| p.score(pod, ns, st) * w)
-                            .sum()
-                    } else {
-                        INFEASIBLE
-                    };
-                    if let Some(sh) = shape {
-                        scratch.memo[idx] = Some((sh, v));
+        // A full scan (every node examined) of a shape with a memo table: refresh the nodes
+        // changed since the shape was last scheduled and take the feasible ones in
+        // node-index order. Same outcome as the rotating scan below, which also examines
+        // every node then (so `*start` comes back where it was), and whose best nodes are
+        // put in node-index order too; normalisation does not depend on the order.
+        let full = shape.filter(|_| want >= n && range.is_none() && !self.merge_identical_nodes);
+        if let Some(sh) = full
+            && scratch.table(sh)
+        {
+            let Scratch {
+                feasible,
+                totals,
+                version,
+                tables,
+                ..
+            } = scratch;
+            if let Some(Some(table)) = tables.get_mut(sh as usize) {
+                for (idx, (cell, &ver)) in table.iter_mut().zip(version.iter()).enumerate() {
+                    if cell.0 != ver {
+                        *cell = (ver, self.verdict(pod, spec, cs, idx, extra));
                     }
-                    v
-                }
-            };
-            if total != INFEASIBLE {
-                scratch.feasible.push(idx as u32);
-                scratch.totals.push(total);
-                if scratch.feasible.len() >= want {
-                    break;
+                    if cell.1 != INFEASIBLE {
+                        feasible.push(idx as u32);
+                        totals.push(cell.1);
+                    }
                 }
             }
-        }
-        if range.is_none() {
-            *start = (*start + processed) % n;
+        } else {
+            let mut processed = 0;
+            let offset = if range.is_some() { 0 } else { *start };
+            for i in 0..n {
+                let idx = base + (offset + i) % n;
+                processed += 1;
+                let total = match shape.and_then(|sh| scratch.recall(sh, idx)) {
+                    Some(v) => v,
+                    None => {
+                        let v = self.verdict(pod, spec, cs, idx, extra);
+                        if let Some(sh) = shape {
+                            scratch.remember(sh, idx, v);
+                        }
+                        v
+                    }
+                };
+                if total != INFEASIBLE {
+                    scratch.feasible.push(idx as u32);
+                    scratch.totals.push(total);
+                    if scratch.feasible.len() >= want {
+                        break;
+                    }
+                }
+            }
+            if range.is_none() {
+                *start = (*start + processed) % n;
+            }
         }
         match scratch.feasible.len() {
             0 => return None,
             1 => return Some(scratch.feasible[0]),
             _ => {}
         }
-        if self.scorers.iter().any(|(p, _)| p.normalizes()) {
+        if let (true, [(plugin, _)]) = (raw_memo, self.scorers.as_slice())
+            && plugin.normalizes()
+        {
+            // One plugin of weight 1: the totals are its raw scores.
+            scratch.plugin_scores.clear();
+            scratch.plugin_scores.extend_from_slice(&scratch.totals);
+            plugin.normalize(&mut scratch.plugin_scores);
+            std::mem::swap(&mut scratch.totals, &mut scratch.plugin_scores);
+        } else if self.scorers.iter().any(|(p, _)| p.normalizes()) {
             scratch.totals.iter_mut().for_each(|t| *t = 0);
             for (plugin, weight) in &self.scorers {
                 scratch.plugin_scores.clear();

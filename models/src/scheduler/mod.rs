@@ -418,6 +418,11 @@ pub struct SchedulerConfig {
     /// scenario key.
     #[serde(skip)]
     pub fgd_target_pods: Option<fgd::TargetPods>,
+    /// `placement: random` draws a GPU-sharing pod's GPU with the run's chooser right
+    /// after its node, as the artefact's Random does (default: the best-fit GPU). Set by
+    /// the FGD reproduction (`models::fgd::Trace::run`); not a scenario key.
+    #[serde(skip)]
+    pub fgd_random_gpu: bool,
 }
 
 impl Default for SchedulerConfig {
@@ -435,6 +440,7 @@ impl Default for SchedulerConfig {
             tiresias: TiresiasConfig::default(),
             placement: Placement::Default,
             fgd_target_pods: None,
+            fgd_random_gpu: false,
         }
     }
 }

@@ -364,6 +364,9 @@ pub struct ClusterSim {
     profile: Profile,
     /// FGD-family placement (`scheduler.placement`): its GPU choice at Reserve.
     fgd: Option<std::sync::Arc<crate::scheduler::fgd::FgdPlacement>>,
+    /// (job, pod, node, GPU): a GPU the FGD placement drew with the pod's node, for its
+    /// Reserve (the artefact's Random; `FgdPlacement::draw_gpu`). Lives for one cycle.
+    fgd_drawn: Option<(u32, u32, u32, u8)>,
     /// Interned pod shapes per job/pod and gang shapes per job, for the per-scan memo of
     /// requests already known not to fit.
     pod_shape: Vec<Vec<u32>>,
@@ -566,6 +569,7 @@ impl ClusterSim {
         let mut sim = ClusterSim {
             profile,
             fgd,
+            fgd_drawn: None,
             config: config.scheduler.clone(),
             pod_order: config.pod_order,
             check_invariants: config.check_invariants,
@@ -1000,7 +1004,7 @@ impl ClusterSim {
         let extra = dra_filter
             .as_ref()
             .map(|f| f as &dyn crate::scheduler::NodeFilter);
-        match range {
+        let node = match range {
             None => self.profile.select_node(
                 req,
                 shape,
@@ -1026,7 +1030,12 @@ impl ClusterSim {
                     extra,
                 )
             }
+        };
+        if let (Some(n), Some(f)) = (node, &self.fgd) {
+            let st = &self.state.cluster.nodes[n as usize];
+            self.fgd_drawn = f.draw_gpu(req, st, chooser).map(|g| (job, pod, n, g));
         }
+        node
     }
 
     /// Reserve: take the pod's resources on `node` (it now holds them).
@@ -1047,7 +1056,10 @@ impl ClusterSim {
             _ => {
                 let st = &self.state.cluster.nodes[node as usize];
                 match &self.fgd {
-                    Some(f) => f.pick_gpus(req, &self.spec.nodes[node as usize], st),
+                    Some(f) => match self.fgd_drawn.take() {
+                        Some((j, p, n, g)) if (j, p, n) == (job, pod, node) => Some(vec![g]),
+                        _ => f.pick_gpus(req, &self.spec.nodes[node as usize], st),
+                    },
                     None => st.pick_gpus(req.gpu),
                 }
             }
@@ -1619,7 +1631,15 @@ pub fn run_with_registry(
     registry: &Registry,
     progress: Option<Progress<'_>>,
 ) -> Result<RunResult, RunError> {
-    run_observed(spec, workload, config, registry, progress, &mut |_, _| {})
+    run_inner(
+        spec,
+        workload,
+        config,
+        registry,
+        progress,
+        &mut |_, _| {},
+        None,
+    )
 }
 
 /// As [`run_with_registry`], showing the model to `observe` each time an instant closes
@@ -1632,6 +1652,37 @@ pub fn run_observed(
     registry: &Registry,
     progress: Option<Progress<'_>>,
     observe: &mut dyn FnMut(&ClusterSim, SimTime),
+) -> Result<RunResult, RunError> {
+    run_inner(spec, workload, config, registry, progress, observe, None)
+}
+
+/// As [`run`], handing the model as it ends to `at_end` (e.g. to read where each pod
+/// was bound) before the result is collected.
+pub fn run_finished(
+    spec: ClusterSpec,
+    workload: Workload,
+    config: &RunConfig,
+    mut at_end: impl FnMut(&ClusterSim),
+) -> Result<RunResult, RunError> {
+    run_inner(
+        spec,
+        workload,
+        config,
+        &Registry::builtin(),
+        None,
+        &mut |_, _| {},
+        Some(&mut at_end),
+    )
+}
+
+fn run_inner(
+    spec: ClusterSpec,
+    workload: Workload,
+    config: &RunConfig,
+    registry: &Registry,
+    progress: Option<Progress<'_>>,
+    observe: &mut dyn FnMut(&ClusterSim, SimTime),
+    at_end: Option<&mut dyn FnMut(&ClusterSim)>,
 ) -> Result<RunResult, RunError> {
     let mut model = ClusterSim::with_registry(spec, workload, config, registry)?;
     let streams = RngStreams::new(config.seed);
@@ -1710,6 +1761,9 @@ pub fn run_observed(
     // reports count them (see docs/output-formats.md).
     let end = stats.now;
     model.state.usage.advance(end);
+    if let Some(f) = at_end {
+        f(&model);
+    }
     let chooser = sim.chooser();
     Ok(result::collect(
         model,

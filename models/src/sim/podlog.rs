@@ -691,8 +691,7 @@ impl PodLog {
                 });
             }
         }
-        self.intervals
-            .sort_by(|a, b| (a.job, a.pod, a.from).cmp(&(b.job, b.pod, b.from)));
+        self.intervals.sort_by_key(|a| (a.job, a.pod, a.from));
         (self.intervals, self.events)
     }
 }
