@@ -212,3 +212,18 @@ fn the_pod_log_does_not_change_the_run() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("events.csv"));
 }
+
+/// The same queues read from Kueue YAML (`scenarios/kubernetes/kueue/cohort-teams.yaml`,
+/// jobs naming LocalQueues) give the same run, pod for pod and event for event.
+#[test]
+fn queues_from_kueue_yaml_give_the_same_run() {
+    let d = tmpdir("podlog-kq-yaml");
+    let dir = root().join("scenarios/tests/kueue-cohort");
+    let inline = dir.join("borrowing-limit.yaml");
+    let yaml = dir.join("borrowing-limit-manifests.yaml");
+    run_ok(&["run", inline.to_str().unwrap(), "--out", "a", "-q"], &d);
+    run_ok(&["run", yaml.to_str().unwrap(), "--out", "b", "-q"], &d);
+    for f in ["jobs.csv", "pods.csv", "events.csv"] {
+        assert_eq!(read(&d.join("a"), f), read(&d.join("b"), f), "{f}");
+    }
+}

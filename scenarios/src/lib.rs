@@ -8,6 +8,7 @@ pub mod dra;
 pub mod faults;
 pub mod fgd;
 pub mod kube_nodes;
+pub mod kueue_manifests;
 pub mod platform;
 pub mod scenario;
 pub mod serving;

@@ -474,8 +474,8 @@ pub fn build_parsed(
         .map(|d| crate::dra::build(path, d, manifests))
         .transpose()?;
     let mut inputs = Vec::new();
-    let workload = build_workload(path, &f.workload, files, &mut inputs)?;
-    let config = RunConfig {
+    let mut workload = build_workload(path, &f.workload, files, &mut inputs)?;
+    let mut config = RunConfig {
         seed: ov.seed.or(f.seed).unwrap_or(42),
         horizon: ov.horizon.or(f.horizon),
         scheduler: f.scheduler.clone(),
@@ -505,6 +505,7 @@ pub fn build_parsed(
         pod_log: false,
         deletions: crate::deletion::build(path, &f.workload.jobs, ov.horizon.or(f.horizon))?,
     };
+    crate::kueue_manifests::resolve(path, &mut config.scheduler.kueue, &mut workload.jobs, files)?;
     validate_scheduler(path, &config.scheduler)?;
     // Checked here, where the file is known (the run would report it without the file).
     models::scheduler::fgd::check_cluster(config.scheduler.placement, &cluster)

@@ -262,7 +262,7 @@ impl<'de> Visitor<'de> for ItemsSeed<'_> {
 }
 
 /// Splits a YAML stream into documents: (first line number, text).
-fn split_documents(text: &str) -> Vec<(u64, String)> {
+pub fn split_documents(text: &str) -> Vec<(u64, String)> {
     let mut docs = Vec::new();
     let mut current = String::new();
     let mut start = 1u64;

@@ -240,6 +240,11 @@ impl Default for WaitForPodsReady {
 pub struct KueueConfig {
     /// ClusterQueues; absent: one queue `default` whose quota is the cluster's GPUs.
     pub cluster_queues: Vec<ClusterQueueDef>,
+    /// Files or folders of Kueue objects (ResourceFlavor, ClusterQueue, LocalQueue) the
+    /// scenario loader reads into `cluster_queues` (the model never reads files; empty by
+    /// the time a run starts).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub manifests: Vec<String>,
     pub queueing_strategy: QueueingStrategy,
     pub wait_for_pods_ready: WaitForPodsReady,
 }
