@@ -84,9 +84,10 @@ WHAT IS EXPLORED (docs/verify.md, Choice points; Faults, failures, the autoscale
              (--jitter), node failures (--fail-nodes)
   state      cluster, jobs, queues, the policy's state, DRA allocations, faults (listed
              node/GPU/link events; seeded failures with their streams), the cluster
-             autoscaler, the network model (flows, rates, step progress, staging, caches):
+             autoscaler, the network model (flows, rates, step progress, staging, caches),
+             inference services (replicas, HPA, traffic streams, request queues):
              snapshotted and fingerprinted, so a state is recognised soundly
-  refused    inference services (services:, traffic:, gateway:, metrics:): exit 2
+  refused    nothing (services run for ever: bounded by the horizon, never VERIFIED)
 
 VERDICTS (docs/verify.md):
   VERIFIED            exhaustive mode, coverage complete: within the model, there is none

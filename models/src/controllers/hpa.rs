@@ -149,6 +149,12 @@ pub struct Stabilizer {
 }
 
 impl Stabilizer {
+    /// The remembered recommendations, oldest first (the verifier's fingerprint reads
+    /// those still inside the window).
+    pub fn recommendations(&self) -> impl Iterator<Item = (SimTime, u32)> + '_ {
+        self.recs.iter().copied()
+    }
+
     /// Remember `rec` made at `now` and return the replicas to apply from `current`.
     pub fn apply(
         &mut self,

@@ -297,6 +297,13 @@ impl ClusterSim {
                 Event::Node(e) => (dt, 9u8, e.node, e.action, e.seeded).hash(&mut h),
                 Event::Autoscaler(e) => (dt, 10u8, e).hash(&mut h),
                 Event::Part(e) => (dt, 11u8, e.part, e.fail, e.seeded).hash(&mut h),
+                // Inference services: through the serving controller's own hook.
+                Event::Serving(e) => {
+                    if let Some(sv) = &self.serving {
+                        12u8.hash(&mut h);
+                        sv.hash_event(&e, dt, &mut h);
+                    }
+                }
                 // A stale completion or timer has no effect when it fires. (`NetFlows`:
                 // the network model hashes its pending flow timer through its own hook.)
                 _ => {}

@@ -1,16 +1,20 @@
 //! What the verifier needs of the run-time state kept outside `SimState` (issue 16 item 5):
-//! the network model's solver and per-job progress (`network.rs`) and the seeded failure
-//! streams (`faults.rs`, `parts.rs`). Both are snapshotted with `SimState` when exhaustive
-//! mode takes a snapshot to continue from, restored with it, and hashed into the state
-//! fingerprint through their own hooks ([`super::network::NetRuntime::hash_state`],
-//! [`super::faults::FaultRuntime::hash_runtime`]). Runs with neither are untouched: no
-//! snapshot is taken and nothing is hashed, so their fingerprints are the same as before.
+//! the network model's solver and per-job progress (`network.rs`), the seeded failure
+//! streams (`faults.rs`, `parts.rs`) and the inference services' controller (`serving.rs`:
+//! replicas, HPA, traffic sources, request queues). All are snapshotted with `SimState`
+//! when exhaustive mode takes a snapshot to continue from, restored with it, and hashed
+//! into the state fingerprint through their own hooks
+//! ([`super::network::NetRuntime::hash_state`],
+//! [`super::faults::FaultRuntime::hash_runtime`], `ServingRuntime::hash_state`). Runs with
+//! none of them are untouched: no snapshot is taken and nothing is hashed, so their
+//! fingerprints are the same as before.
 
 use sim_core::SimTime;
 
 use super::ClusterSim;
 use super::faults::FaultRuntime;
 use super::network::NetRuntime;
+use super::serving::ServingRuntime;
 
 /// The run-time state outside `SimState` that a verifier snapshot must carry (the fault
 /// runtime whole: with the network it also keeps which links are down).
@@ -18,19 +22,38 @@ use super::network::NetRuntime;
 pub struct RuntimeSnapshot {
     net: Option<NetRuntime>,
     faults: Option<FaultRuntime>,
+    serving: Option<Box<ServingRuntime>>,
 }
 
 impl ClusterSim {
     /// Does this run keep state that decides its future outside `SimState`: the network
-    /// model, or seeded (MTBF) node or GPU failures, whose streams advance as they draw?
+    /// model, seeded (MTBF) node or GPU failures, whose streams advance as they draw, or
+    /// inference services?
     pub fn runtime_outside_state(&self) -> bool {
-        self.net.is_some() || self.seeded_faults()
+        self.net.is_some() || self.seeded_faults() || self.serving.is_some()
     }
 
     fn seeded_faults(&self) -> bool {
         self.faults
             .as_ref()
             .is_some_and(|f| f.config.seeded.is_some())
+    }
+
+    /// Is job `j` an inference service's replica slot (submitted by the serving
+    /// controller, not by the trace)?
+    pub fn is_replica_slot(&self, j: u32) -> bool {
+        self.serving.as_ref().is_some_and(|s| s.is_replica(j))
+    }
+
+    /// Schedule the serving controller's first events (its start, the HPA syncs, the
+    /// first arrivals, the scrapes) on `sim`, as `orrery run` does after the trace's
+    /// submissions and before the fault events.
+    pub fn schedule_serving_events(&mut self, sim: &mut sim_core::Simulation<super::Event>) {
+        if let Some(sv) = self.serving.as_mut() {
+            for (at, ev) in sv.initial_events() {
+                sim.schedule_at(at, ev);
+            }
+        }
     }
 
     /// A copy of that state (`None` when there is none), to restore with the `SimState`
@@ -41,6 +64,7 @@ impl ClusterSim {
             net: self.net.clone(),
             // With the network, listed link faults keep which links are down here too.
             faults: self.faults.clone(),
+            serving: self.serving.clone(),
         })
     }
 
@@ -51,6 +75,9 @@ impl ClusterSim {
         }
         if s.faults.is_some() {
             self.faults = s.faults;
+        }
+        if s.serving.is_some() {
+            self.serving = s.serving;
         }
     }
 
@@ -63,6 +90,10 @@ impl ClusterSim {
         if let Some(f) = &self.faults {
             h.write_u8(0xe2);
             f.hash_runtime(now, h);
+        }
+        if let Some(sv) = &self.serving {
+            h.write_u8(0xe3);
+            sv.hash_state(now, h);
         }
     }
 }

@@ -23,7 +23,8 @@
 //!   (k × `scrape_interval`, once the instant is closed) as docs/platform.md describes.
 //!
 //! The controller's state lives outside `SimState` (it holds floating-point sums and
-//! RNG streams): `orrery verify` refuses scenarios with services.
+//! RNG streams): `orrery verify` snapshots it with `SimState` (`explore.rs`) and
+//! fingerprints what of it decides the future (`serving/verify_hash.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -44,6 +45,8 @@ use crate::platform::{
 use crate::resources::{GpuRequest, PodRequest};
 use crate::state::NodeCondition;
 use crate::workload::{JobSpec, Workload};
+
+mod verify_hash;
 
 /// A replica's run time: it runs until it is deleted (146 years, never reached).
 const FOREVER: SimDuration = SimDuration(u64::MAX / 4);
@@ -205,8 +208,9 @@ struct Source {
     prev: Option<SimTime>,
 }
 
-/// The controller's run-time state and record.
-#[derive(Debug)]
+/// The controller's run-time state and record (cloned whole into a verifier snapshot,
+/// `explore.rs`; hashed by `verify_hash.rs`).
+#[derive(Clone, Debug)]
 pub struct ServingRuntime {
     cfg: ServingConfig,
     first_job: u32,

@@ -21,8 +21,14 @@
 //!   are snapshotted and fingerprinted (`NetRuntime::hash_state`); nodes are told apart
 //!   (a node's place in the fabric decides its traffic) and jobs are not relabelled (the
 //!   solver's flows belong to jobs by index).
-//! * **Refused**: inference services (their controllers' state is outside `SimState`):
-//!   a VERIFIED would not be sound.
+//! * **Inference services** (`services:`): the serving controller's replicas, HPA,
+//!   traffic streams and request queues are snapshotted and fingerprinted
+//!   (`ServingRuntime::hash_state`, its pending events through `hash_event`); nodes are
+//!   told apart (a `preempt` service makes room on the first node, by index, where its
+//!   replica fits) and jobs are not relabelled (replica slots are identical jobs that the
+//!   controller tells apart by creation order). Services run for ever, so every schedule
+//!   ends at the horizon: coverage holds up to it, never a VERIFIED for all time.
+//! * **Refused**: nothing.
 
 use serde::{Deserialize, Serialize};
 use sim_core::SimTime;
@@ -42,20 +48,10 @@ pub(super) fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-/// Why `p` cannot be explored soundly, if it cannot.
-pub fn unsupported(p: &Problem) -> Option<VerifyError> {
-    let no = |field: &str, msg: &str| {
-        Some(VerifyError::Unsupported {
-            field: field.into(),
-            msg: msg.into(),
-        })
-    };
-    if p.config.serving.is_some() {
-        return no(
-            "services",
-            "verify does not explore inference services (request arrivals, HPA syncs, replica scaling): their state is not part of the snapshot-able state; remove services:, traffic:, gateway: and metrics: to verify the scheduling alone, or use `orrery run`",
-        );
-    }
+/// Why `p` cannot be explored soundly, if it cannot. Nothing is refused today (inference
+/// services were, until their controller's state was snapshotted and fingerprinted); the
+/// hook stays for the next controller whose state is not.
+pub fn unsupported(_p: &Problem) -> Option<VerifyError> {
     None
 }
 
@@ -66,6 +62,7 @@ pub fn unsupported(p: &Problem) -> Option<VerifyError> {
 pub(super) fn nodes_distinguished(c: &RunConfig) -> bool {
     c.autoscaler.is_some()
         || c.network.is_some()
+        || c.serving.is_some()
         || c.faults.as_ref().is_some_and(|f| {
             !f.events.is_empty() || !f.part_events.is_empty() || f.seeded.is_some()
         })
@@ -79,9 +76,12 @@ pub fn nodes_merged(p: &Problem) -> bool {
 
 /// Identical jobs may be relabelled only when nothing job-specific tells them apart:
 /// not with per-job checkpoint settings, nor on the network model (its flows, progress
-/// and per-job datasets are kept by job index).
+/// and per-job datasets are kept by job index), nor with services (replica slots are
+/// kept by job index).
 pub(super) fn jobs_interchangeable(c: &RunConfig) -> bool {
-    c.faults.as_ref().is_none_or(|f| f.checkpoints.is_empty()) && c.network.is_none()
+    c.faults.as_ref().is_none_or(|f| f.checkpoints.is_empty())
+        && c.network.is_none()
+        && c.serving.is_none()
 }
 
 /// The nodes the explorer may fail now: the Ready ones, while fewer than `budget`

@@ -356,17 +356,21 @@ impl Runner {
             sim.set_simultaneous_order(SimultaneousOrder::Chooser);
         }
         for (i, j) in model.workload.jobs.iter().enumerate() {
-            sim.schedule_at(j.submit, Event::Submit(i as u32));
+            // Replica slots are submitted by the serving controller.
+            if !model.is_replica_slot(i as u32) {
+                sim.schedule_at(j.submit, Event::Submit(i as u32));
+            }
         }
         let mut model = model;
+        model.schedule_serving_events(&mut sim);
         model.schedule_node_events(&mut sim);
         let horizon = config.horizon.map(|h| SimTime::ZERO + h);
         let stop = StopAt {
             horizon: horizon.unwrap_or(SimTime::MAX),
             max_events: opts.max_events,
         };
-        // The network model's and seeded streams' run-time state is snapshotted with
-        // `SimState` (`ClusterSim::runtime_snapshot`).
+        // The network model's, seeded streams' and serving controller's run-time state is
+        // snapshotted with `SimState` (`ClusterSim::runtime_snapshot`).
         let snapshots = exhaustive;
         let mut r = Runner {
             model,
