@@ -355,8 +355,7 @@ impl Profile {
                 ..
             } = scratch;
             if let Some(Some(table)) = tables.get_mut(sh as usize) {
-                for idx in 0..table.cells.len() {
-                    let ver = version[idx];
+                for (idx, &ver) in version.iter().enumerate().take(table.cells.len()) {
                     if table.cells[idx].0 != ver {
                         let v = self.verdict(pod, spec, cs, idx, extra);
                         table.put(idx, ver, v);
