@@ -421,6 +421,12 @@ impl ScorePlugin for FgdScore {
     fn normalizes(&self) -> bool {
         self.0.policy == Policy::BestFit
     }
+    /// BestFit's `(raw - lo) * 100 / (hi - lo)` is 100 exactly at `raw == hi` and below
+    /// 100 for every `lo <= raw < hi` (all 0 when `hi == lo`): the best nodes are those of
+    /// the best raw score.
+    fn normalize_keeps_best(&self) -> bool {
+        true
+    }
 }
 
 /// Put an FGD-family placement into a profile: its Score plugin replaces the policy's

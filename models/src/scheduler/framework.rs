@@ -10,6 +10,7 @@ use std::fmt::Debug;
 
 use sim_core::Chooser;
 
+use super::best_tree::BestTree;
 use crate::cluster::{ClusterSpec, NodeSpec};
 use crate::resources::PodRequest;
 use crate::state::{ClusterState, Misfit, NodeState};
@@ -37,6 +38,12 @@ pub trait ScorePlugin: Debug + Send + Sync {
     /// cannot be memoised per node).
     fn normalizes(&self) -> bool {
         false
+    }
+    /// Whether the nodes of the best normalised score are exactly those of the best raw
+    /// score (always so without normalisation); then a shape's best nodes can be kept
+    /// across cycles by raw score.
+    fn normalize_keeps_best(&self) -> bool {
+        !self.normalizes()
     }
 }
 
@@ -87,12 +94,32 @@ pub struct Scratch {
     tables: Vec<Option<MemoTable>>,
     /// Cells held by `tables`.
     cells: usize,
+    /// Nodes invalidated, in order (`log[i]` is change number `log_base + i`): a shape's
+    /// best-node tree catches up by re-scoring only the nodes logged since its last scan.
+    log: Vec<u32>,
+    log_base: u64,
 }
 
 const INFEASIBLE: i64 = i64::MIN;
 
-/// One shape's memo: per node, (node version, verdict).
-type MemoTable = Box<[(u64, i64)]>;
+/// One shape's memo: per node, (node version, verdict); and, once the shape has had a
+/// full scan, the best nodes by verdict (kept in step with the cells) and the change
+/// number up to which every cell is current.
+#[derive(Debug)]
+struct MemoTable {
+    cells: Box<[(u64, i64)]>,
+    best: Option<(BestTree, Option<u64>)>,
+}
+
+impl MemoTable {
+    /// Store `value` as `node`'s verdict at version `ver`.
+    fn put(&mut self, node: usize, ver: u64, value: i64) {
+        self.cells[node] = (ver, value);
+        if let Some((tree, _)) = &mut self.best {
+            tree.set(node, value);
+        }
+    }
+}
 
 /// Most (shape, node) cells the per-shape memo tables hold (16 bytes each: 32 MiB); shapes
 /// beyond it fall back to the one-entry-per-node memo.
@@ -106,6 +133,12 @@ impl Scratch {
         }
         if let Some(v) = self.version.get_mut(node as usize) {
             *v += 1;
+            if self.log.len() >= 4 * self.version.len() + 1024 {
+                // Trees behind the dropped changes rescan every node's version instead.
+                self.log_base += self.log.len() as u64;
+                self.log.clear();
+            }
+            self.log.push(node);
         }
     }
 
@@ -118,6 +151,8 @@ impl Scratch {
             self.version.resize(total, 1);
             self.tables.clear();
             self.cells = 0;
+            self.log_base += self.log.len() as u64;
+            self.log.clear();
         }
     }
 
@@ -125,7 +160,7 @@ impl Scratch {
     fn recall(&self, shape: u32, node: usize) -> Option<i64> {
         match self.tables.get(shape as usize) {
             Some(Some(t)) => {
-                let (v, x) = t[node];
+                let (v, x) = t.cells[node];
                 (v == self.version[node]).then_some(x)
             }
             _ => match self.memo[node] {
@@ -146,8 +181,32 @@ impl Scratch {
         match self.tables.get_mut(sh) {
             Some(Some(_)) => true,
             Some(slot) if room => {
-                *slot = Some(vec![(0, 0); n].into_boxed_slice());
+                *slot = Some(MemoTable {
+                    cells: vec![(0, 0); n].into_boxed_slice(),
+                    best: None,
+                });
                 self.cells += n;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether `shape` has a memo table with a best-node tree (made now, from the
+    /// table's cells, if [`MEMO_CELLS`] allow).
+    fn tree(&mut self, shape: u32) -> bool {
+        if !self.table(shape) {
+            return false;
+        }
+        let n = self.memo.len();
+        let room = self.cells + 2 * n.next_power_of_two() <= MEMO_CELLS;
+        match self.tables.get_mut(shape as usize) {
+            Some(Some(MemoTable { best: Some(_), .. })) => true,
+            Some(Some(t)) if room => {
+                // Filled from the cells at its first scan (`synced` is `None`).
+                let tree = BestTree::new(n, INFEASIBLE);
+                self.cells += tree.cells();
+                t.best = Some((tree, None));
                 true
             }
             _ => false,
@@ -158,7 +217,7 @@ impl Scratch {
         if self.table(shape)
             && let Some(Some(t)) = self.tables.get_mut(shape as usize)
         {
-            t[node] = (self.version[node], value);
+            t.put(node, self.version[node], value);
             return;
         }
         self.memo[node] = Some((shape, value));
@@ -233,6 +292,58 @@ impl Profile {
         // every node then (so `*start` comes back where it was), and whose best nodes are
         // put in node-index order too; normalisation does not depend on the order.
         let full = shape.filter(|_| want >= n && range.is_none() && !self.merge_identical_nodes);
+        // The same full scan, with the shape's best nodes kept in a tree across cycles:
+        // only the nodes changed since the shape's last scan are re-scored, and the pick
+        // is the chooser's among the best nodes in node-index order, as below.
+        if let Some(sh) = full
+            && self.scorers.iter().all(|(p, _)| p.normalize_keeps_best())
+            && scratch.tree(sh)
+        {
+            let Scratch {
+                version,
+                tables,
+                log,
+                log_base,
+                ..
+            } = scratch;
+            if let Some(Some(table)) = tables.get_mut(sh as usize) {
+                let synced = table.best.as_ref().and_then(|b| b.1);
+                match synced.and_then(|p| p.checked_sub(*log_base)) {
+                    Some(off) => {
+                        for &idx in log.get(off as usize..).unwrap_or(&[]) {
+                            let idx = idx as usize;
+                            let ver = version[idx];
+                            if table.cells[idx].0 != ver {
+                                let v = self.verdict(pod, spec, cs, idx, extra);
+                                table.put(idx, ver, v);
+                            }
+                        }
+                    }
+                    None => {
+                        // First scan, or changes dropped from the log: refresh every
+                        // stale cell, then rebuild the tree from the cells.
+                        for (idx, (cell, &ver)) in
+                            table.cells.iter_mut().zip(version.iter()).enumerate()
+                        {
+                            if cell.0 != ver {
+                                *cell = (ver, self.verdict(pod, spec, cs, idx, extra));
+                            }
+                        }
+                        if let Some((tree, _)) = &mut table.best {
+                            tree.rebuild(table.cells.iter().map(|c| c.1));
+                        }
+                    }
+                }
+                if let Some((tree, synced)) = &mut table.best {
+                    *synced = Some(*log_base + log.len() as u64);
+                    return match tree.feasible() {
+                        0 => None,
+                        1 => Some(tree.kth_best(0) as u32),
+                        _ => Some(tree.kth_best(chooser.choose(tree.best_count())) as u32),
+                    };
+                }
+            }
+        }
         if let Some(sh) = full
             && scratch.table(sh)
         {
@@ -244,10 +355,12 @@ impl Profile {
                 ..
             } = scratch;
             if let Some(Some(table)) = tables.get_mut(sh as usize) {
-                for (idx, (cell, &ver)) in table.iter_mut().zip(version.iter()).enumerate() {
-                    if cell.0 != ver {
-                        *cell = (ver, self.verdict(pod, spec, cs, idx, extra));
+                for (idx, &ver) in version.iter().enumerate().take(table.cells.len()) {
+                    if table.cells[idx].0 != ver {
+                        let v = self.verdict(pod, spec, cs, idx, extra);
+                        table.put(idx, ver, v);
                     }
+                    let cell = table.cells[idx];
                     if cell.1 != INFEASIBLE {
                         feasible.push(idx as u32);
                         totals.push(cell.1);

@@ -1,5 +1,6 @@
 //! Scheduler policies, built from framework plugins.
 
+pub mod best_tree;
 pub mod fgd;
 pub mod framework;
 pub mod plugins;
