@@ -210,21 +210,9 @@ struct Read {
 
 /// A YAML error at its line in the file (`first_line` is the document's first line).
 fn yaml_error(file: &str, first_line: u64, kind: &str, e: &serde_saphyr::Error) -> String {
-    let (line, column) = e
-        .location()
-        .map(|l| (l.line(), l.column()))
-        .unwrap_or((1, 1));
-    let opts = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
-    let mut message = e.without_snippet().render_with_options(opts);
-    // The rendered text ends with its own (document-relative) location: drop it.
-    if let Some(at) = message.rfind(" at line ") {
-        message.truncate(at);
-    }
-    let message = message.trim().trim_start_matches("error: ");
-    format!(
-        "{file}:{}:{column}: {kind}: {message}",
-        first_line + line.saturating_sub(1)
-    )
+    let (line, column, message) = models::dra::manifests::yaml_error_at(first_line, e);
+    let message = message.trim_start_matches("error: ");
+    format!("{file}:{line}:{column}: {kind}: {message}")
 }
 
 fn parse_doc(read: &mut Read, file: &str, line: u64, doc: &str) -> Result<(), String> {

@@ -321,7 +321,9 @@ fn strict(
     }
 }
 
-fn yaml_error(file: &str, first_line: u64, e: &serde_saphyr::Error) -> DraError {
+/// Where a YAML error of a document starting at `first_line` stands in its file, and its
+/// message without the snippet and the document-relative location: `(line, column, msg)`.
+pub fn yaml_error_at(first_line: u64, e: &serde_saphyr::Error) -> (u64, u64, String) {
     let (line, column) = e
         .location()
         .map(|l| (l.line(), l.column()))
@@ -332,11 +334,20 @@ fn yaml_error(file: &str, first_line: u64, e: &serde_saphyr::Error) -> DraError 
     if let Some(at) = message.rfind(" at line ") {
         message.truncate(at);
     }
+    (
+        first_line + line.saturating_sub(1),
+        column,
+        message.trim().to_string(),
+    )
+}
+
+fn yaml_error(file: &str, first_line: u64, e: &serde_saphyr::Error) -> DraError {
+    let (line, column, message) = yaml_error_at(first_line, e);
     DraError::Manifest {
         file: file.to_string(),
-        line: first_line + line.saturating_sub(1),
+        line,
         column,
-        message: message.trim().to_string(),
+        message,
     }
 }
 

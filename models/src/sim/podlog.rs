@@ -9,8 +9,11 @@
 //! same run as without it (same outputs, same fingerprints); it is off unless
 //! [`super::RunConfig::pod_log`] asks for it.
 //!
-//! A pending pod's reason is the one it has at the end of the instant, as `kubectl
-//! describe pod` would show it then:
+//! A pending pod's reason is made at the end of an instant in which what it depends on
+//! changed (a cheap [`Key`]: the pod's state, whether its shape fits some Ready node, the
+//! Ready node count, the job's queue state; the policy's own reason when the cluster
+//! signature changed), so the counts inside a FitError are those of the moment the reason
+//! began:
 //! * Kueue, workload without quota: Kueue's own message for the workload's `QuotaReserved`
 //!   condition (`couldn't assign flavors to pod set main: insufficient unused quota …`,
 //!   from the admission core's flavor assigner);
