@@ -345,6 +345,7 @@ fn load_scenario(args: &RunArgs, ov: &Overrides) -> Result<Scenario, ScenarioErr
                 node_selector: Default::default(),
                 node_affinity: Vec::new(),
                 tolerations: Vec::new(),
+                template: None,
             }];
             scenarios::build_parsed(&p.display().to_string(), f, &DirSource(PathBuf::new()), ov)
         }

@@ -9,6 +9,7 @@ pub mod faults;
 pub mod fgd;
 pub mod kube_nodes;
 pub mod kueue_manifests;
+pub mod workload_manifests;
 pub mod platform;
 pub mod scenario;
 pub mod serving;

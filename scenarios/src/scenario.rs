@@ -134,6 +134,9 @@ pub struct WorkloadDef {
     pub traces: Vec<TraceDef>,
     #[serde(default)]
     pub jobs: Vec<InlineJob>,
+    /// Jobs from Kubernetes workload manifests (see `crate::workload_manifests`).
+    #[serde(default)]
+    pub manifests: Vec<crate::workload_manifests::ManifestDef>,
     /// How pods of simultaneously submitted jobs reach the queue.
     #[serde(default)]
     pub pod_order: PodOrder,
@@ -164,6 +167,9 @@ pub struct TraceDef {
     pub node_affinity: Vec<crate::constraints::TermDef>,
     #[serde(default)]
     pub tolerations: Vec<crate::constraints::TolerationDef>,
+    /// A workload manifest whose pods, queue and priority every job of the trace takes
+    /// (see `crate::workload_manifests::apply_template`).
+    pub template: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -984,6 +990,18 @@ fn build_workload(
             tolerations: t.tolerations.clone(),
         }
         .build(path, &format!("workload.traces[{i}]"))?;
+        if let Some(tpl) = &t.template {
+            if c.is_some() {
+                return Err(invalid(
+                    path,
+                    &format!("workload.traces[{i}].template"),
+                    "a template gives the pods' constraints: drop the trace's node_selector, node_affinity and tolerations",
+                ));
+            }
+            let field = format!("workload.traces[{i}].template");
+            crate::workload_manifests::apply_template(path, &field, tpl, files, &mut js)?;
+            inputs.push(tpl.clone());
+        }
         if c.is_some() {
             for p in js.iter_mut().flat_map(|j| j.pods.iter_mut()) {
                 p.constraints.clone_from(&c);
@@ -1078,8 +1096,18 @@ fn build_workload(
             queue: j.queue.clone(),
         });
     }
+    jobs.extend(crate::workload_manifests::build(
+        path,
+        &def.manifests,
+        files,
+        inputs,
+    )?);
     if jobs.is_empty() {
-        return Err(invalid(path, "workload", "no jobs: give traces or jobs"));
+        return Err(invalid(
+            path,
+            "workload",
+            "no jobs: give traces, jobs or manifests",
+        ));
     }
     let mut w = Workload { jobs };
     w.sort_by_submit();
