@@ -480,7 +480,10 @@ pub fn build_parsed(
         .map(|d| crate::dra::build(path, d, manifests))
         .transpose()?;
     let mut inputs = Vec::new();
-    let mut workload = build_workload(path, &f.workload, files, &mut inputs)?;
+    // Kueue's queue-name label of workload manifests is read only when Kueue queues exist.
+    let kueue = &f.scheduler.kueue;
+    let queue_labels = !kueue.cluster_queues.is_empty() || !kueue.manifests.is_empty();
+    let mut workload = build_workload(path, &f.workload, files, &mut inputs, queue_labels)?;
     let mut config = RunConfig {
         seed: ov.seed.or(f.seed).unwrap_or(42),
         horizon: ov.horizon.or(f.horizon),
@@ -961,6 +964,7 @@ fn build_workload(
     def: &WorkloadDef,
     files: &dyn FileSource,
     inputs: &mut Vec<String>,
+    queue_labels: bool,
 ) -> Result<Workload, ScenarioError> {
     if def.max_gpus_per_pod == 0 {
         return Err(invalid(
@@ -999,7 +1003,14 @@ fn build_workload(
                 ));
             }
             let field = format!("workload.traces[{i}].template");
-            crate::workload_manifests::apply_template(path, &field, tpl, files, &mut js)?;
+            crate::workload_manifests::apply_template(
+                path,
+                &field,
+                tpl,
+                files,
+                &mut js,
+                queue_labels,
+            )?;
             inputs.push(tpl.clone());
         }
         if c.is_some() {
@@ -1101,6 +1112,7 @@ fn build_workload(
         &def.manifests,
         files,
         inputs,
+        queue_labels,
     )?);
     if jobs.is_empty() {
         return Err(invalid(

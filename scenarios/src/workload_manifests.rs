@@ -130,6 +130,8 @@ struct Crd<S> {
 }
 
 /// kubernetes-sigs/jobset `api/jobset/v1alpha2/jobset_types.go` `JobSetSpec`.
+// Fields that do not change scheduling are read only to be accepted.
+#[allow(dead_code)]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct JobSetSpec {
@@ -161,6 +163,8 @@ struct StartupPolicy {
     startup_policy_order: String,
 }
 
+// Fields that do not change scheduling are read only to be accepted.
+#[allow(dead_code)]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ReplicatedJob {
@@ -176,6 +180,8 @@ struct ReplicatedJob {
 }
 
 /// kubeflow/training-operator `pkg/apis/kubeflow.org/v1` `PyTorchJobSpec`.
+// Fields that do not change scheduling are read only to be accepted.
+#[allow(dead_code)]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PyTorchJobSpec {
@@ -189,6 +195,8 @@ struct PyTorchJobSpec {
 }
 
 /// `RunPolicy` of training-operator v1 and mpi-operator v2beta1 (the same fields).
+// Fields that do not change scheduling are read only to be accepted.
+#[allow(dead_code)]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RunPolicy {
@@ -208,6 +216,8 @@ struct RunPolicy {
     managed_by: Option<String>,
 }
 
+// Fields that do not change scheduling are read only to be accepted.
+#[allow(dead_code)]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SchedulingPolicy {
@@ -224,6 +234,8 @@ struct SchedulingPolicy {
 }
 
 /// `ReplicaSpec` (training-operator v1, mpi-operator v2beta1).
+// Fields that do not change scheduling are read only to be accepted.
+#[allow(dead_code)]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ReplicaSpec {
@@ -237,6 +249,8 @@ struct ReplicaSpec {
 }
 
 /// kubeflow/mpi-operator `pkg/apis/kubeflow/v2beta1/types.go` `MPIJobSpec`.
+// Fields that do not change scheduling are read only to be accepted.
+#[allow(dead_code)]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct MpiJobSpec {
@@ -256,6 +270,8 @@ struct MpiJobSpec {
 }
 
 /// ray-project/kuberay `ray-operator/apis/ray/v1/raycluster_types.go` `RayClusterSpec`.
+// Fields that do not change scheduling are read only to be accepted.
+#[allow(dead_code)]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RayClusterSpec {
@@ -278,6 +294,8 @@ struct RayClusterSpec {
     worker_group_specs: Vec<WorkerGroupSpec>,
 }
 
+// Fields that do not change scheduling are read only to be accepted.
+#[allow(dead_code)]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct HeadGroupSpec {
@@ -292,6 +310,8 @@ struct HeadGroupSpec {
     service_type: Option<String>,
 }
 
+// Fields that do not change scheduling are read only to be accepted.
+#[allow(dead_code)]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct WorkerGroupSpec {
@@ -318,6 +338,8 @@ struct WorkerGroupSpec {
 }
 
 /// ray-project/kuberay `ray-operator/apis/ray/v1/rayjob_types.go` `RayJobSpec`.
+// Fields that do not change scheduling are read only to be accepted.
+#[allow(dead_code)]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RayJobSpec {
@@ -397,7 +419,7 @@ fn dotted(segs: &[Seg]) -> String {
 fn sub<'a>(v: &'a serde_json::Value, segs: &[Seg]) -> Option<&'a serde_json::Value> {
     segs.iter().try_fold(v, |v, seg| match seg {
         Seg::Key(k) => v.get(k.as_str()),
-        Seg::Index(i) => v.get(*i),
+        Seg::Index(i) => v.get(i.to_owned()),
     })
 }
 
@@ -1317,12 +1339,15 @@ fn read(
     parse_file(&display, &text).map_err(|e| invalid(path, field, e))
 }
 
-/// The jobs of `workload.manifests`.
+/// The jobs of `workload.manifests`. `queue_labels`: whether the scenario defines Kueue
+/// queues, so that the `kueue.x-k8s.io/queue-name` label is read (a cluster without them
+/// ignores it: the jobs go to the one default queue).
 pub fn build(
     path: &str,
     defs: &[ManifestDef],
     files: &dyn FileSource,
     inputs: &mut Vec<String>,
+    queue_labels: bool,
 ) -> Result<Vec<JobSpec>, ScenarioError> {
     let mut jobs: Vec<JobSpec> = Vec::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
@@ -1370,7 +1395,7 @@ pub fn build(
                 duration: d.run_time.or(o.run_time).unwrap_or(models::NO_RUN_TIME),
                 pods: o.pods,
                 priority,
-                queue: o.queue,
+                queue: o.queue.filter(|_| queue_labels),
             });
         }
         inputs.push(d.file.clone());
@@ -1380,13 +1405,15 @@ pub fn build(
 
 /// Applies a trace's `template` (one workload object) to every job of the trace: the
 /// pods (count, requests, constraints), the queue and the priority come from the
-/// template; id, arrival and run time stay the row's.
+/// template (the queue only with `queue_labels`, as in [`build`]); id, arrival and run
+/// time stay the row's.
 pub fn apply_template(
     path: &str,
     field: &str,
     name: &str,
     files: &dyn FileSource,
     jobs: &mut [JobSpec],
+    queue_labels: bool,
 ) -> Result<(), ScenarioError> {
     let objects = read(path, field, name, files)?;
     let [o] = objects.as_slice() else {
@@ -1411,7 +1438,7 @@ pub fn apply_template(
     }
     for j in jobs.iter_mut() {
         j.pods.clone_from(&o.pods);
-        j.queue.clone_from(&o.queue);
+        j.queue = o.queue.clone().filter(|_| queue_labels);
         j.priority = o.priority.unwrap_or(0);
     }
     Ok(())
