@@ -9,12 +9,12 @@ pub mod faults;
 pub mod fgd;
 pub mod kube_nodes;
 pub mod kueue_manifests;
-pub mod workload_manifests;
 pub mod platform;
 pub mod scenario;
 pub mod serving;
 pub mod trace;
 pub mod vary;
+pub mod workload_manifests;
 
 pub use scenario::{
     ClusterDef, DirSource, FileSource, Overrides, Scenario, ScenarioError, ScenarioFile, TraceDef,

@@ -639,7 +639,10 @@ impl Amounts {
     }
 }
 
-fn quantity(q: &k8s_openapi::apimachinery::pkg::api::resource::Quantity, at: &str) -> Result<Quantity, String> {
+fn quantity(
+    q: &k8s_openapi::apimachinery::pkg::api::resource::Quantity,
+    at: &str,
+) -> Result<Quantity, String> {
     let v = Quantity::parse(&q.0).map_err(|e| format!("{at}: {e}"))?;
     if v.signum() < 0 {
         return Err(format!("{at}: must not be negative, got {}", q.0));
@@ -737,7 +740,9 @@ fn pod_shape(t: &PodTemplateSpec, at: &str) -> Result<PodShape, String> {
     };
     let at = format!("{at}.spec");
     if spec.containers.is_empty() {
-        return Err(format!("{at}.containers: a pod needs at least one container"));
+        return Err(format!(
+            "{at}.containers: a pod needs at least one container"
+        ));
     }
     if spec.resources.is_some() {
         return Err(format!(
@@ -787,8 +792,8 @@ fn pod_shape(t: &PodTemplateSpec, at: &str) -> Result<PodShape, String> {
     }
     // Kubernetes rounds a request up to its unit (1m CPU, 1 byte); here to 1 MiB.
     let cpu_milli = u64::try_from(ceil_div(total.cpu.nanos(), 1_000_000)).unwrap_or(u64::MAX);
-    let memory_mib =
-        u64::try_from(ceil_div(total.memory.nanos(), 1_000_000_000 * (1 << 20))).unwrap_or(u64::MAX);
+    let memory_mib = u64::try_from(ceil_div(total.memory.nanos(), 1_000_000_000 * (1 << 20)))
+        .unwrap_or(u64::MAX);
     for (what, v) in [("cpu", cpu_milli), ("memory", memory_mib)] {
         if v > MAX_QUANTITY {
             return Err(format!(
@@ -812,23 +817,28 @@ fn pod_shape(t: &PodTemplateSpec, at: &str) -> Result<PodShape, String> {
         if aff
             .pod_affinity
             .as_ref()
-            .and_then(|p| p.required_during_scheduling_ignored_during_execution.as_ref())
+            .and_then(|p| {
+                p.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
             .is_some_and(|v| !v.is_empty())
             || aff
                 .pod_anti_affinity
                 .as_ref()
-                .and_then(|p| p.required_during_scheduling_ignored_during_execution.as_ref())
+                .and_then(|p| {
+                    p.required_during_scheduling_ignored_during_execution
+                        .as_ref()
+                })
                 .is_some_and(|v| !v.is_empty())
         {
             return Err(format!(
                 "{at}.affinity: required pod affinity and anti-affinity are not modelled (only node affinity; preferred terms are ignored)"
             ));
         }
-        if let Some(req) = aff
-            .node_affinity
-            .as_ref()
-            .and_then(|n| n.required_during_scheduling_ignored_during_execution.as_ref())
-        {
+        if let Some(req) = aff.node_affinity.as_ref().and_then(|n| {
+            n.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        }) {
             for (t, term) in req.node_selector_terms.iter().enumerate() {
                 if term.match_fields.as_ref().is_some_and(|m| !m.is_empty()) {
                     return Err(format!(
@@ -850,7 +860,12 @@ fn pod_shape(t: &PodTemplateSpec, at: &str) -> Result<PodShape, String> {
             }
         }
     }
-    for (i, s) in spec.topology_spread_constraints.iter().flatten().enumerate() {
+    for (i, s) in spec
+        .topology_spread_constraints
+        .iter()
+        .flatten()
+        .enumerate()
+    {
         if s.when_unsatisfiable == "DoNotSchedule" {
             return Err(format!(
                 "{at}.topologySpreadConstraints[{i}]: whenUnsatisfiable DoNotSchedule is not modelled (ScheduleAnyway ones are ignored)"
@@ -868,12 +883,10 @@ fn pod_shape(t: &PodTemplateSpec, at: &str) -> Result<PodShape, String> {
             effect: t.effect.clone().unwrap_or_default(),
         })
         .collect();
-    let constraints = c
-        .build("", &at)
-        .map_err(|e| match e {
-            ScenarioError::Invalid { field, msg, .. } => format!("{field}: {msg}"),
-            other => other.to_string(),
-        })?;
+    let constraints = c.build("", &at).map_err(|e| match e {
+        ScenarioError::Invalid { field, msg, .. } => format!("{field}: {msg}"),
+        other => other.to_string(),
+    })?;
     Ok(PodShape {
         pod: PodRequest {
             cpu_milli,
@@ -923,14 +936,15 @@ impl Builder {
     fn role(&mut self, name: String, n: u32, t: &PodTemplateSpec, at: &str) -> Result<(), String> {
         let shape = pod_shape(t, at)?;
         if self.pods.len() as u64 + u64::from(n) > u64::from(MAX_PODS_PER_JOB) {
-            return Err(format!("{at}: more than {MAX_PODS_PER_JOB} pods in one job"));
+            return Err(format!(
+                "{at}: more than {MAX_PODS_PER_JOB} pods in one job"
+            ));
         }
         self.priority = self.priority.or(shape.priority);
         if self.priority_class.is_none() {
             self.priority_class = shape.priority_class;
         }
-        self.pods
-            .extend(std::iter::repeat_n(shape.pod, n as usize));
+        self.pods.extend(std::iter::repeat_n(shape.pod, n as usize));
         self.roles.push((name, n));
         Ok(())
     }
@@ -1002,7 +1016,10 @@ fn ray_cluster(b: &mut Builder, s: &RayClusterSpec, at: &str) -> Result<(), Stri
             None => min,
         }
         .clamp(min, max);
-        let hosts = count(g.num_of_hosts.unwrap_or(1).max(1), &format!("{here}.numOfHosts"))?;
+        let hosts = count(
+            g.num_of_hosts.unwrap_or(1).max(1),
+            &format!("{here}.numOfHosts"),
+        )?;
         let n = replicas
             .checked_mul(hosts)
             .filter(|n| *n <= MAX_PODS_PER_JOB)
@@ -1010,7 +1027,12 @@ fn ray_cluster(b: &mut Builder, s: &RayClusterSpec, at: &str) -> Result<(), Stri
         if g.suspend == Some(true) {
             continue;
         }
-        b.role(g.group_name.clone(), n, &g.template, &format!("{here}.template"))?;
+        b.role(
+            g.group_name.clone(),
+            n,
+            &g.template,
+            &format!("{here}.template"),
+        )?;
     }
     Ok(())
 }
@@ -1018,10 +1040,7 @@ fn ray_cluster(b: &mut Builder, s: &RayClusterSpec, at: &str) -> Result<(), Stri
 fn metadata_parts(m: &ObjectMeta) -> (String, Option<String>, BTreeMap<String, String>) {
     (
         m.name.clone().unwrap_or_default(),
-        m.labels
-            .as_ref()
-            .and_then(|l| l.get(QUEUE_LABEL))
-            .cloned(),
+        m.labels.as_ref().and_then(|l| l.get(QUEUE_LABEL)).cloned(),
         m.annotations.clone().unwrap_or_default(),
     )
 }
@@ -1073,8 +1092,8 @@ fn parse_doc(file: &str, first_line: u64, text: &str) -> Result<WorkloadObject, 
     let in_doc = |doc: &Doc, e: String| doc.err(e);
     match kind.as_str() {
         "Job" => {
-            let job: Job =
-                serde_saphyr::from_str(text).map_err(|e| yaml_error(file, first_line, &kind, &e))?;
+            let job: Job = serde_saphyr::from_str(text)
+                .map_err(|e| yaml_error(file, first_line, &kind, &e))?;
             doc.name = job.metadata.name.clone().unwrap_or_default();
             doc.strict(&[], &job)?;
             let Some(spec) = &job.spec else {
@@ -1227,7 +1246,11 @@ fn parse_doc(file: &str, first_line: u64, text: &str) -> Result<WorkloadObject, 
             if let Some(t) = &o.spec.submitter_pod_template {
                 doc.strict(&[key("spec"), key("submitterPodTemplate")], t)?;
             }
-            if o.spec.cluster_selector.as_ref().is_some_and(|c| !c.is_empty()) {
+            if o.spec
+                .cluster_selector
+                .as_ref()
+                .is_some_and(|c| !c.is_empty())
+            {
                 return Err(doc.err(format!(
                     "spec.clusterSelector: {}",
                     not_modelled("a RayJob on an existing RayCluster")
@@ -1358,10 +1381,7 @@ pub fn build(
                 return Err(invalid(
                     path,
                     &field,
-                    format!(
-                        "{}: {} has no metadata.name (the job's id)",
-                        o.at, o.kind
-                    ),
+                    format!("{}: {} has no metadata.name (the job's id)", o.at, o.kind),
                 ));
             }
             if let Some(first) = seen.insert(o.name.clone(), o.at.clone()) {

@@ -117,7 +117,11 @@ fn mpijob() {
     assert_eq!(roles(&o), [("Launcher", 1), ("Worker", 2)]);
     assert_eq!(
         o.pods,
-        vec![pod(50, 128, 0, None), pod(0, 0, 8, None), pod(0, 0, 8, None)]
+        vec![
+            pod(50, 128, 0, None),
+            pod(0, 0, 8, None),
+            pod(0, 0, 8, None)
+        ]
     );
     assert_eq!(o.queue.as_deref(), Some("team-b-queue"));
 }
@@ -127,16 +131,24 @@ fn mpijob() {
 #[test]
 fn rayjob() {
     let o = fixture("rayjob.yaml");
-    assert_eq!((o.kind.as_str(), o.name.as_str()), ("RayJob", "rayjob-sample"));
+    assert_eq!(
+        (o.kind.as_str(), o.name.as_str()),
+        ("RayJob", "rayjob-sample")
+    );
     assert_eq!(roles(&o), [("head", 1), ("small-group", 2)]);
     assert_eq!(
         o.pods,
-        vec![pod(200, 0, 0, None), pod(200, 0, 1, None), pod(200, 0, 1, None)]
+        vec![
+            pod(200, 0, 0, None),
+            pod(200, 0, 1, None),
+            pod(200, 0, 1, None)
+        ]
     );
     assert_eq!(o.queue.as_deref(), Some("team-a-queue"));
 }
 
-const CONTAINER: &str = "      containers: [{name: c, image: i, resources: {limits: {nvidia.com/gpu: 1}}}]\n";
+const CONTAINER: &str =
+    "      containers: [{name: c, image: i, resources: {limits: {nvidia.com/gpu: 1}}}]\n";
 
 /// RayCluster worker groups as KubeRay sizes them: replicas clamped to [min, max], times
 /// numOfHosts; absent replicas → minReplicas. Here 1 head + min(7, 5) × 2 + 2 = 13 pods.
@@ -170,7 +182,10 @@ fn unknown_fields_are_refused_at_their_line() {
         "{ok_job}apiVersion: kubeflow.org/v1\nkind: PyTorchJob\nmetadata: {{name: typo}}\nspec:\n  pytorchReplicaSpecs:\n    Worker:\n      replicas: 1\n      replica: 3\n      template:\n        spec:\n          containers: [{{name: c, image: i}}]\n"
     );
     let e = parse_file("f.yaml", &bad_pytorch).err().unwrap_or_default();
-    assert!(e.starts_with("f.yaml:16:7: PyTorchJob: unknown field `replica`"), "{e}");
+    assert!(
+        e.starts_with("f.yaml:16:7: PyTorchJob: unknown field `replica`"),
+        "{e}"
+    );
     // A field of the metadata (ObjectMeta, k8s-openapi): line 3 of a one-document file.
     let bad_meta = "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata:\n  nmae: rc\nspec:\n  headGroupSpec:\n    template:\n      spec:\n        containers: [{name: h, image: i}]\n";
     let e = parse_file("m.yaml", bad_meta).err().unwrap_or_default();
@@ -282,7 +297,10 @@ fn queue_label_resolves_through_kueue_manifests() {
     assert_eq!(jobs[0].1, Some("team-b"));
     assert_eq!(jobs[0].2, 0);
     assert_eq!(s.workload.jobs[0].duration, models::NO_RUN_TIME);
-    assert_eq!(jobs[1], ("pytorch-dist-mnist-nccl", Some("team-a"), 5, 3600));
+    assert_eq!(
+        jobs[1],
+        ("pytorch-dist-mnist-nccl", Some("team-a"), 5, 3600)
+    );
 }
 
 fn run(name: &str) -> models::sim::RunResult {
