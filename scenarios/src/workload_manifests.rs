@@ -12,7 +12,7 @@
 //! | `PyTorchJob` | `kubeflow.org/v1` | `Master` + `Worker` replicas |
 //! | `MPIJob` | `kubeflow.org/v2beta1` | `Launcher` (1) + `Worker` replicas |
 //! | `RayCluster` | `ray.io/v1` | 1 head + Σ worker groups' replicas × `numOfHosts` |
-//! | `RayJob` | `ray.io/v1` | its `rayClusterSpec`, as `RayCluster` (the submitter pod is not modelled) |
+//! | `RayJob` | `ray.io/v1` | its `rayClusterSpec`, as `RayCluster`, then its submitter pod in `K8sJobMode` |
 //!
 //! Per pod, from the pod template: the requests of its containers (a container's limit
 //! when it gives no request, as the API server defaults it) summed, init containers by
@@ -29,7 +29,8 @@
 //! its line too (as `kubectl apply` with strict field validation does). What is not modelled
 //! is refused with the field named rather than dropped: elastic PyTorchJobs, the Ray
 //! autoscaler, RayJobs on an existing cluster (`clusterSelector`) or on a schedule, JobSet
-//! `dependsOn` and `InOrder` startup, a gang smaller than the job (`minAvailable`), pod
+//! `dependsOn` and `InOrder` startup, a gang smaller than the job (`minAvailable`), Ray
+//! worker `replicas` outside [`minReplicas`, `maxReplicas`], pod
 //! affinity, hard topology spread, DRA claims, pod-level `resources`, extended resources
 //! other than GPUs, `nodeName`, `matchFields`, and a `priorityClassName` or Kueue
 //! `priority-class` label unless the scenario gives the job's `priority`.
@@ -1002,7 +1003,11 @@ fn ray_cluster(b: &mut Builder, s: &RayClusterSpec, at: &str) -> Result<(), Stri
         let here = format!("{at}.workerGroupSpecs[{i}]");
         let min = count(g.min_replicas.unwrap_or(0), &format!("{here}.minReplicas"))?;
         let max = match g.max_replicas {
-            Some(m) => count(m, &format!("{here}.maxReplicas")).unwrap_or(MAX_PODS_PER_JOB),
+            // KubeRay's default is 2147483647: above the pods-per-job limit means no limit.
+            Some(m) if m < 0 => {
+                return Err(format!("{here}.maxReplicas: must not be negative, got {m}"));
+            }
+            Some(m) => u32::try_from(m).map_or(MAX_PODS_PER_JOB, |m| m.min(MAX_PODS_PER_JOB)),
             None => MAX_PODS_PER_JOB,
         };
         if min > max {
@@ -1010,12 +1015,14 @@ fn ray_cluster(b: &mut Builder, s: &RayClusterSpec, at: &str) -> Result<(), Stri
                 "{here}: minReplicas {min} is above maxReplicas {max}"
             ));
         }
-        // KubeRay: replicas (default minReplicas) clamped to [minReplicas, maxReplicas].
-        let replicas = match g.replicas {
-            Some(r) => count(r, &format!("{here}.replicas"))?,
-            None => min,
+        // The CRD defaults replicas to 0. KubeRay creates replicas clamped to [min, max]
+        // while Kueue counts replicas as written: outside the range they disagree.
+        let replicas = count(g.replicas.unwrap_or(0), &format!("{here}.replicas"))?;
+        if replicas < min || replicas > max {
+            return Err(format!(
+                "{here}.replicas: {replicas} lies outside [minReplicas {min}, maxReplicas {max}] (KubeRay would create the clamped count, Kueue counts {replicas}); give replicas within the range"
+            ));
         }
-        .clamp(min, max);
         let hosts = count(
             g.num_of_hosts.unwrap_or(1).max(1),
             &format!("{here}.numOfHosts"),
@@ -1066,6 +1073,11 @@ fn parse_doc(file: &str, first_line: u64, text: &str) -> Result<WorkloadObject, 
         "PyTorchJob" => "kubeflow.org/v1",
         "MPIJob" => "kubeflow.org/v2beta1",
         "RayCluster" | "RayJob" => "ray.io/v1",
+        k if k == "List" || k.ends_with("List") => {
+            return Err(format!(
+                "{file}:{first_line}: a {k} is not read here: give each object as its own YAML document (separated by ---)"
+            ));
+        }
         _ => {
             return Err(format!(
                 "{file}:{first_line}: kind {kind:?} ({api}) is not a workload read here (expected Job, JobSet, PyTorchJob, MPIJob, RayJob or RayCluster)"
@@ -1267,9 +1279,29 @@ fn parse_doc(file: &str, first_line: u64, text: &str) -> Result<WorkloadObject, 
             };
             ray_strict(&doc, rc, &[key("spec"), key("rayClusterSpec")])?;
             ray_cluster(&mut b, rc, "spec.rayClusterSpec").map_err(|e| in_doc(&doc, e))?;
+            // K8sJobMode (the default): KubeRay's submitter Job of one pod, which Kueue
+            // counts as a pod set; its template, else KubeRay's default submitter
+            // container (requests 500m CPU, 200Mi).
+            match o.spec.submission_mode.as_deref().unwrap_or("K8sJobMode") {
+                "K8sJobMode" => {
+                    let default = submitter_template();
+                    let (t, at) = match &o.spec.submitter_pod_template {
+                        Some(t) => (t, "spec.submitterPodTemplate"),
+                        None => (&default, "KubeRay's default submitter"),
+                    };
+                    b.role("submitter".into(), 1, t, at)
+                        .map_err(|e| in_doc(&doc, e))?;
+                }
+                "HTTPMode" | "InteractiveMode" => {}
+                m => {
+                    return Err(doc.err(format!(
+                        "spec.submissionMode: {m:?}, expected K8sJobMode, HTTPMode or InteractiveMode"
+                    )));
+                }
+            }
             meta = o.metadata;
         }
-        _ => unreachable!("kinds are matched above"),
+        other => return Err(doc.err(format!("kind {other:?} is not read here"))),
     }
     if b.pods.is_empty() {
         return Err(doc.err("creates no pods (every replica count is 0)"));
@@ -1310,6 +1342,35 @@ fn parse_doc(file: &str, first_line: u64, text: &str) -> Result<WorkloadObject, 
         priority: b.priority,
         priority_needed,
     })
+}
+
+/// KubeRay's default submitter pod (`GetDefaultSubmitterContainer`): requests 500m CPU and
+/// 200Mi, limits 1 CPU and 1Gi.
+fn submitter_template() -> PodTemplateSpec {
+    use k8s_openapi::api::core::v1::PodSpec;
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity as Q;
+    let list = |cpu: &str, mem: &str| {
+        BTreeMap::from([
+            ("cpu".to_string(), Q(cpu.to_string())),
+            ("memory".to_string(), Q(mem.to_string())),
+        ])
+    };
+    PodTemplateSpec {
+        metadata: None,
+        spec: Some(PodSpec {
+            containers: vec![Container {
+                name: "ray-job-submitter".into(),
+                resources: Some(ResourceRequirements {
+                    limits: Some(list("1", "1Gi")),
+                    requests: Some(list("500m", "200Mi")),
+                    ..ResourceRequirements::default()
+                }),
+                ..Container::default()
+            }],
+            restart_policy: Some("Never".into()),
+            ..PodSpec::default()
+        }),
+    }
 }
 
 fn ray_strict(doc: &Doc, s: &RayClusterSpec, at: &[Seg]) -> Result<(), String> {

@@ -127,7 +127,8 @@ fn mpijob() {
 }
 
 /// RayJob: its rayClusterSpec's head (request 200m under a 1-CPU limit: the request
-/// counts) and 2 workers of the `small-group` (200m, 1 GPU): 3 pods.
+/// counts), 2 workers of the `small-group` (200m, 1 GPU) and, in the default K8sJobMode,
+/// KubeRay's submitter pod (500m, 200Mi): 4 pods.
 #[test]
 fn rayjob() {
     let o = fixture("rayjob.yaml");
@@ -135,13 +136,17 @@ fn rayjob() {
         (o.kind.as_str(), o.name.as_str()),
         ("RayJob", "rayjob-sample")
     );
-    assert_eq!(roles(&o), [("head", 1), ("small-group", 2)]);
+    assert_eq!(
+        roles(&o),
+        [("head", 1), ("small-group", 2), ("submitter", 1)]
+    );
     assert_eq!(
         o.pods,
         vec![
             pod(200, 0, 0, None),
             pod(200, 0, 1, None),
-            pod(200, 0, 1, None)
+            pod(200, 0, 1, None),
+            pod(500, 200, 0, None)
         ]
     );
     assert_eq!(o.queue.as_deref(), Some("team-a-queue"));
@@ -150,16 +155,43 @@ fn rayjob() {
 const CONTAINER: &str =
     "      containers: [{name: c, image: i, resources: {limits: {nvidia.com/gpu: 1}}}]\n";
 
-/// RayCluster worker groups as KubeRay sizes them: replicas clamped to [min, max], times
-/// numOfHosts; absent replicas → minReplicas. Here 1 head + min(7, 5) × 2 + 2 = 13 pods.
+/// RayCluster worker groups: replicas × numOfHosts, here 1 head + 5 × 2 + 2 = 13 pods; a
+/// group without replicas has the CRD's default 0. Replicas outside [min, max] (which KubeRay
+/// would clamp and Kueue count as written) are refused.
 #[test]
-fn raycluster_replicas_are_clamped_and_multiplied_by_hosts() {
+fn raycluster_worker_groups() {
+    let head = "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {name: rc}\nspec:\n  headGroupSpec:\n    template:\n      spec:\n        containers: [{name: h, image: i}]\n  workerGroupSpecs:\n";
+    let group = |name: &str, fields: &str| {
+        format!("  - groupName: {name}\n{fields}    template:\n      spec:\n  {CONTAINER}")
+    };
     let yaml = format!(
-        "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {{name: rc}}\nspec:\n  headGroupSpec:\n    template:\n      spec:\n        containers: [{{name: h, image: i}}]\n  workerGroupSpecs:\n  - groupName: tpu\n    replicas: 7\n    minReplicas: 1\n    maxReplicas: 5\n    numOfHosts: 2\n    template:\n      spec:\n  {CONTAINER}  - groupName: small\n    minReplicas: 2\n    template:\n      spec:\n  {CONTAINER}"
+        "{head}{}{}{}",
+        group(
+            "tpu",
+            "    replicas: 5\n    minReplicas: 1\n    maxReplicas: 5\n    numOfHosts: 2\n"
+        ),
+        group("small", "    replicas: 2\n"),
+        group("idle", "")
     );
     let o = parse_file("rc.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(roles(&o[0]), [("head", 1), ("tpu", 10), ("small", 2)]);
+    assert_eq!(
+        roles(&o[0]),
+        [("head", 1), ("tpu", 10), ("small", 2), ("idle", 0)]
+    );
     assert_eq!(o[0].pods.len(), 13);
+    let yaml = format!(
+        "{head}{}",
+        group(
+            "tpu",
+            "    replicas: 7\n    minReplicas: 1\n    maxReplicas: 5\n"
+        )
+    );
+    assert_eq!(
+        parse_file("rc.yaml", &yaml).err().as_deref(),
+        Some(
+            "rc.yaml:1: RayCluster rc: spec.workerGroupSpecs[0].replicas: 7 lies outside [minReplicas 1, maxReplicas 5] (KubeRay would create the clamped count, Kueue counts 7); give replicas within the range"
+        )
+    );
 }
 
 /// An unknown field of a CRD is refused by the serde type, at its line and column; one of
@@ -189,6 +221,17 @@ fn unknown_fields_are_refused_at_their_line() {
     // A field of the metadata (ObjectMeta, k8s-openapi): line 3 of a one-document file.
     let bad_meta = "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata:\n  nmae: rc\nspec:\n  headGroupSpec:\n    template:\n      spec:\n        containers: [{name: h, image: i}]\n";
     let e = parse_file("m.yaml", bad_meta).err().unwrap_or_default();
+    // Through a scenario: its file, the entry's field, then the manifest's file and line.
+    let files = Mem(BTreeMap::from([("f.yaml", bad_job.clone())]));
+    let yaml = format!("{CLUSTER}workload:\n  manifests: [{{file: f.yaml, run_time: 1h}}]\n");
+    let err = scenarios::build("s.yaml", &yaml, &files, &Overrides::default())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.starts_with("s.yaml: workload.manifests[0].file: f.yaml:18: Job bad: unknown field"),
+        "{err}"
+    );
     assert!(
         e.starts_with("m.yaml:4: RayCluster: unknown field \"metadata.nmae\""),
         "{e}"
@@ -220,6 +263,10 @@ fn unmodelled_features_are_refused() {
         (
             "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: i, resources: {limits: {rdma/hca: 1}}}]\n".to_string(),
             "p.yaml:1: Job j: spec.template.spec.containers[0].resources: resource \"rdma/hca\" is not modelled (cpu, memory, nvidia.com/gpu and amd.com/gpu are; ephemeral-storage and hugepages are ignored)",
+        ),
+        (
+            "apiVersion: v1\nkind: List\nitems: []\n".to_string(),
+            "p.yaml:1: a List is not read here: give each object as its own YAML document (separated by ---)",
         ),
         (
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n".to_string(),
@@ -318,6 +365,16 @@ fn times(r: &models::sim::RunResult) -> Vec<(String, u64, Option<u64>, Option<u6
         .iter()
         .map(|j| (j.id.clone(), s(j.submit), j.start.map(s), j.end.map(s)))
         .collect()
+}
+
+/// Without Kueue queues in the scenario the queue-name label is not read (a cluster without
+/// Kueue ignores it): both jobs of two-gangs.yaml go to the default queue.
+#[test]
+fn without_kueue_queues_the_label_is_not_read() {
+    let s = scenarios::load(&dir().join("two-gangs.yaml"), &Overrides::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.workload.jobs.len(), 2);
+    assert!(s.workload.jobs.iter().all(|j| j.queue.is_none()));
 }
 
 /// two-gangs.yaml: the MPIJob (launcher + 2 × 8 GPUs) holds all 16 GPUs 0–3600 s; the
