@@ -711,3 +711,26 @@ fn yaml_errors_quote_the_offending_key_not_the_file() {
         );
     }
 }
+
+/// A workload manifest with an unknown field in its pod template: exit 2, naming the
+/// scenario's field, then the manifest's file and the line of the field (line 9, the
+/// `resource:` typo), nothing written.
+#[test]
+fn workload_manifest_errors_name_the_manifest_line() {
+    let d = tmpdir("errloc-manifest");
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        resource: {limits: {nvidia.com/gpu: 1}}\n";
+    std::fs::write(d.join("j.yaml"), job).unwrap();
+    std::fs::write(
+        d.join("s.yaml"),
+        "cluster:\n  node_pools:\n    - {name: g, count: 1, cpu_milli: 8000, memory_mib: 8192, gpus: 8, gpu_model: H100}\nworkload:\n  manifests: [{file: j.yaml, run_time: 1h}]\n",
+    )
+    .unwrap();
+    refused(
+        &d,
+        &["run", "s.yaml", "--out", "never"],
+        &[
+            "s.yaml: workload.manifests[0].file: ",
+            "j.yaml:9: Job j: unknown field \"spec.template.spec.containers[0].resource\"",
+        ],
+    );
+}
