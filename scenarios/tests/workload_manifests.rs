@@ -412,3 +412,37 @@ fn a_trace_with_a_template() {
     );
     assert!(r.jobs.iter().all(|j| j.pods == 4 && j.gpu_milli == 8000));
 }
+
+/// Under Kueue with cohort-teams.yaml (team-a and team-b, 4 GPUs each, one cohort, team-a
+/// may borrow 2, no preemption), the queue labels decide admission:
+/// * rayjob-sample (team-a-queue → team-a, 2 GPUs) at 0 s: admitted, runs 0–600 s;
+/// * pytorch (JobSet, team-b-queue → team-b, 8 GPUs) at 5 s: team-b's 4 plus what team-a
+///   does not use (4 − 2 = 2) is 6 < 8: waits;
+/// * indexed-job (team-a, 3 GPUs) at 10 s: team-a at 5 ≤ 4 + 2 borrowed, cohort 5 ≤ 8:
+///   admitted, runs 10–1810 s (its 30 min annotation);
+/// * at 600 s team-a still uses 3, so team-b could have 4 + 1 = 5 < 8; at 1810 s team-a
+///   uses nothing: the JobSet is admitted and runs 1810–5410 s.
+#[test]
+fn kueue_admits_manifests_by_their_queue_labels() {
+    let yaml = "cluster:\n  node_pools:\n    - {name: h100, count: 2, cpu_milli: 64000, memory_mib: 524288, gpus: 8, gpu_model: H100, labels: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3}}\n\
+                workload:\n  manifests:\n    - {file: workloads/rayjob.yaml, run_time: 10m}\n    - {file: workloads/jobset-pytorch.yaml, at: 5s, run_time: 1h}\n    - {file: workloads/indexed-job.yaml}\n\
+                scheduler:\n  policy: kueue\n  kueue:\n    manifests: [kueue/cohort-teams.yaml]\n";
+    let ov = Overrides {
+        check_invariants: true,
+        ..Overrides::default()
+    };
+    let s = scenarios::build("s.yaml", yaml, &DirSource(dir().join("..")), &ov)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r =
+        models::sim::run(s.cluster, s.workload, &s.config, None).unwrap_or_else(|e| panic!("{e}"));
+    let mut t = times(&r);
+    t.sort();
+    assert_eq!(
+        t,
+        [
+            ("indexed-job".into(), 10, Some(10), Some(1810)),
+            ("pytorch".into(), 5, Some(1810), Some(5410)),
+            ("rayjob-sample".into(), 0, Some(0), Some(600)),
+        ]
+    );
+}
