@@ -154,7 +154,11 @@ impl Object {
 /// The first field of `raw` (the document as written) that the typed object does not keep:
 /// a field the API does not know, which `kubectl apply` (strict field validation, the
 /// default since 1.27) rejects. `null` values are skipped (they mean "unset").
-fn unknown_field(raw: &serde_json::Value, typed: &serde_json::Value, path: &str) -> Option<String> {
+pub fn unknown_field(
+    raw: &serde_json::Value,
+    typed: &serde_json::Value,
+    path: &str,
+) -> Option<String> {
     use serde_json::Value;
     match (raw, typed) {
         (Value::Object(r), Value::Object(t)) => r.iter().find_map(|(k, v)| {
