@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::anyhow;
-use scenarios::conformance::{Catalogue, Profile, ScoreOptions, Status, score};
+use scenarios::conformance::{Catalogue, Profile, Provenance, ScoreOptions, Status, score};
 
 use crate::{Failure, bad_input};
 
@@ -14,7 +14,10 @@ pub const EXIT_MUST_FAILED: u8 = 4;
 
 #[derive(clap::Args, Debug)]
 pub struct ConformanceArgs {
-    /// Platform profile YAML (see docs/conformance.md; examples in scenarios/profiles/).
+    /// Platform profile: a profile YAML, or a folder of the platform's own Kubernetes
+    /// objects plus an optional platform.yaml (see docs/conformance.md; examples in
+    /// scenarios/profiles/). A folder's scorecard rows say whether each behaviour was
+    /// simulated from configuration or rests on declared values.
     #[arg(long)]
     profile: PathBuf,
     /// Kubernetes minor version whose checklist to score: 1.33, 1.34, 1.35 or 1.36.
@@ -40,9 +43,15 @@ pub struct ConformanceArgs {
 }
 
 pub fn conformance(args: ConformanceArgs) -> Result<(), Failure> {
-    let profile = Profile::load(&args.profile).map_err(bad_input)?;
-    let catalogue = Catalogue::bundled().map_err(bad_input)?;
     let shown = args.profile.display().to_string();
+    let (profile, provenance) = if args.profile.is_dir() {
+        let a = scenarios::conformance::objects::load_dir(&args.profile).map_err(bad_input)?;
+        (a.profile, a.provenance)
+    } else {
+        let p = Profile::load(&args.profile).map_err(bad_input)?;
+        (p, Provenance::hand_written(&shown))
+    };
+    let catalogue = Catalogue::bundled().map_err(bad_input)?;
     let opts = ScoreOptions {
         version: &args.version,
         seed: args.seed,
@@ -51,12 +60,13 @@ pub fn conformance(args: ConformanceArgs) -> Result<(), Failure> {
     };
     let show = !args.quiet && std::io::stderr().is_terminal();
     let wall = Instant::now();
-    let card = score(&profile, &catalogue, &opts, |id, i, n| {
+    let mut card = score(&profile, &catalogue, &opts, |id, i, n| {
         if show {
             eprint!("\r\x1b[2K[{}/{n}] {id}", i + 1);
         }
     })
     .map_err(bad_input)?;
+    card.set_provenance(&provenance);
     if show {
         eprint!("\r\x1b[2K");
     }

@@ -238,3 +238,103 @@ fn bad_profiles_and_options_exit_2_naming_the_problem_and_write_nothing() {
         assert!(!d.join(&out).exists(), "{file}: wrote output");
     }
 }
+
+/// `--profile DIR`: the platform's own objects; each row says what its behaviour rests on.
+/// A folder with an object the reader does not know is bad input (exit 2, nothing written).
+#[test]
+fn profile_folder_scores_with_a_basis_per_row() {
+    let d = tmpdir("conf-folder");
+    let dir = root().join("scenarios/profiles/fully-conformant");
+    let o = orrery(
+        &[
+            "conformance",
+            "--profile",
+            &dir.display().to_string(),
+            "--version",
+            "1.36",
+            "--out",
+            "out",
+            "--quiet",
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let md = std::fs::read_to_string(d.join("out/scorecard.md")).unwrap();
+    assert!(
+        md.contains(
+            "| [`gang_scheduling`](#gang-scheduling) | MUST | **PASS** | simulated from configuration |"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| [`cluster_autoscaling`](#cluster-autoscaling) | MUST | **PASS** | declared only |"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("declared: cluster_autoscaler.pools[h100-pool].accelerator"));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("out/scorecard.json")).unwrap()).unwrap();
+    let row = |id: &str| {
+        json["requirements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        row("gang_scheduling")["basis"],
+        "simulated from configuration"
+    );
+    assert_eq!(row("cluster_autoscaling")["basis"], "declared only");
+    assert_eq!(row("robust_controller")["basis"], "-");
+    // A hand-written profile: every simulable row is declared.
+    let h = orrery(
+        &[
+            "conformance",
+            "--profile",
+            &profile("fully-conformant"),
+            "--only",
+            "gang_scheduling",
+            "--out",
+            "hand",
+            "--quiet",
+        ],
+        &d,
+    );
+    assert_eq!(h.status.code(), Some(0), "{}", text(&h.stderr));
+    let md = std::fs::read_to_string(d.join("hand/scorecard.md")).unwrap();
+    assert!(md.contains("| **PASS** | declared only |"), "{md}");
+    // An object kind the folder may not hold.
+    let bad = d.join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), bad.join(e.file_name())).unwrap();
+    }
+    std::fs::write(
+        bad.join("svc.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n",
+    )
+    .unwrap();
+    let b = orrery(
+        &[
+            "conformance",
+            "--profile",
+            "bad",
+            "--out",
+            "badout",
+            "--quiet",
+        ],
+        &d,
+    );
+    assert_eq!(b.status.code(), Some(2), "{}", text(&b.stderr));
+    assert!(
+        text(&b.stderr).contains("svc.yaml:1"),
+        "{}",
+        text(&b.stderr)
+    );
+    assert!(!d.join("badout").exists());
+}

@@ -97,8 +97,11 @@ pub fn scorecard_md(card: &Scorecard) -> String {
     } else {
         let _ = writeln!(s, "Failed MUSTs: {}.\n", failed.join(", "));
     }
-    let _ = writeln!(s, "| Requirement | Level | Status | Cases | Evidence |");
-    let _ = writeln!(s, "|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| Requirement | Level | Status | Basis | Cases | Evidence |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|");
     for r in &card.requirements {
         let passed = r.cases.iter().filter(|c| c.passed).count();
         let evidence = match &r.status {
@@ -122,11 +125,12 @@ pub fn scorecard_md(card: &Scorecard) -> String {
         };
         let _ = writeln!(
             s,
-            "| [`{}`](#{}) | {} | **{}** | {} | {} |",
+            "| [`{}`](#{}) | {} | **{}** | {} | {} | {} |",
             r.id,
             r.id.replace('_', "-"),
             level_text(r),
             r.status.label(),
+            r.basis.basis,
             if r.cases.is_empty() {
                 "-".to_string()
             } else {
@@ -155,6 +159,16 @@ pub fn scorecard_md(card: &Scorecard) -> String {
         let _ = writeln!(s, "{}\n", r.description);
         if let Some(c) = &r.condition {
             let _ = writeln!(s, "Condition: {c}.\n");
+        }
+        if r.basis.basis != "-" {
+            let _ = write!(s, "Basis: {}", r.basis.basis);
+            if !r.basis.declared.is_empty() {
+                let _ = write!(s, "; declared: {}", r.basis.declared.join(", "));
+            }
+            if !r.basis.configured_from.is_empty() {
+                let _ = write!(s, "; read from: {}", r.basis.configured_from.join(", "));
+            }
+            let _ = writeln!(s, ".\n");
         }
         match &r.status {
             Status::NotApplicable(why) => {
@@ -248,6 +262,9 @@ pub fn scorecard_json(card: &Scorecard) -> Result<Vec<u8>, ReportError> {
                 "description": r.description,
                 "status": status,
                 "reason": reason,
+                "basis": r.basis.basis,
+                "declared_inputs": r.basis.declared,
+                "configured_from": r.basis.configured_from,
                 "smallest_failing_case": r.smallest_failing_case().map(|c| c.case.clone()),
                 "cases": r.cases.iter().map(|c| case_json(card, &r.id, c)).collect::<Vec<_>>(),
             })

@@ -327,3 +327,37 @@ fn each_broken_profile_fails_exactly_its_requirement() {
         ["high_performance_networking", "job_level_networking"]
     );
 }
+
+/// The fully-conformant profile given as a folder of the platform's objects scores the
+/// same as the YAML profile: every requirement's status and every case's verdict.
+#[test]
+fn fully_conformant_folder_scores_as_the_yaml_profile() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/fully-conformant");
+    let a = scenarios::conformance::objects::load_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+    type Verdicts = Vec<(String, &'static str, Vec<(String, bool)>)>;
+    let verdicts = |c: &Scorecard| -> Verdicts {
+        c.requirements
+            .iter()
+            .map(|r| {
+                let cases = r.cases.iter().map(|c| (c.case.clone(), c.passed)).collect();
+                (r.id.clone(), r.status.label(), cases)
+            })
+            .collect()
+    };
+    let yaml = card(&profile("fully-conformant"), "1.36");
+    let mut objects = card(&a.profile, "1.36");
+    assert_eq!(verdicts(&objects), verdicts(&yaml));
+    assert!(objects.failed_musts().is_empty());
+    objects.set_provenance(&a.provenance);
+    let basis = |id: &str| objects.requirement(id).expect(id).basis.basis;
+    assert_eq!(basis("gang_scheduling"), "simulated from configuration");
+    assert_eq!(basis("cluster_autoscaling"), "declared only");
+    assert_eq!(basis("robust_controller"), "-");
+    assert_eq!(
+        yaml.requirement("gang_scheduling")
+            .expect("gang")
+            .basis
+            .basis,
+        "declared only"
+    );
+}

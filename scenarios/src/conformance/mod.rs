@@ -2,12 +2,15 @@
 //! suites that judge a profile requirement by requirement, and the scorecard they fill.
 
 mod catalogue;
+pub mod objects;
 pub mod outcome;
 pub mod profile;
+pub mod provenance;
 pub mod runner;
 pub mod suites;
 
 pub use catalogue::*;
 pub use outcome::{CaseResult, CaseScenario, Observation, Status};
 pub use profile::{Profile, ProfileError};
+pub use provenance::{Basis, Provenance};
 pub use runner::{RequirementScore, ScoreError, ScoreOptions, Scorecard, Summary, score};

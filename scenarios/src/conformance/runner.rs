@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::catalogue::{Catalogue, CatalogueError, Category, Level, Simulable};
 use super::outcome::{CaseResult, Status};
 use super::profile::Profile;
+use super::provenance::{Basis, Provenance};
 use super::suites;
 
 /// One requirement's row of the scorecard.
@@ -23,6 +24,9 @@ pub struct RequirementScore {
     pub cases: Vec<CaseResult>,
     /// Index in `cases` of the smallest failing case (by size, then case order).
     pub smallest_failing: Option<usize>,
+    /// Whether the behaviour was simulated from the platform's configuration or rests on
+    /// declared values ([`Scorecard::set_provenance`]; a hand-written profile: declared).
+    pub basis: Basis,
 }
 
 impl RequirementScore {
@@ -70,6 +74,13 @@ impl Scorecard {
             .filter(|r| r.must_failed())
             .map(|r| r.id.as_str())
             .collect()
+    }
+
+    /// Mark every row with what its behaviour rests on (a profile read from objects).
+    pub fn set_provenance(&mut self, p: &Provenance) {
+        for r in &mut self.requirements {
+            r.basis = p.basis(&r.id);
+        }
     }
 
     pub fn requirement(&self, id: &str) -> Option<&RequirementScore> {
@@ -187,6 +198,7 @@ pub fn score(
             condition: req.condition.clone(),
             description: req.description.clone(),
             status,
+            basis: Provenance::hand_written(opts.profile_path).basis(&req.id),
             cases,
             smallest_failing,
         });
