@@ -7,6 +7,7 @@ mod conformance;
 mod platform;
 mod report;
 mod sigint;
+mod snapshot;
 mod verify;
 
 use std::io::IsTerminal;
@@ -155,6 +156,22 @@ EXIT CODES:
     Platform(platform::PlatformArgs),
     /// Print the bundled default scenario (YAML), a starting point for your own.
     DefaultScenario,
+    /// Turn a live cluster's `kubectl get … -o yaml` output (nodes, pods, Kueue queues)
+    /// into a scenario whose initial state is the cluster's: Running pods pinned to their
+    /// nodes, Pending pods grouped into gangs by controller (docs/scenario-format.md,
+    /// "A snapshot of a live cluster").
+    #[command(after_help = "EXAMPLES:
+  kubectl get nodes -o yaml > nodes.yaml
+  kubectl get pods -A -o yaml > pods.yaml
+  orrery snapshot --nodes nodes.yaml --pods pods.yaml --remaining 2h --pending-run-time 1h \\
+      --skip-namespace kube-system --out my-cluster
+  orrery run my-cluster/scenario.yaml
+
+EXIT CODES:
+  0  success
+  2  bad input: unreadable or malformed objects (file, line and field named); nothing written
+  1  anything else (e.g. the output directory cannot be written)")]
+    Snapshot(snapshot::SnapshotArgs),
     /// Tell one job's story from an `orrery run` output directory: its jobs.csv line, its
     /// events (events.csv) and every interval of its pods with the scheduler's reasons
     /// (pods.csv).
@@ -273,6 +290,7 @@ fn main() -> ExitCode {
                 let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), s.as_bytes());
             })
             .map_err(bad_input),
+        Command::Snapshot(args) => snapshot::snapshot(args),
         Command::DefaultScenario => {
             print!("{}", bundled::printable_default());
             Ok(())

@@ -360,3 +360,102 @@ fn help_explains_every_option() {
         assert!(help.contains(opt), "{opt} missing from --help:\n{help}");
     }
 }
+
+/// `orrery snapshot`: a live cluster's nodes and pods become a scenario whose initial state
+/// is the cluster's. Hand-derived (scenarios/kubernetes/snapshot/NOTE.md): finetune-7b
+/// (8 GPUs, pinned to gpu-a) and eval-small (4 GPUs, pinned to gpu-b) run from 0 to 3600 s
+/// (`--remaining 1h`); the pending Job train-13b (2 × 4 GPUs) binds one pod to gpu-b's 4
+/// free GPUs at once, waits for the other until 3600 s and runs 30 min, to 5400 s; the
+/// kube-system DaemonSet pod and the Succeeded pod are left out.
+#[test]
+fn snapshot_of_a_live_cluster_runs_from_its_state() {
+    let d = tmpdir("snapshot");
+    let fx = root().join("scenarios/kubernetes/snapshot");
+    let (nodes, pods) = (fx.join("nodes.yaml"), fx.join("pods.yaml"));
+    let s = orrery(
+        &[
+            "snapshot",
+            "--nodes",
+            &nodes.display().to_string(),
+            "--pods",
+            &pods.display().to_string(),
+            "--remaining",
+            "1h",
+            "--pending-run-time",
+            "30m",
+            "--skip-namespace",
+            "kube-system",
+            "--out",
+            "snap",
+        ],
+        &d,
+    );
+    assert!(s.status.success(), "{}", text(&s.stderr));
+    assert!(
+        text(&s.stdout).contains("2 nodes, 2 running pods pinned to their nodes, 1 pending gangs"),
+        "{}",
+        text(&s.stdout)
+    );
+    for f in ["scenario.yaml", "nodes.yaml", "pods.yaml"] {
+        assert!(d.join("snap").join(f).is_file(), "{f}");
+    }
+    let r = orrery(&["run", "snap/scenario.yaml", "--out", "run"], &d);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let jobs = std::fs::read_to_string(d.join("run/jobs.csv")).unwrap();
+    let row = |id: &str| -> Vec<String> {
+        jobs.lines()
+            .find(|l| l.starts_with(&format!("{id},")))
+            .unwrap_or_else(|| panic!("{id} not in\n{jobs}"))
+            .split(',')
+            .map(String::from)
+            .collect()
+    };
+    // id,submit_s,start_s,end_s,...
+    assert_eq!(row("research/finetune-7b")[2..4], ["0", "3600"]);
+    assert_eq!(row("research/eval-small")[2..4], ["0", "3600"]);
+    assert_eq!(row("research/Job/train-13b")[2..4], ["3600", "5400"]);
+    assert_eq!(jobs.lines().count(), 1 + 3, "{jobs}");
+    // Pinned: each running pod is on the node the cluster had it on.
+    let pods_csv = std::fs::read_to_string(d.join("run/pods.csv")).unwrap();
+    assert!(
+        pods_csv
+            .lines()
+            .any(|l| l.starts_with("research/finetune-7b-0,") && l.contains(",gpu-a,")),
+        "{pods_csv}"
+    );
+    assert!(
+        pods_csv
+            .lines()
+            .any(|l| l.starts_with("research/eval-small-0,") && l.contains(",gpu-b,")),
+        "{pods_csv}"
+    );
+    // Bad input: a pod file that is not Pods; exit 2, nothing written.
+    std::fs::write(
+        d.join("bad.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: x}\n",
+    )
+    .unwrap();
+    let b = orrery(
+        &[
+            "snapshot",
+            "--nodes",
+            &nodes.display().to_string(),
+            "--pods",
+            "bad.yaml",
+            "--remaining",
+            "1h",
+            "--pending-run-time",
+            "1h",
+            "--out",
+            "bad",
+        ],
+        &d,
+    );
+    assert_eq!(b.status.code(), Some(2), "{}", text(&b.stderr));
+    assert!(
+        text(&b.stderr).contains("bad.yaml:1: kind \"Service\""),
+        "{}",
+        text(&b.stderr)
+    );
+    assert!(!d.join("bad").exists());
+}

@@ -8,6 +8,7 @@ pub mod dra;
 pub mod faults;
 pub mod fgd;
 pub mod kube_nodes;
+pub mod kube_pods;
 pub mod kueue_manifests;
 pub mod platform;
 pub mod scenario;

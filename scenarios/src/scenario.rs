@@ -137,6 +137,9 @@ pub struct WorkloadDef {
     /// Jobs from Kubernetes workload manifests (see `crate::workload_manifests`).
     #[serde(default)]
     pub manifests: Vec<crate::workload_manifests::ManifestDef>,
+    /// Running and pending pods of a live cluster (see `crate::kube_pods`).
+    #[serde(default)]
+    pub kubernetes_pods: Option<crate::kube_pods::KubePodsDef>,
     /// How pods of simultaneously submitted jobs reach the queue.
     #[serde(default)]
     pub pod_order: PodOrder,
@@ -1114,11 +1117,20 @@ fn build_workload(
         inputs,
         queue_labels,
     )?);
+    if let Some(k) = &def.kubernetes_pods {
+        jobs.extend(crate::kube_pods::build(
+            path,
+            k,
+            files,
+            inputs,
+            queue_labels,
+        )?);
+    }
     if jobs.is_empty() {
         return Err(invalid(
             path,
             "workload",
-            "no jobs: give traces, jobs or manifests",
+            "no jobs: give traces, jobs, manifests or kubernetes_pods",
         ));
     }
     let mut w = Workload { jobs };

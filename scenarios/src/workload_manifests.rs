@@ -720,10 +720,10 @@ fn amounts(
 
 /// What a pod template gives: its request and constraints, its priority and the reason
 /// its priority must come from the scenario.
-struct PodShape {
-    pod: PodRequest,
-    priority: Option<i32>,
-    priority_class: Option<String>,
+pub(crate) struct PodShape {
+    pub(crate) pod: PodRequest,
+    pub(crate) priority: Option<i32>,
+    pub(crate) priority_class: Option<String>,
 }
 
 fn container_amounts(
@@ -735,7 +735,7 @@ fn container_amounts(
 }
 
 /// The pod a template creates. `at` names the template (`spec.template`).
-fn pod_shape(t: &PodTemplateSpec, at: &str) -> Result<PodShape, String> {
+pub(crate) fn pod_shape(t: &PodTemplateSpec, at: &str) -> Result<PodShape, String> {
     let Some(spec) = &t.spec else {
         return Err(format!("{at}.spec: a pod template needs a spec"));
     };
