@@ -3,17 +3,22 @@
 pub mod bundled;
 pub mod conformance;
 pub mod constraints;
+pub mod coscheduling_manifests;
 pub mod deletion;
 pub mod dra;
 pub mod faults;
 pub mod fgd;
 pub mod kube_nodes;
+pub mod kueue_config;
 pub mod kueue_manifests;
 pub mod platform;
+mod queue_hooks;
 pub mod scenario;
+pub mod scheduler_config;
 pub mod serving;
 pub mod trace;
 pub mod vary;
+pub mod volcano_manifests;
 
 pub use scenario::{
     ClusterDef, DirSource, FileSource, Overrides, Scenario, ScenarioError, ScenarioFile, TraceDef,
