@@ -13,11 +13,17 @@
 //!
 //! Refused with file, line and field rather than dropped: unknown fields, a GPU quota in
 //! more than one flavor of a queue (multi-flavor admission is not modelled), a flavor no
-//! ResourceFlavor defines, `borrowWithinCohort` other than `Never`, `fairSharing`,
-//! `admissionChecks`, a `stopPolicy` other than `None`, different queueing strategies, a
-//! LocalQueue of an unknown ClusterQueue, and other kinds. Quotas of other resources
-//! (`cpu`, `memory`, `pods`) are read and not enforced: the simulator's Kueue does not
-//! count them (a documented deviation; the pods' CPU and memory still go through Filter).
+//! ResourceFlavor defines, `borrowWithinCohort` other than `Never`, `admissionChecks`, a
+//! `stopPolicy` other than `None`, different queueing strategies, a LocalQueue of an
+//! unknown ClusterQueue, and other kinds. Quotas of other resources (`cpu`, `memory`,
+//! `pods`) are read and not enforced: the simulator's Kueue does not count them (a
+//! documented deviation; the pods' CPU and memory still go through Filter). A
+//! `fairSharing.weight` is accepted: it only matters with fair sharing on, which the
+//! Configuration refuses.
+//!
+//! The same files may hold Cohorts, WorkloadPriorityClasses and Kueue's Configuration
+//! (`kueue_config.rs`); the file reader here (`for_each_document`) is shared by every
+//! queue and scheduler-configuration reader.
 
 use std::collections::{BTreeMap, BTreeSet};
 
