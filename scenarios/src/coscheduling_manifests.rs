@@ -79,42 +79,49 @@ pub fn resolve(
         return Ok(());
     }
     // PodGroup name → (minMember, timeout, where).
-    let mut groups: BTreeMap<String, (Option<i32>, Option<SimDuration>, String)> =
-        BTreeMap::new();
-    for_each_document(path, FIELD, &cfg.manifests, files, &mut |file, line, doc| {
-        let here = format!("{file}:{line}");
-        let head: Head =
-            serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, line, "", &e))?;
-        let kind = head.kind.unwrap_or_default();
-        if head.api_version.as_deref() != Some(API) || kind != "PodGroup" {
-            return Err(format!(
-                "{here}: {kind} of apiVersion {:?} is not read here (expected PodGroup of {API})",
-                head.api_version.unwrap_or_default()
-            ));
-        }
-        let o: PodGroup =
-            serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, line, "PodGroup", &e))?;
-        let name = o.metadata.name;
-        let g = |what: String| format!("{here}: PodGroup {name}: {what}");
-        let spec = o.spec.unwrap_or_default();
-        if !spec.min_resources.is_empty() {
-            return Err(g(
+    let mut groups: BTreeMap<String, (Option<i32>, Option<SimDuration>, String)> = BTreeMap::new();
+    for_each_document(
+        path,
+        FIELD,
+        &cfg.manifests,
+        files,
+        &mut |file, line, doc| {
+            let here = format!("{file}:{line}");
+            let head: Head =
+                serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, line, "", &e))?;
+            let kind = head.kind.unwrap_or_default();
+            if head.api_version.as_deref() != Some(API) || kind != "PodGroup" {
+                return Err(format!(
+                    "{here}: {kind} of apiVersion {:?} is not read here (expected PodGroup of {API})",
+                    head.api_version.unwrap_or_default()
+                ));
+            }
+            let o: PodGroup =
+                serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, line, "PodGroup", &e))?;
+            let name = o.metadata.name;
+            let g = |what: String| format!("{here}: PodGroup {name}: {what}");
+            let spec = o.spec.unwrap_or_default();
+            if !spec.min_resources.is_empty() {
+                return Err(g(
                 "spec.minResources is not modelled (Coscheduling's PreFilter check of the cluster's free resources); leave it out".into(),
             ));
-        }
-        let timeout = match spec.schedule_timeout_seconds {
-            None => None,
-            Some(s) if s > 0 => Some(SimDuration::from_secs(s.unsigned_abs().into())),
-            Some(s) => {
-                return Err(g(format!("spec.scheduleTimeoutSeconds must be > 0, got {s}")));
             }
-        };
-        if let Some((.., other)) = groups.get(&name) {
-            return Err(g(format!("also defined at {other}")));
-        }
-        groups.insert(name, (spec.min_member, timeout, here));
-        Ok(())
-    })?;
+            let timeout = match spec.schedule_timeout_seconds {
+                None => None,
+                Some(s) if s > 0 => Some(SimDuration::from_secs(s.unsigned_abs().into())),
+                Some(s) => {
+                    return Err(g(format!(
+                        "spec.scheduleTimeoutSeconds must be > 0, got {s}"
+                    )));
+                }
+            };
+            if let Some((.., other)) = groups.get(&name) {
+                return Err(g(format!("also defined at {other}")));
+            }
+            groups.insert(name, (spec.min_member, timeout, here));
+            Ok(())
+        },
+    )?;
     // The timeout each multi-pod job's group gets, and from where.
     let mut chosen: Option<(SimDuration, String)> = None;
     for (name, (min_member, _, at)) in &groups {

@@ -265,7 +265,8 @@ pub(crate) fn cohort(
     gpus: &[&str],
 ) -> Result<(), String> {
     let at = |what: &str| format!("{file}:{line}: {what}");
-    let o: Cohort = serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, line, "Cohort", &e))?;
+    let o: Cohort =
+        serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, line, "Cohort", &e))?;
     let name = o.metadata.name;
     let spec = o.spec.unwrap_or_default();
     if let Some(p) = spec.parent_name.as_ref().or(spec.parent.as_ref()) {
@@ -340,7 +341,9 @@ pub(crate) fn configuration(
     let here = format!("{file}:{line}");
     let at = |what: &str| format!("{here}: Configuration: {what}");
     if let Some(other) = &extra.config_at {
-        return Err(at(&format!("a second Configuration (the first is at {other})")));
+        return Err(at(&format!(
+            "a second Configuration (the first is at {other})"
+        )));
     }
     let c: Configuration =
         serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, line, "Configuration", &e))?;
@@ -420,9 +423,10 @@ pub(crate) fn configuration(
                 })
             };
             if let Some(v) = r.backoff_limit_count {
-                out.backoff_limit_count = Some(u32::try_from(secs(v, "backoffLimitCount")?).map_err(
-                    |_| at("waitForPodsReady.requeuingStrategy.backoffLimitCount: out of range"),
-                )?);
+                out.backoff_limit_count =
+                    Some(u32::try_from(secs(v, "backoffLimitCount")?).map_err(|_| {
+                        at("waitForPodsReady.requeuingStrategy.backoffLimitCount: out of range")
+                    })?);
             }
             if let Some(v) = r.backoff_base_seconds {
                 out.backoff_base = SimDuration::from_secs(secs(v, "backoffBaseSeconds")?);

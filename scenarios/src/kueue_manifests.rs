@@ -224,7 +224,12 @@ struct Read {
 }
 
 /// A YAML error at its line in the file (`first_line` is the document's first line).
-pub(crate) fn yaml_error(file: &str, first_line: u64, kind: &str, e: &serde_saphyr::Error) -> String {
+pub(crate) fn yaml_error(
+    file: &str,
+    first_line: u64,
+    kind: &str,
+    e: &serde_saphyr::Error,
+) -> String {
     let (line, column, message) = models::dra::manifests::yaml_error_at(first_line, e);
     let message = message.trim_start_matches("error: ");
     format!("{file}:{line}:{column}: {kind}: {message}")
@@ -471,7 +476,10 @@ pub(crate) fn for_each_document(
                 invalid(
                     path,
                     &field,
-                    format!("{} (relative to the scenario's folder): {e}", file.display()),
+                    format!(
+                        "{} (relative to the scenario's folder): {e}",
+                        file.display()
+                    ),
                 )
             })?;
             let name = file.display().to_string();
@@ -507,9 +515,13 @@ pub fn resolve(
         return Ok(());
     }
     let mut read = Read::default();
-    for_each_document(path, FIELD, &cfg.manifests, files, &mut |name, line, doc| {
-        parse_doc(&mut read, name, line, doc)
-    })?;
+    for_each_document(
+        path,
+        FIELD,
+        &cfg.manifests,
+        files,
+        &mut |name, line, doc| parse_doc(&mut read, name, line, doc),
+    )?;
     if !read.queues.is_empty() && !cfg.cluster_queues.is_empty() {
         return Err(invalid(
             path,
@@ -583,7 +595,11 @@ pub fn resolve(
                     format!(
                         "job {:?} names priority_class {class:?}, which no WorkloadPriorityClass in {FIELD} defines (defined: {})",
                         j.id,
-                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
                     ),
                 ));
             };

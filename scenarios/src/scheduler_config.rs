@@ -369,10 +369,7 @@ fn resources(list: &[ResourceSpec], what: &str) -> Result<Vec<(Resource, i64)>, 
         })?;
         let w = r.weight.unwrap_or(1);
         if !(1..=100).contains(&w) {
-            return Err(format!(
-                "{what}: {} weight {w}: must be 1 to 100",
-                r.name
-            ));
+            return Err(format!("{what}: {} weight {w}: must be 1 to 100", r.name));
         }
         out.push((res, w));
     }
@@ -484,7 +481,9 @@ fn map_profile(c: &Config, p: &Profile) -> Result<Mapped, String> {
     }
     let bind = at_point(&multi, &plugins.bind, "bind");
     if !bind.contains_key("DefaultBinder") {
-        return Err(prof("the DefaultBinder is disabled: pods would never bind".into()));
+        return Err(prof(
+            "the DefaultBinder is disabled: pods would never bind".into(),
+        ));
     }
     let mut m = Mapped {
         score: FitStrategy::LeastAllocated,
@@ -540,11 +539,9 @@ fn map_profile(c: &Config, p: &Profile) -> Result<Mapped, String> {
                         }
                     };
                     if let Some(r) = &s.resources {
-                        m.score_resources = resources(
-                            r,
-                            "NodeResourcesFit scoringStrategy.resources",
-                        )
-                        .map_err(at)?;
+                        m.score_resources =
+                            resources(r, "NodeResourcesFit scoringStrategy.resources")
+                                .map_err(at)?;
                     }
                 }
             }
@@ -571,24 +568,21 @@ fn map_profile(c: &Config, p: &Profile) -> Result<Mapped, String> {
                 }
                 if a.pod_group_backoff_seconds.is_some_and(|s| s != 0) {
                     return Err(at(
-                        "Coscheduling podGroupBackoffSeconds is not modelled (default 0: off)".into(),
+                        "Coscheduling podGroupBackoffSeconds is not modelled (default 0: off)"
+                            .into(),
                     ));
                 }
                 if let Some(r) = a.pod_group_reject_percentage {
-                    cs.reject_percentage = u32::try_from(r)
-                        .ok()
-                        .filter(|r| *r <= 100)
-                        .ok_or_else(|| {
+                    cs.reject_percentage =
+                        u32::try_from(r).ok().filter(|r| *r <= 100).ok_or_else(|| {
                             at(format!(
                                 "Coscheduling podGroupRejectPercentage must be 0 to 100, got {r}"
                             ))
                         })?;
                 }
             }
-            PluginConfig::NodeAffinity(a) => {
-                if a.added_affinity.is_some() {
-                    return Err(at("NodeAffinity addedAffinity is not modelled".into()));
-                }
+            PluginConfig::NodeAffinity(a) if a.added_affinity.is_some() => {
+                return Err(at("NodeAffinity addedAffinity is not modelled".into()));
             }
             _ => {}
         }
@@ -606,7 +600,9 @@ fn map_profile(c: &Config, p: &Profile) -> Result<Mapped, String> {
             "NodeResourcesBalancedAllocation looks at {bal_names:?} but NodeResourcesFit scores {fit_names:?}: the model's Balanced uses Fit's resources (list the same resources in both, or disable the Balanced score)"
         )));
     }
-    let pct = p.percentage_of_nodes_to_score.or(c.percentage_of_nodes_to_score);
+    let pct = p
+        .percentage_of_nodes_to_score
+        .or(c.percentage_of_nodes_to_score);
     if let Some(v) = pct {
         m.percentage_of_nodes_to_score = u32::try_from(v)
             .ok()
@@ -752,7 +748,11 @@ pub fn resolve(
     if m.gang_scheduling != (policy == PolicyKind::K8sGang) {
         return Err(e(format!(
             "the GangScheduling plugin is {} but scheduler.policy is {policy}: they go together",
-            if m.gang_scheduling { "enabled" } else { "not enabled" }
+            if m.gang_scheduling {
+                "enabled"
+            } else {
+                "not enabled"
+            }
         )));
     }
     if uses_dra && !m.dynamic_resources {

@@ -120,9 +120,7 @@ pub(crate) fn resources(
 ) -> Result<VolcanoResources, String> {
     let mut out = VolcanoResources::default();
     for (name, q) in list {
-        let v = q
-            .quantity()
-            .map_err(|e| format!("{what}.{name}: {e}"))?;
+        let v = q.quantity().map_err(|e| format!("{what}.{name}: {e}"))?;
         if v.signum() < 0 {
             return Err(format!("{what}.{name}: cannot be negative"));
         }
@@ -164,11 +162,19 @@ pub(crate) fn resources(
     Ok(out)
 }
 
+/// A PodGroup as read: queue, minMember, minResources, where.
+struct Group {
+    queue: Option<String>,
+    min_member: Option<i32>,
+    min_resources: Option<VolcanoResources>,
+    at: String,
+}
+
 #[derive(Default)]
 struct Read {
     queues: Vec<(VolcanoQueueDef, String)>,
-    /// PodGroup name (= job id) → (queue, minMember, minResources, where).
-    groups: BTreeMap<String, (Option<String>, Option<i32>, Option<VolcanoResources>, String)>,
+    /// PodGroup name (= job id) → what it says.
+    groups: BTreeMap<String, Group>,
 }
 
 fn parse_doc(read: &mut Read, file: &str, line: u64, doc: &str) -> Result<(), String> {
@@ -210,8 +216,9 @@ fn parse_doc(read: &mut Read, file: &str, line: u64, doc: &str) -> Result<(), St
             }
             let weight = match spec.weight.unwrap_or(0) {
                 0 => 1,
-                w => u32::try_from(w)
-                    .map_err(|_| q(format!("spec.weight: must be > 0, got {w}")))?,
+                w => {
+                    u32::try_from(w).map_err(|_| q(format!("spec.weight: must be > 0, got {w}")))?
+                }
             };
             let capability = if spec.capability.is_empty() {
                 None
@@ -238,13 +245,15 @@ fn parse_doc(read: &mut Read, file: &str, line: u64, doc: &str) -> Result<(), St
             ));
         }
         "PodGroup" => {
-            let o: Object<PodGroupSpec> = serde_saphyr::from_str(doc)
-                .map_err(|e| yaml_error(file, line, "PodGroup", &e))?;
+            let o: Object<PodGroupSpec> =
+                serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, line, "PodGroup", &e))?;
             let name = o.metadata.name;
             let g = |what: String| at(&format!("PodGroup {name}: {what}"));
             let spec = o.spec.unwrap_or_default();
             if !spec.min_task_member.is_empty() {
-                return Err(g("spec.minTaskMember is not modelled (a job's pods are one task)".into()));
+                return Err(g(
+                    "spec.minTaskMember is not modelled (a job's pods are one task)".into(),
+                ));
             }
             if let Some(p) = &spec.priority_class_name {
                 return Err(g(format!(
@@ -260,11 +269,18 @@ fn parse_doc(read: &mut Read, file: &str, line: u64, doc: &str) -> Result<(), St
                 .map(|r| resources(r, "spec.minResources"))
                 .transpose()
                 .map_err(g)?;
-            if let Some((.., other)) = read.groups.get(&name) {
+            if let Some(Group { at: other, .. }) = read.groups.get(&name) {
                 return Err(g(format!("also defined at {other}")));
             }
-            read.groups
-                .insert(name, (spec.queue, spec.min_member, min_res, here.clone()));
+            read.groups.insert(
+                name,
+                Group {
+                    queue: spec.queue,
+                    min_member: spec.min_member,
+                    min_resources: min_res,
+                    at: here.clone(),
+                },
+            );
         }
         other => {
             return Err(at(&format!(
@@ -286,9 +302,13 @@ pub fn resolve(
         return Ok(());
     }
     let mut read = Read::default();
-    for_each_document(path, FIELD, &cfg.manifests, files, &mut |name, line, doc| {
-        parse_doc(&mut read, name, line, doc)
-    })?;
+    for_each_document(
+        path,
+        FIELD,
+        &cfg.manifests,
+        files,
+        &mut |name, line, doc| parse_doc(&mut read, name, line, doc),
+    )?;
     if !read.queues.is_empty() && !cfg.queues.is_empty() {
         return Err(invalid(
             path,
@@ -296,7 +316,16 @@ pub fn resolve(
             "give the queues either as manifests or as scheduler.volcano.queues, not both",
         ));
     }
-    for (name, (queue, min_member, min_res, at)) in &read.groups {
+    for (
+        name,
+        Group {
+            queue,
+            min_member,
+            min_resources: min_res,
+            at,
+        },
+    ) in &read.groups
+    {
         let g = |what: String| invalid(path, FIELD, format!("{at}: PodGroup {name}: {what}"));
         let Some(job) = jobs.iter_mut().find(|j| j.id == *name) else {
             return Err(g(
@@ -318,7 +347,8 @@ pub fn resolve(
             let gpu_milli: u64 = job.pods.iter().map(|p| p.gpu.total_milli()).sum();
             let differs = r.cpu_milli.is_some_and(|c| c != cpu)
                 || r.memory_mib.is_some_and(|m| m != mem)
-                || r.gpus.is_some_and(|g| (g * 1000.0).round() as u64 != gpu_milli);
+                || r.gpus
+                    .is_some_and(|g| (g * 1000.0).round() as u64 != gpu_milli);
             if differs {
                 return Err(g(format!(
                     "spec.minResources differs from the job's total request (cpu {cpu}m, memory {mem}Mi, GPUs {}): the simulated Volcano's enqueue gate uses the job's total",

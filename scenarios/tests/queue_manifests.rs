@@ -91,7 +91,12 @@ fn kueue_classes_cohort_and_configuration_are_read() {
         .collect();
     assert_eq!(prio, [("low", 100), ("high", 10000)]);
     // The LocalQueue team-queue stands for ClusterQueue team, in Cohort research.
-    assert!(sc.workload.jobs.iter().all(|j| j.queue.as_deref() == Some("team")));
+    assert!(
+        sc.workload
+            .jobs
+            .iter()
+            .all(|j| j.queue.as_deref() == Some("team"))
+    );
     assert_eq!(k.cluster_queues[0].cohort.as_deref(), Some("research"));
     assert_eq!(k.cluster_queues[0].nominal_gpus, 4.0);
     // kueue-config.yaml: enable, timeout 10m, blockAdmission left to its default (true
@@ -126,29 +131,51 @@ fn kueue_refusals_name_file_line_and_field() {
     let e = err(load_files(
         "wpc-unknown",
         &yaml,
-        &[("q.yaml", &q(&|s| s.replacen("value: 100\n", "value: 100\npreemptionPolicy: Never\n", 1)))],
+        &[(
+            "q.yaml",
+            &q(&|s| s.replacen("value: 100\n", "value: 100\npreemptionPolicy: Never\n", 1)),
+        )],
     ));
     assert!(
-        e.contains("q.yaml:12:1: WorkloadPriorityClass: unknown field") && e.contains("preemptionPolicy"),
+        e.contains("q.yaml:12:1: WorkloadPriorityClass: unknown field")
+            && e.contains("preemptionPolicy"),
         "{e}"
     );
     // Hierarchical cohorts are refused, naming the Cohort.
     let e = err(load_files(
         "cohort-parent",
         &yaml,
-        &[("q.yaml", &q(&|s| s.replace("spec:\n  fairSharing:", "spec:\n  parentName: org\n  fairSharing:")))],
+        &[(
+            "q.yaml",
+            &q(&|s| {
+                s.replace(
+                    "spec:\n  fairSharing:",
+                    "spec:\n  parentName: org\n  fairSharing:",
+                )
+            }),
+        )],
     ));
     assert!(
-        e.contains("Cohort research: spec.parentName \"org\": hierarchical cohorts are not modelled"),
+        e.contains(
+            "Cohort research: spec.parentName \"org\": hierarchical cohorts are not modelled"
+        ),
         "{e}"
     );
     // A Cohort's own GPU quota is refused.
     let e = err(load_files(
         "cohort-quota",
         &yaml,
-        &[("q.yaml", &q(&|s| s.replace("  fairSharing:\n    weight: \"1\"\n", "  resourceGroups:\n  - coveredResources: [\"nvidia.com/gpu\"]\n    flavors:\n    - name: default-flavor\n      resources:\n      - name: nvidia.com/gpu\n        nominalQuota: 8\n")))],
+        &[(
+            "q.yaml",
+            &q(&|s| {
+                s.replace("  fairSharing:\n    weight: \"1\"\n", "  resourceGroups:\n  - coveredResources: [\"nvidia.com/gpu\"]\n    flavors:\n    - name: default-flavor\n      resources:\n      - name: nvidia.com/gpu\n        nominalQuota: 8\n")
+            }),
+        )],
     ));
-    assert!(e.contains("Cohort research: nvidia.com/gpu nominalQuota 8"), "{e}");
+    assert!(
+        e.contains("Cohort research: nvidia.com/gpu nominalQuota 8"),
+        "{e}"
+    );
     // The Configuration: an unknown field (line 7, `health:` misspelt) and fair sharing on.
     let cfg = |edit: &dyn Fn(String) -> String| fixture("kueue/kueue-config.yaml", edit);
     let both = "manifests: [q.yaml, c.yaml]";
@@ -156,19 +183,37 @@ fn kueue_refusals_name_file_line_and_field() {
     let e = err(load_files(
         "cfg-unknown",
         &yaml2,
-        &[("q.yaml", &q(&|s| s)), ("c.yaml", &cfg(&|s| s.replace("health:", "heath:")))],
+        &[
+            ("q.yaml", &q(&|s| s)),
+            ("c.yaml", &cfg(&|s| s.replace("health:", "heath:"))),
+        ],
     ));
-    assert!(e.contains("c.yaml:7:1: Configuration: unknown field") && e.contains("heath"), "{e}");
+    assert!(
+        e.contains("c.yaml:7:1: Configuration: unknown field") && e.contains("heath"),
+        "{e}"
+    );
     let e = err(load_files(
         "cfg-fair",
         &yaml2,
-        &[("q.yaml", &q(&|s| s)), ("c.yaml", &cfg(&|s| s.replace("  enable: false", "  enable: true")))],
+        &[
+            ("q.yaml", &q(&|s| s)),
+            (
+                "c.yaml",
+                &cfg(&|s| s.replace("  enable: false", "  enable: true")),
+            ),
+        ],
     ));
-    assert!(e.contains("Configuration: fairSharing.enable: true is not modelled"), "{e}");
+    assert!(
+        e.contains("Configuration: fairSharing.enable: true is not modelled"),
+        "{e}"
+    );
     // A job naming a class no manifest defines.
     let e = err(load_files(
         "no-class",
-        &yaml.replace("queue: team-queue}", "queue: team-queue, priority_class: urgent}"),
+        &yaml.replace(
+            "queue: team-queue}",
+            "queue: team-queue, priority_class: urgent}",
+        ),
         &[("q.yaml", &q(&|s| s))],
     ));
     assert!(
@@ -182,7 +227,10 @@ fn kueue_refusals_name_file_line_and_field() {
         &format!("{yaml2}    wait_for_pods_ready: {{enable: true}}\n"),
         &[("q.yaml", &q(&|s| s)), ("c.yaml", &cfg(&|s| s))],
     ));
-    assert!(e.contains("scheduler.kueue.wait_for_pods_ready: also given by the Configuration"), "{e}");
+    assert!(
+        e.contains("scheduler.kueue.wait_for_pods_ready: also given by the Configuration"),
+        "{e}"
+    );
 }
 
 // ---- Volcano: Queue, PodGroup ----
@@ -200,7 +248,10 @@ fn volcano_queues_and_pod_groups_are_read() {
     assert_eq!(prod.weight, 3);
     let cap = prod.capability.as_ref().unwrap();
     // cpu "16" = 16000 millicores; memory 128Gi = 131072 MiB; 4 GPUs.
-    assert_eq!((cap.cpu_milli, cap.memory_mib, cap.gpus), (Some(16000), Some(131072), Some(4.0)));
+    assert_eq!(
+        (cap.cpu_milli, cap.memory_mib, cap.gpus),
+        (Some(16000), Some(131072), Some(4.0))
+    );
     assert_eq!(prod.guarantee.as_ref().unwrap().gpus, Some(2.0));
     let queues: Vec<(&str, Option<&str>)> = sc
         .workload
@@ -208,7 +259,14 @@ fn volcano_queues_and_pod_groups_are_read() {
         .iter()
         .map(|j| (j.id.as_str(), j.queue.as_deref()))
         .collect();
-    assert_eq!(queues, [("p1", Some("prod")), ("p2", Some("prod")), ("r1", Some("research"))]);
+    assert_eq!(
+        queues,
+        [
+            ("p1", Some("prod")),
+            ("p2", Some("prod")),
+            ("r1", Some("research"))
+        ]
+    );
 }
 
 /// prod may hold 4 GPUs: the enqueue gate lets p1 (prod, 4) and r1 (research, 4) in and
@@ -233,26 +291,53 @@ fn volcano_refusals_name_file_line_and_field() {
     let e = err(load_files(
         "vq-unknown",
         &yaml,
-        &[("v.yaml", &q(&|s| s.replacen("  weight: 1\n", "  weigth: 1\n", 1)))],
+        &[(
+            "v.yaml",
+            &q(&|s| s.replacen("  weight: 1\n", "  weigth: 1\n", 1)),
+        )],
     ));
     assert!(e.contains("v.yaml:11:3: Queue: unknown field"), "{e}");
     assert!(e.contains("weigth"), "{e}");
     let e = err(load_files(
         "vq-parent",
         &yaml,
-        &[("v.yaml", &q(&|s| s.replacen("  weight: 1\n", "  weight: 1\n  parent: org\n", 1)))],
+        &[(
+            "v.yaml",
+            &q(&|s| s.replacen("  weight: 1\n", "  weight: 1\n  parent: org\n", 1)),
+        )],
     ));
-    assert!(e.contains("Queue research: spec.parent \"org\": hierarchical queues"), "{e}");
+    assert!(
+        e.contains("Queue research: spec.parent \"org\": hierarchical queues"),
+        "{e}"
+    );
     let e = err(load_files(
         "vq-res",
         &yaml,
-        &[("v.yaml", &q(&|s| s.replace("    nvidia.com/gpu: 4\n", "    nvidia.com/gpu: 4\n    pods: 10\n")))],
+        &[(
+            "v.yaml",
+            &q(&|s| {
+                s.replace(
+                    "    nvidia.com/gpu: 4\n",
+                    "    nvidia.com/gpu: 4\n    pods: 10\n",
+                )
+            }),
+        )],
     ));
-    assert!(e.contains("Queue prod: spec.capability: resource \"pods\" is not modelled"), "{e}");
+    assert!(
+        e.contains("Queue prod: spec.capability: resource \"pods\" is not modelled"),
+        "{e}"
+    );
     // A PodGroup's minMember must be the job's pod count.
     let pg = "apiVersion: scheduling.volcano.sh/v1beta1\nkind: PodGroup\nmetadata: {name: p1}\nspec: {minMember: 2, queue: prod}\n";
-    let e = err(load_files("vpg", &yaml, &[("v.yaml", &format!("{}---\n{pg}", q(&|s| s)))]));
-    assert!(e.contains("PodGroup p1: spec.minMember 2 but the job has 1 pods"), "{e}");
+    let e = err(load_files(
+        "vpg",
+        &yaml,
+        &[("v.yaml", &format!("{}---\n{pg}", q(&|s| s)))],
+    ));
+    assert!(
+        e.contains("PodGroup p1: spec.minMember 2 but the job has 1 pods"),
+        "{e}"
+    );
 }
 
 // ---- Coscheduling PodGroups and the KubeSchedulerConfiguration ----
@@ -288,7 +373,11 @@ fn kube_scheduler_configuration_maps_scores_and_percentage() {
     assert_eq!(s.score, FitStrategy::MostAllocated);
     assert_eq!(
         s.score_resources,
-        [(Resource::Cpu, 1), (Resource::Memory, 1), (Resource::Gpu, 3)]
+        [
+            (Resource::Cpu, 1),
+            (Resource::Memory, 1),
+            (Resource::Gpu, 3)
+        ]
     );
     assert_eq!(s.balanced_allocation_weight, 2);
     assert_eq!(s.percentage_of_nodes_to_score, 50);
@@ -311,51 +400,104 @@ fn kube_scheduler_configuration_runs_as_inline_keys() {
 
 #[test]
 fn scheduler_refusals_name_file_line_and_plugin() {
-    let ks = |edit: &dyn Fn(String) -> String| fixture("scheduler/kube-scheduler-binpack.yaml", edit);
+    let ks =
+        |edit: &dyn Fn(String) -> String| fixture("scheduler/kube-scheduler-binpack.yaml", edit);
     let jobs = "workload:\n  jobs:\n    - {id: A, submit: 0s, duration: 10s, pods: 2, gpus_per_pod: 1}\nscheduler:\n  config: k.yaml\n";
     let yaml = format!("{CLUSTER}{jobs}");
     // Unknown field in a profile (line 18, column 3).
     let e = err(load_files(
         "ks-unknown",
         &yaml,
-        &[("k.yaml", &ks(&|s| s.replace("- schedulerName: default-scheduler\n", "- schedulerName: default-scheduler\n  plugin: {}\n")))],
+        &[(
+            "k.yaml",
+            &ks(&|s| {
+                s.replace(
+                    "- schedulerName: default-scheduler\n",
+                    "- schedulerName: default-scheduler\n  plugin: {}\n",
+                )
+            }),
+        )],
     ));
-    assert!(e.contains("k.yaml:") && e.contains("KubeSchedulerConfiguration: unknown field") && e.contains("plugin"), "{e}");
+    assert!(
+        e.contains("k.yaml:")
+            && e.contains("KubeSchedulerConfiguration: unknown field")
+            && e.contains("plugin"),
+        "{e}"
+    );
     // A plugin the model does not have.
     let e = err(load_files(
         "ks-plugin",
         &yaml,
-        &[("k.yaml", &ks(&|s| s.replace("      - name: NodeResourcesBalancedAllocation\n        weight: 2\n", "      - name: NodeResourcesAllocatable\n        weight: 2\n")))],
+        &[(
+            "k.yaml",
+            &ks(&|s| {
+                s.replace(
+                    "      - name: NodeResourcesBalancedAllocation\n        weight: 2\n",
+                    "      - name: NodeResourcesAllocatable\n        weight: 2\n",
+                )
+            }),
+        )],
     ));
-    assert!(e.contains("plugins.score.enabled: plugin NodeResourcesAllocatable is not modelled"), "{e}");
+    assert!(
+        e.contains("plugins.score.enabled: plugin NodeResourcesAllocatable is not modelled"),
+        "{e}"
+    );
     // A Filter the model always runs, disabled.
     let e = err(load_files(
         "ks-filter",
         &yaml,
-        &[("k.yaml", &ks(&|s| s.replace("  plugins:\n", "  plugins:\n    filter:\n      disabled:\n      - name: TaintToleration\n")))],
+        &[(
+            "k.yaml",
+            &ks(&|s| {
+                s.replace(
+                    "  plugins:\n",
+                    "  plugins:\n    filter:\n      disabled:\n      - name: TaintToleration\n",
+                )
+            }),
+        )],
     ));
     assert!(e.contains("the TaintToleration Filter is disabled"), "{e}");
     // Balanced weight 3 against Fit weight 2: no equivalent in the model.
     let e = err(load_files(
         "ks-weights",
         &yaml,
-        &[("k.yaml", &ks(&|s| s.replace("        weight: 2\n", "        weight: 3\n      - name: NodeResourcesFit\n        weight: 2\n")))],
+        &[(
+            "k.yaml",
+            &ks(&|s| {
+                s.replace(
+                    "        weight: 2\n",
+                    "        weight: 3\n      - name: NodeResourcesFit\n        weight: 2\n",
+                )
+            }),
+        )],
     ));
-    assert!(e.contains("Score weights NodeResourcesFit 2 and NodeResourcesBalancedAllocation 3"), "{e}");
+    assert!(
+        e.contains("Score weights NodeResourcesFit 2 and NodeResourcesBalancedAllocation 3"),
+        "{e}"
+    );
     // Coscheduling enabled but the policy is default.
     let e = err(load_files(
         "ks-cosched",
         &yaml,
-        &[("k.yaml", &fixture("scheduler/coscheduling-config.yaml", |s| s))],
+        &[(
+            "k.yaml",
+            &fixture("scheduler/coscheduling-config.yaml", |s| s),
+        )],
     ));
-    assert!(e.contains("enables the Coscheduling plugin: set scheduler.policy: coscheduling"), "{e}");
+    assert!(
+        e.contains("enables the Coscheduling plugin: set scheduler.policy: coscheduling"),
+        "{e}"
+    );
     // Scheduler keys given twice.
     let e = err(load_files(
         "ks-both",
         &format!("{yaml}  score: most_allocated\n"),
         &[("k.yaml", &ks(&|s| s))],
     ));
-    assert!(e.contains("scheduler.score: also set by the KubeSchedulerConfiguration"), "{e}");
+    assert!(
+        e.contains("scheduler.score: also set by the KubeSchedulerConfiguration"),
+        "{e}"
+    );
     // scheduler-plugins PodGroups: unknown field, and different timeouts.
     let cs = "workload:\n  jobs:\n    - {id: A, submit: 0s, duration: 10s, pods: 2, gpus_per_pod: 1}\n    - {id: B, submit: 0s, duration: 10s, pods: 2, gpus_per_pod: 1}\nscheduler:\n  policy: coscheduling\n  coscheduling:\n    manifests: [pg.yaml]\n";
     let pg = |edit: &dyn Fn(String) -> String| fixture("scheduler/podgroups.yaml", edit);
@@ -363,13 +505,31 @@ fn scheduler_refusals_name_file_line_and_plugin() {
     let e = err(load_files(
         "pg-unknown",
         &yaml,
-        &[("pg.yaml", &pg(&|s| s.replacen("  minMember: 2\n", "  minMembers: 2\n", 1)))],
+        &[(
+            "pg.yaml",
+            &pg(&|s| s.replacen("  minMember: 2\n", "  minMembers: 2\n", 1)),
+        )],
     ));
-    assert!(e.contains("pg.yaml:") && e.contains("PodGroup: unknown field") && e.contains("minMembers"), "{e}");
+    assert!(
+        e.contains("pg.yaml:") && e.contains("PodGroup: unknown field") && e.contains("minMembers"),
+        "{e}"
+    );
     let e = err(load_files(
         "pg-timeouts",
         &yaml,
-        &[("pg.yaml", &pg(&|s| s.replacen("scheduleTimeoutSeconds: 30", "scheduleTimeoutSeconds: 45", 1)))],
+        &[(
+            "pg.yaml",
+            &pg(&|s| {
+                s.replacen(
+                    "scheduleTimeoutSeconds: 30",
+                    "scheduleTimeoutSeconds: 45",
+                    1,
+                )
+            }),
+        )],
     ));
-    assert!(e.contains("the simulated Coscheduling has one timeout for all groups"), "{e}");
+    assert!(
+        e.contains("the simulated Coscheduling has one timeout for all groups"),
+        "{e}"
+    );
 }
