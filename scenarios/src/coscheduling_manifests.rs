@@ -82,7 +82,7 @@ pub fn resolve(
     let mut groups: BTreeMap<String, (Option<i32>, Option<SimDuration>, String)> = BTreeMap::new();
     for_each_document(
         path,
-        FIELD,
+        (FIELD, true),
         &cfg.manifests,
         files,
         &mut |file, line, doc| {

@@ -436,20 +436,21 @@ fn parse_doc(read: &mut Read, file: &str, line: u64, doc: &str) -> Result<(), St
 
 /// Calls `f(file, first line, document)` for every YAML document of the files and folders
 /// (every `*.yaml` / `*.yml` of a folder, by name, not recursive) listed in `list`, relative
-/// to the scenario's folder. `f`'s error is reported under `field[i]`. Shared by every
-/// `*.manifests` reader (Kueue, Volcano, Coscheduling, KubeSchedulerConfiguration).
+/// to the scenario's folder. `f`'s error is reported under `field[i]` (a list key) or
+/// `field` (a single path, `indexed` false). Shared by every `*.manifests` reader (Kueue,
+/// Volcano, Coscheduling) and `scheduler.config`.
 pub(crate) fn for_each_document(
     path: &str,
-    field: &str,
+    (field, indexed): (&str, bool),
     list: &[String],
     files: &dyn FileSource,
     f: &mut dyn FnMut(&str, u64, &str) -> Result<(), String>,
 ) -> Result<(), ScenarioError> {
     for (i, p) in list.iter().enumerate() {
-        let field = if list.len() == 1 && field.ends_with("config") {
-            field.to_string()
-        } else {
+        let field = if indexed {
             format!("{field}[{i}]")
+        } else {
+            field.to_string()
         };
         let full = files.path(p).ok_or_else(|| {
             invalid(
@@ -517,7 +518,7 @@ pub fn resolve(
     let mut read = Read::default();
     for_each_document(
         path,
-        FIELD,
+        (FIELD, true),
         &cfg.manifests,
         files,
         &mut |name, line, doc| parse_doc(&mut read, name, line, doc),

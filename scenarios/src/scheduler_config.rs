@@ -640,7 +640,7 @@ pub fn resolve(
     let mut found: Vec<(Config, String)> = Vec::new();
     for_each_document(
         path,
-        FIELD,
+        (FIELD, false),
         std::slice::from_ref(&file),
         files,
         &mut |name, line, doc| {

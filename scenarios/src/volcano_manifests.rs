@@ -6,8 +6,9 @@
 //!
 //! A Queue becomes a `queues` entry, in file order: `spec.weight` (0 or absent → 1, as
 //! Volcano's admission webhook defaults it), `spec.capability` and `spec.guarantee.resource`
-//! over `cpu`, `memory` and `nvidia.com/gpu` / `amd.com/gpu`. `spec.reclaimable` is read and
-//! changes nothing: the simulated Volcano has no reclaim action. Refused with file and line:
+//! over `cpu`, `memory` and `nvidia.com/gpu` / `amd.com/gpu`. `spec.reclaimable` and
+//! `spec.preemptable` are read and change nothing: the simulated Volcano has no reclaim or
+//! preempt action. Refused with file and line:
 //! unknown fields, other resources in a capability or guarantee, hierarchical queues
 //! (`spec.parent` other than `root`), `spec.deserved` (the capacity plugin's), a queue
 //! `priority`, `extendClusters` and `affinity`.
@@ -70,6 +71,10 @@ struct QueueSpec {
     #[allow(dead_code)]
     #[serde(default)]
     reclaimable: Option<bool>,
+    /// Defaulted to true by Volcano's queue webhook (v1.12+); no preempt action here.
+    #[allow(dead_code)]
+    #[serde(default)]
+    preemptable: Option<bool>,
     #[serde(default)]
     extend_clusters: Vec<IgnoredAny>,
     #[serde(default)]
@@ -304,7 +309,7 @@ pub fn resolve(
     let mut read = Read::default();
     for_each_document(
         path,
-        FIELD,
+        (FIELD, true),
         &cfg.manifests,
         files,
         &mut |name, line, doc| parse_doc(&mut read, name, line, doc),

@@ -338,6 +338,17 @@ fn volcano_refusals_name_file_line_and_field() {
         e.contains("PodGroup p1: spec.minMember 2 but the job has 1 pods"),
         "{e}"
     );
+    // minResources must be the job's total (p1: 1 CPU, 1024 MiB, 4 GPUs).
+    let pg = "apiVersion: scheduling.volcano.sh/v1beta1\nkind: PodGroup\nmetadata: {name: p1}\nspec: {minMember: 1, minResources: {nvidia.com/gpu: 2}}\n";
+    let e = err(load_files(
+        "vpg-res",
+        &yaml,
+        &[("v.yaml", &format!("{}---\n{pg}", q(&|s| s)))],
+    ));
+    assert!(
+        e.contains("PodGroup p1: spec.minResources differs from the job's total request (cpu 1000m, memory 1024Mi, GPUs 4)"),
+        "{e}"
+    );
 }
 
 // ---- Coscheduling PodGroups and the KubeSchedulerConfiguration ----
@@ -381,6 +392,19 @@ fn kube_scheduler_configuration_maps_scores_and_percentage() {
     );
     assert_eq!(s.balanced_allocation_weight, 2);
     assert_eq!(s.percentage_of_nodes_to_score, 50);
+    // Balanced disabled through multiPoint → weight 0; Fit weight 2 with Balanced 4 →
+    // Balanced 2 (the same ranking); the profile's percentage overrides the global one.
+    let yaml = format!(
+        "{CLUSTER}workload:\n  jobs:\n    - {{id: a, submit: 0s, duration: 10s}}\nscheduler:\n  config: k.yaml\n"
+    );
+    let k = "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\npercentageOfNodesToScore: 50\nprofiles:\n- percentageOfNodesToScore: 20\n  plugins:\n    multiPoint:\n      disabled:\n      - name: NodeResourcesBalancedAllocation\n";
+    let sc = load_files("ks-off", &yaml, &[("k.yaml", k)]).unwrap();
+    assert_eq!(sc.config.scheduler.balanced_allocation_weight, 0);
+    assert_eq!(sc.config.scheduler.percentage_of_nodes_to_score, 20);
+    let k = "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- plugins:\n    score:\n      enabled:\n      - name: NodeResourcesFit\n        weight: 2\n      - name: NodeResourcesBalancedAllocation\n        weight: 4\n";
+    let sc = load_files("ks-ratio", &yaml, &[("k.yaml", k)]).unwrap();
+    assert_eq!(sc.config.scheduler.balanced_allocation_weight, 2);
+    assert_eq!(sc.config.scheduler.percentage_of_nodes_to_score, 0);
 }
 
 /// Two nodes of 4 CPUs, 4 GiB, 4 GPUs; pods of 1 CPU, 1 GiB, 2 GPUs. For j2, j1's node
@@ -422,6 +446,20 @@ fn scheduler_refusals_name_file_line_and_plugin() {
         e.contains("k.yaml:")
             && e.contains("KubeSchedulerConfiguration: unknown field")
             && e.contains("plugin"),
+        "{e}"
+    );
+    // Unknown field inside a plugin's args.
+    let e = err(load_files(
+        "ks-args",
+        &yaml,
+        &[(
+            "k.yaml",
+            &ks(&|s| s.replace("type: MostAllocated", "typ: MostAllocated")),
+        )],
+    ));
+    // Line 26 (`type:` under scoringStrategy), column 9, even inside a plugin's args.
+    assert!(
+        e.contains("k.yaml:26:9: KubeSchedulerConfiguration: unknown field `typ`"),
         "{e}"
     );
     // A plugin the model does not have.
