@@ -13,18 +13,24 @@
 //!
 //! Refused with file, line and field rather than dropped: unknown fields, a GPU quota in
 //! more than one flavor of a queue (multi-flavor admission is not modelled), a flavor no
-//! ResourceFlavor defines, `borrowWithinCohort` other than `Never`, `fairSharing`,
-//! `admissionChecks`, a `stopPolicy` other than `None`, different queueing strategies, a
-//! LocalQueue of an unknown ClusterQueue, and other kinds. Quotas of other resources
-//! (`cpu`, `memory`, `pods`) are read and not enforced: the simulator's Kueue does not
-//! count them (a documented deviation; the pods' CPU and memory still go through Filter).
+//! ResourceFlavor defines, `borrowWithinCohort` other than `Never`, `admissionChecks`, a
+//! `stopPolicy` other than `None`, different queueing strategies, a LocalQueue of an
+//! unknown ClusterQueue, and other kinds. Quotas of other resources (`cpu`, `memory`,
+//! `pods`) are read and not enforced: the simulator's Kueue does not count them (a
+//! documented deviation; the pods' CPU and memory still go through Filter). A
+//! `fairSharing.weight` is accepted: it only matters with fair sharing on, which the
+//! Configuration refuses.
+//!
+//! The same files may hold Cohorts, WorkloadPriorityClasses and Kueue's Configuration
+//! (`kueue_config.rs`); the file reader here (`for_each_document`) is shared by every
+//! queue and scheduler-configuration reader.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use models::dra::quantity::Quantity;
 use models::scheduler::{
     ClusterQueueDef, KueueConfig, KueuePreemption, QueueingStrategy, ReclaimWithinCohort,
-    WithinClusterQueue,
+    WaitForPodsReady, WithinClusterQueue,
 };
 use models::workload::JobSpec;
 use serde::Deserialize;
@@ -106,8 +112,9 @@ struct CqSpec {
     preemption: Option<Preemption>,
     #[serde(default)]
     stop_policy: Option<String>,
+    /// Its weight only matters with fair sharing on (refused in the Configuration).
     #[serde(default)]
-    fair_sharing: Option<serde::de::IgnoredAny>,
+    fair_sharing: Option<crate::kueue_config::FairSharingSpec>,
     #[serde(default)]
     admission_checks: Option<Vec<serde::de::IgnoredAny>>,
     #[serde(default)]
@@ -143,9 +150,18 @@ struct ResourceQuota {
 /// A quantity as YAML gives it: `8`, `"8"`, `500m`.
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum QuantityText {
+pub(crate) enum QuantityText {
     Int(i64),
     Text(String),
+}
+
+impl QuantityText {
+    pub(crate) fn quantity(&self) -> Result<Quantity, String> {
+        match self {
+            QuantityText::Int(n) => Ok(Quantity::from_units(*n)),
+            QuantityText::Text(t) => Quantity::parse(t).map_err(|e| e.to_string()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -177,7 +193,7 @@ struct LqSpec {
     stop_policy: Option<String>,
 }
 
-fn invalid(path: &str, field: &str, msg: impl Into<String>) -> ScenarioError {
+pub(crate) fn invalid(path: &str, field: &str, msg: impl Into<String>) -> ScenarioError {
     ScenarioError::Invalid {
         path: path.to_string(),
         field: field.to_string(),
@@ -187,10 +203,7 @@ fn invalid(path: &str, field: &str, msg: impl Into<String>) -> ScenarioError {
 
 /// GPUs of a quota, as the simulated Kueue counts them (fractions allowed).
 fn gpus(q: &QuantityText, at: &str) -> Result<f64, String> {
-    let v = match q {
-        QuantityText::Int(n) => Quantity::from_units(*n),
-        QuantityText::Text(t) => Quantity::parse(t).map_err(|e| format!("{at}: {e}"))?,
-    };
+    let v = q.quantity().map_err(|e| format!("{at}: {e}"))?;
     if v.signum() < 0 {
         return Err(format!("{at}: a quota cannot be negative"));
     }
@@ -206,10 +219,17 @@ struct Read {
     gpu_flavors: Vec<(String, String, String)>,
     /// LocalQueue name → (namespace, ClusterQueue, where).
     local: BTreeMap<String, (String, String, String)>,
+    /// Cohorts, WorkloadPriorityClasses, the Configuration.
+    extra: crate::kueue_config::Extra,
 }
 
 /// A YAML error at its line in the file (`first_line` is the document's first line).
-fn yaml_error(file: &str, first_line: u64, kind: &str, e: &serde_saphyr::Error) -> String {
+pub(crate) fn yaml_error(
+    file: &str,
+    first_line: u64,
+    kind: &str,
+    e: &serde_saphyr::Error,
+) -> String {
     let (line, column, message) = models::dra::manifests::yaml_error_at(first_line, e);
     let message = message.trim_start_matches("error: ");
     format!("{file}:{line}:{column}: {kind}: {message}")
@@ -219,13 +239,23 @@ fn parse_doc(read: &mut Read, file: &str, line: u64, doc: &str) -> Result<(), St
     let at = |what: &str| format!("{file}:{line}: {what}");
     let head: Head = serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, line, "", &e))?;
     let kind = head.kind.unwrap_or_default();
+    if head.api_version.as_deref() == Some(crate::kueue_config::CONFIG_API) {
+        if kind != "Configuration" {
+            return Err(at(&format!(
+                "kind {kind:?} of {}: expected Configuration",
+                crate::kueue_config::CONFIG_API
+            )));
+        }
+        return crate::kueue_config::configuration(&mut read.extra, file, line, doc, &GPUS);
+    }
     let v2 = match head.api_version.as_deref() {
         Some(API) => false,
         Some(API2) => true,
         other => {
             return Err(at(&format!(
-                "{kind}: apiVersion {:?}, expected {API} or {API2}",
-                other.unwrap_or_default()
+                "{kind}: apiVersion {:?}, expected {API} or {API2} (or {} for the Configuration)",
+                other.unwrap_or_default(),
+                crate::kueue_config::CONFIG_API
             )));
         }
     };
@@ -272,8 +302,9 @@ fn parse_doc(read: &mut Read, file: &str, line: u64, doc: &str) -> Result<(), St
                     )));
                 }
             };
-            if spec.fair_sharing.is_some() {
-                return Err(cq("spec.fairSharing is not modelled".into()));
+            if let Some(w) = spec.fair_sharing.as_ref().and_then(|f| f.weight.as_ref()) {
+                w.quantity()
+                    .map_err(|e| cq(format!("spec.fairSharing.weight: {e}")))?;
             }
             if spec
                 .admission_checks
@@ -389,36 +420,38 @@ fn parse_doc(read: &mut Read, file: &str, line: u64, doc: &str) -> Result<(), St
                 strategy,
             ));
         }
+        "Cohort" => crate::kueue_config::cohort(&mut read.extra, file, line, doc, &GPUS)?,
+        "WorkloadPriorityClass" => {
+            crate::kueue_config::priority_class(&mut read.extra, file, line, doc)?
+        }
         other => {
             return Err(at(&format!(
-                "kind {other:?} is not read here (expected ResourceFlavor, ClusterQueue or LocalQueue of {API})"
+                "kind {other:?} is not read here (expected ResourceFlavor, ClusterQueue, LocalQueue, Cohort or WorkloadPriorityClass of {API}, or a {} Configuration)",
+                crate::kueue_config::CONFIG_API
             )));
         }
     }
     Ok(())
 }
 
-/// Reads `cfg.manifests` (relative to the scenario's folder) into `cfg.cluster_queues` and
-/// `cfg.queueing_strategy`, and renames jobs' LocalQueue names to their ClusterQueue.
-pub fn resolve(
+/// Calls `f(file, first line, document)` for every YAML document of the files and folders
+/// (every `*.yaml` / `*.yml` of a folder, by name, not recursive) listed in `list`, relative
+/// to the scenario's folder. `f`'s error is reported under `field[i]` (a list key) or
+/// `field` (a single path, `indexed` false). Shared by every `*.manifests` reader (Kueue,
+/// Volcano, Coscheduling) and `scheduler.config`.
+pub(crate) fn for_each_document(
     path: &str,
-    cfg: &mut KueueConfig,
-    jobs: &mut [JobSpec],
+    (field, indexed): (&str, bool),
+    list: &[String],
     files: &dyn FileSource,
+    f: &mut dyn FnMut(&str, u64, &str) -> Result<(), String>,
 ) -> Result<(), ScenarioError> {
-    if cfg.manifests.is_empty() {
-        return Ok(());
-    }
-    if !cfg.cluster_queues.is_empty() {
-        return Err(invalid(
-            path,
-            FIELD,
-            "give the queues either as manifests or as scheduler.kueue.cluster_queues, not both",
-        ));
-    }
-    let mut read = Read::default();
-    for (i, p) in cfg.manifests.iter().enumerate() {
-        let field = format!("{FIELD}[{i}]");
+    for (i, p) in list.iter().enumerate() {
+        let field = if indexed {
+            format!("{field}[{i}]")
+        } else {
+            field.to_string()
+        };
         let full = files.path(p).ok_or_else(|| {
             invalid(
                 path,
@@ -426,7 +459,7 @@ pub fn resolve(
                 "manifests can only be read next to a scenario file on disk",
             )
         })?;
-        let mut list: Vec<std::path::PathBuf> = if full.is_dir() {
+        let mut found: Vec<std::path::PathBuf> = if full.is_dir() {
             std::fs::read_dir(&full)
                 .map_err(|e| invalid(path, &field, format!("{}: {e}", full.display())))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -438,20 +471,64 @@ pub fn resolve(
         } else {
             vec![full.clone()]
         };
-        list.sort();
-        for f in list {
-            let text = crate::scenario::read_regular_file(&f).map_err(|e| {
+        found.sort();
+        for file in found {
+            let text = crate::scenario::read_regular_file(&file).map_err(|e| {
                 invalid(
                     path,
                     &field,
-                    format!("{} (relative to the scenario's folder): {e}", f.display()),
+                    format!(
+                        "{} (relative to the scenario's folder): {e}",
+                        file.display()
+                    ),
                 )
             })?;
-            let name = f.display().to_string();
+            let name = file.display().to_string();
             for (line, doc) in models::dra::manifests::split_documents(&text) {
-                parse_doc(&mut read, &name, line, &doc).map_err(|e| invalid(path, &field, e))?;
+                f(&name, line, &doc).map_err(|e| invalid(path, &field, e))?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Reads `cfg.manifests` (relative to the scenario's folder) into `cfg.cluster_queues`,
+/// `cfg.queueing_strategy` and `cfg.wait_for_pods_ready`, renames jobs' LocalQueue names to
+/// their ClusterQueue, and gives the jobs of `priority_classes` (job id → the
+/// WorkloadPriorityClass it names) that class's value as priority.
+pub fn resolve(
+    path: &str,
+    cfg: &mut KueueConfig,
+    jobs: &mut [JobSpec],
+    priority_classes: &BTreeMap<String, String>,
+    files: &dyn FileSource,
+) -> Result<(), ScenarioError> {
+    if cfg.manifests.is_empty() {
+        if let Some((job, class)) = priority_classes.iter().next() {
+            return Err(invalid(
+                path,
+                "workload.jobs",
+                format!(
+                    "job {job:?} names priority_class {class:?}: WorkloadPriorityClasses come from scheduler.kueue.manifests, which is not given"
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    let mut read = Read::default();
+    for_each_document(
+        path,
+        (FIELD, true),
+        &cfg.manifests,
+        files,
+        &mut |name, line, doc| parse_doc(&mut read, name, line, doc),
+    )?;
+    if !read.queues.is_empty() && !cfg.cluster_queues.is_empty() {
+        return Err(invalid(
+            path,
+            FIELD,
+            "give the queues either as manifests or as scheduler.kueue.cluster_queues, not both",
+        ));
     }
     if let Some((f, cq, at)) = read
         .gpu_flavors
@@ -466,24 +543,27 @@ pub fn resolve(
             ),
         ));
     }
-    if read.queues.is_empty() {
-        return Err(invalid(path, FIELD, "no ClusterQueue in the manifests"));
-    }
-    let mut strategies: Vec<QueueingStrategy> = read
-        .queues
-        .iter()
-        .map(|(_, _, s)| s.unwrap_or_default())
-        .collect();
-    strategies.dedup();
-    if strategies.len() > 1 {
-        return Err(invalid(
-            path,
-            FIELD,
-            "ClusterQueues with different queueingStrategy: the simulated Kueue has one strategy for all queues",
-        ));
-    }
-    cfg.queueing_strategy = strategies.first().copied().unwrap_or_default();
-    let names: BTreeSet<String> = read.queues.iter().map(|(n, _, _)| n.clone()).collect();
+    let names: BTreeSet<String> = if read.queues.is_empty() {
+        // Only Cohorts, WorkloadPriorityClasses or the Configuration: the queues are the
+        // scenario's own.
+        cfg.cluster_queues.iter().map(|q| q.name.clone()).collect()
+    } else {
+        let mut strategies: Vec<QueueingStrategy> = read
+            .queues
+            .iter()
+            .map(|(_, _, s)| s.unwrap_or_default())
+            .collect();
+        strategies.dedup();
+        if strategies.len() > 1 {
+            return Err(invalid(
+                path,
+                FIELD,
+                "ClusterQueues with different queueingStrategy: the simulated Kueue has one strategy for all queues",
+            ));
+        }
+        cfg.queueing_strategy = strategies.first().copied().unwrap_or_default();
+        read.queues.iter().map(|(n, _, _)| n.clone()).collect()
+    };
     for (lq, (_, cq, at)) in &read.local {
         if !names.contains(cq) {
             return Err(invalid(
@@ -502,8 +582,56 @@ pub fn resolve(
         {
             j.queue = Some(cq.clone());
         }
+        if let Some(class) = priority_classes.get(&j.id) {
+            let Some((value, _)) = read.extra.priority_classes.get(class) else {
+                let known: Vec<&str> = read
+                    .extra
+                    .priority_classes
+                    .keys()
+                    .map(String::as_str)
+                    .collect();
+                return Err(invalid(
+                    path,
+                    "workload.jobs",
+                    format!(
+                        "job {:?} names priority_class {class:?}, which no WorkloadPriorityClass in {FIELD} defines (defined: {})",
+                        j.id,
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ));
+            };
+            if j.priority != 0 {
+                return Err(invalid(
+                    path,
+                    "workload.jobs",
+                    format!(
+                        "job {:?} gives both priority and priority_class (the class's value is the priority)",
+                        j.id
+                    ),
+                ));
+            }
+            j.priority = *value;
+        }
     }
-    cfg.cluster_queues = read.queues.into_iter().map(|(_, d, _)| d).collect();
+    if let Some((w, at)) = read.extra.wait_for_pods_ready {
+        if cfg.wait_for_pods_ready != WaitForPodsReady::default() {
+            return Err(invalid(
+                path,
+                "scheduler.kueue.wait_for_pods_ready",
+                format!(
+                    "also given by the Configuration at {at}: give waitForPodsReady in one place"
+                ),
+            ));
+        }
+        cfg.wait_for_pods_ready = w;
+    }
+    if !read.queues.is_empty() {
+        cfg.cluster_queues = read.queues.into_iter().map(|(_, d, _)| d).collect();
+    }
     cfg.manifests.clear();
     Ok(())
 }

@@ -3,18 +3,23 @@
 pub mod bundled;
 pub mod conformance;
 pub mod constraints;
+pub mod coscheduling_manifests;
 pub mod deletion;
 pub mod dra;
 pub mod faults;
 pub mod fgd;
 pub mod kube_nodes;
 pub mod kube_pods;
+pub mod kueue_config;
 pub mod kueue_manifests;
 pub mod platform;
+mod queue_hooks;
 pub mod scenario;
+pub mod scheduler_config;
 pub mod serving;
 pub mod trace;
 pub mod vary;
+pub mod volcano_manifests;
 pub mod workload_manifests;
 
 pub use scenario::{

@@ -206,6 +206,9 @@ pub struct InlineJob {
     pub priority: i32,
     /// The queue the job is submitted to (Kueue ClusterQueue or Volcano queue); default the first.
     pub queue: Option<String>,
+    /// A Kueue WorkloadPriorityClass of `scheduler.kueue.manifests` (the
+    /// `kueue.x-k8s.io/priority-class` label): its value becomes the job's priority.
+    pub priority_class: Option<String>,
     /// A checkpoint every this much run time: a restart after a fault resumes from the last.
     pub checkpoint_interval: Option<SimDuration>,
     /// Checkpoint bytes each node reads to restore (restore time from the network model's
@@ -517,7 +520,20 @@ pub fn build_parsed(
         pod_log: false,
         deletions: crate::deletion::build(path, &f.workload.jobs, ov.horizon.or(f.horizon))?,
     };
-    crate::kueue_manifests::resolve(path, &mut config.scheduler.kueue, &mut workload.jobs, files)?;
+    let classes: BTreeMap<String, String> = f
+        .workload
+        .jobs
+        .iter()
+        .filter_map(|j| Some((j.id.clone(), j.priority_class.clone()?)))
+        .collect();
+    crate::kueue_manifests::resolve(
+        path,
+        &mut config.scheduler.kueue,
+        &mut workload.jobs,
+        &classes,
+        files,
+    )?;
+    crate::queue_hooks::resolve(path, &mut config, &mut workload.jobs, files)?;
     validate_scheduler(path, &config.scheduler)?;
     // Checked here, where the file is known (the run would report it without the file).
     models::scheduler::fgd::check_cluster(config.scheduler.placement, &cluster)

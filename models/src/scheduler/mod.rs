@@ -113,6 +113,10 @@ pub struct CoschedulingArgs {
     /// `podGroupRejectPercentage` (default 10): PostFilter keeps a group's waiters when the
     /// missing fraction is at most this.
     pub reject_percentage: u32,
+    /// Files or folders of scheduler-plugins PodGroups the scenario loader checks against
+    /// the jobs and reads the timeout from (empty by the time a run starts).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub manifests: Vec<String>,
 }
 
 impl Default for CoschedulingArgs {
@@ -120,6 +124,7 @@ impl Default for CoschedulingArgs {
         CoschedulingArgs {
             schedule_timeout: SimDuration::from_secs(60),
             reject_percentage: 10,
+            manifests: Vec::new(),
         }
     }
 }
@@ -265,6 +270,10 @@ pub struct VolcanoConfig {
     /// a queue takes a job only while its allocation stays within its deserved share.
     #[serde(skip_serializing_if = "is_true")]
     pub queue_allocatable: bool,
+    /// Files or folders of Volcano Queues and PodGroups the scenario loader reads into
+    /// `queues` and the jobs' queues (empty by the time a run starts; not hashed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub manifests: Vec<String>,
 }
 
 fn is_true(b: &bool) -> bool {
@@ -316,6 +325,7 @@ impl Default for VolcanoConfig {
             overcommit_factor: 1.2,
             queues: Vec::new(),
             queue_allocatable: true,
+            manifests: Vec::new(),
         }
     }
 }
@@ -418,6 +428,10 @@ pub struct SchedulerConfig {
     /// artefact's placement policies (`scheduler::fgd`).
     #[serde(skip_serializing_if = "Placement::is_default")]
     pub placement: Placement,
+    /// A KubeSchedulerConfiguration file (relative to the scenario) the scenario loader
+    /// reads into the keys above (`None` by the time a run starts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
     /// The pod list FGD's fragmentation targets are computed from, as (CPU milli, per-GPU
     /// milli, GPU count, GPU spec) per pod; `None` (the default): the run's workload. Set
     /// by `orrery run` on an FGD-family scenario (the artefact's original pod list); not a
@@ -445,6 +459,7 @@ impl Default for SchedulerConfig {
             volcano: VolcanoConfig::default(),
             tiresias: TiresiasConfig::default(),
             placement: Placement::Default,
+            config: None,
             fgd_target_pods: None,
             fgd_random_gpu: false,
         }

@@ -344,6 +344,7 @@ fn config(timeout_s: u64, reject_percentage: u32, horizon_s: u64) -> RunConfig {
     c.scheduler.coscheduling = CoschedulingArgs {
         schedule_timeout: SimDuration::from_secs(timeout_s),
         reject_percentage,
+        ..CoschedulingArgs::default()
     };
     c
 }
