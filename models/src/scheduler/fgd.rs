@@ -100,7 +100,7 @@ impl fmt::Display for PlacementError {
 }
 
 /// Node state (free milli per GPU and what a score reads) and pod shape, as a memo key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct MemoKey {
     cpu: u64,
     milli: u32,
@@ -110,6 +110,20 @@ struct MemoKey {
     cpu_left: i64,
     gpus: [u16; MAX_GPUS],
     n_gpu: u8,
+}
+
+impl std::hash::Hash for MemoKey {
+    /// Every field, packed into whole words (the hasher mixes one word at a time).
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        let word = |g: &[u16]| g.iter().fold(0u64, |w, &x| (w << 16) | u64::from(x));
+        h.write_u64(self.cpu);
+        h.write_u64(u64::from(self.milli) << 32 | u64::from(self.num));
+        h.write_u64(self.access);
+        h.write_u64(u64::from(self.model) << 8 | u64::from(self.n_gpu));
+        h.write_u64(self.cpu_left as u64);
+        h.write_u64(word(&self.gpus[..4]));
+        h.write_u64(word(&self.gpus[4..]));
+    }
 }
 
 /// Most memoised FGD scores kept (the memo is emptied when full; it is only a cache).
@@ -123,6 +137,9 @@ pub struct FgdPlacement {
     /// Sorted GPU model names; a node without a model gets id `models.len() - 1` (`""`)
     /// when any such node exists.
     models: Vec<String>,
+    /// Per node of the cluster it was set up for: its model id (`model_id`), so the
+    /// scheduling cycle's node index finds it without comparing names.
+    node_models: Vec<u32>,
     pub targets: Targets,
     /// FGD scores by (pod shape, node state): many nodes share a state. A pure cache
     /// (never iterated).
@@ -137,6 +154,8 @@ pub struct FgdPlacement {
 /// A pod request and the artefact's view of it.
 #[derive(Debug)]
 struct LastPod {
+    /// The pod's interned request shape, when the caller gave one.
+    id: Option<u32>,
     pod: PodRequest,
     shape: Shape,
     /// `shape.access` as a bit set (models beyond 64: unused).
@@ -159,6 +178,12 @@ fn milli_num(gpu: GpuRequest) -> (i64, i64) {
         GpuRequest::Whole(n) => (MILLI, i64::from(n)),
         GpuRequest::Shared(m) => (i64::from(m), 1),
     }
+}
+
+/// The id of `spec`'s GPU model in `models` (sorted names; a node without a model: `""`).
+fn model_id(models: &[String], spec: &NodeSpec) -> usize {
+    let m = spec.gpu_model.as_deref().unwrap_or("");
+    models.binary_search_by(|x| x.as_str().cmp(m)).unwrap_or(0)
 }
 
 /// Whether `placement` can run on the cluster: the artefact's formulas model nodes of at
@@ -221,9 +246,15 @@ impl FgdPlacement {
             pods.iter().map(|(c, m, n, s)| (*c, *m, *n, s.as_str())),
             &models,
         );
+        let node_models = spec
+            .nodes
+            .iter()
+            .map(|n| model_id(&models, n) as u32)
+            .collect();
         Ok(Some(FgdPlacement {
             policy,
             models,
+            node_models,
             targets,
             memo: Mutex::new(HashMap::default()),
             last: Mutex::new(None),
@@ -232,10 +263,18 @@ impl FgdPlacement {
     }
 
     fn model_id(&self, spec: &NodeSpec) -> usize {
-        let m = spec.gpu_model.as_deref().unwrap_or("");
-        self.models
-            .binary_search_by(|x| x.as_str().cmp(m))
-            .unwrap_or(0)
+        model_id(&self.models, spec)
+    }
+
+    /// The model id of node `idx` of the cluster set up for, which is `spec`.
+    fn model_at(&self, idx: usize, spec: &NodeSpec) -> usize {
+        match self.node_models.get(idx) {
+            Some(&m) => {
+                debug_assert_eq!(m as usize, self.model_id(spec), "node {idx}");
+                m as usize
+            }
+            None => self.model_id(spec),
+        }
     }
 
     /// The artefact's view of a pod.
@@ -257,6 +296,11 @@ impl FgdPlacement {
 
     /// The artefact's view of a node (at most 8 GPUs: checked by [`FgdPlacement::new`]).
     pub fn node(&self, spec: &NodeSpec, st: &NodeState) -> FgdNode {
+        self.node_of(self.model_id(spec), spec, st)
+    }
+
+    /// [`FgdPlacement::node`] with the node's model id known.
+    fn node_of(&self, model: usize, spec: &NodeSpec, st: &NodeState) -> FgdNode {
         let mut gpus = [0i64; MAX_GPUS];
         for (d, &f) in gpus.iter_mut().zip(&st.gpu_free) {
             *d = i64::from(f);
@@ -271,16 +315,25 @@ impl FgdPlacement {
             pods: st.pods,
             gpus,
             n_gpu: st.gpu_free.len().min(MAX_GPUS),
-            model: self.model_id(spec),
+            model,
             tags,
         }
     }
 
-    /// Run `f` on the artefact's view of `pod` (cached across calls for the same pod).
-    fn with_shape<R>(&self, pod: &PodRequest, f: impl FnOnce(&Shape, u64) -> R) -> R {
+    /// Run `f` on the artefact's view of `pod` (cached across calls for the same pod;
+    /// `id`: its interned request shape, if known, compared instead of the request).
+    fn with_shape<R>(
+        &self,
+        pod: &PodRequest,
+        id: Option<u32>,
+        f: impl FnOnce(&Shape, u64) -> R,
+    ) -> R {
         // A poisoned lock only means another thread panicked mid-update of a pure cache.
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        let hit = last.as_ref().is_some_and(|l| l.pod == *pod);
+        let hit = last.as_ref().is_some_and(|l| match id {
+            Some(_) => l.id == id,
+            None => l.id.is_none() && l.pod == *pod,
+        });
         if !hit {
             let shape = self.shape(pod);
             let mut access = 0u64;
@@ -288,6 +341,7 @@ impl FgdPlacement {
                 access |= u64::from(*a) << i;
             }
             *last = Some(LastPod {
+                id,
                 pod: pod.clone(),
                 shape,
                 access,
@@ -301,9 +355,40 @@ impl FgdPlacement {
 
     /// The policy's raw score of a feasible node (and FGD's GPU for a sharing pod).
     pub fn score(&self, pod: &PodRequest, spec: &NodeSpec, st: &NodeState) -> Score {
-        let n = self.node(spec, st);
+        self.score_with(pod, None, self.model_id(spec), spec, st)
+    }
+
+    /// [`FgdPlacement::score`] of node `idx` of the cluster set up for (`spec`) for a pod
+    /// of interned request shape `shape` (if known).
+    pub fn score_at(
+        &self,
+        pod: &PodRequest,
+        shape: Option<u32>,
+        idx: usize,
+        spec: &NodeSpec,
+        st: &NodeState,
+    ) -> Score {
+        self.score_with(pod, shape, self.model_at(idx, spec), spec, st)
+    }
+
+    fn score_with(
+        &self,
+        pod: &PodRequest,
+        id: Option<u32>,
+        model: usize,
+        spec: &NodeSpec,
+        st: &NodeState,
+    ) -> Score {
+        if self.policy == Policy::Random {
+            // Random scores every feasible node 0 (`policy::score`).
+            return Score {
+                score: 0,
+                gpu: u8::MAX,
+            };
+        }
+        let n = self.node_of(model, spec, st);
         if self.policy != Policy::Fgd || self.models.len() > 64 {
-            return self.with_shape(pod, |shape, _| {
+            return self.with_shape(pod, id, |shape, _| {
                 policy::score(self.policy, shape, &n, &self.targets)
             });
         }
@@ -312,7 +397,7 @@ impl FgdPlacement {
         for (d, &s) in g.iter_mut().zip(&st.gpu_free) {
             *d = s;
         }
-        self.with_shape(pod, |shape, access| {
+        self.with_shape(pod, id, |shape, access| {
             let key = MemoKey {
                 cpu: pod.cpu_milli,
                 milli: milli as u32,
@@ -365,13 +450,28 @@ impl FgdPlacement {
     /// Reserve: the GPUs the pod takes on `spec`'s node, chosen by
     /// [`policy::choose_gpus`] (Random's sharing pods: best fit); `None` if they do not fit.
     pub fn pick_gpus(&self, pod: &PodRequest, spec: &NodeSpec, st: &NodeState) -> Option<Vec<u8>> {
+        self.pick_gpus_at(pod, None, spec, st)
+    }
+
+    /// [`FgdPlacement::pick_gpus`] on node `idx` (if known) of the cluster set up for.
+    pub fn pick_gpus_at(
+        &self,
+        pod: &PodRequest,
+        idx: Option<usize>,
+        spec: &NodeSpec,
+        st: &NodeState,
+    ) -> Option<Vec<u8>> {
         if pod.gpu == GpuRequest::None {
             return Some(Vec::new());
         }
         let shape = self.shape(pod);
-        let n = self.node(spec, st);
+        let model = match idx {
+            Some(i) => self.model_at(i, spec),
+            None => self.model_id(spec),
+        };
+        let n = self.node_of(model, spec, st);
         let s = if self.policy == Policy::Fgd && shape.is_share() {
-            self.score(pod, spec, st)
+            self.score_with(pod, None, model, spec, st)
         } else {
             Score {
                 score: 0,
@@ -406,6 +506,16 @@ impl ScorePlugin for FgdScore {
     }
     fn score(&self, pod: &PodRequest, spec: &NodeSpec, st: &NodeState) -> i64 {
         self.0.score(pod, spec, st).score
+    }
+    fn score_node(
+        &self,
+        pod: &PodRequest,
+        shape: Option<u32>,
+        idx: usize,
+        spec: &NodeSpec,
+        st: &NodeState,
+    ) -> i64 {
+        self.0.score_at(pod, shape, idx, spec, st).score
     }
     fn normalize(&self, scores: &mut [i64]) {
         if self.0.policy != Policy::BestFit {

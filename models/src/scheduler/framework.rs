@@ -32,6 +32,20 @@ pub trait ScorePlugin: Debug + Send + Sync {
     fn name(&self) -> &'static str;
     /// Raw score, conventionally 0..=100 (`MaxNodeScore`).
     fn score(&self, pod: &PodRequest, spec: &NodeSpec, st: &NodeState) -> i64;
+    /// As [`ScorePlugin::score`], told what the scheduling cycle knows besides: `idx` is
+    /// the node's index in the profile's cluster and `shape` the pod's interned request
+    /// shape (equal shapes are equal requests), for a plugin that keeps data per node or
+    /// per shape. Must equal `score`; the default is `score`.
+    fn score_node(
+        &self,
+        pod: &PodRequest,
+        _shape: Option<u32>,
+        _idx: usize,
+        spec: &NodeSpec,
+        st: &NodeState,
+    ) -> i64 {
+        self.score(pod, spec, st)
+    }
     /// NormalizeScore; the default leaves scores as they are.
     fn normalize(&self, _scores: &mut [i64]) {}
     /// Whether `normalize` does anything (then scores depend on the candidate set and
@@ -98,6 +112,12 @@ pub struct Scratch {
     /// best-node tree catches up by re-scoring only the nodes logged since its last scan.
     log: Vec<u32>,
     log_base: u64,
+    /// Per node: the change number of its last invalidation (`log_base + i` for `log[i]`),
+    /// so that a catch-up over the log visits each changed node once, at its last change,
+    /// without touching the memo cells of its earlier ones.
+    last_change: Vec<u64>,
+    /// Nodes to re-score in a catch-up (a reused buffer).
+    stale: Vec<u32>,
 }
 
 const INFEASIBLE: i64 = i64::MIN;
@@ -114,9 +134,11 @@ struct MemoTable {
 impl MemoTable {
     /// Store `value` as `node`'s verdict at version `ver`.
     fn put(&mut self, node: usize, ver: u64, value: i64) {
-        self.cells[node] = (ver, value);
-        if let Some((tree, _)) = &mut self.best {
-            tree.set(node, value);
+        let old = std::mem::replace(&mut self.cells[node], (ver, value)).1;
+        // A tree not yet synced is rebuilt from the cells at its first scan.
+        if let Some((tree, Some(_))) = &mut self.best {
+            let cells = &self.cells;
+            tree.set(node, old, value, |i| cells[i].1);
         }
     }
 }
@@ -139,6 +161,9 @@ impl Scratch {
                 self.log.clear();
             }
             self.log.push(node);
+            if let Some(c) = self.last_change.get_mut(node as usize) {
+                *c = self.log_base + self.log.len() as u64 - 1;
+            }
         }
     }
 
@@ -149,6 +174,8 @@ impl Scratch {
             self.memo.resize(total, None);
             self.version.clear();
             self.version.resize(total, 1);
+            self.last_change.clear();
+            self.last_change.resize(total, u64::MAX);
             self.tables.clear();
             self.cells = 0;
             self.log_base += self.log.len() as u64;
@@ -229,6 +256,7 @@ impl Profile {
     fn verdict(
         &self,
         pod: &PodRequest,
+        key: Option<u32>,
         spec: &ClusterSpec,
         cs: &ClusterState,
         idx: usize,
@@ -241,7 +269,7 @@ impl Profile {
             // Without normalisation a node's weighted total is its own affair.
             self.scorers
                 .iter()
-                .map(|(p, w)| p.score(pod, ns, st) * w)
+                .map(|(p, w)| p.score_node(pod, key, idx, ns, st) * w)
                 .sum()
         } else {
             INFEASIBLE
@@ -268,6 +296,8 @@ impl Profile {
         extra: Option<&dyn NodeFilter>,
     ) -> Option<u32> {
         let total = spec.nodes.len();
+        // The pod's shape as given, for the Score plugins (`shape` below is the memo's).
+        let key = shape;
         // Restricted to `range` (e.g. one rack): scan it from its start, leave `*start`.
         let (base, n) = match &range {
             Some(r) if r.end <= total && r.start < r.end => (r.start, r.end - r.start),
@@ -304,19 +334,32 @@ impl Profile {
                 tables,
                 log,
                 log_base,
+                last_change,
+                stale,
                 ..
             } = scratch;
             if let Some(Some(table)) = tables.get_mut(sh as usize) {
                 let synced = table.best.as_ref().and_then(|b| b.1);
                 match synced.and_then(|p| p.checked_sub(*log_base)) {
                     Some(off) => {
-                        for &idx in log.get(off as usize..).unwrap_or(&[]) {
+                        // First the stale nodes (a loop of independent reads, so the
+                        // cells' cache misses overlap), then their verdicts.
+                        let tail = log.get(off as usize..).unwrap_or(&[]);
+                        stale.clear();
+                        stale.extend(
+                            (*log_base + off..)
+                                .zip(tail)
+                                .filter(|&(change, &idx)| {
+                                    // Skipped if the node changes again later in the log.
+                                    let i = idx as usize;
+                                    last_change[i] == change && table.cells[i].0 != version[i]
+                                })
+                                .map(|(_, &idx)| idx),
+                        );
+                        for &idx in stale.iter() {
                             let idx = idx as usize;
-                            let ver = version[idx];
-                            if table.cells[idx].0 != ver {
-                                let v = self.verdict(pod, spec, cs, idx, extra);
-                                table.put(idx, ver, v);
-                            }
+                            let v = self.verdict(pod, key, spec, cs, idx, extra);
+                            table.put(idx, version[idx], v);
                         }
                     }
                     None => {
@@ -326,20 +369,23 @@ impl Profile {
                             table.cells.iter_mut().zip(version.iter()).enumerate()
                         {
                             if cell.0 != ver {
-                                *cell = (ver, self.verdict(pod, spec, cs, idx, extra));
+                                *cell = (ver, self.verdict(pod, key, spec, cs, idx, extra));
                             }
                         }
                         if let Some((tree, _)) = &mut table.best {
-                            tree.rebuild(table.cells.iter().map(|c| c.1));
+                            let cells = &table.cells;
+                            tree.rebuild(|i| cells[i].1);
                         }
                     }
                 }
                 if let Some((tree, synced)) = &mut table.best {
                     *synced = Some(*log_base + log.len() as u64);
+                    let cells = &table.cells;
+                    let leaf = |i: usize| cells[i].1;
                     return match tree.feasible() {
                         0 => None,
-                        1 => Some(tree.kth_best(0) as u32),
-                        _ => Some(tree.kth_best(chooser.choose(tree.best_count())) as u32),
+                        1 => Some(tree.kth_best(0, leaf) as u32),
+                        _ => Some(tree.kth_best(chooser.choose(tree.best_count()), leaf) as u32),
                     };
                 }
             }
@@ -357,7 +403,7 @@ impl Profile {
             if let Some(Some(table)) = tables.get_mut(sh as usize) {
                 for (idx, &ver) in version.iter().enumerate().take(table.cells.len()) {
                     if table.cells[idx].0 != ver {
-                        let v = self.verdict(pod, spec, cs, idx, extra);
+                        let v = self.verdict(pod, key, spec, cs, idx, extra);
                         table.put(idx, ver, v);
                     }
                     let cell = table.cells[idx];
@@ -376,7 +422,7 @@ impl Profile {
                 let total = match shape.and_then(|sh| scratch.recall(sh, idx)) {
                     Some(v) => v,
                     None => {
-                        let v = self.verdict(pod, spec, cs, idx, extra);
+                        let v = self.verdict(pod, key, spec, cs, idx, extra);
                         if let Some(sh) = shape {
                             scratch.remember(sh, idx, v);
                         }
@@ -412,11 +458,12 @@ impl Profile {
             scratch.totals.iter_mut().for_each(|t| *t = 0);
             for (plugin, weight) in &self.scorers {
                 scratch.plugin_scores.clear();
-                scratch.plugin_scores.extend(
-                    scratch.feasible.iter().map(|&i| {
-                        plugin.score(pod, &spec.nodes[i as usize], &cs.nodes[i as usize])
-                    }),
-                );
+                scratch
+                    .plugin_scores
+                    .extend(scratch.feasible.iter().map(|&i| {
+                        let i = i as usize;
+                        plugin.score_node(pod, key, i, &spec.nodes[i], &cs.nodes[i])
+                    }));
                 plugin.normalize(&mut scratch.plugin_scores);
                 for (t, s) in scratch.totals.iter_mut().zip(&scratch.plugin_scores) {
                     *t += s * weight;

@@ -1058,7 +1058,10 @@ impl ClusterSim {
                 match &self.fgd {
                     Some(f) => match self.fgd_drawn.take() {
                         Some((j, p, n, g)) if (j, p, n) == (job, pod, node) => Some(vec![g]),
-                        _ => f.pick_gpus(req, &self.spec.nodes[node as usize], st),
+                        _ => {
+                            let ns = &self.spec.nodes[node as usize];
+                            f.pick_gpus_at(req, Some(node as usize), ns, st)
+                        }
                     },
                     None => st.pick_gpus(req.gpu),
                 }
