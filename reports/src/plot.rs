@@ -295,8 +295,12 @@ pub(crate) fn legend(
         (x0, y),
     )
     .map_err(fail)?;
+    // Paragraphs of the note, each wrapped; an empty line between them.
     let mut note_lines: Vec<String> = note.map(|n| wrap(n, NOTE_CHARS)).unwrap_or_default();
     if matches!(key, Key::Line { .. }) && entries.len() > 1 {
+        if !note_lines.is_empty() {
+            note_lines.push(String::new());
+        }
         note_lines.extend(wrap(OVERLAP_NOTE, NOTE_CHARS));
     }
     // Room the note needs below the entries.
@@ -349,6 +353,10 @@ pub(crate) fn legend(
     }
     y += 34;
     for l in &note_lines {
+        if l.is_empty() {
+            y += 6;
+            continue;
+        }
         area.draw_text(l, &(FONT, 12).into_font().color(&grey).pos(left), (x0, y))
             .map_err(fail)?;
         y += 15;
