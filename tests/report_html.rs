@@ -55,7 +55,10 @@ fn tiny_run_writes_a_deterministic_escaped_report() {
     run_ok(&["run", "tiny.yaml", "--out", "b", "-q"], &d);
     let a = std::fs::read(d.join("a/report.html")).unwrap();
     let b = std::fs::read(d.join("b/report.html")).unwrap();
-    assert!(a == b, "report.html differs between two runs of the same seed");
+    assert!(
+        a == b,
+        "report.html differs between two runs of the same seed"
+    );
     let html = String::from_utf8(a).unwrap();
     // Self-contained: no script, nothing fetched.
     for bad in ["<script", "<link", "src=", "href=", "url("] {
@@ -78,8 +81,13 @@ fn tiny_run_writes_a_deterministic_escaped_report() {
     assert!(!html.contains("x<y") && !html.contains("<report>"));
     assert!(html.contains("<title>Orrery run: tiny &lt;report&gt; &amp; &quot;run&quot;</title>"));
     assert!(html.contains("<td>x&lt;y&amp;&quot;z&quot;</td><td>0s</td><td>0s</td><td>1m40s</td>"));
-    assert!(html.contains(">\nx&lt;y&amp;&quot;z&quot;\n</text>"), "Gantt legend");
-    assert!(html.contains("<td>c</td><td>10s</td><td>1m40s</td><td>2m30s</td><td>2</td><td>1</td><td>completed</td>"));
+    assert!(
+        html.contains(">\nx&lt;y&amp;&quot;z&quot;\n</text>"),
+        "Gantt legend"
+    );
+    assert!(html.contains(
+        "<td>c</td><td>10s</td><td>1m40s</td><td>2m30s</td><td>2</td><td>1</td><td>completed</td>"
+    ));
     assert!(html.contains("<dt>completed</dt><dd>3</dd>"));
     assert!(html.contains("<dt>unfinished</dt><dd>0</dd>"));
     assert!(html.contains("<dt>wait (submit to start)</dt><dd>p50 0s, p95 1m30s, max 1m30s</dd>"));
@@ -104,7 +112,10 @@ fn gang_deadlock_report_shows_the_deadlock() {
     let sc = bundled("gang-deadlock.yaml");
     run_ok(&["run", sc.to_str().unwrap(), "--out", "o", "-q"], &d);
     let html = read(&d.join("o/report.html"));
-    assert!(html.contains("<dt>unfinished</dt><dd>2 (2 stuck)</dd>"), "{html}");
+    assert!(
+        html.contains("<dt>unfinished</dt><dd>2 (2 stuck)</dd>"),
+        "{html}"
+    );
     assert!(html.contains("<dt>deadlocked jobs</dt><dd>2</dd>"));
     assert!(html.contains("<td>deadlock</td><td>A, B</td>"), "{html}");
     assert!(html.contains("<td>A</td><td>stuck</td>") && html.contains("<td>B</td><td>stuck</td>"));
@@ -116,7 +127,10 @@ fn gang_deadlock_report_shows_the_deadlock() {
     assert_eq!(html.matches("stroke=\"#780000\"").count(), 6);
     // Neither job started: 0 of 2 in the wait CDF, the 2 noted as not drawn.
     assert!(html.contains(">\nstarted jobs (n=0)\n</text>"));
-    assert!(html.contains("2 of 2 submitted jobs never started: not drawn"));
+    // The legend's note, wrapped at 31 characters: "2 of 2 submitted jobs never" is 27,
+    // adding " started:" would make 36.
+    assert!(html.contains(">\n2 of 2 submitted jobs never\n</text>"));
+    assert!(html.contains(">\nstarted: not drawn (their times\n</text>"));
 }
 
 /// Without the pod log the Gantt chart is not drawn, and the page says why.
@@ -125,7 +139,14 @@ fn without_the_pod_log_the_gantt_is_explained_not_drawn() {
     let d = tmpdir("report-html-nolog");
     let sc = bundled("gang-deadlock.yaml");
     run_ok(
-        &["run", sc.to_str().unwrap(), "--out", "o", "--no-pod-log", "-q"],
+        &[
+            "run",
+            sc.to_str().unwrap(),
+            "--out",
+            "o",
+            "--no-pod-log",
+            "-q",
+        ],
         &d,
     );
     let html = read(&d.join("o/report.html"));
@@ -169,20 +190,11 @@ fn gantt_rows_are_capped_with_a_visible_note() {
 fn compare_page_names_the_scenario_and_scrolls_its_table() {
     let d = tmpdir("report-html-cmp");
     let sc = bundled("gang-deadlock.yaml");
-    run_ok(
-        &[
-            "compare",
-            sc.to_str().unwrap(),
-            "--policies",
-            "default,gang",
-            "--seeds",
-            "1",
-            "--out",
-            "cmp",
-            "-q",
-        ],
-        &d,
+    let cmd = format!(
+        "compare {} --policies default,gang --seeds 1 --out cmp -q",
+        sc.display()
     );
+    run_ok(&cmd.split_whitespace().collect::<Vec<_>>(), &d);
     run_ok(&["report", "cmp", "-q"], &d);
     let html = read(&d.join("cmp/compare.html"));
     assert!(html.contains("<h1>Orrery compare: gang-deadlock (2 x 4-pod gangs on 6 GPUs)</h1>"));
@@ -197,24 +209,12 @@ fn compare_page_names_the_scenario_and_scrolls_its_table() {
 fn capacity_page_prices_carry_their_unit() {
     let d = tmpdir("report-html-cap-price");
     let sc = bundled("gang-deadlock.yaml");
-    run_ok(
-        &[
-            "capacity",
-            sc.to_str().unwrap(),
-            "--vary",
-            "nodes=3,4",
-            "--vary",
-            "policy=gang",
-            "--slo",
-            "jobs_unfinished==0",
-            "--seeds",
-            "1",
-            "--out",
-            "cap",
-            "-q",
-        ],
-        &d,
+    let cmd = format!(
+        "capacity {} --vary nodes=3,4 --vary policy=gang --slo jobs_unfinished==0 --seeds 1 \
+         --out cap -q",
+        sc.display()
     );
+    run_ok(&cmd.split_whitespace().collect::<Vec<_>>(), &d);
     let html = read(&d.join("cap/capacity.html"));
     assert!(html.contains(
         "<dt>price per node-hour</dt><dd>1.00 per node-hour (no --price given: costs are counted \

@@ -155,7 +155,9 @@ pub(crate) fn titled<'a>(
 pub(crate) enum Key {
     /// Entry `i` is series `i`, drawn in [`line_style`] `i`; with `reference`, the last
     /// entry is the grey dashed reference line.
-    Line { reference: bool },
+    Line {
+        reference: bool,
+    },
     Box,
 }
 

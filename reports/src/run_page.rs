@@ -288,10 +288,7 @@ fn gantt_svg(sub: &str, r: &RunResult, g: &Gantt) -> Result<Vec<u8>, ReportError
             let h = 0.8 / g.lanes[b.row] as f64;
             let top = base + 0.9 - h * b.lane as f64;
             let pad = if h > 0.2 { 0.04 } else { 0.0 };
-            [
-                (b.from, top - h + pad),
-                (b.to.unwrap_or(x_hi), top - pad),
-            ]
+            [(b.from, top - h + pad), (b.to.unwrap_or(x_hi), top - pad)]
         };
         chart
             .draw_series(g.bars.iter().map(|b| {
@@ -328,7 +325,8 @@ fn held_bins(r: &RunResult, log: &PodLogReport, bin_ns: u64, bins: usize) -> Vec
             continue;
         }
         let from = p.from.as_nanos().saturating_sub(first).min(end);
-        let to = p.to.map_or(end, |t| t.as_nanos().saturating_sub(first).min(end));
+        let to =
+            p.to.map_or(end, |t| t.as_nanos().saturating_sub(first).min(end));
         ev.push((from, g));
         ev.push((to, -g));
     }
@@ -381,12 +379,7 @@ pub fn run_html(s: &Summary, r: &RunResult) -> Result<Vec<u8>, ReportError> {
         Some("note"),
     );
     // Headline figures.
-    let unfinished: Vec<String> = s
-        .outcomes
-        .iter()
-        .filter(|(k, v)| **k != "completed" && **v > 0)
-        .map(|(k, v)| format!("{v} {k}"))
-        .collect();
+    let unfinished = crate::write::unfinished_by_outcome(s);
     let dist = |d: &crate::summary::Distribution| {
         if d.count == 0 {
             return "no job submitted".to_string();
@@ -602,24 +595,18 @@ pub fn run_html(s: &Summary, r: &RunResult) -> Result<Vec<u8>, ReportError> {
         page.plot(
             file,
             heading,
-            &line_svg(&Chart {
+            &line_svg(&Chart::duration_cdf(
                 file,
                 title,
-                subtitle: &sub,
-                x: XAxis::Duration,
-                x_desc: "time (values under 1 s drawn at 1 s)",
-                y_desc: "fraction of jobs ≤ x",
-                y_unit: Unit::Ratio,
-                y_max: Some(1.0),
-                legend_heading: "sample",
-                series: vec![Series {
+                &sub,
+                "sample",
+                vec![Series {
                     label: format!("{what} (n={})", sample.len()),
                     points: cdf_points(sample, 1.0),
                     band: Vec::new(),
                 }],
-                reference: None,
-                note: (n_sub > sample.len()).then_some(note.as_str()),
-            })?,
+                (n_sub > sample.len()).then_some(note.as_str()),
+            ))?,
         );
     }
 

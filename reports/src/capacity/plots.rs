@@ -49,6 +49,34 @@ pub struct Chart<'a> {
     pub note: Option<&'a str>,
 }
 
+impl<'a> Chart<'a> {
+    /// A CDF of durations: the fraction of jobs (y) with a time ≤ x, log x axis when the
+    /// sample spans 100× or more (the capacity report's and `report.html`'s CDFs).
+    pub fn duration_cdf(
+        file: &'a str,
+        title: &'a str,
+        subtitle: &'a str,
+        legend_heading: &'a str,
+        series: Vec<Series>,
+        note: Option<&'a str>,
+    ) -> Chart<'a> {
+        Chart {
+            file,
+            title,
+            subtitle,
+            x: XAxis::Duration,
+            x_desc: "time (values under 1 s drawn at 1 s)",
+            y_desc: "fraction of jobs ≤ x",
+            y_unit: Unit::Ratio,
+            y_max: Some(1.0),
+            legend_heading,
+            series,
+            reference: None,
+            note,
+        }
+    }
+}
+
 fn y_ticks(unit: Unit, hi: f64) -> Vec<f64> {
     match unit {
         Unit::Seconds => linear_time_ticks(hi, 8),

@@ -421,20 +421,14 @@ pub fn plots(
         out.push((
             file.to_string(),
             heading.to_string(),
-            line_svg(&Chart {
+            line_svg(&Chart::duration_cdf(
                 file,
                 title,
-                subtitle: &sub,
-                x: XAxis::Duration,
-                x_desc: "time (values under 1 s drawn at 1 s)",
-                y_desc: "fraction of jobs ≤ x",
-                y_unit: Unit::Ratio,
-                y_max: Some(1.0),
-                legend_heading: "configuration",
-                series: s,
-                reference: None,
-                note: Some("quantiles averaged over seeds"),
-            })?,
+                &sub,
+                "configuration",
+                s,
+                Some("quantiles averaged over seeds"),
+            ))?,
         ));
     }
     Ok(out)
