@@ -685,9 +685,15 @@ mod tests {
 
     #[test]
     fn legend_text_wraps_and_cuts_long_words() {
+        // "mean over seeds;" and "recommended size" are 16 characters each: they fit 16
+        // exactly, and each breaks once at 15.
         assert_eq!(
             wrap("mean over seeds; recommended size", 16),
-            vec!["mean over", "seeds;", "recommended size"]
+            vec!["mean over seeds;", "recommended size"]
+        );
+        assert_eq!(
+            wrap("mean over seeds; recommended size", 15),
+            vec!["mean over", "seeds;", "recommended", "size"]
         );
         assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
     }
