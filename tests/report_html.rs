@@ -224,3 +224,31 @@ fn capacity_page_prices_carry_their_unit() {
     // 3 nodes meet the SLO (gang runs A then B): 3 nodes × 1 = 3.00 node-hours per hour.
     assert!(html.contains("at 3.00 node-hours per hour"), "{html}");
 }
+
+/// Acceptance: `report.html` opens in headless Chromium with its plots and Gantt bars
+/// (scripts/check-report-html.sh). Skipped with a message when Chromium is not installed:
+/// `cargo test --test report_html -- --ignored`.
+#[test]
+#[ignore]
+fn report_renders_in_headless_chromium() {
+    if !Path::new("/usr/bin/chromium").exists() {
+        eprintln!("skipped: /usr/bin/chromium missing (apt-get install -y chromium)");
+        return;
+    }
+    let d = tmpdir("report-html-chromium");
+    let sc = bundled("gang-deadlock.yaml");
+    run_ok(&["run", sc.to_str().unwrap(), "--out", "o", "-q"], &d);
+    let out = std::process::Command::new(root().join("scripts/check-report-html.sh"))
+        .arg(d.join("o"))
+        .arg(d.join("report.png"))
+        .output()
+        .expect("run scripts/check-report-html.sh");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("rendered: Gantt with"));
+    assert!(std::fs::metadata(d.join("report.png")).unwrap().len() > 10_000);
+}

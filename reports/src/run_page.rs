@@ -271,7 +271,7 @@ fn gantt_svg(sub: &str, r: &RunResult, g: &Gantt) -> Result<Vec<u8>, ReportError
             .x_label_formatter(&|v| human_secs(*v))
             .y_label_formatter(&|v| {
                 let k = (rows as f64 - v - 0.5).round();
-                if k < 0.0 || (k as usize) % every != 0 {
+                if k < 0.0 || !(k as usize).is_multiple_of(every) {
                     return String::new();
                 }
                 names.get(k as usize).cloned().unwrap_or_default()
