@@ -437,6 +437,10 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         files.push(("pods.csv", reports::podlog::pods_csv(log)?));
         files.push(("events.csv", reports::podlog::events_csv(log)?));
     }
+    files.push((
+        "report.html",
+        reports::run_page::run_html(&summary, &result)?,
+    ));
     let written = write_out(&args.out, &files)?;
     if !args.quiet {
         print!("{}", reports::human(&summary));

@@ -87,9 +87,16 @@ pub fn report(args: ReportArgs) -> Result<(), Failure> {
             bad_input(anyhow::Error::from(e).context(format!("cannot read {}", csv.display())))
         })?;
         let cdf = scenarios::scenario::read_regular_bytes(&dir.join("jct_cdf.svg")).ok();
-        let page =
-            reports::compare_page::compare_html(&csv.display().to_string(), &bytes, cdf.as_deref())
-                .map_err(input)?;
+        let name = scenarios::scenario::read_regular_bytes(&dir.join("compare.md"))
+            .ok()
+            .and_then(|md| reports::compare_page::scenario_from_md(&md));
+        let page = reports::compare_page::compare_html(
+            &csv.display().to_string(),
+            name.as_deref(),
+            &bytes,
+            cdf.as_deref(),
+        )
+        .map_err(input)?;
         let written = write(&[("compare.html".to_string(), page)])?;
         print(args.quiet, &written);
         return Ok(());

@@ -1,5 +1,6 @@
 //! `compare.html`: a comparison's page rebuilt from its `compare.csv` (means table, one
-//! bar chart per plotted metric) plus its `jct_cdf.svg` when present (`orrery report`).
+//! bar chart per plotted metric) plus its `jct_cdf.svg` when present (`orrery report`); the
+//! scenario's name comes from the heading of the `compare.md` beside them.
 
 use crate::capacity::CapacityError;
 use crate::capacity::html::Page;
@@ -8,9 +9,18 @@ use crate::compare::{
 };
 use crate::plot;
 
-/// The page from the bytes of `compare.csv` and, optionally, `jct_cdf.svg`.
+/// The scenario name in the heading `compare.md` starts with (`# Orrery compare: NAME`).
+pub fn scenario_from_md(md: &[u8]) -> Option<String> {
+    let first = String::from_utf8_lossy(md).lines().next()?.to_string();
+    let name = first.strip_prefix("# Orrery compare: ")?.trim();
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// The page from the bytes of `compare.csv`, the scenario's name (from `compare.md`) and,
+/// optionally, `jct_cdf.svg`.
 pub fn compare_html(
     file: &str,
+    scenario: Option<&str>,
     csv_bytes: &[u8],
     jct_cdf: Option<&[u8]>,
 ) -> Result<Vec<u8>, CapacityError> {
@@ -64,9 +74,25 @@ pub fn compare_html(
     let mut seeds: Vec<u64> = policies.iter().flat_map(|p| p.1.iter().copied()).collect();
     seeds.sort_unstable();
     seeds.dedup();
-    let sub = format!("{file} · seeds {}", seeds_label(&seeds));
-    let mut page = Page::new("Orrery compare");
-    page.para(&sub, Some("note"));
+    let sub = format!(
+        "{} · seeds {}",
+        scenario.unwrap_or(file),
+        seeds_label(&seeds)
+    );
+    let mut page = Page::new(&match scenario {
+        Some(name) => format!("Orrery compare: {name}"),
+        None => "Orrery compare".to_string(),
+    });
+    page.para(
+        &match scenario {
+            Some(_) => format!("{file} · seeds {}", seeds_label(&seeds)),
+            None => format!(
+                "{file} · seeds {} · scenario name unknown (no compare.md beside it)",
+                seeds_label(&seeds)
+            ),
+        },
+        Some("note"),
+    );
     page.heading("Means per policy");
     let mut header = vec!["policy".to_string(), "runs".to_string()];
     header.extend(METRICS.iter().map(|m| m.header.to_string()));

@@ -9,6 +9,7 @@ pub mod conformance;
 pub mod platform;
 pub mod plot;
 pub mod podlog;
+pub mod run_page;
 pub mod summary;
 pub mod verify;
 pub mod write;

@@ -90,9 +90,18 @@ pub(crate) fn svg(
     what: &str,
     draw: impl FnOnce(&Area) -> Result<(), String>,
 ) -> Result<Vec<u8>, ReportError> {
+    svg_sized(what, SIZE.1, draw)
+}
+
+/// [`svg`] with another height (the width is always 960).
+pub(crate) fn svg_sized(
+    what: &str,
+    height: u32,
+    draw: impl FnOnce(&Area) -> Result<(), String>,
+) -> Result<Vec<u8>, ReportError> {
     let mut buf = String::new();
     {
-        let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut buf, (SIZE.0, height)).into_drawing_area();
         let res = root
             .fill(&WHITE)
             .map_err(fail)
@@ -144,12 +153,127 @@ pub(crate) fn titled<'a>(
 /// How a legend entry's key is drawn.
 #[derive(Clone, Copy)]
 pub(crate) enum Key {
-    Line,
+    /// Entry `i` is series `i`, drawn in [`line_style`] `i`; with `reference`, the last
+    /// entry is the grey dashed reference line.
+    Line {
+        reference: bool,
+    },
     Box,
 }
 
-/// The legend panel: a heading, one entry per policy (key in its colour, then its label),
-/// and an optional note below, outside the plot so it never hides data.
+/// How series `i` is stroked, so that lines which coincide stay visible: the first is
+/// solid and widest, the next ones dashed or dotted on top of it, so the colours beneath
+/// show through the gaps. `(width, dash, gap)`; `dash` 0 means solid.
+pub(crate) fn line_style(i: usize) -> (u32, u32, u32) {
+    const STYLES: [(u32, u32, u32); 4] = [(4, 0, 0), (2, 12, 6), (2, 3, 5), (2, 22, 8)];
+    let (w, d, g) = STYLES[i % STYLES.len()];
+    // Past the first four, thinner, so the wider lines beneath stay visible at the sides.
+    (if i >= STYLES.len() { 1 } else { w }, d, g)
+}
+
+/// The reference line's stroke (an SLO threshold): grey, long dashes.
+pub(crate) const REFERENCE_STYLE: (u32, u32, u32) = (2, 8, 6);
+
+/// What the legend says about [`line_style`] when a chart has more than one line.
+pub(crate) const OVERLAP_NOTE: &str =
+    "lines that coincide are drawn dashed or dotted over one another";
+
+/// Draws a line in backend pixels, solid or dashed.
+fn styled_path<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    points: Vec<(i32, i32)>,
+    c: RGBColor,
+    (w, dash, gap): (u32, u32, u32),
+) -> Result<(), String> {
+    if dash == 0 {
+        area.draw(&PathElement::new(points, c.stroke_width(w)))
+            .map_err(fail)
+    } else {
+        area.draw(&plotters::element::DashedPathElement::new(
+            points,
+            dash,
+            gap,
+            c.stroke_width(w),
+        ))
+        .map_err(fail)
+    }
+}
+
+/// Series `i` of a chart, stroked with [`line_style`] `i`.
+pub(crate) fn styled_line<X, Y>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Y>>,
+    points: Vec<(f64, f64)>,
+    c: RGBColor,
+    style: (u32, u32, u32),
+) -> Result<(), String>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let (w, dash, gap) = style;
+    if dash == 0 {
+        chart
+            .draw_series(LineSeries::new(points, c.stroke_width(w)))
+            .map_err(fail)?;
+    } else {
+        chart
+            .draw_series(DashedLineSeries::new(points, dash, gap, c.stroke_width(w)))
+            .map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// `text` in lines of at most `max_chars` characters, broken at spaces; a word longer than
+/// a line is cut into pieces. (Legend text has no automatic wrapping in SVG: plotters
+/// estimates about 0.55 em per character, and browsers' sans-serif is close to that.)
+pub(crate) fn wrap(text: &str, max_chars: usize) -> Vec<String> {
+    let max_chars = max_chars.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in text.split(' ') {
+        let chars: Vec<char> = word.chars().collect();
+        for piece in chars.chunks(max_chars) {
+            let piece: String = piece.iter().collect();
+            let len = cur.chars().count();
+            if len > 0 && len + 1 + piece.chars().count() > max_chars {
+                lines.push(std::mem::take(&mut cur));
+            }
+            if !cur.is_empty() {
+                cur.push(' ');
+            }
+            cur.push_str(&piece);
+        }
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
+/// Ticks for a time axis over `[lo, hi]`: from 0 when `lo` is within the first tenth of
+/// the range, else from `lo` rounded down to a tick step; returns the axis start and the
+/// ticks.
+pub(crate) fn time_ticks_from(lo: f64, hi: f64, max_ticks: usize) -> (f64, Vec<f64>) {
+    if lo <= hi / 10.0 {
+        return (0.0, linear_time_ticks(hi, max_ticks));
+    }
+    let t = linear_time_ticks(hi - lo, max_ticks);
+    let step = match t.get(1) {
+        Some(s) if *s > 0.0 => *s,
+        _ => return (0.0, linear_time_ticks(hi, max_ticks)),
+    };
+    let a = (lo / step).floor() * step;
+    let ticks = (0..)
+        .map(|k| a + k as f64 * step)
+        .take_while(|v| *v <= hi)
+        .collect();
+    (a, ticks)
+}
+
+/// The legend panel: a heading, one entry per series (key in its colour and stroke, then
+/// its label), and an optional note below, outside the plot so it never hides data.
+/// Long labels and the note wrap at word boundaries to stay inside the panel; entries
+/// that do not fit the panel's height are counted in a last "+N more" line.
 pub(crate) fn legend(
     area: &Area,
     heading: &str,
@@ -157,8 +281,12 @@ pub(crate) fn legend(
     entries: &[(String, RGBColor)],
     note: Option<&str>,
 ) -> Result<(), String> {
+    const LABEL_CHARS: usize = 26;
+    const NOTE_CHARS: usize = 31;
     let left = Pos::new(HPos::Left, VPos::Center);
+    let grey = RGBColor(90, 90, 90);
     let (x0, mut y) = (8, 24);
+    let bottom = area.dim_in_pixel().1 as i32 - 8;
     area.draw_text(
         heading,
         &(FONT, 14)
@@ -169,36 +297,71 @@ pub(crate) fn legend(
         (x0, y),
     )
     .map_err(fail)?;
-    for (label, c) in entries {
+    // Paragraphs of the note, each wrapped; an empty line between them.
+    let mut note_lines: Vec<String> = note.map(|n| wrap(n, NOTE_CHARS)).unwrap_or_default();
+    if matches!(key, Key::Line { .. }) && entries.len() > 1 {
+        if !note_lines.is_empty() {
+            note_lines.push(String::new());
+        }
+        note_lines.extend(wrap(OVERLAP_NOTE, NOTE_CHARS));
+    }
+    // Room the note needs below the entries.
+    let note_h = if note_lines.is_empty() {
+        0
+    } else {
+        18 + 15 * note_lines.len() as i32
+    };
+    for (i, (label, c)) in entries.iter().enumerate() {
+        let lines = wrap(label, LABEL_CHARS);
+        let h = 22 + 15 * (lines.len() as i32 - 1);
+        let last = i + 1 == entries.len();
+        if y + h + note_h + if last { 0 } else { 22 } > bottom && !last {
+            let rest = entries.len() - i;
+            y += 22;
+            area.draw_text(
+                &format!("+{rest} more (not listed)"),
+                &(FONT, 13).into_font().color(&grey).pos(left),
+                (x0, y),
+            )
+            .map_err(fail)?;
+            break;
+        }
         y += 22;
         match key {
-            Key::Line => area.draw(&PathElement::new(
-                vec![(x0, y), (x0 + 22, y)],
-                c.stroke_width(3),
-            )),
-            Key::Box => area.draw(&Rectangle::new(
-                [(x0 + 4, y - 7), (x0 + 18, y + 7)],
-                c.filled(),
-            )),
+            Key::Line { reference } => {
+                let style = if reference && last {
+                    REFERENCE_STYLE
+                } else {
+                    line_style(i)
+                };
+                styled_path(area, vec![(x0, y), (x0 + 22, y)], *c, style)
+            }
+            Key::Box => area
+                .draw(&Rectangle::new(
+                    [(x0 + 4, y - 7), (x0 + 18, y + 7)],
+                    c.filled(),
+                ))
+                .map_err(fail),
+        }?;
+        for (k, l) in lines.iter().enumerate() {
+            area.draw_text(
+                l,
+                &(FONT, 13).into_font().color(&BLACK).pos(left),
+                (x0 + 30, y + 15 * k as i32),
+            )
+            .map_err(fail)?;
         }
-        .map_err(fail)?;
-        area.draw_text(
-            label,
-            &(FONT, 13).into_font().color(&BLACK).pos(left),
-            (x0 + 30, y),
-        )
-        .map_err(fail)?;
+        y += 15 * (lines.len() as i32 - 1);
     }
-    if let Some(note) = note {
-        area.draw_text(
-            note,
-            &(FONT, 12)
-                .into_font()
-                .color(&RGBColor(90, 90, 90))
-                .pos(left),
-            (x0, y + 34),
-        )
-        .map_err(fail)?;
+    y += 34;
+    for l in &note_lines {
+        if l.is_empty() {
+            y += 6;
+            continue;
+        }
+        area.draw_text(l, &(FONT, 12).into_font().color(&grey).pos(left), (x0, y))
+            .map_err(fail)?;
+        y += 15;
     }
     Ok(())
 }
@@ -241,7 +404,7 @@ pub(crate) fn trim_decimals(v: f64) -> String {
 }
 
 /// A CDF as (x, fraction ≤ x) points, thinned to at most `MAX_CDF_POINTS` ranks.
-fn cdf_points(sample: &[f64], floor: f64) -> Vec<(f64, f64)> {
+pub(crate) fn cdf_points(sample: &[f64], floor: f64) -> Vec<(f64, f64)> {
     let mut v: Vec<f64> = sample.iter().map(|x| x.max(floor)).collect();
     v.sort_by(f64::total_cmp);
     let n = v.len();
@@ -291,7 +454,7 @@ pub fn jct_cdf_svg(subtitle: &str, series: &[(&str, Vec<f64>)]) -> Result<Vec<u8
         legend(
             &side,
             "policy",
-            Key::Line,
+            Key::Line { reference: false },
             &entries,
             Some("n: completed jobs, all seeds"),
         )?;
@@ -353,12 +516,12 @@ fn cdf_chart<R: Ranged<ValueType = f64>>(
         .draw()
         .map_err(fail)?;
     for (i, (_, sample)) in series.iter().enumerate() {
-        chart
-            .draw_series(LineSeries::new(
-                cdf_points(sample, floor),
-                color(i).stroke_width(2),
-            ))
-            .map_err(fail)?;
+        styled_line(
+            &mut chart,
+            cdf_points(sample, floor),
+            color(i),
+            line_style(i),
+        )?;
     }
     Ok(())
 }
@@ -518,6 +681,33 @@ mod tests {
         assert_eq!(trim_decimals(3.0 * 0.1), "0.3");
         assert_eq!(trim_decimals(20.0), "20");
         assert_eq!(trim_decimals(0.0), "0");
+    }
+
+    #[test]
+    fn legend_text_wraps_and_cuts_long_words() {
+        // "mean over seeds;" and "recommended size" are 16 characters each: they fit 16
+        // exactly, and each breaks once at 15.
+        assert_eq!(
+            wrap("mean over seeds; recommended size", 16),
+            vec!["mean over seeds;", "recommended size"]
+        );
+        assert_eq!(
+            wrap("mean over seeds; recommended size", 15),
+            vec!["mean over", "seeds;", "recommended", "size"]
+        );
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+    }
+
+    #[test]
+    fn time_axis_starts_near_the_data() {
+        // From 0 while the data start in the first tenth.
+        assert_eq!(time_ticks_from(10.0, 250.0, 10).0, 0.0);
+        // Data from 21 d to 56 d: the span (just under 35 d) takes the first nice step
+        // giving at most 10 ticks, 4 d (2 d would give 17); 21 d rounds down to 20 d.
+        let (a, t) = time_ticks_from(21.0 * 86400.0 + 5.0, 56.0 * 86400.0, 10);
+        assert_eq!(a, 20.0 * 86400.0);
+        assert_eq!(t.len(), 10);
+        assert_eq!(t.last(), Some(&(56.0 * 86400.0)));
     }
 
     #[test]

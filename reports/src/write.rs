@@ -163,6 +163,15 @@ fn held_stuck_note(s: &Summary) -> String {
     }
 }
 
+/// The unfinished jobs per outcome, for people: `["2 stuck", "1 pending"]`.
+pub fn unfinished_by_outcome(s: &Summary) -> Vec<String> {
+    s.outcomes
+        .iter()
+        .filter(|(k, v)| **k != "completed" && **v > 0)
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect()
+}
+
 /// A short human summary for the terminal.
 pub fn human(s: &Summary) -> String {
     let mut o = String::new();
@@ -172,12 +181,7 @@ pub fn human(s: &Summary) -> String {
         s.scenario, s.policy, s.seed
     );
     let _ = writeln!(o, "  cluster    {} nodes, {} GPUs", s.nodes, s.total_gpus);
-    let unfinished: Vec<String> = s
-        .outcomes
-        .iter()
-        .filter(|(k, v)| **k != "completed" && **v > 0)
-        .map(|(k, v)| format!("{v} {k}"))
-        .collect();
+    let unfinished = unfinished_by_outcome(s);
     let _ = writeln!(
         o,
         "  jobs       {} total: {} completed, {} unfinished{}",

@@ -1,4 +1,4 @@
-//! `capacity.html` and `compare.html`: one self-contained page (inline SVG and CSS, no
+//! `capacity.html`, `compare.html` and `report.html`: one self-contained page (inline SVG and CSS, no
 //! scripts, nothing fetched) per report.
 
 use std::fmt::Write as _;
@@ -25,7 +25,8 @@ table{border-collapse:collapse;font-size:.85em;margin:1em 0}td,th{border:1px sol
 td{text-align:right}td:first-child{text-align:left}tr.recommended{background:#eef7ee;font-weight:bold}\
 figure{margin:1.5em 0}figure svg{max-width:100%;height:auto;border:1px solid #eee}\
 dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:bold}dd{margin:0}\
-.note{color:#666;font-size:.9em}";
+.note{color:#666;font-size:.9em}.omitted{color:#8a4b00;font-weight:bold}\
+.scroll{overflow-x:auto;max-width:100%}.scroll table{margin:0}";
 
 /// A page being built.
 pub struct Page {
@@ -80,7 +81,8 @@ impl Page {
 
     /// A table; rows whose `highlight` flag is set get the `recommended` class.
     pub fn table(&mut self, header: &[String], rows: &[(bool, Vec<String>)]) {
-        self.body.push_str("<table>\n<tr>");
+        // Wide tables (compare's 18 columns) scroll inside the page instead of overflowing it.
+        self.body.push_str("<div class=\"scroll\"><table>\n<tr>");
         for h in header {
             let _ = write!(self.body, "<th>{}</th>", esc(h));
         }
@@ -96,7 +98,7 @@ impl Page {
             }
             self.body.push_str("</tr>\n");
         }
-        self.body.push_str("</table>\n");
+        self.body.push_str("</table></div>\n");
     }
 
     pub fn definitions(&mut self, items: &[(&str, String)]) {

@@ -7,8 +7,8 @@ use plotters::prelude::*;
 
 use crate::compare::{Unit, human_secs, human_value};
 use crate::plot::{
-    Area, FONT, Key, Ticks, color, fail, legend, linear_time_ticks, log_time_ticks, svg, ticks,
-    titled, trim_decimals,
+    Area, FONT, Key, REFERENCE_STYLE, Ticks, color, fail, legend, line_style, linear_time_ticks,
+    log_time_ticks, styled_line, svg, ticks, time_ticks_from, titled, trim_decimals,
 };
 use crate::write::ReportError;
 
@@ -47,6 +47,34 @@ pub struct Chart<'a> {
     /// A horizontal reference line and its legend text (an SLO threshold).
     pub reference: Option<(f64, String)>,
     pub note: Option<&'a str>,
+}
+
+impl<'a> Chart<'a> {
+    /// A CDF of durations: the fraction of jobs (y) with a time ≤ x, log x axis when the
+    /// sample spans 100× or more (the capacity report's and `report.html`'s CDFs).
+    pub fn duration_cdf(
+        file: &'a str,
+        title: &'a str,
+        subtitle: &'a str,
+        legend_heading: &'a str,
+        series: Vec<Series>,
+        note: Option<&'a str>,
+    ) -> Chart<'a> {
+        Chart {
+            file,
+            title,
+            subtitle,
+            x: XAxis::Duration,
+            x_desc: "time (values under 1 s drawn at 1 s)",
+            y_desc: "fraction of jobs ≤ x",
+            y_unit: Unit::Ratio,
+            y_max: Some(1.0),
+            legend_heading,
+            series,
+            reference: None,
+            note,
+        }
+    }
 }
 
 fn y_ticks(unit: Unit, hi: f64) -> Vec<f64> {
@@ -93,7 +121,10 @@ pub fn line_svg(c: &Chart) -> Result<Vec<u8>, ReportError> {
         if let Some((_, label)) = &c.reference {
             entries.push((label.clone(), RGBColor(60, 60, 60)));
         }
-        legend(&side, c.legend_heading, Key::Line, &entries, c.note)?;
+        let key = Key::Line {
+            reference: c.reference.is_some(),
+        };
+        legend(&side, c.legend_heading, key, &entries, c.note)?;
         let ys = c
             .series
             .iter()
@@ -140,9 +171,11 @@ pub fn line_svg(c: &Chart) -> Result<Vec<u8>, ReportError> {
                 }
             }
             XAxis::Time => {
+                // From 0, unless the data start late (simulated time of a trace that
+                // begins weeks in): then from a tick step below the first point.
                 let b = hi.max(1.0) * 1.02;
-                let t = linear_time_ticks(b, 10);
-                draw(&body, c, ticks(0.0..b, t), ticks(0.0..y_hi, yt), &|v| {
+                let (a, t) = time_ticks_from(lo.max(0.0), b, 10);
+                draw(&body, c, ticks(a..b, t), ticks(0.0..y_hi, yt), &|v| {
                     human_secs(*v)
                 })
             }
@@ -217,28 +250,38 @@ where
         }
     }
     for (i, s) in c.series.iter().enumerate() {
-        chart
-            .draw_series(LineSeries::new(s.points.clone(), color(i).stroke_width(2)))
-            .map_err(fail)?;
+        styled_line(&mut chart, s.points.clone(), color(i), line_style(i))?;
         if matches!(c.x, XAxis::Nodes(_)) {
-            chart
-                .draw_series(
+            // A marker shape per series too, so coinciding points stay told apart.
+            let col = color(i);
+            match i % 4 {
+                0 => chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 5, col.filled()))),
+                1 => chart.draw_series(
                     s.points
                         .iter()
-                        .map(|&p| Circle::new(p, 4, color(i).filled())),
-                )
-                .map_err(fail)?;
+                        .map(|&p| TriangleMarker::new(p, 5, col.filled())),
+                ),
+                2 => chart.draw_series(
+                    s.points
+                        .iter()
+                        .map(|&p| Cross::new(p, 4, col.stroke_width(2))),
+                ),
+                _ => chart.draw_series(
+                    s.points
+                        .iter()
+                        .map(|&p| Circle::new(p, 7, col.stroke_width(2))),
+                ),
+            }
+            .map_err(fail)?;
         }
     }
     if let Some((v, _)) = &c.reference {
-        chart
-            .draw_series(DashedLineSeries::new(
-                vec![(x_range.start, *v), (x_range.end, *v)],
-                8,
-                6,
-                RGBColor(60, 60, 60).stroke_width(2),
-            ))
-            .map_err(fail)?;
+        styled_line(
+            &mut chart,
+            vec![(x_range.start, *v), (x_range.end, *v)],
+            RGBColor(60, 60, 60),
+            REFERENCE_STYLE,
+        )?;
     }
     Ok(())
 }

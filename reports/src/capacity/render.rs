@@ -45,6 +45,16 @@ fn money(v: f64) -> String {
     format!("{v:.2}")
 }
 
+/// What a cost is counted in: node-hours when no `--price` was given (every node-hour
+/// costs 1), else the unit of the `--price` figures (Orrery does not know the currency).
+pub fn cost_unit(spec: &SweepSpec) -> &'static str {
+    if spec.prices.default == 1.0 && spec.prices.per_model.is_empty() {
+        "node-hours"
+    } else {
+        "--price units"
+    }
+}
+
 /// `capacity.csv`.
 pub fn capacity_csv(
     spec: &SweepSpec,
@@ -221,13 +231,14 @@ pub fn recommendation(spec: &SweepSpec, a: &Analysis) -> Vec<String> {
                     let start = if load.is_empty() { "Use" } else { "use" };
                     format!(
                         "{load}{start} {} nodes of {} under the {} policy: the smallest configuration \
-                         meeting {} on {} of {n} seeds (at least {need} needed), at {} per hour{below}.",
+                         meeting {} on {} of {n} seeds (at least {need} needed), at {} {} per hour{below}.",
                         p.point.nodes,
                         p.point.gpu_model,
                         p.point.policy,
                         slo_phrase(spec),
                         p.met_all,
                         money(p.cost_per_hour),
+                        cost_unit(spec),
                     )
                 }
                 None => {
@@ -410,20 +421,14 @@ pub fn plots(
         out.push((
             file.to_string(),
             heading.to_string(),
-            line_svg(&Chart {
+            line_svg(&Chart::duration_cdf(
                 file,
                 title,
-                subtitle: &sub,
-                x: XAxis::Duration,
-                x_desc: "time (values under 1 s drawn at 1 s)",
-                y_desc: "fraction of jobs ≤ x",
-                y_unit: Unit::Ratio,
-                y_max: Some(1.0),
-                legend_heading: "configuration",
-                series: s,
-                reference: None,
-                note: Some("quantiles averaged over seeds"),
-            })?,
+                &sub,
+                "configuration",
+                s,
+                Some("quantiles averaged over seeds"),
+            ))?,
         ));
     }
     Ok(out)
@@ -442,8 +447,8 @@ pub fn whatif_rows(spec: &SweepSpec, a: &Analysis) -> (Vec<String>, Vec<Vec<Stri
         "nodes",
         "seeds meeting SLOs",
         "meets",
-        "cost/h",
     ]);
+    h.push(format!("cost/h ({})", cost_unit(spec)));
     let mut metrics_shown: Vec<&str> = Vec::new();
     for s in &spec.slos {
         if !metrics_shown.contains(&s.metric.as_str()) {
@@ -504,9 +509,10 @@ pub fn whatif_rows(spec: &SweepSpec, a: &Analysis) -> (Vec<String>, Vec<Vec<Stri
             r.push(match p.next.map(|n| &a.points[n]) {
                 Some(n) => {
                     let mut s = format!(
-                        "+{} nodes, +{}/h: {:+} seeds meeting",
+                        "+{} nodes, +{} {}/h: {:+} seeds meeting",
                         n.point.nodes - p.point.nodes,
                         money(n.cost_per_hour - p.cost_per_hour),
+                        cost_unit(spec),
                         n.met_all as i64 - p.met_all as i64
                     );
                     if let Some(d) = wait_change(p, n) {
@@ -636,9 +642,14 @@ pub fn provenance(spec: &SweepSpec) -> Vec<(&'static str, String)> {
             ),
         ),
         ("price per node-hour", {
-            let mut s = money(spec.prices.default);
+            let mut s = format!("{} per node-hour", money(spec.prices.default));
             for (m, v) in &spec.prices.per_model {
-                let _ = write!(s, ", {m}: {}", money(*v));
+                let _ = write!(s, ", {m}: {} per node-hour", money(*v));
+            }
+            if cost_unit(spec) == "node-hours" {
+                s.push_str(" (no --price given: costs are counted in node-hours)");
+            } else {
+                s.push_str(" (in the unit of --price; costs per hour are in the same unit)");
             }
             s
         }),
