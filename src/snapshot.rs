@@ -138,7 +138,7 @@ pub fn snapshot(args: SnapshotArgs) -> Result<(), Failure> {
     }
     crate::write_out(&args.out, &out)?;
     println!(
-        "wrote {}: {} nodes, {} running pods pinned to their nodes, {} pending gangs{}",
+        "wrote {}: {} nodes, {} running pods (each constrained to its node), {} pending gangs{}",
         Path::new(&path).display(),
         sc.cluster.nodes.len(),
         running,

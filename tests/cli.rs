@@ -392,7 +392,8 @@ fn snapshot_of_a_live_cluster_runs_from_its_state() {
     );
     assert!(s.status.success(), "{}", text(&s.stderr));
     assert!(
-        text(&s.stdout).contains("2 nodes, 2 running pods pinned to their nodes, 1 pending gangs"),
+        text(&s.stdout)
+            .contains("2 nodes, 2 running pods (each constrained to its node), 1 pending gangs"),
         "{}",
         text(&s.stdout)
     );

@@ -831,11 +831,15 @@ fn autoscaler_into(d: &Doc, dep: &Deployment, tree: &mut Tree) -> Result<bool, P
         };
         let (name, value) = match flag.split_once('=') {
             Some((n, v)) => (n, v.to_string()),
-            None => {
-                let v = words.get(i).map(|s| s.to_string()).unwrap_or_default();
-                i += 1;
-                (flag, v)
-            }
+            // `--flag value`, unless the next word is a flag itself (a boolean flag such
+            // as `--balance-similar-node-groups` takes no value).
+            None => match words.get(i).filter(|w| !w.starts_with("--")) {
+                Some(v) => {
+                    i += 1;
+                    (flag, v.to_string())
+                }
+                None => (flag, String::new()),
+            },
         };
         let field = format!("--{name}");
         if let Some((_, key)) = CA_FLAGS.iter().find(|(f, _)| *f == name) {
