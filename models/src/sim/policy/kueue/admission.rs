@@ -278,8 +278,8 @@ fn empty_snapshot(queues: &[CqState]) -> kq::Snapshot {
 /// Job `job` as a core Workload: one pod set per distinct per-pod GPU amount. Times
 /// are the simulator's (nanoseconds); the quota-reservation time is the admission
 /// sequence number, which orders like (admission time, sequence).
-fn job_workload(m: &ClusterSim, job: u32) -> kq::Workload {
-    let spec = &m.workload.jobs[job as usize];
+/// A job's pods grouped by GPU milli per pod, in first-seen order: (milli, pod count).
+fn gpu_sets(spec: &crate::workload::JobSpec) -> Vec<(u64, u32)> {
     let mut sets: Vec<(u64, u32)> = Vec::new();
     for p in &spec.pods {
         let g = p.gpu.total_milli();
@@ -288,6 +288,12 @@ fn job_workload(m: &ClusterSim, job: u32) -> kq::Workload {
             None => sets.push((g, 1)),
         }
     }
+    sets
+}
+
+fn job_workload(m: &ClusterSim, job: u32) -> kq::Workload {
+    let spec = &m.workload.jobs[job as usize];
+    let sets = gpu_sets(spec);
     let pod_sets = sets
         .iter()
         .enumerate()
@@ -568,6 +574,27 @@ fn admission_loop(
     m.state.kueue.blocked = false;
     // Kept in step with every admission and eviction of this pass.
     let mut snap = snapshot(m);
+    // Where each ClusterQueue's next head is searched from (inclusive). Every earlier key
+    // of that queue was admitted (gone) or set aside as inadmissible in this pass, so the
+    // search need not pass them again: a pass costs O(queued) per ClusterQueue instead of
+    // O(queued) per round. A preemption requeues victims and clears the inadmissible set,
+    // so it starts every search from the front again.
+    let n_cq = m.state.kueue.queues.len();
+    let mut from: Vec<Cursor> = vec![Cursor::Front; n_cq];
+    // Membership of the inadmissible set (its order is kept in the Vec).
+    let mut aside = vec![false; m.workload.jobs.len()];
+    for &j in &m.state.kueue.inadmissible {
+        aside[j as usize] = true;
+    }
+    // Heads that neither fit nor can preempt in the current snapshot, by what their
+    // assignment depends on (with the borrowing level it gave): a head with the same key
+    // has the same outcome until the snapshot changes (an admission or a preemption), so
+    // it is set aside without running the flavor assigner again. Without this, a pass over
+    // Q queued workloads that do not fit costs Q assignments after every quota change.
+    let ts_matters = m.state.kueue.queues.iter().any(|q| {
+        q.within == WithinClusterQueueKey::LowerOrNewerEqualPriority
+    });
+    let mut no_fit: std::collections::BTreeMap<AssignKey, i32> = Default::default();
     loop {
         if wfpr.enable && wfpr.block_admission && any_admitted_not_ready(m) {
             m.state.kueue.blocked = !m.state.job_queue.is_empty();
@@ -587,19 +614,22 @@ fn admission_loop(
         }
         // One head per ClusterQueue.
         let mut heads: Vec<(i32, crate::sim::QueueKey)> = Vec::new();
-        for cq in 0..m.state.kueue.queues.len() {
-            let head = m
-                .state
-                .job_queue
-                .iter()
+        for (cq, cursor) in from.iter_mut().enumerate() {
+            let range = match *cursor {
+                Cursor::Front => m.state.job_queue.range(..),
+                Cursor::At(k) => m.state.job_queue.range(k..),
+                Cursor::Done => continue,
+            };
+            let head = range
                 .filter(|k| m.state.kueue.job_cq[k.job as usize] as usize == cq)
-                .find(|k| {
-                    strategy == QueueingStrategy::StrictFifo
-                        || !m.state.kueue.inadmissible.contains(&k.job)
-                })
+                .find(|k| strategy == QueueingStrategy::StrictFifo || !aside[k.job as usize])
                 .copied();
-            if let Some(k) = head {
-                heads.push((0, k));
+            match head {
+                Some(k) => {
+                    *cursor = Cursor::At(k);
+                    heads.push((0, k));
+                }
+                None => *cursor = Cursor::Done,
             }
         }
         if heads.is_empty() {
@@ -609,7 +639,10 @@ fn admission_loop(
         // head needs no ordering.
         if heads.len() > 1 {
             for h in heads.iter_mut() {
-                h.0 = assign(m, &mut snap, h.1.job).borrowing;
+                h.0 = match no_fit.get(&assign_key(m, h.1.job, ts_matters)) {
+                    Some(&b) => b,
+                    None => assign(m, &mut snap, h.1.job).borrowing,
+                };
             }
         }
         // Entries that fit without borrowing first, then priority, then timestamp.
@@ -617,9 +650,19 @@ fn admission_loop(
         let mut progress = false;
         for (_, k) in heads {
             let job = k.job;
+            let key = assign_key(m, job, ts_matters);
+            if no_fit.contains_key(&key) {
+                m.state.kueue.inadmissible.push(job);
+                aside[job as usize] = true;
+                if strategy == QueueingStrategy::BestEffortFifo {
+                    progress = true; // the next workload becomes head
+                }
+                continue;
+            }
             // One flavor assignment per head: Fit admits, Preempt tries preemption with it.
             let a = assign(m, &mut snap, job);
             if a.representative_mode() == kq::Mode::Fit {
+                no_fit.clear();
                 admit_job(m, &mut snap, job, k, ctx);
                 unsuspended.push(job);
                 progress = true;
@@ -627,6 +670,10 @@ fn admission_loop(
                     break;
                 }
             } else if preempt_for(m, &mut snap, job, &a, ctx) {
+                // Victims requeued, the inadmissible set cleared: search from the front.
+                from.fill(Cursor::Front);
+                aside.fill(false);
+                no_fit.clear();
                 // Victims evicted: the preemptor takes the quota they freed.
                 if fits(m, &mut snap, job).is_some() {
                     admit_job(m, &mut snap, job, k, ctx);
@@ -637,7 +684,9 @@ fn admission_loop(
                     break;
                 }
             } else {
+                no_fit.insert(key, a.borrowing);
                 m.state.kueue.inadmissible.push(job);
+                aside[job as usize] = true;
                 if strategy == QueueingStrategy::BestEffortFifo {
                     progress = true; // the next workload becomes head
                 }
@@ -687,6 +736,37 @@ fn admit_job(
             }),
         );
     }
+}
+
+/// What a pending job's flavor assignment and preemption attempt depend on besides the
+/// snapshot: its ClusterQueue, priority, pod sets (GPU milli per pod, pod count, in
+/// `job_workload`'s order) and, when a queue preempts `LowerOrNewerEqualPriority` (the one
+/// policy that reads the preemptor's timestamp), its queue timestamp.
+type AssignKey = (usize, i32, u64, Vec<(u64, u32)>);
+
+fn assign_key(m: &ClusterSim, job: u32, ts_matters: bool) -> AssignKey {
+    let spec = &m.workload.jobs[job as usize];
+    let sets = gpu_sets(spec);
+    let ts = if ts_matters {
+        m.state.jobs[job as usize].queue_ts.0
+    } else {
+        0
+    };
+    (
+        m.state.kueue.job_cq[job as usize] as usize,
+        spec.priority,
+        ts,
+        sets,
+    )
+}
+
+/// Where a ClusterQueue's head search starts in one admission pass.
+#[derive(Clone, Copy)]
+enum Cursor {
+    Front,
+    At(crate::sim::QueueKey),
+    /// No eligible workload left in this pass.
+    Done,
 }
 
 /// Classic preemption for `job` (the core's `GetTargets` on the assignment the flavor
