@@ -459,4 +459,30 @@ fn snapshot_of_a_live_cluster_runs_from_its_state() {
         text(&b.stderr)
     );
     assert!(!d.join("bad").exists());
+    // Kueue's queues as the one `List` that `kubectl get resourceflavors,clusterqueues,
+    // localqueues -A -o yaml` prints: read as is (no splitting), the policy becomes kueue.
+    let list = root().join("scenarios/kubernetes/kueue/cohort-teams-list.yaml");
+    let k = orrery(
+        &[
+            "snapshot",
+            "--nodes",
+            &nodes.display().to_string(),
+            "--pods",
+            &pods.display().to_string(),
+            "--kueue",
+            &list.display().to_string(),
+            "--remaining",
+            "1h",
+            "--pending-run-time",
+            "30m",
+            "--skip-namespace",
+            "kube-system",
+            "--out",
+            "snap-kueue",
+        ],
+        &d,
+    );
+    assert!(k.status.success(), "{}", text(&k.stderr));
+    let sc = std::fs::read_to_string(d.join("snap-kueue/scenario.yaml")).unwrap();
+    assert!(sc.contains("policy: kueue"), "{sc}");
 }

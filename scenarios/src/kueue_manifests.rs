@@ -484,8 +484,10 @@ pub(crate) fn for_each_document(
                 )
             })?;
             let name = file.display().to_string();
-            for (line, doc) in models::dra::manifests::split_documents(&text) {
-                f(&name, line, &doc).map_err(|e| invalid(path, &field, e))?;
+            for (line, doc, item) in crate::kube_list::unwrap_lists(&text) {
+                f(&name, line, &doc).map_err(|e| {
+                    invalid(path, &field, crate::kube_list::in_item(e, &name, item))
+                })?;
             }
         }
     }

@@ -571,3 +571,45 @@ fn scheduler_refusals_name_file_line_and_plugin() {
         "{e}"
     );
 }
+
+// ---- `kind: List`, as `kubectl get … -o yaml` prints it ----
+
+/// `cohort-teams-list.yaml` is `cohort-teams.yaml` as one kubectl `List` (with server-set
+/// metadata and a status): the same `SchedulerConfig`, jobs and run. Hand-derived run
+/// (borrowing-limit.yaml): team-a (nominal 4 GPUs, may borrow 2) runs a1 (4 GPUs) 0-100 s;
+/// a2 (2 x 2 GPUs, at 10 s) would need 4 more, 2 over the limit, so it waits for a1 and
+/// runs 100-150 s.
+#[test]
+fn a_kubectl_list_reads_as_its_split_documents() {
+    let r = same_run(
+        "../kueue-cohort/borrowing-limit-list.yaml",
+        "../kueue-cohort/borrowing-limit-manifests.yaml",
+    );
+    assert_eq!(job(&r, "a1").start, at(0));
+    assert_eq!(job(&r, "a1").end, at(100));
+    assert_eq!(job(&r, "a2").start, at(100));
+    assert_eq!(job(&r, "a2").end, at(150));
+}
+
+/// An error inside a List item names the file's own line and column (the misspelt
+/// `cohortt:` of team-a is on line 25, indented 4) and the item (items[1], the List
+/// starting at line 1).
+#[test]
+fn an_error_inside_a_list_item_names_its_line_and_item() {
+    let list = fixture("kueue/cohort-teams-list.yaml", |t| {
+        t.replacen("    cohort: research\n", "    cohortt: research\n", 1)
+    });
+    let e = err(load_files(
+        "list-error",
+        &format!(
+            "{CLUSTER}workload:\n  jobs:\n    - {{id: a, submit: 0s, duration: 10s}}\nscheduler:\n  policy: kueue\n  kueue:\n    manifests: [q.yaml]\n"
+        ),
+        &[("q.yaml", &list)],
+    ));
+    assert!(
+        e.contains("q.yaml:25:5: ClusterQueue: unknown field")
+            && e.contains("(items[1] of the List at ")
+            && e.contains("q.yaml:1)"),
+        "{e}"
+    );
+}
