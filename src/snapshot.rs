@@ -23,7 +23,7 @@ pub struct SnapshotArgs {
     #[arg(long, required = true)]
     pods: Vec<PathBuf>,
     /// Kueue objects (`kubectl get resourceflavors,clusterqueues,localqueues -A -o yaml`,
-    /// split into documents, or the manifests they were applied from); with it the
+    /// the List as printed, or the manifests they were applied from); with it the
     /// scenario's policy is `kueue` and pods' queue-name labels are honoured (repeatable).
     #[arg(long)]
     kueue: Vec<PathBuf>,

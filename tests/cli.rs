@@ -372,13 +372,12 @@ fn snapshot_of_a_live_cluster_runs_from_its_state() {
     let d = tmpdir("snapshot");
     let fx = root().join("scenarios/kubernetes/snapshot");
     let (nodes, pods) = (fx.join("nodes.yaml"), fx.join("pods.yaml"));
-    let s = orrery(
-        &[
-            "snapshot",
-            "--nodes",
-            &nodes.display().to_string(),
-            "--pods",
-            &pods.display().to_string(),
+    let (nodes_s, pods_s) = (nodes.display().to_string(), pods.display().to_string());
+    // `orrery snapshot` of the fixture's nodes and pods, with `extra` arguments, into `out`.
+    let snap = |extra: &[&str], out: &str| {
+        let mut a = vec!["snapshot", "--nodes", &nodes_s, "--pods", &pods_s];
+        a.extend_from_slice(extra);
+        a.extend_from_slice(&[
             "--remaining",
             "1h",
             "--pending-run-time",
@@ -386,10 +385,11 @@ fn snapshot_of_a_live_cluster_runs_from_its_state() {
             "--skip-namespace",
             "kube-system",
             "--out",
-            "snap",
-        ],
-        &d,
-    );
+            out,
+        ]);
+        orrery(&a, &d)
+    };
+    let s = snap(&[], "snap");
     assert!(s.status.success(), "{}", text(&s.stderr));
     assert!(
         text(&s.stdout)
@@ -459,4 +459,11 @@ fn snapshot_of_a_live_cluster_runs_from_its_state() {
         text(&b.stderr)
     );
     assert!(!d.join("bad").exists());
+    // Kueue's queues as the one `List` that `kubectl get resourceflavors,clusterqueues,
+    // localqueues -A -o yaml` prints: read as is (no splitting), the policy becomes kueue.
+    let list = root().join("scenarios/kubernetes/kueue/cohort-teams-list.yaml");
+    let k = snap(&["--kueue", &list.display().to_string()], "snap-kueue");
+    assert!(k.status.success(), "{}", text(&k.stderr));
+    let sc = std::fs::read_to_string(d.join("snap-kueue/scenario.yaml")).unwrap();
+    assert!(sc.contains("policy: kueue"), "{sc}");
 }

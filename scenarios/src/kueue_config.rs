@@ -32,6 +32,31 @@ use crate::kueue_manifests::{QuantityText, yaml_error};
 
 /// Kueue's configuration API.
 pub(crate) const CONFIG_API: &str = "config.kueue.x-k8s.io/v1beta1";
+/// The data key of the `kueue-manager-config` ConfigMap (namespace `kueue-system`) that holds
+/// the Configuration as Kueue installs it (kubernetes-sigs/kueue v0.19:
+/// `config/components/manager/kustomization.yaml`'s configMapGenerator `manager-config` with
+/// the `kueue-` name prefix; the Helm chart's `templates/manager/manager-config.yaml`).
+pub(crate) const CONFIG_KEY: &str = "controller_manager_config.yaml";
+
+/// A `v1` ConfigMap, as `kubectl get configmap kueue-manager-config -n kueue-system -o yaml`
+/// prints it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConfigMap {
+    #[allow(dead_code)]
+    api_version: String,
+    #[allow(dead_code)]
+    kind: String,
+    metadata: Meta,
+    #[serde(default)]
+    data: BTreeMap<String, String>,
+    #[allow(dead_code)]
+    #[serde(default)]
+    binary_data: Option<IgnoredAny>,
+    #[allow(dead_code)]
+    #[serde(default)]
+    immutable: Option<IgnoredAny>,
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -329,6 +354,62 @@ pub(crate) fn priority_class(
         .priority_classes
         .insert(name, (o.value, format!("{file}:{line}")));
     Ok(())
+}
+
+/// Kueue's Configuration as installed: the `controller_manager_config.yaml` key of its
+/// ConfigMap, read as [`configuration`] reads a bare one. When the key's value is a block
+/// scalar (`|`, as kubectl and Helm print it) lines in errors are the file's; columns count
+/// from the block's indentation.
+pub(crate) fn config_map(
+    extra: &mut Extra,
+    file: &str,
+    line: u64,
+    doc: &str,
+    gpus: &[&str],
+) -> Result<(), String> {
+    let cm: ConfigMap =
+        serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, line, "ConfigMap", &e))?;
+    let name = &cm.metadata.name;
+    let Some(text) = cm.data.get(CONFIG_KEY) else {
+        let keys: Vec<&str> = cm.data.keys().map(String::as_str).collect();
+        return Err(format!(
+            "{file}:{line}: ConfigMap {name}: no data key {CONFIG_KEY} (where Kueue's kueue-manager-config ConfigMap holds its Configuration); its keys: [{}]",
+            keys.join(", ")
+        ));
+    };
+    // The embedded document's first line in the file: the line after `KEY: |`.
+    let key_line = doc
+        .lines()
+        .position(|l| l.trim_start().starts_with(&format!("{CONFIG_KEY}:")));
+    let first = match key_line {
+        Some(i) => {
+            let block = doc.lines().nth(i).is_some_and(|l| {
+                let v = l.trim_end();
+                v.ends_with('|') || v.ends_with("|-") || v.ends_with("|+")
+            });
+            let i = u64::try_from(i).unwrap_or(0);
+            line.saturating_add(i).saturating_add(u64::from(block))
+        }
+        None => line,
+    };
+    let head: crate::kueue_manifests::Head = serde_saphyr::from_str(text).map_err(|e| {
+        yaml_error(
+            file,
+            first,
+            &format!("ConfigMap {name} data.{CONFIG_KEY}"),
+            &e,
+        )
+    })?;
+    if head.api_version.as_deref() != Some(CONFIG_API)
+        || head.kind.as_deref() != Some("Configuration")
+    {
+        return Err(format!(
+            "{file}:{first}: ConfigMap {name} data.{CONFIG_KEY}: {} {}: expected a Configuration of {CONFIG_API}",
+            head.kind.unwrap_or_default(),
+            head.api_version.unwrap_or_default()
+        ));
+    }
+    configuration(extra, file, first, text, gpus)
 }
 
 pub(crate) fn configuration(

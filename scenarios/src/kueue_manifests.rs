@@ -45,9 +45,9 @@ const GPUS: [&str; 2] = ["nvidia.com/gpu", "amd.com/gpu"];
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Head {
-    api_version: Option<String>,
-    kind: Option<String>,
+pub(crate) struct Head {
+    pub(crate) api_version: Option<String>,
+    pub(crate) kind: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -247,6 +247,9 @@ fn parse_doc(read: &mut Read, file: &str, line: u64, doc: &str) -> Result<(), St
             )));
         }
         return crate::kueue_config::configuration(&mut read.extra, file, line, doc, &GPUS);
+    }
+    if head.api_version.as_deref() == Some("v1") && kind == "ConfigMap" {
+        return crate::kueue_config::config_map(&mut read.extra, file, line, doc, &GPUS);
     }
     let v2 = match head.api_version.as_deref() {
         Some(API) => false,
@@ -484,8 +487,10 @@ pub(crate) fn for_each_document(
                 )
             })?;
             let name = file.display().to_string();
-            for (line, doc) in models::dra::manifests::split_documents(&text) {
-                f(&name, line, &doc).map_err(|e| invalid(path, &field, e))?;
+            for (line, doc, item) in crate::kube_list::unwrap_lists(&text) {
+                f(&name, line, &doc).map_err(|e| {
+                    invalid(path, &field, crate::kube_list::in_item(e, &name, item))
+                })?;
             }
         }
     }

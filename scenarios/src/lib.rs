@@ -8,6 +8,7 @@ pub mod deletion;
 pub mod dra;
 pub mod faults;
 pub mod fgd;
+pub(crate) mod kube_list;
 pub mod kube_nodes;
 pub mod kube_pods;
 pub mod kueue_config;

@@ -1073,11 +1073,6 @@ fn parse_doc(file: &str, first_line: u64, text: &str) -> Result<WorkloadObject, 
         "PyTorchJob" => "kubeflow.org/v1",
         "MPIJob" => "kubeflow.org/v2beta1",
         "RayCluster" | "RayJob" => "ray.io/v1",
-        k if k == "List" || k.ends_with("List") => {
-            return Err(format!(
-                "{file}:{first_line}: a {k} is not read here: give each object as its own YAML document (separated by ---)"
-            ));
-        }
         _ => {
             return Err(format!(
                 "{file}:{first_line}: kind {kind:?} ({api}) is not a workload read here (expected Job, JobSet, PyTorchJob, MPIJob, RayJob or RayCluster)"
@@ -1389,8 +1384,10 @@ fn ray_strict(doc: &Doc, s: &RayClusterSpec, at: &[Seg]) -> Result<(), String> {
 /// names it in messages.
 pub fn parse_file(file: &str, text: &str) -> Result<Vec<WorkloadObject>, String> {
     let mut out = Vec::new();
-    for (line, doc) in models::dra::manifests::split_documents(text) {
-        out.push(parse_doc(file, line, &doc)?);
+    for (line, doc, item) in crate::kube_list::unwrap_lists(text) {
+        out.push(
+            parse_doc(file, line, &doc).map_err(|e| crate::kube_list::in_item(e, file, item))?,
+        );
     }
     if out.is_empty() {
         return Err(format!(

@@ -571,3 +571,110 @@ fn scheduler_refusals_name_file_line_and_plugin() {
         "{e}"
     );
 }
+
+// ---- `kind: List`, as `kubectl get … -o yaml` prints it ----
+
+/// `cohort-teams-list.yaml` is `cohort-teams.yaml` as one kubectl `List` (with server-set
+/// metadata and a status): the same `SchedulerConfig`, jobs and run. Hand-derived run
+/// (borrowing-limit.yaml): team-a (nominal 4 GPUs, may borrow 2) runs a1 (4 GPUs) 0-100 s;
+/// a2 (2 x 2 GPUs, at 10 s) would need 4 more, 2 over the limit, so it waits for a1 and
+/// runs 100-150 s.
+#[test]
+fn a_kubectl_list_reads_as_its_split_documents() {
+    let r = same_run(
+        "../kueue-cohort/borrowing-limit-list.yaml",
+        "../kueue-cohort/borrowing-limit-manifests.yaml",
+    );
+    assert_eq!(job(&r, "a1").start, at(0));
+    assert_eq!(job(&r, "a1").end, at(100));
+    assert_eq!(job(&r, "a2").start, at(100));
+    assert_eq!(job(&r, "a2").end, at(150));
+}
+
+/// An error inside a List item names the file's own line and column (the misspelt
+/// `cohortt:` of team-a is on line 25, indented 4) and the item (items[1], the List
+/// starting at line 1).
+#[test]
+fn an_error_inside_a_list_item_names_its_line_and_item() {
+    let list = fixture("kueue/cohort-teams-list.yaml", |t| {
+        t.replacen("    cohort: research\n", "    cohortt: research\n", 1)
+    });
+    let e = err(load_files(
+        "list-error",
+        &format!(
+            "{CLUSTER}workload:\n  jobs:\n    - {{id: a, submit: 0s, duration: 10s}}\nscheduler:\n  policy: kueue\n  kueue:\n    manifests: [q.yaml]\n"
+        ),
+        &[("q.yaml", &list)],
+    ));
+    assert!(
+        e.contains("q.yaml:25:5: ClusterQueue: unknown field")
+            && e.contains("(items[1] of the List at ")
+            && e.contains("q.yaml:1)"),
+        "{e}"
+    );
+}
+
+// ---- Kueue's Configuration as installed: the kueue-manager-config ConfigMap ----
+
+/// `kueue-manager-config.yaml` is `kueue-config.yaml` inside its ConfigMap (data key
+/// `controller_manager_config.yaml`): the same `SchedulerConfig` (waitForPodsReady on,
+/// timeout 10m = 600 s, backoffLimitCount 3, base 30 s, max 1800 s) and the same run
+/// (`high` 10-60 s, `low` evicted once and ending at 160 s).
+#[test]
+fn kueue_configuration_in_its_configmap_reads_as_the_bare_one() {
+    let r = same_run("kueue-priority-configmap.yaml", "kueue-priority.yaml");
+    let w = &load("kueue-priority-configmap.yaml")
+        .config
+        .scheduler
+        .kueue
+        .wait_for_pods_ready;
+    assert!(w.enable && w.block_admission);
+    assert_eq!(w.timeout, SimDuration::from_secs(600));
+    assert_eq!(w.backoff_limit_count, Some(3));
+    assert_eq!(w.backoff_base, SimDuration::from_secs(30));
+    assert_eq!(w.backoff_max, SimDuration::from_secs(1800));
+    let (low, high) = (job(&r, "low"), job(&r, "high"));
+    assert_eq!((high.start, high.end), (at(10), at(60)));
+    assert_eq!((low.start, low.end), (at(0), at(160)));
+}
+
+/// A ConfigMap without the key is refused naming the key and the keys it has; an error
+/// inside the embedded Configuration names the file's line: the block starts on line 10
+/// (after `controller_manager_config.yaml: |` on line 9), so its third line, `health:`
+/// misspelt, is line 12, column 1 of the block.
+#[test]
+fn kueue_configmap_refusals_name_the_key_and_line() {
+    let jobs = "workload:\n  jobs:\n    - {id: a, submit: 0s, duration: 10s, pods: 1, gpus_per_pod: 1, queue: team-queue}\nscheduler:\n  policy: kueue\n  kueue:\n    manifests: [q.yaml, c.yaml]\n";
+    let yaml = format!("{CLUSTER}{jobs}");
+    let q = fixture("kueue/priority-cohort.yaml", |s| s);
+    let cm = |edit: &dyn Fn(String) -> String| fixture("kueue/kueue-manager-config.yaml", edit);
+    let e = err(load_files(
+        "cm-key",
+        &yaml,
+        &[
+            ("q.yaml", &q),
+            (
+                "c.yaml",
+                &cm(&|s| s.replace("controller_manager_config.yaml: |", "config.yaml: |")),
+            ),
+        ],
+    ));
+    assert!(
+        e.contains(
+            "c.yaml:1: ConfigMap kueue-manager-config: no data key controller_manager_config.yaml"
+        ) && e.contains("its keys: [config.yaml]"),
+        "{e}"
+    );
+    let e = err(load_files(
+        "cm-unknown",
+        &yaml,
+        &[
+            ("q.yaml", &q),
+            ("c.yaml", &cm(&|s| s.replace("    health:", "    heath:"))),
+        ],
+    ));
+    assert!(
+        e.contains("c.yaml:12:1: Configuration: unknown field") && e.contains("heath"),
+        "{e}"
+    );
+}

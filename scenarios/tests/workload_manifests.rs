@@ -265,8 +265,10 @@ fn unmodelled_features_are_refused() {
             "p.yaml:1: Job j: spec.template.spec.containers[0].resources: resource \"rdma/hca\" is not modelled (cpu, memory, nvidia.com/gpu and amd.com/gpu are; ephemeral-storage and hugepages are ignored)",
         ),
         (
-            "apiVersion: v1\nkind: List\nitems: []\n".to_string(),
-            "p.yaml:1: a List is not read here: give each object as its own YAML document (separated by ---)",
+            // A List is read as its items (kubectl's output); an item's error names its
+            // line (4) and the List's (1).
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c}\n".to_string(),
+            "p.yaml:4: kind \"ConfigMap\" (v1) is not a workload read here (expected Job, JobSet, PyTorchJob, MPIJob, RayJob or RayCluster) (items[0] of the List at p.yaml:1)",
         ),
         (
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n".to_string(),
