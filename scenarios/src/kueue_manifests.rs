@@ -455,13 +455,18 @@ pub(crate) fn for_each_document(
         } else {
             field.to_string()
         };
-        let full = files.path(p).ok_or_else(|| {
-            invalid(
-                path,
-                &field,
-                "manifests can only be read next to a scenario file on disk",
-            )
-        })?;
+        let Some(full) = files.path(p) else {
+            // A source of objects in memory (a conformance profile folder's): one file.
+            let (name, text) = files.read(p).map_err(|_| {
+                invalid(
+                    path,
+                    &field,
+                    "manifests can only be read next to a scenario file on disk",
+                )
+            })?;
+            documents(path, &field, &name, &text, f)?;
+            continue;
+        };
         let mut found: Vec<std::path::PathBuf> = if full.is_dir() {
             std::fs::read_dir(&full)
                 .map_err(|e| invalid(path, &field, format!("{}: {e}", full.display())))?
@@ -487,12 +492,23 @@ pub(crate) fn for_each_document(
                 )
             })?;
             let name = file.display().to_string();
-            for (line, doc, item) in crate::kube_list::unwrap_lists(&text) {
-                f(&name, line, &doc).map_err(|e| {
-                    invalid(path, &field, crate::kube_list::in_item(e, &name, item))
-                })?;
-            }
+            documents(path, &field, &name, &text, f)?;
         }
+    }
+    Ok(())
+}
+
+/// Calls `f` for every document of one file (List items one by one).
+fn documents(
+    path: &str,
+    field: &str,
+    name: &str,
+    text: &str,
+    f: &mut dyn FnMut(&str, u64, &str) -> Result<(), String>,
+) -> Result<(), ScenarioError> {
+    for (line, doc, item) in crate::kube_list::unwrap_lists(text) {
+        f(name, line, &doc)
+            .map_err(|e| invalid(path, field, crate::kube_list::in_item(e, name, item)))?;
     }
     Ok(())
 }

@@ -217,3 +217,117 @@ fn profile_folder_absence_and_device_plugin_config() {
         "simulated from configuration"
     );
 }
+
+/// Kueue's objects in the folder (Kueue's sample single-ClusterQueue setup, as in
+/// kubernetes-sigs/kueue `config/samples/single-clusterqueue-setup.yaml`, with a GPU
+/// quota, and the Configuration with waitForPodsReady) instead of the Coscheduling
+/// KubeSchedulerConfiguration.
+const KUEUE_OBJECTS: &str = "apiVersion: kueue.x-k8s.io/v1beta1
+kind: ResourceFlavor
+metadata:
+  name: default-flavor
+---
+apiVersion: kueue.x-k8s.io/v1beta1
+kind: ClusterQueue
+metadata:
+  name: team
+spec:
+  namespaceSelector: {}
+  resourceGroups:
+    - coveredResources: [nvidia.com/gpu]
+      flavors:
+        - name: default-flavor
+          resources:
+            - name: nvidia.com/gpu
+              nominalQuota: 32
+---
+apiVersion: kueue.x-k8s.io/v1beta1
+kind: LocalQueue
+metadata:
+  namespace: default
+  name: team-queue
+spec:
+  clusterQueue: team
+---
+apiVersion: config.kueue.x-k8s.io/v1beta1
+kind: Configuration
+waitForPodsReady:
+  enable: true
+  timeout: 5m
+";
+
+/// The folder with Kueue's objects gives the profile whose `scheduler:` block is what the
+/// same objects give a scenario (`scheduler.kueue.manifests`): policy kueue, one
+/// ClusterQueue `team` of 32 GPUs, waitForPodsReady on with a 5 min timeout and
+/// upstream's defaults for the rest; every other value as the YAML profile's. The gang
+/// row is simulated from those objects.
+#[test]
+fn profile_folder_reads_kueue_objects_as_the_scheduler() {
+    let dir = edited(
+        "kueue",
+        &[("scheduler.yaml", ""), ("kueue.yaml", KUEUE_OBJECTS)],
+    );
+    let a = load_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let s = &a.profile.scheduler;
+    assert_eq!(s.policy, models::scheduler::PolicyKind::Kueue);
+    assert_eq!(s.kueue.cluster_queues.len(), 1);
+    assert_eq!(s.kueue.cluster_queues[0].name, "team");
+    assert_eq!(s.kueue.cluster_queues[0].nominal_gpus, 32.0);
+    assert!(s.kueue.wait_for_pods_ready.enable);
+    assert_eq!(
+        s.kueue.wait_for_pods_ready.timeout.as_nanos(),
+        300_000_000_000
+    );
+    assert!(s.kueue.manifests.is_empty());
+    // The same objects as a scenario's scheduler.kueue.manifests: the same block.
+    std::fs::write(
+        dir.join("s.yaml.txt"),
+        "name: s\ncluster:\n  node_pools:\n    - {name: g, count: 4, cpu_milli: 64000, memory_mib: 262144, gpus: 8, gpu_model: H100}\nworkload:\n  jobs:\n    - {id: a, duration: 60s, pods: 1, gpus_per_pod: 1, queue: team-queue}\nscheduler:\n  policy: kueue\n  kueue:\n    manifests: [kueue.yaml]\n",
+    )
+    .unwrap();
+    let sc = scenarios::scenario::load(&dir.join("s.yaml.txt"), &Default::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.kueue, sc.config.scheduler.kueue);
+    // Everything else is the YAML profile's.
+    let mut rest = a.profile.clone();
+    rest.scheduler = assembled().profile.scheduler;
+    assert_eq!(rest, assembled().profile);
+    let b = a.provenance.basis("gang_scheduling");
+    assert_eq!(b.basis, "simulated from configuration", "{b:?}");
+    assert!(
+        b.configured_from
+            .iter()
+            .any(|o| o.starts_with("ResourceFlavor")),
+        "{b:?}"
+    );
+    // Kueue's and Volcano's queues together: refused, naming both.
+    let both = edited(
+        "kueue-volcano",
+        &[
+            ("scheduler.yaml", ""),
+            ("kueue.yaml", KUEUE_OBJECTS),
+            (
+                "volcano.yaml",
+                "apiVersion: scheduling.volcano.sh/v1beta1\nkind: Queue\nmetadata:\n  name: q\nspec:\n  weight: 1\n",
+            ),
+        ],
+    );
+    let e = load_err(&both);
+    assert!(e.contains("volcano.yaml:1") && e.contains("Kueue"), "{e}");
+    // A Kueue object's unknown field: refused, naming the object and the field.
+    let typo = edited(
+        "kueue-typo",
+        &[
+            ("scheduler.yaml", ""),
+            (
+                "kueue.yaml",
+                &KUEUE_OBJECTS.replace("namespaceSelector", "namespaceSelektor"),
+            ),
+        ],
+    );
+    let e = load_err(&typo);
+    assert!(
+        e.contains("namespaceSelektor") && e.contains("ClusterQueue"),
+        "{e}"
+    );
+}

@@ -6,6 +6,7 @@ pub mod objects;
 pub mod outcome;
 pub mod profile;
 pub mod provenance;
+mod queue_objects;
 pub mod runner;
 pub mod suites;
 

@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 
 use super::profile::{Profile, ProfileError};
 use super::provenance::{Provenance, Source};
+use super::queue_objects;
 
 /// The Orrery file of a profile folder: what no Kubernetes object holds.
 pub const PLATFORM_FILE: &str = "platform.yaml";
@@ -317,7 +318,17 @@ fn objects_into(docs: &[Doc], tree: &mut Tree) -> Result<(), ProfileError> {
     let mut pvcs = Vec::new();
     let mut scheduler: Option<&Doc> = None;
     let mut device_classes = Vec::new();
+    let mut kueue: Vec<&Doc> = Vec::new();
+    let mut volcano: Vec<&Doc> = Vec::new();
     for d in docs {
+        if queue_objects::is_kueue(&d.api, &d.kind, &d.raw) {
+            kueue.push(d);
+            continue;
+        }
+        if queue_objects::is_volcano(&d.api) {
+            volcano.push(d);
+            continue;
+        }
         match (d.api.as_str(), d.kind.as_str()) {
             ("v1", "Node") => nodes.push((d, d.typed::<Node>()?)),
             ("v1", "ConfigMap") => config_maps.push((d, d.strict::<ConfigMap>()?)),
@@ -414,7 +425,56 @@ fn objects_into(docs: &[Doc], tree: &mut Tree) -> Result<(), ProfileError> {
     if let Some(d) = scheduler {
         scheduler_into(d, tree)?;
     }
-    Ok(())
+    queues_into(&kueue, &volcano, tree)
+}
+
+/// Kueue's or Volcano's objects: the gang policy and its queues, read as a scenario's
+/// `scheduler.kueue.manifests` / `scheduler.volcano.manifests` are.
+fn queues_into(kueue: &[&Doc], volcano: &[&Doc], tree: &mut Tree) -> Result<(), ProfileError> {
+    let named = |docs: &[&Doc]| -> Vec<(String, Value)> {
+        docs.iter()
+            .map(|d| (format!("{} ({})", d.at, d.object()), d.raw.clone()))
+            .collect()
+    };
+    if let (Some(k), Some(v)) = (kueue.first(), volcano.first()) {
+        return Err(err(
+            &v.at,
+            format!(
+                "{}: a folder holds one gang scheduler's queues, and {} is Kueue's",
+                v.object(),
+                k.object()
+            ),
+        ));
+    }
+    let (policy, first, value) = if let Some(first) = kueue.first() {
+        let cfg =
+            queue_objects::kueue("profile folder", &named(kueue)).map_err(|e| err(&first.at, e))?;
+        (
+            "kueue",
+            first,
+            serde_json::to_value(&cfg).map_err(|e| err(&first.at, e))?,
+        )
+    } else if let Some(first) = volcano.first() {
+        let cfg = queue_objects::volcano("profile folder", &named(volcano))
+            .map_err(|e| err(&first.at, e))?;
+        (
+            "volcano",
+            first,
+            serde_json::to_value(&cfg).map_err(|e| err(&first.at, e))?,
+        )
+    } else {
+        return Ok(());
+    };
+    tree.set(
+        "scheduler.policy",
+        json!(policy),
+        first.source(&format!("(the {policy} objects: {policy} admits gangs)")),
+    )?;
+    tree.set(
+        &format!("scheduler.{policy}"),
+        value,
+        first.source(&format!("(the {policy} queues and configuration)")),
+    )
 }
 
 fn nodes_into(nodes: &[(&Doc, Node)], tree: &mut Tree) -> Result<(), ProfileError> {
