@@ -124,6 +124,18 @@ pub fn snapshot(args: SnapshotArgs) -> Result<(), Failure> {
     let sc =
         scenarios::scenario::build(&path, &yaml, &Inputs(files.clone()), &Overrides::default())
             .map_err(bad_input)?;
+    // The model's own start-up checks (e.g. a job larger than its ClusterQueue can ever
+    // get): a scenario that cannot start is refused here, not written.
+    models::sim::ClusterSim::new(sc.cluster.clone(), sc.workload.clone(), &sc.config).map_err(
+        |e| {
+            let hint = if kueue.is_empty() {
+                ""
+            } else {
+                " (a pod without the kueue.x-k8s.io/queue-name label is put in the first ClusterQueue, docs/policies.md; Kueue would not manage it)"
+            };
+            bad_input(anyhow!("{path}: the snapshot's scenario cannot start: {e}{hint}"))
+        },
+    )?;
     let start = sim_core::SimTime::ZERO;
     let running = sc
         .workload

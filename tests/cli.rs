@@ -460,10 +460,48 @@ fn snapshot_of_a_live_cluster_runs_from_its_state() {
     );
     assert!(!d.join("bad").exists());
     // Kueue's queues as the one `List` that `kubectl get resourceflavors,clusterqueues,
-    // localqueues -A -o yaml` prints: read as is (no splitting), the policy becomes kueue.
+    // localqueues -A -o yaml` prints: read as is (no splitting). The fixture's pods carry
+    // no queue-name label, so all three jobs go to the first ClusterQueue, team-a, which
+    // can never get more than 6 GPUs (4 nominal + 2 borrowed): finetune-7b's 8 GPUs can
+    // never be admitted, and the snapshot is refused (exit 2, nothing written).
     let list = root().join("scenarios/kubernetes/kueue/cohort-teams-list.yaml");
     let k = snap(&["--kueue", &list.display().to_string()], "snap-kueue");
+    assert_eq!(k.status.code(), Some(2), "{}", text(&k.stderr));
+    let e = text(&k.stderr);
+    assert!(
+        e.contains("cannot start")
+            && e.contains("research/finetune-7b")
+            && e.contains("needs 8 GPUs")
+            && e.contains("more than 6")
+            && e.contains("queue-name"),
+        "{e}"
+    );
+    assert!(!d.join("snap-kueue").exists());
+    // One ClusterQueue of 32 GPUs, as a List: every job fits its quota (8 + 4 + 8 = 20
+    // GPUs), so Kueue admits all three at 0 s and the timeline is the one above.
+    std::fs::write(
+        d.join("queue-list.yaml"),
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: kueue.x-k8s.io/v1beta1\n  kind: ResourceFlavor\n  metadata: {name: default-flavor}\n- apiVersion: kueue.x-k8s.io/v1beta1\n  kind: ClusterQueue\n  metadata: {name: all}\n  spec:\n    namespaceSelector: {}\n    resourceGroups:\n    - coveredResources: [nvidia.com/gpu]\n      flavors:\n      - name: default-flavor\n        resources:\n        - {name: nvidia.com/gpu, nominalQuota: 32}\n",
+    )
+    .unwrap();
+    let k = snap(&["--kueue", "queue-list.yaml"], "snap-kueue");
     assert!(k.status.success(), "{}", text(&k.stderr));
     let sc = std::fs::read_to_string(d.join("snap-kueue/scenario.yaml")).unwrap();
     assert!(sc.contains("policy: kueue"), "{sc}");
+    let r = orrery(
+        &["run", "snap-kueue/scenario.yaml", "--out", "run-kueue"],
+        &d,
+    );
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let kjobs = std::fs::read_to_string(d.join("run-kueue/jobs.csv")).unwrap();
+    let times = |csv: &str, id: &str| -> Vec<String> {
+        let l = csv
+            .lines()
+            .find(|l| l.starts_with(&format!("{id},")))
+            .unwrap_or_else(|| panic!("{id} not in\n{csv}"));
+        l.split(',').skip(2).take(2).map(String::from).collect()
+    };
+    assert_eq!(times(&kjobs, "research/finetune-7b"), ["0", "3600"]);
+    assert_eq!(times(&kjobs, "research/eval-small"), ["0", "3600"]);
+    assert_eq!(times(&kjobs, "research/Job/train-13b"), ["3600", "5400"]);
 }
