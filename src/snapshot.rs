@@ -84,7 +84,7 @@ fn list(names: &[String]) -> String {
 }
 
 fn show(d: SimDuration) -> String {
-    format!("{}s", d.as_nanos() as f64 / 1e9)
+    d.to_string() // exact, and parsed back by the scenario reader
 }
 
 pub fn snapshot(args: SnapshotArgs) -> Result<(), Failure> {

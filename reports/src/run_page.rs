@@ -490,7 +490,7 @@ pub fn run_html(s: &Summary, r: &RunResult) -> Result<Vec<u8>, ReportError> {
     let (bins, _) = timeline::timeline(r, bin_s);
     let x = |b: usize| secs(r.first_submit) + (b as u64 * bin_s) as f64;
     let mut gpu = vec![Series {
-        label: "allocated to running jobs".into(),
+        label: "busy (running jobs)".into(),
         points: bins
             .iter()
             .enumerate()
@@ -518,7 +518,7 @@ pub fn run_html(s: &Summary, r: &RunResult) -> Result<Vec<u8>, ReportError> {
         "share of the cluster's GPUs over time",
         &line_svg(&Chart {
             file: "timeline_gpu.svg",
-            title: "GPUs allocated over time",
+            title: "GPUs in use over time",
             subtitle: &sub,
             x: XAxis::Time,
             x_desc: "simulated time",

@@ -54,7 +54,7 @@ pub(crate) fn in_item(e: String, file: &str, item: Option<(usize, u64)>) -> Stri
 fn list_items(doc: &str) -> Option<Vec<Value>> {
     let raw: Value = serde_saphyr::from_str(doc).ok()?;
     let kind = raw.get("kind")?.as_str()?;
-    if kind != "List" && !kind.ends_with("List") {
+    if !kind.ends_with("List") {
         return None;
     }
     match raw.get("items") {

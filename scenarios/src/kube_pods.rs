@@ -191,6 +191,17 @@ pub fn build(
         spec.node_selector = None;
         spec.affinity = None;
         spec.topology_spread_constraints = None;
+        // A NoSchedule taint put on the node after the pod was bound does not evict it:
+        // the running pod stays on its node whatever the node's NoSchedule or
+        // PreferNoSchedule taints (NoExecute ones still apply, as they evict).
+        let tolerations = spec.tolerations.get_or_insert_with(Vec::new);
+        for effect in ["NoSchedule", "PreferNoSchedule"] {
+            tolerations.push(k8s_openapi::api::core::v1::Toleration {
+                operator: Some("Exists".into()),
+                effect: Some(effect.into()),
+                ..Default::default()
+            });
+        }
         let t = PodTemplateSpec {
             metadata: Some(pod.metadata.clone()),
             spec: Some(spec),

@@ -367,6 +367,12 @@ fn resources(list: &[ResourceSpec], what: &str) -> Result<Vec<(Resource, i64)>, 
                 r.name
             )
         })?;
+        if out.iter().any(|(seen, _)| *seen == res) {
+            return Err(format!(
+                "{what}: {} repeats a resource (nvidia.com/gpu and amd.com/gpu are the model's one GPU resource)",
+                r.name
+            ));
+        }
         let w = r.weight.unwrap_or(1);
         if !(1..=100).contains(&w) {
             return Err(format!("{what}: {} weight {w}: must be 1 to 100", r.name));
@@ -447,6 +453,13 @@ fn map_profile(c: &Config, p: &Profile) -> Result<Mapped, String> {
         }
     }
     let score = at_point(&multi, &plugins.score, "score");
+    // kube-scheduler refuses a negative Score weight (validation of the profile's plugins);
+    // taken here it would invert the ranking.
+    if let Some((n, w)) = score.iter().find(|(_, w)| **w < 0) {
+        return Err(prof(format!(
+            "plugin {n} has Score weight {w}: weights must not be negative"
+        )));
+    }
     let Some(&fit_w) = score.get("NodeResourcesFit") else {
         return Err(prof(
             "the NodeResourcesFit Score is disabled: the model always scores with it".into(),

@@ -156,7 +156,14 @@ pub(crate) fn resources(
                         .map_err(|_| format!("{what}.memory: out of range"))?,
                 );
             }
-            "nvidia.com/gpu" | "amd.com/gpu" => out.gpus = Some(v.as_f64()),
+            "nvidia.com/gpu" | "amd.com/gpu" => {
+                if out.gpus.is_some() {
+                    return Err(format!(
+                        "{what}: both nvidia.com/gpu and amd.com/gpu given; the model has one GPU resource"
+                    ));
+                }
+                out.gpus = Some(v.as_f64());
+            }
             other => {
                 return Err(format!(
                     "{what}: resource {other:?} is not modelled (cpu, memory, nvidia.com/gpu, amd.com/gpu)"
@@ -347,13 +354,18 @@ pub fn resolve(
             _ => {}
         }
         if let Some(r) = min_res {
-            let cpu: u64 = job.pods.iter().map(|p| p.cpu_milli).sum();
-            let mem: u64 = job.pods.iter().map(|p| p.memory_mib).sum();
-            let gpu_milli: u64 = job.pods.iter().map(|p| p.gpu.total_milli()).sum();
-            let differs = r.cpu_milli.is_some_and(|c| c != cpu)
-                || r.memory_mib.is_some_and(|m| m != mem)
+            // Summed wide: no per-pod value can overflow the total.
+            let cpu: u128 = job.pods.iter().map(|p| u128::from(p.cpu_milli)).sum();
+            let mem: u128 = job.pods.iter().map(|p| u128::from(p.memory_mib)).sum();
+            let gpu_milli: u128 = job
+                .pods
+                .iter()
+                .map(|p| u128::from(p.gpu.total_milli()))
+                .sum();
+            let differs = r.cpu_milli.is_some_and(|c| u128::from(c) != cpu)
+                || r.memory_mib.is_some_and(|m| u128::from(m) != mem)
                 || r.gpus
-                    .is_some_and(|g| (g * 1000.0).round() as u64 != gpu_milli);
+                    .is_some_and(|g| (g * 1000.0).round() as u128 != gpu_milli);
             if differs {
                 return Err(g(format!(
                     "spec.minResources differs from the job's total request (cpu {cpu}m, memory {mem}Mi, GPUs {}): the simulated Volcano's enqueue gate uses the job's total",

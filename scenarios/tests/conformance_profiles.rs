@@ -300,6 +300,24 @@ fn profile_folder_reads_kueue_objects_as_the_scheduler() {
             .any(|o| o.starts_with("ResourceFlavor")),
         "{b:?}"
     );
+    // Kueue on the default scheduler: a KubeSchedulerConfiguration without a gang plugin
+    // beside Kueue's objects leaves the policy kueue.
+    let on_default = edited(
+        "kueue-default-scheduler",
+        &[
+            (
+                "scheduler.yaml",
+                "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n  - schedulerName: default-scheduler\n",
+            ),
+            ("kueue.yaml", KUEUE_OBJECTS),
+        ],
+    );
+    let k = load_dir(&on_default).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        k.profile.scheduler.policy,
+        models::scheduler::PolicyKind::Kueue
+    );
+    assert_eq!(k.profile.scheduler.kueue, a.profile.scheduler.kueue);
     // Kueue's and Volcano's queues together: refused, naming both.
     let both = edited(
         "kueue-volcano",

@@ -405,6 +405,16 @@ fn kube_scheduler_configuration_maps_scores_and_percentage() {
     let sc = load_files("ks-ratio", &yaml, &[("k.yaml", k)]).unwrap();
     assert_eq!(sc.config.scheduler.balanced_allocation_weight, 2);
     assert_eq!(sc.config.scheduler.percentage_of_nodes_to_score, 0);
+    // A negative Score weight (kube-scheduler refuses it): refused, not inverted.
+    let e = err(load_files(
+        "ks-negative",
+        &yaml,
+        &[("k.yaml", &k.replace("weight: 2", "weight: -1"))],
+    ));
+    assert!(
+        e.contains("NodeResourcesFit has Score weight -1: weights must not be negative"),
+        "{e}"
+    );
 }
 
 /// Two nodes of 4 CPUs, 4 GiB, 4 GPUs; pods of 1 CPU, 1 GiB, 2 GPUs. For j2, j1's node

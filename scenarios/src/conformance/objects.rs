@@ -422,10 +422,13 @@ fn objects_into(docs: &[Doc], tree: &mut Tree) -> Result<(), ProfileError> {
         )?;
     }
     pvc_into(&pvcs, tree)?;
+    // Kueue's or Volcano's queues first: a KubeSchedulerConfiguration without a gang
+    // plugin then leaves their policy in place (Kueue on the default scheduler).
+    queues_into(&kueue, &volcano, tree)?;
     if let Some(d) = scheduler {
         scheduler_into(d, tree)?;
     }
-    queues_into(&kueue, &volcano, tree)
+    Ok(())
 }
 
 /// Kueue's or Volcano's objects: the gang policy and its queues, read as a scenario's
@@ -1188,17 +1191,22 @@ fn scheduler_into(d: &Doc, tree: &mut Tree) -> Result<(), ProfileError> {
             .filter_map(|e| e.get("name").and_then(|n| n.as_str()).map(String::from))
             .collect()
     };
-    // Enabled at Permit directly or through multiPoint (every extension point the plugin
-    // implements), and not disabled at Permit.
-    let coscheduling = (names("multiPoint", "enabled")
+    // Enabled at Permit itself, or through multiPoint unless Permit or multiPoint disables
+    // it (`*` disables the multiPoint and default plugins, not those the point enables).
+    let at_permit = names("permit", "enabled")
+        .iter()
+        .any(|n| n == "Coscheduling");
+    let by_multi = names("multiPoint", "enabled")
         .iter()
         .any(|n| n == "Coscheduling")
-        || names("permit", "enabled")
-            .iter()
-            .any(|n| n == "Coscheduling"))
         && !names("permit", "disabled")
             .iter()
+            .chain(names("multiPoint", "disabled").iter())
             .any(|n| n == "Coscheduling" || n == "*");
+    let coscheduling = at_permit || by_multi;
+    if !coscheduling && tree.sources.contains_key("scheduler.policy") {
+        return Ok(()); // Kueue's or Volcano's queues set the policy
+    }
     if !coscheduling {
         tree.set(
             "scheduler.policy",

@@ -581,10 +581,12 @@ fn admission_loop(
     // so it starts every search from the front again.
     let n_cq = m.state.kueue.queues.len();
     let mut from: Vec<Cursor> = vec![Cursor::Front; n_cq];
-    // Membership of the inadmissible set (its order is kept in the Vec).
-    let mut aside = vec![false; m.workload.jobs.len()];
+    // Membership of the inadmissible set (its order is kept in the Vec), allocated only
+    // once the set is non-empty: most passes set nothing aside.
+    let jobs_n = m.workload.jobs.len();
+    let mut aside: Vec<bool> = Vec::new();
     for &j in &m.state.kueue.inadmissible {
-        aside[j as usize] = true;
+        set_aside(&mut aside, jobs_n, j);
     }
     // Heads that neither fit nor can preempt in the current snapshot, by what their
     // assignment depends on (with the borrowing level it gave): a head with the same key
@@ -622,7 +624,10 @@ fn admission_loop(
             };
             let head = range
                 .filter(|k| m.state.kueue.job_cq[k.job as usize] as usize == cq)
-                .find(|k| strategy == QueueingStrategy::StrictFifo || !aside[k.job as usize])
+                .find(|k| {
+                    strategy == QueueingStrategy::StrictFifo
+                        || !aside.get(k.job as usize).copied().unwrap_or(false)
+                })
                 .copied();
             match head {
                 Some(k) => {
@@ -639,8 +644,11 @@ fn admission_loop(
         // head needs no ordering.
         if heads.len() > 1 {
             for h in heads.iter_mut() {
-                h.0 = match no_fit.get(&assign_key(m, h.1.job, ts_matters)) {
-                    Some(&b) => b,
+                let known = (!no_fit.is_empty())
+                    .then(|| no_fit.get(&assign_key(m, h.1.job, ts_matters)).copied())
+                    .flatten();
+                h.0 = match known {
+                    Some(b) => b,
                     None => assign(m, &mut snap, h.1.job).borrowing,
                 };
             }
@@ -650,10 +658,11 @@ fn admission_loop(
         let mut progress = false;
         for (_, k) in heads {
             let job = k.job;
-            let key = assign_key(m, job, ts_matters);
-            if no_fit.contains_key(&key) {
+            // Keyed only once some head failed in this snapshot (most passes: none).
+            let key = (!no_fit.is_empty()).then(|| assign_key(m, job, ts_matters));
+            if key.as_ref().is_some_and(|k| no_fit.contains_key(k)) {
                 m.state.kueue.inadmissible.push(job);
-                aside[job as usize] = true;
+                set_aside(&mut aside, jobs_n, job);
                 if strategy == QueueingStrategy::BestEffortFifo {
                     progress = true; // the next workload becomes head
                 }
@@ -672,7 +681,7 @@ fn admission_loop(
             } else if preempt_for(m, &mut snap, job, &a, ctx) {
                 // Victims requeued, the inadmissible set cleared: search from the front.
                 from.fill(Cursor::Front);
-                aside.fill(false);
+                aside.clear();
                 no_fit.clear();
                 // Victims evicted: the preemptor takes the quota they freed.
                 if fits(m, &mut snap, job).is_some() {
@@ -684,9 +693,10 @@ fn admission_loop(
                     break;
                 }
             } else {
+                let key = key.unwrap_or_else(|| assign_key(m, job, ts_matters));
                 no_fit.insert(key, a.borrowing);
                 m.state.kueue.inadmissible.push(job);
-                aside[job as usize] = true;
+                set_aside(&mut aside, jobs_n, job);
                 if strategy == QueueingStrategy::BestEffortFifo {
                     progress = true; // the next workload becomes head
                 }
@@ -758,6 +768,16 @@ fn assign_key(m: &ClusterSim, job: u32, ts_matters: bool) -> AssignKey {
         ts,
         sets,
     )
+}
+
+/// Marks `job` set aside in a bitmap of `n` jobs, allocating it on first use.
+fn set_aside(aside: &mut Vec<bool>, n: usize, job: u32) {
+    if aside.is_empty() {
+        *aside = vec![false; n];
+    }
+    if let Some(b) = aside.get_mut(job as usize) {
+        *b = true;
+    }
 }
 
 /// Where a ClusterQueue's head search starts in one admission pass.
