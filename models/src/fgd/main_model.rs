@@ -12,10 +12,12 @@ use std::collections::BTreeMap;
 use sim_core::{SimDuration, SimTime};
 
 use super::Trace;
+use super::cluster::Cluster;
 use super::error::FgdError;
 use super::openb::PodRow;
 use crate::cluster::{ClusterSpec, NodeSpec};
 use crate::resources::{GpuRequest, PodRequest};
+use crate::state::NodeState;
 use crate::workload::{JobSpec, Workload};
 
 /// Seconds between two pods' arrivals.
@@ -35,7 +37,9 @@ pub struct MainModelRun {
     pub node_index: Vec<usize>,
 }
 
-fn request(file: &str, p: &PodRow) -> Result<PodRequest, FgdError> {
+/// The main model's request of one pod of the artefact's list (`file` names the list in
+/// errors).
+pub(super) fn request(file: &str, p: &PodRow) -> Result<PodRequest, FgdError> {
     let bad = |field: &str, msg: String| FgdError::Pod {
         file: file.to_string(),
         pod: p.name.clone(),
@@ -72,7 +76,55 @@ fn request(file: &str, p: &PodRow) -> Result<PodRequest, FgdError> {
     })
 }
 
+/// The main model's node for node `i` of the artefact's (name-sorted) cluster.
+fn node_spec(c: &Cluster, i: usize) -> NodeSpec {
+    let n = &c.nodes[i];
+    NodeSpec {
+        taints: Vec::new(),
+        name: c.names[i].clone(),
+        pool: "openb".into(),
+        cpu_milli: n.cpu_left.max(0) as u64,
+        memory_mib: n.mem_left.max(0) as u64,
+        gpus: n.n_gpu as u32,
+        gpu_model: c.models.get(n.model).cloned(),
+        gpu_memory_mib: 0,
+        rack: 0,
+        labels: BTreeMap::new(),
+    }
+}
+
+/// Per shape (`shape_of[p]` for pod `p`, `shapes` of them): whether some empty node of the
+/// main model passes its Filter for the shape's request (`requests[p]`; a shape whose
+/// request cannot be expressed: `true`, the run reports it).
+pub(super) fn holdable(
+    c: &Cluster,
+    shape_of: &[usize],
+    requests: &[Option<PodRequest>],
+    shapes: usize,
+) -> Vec<bool> {
+    let nodes: Vec<NodeSpec> = (0..c.nodes.len()).map(|i| node_spec(c, i)).collect();
+    let empty: Vec<NodeState> = nodes.iter().map(NodeState::new).collect();
+    let mut out: Vec<Option<bool>> = vec![None; shapes];
+    for (&sh, req) in shape_of.iter().zip(requests) {
+        if let (Some(slot @ None), Some(req)) = (out.get_mut(sh), req) {
+            *slot = Some(
+                nodes
+                    .iter()
+                    .zip(&empty)
+                    .any(|(n, st)| st.fits(n, req).is_ok()),
+            );
+        }
+    }
+    out.into_iter().map(|h| h.unwrap_or(true)).collect()
+}
+
 impl Trace {
+    /// Whether some empty node of the main model can hold pod `p` (an index into the
+    /// name-sorted list).
+    pub(super) fn holdable(&self, p: usize) -> bool {
+        self.holdable.get(self.shape_of[p]).copied().unwrap_or(true)
+    }
+
     /// The main model's cluster and workload for tune seed `seed`; `pods_file` names the
     /// pod list in errors (a pod whose request the main model cannot express).
     pub fn main_model(&self, seed: u64, pods_file: &str) -> Result<MainModelRun, FgdError> {
@@ -92,36 +144,19 @@ impl Trace {
         if ranked {
             by_rank.sort_by_key(|&i| (seq.rank.get(i).copied().unwrap_or(u32::MAX), i));
         }
-        let nodes: Vec<NodeSpec> = by_rank
-            .iter()
-            .map(|&i| {
-                let n = &c.nodes[i];
-                NodeSpec {
-                    taints: Vec::new(),
-                    name: c.names[i].clone(),
-                    pool: "openb".into(),
-                    cpu_milli: n.cpu_left.max(0) as u64,
-                    memory_mib: n.mem_left.max(0) as u64,
-                    gpus: n.n_gpu as u32,
-                    gpu_model: c.models.get(n.model).cloned(),
-                    gpu_memory_mib: 0,
-                    rack: 0,
-                    labels: BTreeMap::new(),
-                }
-            })
-            .collect();
+        let nodes: Vec<NodeSpec> = by_rank.iter().map(|&i| node_spec(c, i)).collect();
         let horizon = SimDuration::from_secs(
             (seq.order.len() as u64)
                 .saturating_mul(ARRIVAL_GAP_S)
                 .saturating_add(1),
         );
         let mut jobs = Vec::with_capacity(seq.order.len());
-        let mut seen: BTreeMap<usize, u32> = BTreeMap::new();
+        let mut seen: Vec<u32> = vec![0; self.pods.len()];
         let mut at = SimTime::ZERO;
         for &p in &seq.order {
             let row = &self.pods[p];
             // Tune-up clones repeat a pod: name them `<name>-clone-<k>`.
-            let k = seen.entry(p).or_insert(0);
+            let k = &mut seen[p];
             let id = if *k == 0 {
                 row.name.clone()
             } else {
@@ -133,7 +168,10 @@ impl Trace {
                 submit: at,
                 // Every pod outlives the run: no departures.
                 duration: horizon + SimDuration::from_secs(1),
-                pods: vec![request(pods_file, row)?],
+                pods: vec![match &self.requests[p] {
+                    Some(r) => r.clone(),
+                    None => request(pods_file, row)?,
+                }],
                 priority: 0,
                 queue: None,
             });
@@ -143,12 +181,7 @@ impl Trace {
             cluster: ClusterSpec { nodes },
             workload: Workload { jobs },
             horizon,
-            target_pods: std::sync::Arc::new(
-                self.pods
-                    .iter()
-                    .map(|p| (p.cpu_milli, p.gpu_milli, p.num_gpu, p.gpu_spec.clone()))
-                    .collect(),
-            ),
+            target_pods: self.target_pods.clone(),
             node_index: by_rank,
         })
     }

@@ -50,6 +50,14 @@ pub struct Trace {
     targets: Targets,
     /// The pod list's name, for errors.
     pods_file: String,
+    /// The original pod list as FGD's target pods (`SchedulerConfig::fgd_target_pods`),
+    /// shared by every run.
+    target_pods: crate::scheduler::fgd::TargetPods,
+    /// Each pod's request in the main model, `None` if it cannot be expressed (the run
+    /// reports that pod's error).
+    requests: Vec<Option<crate::resources::PodRequest>>,
+    /// Per shape: whether some empty node can hold it (the main model's Filter).
+    holdable: Vec<bool>,
 }
 
 /// The result of one run.
@@ -108,6 +116,16 @@ impl Trace {
             shape_of.push(id);
         }
         let targets = Targets::from_pods(&pods, &cluster.models);
+        let target_pods = crate::scheduler::fgd::TargetPods::new(
+            pods.iter()
+                .map(|p| (p.cpu_milli, p.gpu_milli, p.num_gpu, p.gpu_spec.clone()))
+                .collect(),
+        );
+        let requests: Vec<_> = pods
+            .iter()
+            .map(|p| main_model::request(pods_file, p).ok())
+            .collect();
+        let holdable = main_model::holdable(&cluster, &shape_of, &requests, shapes.len());
         Ok(Trace {
             cluster,
             pods,
@@ -115,6 +133,9 @@ impl Trace {
             shape_of,
             targets,
             pods_file: pods_file.to_string(),
+            target_pods,
+            requests,
+            holdable,
         })
     }
 

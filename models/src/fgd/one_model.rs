@@ -25,18 +25,14 @@
 //!   same draw on the same list; a GPU-sharing pod's GPU is drawn by the same chooser right
 //!   after its node (`SchedulerConfig::fgd_random_gpu`), as the artefact draws it.
 
-use std::collections::BTreeMap;
-
 use sim_core::ChooserMode;
 
 use super::cluster::{Cluster, place};
 use super::error::FgdError;
 use super::frag::Targets;
 use super::{FgdRun, Policy, Trace, analysis};
-use crate::resources::PodRequest;
 use crate::scheduler::Placement;
 use crate::sim::{ClusterSim, RunConfig};
-use crate::state::NodeState;
 
 /// Per-event record (one per pod, placed or failed), the input of the analysis.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -130,25 +126,7 @@ impl Trace {
         // A pod no empty node can hold fails in the artefact; the model refuses a workload
         // with one (it could never finish), so it is left out and counted as failed: it
         // would find no node, and its absence changes no other pod's placement or draw.
-        let empty: Vec<NodeState> = mm.cluster.nodes.iter().map(NodeState::new).collect();
-        let mut can: BTreeMap<&PodRequest, bool> = BTreeMap::new();
-        let holdable: Vec<bool> = mm
-            .workload
-            .jobs
-            .iter()
-            .map(|j| {
-                j.pods.iter().all(|p| {
-                    *can.entry(p).or_insert_with(|| {
-                        mm.cluster
-                            .nodes
-                            .iter()
-                            .zip(&empty)
-                            .any(|(n, st)| st.fits(n, p).is_ok())
-                    })
-                })
-            })
-            .collect();
-        drop(can);
+        let holdable: Vec<bool> = seq.order.iter().map(|&p| self.holdable(p)).collect();
         let mut keep = holdable.iter();
         mm.workload
             .jobs

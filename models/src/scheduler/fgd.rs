@@ -86,8 +86,68 @@ impl Placement {
     }
 }
 
-/// A pod list for FGD's targets: (CPU milli, per-GPU milli, GPU count, GPU spec) per pod.
-pub type TargetPods = std::sync::Arc<Vec<(i64, i64, i64, String)>>;
+/// A pod list for FGD's targets: (CPU milli, per-GPU milli, GPU count, GPU spec) per pod,
+/// shared (cheap to clone) and with the [`Targets`] computed from it kept for the next run
+/// on a cluster of the same GPU models (the FGD reproduction runs one pod list many times).
+/// Equality and hashing look at the pod list only.
+#[derive(Clone, Debug)]
+pub struct TargetPods(std::sync::Arc<TargetPodsInner>);
+
+#[derive(Debug)]
+struct TargetPodsInner {
+    pods: Vec<(i64, i64, i64, String)>,
+    /// The GPU model names the targets were last computed for, and those targets.
+    targets: Mutex<Option<(Vec<String>, Targets)>>,
+}
+
+impl TargetPods {
+    pub fn new(pods: Vec<(i64, i64, i64, String)>) -> TargetPods {
+        TargetPods(std::sync::Arc::new(TargetPodsInner {
+            pods,
+            targets: Mutex::new(None),
+        }))
+    }
+
+    /// The pods, as given.
+    pub fn pods(&self) -> &[(i64, i64, i64, String)] {
+        &self.0.pods
+    }
+
+    /// FGD's targets of this pod list for a cluster of GPU models `models` (sorted
+    /// names): `Targets::from_requests`, computed once per list and models.
+    pub fn targets(&self, models: &[String]) -> Targets {
+        // A poisoned lock only means another thread panicked mid-update of a pure cache.
+        let mut cache = self.0.targets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((m, t)) = cache.as_ref()
+            && m.as_slice() == models
+        {
+            return t.clone();
+        }
+        let t = Targets::from_requests(
+            self.0
+                .pods
+                .iter()
+                .map(|(c, m, n, s)| (*c, *m, *n, s.as_str())),
+            models,
+        );
+        *cache = Some((models.to_vec(), t.clone()));
+        t
+    }
+}
+
+impl PartialEq for TargetPods {
+    fn eq(&self, other: &TargetPods) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0.pods == other.0.pods
+    }
+}
+
+impl Eq for TargetPods {}
+
+impl std::hash::Hash for TargetPods {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.pods.hash(h);
+    }
+}
 
 /// Why an FGD placement cannot run on a cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,8 +204,11 @@ pub struct FgdPlacement {
     /// FGD scores by (pod shape, node state): many nodes share a state. A pure cache
     /// (never iterated).
     memo: Mutex<HashMap<MemoKey, Score, std::hash::BuildHasherDefault<crate::fgd::FxHasher>>>,
-    /// The last pod viewed and its shape (a pod is scored on many nodes in a row): a pure
-    /// cache, so the hot path builds no strings.
+    /// The artefact's view of each interned request shape of the run's workload (the
+    /// cycle's `shape` id), with `access` as a bit set: set up once, read without a lock.
+    by_id: Vec<(Shape, u64)>,
+    /// The last pod viewed without a shape id and its shape (a pod is scored on many
+    /// nodes in a row): a pure cache, so the hot path builds no strings.
     last: Mutex<Option<LastPod>>,
     /// Random draws a GPU-sharing pod's GPU (`SchedulerConfig::fgd_random_gpu`).
     pub random_gpu: bool,
@@ -160,6 +223,15 @@ struct LastPod {
     shape: Shape,
     /// `shape.access` as a bit set (models beyond 64: unused).
     access: u64,
+}
+
+/// `shape.access` as a bit set (models beyond 64: unused).
+fn access_bits(shape: &Shape) -> u64 {
+    let mut access = 0u64;
+    for (i, a) in shape.access.iter().enumerate().take(64) {
+        access |= u64::from(*a) << i;
+    }
+    access
 }
 
 /// The artefact's spec string of a pod's allowed GPU models (`|`-separated; empty = any).
@@ -234,18 +306,16 @@ impl FgdPlacement {
                 })
                 .collect()
         };
-        let owned;
-        let pods: &[(i64, i64, i64, String)] = match target_pods {
-            Some(t) => t,
+        let targets = match target_pods {
+            Some(t) => t.targets(&models),
             None => {
-                owned = from_workload();
-                &owned
+                let pods = from_workload();
+                Targets::from_requests(
+                    pods.iter().map(|(c, m, n, s)| (*c, *m, *n, s.as_str())),
+                    &models,
+                )
             }
         };
-        let targets = Targets::from_requests(
-            pods.iter().map(|(c, m, n, s)| (*c, *m, *n, s.as_str())),
-            &models,
-        );
         let node_models = spec
             .nodes
             .iter()
@@ -257,9 +327,36 @@ impl FgdPlacement {
             node_models,
             targets,
             memo: Mutex::new(HashMap::default()),
+            by_id: Vec::new(),
             last: Mutex::new(None),
             random_gpu: false,
         }))
+    }
+
+    /// Know the pods' interned request shapes: `ids[j][p]` is the shape id of pod `p` of
+    /// job `j` of `workload` (ids numbered from 0 in order of first appearance), as the
+    /// scheduling cycle passes them to [`FgdPlacement::score_at`].
+    pub fn intern(&mut self, workload: &Workload, ids: &[Vec<u32>]) {
+        let mut by_id: Vec<Option<(Shape, u64)>> = Vec::new();
+        for (j, ids) in workload.jobs.iter().zip(ids) {
+            for (pod, &id) in j.pods.iter().zip(ids) {
+                let id = id as usize;
+                if by_id.len() <= id {
+                    by_id.resize_with(id + 1, || None);
+                }
+                if by_id[id].is_none() {
+                    let shape = self.shape(pod);
+                    let access = access_bits(&shape);
+                    by_id[id] = Some((shape, access));
+                }
+            }
+        }
+        // Ids are dense when numbered in order of first appearance; a gap leaves the
+        // table unused (the lock-guarded path then serves every pod).
+        self.by_id = by_id
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default();
     }
 
     fn model_id(&self, spec: &NodeSpec) -> usize {
@@ -328,6 +425,9 @@ impl FgdPlacement {
         id: Option<u32>,
         f: impl FnOnce(&Shape, u64) -> R,
     ) -> R {
+        if let Some((shape, access)) = id.and_then(|i| self.by_id.get(i as usize)) {
+            return f(shape, *access);
+        }
         // A poisoned lock only means another thread panicked mid-update of a pure cache.
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let hit = last.as_ref().is_some_and(|l| match id {
@@ -336,10 +436,7 @@ impl FgdPlacement {
         });
         if !hit {
             let shape = self.shape(pod);
-            let mut access = 0u64;
-            for (i, a) in shape.access.iter().enumerate().take(64) {
-                access |= u64::from(*a) << i;
-            }
+            let access = access_bits(&shape);
             *last = Some(LastPod {
                 id,
                 pod: pod.clone(),
@@ -450,13 +547,15 @@ impl FgdPlacement {
     /// Reserve: the GPUs the pod takes on `spec`'s node, chosen by
     /// [`policy::choose_gpus`] (Random's sharing pods: best fit); `None` if they do not fit.
     pub fn pick_gpus(&self, pod: &PodRequest, spec: &NodeSpec, st: &NodeState) -> Option<Vec<u8>> {
-        self.pick_gpus_at(pod, None, spec, st)
+        self.pick_gpus_at(pod, None, None, spec, st)
     }
 
     /// [`FgdPlacement::pick_gpus`] on node `idx` (if known) of the cluster set up for.
+    /// `shape`: the pod's interned request shape, if known.
     pub fn pick_gpus_at(
         &self,
         pod: &PodRequest,
+        shape: Option<u32>,
         idx: Option<usize>,
         spec: &NodeSpec,
         st: &NodeState,
@@ -464,22 +563,28 @@ impl FgdPlacement {
         if pod.gpu == GpuRequest::None {
             return Some(Vec::new());
         }
-        let shape = self.shape(pod);
         let model = match idx {
             Some(i) => self.model_at(i, spec),
             None => self.model_id(spec),
         };
         let n = self.node_of(model, spec, st);
-        let s = if self.policy == Policy::Fgd && shape.is_share() {
-            self.score_with(pod, None, model, spec, st)
-        } else {
-            Score {
-                score: 0,
-                gpu: u8::MAX,
-            }
+        let shape_id = shape;
+        let pick = |shape: &Shape| {
+            let s = if self.policy == Policy::Fgd && shape.is_share() {
+                self.score_with(pod, shape_id, model, spec, st)
+            } else {
+                Score {
+                    score: 0,
+                    gpu: u8::MAX,
+                }
+            };
+            policy::choose_gpus(self.policy, shape, &n, s)
+                .unwrap_or_else(|| crate::fgd::cluster::best_fit_gpus(shape, &n))
         };
-        let gpus = policy::choose_gpus(self.policy, &shape, &n, s)
-            .unwrap_or_else(|| crate::fgd::cluster::best_fit_gpus(&shape, &n));
+        let gpus = match shape_id.and_then(|i| self.by_id.get(i as usize)) {
+            Some((shape, _)) => pick(shape),
+            None => pick(&self.shape(pod)),
+        };
         let want = match pod.gpu {
             GpuRequest::Whole(k) => k as usize,
             _ => 1,
@@ -556,6 +661,7 @@ pub fn setup(
     config: &super::SchedulerConfig,
     spec: &ClusterSpec,
     workload: &Workload,
+    pod_shape: &[Vec<u32>],
 ) -> Result<Option<std::sync::Arc<FgdPlacement>>, crate::sim::ModelError> {
     let p = FgdPlacement::new(
         config.placement,
@@ -569,6 +675,7 @@ pub fn setup(
     })?
     .map(|mut p| {
         p.random_gpu = config.fgd_random_gpu;
+        p.intern(workload, pod_shape);
         std::sync::Arc::new(p)
     });
     if let Some(p) = &p {

@@ -22,7 +22,7 @@ pub mod policy;
 mod result;
 mod serving;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -463,8 +463,11 @@ impl ClusterSim {
             .as_ref()
             .map(|n| network::NetRuntime::new(n, &spec))
             .transpose()?;
-        let mut pod_ids: BTreeMap<&PodRequest, u32> = BTreeMap::new();
-        let mut job_ids: BTreeMap<Vec<u32>, u32> = BTreeMap::new();
+        // Ids in order of first appearance; the maps are only looked up, never iterated.
+        type Ids<K> =
+            std::collections::HashMap<K, u32, std::hash::BuildHasherDefault<crate::fgd::FxHasher>>;
+        let mut pod_ids: Ids<&PodRequest> = Ids::default();
+        let mut job_ids: Ids<Vec<u32>> = Ids::default();
         let mut pod_shape = Vec::with_capacity(workload.jobs.len());
         let mut job_shape = Vec::with_capacity(workload.jobs.len());
         for j in &written.as_ref().unwrap_or(&workload).jobs {
@@ -560,7 +563,13 @@ impl ClusterSim {
         };
         let mut profile = policy.profile(&config.scheduler);
         profile.merge_identical_nodes = config.reduce_symmetry;
-        let fgd = crate::scheduler::fgd::setup(&mut profile, &config.scheduler, &spec, &workload)?;
+        let fgd = crate::scheduler::fgd::setup(
+            &mut profile,
+            &config.scheduler,
+            &spec,
+            &workload,
+            &pod_shape,
+        )?;
         let mut state = state;
         if fgd.is_some() {
             state.cluster.track_gpu_kinds();
@@ -1060,7 +1069,8 @@ impl ClusterSim {
                         Some((j, p, n, g)) if (j, p, n) == (job, pod, node) => Some(vec![g]),
                         _ => {
                             let ns = &self.spec.nodes[node as usize];
-                            f.pick_gpus_at(req, Some(node as usize), ns, st)
+                            let shape = self.pod_shape[job as usize][pod as usize];
+                            f.pick_gpus_at(req, Some(shape), Some(node as usize), ns, st)
                         }
                     },
                     None => st.pick_gpus(req.gpu),
@@ -1517,7 +1527,9 @@ fn fits_ignoring_constraints(spec: &ClusterSpec, p: &PodRequest) -> bool {
 }
 
 fn validate(spec: &ClusterSpec, workload: &Workload) -> Result<(), ModelError> {
-    let mut ids = BTreeSet::new();
+    // Look-up sets only (never iterated): the first duplicate in job order is reported.
+    type Set<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<crate::fgd::FxHasher>>;
+    let mut ids: Set<&str> = Set::default();
     for j in &workload.jobs {
         if !ids.insert(j.id.as_str()) {
             return Err(ModelError::DuplicateJob(j.id.clone()));
@@ -1527,16 +1539,25 @@ fn validate(spec: &ClusterSpec, workload: &Workload) -> Result<(), ModelError> {
         }
     }
     // Distinct requests, checked once each against empty nodes.
-    let mut checked: BTreeSet<&PodRequest> = BTreeSet::new();
+    let mut checked: Set<&PodRequest> = Set::default();
+    let mut empty: Vec<crate::state::NodeState> = Vec::new();
     for j in &workload.jobs {
         for (i, p) in j.pods.iter().enumerate() {
             if !checked.insert(p) {
                 continue;
             }
+            if empty.is_empty() {
+                empty = spec
+                    .nodes
+                    .iter()
+                    .map(crate::state::NodeState::new)
+                    .collect();
+            }
             let fits = spec
                 .nodes
                 .iter()
-                .any(|n| crate::state::NodeState::new(n).fits(n, p).is_ok())
+                .zip(&empty)
+                .any(|(n, st)| st.fits(n, p).is_ok())
                 || fits_ignoring_constraints(spec, p);
             if !fits {
                 let largest = spec
@@ -1641,7 +1662,7 @@ pub fn run_with_registry(
         registry,
         progress,
         &mut |_, _| {},
-        None,
+        collect_result(config),
     )
 }
 
@@ -1656,17 +1677,26 @@ pub fn run_observed(
     progress: Option<Progress<'_>>,
     observe: &mut dyn FnMut(&ClusterSim, SimTime),
 ) -> Result<RunResult, RunError> {
-    run_inner(spec, workload, config, registry, progress, observe, None)
+    run_inner(
+        spec,
+        workload,
+        config,
+        registry,
+        progress,
+        observe,
+        collect_result(config),
+    )
 }
 
 /// As [`run`], handing the model as it ends to `at_end` (e.g. to read where each pod
-/// was bound) before the result is collected.
+/// was bound) instead of collecting a [`RunResult`] (a caller that reads only the final
+/// state skips the result's per-job records and pending reasons).
 pub fn run_finished(
     spec: ClusterSpec,
     workload: Workload,
     config: &RunConfig,
-    mut at_end: impl FnMut(&ClusterSim),
-) -> Result<RunResult, RunError> {
+    at_end: impl FnOnce(&ClusterSim),
+) -> Result<(), RunError> {
     run_inner(
         spec,
         workload,
@@ -1674,19 +1704,19 @@ pub fn run_finished(
         &Registry::builtin(),
         None,
         &mut |_, _| {},
-        Some(&mut at_end),
+        |model, _, _, _| at_end(&model),
     )
 }
 
-fn run_inner(
+fn run_inner<R>(
     spec: ClusterSpec,
     workload: Workload,
     config: &RunConfig,
     registry: &Registry,
     progress: Option<Progress<'_>>,
     observe: &mut dyn FnMut(&ClusterSim, SimTime),
-    at_end: Option<&mut dyn FnMut(&ClusterSim)>,
-) -> Result<RunResult, RunError> {
+    finish: impl FnOnce(ClusterSim, sim_core::RunStats, (SimTime, Option<SimTime>), (u64, u64)) -> R,
+) -> Result<R, RunError> {
     let mut model = ClusterSim::with_registry(spec, workload, config, registry)?;
     let streams = RngStreams::new(config.seed);
     let mut sim = Simulation::new(Chooser::new(config.chooser.clone(), &streams));
@@ -1764,15 +1794,19 @@ fn run_inner(
     // reports count them (see docs/output-formats.md).
     let end = stats.now;
     model.state.usage.advance(end);
-    if let Some(f) = at_end {
-        f(&model);
-    }
     let chooser = sim.chooser();
-    Ok(result::collect(
+    Ok(finish(
         model,
         stats,
         (end, horizon),
-        config,
         (chooser.decisions(), chooser.fingerprint()),
     ))
+}
+
+/// [`run_inner`]'s usual end: the run's [`RunResult`].
+fn collect_result(
+    config: &RunConfig,
+) -> impl FnOnce(ClusterSim, sim_core::RunStats, (SimTime, Option<SimTime>), (u64, u64)) -> RunResult + '_
+{
+    move |model, stats, ends, choices| result::collect(model, stats, ends, config, choices)
 }
