@@ -921,8 +921,12 @@ impl ClusterSim {
             arrivals.sort_unstable();
         }
         let order = self.pod_arrival_order(&arrivals, chooser);
-        // The group's queue position (Coscheduling) is its first pod's.
-        let mut seen = BTreeSet::new();
+        // The group's queue position (Coscheduling) is its first pod's. (A look-up set,
+        // never iterated.)
+        let mut seen: std::collections::HashSet<
+            u32,
+            std::hash::BuildHasherDefault<crate::fgd::FxHasher>,
+        > = Default::default();
         for &(j, _) in &order {
             if seen.insert(j) {
                 let seq = self.next_seq();
@@ -1234,11 +1238,13 @@ impl ClusterSim {
         js.first_start.get_or_insert(now);
         js.run_since = Some(now);
         js.generation += 1;
-        let nodes: BTreeSet<u32> = js
+        let mut nodes: Vec<u32> = js
             .pods
             .iter()
             .filter_map(|p| p.placement.as_ref().map(|pl| pl.node))
             .collect();
+        nodes.sort_unstable();
+        nodes.dedup();
         js.nodes_at_start = nodes.len() as u32;
         let generation = js.generation;
         js.completion = Some(ctx.schedule_in(js.remaining, Event::Complete { job, generation }));
