@@ -8,6 +8,7 @@
 pub mod chooser;
 pub mod engine;
 pub mod queue;
+mod radix;
 pub mod rng;
 pub mod time;
 

@@ -6,16 +6,21 @@
 //! scheduled); the stale entry is dropped when it reaches the front, so `cancel` is O(1)
 //! and cancelling a timer that already fired is detected and harmless.
 //!
-//! Two stores hold the pending events: a sorted run (a FIFO) takes every event scheduled
-//! no earlier than the run's last one, in O(1), and a binary heap takes the others. A
-//! trace's submissions, scheduled up front in time order, and completions of equal-length
-//! work mostly land in the run, so the heap stays small. `pop` takes the smaller (time,
-//! sequence) of the two fronts: the order is exactly the one heap's order.
+//! Three stores hold the pending events, and `pop` takes the smallest (time, sequence) of
+//! their fronts, so the order is exactly one priority queue's:
+//! * a sorted run (a FIFO) takes every event scheduled no earlier than the run's last one,
+//!   in O(1): a trace's submissions, scheduled up front in time order, and completions of
+//!   equal-length work;
+//! * a monotone radix heap ([`crate::radix`]) takes the others from the last time it gave
+//!   out on (the engine never schedules before now);
+//! * a binary heap takes what is left: events put back by `reinsert` or scheduled before
+//!   the radix heap's floor (a bare queue allows it).
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 use std::hash::{Hash, Hasher};
 
+use crate::radix::RadixHeap;
 use crate::time::SimTime;
 
 /// Identity of a scheduled event; returned by `schedule`, accepted by `cancel`.
@@ -30,6 +35,26 @@ struct Entry<E> {
     time: SimTime,
     seq: u64,
     event: E,
+}
+
+impl<E> Entry<E> {
+    /// (time, seq) as one integer, in the same order.
+    fn key(&self) -> u128 {
+        (u128::from(self.time.0) << 64) | u128::from(self.seq)
+    }
+}
+
+/// The seq of a key made by [`Entry::key`].
+fn seq_of(key: u128) -> u64 {
+    key as u64
+}
+
+/// Which store holds the next event.
+#[derive(Clone, Copy)]
+enum Store {
+    Run,
+    Radix,
+    Heap,
 }
 
 impl<E> PartialEq for Entry<E> {
@@ -61,10 +86,13 @@ pub struct Scheduled<E> {
 /// Pending events ordered by (time, sequence). Plain data: clone it to snapshot a run.
 #[derive(Clone, Debug)]
 pub struct EventQueue<E> {
+    /// Events below the radix heap's floor (rare; see the module docs).
     heap: BinaryHeap<Entry<E>>,
     /// Events in ascending (time, seq): each was scheduled at or after the time of the
     /// one before it (sequence numbers only grow).
     run: VecDeque<Entry<E>>,
+    /// The other events (time and seq are in the key; the item is the event).
+    radix: RadixHeap<E>,
     next_seq: u64,
     /// Bit `seq` is set once event `seq` has fired or been cancelled.
     done: Vec<u64>,
@@ -87,6 +115,7 @@ impl<E> EventQueue<E> {
         EventQueue {
             heap: BinaryHeap::with_capacity(n),
             run: VecDeque::new(),
+            radix: RadixHeap::default(),
             next_seq: 0,
             done: Vec::new(),
             cancelled_in_heap: 0,
@@ -115,6 +144,8 @@ impl<E> EventQueue<E> {
         // `seq` is larger than every pending one, so `time` alone decides the run's order.
         if self.run.back().is_none_or(|b| b.time <= time) {
             self.run.push_back(e);
+        } else if e.key() >= self.radix.floor() {
+            self.radix.push(e.key(), e.event);
         } else {
             self.heap.push(e);
         }
@@ -132,50 +163,56 @@ impl<E> EventQueue<E> {
         true
     }
 
-    fn drop_cancelled_top(&mut self) {
-        while self.cancelled_in_heap > 0 {
-            if let Some(top) = self.heap.peek()
-                && self.is_done(top.seq)
+    /// The store holding the smallest pending (time, seq), and that key.
+    fn next_store(&mut self) -> Option<(Store, u128)> {
+        let mut best: Option<(Store, u128)> = self.radix.peek_key().map(|k| (Store::Radix, k));
+        for (store, key) in [
+            (Store::Run, self.run.front().map(Entry::key)),
+            (Store::Heap, self.heap.peek().map(Entry::key)),
+        ] {
+            if let Some(k) = key
+                && best.is_none_or(|(_, b)| k < b)
             {
-                self.heap.pop();
-                self.cancelled_in_heap -= 1;
-            } else if let Some(front) = self.run.front()
-                && self.is_done(front.seq)
-            {
-                self.run.pop_front();
-                self.cancelled_in_heap -= 1;
-            } else {
-                return;
+                best = Some((store, k));
             }
+        }
+        best
+    }
+
+    /// Take the front event of `store`.
+    fn take(&mut self, store: Store) -> Option<Entry<E>> {
+        match store {
+            Store::Run => self.run.pop_front(),
+            Store::Heap => self.heap.pop(),
+            Store::Radix => self.radix.pop().map(|k| Entry {
+                time: SimTime((k.key >> 64) as u64),
+                seq: seq_of(k.key),
+                event: k.item,
+            }),
         }
     }
 
-    /// Whether the next event is the run's front (else the heap's top, if any).
-    fn run_first(&self) -> bool {
-        match (self.run.front(), self.heap.peek()) {
-            (Some(r), Some(h)) => (r.time, r.seq) < (h.time, h.seq),
-            (r, _) => r.is_some(),
+    /// Drop cancelled events from the front; the next live event's store and key.
+    fn next_live(&mut self) -> Option<(Store, u128)> {
+        loop {
+            let (store, key) = self.next_store()?;
+            if self.cancelled_in_heap == 0 || !self.is_done(seq_of(key)) {
+                return Some((store, key));
+            }
+            self.take(store);
+            self.cancelled_in_heap -= 1;
         }
     }
 
     /// Time of the next live event.
     pub fn peek_time(&mut self) -> Option<SimTime> {
-        self.drop_cancelled_top();
-        if self.run_first() {
-            self.run.front().map(|e| e.time)
-        } else {
-            self.heap.peek().map(|e| e.time)
-        }
+        self.next_live().map(|(_, k)| SimTime((k >> 64) as u64))
     }
 
     /// Remove and return the next live event.
     pub fn pop(&mut self) -> Option<Scheduled<E>> {
-        self.drop_cancelled_top();
-        let e = if self.run_first() {
-            self.run.pop_front()?
-        } else {
-            self.heap.pop()?
-        };
+        let (store, _) = self.next_live()?;
+        let e = self.take(store)?;
         self.mark_done(e.seq);
         Some(Scheduled {
             time: e.time,
@@ -219,7 +256,7 @@ impl<E> EventQueue<E> {
 
     /// Number of live pending events.
     pub fn len(&self) -> usize {
-        self.heap.len() + self.run.len() - self.cancelled_in_heap
+        self.heap.len() + self.run.len() + self.radix.len() - self.cancelled_in_heap
     }
 
     pub fn is_empty(&self) -> bool {
@@ -234,6 +271,18 @@ impl<E> EventQueue<E> {
             .chain(&self.run)
             .filter(|e| !self.is_done(e.seq))
             .map(|e| (e.time, TimerId(e.seq), &e.event))
+            .chain(
+                self.radix
+                    .iter()
+                    .filter(|k| !self.is_done(seq_of(k.key)))
+                    .map(|k| {
+                        (
+                            SimTime((k.key >> 64) as u64),
+                            TimerId(seq_of(k.key)),
+                            &k.item,
+                        )
+                    }),
+            )
             .collect();
         v.sort_by_key(|(t, id, _)| (*t, *id));
         v
