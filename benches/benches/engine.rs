@@ -1,6 +1,7 @@
 //! The engine alone: a hold model with ~10,000 pending events.
 //!
-//! `engine/queue_hold`: pop + reschedule on a bare `EventQueue`.
+//! `engine/queue_hold`: pop + reschedule on a bare `EventQueue` (also with 100,000 and
+//! 1,000,000 pending: `queue_hold_100k`, `queue_hold_1m`).
 //! `engine/simulation_run`: the same through `Simulation::run` and a `Model` that
 //! reschedules every event it handles (instant_end, observer and fingerprint included).
 //!
@@ -31,6 +32,23 @@ fn engine(c: &mut Criterion) {
         })
     });
     assert_eq!(q.len(), HOLD_PENDING);
+
+    // The same with 100,000 and 1,000,000 pending events (a million-job trace's pending
+    // submissions and completions): `engine/queue_hold_100k`, `engine/queue_hold_1m`.
+    for (name, pending) in [("queue_hold_100k", 100_000), ("queue_hold_1m", 1_000_000)] {
+        let mut rng = hold_rng(42);
+        let mut q = hold_queue(pending, &mut rng);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut last = SimTime::ZERO;
+                for _ in 0..BATCH {
+                    last = hold_step(&mut q, &mut rng);
+                }
+                black_box(last)
+            })
+        });
+        assert_eq!(q.len(), pending);
+    }
 
     let (mut sim, mut model) = hold_simulation(HOLD_PENDING, 42);
     g.bench_function("simulation_run", |b| {

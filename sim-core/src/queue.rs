@@ -185,8 +185,8 @@ impl<E> EventQueue<E> {
             Store::Run => self.run.pop_front(),
             Store::Heap => self.heap.pop(),
             Store::Radix => self.radix.pop().map(|k| Entry {
-                time: SimTime((k.key >> 64) as u64),
-                seq: seq_of(k.key),
+                time: SimTime((k.key() >> 64) as u64),
+                seq: seq_of(k.key()),
                 event: k.item,
             }),
         }
@@ -274,11 +274,11 @@ impl<E> EventQueue<E> {
             .chain(
                 self.radix
                     .iter()
-                    .filter(|k| !self.is_done(seq_of(k.key)))
+                    .filter(|k| !self.is_done(seq_of(k.key())))
                     .map(|k| {
                         (
-                            SimTime((k.key >> 64) as u64),
-                            TimerId(seq_of(k.key)),
+                            SimTime((k.key() >> 64) as u64),
+                            TimerId(seq_of(k.key())),
                             &k.item,
                         )
                     }),

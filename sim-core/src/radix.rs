@@ -12,11 +12,28 @@
 //! The smallest key found by a scan is kept (`min`) until a removal, so peeking costs one
 //! scan per removal at most.
 
-/// One stored item and its key.
+/// One stored item and its key, kept as two words (8-byte aligned: a `u128` field would
+/// pad every entry to 16 bytes).
 #[derive(Clone, Debug)]
 pub(crate) struct Keyed<T> {
-    pub key: u128,
+    hi: u64,
+    lo: u64,
     pub item: T,
+}
+
+impl<T> Keyed<T> {
+    fn new(key: u128, item: T) -> Keyed<T> {
+        Keyed {
+            hi: (key >> 64) as u64,
+            lo: key as u64,
+            item,
+        }
+    }
+
+    #[inline]
+    pub fn key(&self) -> u128 {
+        (u128::from(self.hi) << 64) | u128::from(self.lo)
+    }
 }
 
 const BUCKETS: usize = 129;
@@ -80,7 +97,7 @@ impl<T> RadixHeap<T> {
     pub fn push(&mut self, key: u128, item: T) {
         debug_assert!(key >= self.last, "radix heap key below its floor");
         let b = self.bucket_of(key.max(self.last));
-        self.buckets[b].push(Keyed { key, item });
+        self.buckets[b].push(Keyed::new(key, item));
         self.mark(b);
         self.len += 1;
         if let Some((m, _)) = self.min
@@ -94,7 +111,7 @@ impl<T> RadixHeap<T> {
     fn find_min(&mut self) -> Option<(u128, usize)> {
         if self.min.is_none() {
             let b = self.lowest_bucket()?;
-            let k = self.buckets[b].iter().map(|e| e.key).min()?;
+            let k = self.buckets[b].iter().map(Keyed::key).min()?;
             self.min = Some((k, b));
         }
         self.min
@@ -119,9 +136,10 @@ impl<T> RadixHeap<T> {
             let mut moving = std::mem::take(&mut self.buckets[b]);
             self.unmark(b);
             for e in moving.drain(..) {
-                let nb = self.bucket_of(e.key);
-                if nb > 0 && next.is_none_or(|(m, _)| e.key < m) {
-                    next = Some((e.key, nb));
+                let key = e.key();
+                let nb = self.bucket_of(key);
+                if nb > 0 && next.is_none_or(|(m, _)| key < m) {
+                    next = Some((key, nb));
                 }
                 self.buckets[nb].push(e);
                 self.mark(nb);
@@ -173,7 +191,7 @@ mod tests {
                 want.push(k);
                 if next() % 3 == 0 {
                     want.sort_unstable();
-                    let got = h.pop().map(|e| e.key);
+                    let got = h.pop().map(|e| e.key());
                     assert_eq!(got, Some(want.remove(0)));
                     floor = got.unwrap_or(floor);
                 }
@@ -181,7 +199,7 @@ mod tests {
                 assert_eq!(h.peek_key(), want.iter().min().copied());
             }
             want.sort_unstable();
-            let rest: Vec<u128> = std::iter::from_fn(|| h.pop().map(|e| e.key)).collect();
+            let rest: Vec<u128> = std::iter::from_fn(|| h.pop().map(|e| e.key())).collect();
             assert_eq!(rest, want, "round {round}");
         }
     }
