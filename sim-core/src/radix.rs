@@ -54,7 +54,9 @@ impl<T> Default for RadixHeap<T> {
     fn default() -> Self {
         RadixHeap {
             last: 0,
-            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            // Allocated at the first push, so an empty heap (a bare queue, a snapshot of
+            // a small run) costs nothing to make or clone.
+            buckets: Vec::new(),
             mask: [0; 3],
             len: 0,
             min: None,
@@ -96,6 +98,9 @@ impl<T> RadixHeap<T> {
     /// which would break the order: callers route smaller keys elsewhere).
     pub fn push(&mut self, key: u128, item: T) {
         debug_assert!(key >= self.last, "radix heap key below its floor");
+        if self.buckets.is_empty() {
+            self.buckets = (0..BUCKETS).map(|_| Vec::new()).collect();
+        }
         let b = self.bucket_of(key.max(self.last));
         self.buckets[b].push(Keyed::new(key, item));
         self.mark(b);
