@@ -88,11 +88,19 @@ fn events(
     bindings: &Bindings,
     targets: &Targets,
 ) -> Vec<Event> {
-    let frags: Vec<f64> = cluster
-        .nodes
-        .iter()
-        .map(|n| targets.node_frag(n.cpu_left, n.gpus(), n.model))
-        .collect();
+    // F of a node state, memoised: many nodes share a state (a pure cache, never
+    // iterated).
+    let mut memo: std::collections::HashMap<
+        (i64, usize, [i64; crate::fgd::cluster::MAX_GPUS], usize),
+        f64,
+        std::hash::BuildHasherDefault<super::FxHasher>,
+    > = Default::default();
+    let mut frag = |n: &crate::fgd::cluster::NodeState| {
+        *memo
+            .entry((n.cpu_left, n.model, n.gpus, n.n_gpu))
+            .or_insert_with(|| targets.node_frag(n.cpu_left, n.gpus(), n.model))
+    };
+    let frags: Vec<f64> = cluster.nodes.iter().map(&mut frag).collect();
     let mut frag_sum = SumTree::new(&frags);
     let (mut arrived, mut used) = (0i64, 0i64);
     let mut out = Vec::with_capacity(order.len());
@@ -102,7 +110,7 @@ fn events(
         if let Some((i, gpus)) = b {
             let n = &mut cluster.nodes[*i];
             place(shape, n, gpus);
-            frag_sum.set(*i, targets.node_frag(n.cpu_left, n.gpus(), n.model));
+            frag_sum.set(*i, frag(n));
             used += shape.total_milli();
         }
         out.push(Event {
