@@ -50,7 +50,7 @@ fn seq_of(key: u128) -> u64 {
 }
 
 /// Which store holds the next event.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Store {
     Run,
     Radix,
@@ -98,6 +98,9 @@ pub struct EventQueue<E> {
     done: Vec<u64>,
     /// Cancelled entries still sitting in the heap or the run.
     cancelled_in_heap: usize,
+    /// The next live event's store and key, while known (a peek followed by a pop, the
+    /// engine's rhythm, finds it once).
+    front: Option<(Store, u128)>,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -119,6 +122,7 @@ impl<E> EventQueue<E> {
             next_seq: 0,
             done: Vec::new(),
             cancelled_in_heap: 0,
+            front: None,
         }
     }
 
@@ -142,13 +146,18 @@ impl<E> EventQueue<E> {
         self.next_seq += 1;
         let e = Entry { time, seq, event };
         // `seq` is larger than every pending one, so `time` alone decides the run's order.
-        if self.run.back().is_none_or(|b| b.time <= time) {
+        let key = e.key();
+        let store = if self.run.back().is_none_or(|b| b.time <= time) {
             self.run.push_back(e);
-        } else if e.key() >= self.radix.floor() {
-            self.radix.push(e.key(), e.event);
+            Store::Run
+        } else if key >= self.radix.floor() {
+            self.radix.push(key, e.event);
+            Store::Radix
         } else {
             self.heap.push(e);
-        }
+            Store::Heap
+        };
+        self.note_new(store, key);
         TimerId(seq)
     }
 
@@ -160,6 +169,9 @@ impl<E> EventQueue<E> {
         }
         self.mark_done(id.0);
         self.cancelled_in_heap += 1;
+        if self.front.is_some_and(|(_, k)| seq_of(k) == id.0) {
+            self.front = None;
+        }
         true
     }
 
@@ -194,13 +206,27 @@ impl<E> EventQueue<E> {
 
     /// Drop cancelled events from the front; the next live event's store and key.
     fn next_live(&mut self) -> Option<(Store, u128)> {
+        if let Some(f) = self.front {
+            return Some(f);
+        }
         loop {
             let (store, key) = self.next_store()?;
             if self.cancelled_in_heap == 0 || !self.is_done(seq_of(key)) {
+                self.front = Some((store, key));
                 return Some((store, key));
             }
             self.take(store);
             self.cancelled_in_heap -= 1;
+        }
+    }
+
+    /// An event of `key` joined `store`: it is the next one if it comes before the known
+    /// next one (if the next one is not known, it stays unknown).
+    fn note_new(&mut self, store: Store, key: u128) {
+        if let Some((_, k)) = self.front
+            && key < k
+        {
+            self.front = Some((store, key));
         }
     }
 
@@ -212,6 +238,7 @@ impl<E> EventQueue<E> {
     /// Remove and return the next live event.
     pub fn pop(&mut self) -> Option<Scheduled<E>> {
         let (store, _) = self.next_live()?;
+        self.front = None;
         let e = self.take(store)?;
         self.mark_done(e.seq);
         Some(Scheduled {
@@ -242,11 +269,14 @@ impl<E> EventQueue<E> {
         if let Some(w) = self.done.get_mut(i) {
             *w &= !(1 << (s.id.0 % 64));
         }
-        self.heap.push(Entry {
+        let e = Entry {
             time: s.time,
             seq: s.id.0,
             event: s.event,
-        });
+        };
+        let key = e.key();
+        self.heap.push(e);
+        self.note_new(Store::Heap, key);
     }
 
     /// Events ever scheduled (changes whenever `schedule` is called).
@@ -398,6 +428,9 @@ mod tests {
                     }
                 }
                 assert_eq!(q.len(), want.len());
+                if next() % 2 == 0 {
+                    assert_eq!(q.peek_time(), want.iter().min().map(|(t, _)| *t));
+                }
             }
             want.sort();
             let rest: Vec<_> = std::iter::from_fn(|| q.pop().map(|s| (s.time, s.id.0))).collect();
