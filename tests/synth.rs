@@ -102,7 +102,7 @@ fn synth_offers_the_requested_load() {
     let f = &s.figures;
     assert_eq!((f.mix_rows, f.mix_rows_kept), (69_351, 69_351));
     assert_eq!(f.cluster_gpus, 100_000);
-    assert!((f.mean_gpu_seconds - 84_754.2366).abs() < 1e-3, "{f:?}");
+    assert!((f.mean_gpu_seconds - 84_754.236_6).abs() < 1e-3, "{f:?}");
     assert!((f.rate_per_s - 0.943_906).abs() < 1e-6, "{f:?}");
 
     // Measured on the trace as the scenario loader reads it.
@@ -144,7 +144,7 @@ fn synth_mix_filters_and_pod_shapes() {
     };
     let f = generate(&o).unwrap().figures;
     assert_eq!((f.mix_rows, f.mix_rows_kept), (69_351, 69_280));
-    assert!((f.mean_gpu_seconds - 79_851.0017).abs() < 1e-3, "{f:?}");
+    assert!((f.mean_gpu_seconds - 79_851.001_7).abs() < 1e-3, "{f:?}");
     let f = generate(&SynthOptions {
         mix: Mix::parse("itp-cluster04").unwrap(),
         jobs: 10,

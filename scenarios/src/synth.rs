@@ -403,11 +403,7 @@ pub fn generate(o: &SynthOptions) -> Result<Synth, SynthError> {
     sizes.dedup();
     for &g in &sizes {
         let (pods, p) = pods_of(g, o.gpus_per_node);
-        let per_node = if p == 0 {
-            u64::MAX
-        } else {
-            u64::from(o.gpus_per_node / p)
-        };
+        let per_node = o.gpus_per_node.checked_div(p).map_or(u64::MAX, u64::from);
         if u64::from(pods) > per_node.saturating_mul(u64::from(o.nodes)) {
             return Err(opt_err(
                 "gpus-per-node",
