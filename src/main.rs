@@ -8,6 +8,7 @@ mod platform;
 mod report;
 mod sigint;
 mod snapshot;
+mod synth;
 mod verify;
 
 use std::io::IsTerminal;
@@ -172,6 +173,21 @@ EXIT CODES:
   2  bad input: unreadable or malformed objects (file, line and field named); nothing written
   1  anything else (e.g. the output directory cannot be written)")]
     Snapshot(snapshot::SnapshotArgs),
+    /// Write a synthetic what-if of any size: a cluster of N nodes × G GPUs in racks and
+    /// J jobs with sizes and durations drawn from the bundled ITP traces, arriving as a
+    /// Poisson process at the requested load (docs/synth.md).
+    #[command(after_help = "EXAMPLES:
+  orrery synth --nodes 12500 --jobs 100000 --load 0.8 --out /tmp/s100k   # issue 18's setup
+  orrery run /tmp/s100k/scenario.yaml --out /tmp/o100k
+  orrery synth --nodes 4 --jobs 200 --max-job-gpus 32 --seed 7 --out out/tiny
+  orrery synth --nodes 1024 --gpus-per-node 4 --gpu-model A100 --rack-size 16 --load 1.2 \\
+      --mix itp-cluster04 --policy backfill --out out/a100
+
+EXIT CODES:
+  0  success
+  2  bad option (named), e.g. --nodes 0, --load <= 0, a mix job larger than the cluster
+  1  anything else (e.g. the output directory cannot be written)")]
+    Synth(synth::SynthArgs),
     /// Tell one job's story from an `orrery run` output directory: its jobs.csv line, its
     /// events (events.csv) and every interval of its pods with the scheduler's reasons
     /// (pods.csv).
@@ -291,6 +307,7 @@ fn main() -> ExitCode {
             })
             .map_err(bad_input),
         Command::Snapshot(args) => snapshot::snapshot(args),
+        Command::Synth(args) => synth::synth(args),
         Command::DefaultScenario => {
             print!("{}", bundled::printable_default());
             Ok(())

@@ -18,6 +18,7 @@ mod queue_hooks;
 pub mod scenario;
 pub mod scheduler_config;
 pub mod serving;
+pub mod synth;
 pub mod trace;
 pub mod vary;
 pub mod volcano_manifests;
