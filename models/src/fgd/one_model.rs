@@ -25,6 +25,8 @@
 //!   same draw on the same list; a GPU-sharing pod's GPU is drawn by the same chooser right
 //!   after its node (`SchedulerConfig::fgd_random_gpu`), as the artefact draws it.
 
+use std::hash::BuildHasherDefault;
+
 use sim_core::ChooserMode;
 
 use super::cluster::{Cluster, place};
@@ -90,11 +92,9 @@ fn events(
 ) -> Vec<Event> {
     // F of a node state, memoised: many nodes share a state (a pure cache, never
     // iterated).
-    let mut memo: std::collections::HashMap<
-        (i64, usize, [i64; crate::fgd::cluster::MAX_GPUS], usize),
-        f64,
-        std::hash::BuildHasherDefault<super::FxHasher>,
-    > = Default::default();
+    type NodeKey = (i64, usize, [i64; crate::fgd::cluster::MAX_GPUS], usize);
+    let mut memo: std::collections::HashMap<NodeKey, f64, BuildHasherDefault<super::FxHasher>> =
+        Default::default();
     let mut frag = |n: &crate::fgd::cluster::NodeState| {
         *memo
             .entry((n.cpu_left, n.model, n.gpus, n.n_gpu))

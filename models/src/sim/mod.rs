@@ -1710,7 +1710,7 @@ pub fn run_finished(
         &Registry::builtin(),
         None,
         &mut |_, _| {},
-        |model, _, _, _| at_end(&model),
+        |e| at_end(&e.model),
     )
 }
 
@@ -1721,7 +1721,7 @@ fn run_inner<R>(
     registry: &Registry,
     progress: Option<Progress<'_>>,
     observe: &mut dyn FnMut(&ClusterSim, SimTime),
-    finish: impl FnOnce(ClusterSim, sim_core::RunStats, (SimTime, Option<SimTime>), (u64, u64)) -> R,
+    finish: impl FnOnce(RunEnd) -> R,
 ) -> Result<R, RunError> {
     let mut model = ClusterSim::with_registry(spec, workload, config, registry)?;
     let streams = RngStreams::new(config.seed);
@@ -1801,18 +1801,25 @@ fn run_inner<R>(
     let end = stats.now;
     model.state.usage.advance(end);
     let chooser = sim.chooser();
-    Ok(finish(
+    Ok(finish(RunEnd {
         model,
         stats,
-        (end, horizon),
-        (chooser.decisions(), chooser.fingerprint()),
-    ))
+        ends: (end, horizon),
+        choices: (chooser.decisions(), chooser.fingerprint()),
+    }))
+}
+
+/// How a run ended, for [`run_inner`]'s `finish`.
+struct RunEnd {
+    model: ClusterSim,
+    stats: sim_core::RunStats,
+    /// (when it stopped, the horizon).
+    ends: (SimTime, Option<SimTime>),
+    /// (chooser decisions, their fingerprint).
+    choices: (u64, u64),
 }
 
 /// [`run_inner`]'s usual end: the run's [`RunResult`].
-fn collect_result(
-    config: &RunConfig,
-) -> impl FnOnce(ClusterSim, sim_core::RunStats, (SimTime, Option<SimTime>), (u64, u64)) -> RunResult + '_
-{
-    move |model, stats, ends, choices| result::collect(model, stats, ends, config, choices)
+fn collect_result(config: &RunConfig) -> impl FnOnce(RunEnd) -> RunResult + '_ {
+    move |e| result::collect(e.model, e.stats, e.ends, config, e.choices)
 }
