@@ -118,6 +118,9 @@ pub struct Scratch {
     last_change: Vec<u64>,
     /// Nodes to re-score in a catch-up (a reused buffer).
     stale: Vec<u32>,
+    /// Invalidations ever made (never reset: see [`Scratch::clear`]): a node's state can
+    /// have changed only if this moved.
+    changes: u64,
 }
 
 const INFEASIBLE: i64 = i64::MIN;
@@ -148,8 +151,23 @@ impl MemoTable {
 const MEMO_CELLS: usize = 1 << 21;
 
 impl Scratch {
+    /// Invalidations so far (with [`Scratch::clear`] counting as one): unchanged means no
+    /// node gained or lost a pod, changed condition or lost a GPU in between.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Forget everything known about every node (its state was replaced), keeping the
+    /// change count moving.
+    pub fn clear(&mut self) {
+        let changes = self.changes + 1;
+        *self = Scratch::default();
+        self.changes = changes;
+    }
+
     /// Forget what is known about `node` (call whenever it gains or loses a pod).
     pub fn invalidate(&mut self, node: u32) {
+        self.changes += 1;
         if let Some(e) = self.memo.get_mut(node as usize) {
             *e = None;
         }

@@ -640,6 +640,12 @@ impl ClusterSim {
         Ok(sim)
     }
 
+    /// How many times a node changed (gained or lost a pod, changed condition, lost or
+    /// regained a GPU) so far: equal counts mean no node changed in between.
+    pub fn node_changes(&self) -> u64 {
+        self.scratch.changes()
+    }
+
     /// The run's scheduling policy.
     pub fn policy(&self) -> &dyn Policy {
         self.policy.as_ref()
@@ -656,7 +662,7 @@ impl ClusterSim {
         self.dra_violation = None;
         self.guard = None;
         self.instant_events = (SimTime::ZERO, 0);
-        self.scratch = Scratch::default();
+        self.scratch.clear();
     }
 
     /// Before the run: make `job` a running job whose pods are already bound, pod `i` on

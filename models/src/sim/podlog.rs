@@ -188,6 +188,11 @@ pub struct PodLog {
     pub events: Vec<LogEvent>,
     live: BTreeMap<u32, OpenJob>,
     nodes: Vec<NodeCondition>,
+    /// The scheduler's node-change count (`Scratch::changes`) when node conditions were
+    /// last compared, and when (free GPU milli, Ready nodes) were last summed: a scan over
+    /// every node is made only after some node changed.
+    conditions_at: Option<u64>,
+    totals: Option<(u64, u64, u32)>,
 }
 
 /// Per-instant facts shared by every waiting pod's reason.
@@ -205,17 +210,23 @@ struct Instant {
 }
 
 impl Instant {
-    fn new(m: &ClusterSim) -> Instant {
-        use std::hash::{Hash, Hasher};
-        let c = &m.state.cluster;
+    /// Free GPU milli and the number of nodes over the `Ready` nodes.
+    fn totals(m: &ClusterSim) -> (u64, u32) {
         let mut free_milli = 0u64;
         let mut ready = 0u32;
-        for st in &c.nodes {
+        for st in &m.state.cluster.nodes {
             if st.condition == NodeCondition::Ready {
                 ready += 1;
                 free_milli += st.gpu_free.iter().map(|&f| u64::from(f)).sum::<u64>();
             }
         }
+        (free_milli, ready)
+    }
+
+    /// This instant's facts, given [`Instant::totals`].
+    fn new(m: &ClusterSim, (free_milli, ready): (u64, u32)) -> Instant {
+        use std::hash::{Hash, Hasher};
+        let c = &m.state.cluster;
         let mut h = std::collections::hash_map::DefaultHasher::new();
         (
             c.gpu_milli_allocated,
@@ -315,8 +326,20 @@ impl PodLog {
 
     /// Compare the state with what was last seen and record the differences.
     pub fn observe(&mut self, m: &ClusterSim, now: SimTime) {
-        self.observe_nodes(m, now);
-        let mut inst = Instant::new(m);
+        let changes = m.node_changes();
+        if self.conditions_at != Some(changes) {
+            self.observe_nodes(m, now);
+            self.conditions_at = Some(changes);
+        }
+        let totals = match self.totals {
+            Some((at, free, ready)) if at == changes => (free, ready),
+            _ => {
+                let (free, ready) = Instant::totals(m);
+                self.totals = Some((changes, free, ready));
+                (free, ready)
+            }
+        };
+        let mut inst = Instant::new(m, totals);
         let jobs: Vec<u32> = self.live.keys().copied().collect();
         for j in jobs {
             self.observe_job(m, j, now, &mut inst);
