@@ -393,13 +393,7 @@ mod tests {
     /// included: checked against a sort over random schedules.
     #[test]
     fn run_and_heap_pop_in_time_then_sequence_order() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::radix::xorshift(0x9e37_79b9_7f4a_7c15);
         for round in 0..200 {
             let mut q = EventQueue::new();
             let mut want: Vec<(SimTime, u64)> = Vec::new();
@@ -413,12 +407,12 @@ mod tests {
                 now = now.max(t);
                 let id = q.schedule(SimTime(t), 0u8);
                 want.push((SimTime(t), id.0));
-                if next() % 6 == 0 {
+                if next().is_multiple_of(6) {
                     let k = (next() as usize) % want.len();
                     let (_, seq) = want.remove(k);
                     assert!(q.cancel(TimerId(seq)));
                 }
-                if next() % 5 == 0 {
+                if next().is_multiple_of(5) {
                     want.sort();
                     let got = q.pop().map(|s| (s.time, s.id.0));
                     assert_eq!(got, (!want.is_empty()).then(|| want.remove(0)));
@@ -428,7 +422,7 @@ mod tests {
                     }
                 }
                 assert_eq!(q.len(), want.len());
-                if next() % 2 == 0 {
+                if next().is_multiple_of(2) {
                     assert_eq!(q.peek_time(), want.iter().min().map(|(t, _)| *t));
                 }
             }

@@ -167,19 +167,24 @@ impl<T> RadixHeap<T> {
     }
 }
 
+/// A tiny fixed-seed generator for the property tests of this module and the queue's.
+#[cfg(test)]
+pub(crate) fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn pops_in_key_order_with_pushes_from_the_floor_up() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for round in 0..300u64 {
             let mut h = RadixHeap::default();
             let mut want: Vec<u128> = Vec::new();
@@ -194,7 +199,7 @@ mod tests {
                 let k = k.max(floor + 1);
                 h.push(k, ());
                 want.push(k);
-                if next() % 3 == 0 {
+                if next().is_multiple_of(3) {
                     want.sort_unstable();
                     let got = h.pop().map(|e| e.key());
                     assert_eq!(got, Some(want.remove(0)));

@@ -1667,15 +1667,7 @@ pub fn run_with_registry(
     registry: &Registry,
     progress: Option<Progress<'_>>,
 ) -> Result<RunResult, RunError> {
-    run_inner(
-        spec,
-        workload,
-        config,
-        registry,
-        progress,
-        &mut |_, _| {},
-        collect_result(config),
-    )
+    run_observed(spec, workload, config, registry, progress, &mut |_, _| {})
 }
 
 /// As [`run_with_registry`], showing the model to `observe` each time an instant closes
