@@ -108,11 +108,6 @@ impl TargetPods {
         }))
     }
 
-    /// The pods, as given.
-    pub fn pods(&self) -> &[(i64, i64, i64, String)] {
-        &self.0.pods
-    }
-
     /// FGD's targets of this pod list for a cluster of GPU models `models` (sorted
     /// names): `Targets::from_requests`, computed once per list and models.
     pub fn targets(&self, models: &[String]) -> Targets {
