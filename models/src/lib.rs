@@ -7,6 +7,7 @@ pub mod controllers;
 pub mod dra;
 pub mod fgd;
 pub mod kueue;
+pub mod marks;
 pub mod net;
 pub mod platform;
 pub mod resources;

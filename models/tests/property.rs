@@ -288,6 +288,51 @@ policy_tests! {
     property_tiresias => PolicyKind::Tiresias,
 }
 
+/// The pod log looks again only at the jobs and nodes touched since its last look
+/// (`models::sim::jobs`); with `check_invariants` it looks at every one at every instant.
+/// Both must give the same log, on every policy's random cases.
+#[test]
+fn pod_log_incremental_equals_full() {
+    let policies = [
+        PolicyKind::Default,
+        PolicyKind::Gang,
+        PolicyKind::Coscheduling,
+        PolicyKind::Kueue,
+        PolicyKind::Volcano,
+        PolicyKind::K8sGang,
+        PolicyKind::Fifo,
+        PolicyKind::Backfill,
+        PolicyKind::Sjf,
+        PolicyKind::Tiresias,
+    ];
+    let mut compared = 0;
+    for policy in policies {
+        for n in 0..cases().min(150) {
+            let c = case(policy, n);
+            let log = |check: bool| {
+                let config = RunConfig {
+                    pod_log: true,
+                    check_invariants: check,
+                    ..c.config.clone()
+                };
+                run(c.spec.clone(), c.workload.clone(), &config, None)
+                    .ok()
+                    .map(|r| (r.pod_log, r.jobs))
+            };
+            let (full, incremental) = (log(true), log(false));
+            assert_eq!(
+                incremental, full,
+                "{policy:?} case {n}: the incremental pod log differs from the full one"
+            );
+            compared += usize::from(full.is_some_and(|f| f.0.is_some_and(|l| !l.pods.is_empty())));
+        }
+    }
+    assert!(
+        compared > 1000,
+        "only {compared} non-empty pod logs compared"
+    );
+}
+
 #[test]
 #[ignore]
 fn show_case() {

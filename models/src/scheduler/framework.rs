@@ -12,6 +12,7 @@ use sim_core::Chooser;
 
 use super::best_tree::BestTree;
 use crate::cluster::{ClusterSpec, NodeSpec};
+use crate::marks::{Marked, Marks};
 use crate::resources::PodRequest;
 use crate::state::{ClusterState, Misfit, NodeState};
 
@@ -121,6 +122,9 @@ pub struct Scratch {
     /// Invalidations ever made (never reset: see [`Scratch::clear`]): a node's state can
     /// have changed only if this moved.
     changes: u64,
+    /// Nodes invalidated since an observer last took them (when one asked for it: see
+    /// [`Scratch::track_touched`]).
+    touched: Option<Box<Marks>>,
 }
 
 const INFEASIBLE: i64 = i64::MIN;
@@ -161,13 +165,33 @@ impl Scratch {
     /// change count moving.
     pub fn clear(&mut self) {
         let changes = self.changes + 1;
+        let mut touched = self.touched.take();
+        if let Some(t) = &mut touched {
+            t.mark_all();
+        }
         *self = Scratch::default();
         self.changes = changes;
+        self.touched = touched;
+    }
+
+    /// Start recording the nodes invalidated, over `n` nodes (every node counts as
+    /// invalidated at first).
+    pub fn track_touched(&mut self, n: usize) {
+        self.touched = Some(Box::new(Marks::new(n)));
+    }
+
+    /// The nodes invalidated since the last call (or since recording began), over `n`
+    /// nodes; `None` when not recording.
+    pub fn take_touched(&mut self, n: usize) -> Option<Marked> {
+        self.touched.as_mut().map(|t| t.take(n))
     }
 
     /// Forget what is known about `node` (call whenever it gains or loses a pod).
     pub fn invalidate(&mut self, node: u32) {
         self.changes += 1;
+        if let Some(t) = &mut self.touched {
+            t.mark(node as usize);
+        }
         if let Some(e) = self.memo.get_mut(node as usize) {
             *e = None;
         }

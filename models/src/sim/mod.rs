@@ -15,6 +15,7 @@ mod detect;
 mod dra;
 mod explore;
 mod faults;
+pub mod jobs;
 mod network;
 mod parts;
 pub mod podlog;
@@ -81,7 +82,9 @@ pub struct RunConfig {
     pub scheduler: SchedulerConfig,
     pub pod_order: PodOrder,
     pub chooser: ChooserMode,
-    /// Check allocation invariants after every instant (slow; for tests).
+    /// Check allocation invariants after every instant (slow; for tests). The pod log then
+    /// also looks at every job and node at every instant instead of only the touched ones
+    /// (same log: tested in `models/tests/property.rs`).
     pub check_invariants: bool,
     /// Network and storage model for step-based jobs; `None` (default): jobs run for their
     /// trace duration.
@@ -307,7 +310,7 @@ impl Usage {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SimState {
     pub cluster: ClusterState,
-    pub jobs: Vec<JobState>,
+    pub jobs: jobs::Jobs,
     /// Pods waiting for kube-scheduler (pod-level policies).
     pub pod_queue: BTreeSet<QueueKey>,
     /// Jobs waiting for admission or gang placement (job-level policies, Kueue).
@@ -483,7 +486,7 @@ impl ClusterSim {
             job_shape.push(*job_ids.entry(shapes.clone()).or_insert(n));
             pod_shape.push(shapes);
         }
-        let jobs = workload
+        let jobs: jobs::Jobs = workload
             .jobs
             .iter()
             .map(|j| JobState {
@@ -617,6 +620,13 @@ impl ClusterSim {
         sim.state.policy = sim.policy.initial_state(&sim);
         if config.pod_log {
             sim.podlog = Some(Box::new(podlog::PodLog::new(&sim)));
+            // The log looks again only at the jobs and nodes touched since its last look;
+            // with invariant checks on (tests), at every job and node at every instant:
+            // the reference the incremental look is tested against.
+            if !config.check_invariants {
+                sim.state.jobs.track_touched();
+                sim.scratch.track_touched(sim.state.cluster.nodes.len());
+            }
         }
         // Preempted jobs restart as after a fault (from zero without checkpoints).
         let preempts = config.serving.as_ref().is_some_and(|c| {
@@ -657,6 +667,10 @@ impl ClusterSim {
     /// with the network model, whose run-time state is not part of `SimState`.
     pub fn restore_state(&mut self, state: SimState, invariant_violation: Option<String>) {
         self.state = state;
+        if self.podlog.is_some() && !self.check_invariants {
+            // Every job's state was replaced.
+            self.state.jobs.track_touched();
+        }
         self.invariant_violation = invariant_violation;
         // Snapshots are taken only while no DRA invariant is broken (the run stops there).
         self.dra_violation = None;
@@ -1489,7 +1503,9 @@ impl Model for ClusterSim {
         self.autoscaler_instant_end(ctx);
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
         if let Some(mut log) = self.podlog.take() {
-            log.observe(self, now);
+            let jobs = self.state.jobs.take_touched();
+            let nodes = self.scratch.take_touched(self.state.cluster.nodes.len());
+            log.observe(self, now, jobs, nodes);
             self.podlog = Some(log);
         }
         let next = ctx.next_event_time();

@@ -24,7 +24,9 @@
 //! * otherwise (pod-level, fits now): in the unschedulable queue until a cluster change or
 //!   the 5-minute flush.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::marks::Marked;
 
 use sim_core::SimTime;
 
@@ -187,12 +189,17 @@ pub struct PodLog {
     pub intervals: Vec<PodInterval>,
     pub events: Vec<LogEvent>,
     live: BTreeMap<u32, OpenJob>,
+    /// Live jobs not settled: seen with some pod not yet holding resources, or not seen
+    /// yet. A settled job (every pod waiting at Permit or bound) is looked at again only
+    /// when it was touched ([`super::jobs::Jobs`]); these, at every instant.
+    unsettled: BTreeSet<u32>,
     nodes: Vec<NodeCondition>,
-    /// The scheduler's node-change count (`Scratch::changes`) when node conditions were
-    /// last compared, and when (free GPU milli, Ready nodes) were last summed: a scan over
-    /// every node is made only after some node changed.
-    conditions_at: Option<u64>,
-    totals: Option<(u64, u64, u32)>,
+    /// Per node: its free GPU milli if `Ready`, else `None`, as last seen; and the sums over
+    /// every node (free GPU milli and `Ready` nodes), kept up to date from the nodes
+    /// touched.
+    node_free: Vec<Option<u64>>,
+    free_milli: u64,
+    ready: u32,
 }
 
 /// Per-instant facts shared by every waiting pod's reason.
@@ -210,20 +217,8 @@ struct Instant {
 }
 
 impl Instant {
-    /// Free GPU milli and the number of nodes over the `Ready` nodes.
-    fn totals(m: &ClusterSim) -> (u64, u32) {
-        let mut free_milli = 0u64;
-        let mut ready = 0u32;
-        for st in &m.state.cluster.nodes {
-            if st.condition == NodeCondition::Ready {
-                ready += 1;
-                free_milli += st.gpu_free.iter().map(|&f| u64::from(f)).sum::<u64>();
-            }
-        }
-        (free_milli, ready)
-    }
-
-    /// This instant's facts, given [`Instant::totals`].
+    /// This instant's facts, given the free GPU milli and the number of nodes over the
+    /// `Ready` nodes.
     fn new(m: &ClusterSim, (free_milli, ready): (u64, u32)) -> Instant {
         use std::hash::{Hash, Hasher};
         let c = &m.state.cluster;
@@ -285,8 +280,10 @@ pub fn gpus(milli: u64) -> String {
 
 impl PodLog {
     pub fn new(m: &ClusterSim) -> PodLog {
+        let n = m.state.cluster.nodes.len();
         PodLog {
             nodes: m.state.cluster.nodes.iter().map(|n| n.condition).collect(),
+            node_free: vec![None; n],
             ..PodLog::default()
         }
     }
@@ -305,6 +302,7 @@ impl PodLog {
                 queued_since: now,
             },
         );
+        self.unsettled.insert(job);
     }
 
     fn event(
@@ -324,70 +322,104 @@ impl PodLog {
         });
     }
 
-    /// Compare the state with what was last seen and record the differences.
-    pub fn observe(&mut self, m: &ClusterSim, now: SimTime) {
-        let changes = m.node_changes();
-        if self.conditions_at != Some(changes) {
-            self.observe_nodes(m, now);
-            self.conditions_at = Some(changes);
+    /// Compare the state with what was last seen and record the differences. `jobs` and
+    /// `nodes` are the jobs and nodes touched since the last call (`None`: any may have
+    /// been); no other job or node can have changed.
+    pub fn observe(
+        &mut self,
+        m: &ClusterSim,
+        now: SimTime,
+        jobs: Option<Marked>,
+        nodes: Option<Marked>,
+    ) {
+        match nodes.filter(|t| !t.all()) {
+            Some(t) => t
+                .sorted()
+                .into_iter()
+                .for_each(|i| self.observe_node(m, i as usize, now)),
+            None => (0..m.state.cluster.nodes.len()).for_each(|i| self.observe_node(m, i, now)),
         }
-        let totals = match self.totals {
-            Some((at, free, ready)) if at == changes => (free, ready),
-            _ => {
-                let (free, ready) = Instant::totals(m);
-                self.totals = Some((changes, free, ready));
-                (free, ready)
+        let mut inst = Instant::new(m, (self.free_milli, self.ready));
+        // Every live job that may need a look, in job order: the unsettled ones and the
+        // touched ones (a settled job untouched since its last look would change nothing).
+        let visit: Vec<u32> = match jobs.filter(|t| !t.all()) {
+            Some(t) => {
+                let mut v: Vec<u32> = t
+                    .sorted()
+                    .into_iter()
+                    .filter(|j| self.live.contains_key(j))
+                    .collect();
+                v.extend(self.unsettled.iter().copied());
+                v.sort_unstable();
+                v.dedup();
+                v
             }
+            None => self.live.keys().copied().collect(),
         };
-        let mut inst = Instant::new(m, totals);
-        let jobs: Vec<u32> = self.live.keys().copied().collect();
-        for j in jobs {
+        for j in visit {
             self.observe_job(m, j, now, &mut inst);
         }
     }
 
-    fn observe_nodes(&mut self, m: &ClusterSim, now: SimTime) {
-        for (i, st) in m.state.cluster.nodes.iter().enumerate() {
-            let was = self.nodes[i];
-            if st.condition == was {
-                continue;
-            }
-            self.nodes[i] = st.condition;
-            let name = &m.spec.nodes[i].name;
-            let (warning, reason, msg) = match (was, st.condition) {
-                (NodeCondition::Absent, NodeCondition::Ready) => (
-                    false,
-                    "RegisteredNode",
-                    format!("Node {name} event: Registered Node {name} in Controller"),
-                ),
-                (_, NodeCondition::Absent) => (
-                    false,
-                    "RemovingNode",
-                    format!("Node {name} event: Removing Node {name} from Controller"),
-                ),
-                (_, NodeCondition::Failed) => (
-                    true,
-                    "NodeNotReady",
-                    format!("Node {name} status is now: NodeNotReady"),
-                ),
-                (_, NodeCondition::Cordoned) => (
-                    false,
-                    "NodeNotSchedulable",
-                    format!("Node {name} status is now: NodeNotSchedulable"),
-                ),
-                (NodeCondition::Cordoned, NodeCondition::Ready) => (
-                    false,
-                    "NodeSchedulable",
-                    format!("Node {name} status is now: NodeSchedulable"),
-                ),
-                (_, NodeCondition::Ready) => (
-                    false,
-                    "NodeReady",
-                    format!("Node {name} status is now: NodeReady"),
-                ),
-            };
-            self.event(now, warning, reason, LogObject::Node(i as u32), msg);
+    /// Node `i` as it is now: its condition's event if that changed, and its part of the
+    /// free GPU milli and `Ready` totals.
+    fn observe_node(&mut self, m: &ClusterSim, i: usize, now: SimTime) {
+        let st = &m.state.cluster.nodes[i];
+        let ready = st.condition == NodeCondition::Ready;
+        let free = if ready {
+            st.gpu_free.iter().map(|&f| u64::from(f)).sum::<u64>()
+        } else {
+            0
+        };
+        let new = ready.then_some(free);
+        let old = std::mem::replace(&mut self.node_free[i], new);
+        self.free_milli = self.free_milli - old.unwrap_or(0) + free;
+        self.ready = self.ready - u32::from(old.is_some()) + u32::from(ready);
+        self.condition_event(m, i, now);
+    }
+
+    /// Node `i`'s condition event, if its condition changed since last seen.
+    fn condition_event(&mut self, m: &ClusterSim, i: usize, now: SimTime) {
+        let st = &m.state.cluster.nodes[i];
+        let was = self.nodes[i];
+        if st.condition == was {
+            return;
         }
+        self.nodes[i] = st.condition;
+        let name = &m.spec.nodes[i].name;
+        let (warning, reason, msg) = match (was, st.condition) {
+            (NodeCondition::Absent, NodeCondition::Ready) => (
+                false,
+                "RegisteredNode",
+                format!("Node {name} event: Registered Node {name} in Controller"),
+            ),
+            (_, NodeCondition::Absent) => (
+                false,
+                "RemovingNode",
+                format!("Node {name} event: Removing Node {name} from Controller"),
+            ),
+            (_, NodeCondition::Failed) => (
+                true,
+                "NodeNotReady",
+                format!("Node {name} status is now: NodeNotReady"),
+            ),
+            (_, NodeCondition::Cordoned) => (
+                false,
+                "NodeNotSchedulable",
+                format!("Node {name} status is now: NodeNotSchedulable"),
+            ),
+            (NodeCondition::Cordoned, NodeCondition::Ready) => (
+                false,
+                "NodeSchedulable",
+                format!("Node {name} status is now: NodeSchedulable"),
+            ),
+            (_, NodeCondition::Ready) => (
+                false,
+                "NodeReady",
+                format!("Node {name} status is now: NodeReady"),
+            ),
+        };
+        self.event(now, warning, reason, LogObject::Node(i as u32), msg);
     }
 
     fn observe_job(&mut self, m: &ClusterSim, j: u32, now: SimTime, inst: &mut Instant) {
@@ -409,6 +441,11 @@ impl PodLog {
         });
         o.sig = Some(sig);
         o.seen = inst.sig;
+        if sig.assumed as usize == js.pods.len() {
+            self.unsettled.remove(&j);
+        } else {
+            self.unsettled.insert(j);
+        }
         self.workload_events(m, j, &mut o, before, now);
         let preempted = js.evictions > before.evictions;
         let done = matches!(js.phase, JobPhase::Completed { .. });
@@ -508,6 +545,7 @@ impl PodLog {
                 ("Completed", "Job completed")
             };
             self.event(now, false, reason, LogObject::Job(j), msg.into());
+            self.unsettled.remove(&j);
         } else {
             self.live.insert(j, o);
         }
