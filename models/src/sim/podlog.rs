@@ -9,6 +9,12 @@
 //! same run as without it (same outputs, same fingerprints); it is off unless
 //! [`super::RunConfig::pod_log`] asks for it.
 //!
+//! It looks only where something may have changed: at the nodes the scheduler invalidated
+//! and the jobs whose state was reached mutably since its last look
+//! ([`super::jobs::Jobs`]), and at the jobs with a pod still pending (their reasons depend
+//! on the whole cluster). Looking at every job and node instead gives the same log
+//! (`check_invariants` does, and `models/tests/property.rs` compares the two).
+//!
 //! A pending pod's reason is made at the end of an instant in which what it depends on
 //! changed (a cheap [`Key`]: the pod's state, whether its shape fits some Ready node, the
 //! Ready node count, the job's queue state; the policy's own reason when the cluster
@@ -26,11 +32,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::marks::Marked;
-
 use sim_core::SimTime;
 
 use super::{ClusterSim, JobPhase, PodPhase};
+use crate::marks::Marked;
 use crate::state::NodeCondition;
 
 /// A pod's state in one interval.
