@@ -29,6 +29,8 @@
 //! throughput) and keeps its reports under `target/criterion/`. Recorded results are in
 //! `BENCHMARKS.md` at the workspace root.
 
+pub mod h100_slices;
+
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use sim_core::{Ctx, EventQueue, Model, RngStreams, SimDuration, SimTime, Simulation};

@@ -223,8 +223,9 @@ impl Constraint {
 #[derive(Clone, Debug)]
 pub struct PreparedClaim {
     pub key: ObjectKey,
-    requests: Vec<PreparedRequest>,
-    constraints: Vec<Constraint>,
+    /// Shared by the claims made from one template ([`Self::renamed`]).
+    requests: Arc<[PreparedRequest]>,
+    constraints: Arc<[Constraint]>,
 }
 
 impl PreparedClaim {
@@ -563,9 +564,8 @@ impl Allocator {
                 let slice_name = s.metadata.name.clone().unwrap_or_default();
                 let per_device = s.spec.per_device_node_selection.unwrap_or(false);
                 for d in s.spec.devices.iter().flatten() {
-                    let object = format!("ResourceSlice {slice_name}, device {}", d.name);
                     let invalid = |message: String| DraError::Invalid {
-                        object: object.clone(),
+                        object: format!("ResourceSlice {slice_name}, device {}", d.name),
                         message,
                     };
                     if !seen.insert(d.name.clone()) {
@@ -573,16 +573,21 @@ impl Allocator {
                             "device name is used twice in pool {driver}/{pool_name}"
                         )));
                     }
+                    // (name as published, value), in the slice's order, for CEL.
+                    let mut published_attrs = Vec::new();
                     let mut attributes = BTreeMap::new();
                     for (k, v) in d.attributes.iter().flatten() {
                         let v = attr_value(v).map_err(|m| invalid(format!("attribute {k} {m}")))?;
-                        attributes.insert(qualify(k, &driver), v);
+                        attributes.insert(qualify(k, &driver), v.clone());
+                        published_attrs.push((k.as_str(), v));
                     }
+                    let mut published_caps = Vec::new();
                     let mut capacity = BTreeMap::new();
                     for (k, v) in d.capacity.iter().flatten() {
                         let q = Quantity::parse(&v.value.0)
                             .map_err(|e| invalid(format!("capacity {k}: {e}")))?;
                         capacity.insert(qualify(k, &driver), q);
+                        published_caps.push((k.as_str(), q));
                     }
                     let mut consumes = Vec::new();
                     for cc in d.consumes_counters.iter().flatten() {
@@ -634,14 +639,8 @@ impl Allocator {
                     };
                     let cel = DeviceVal::new(
                         &driver,
-                        d.attributes.iter().flatten().filter_map(|(k, _)| {
-                            attributes
-                                .get(&qualify(k, &driver))
-                                .map(|v| (k.as_str(), v))
-                        }),
-                        d.capacity.iter().flatten().filter_map(|(k, _)| {
-                            capacity.get(&qualify(k, &driver)).map(|v| (k.as_str(), v))
-                        }),
+                        published_attrs.iter().map(|(k, v)| (*k, v)),
+                        published_caps.iter().map(|(k, q)| (*k, q)),
                     );
                     a.devices.push(DeviceInfo {
                         id: DeviceId {
@@ -1003,8 +1002,8 @@ impl Allocator {
         }
         Ok(PreparedClaim {
             key,
-            requests,
-            constraints,
+            requests: requests.into(),
+            constraints: constraints.into(),
         })
     }
 
@@ -1137,71 +1136,43 @@ impl Allocator {
         pod: &str,
         state: &AllocationState,
     ) -> Result<PodPlacement, Unschedulable> {
-        let no = |reason: String| Unschedulable::Node {
-            node: node.to_string(),
-            reason,
-        };
-        let Some(&ni) = self.node_index.get(node) else {
-            if claims.is_empty() {
-                return Ok(PodPlacement {
-                    node: node.to_string(),
-                    claims: Vec::new(),
-                });
-            }
-            return Err(no("node has no devices".to_string()));
-        };
+        self.pod_filter(claims, pod, state).filter(node)
+    }
+
+    /// The allocator's index of a node (named by a slice or added).
+    pub fn node_idx(&self, name: &str) -> Option<u32> {
+        self.node_index.get(name).copied()
+    }
+
+    /// A pod's claims sorted out against `state` once (which are allocated already,
+    /// which are to be allocated), for Filter on many nodes: [`PodFilter::fits`] gives
+    /// the same verdict as [`Self::filter`] without building the placement or the
+    /// reason.
+    pub fn pod_filter<'a>(
+        &'a self,
+        claims: &[&'a PreparedClaim],
+        pod: &'a str,
+        state: &'a AllocationState,
+    ) -> PodFilter<'a> {
+        let mut allocated = Vec::new();
         let mut to_allocate: Vec<&PreparedClaim> = Vec::new();
         for c in claims {
             if to_allocate.iter().any(|t| t.key == c.key) {
                 continue;
             }
-            if let Some(st) = state.claims.get(&c.key) {
-                if let Some(d) = st
-                    .allocation
-                    .devices
-                    .iter()
-                    .find(|d| !self.available_on(d.device, ni))
-                {
-                    return Err(no(format!(
-                        "claim {} is allocated device {}, which is not available on this node",
-                        c.key, self.devices[d.device as usize].id
-                    )));
-                }
-                if st.reserved_for.len() >= MAX_RESERVED_FOR && !st.reserved_for.contains(pod) {
-                    return Err(no(format!(
-                        "claim {} is reserved for {MAX_RESERVED_FOR} consumers already",
-                        c.key
-                    )));
-                }
-            } else {
-                to_allocate.push(*c);
+            match state.claims.get(&c.key) {
+                Some(st) => allocated.push((&c.key, st)),
+                None => to_allocate.push(*c),
             }
         }
-        if to_allocate.iter().any(|c| self.too_few_free(c, ni, state)) {
-            return Err(no("cannot allocate all claims".to_string()));
+        PodFilter {
+            a: self,
+            state,
+            pod,
+            claims: claims.to_vec(),
+            allocated,
+            to_allocate,
         }
-        let mut search = Search::new(self, state, ni, to_allocate.clone());
-        if !search.request(0, 0)? {
-            return Err(no("cannot allocate all claims".to_string()));
-        }
-        let mut new: BTreeMap<&ObjectKey, Vec<AllocatedDevice>> = to_allocate
-            .iter()
-            .map(|c| &c.key)
-            .zip(search.results)
-            .collect();
-        // In the pod's order; a claim named twice is listed once.
-        let mut placements = Vec::new();
-        for c in claims {
-            if placements.iter().any(|(k, _)| *k == c.key) {
-                continue;
-            }
-            let alloc = new.remove(&c.key).map(|devices| Allocation { devices });
-            placements.push((c.key.clone(), alloc));
-        }
-        Ok(PodPlacement {
-            node: node.to_string(),
-            claims: placements,
-        })
     }
 
     /// A cheap necessary condition: some request of the claim has, for every alternative,
@@ -1459,17 +1430,155 @@ impl Allocator {
     }
 }
 
+/// Why a pod's claims do not fit a node (the message is made only when asked for).
+enum Miss<'a> {
+    UnknownNode,
+    NotAvailable(&'a ObjectKey, DeviceIdx),
+    ReservedFull(&'a ObjectKey),
+    CannotAllocate,
+    Error(DraError),
+}
+
+/// Filter for one pod against one allocation state (see [`Allocator::pod_filter`]).
+pub struct PodFilter<'a> {
+    a: &'a Allocator,
+    state: &'a AllocationState,
+    pod: &'a str,
+    claims: Vec<&'a PreparedClaim>,
+    /// Claims allocated already, in the pod's order (a claim named twice is listed twice).
+    allocated: Vec<(&'a ObjectKey, &'a ClaimStatus)>,
+    /// Claims to allocate, in the pod's order, each once.
+    to_allocate: Vec<&'a PreparedClaim>,
+}
+
+impl<'a> PodFilter<'a> {
+    /// Whether the pod's claims can be allocated on node `node` (the allocator's index,
+    /// [`Allocator::node_idx`]; `None` for a node the allocator does not know): the
+    /// verdict of [`Allocator::filter`] (`Ok`), without its placement or reason.
+    pub fn fits(&self, node: Option<u32>) -> bool {
+        match node {
+            None => self.claims.is_empty(),
+            Some(ni) => self.search(ni).is_ok(),
+        }
+    }
+
+    /// [`Allocator::filter`] on the node named `node`.
+    pub fn filter(&self, node: &str) -> Result<PodPlacement, Unschedulable> {
+        let Some(ni) = self.a.node_idx(node) else {
+            if self.claims.is_empty() {
+                return Ok(PodPlacement {
+                    node: node.to_string(),
+                    claims: Vec::new(),
+                });
+            }
+            return Err(self.reason(Miss::UnknownNode, node));
+        };
+        let results = match self.search(ni) {
+            Ok(r) => r,
+            Err(Miss::Error(e)) => return Err(Unschedulable::Error(e)),
+            Err(m) => return Err(self.reason(m, node)),
+        };
+        let mut new: BTreeMap<&ObjectKey, Vec<AllocatedDevice>> = BTreeMap::new();
+        for (c, chosen) in self.to_allocate.iter().zip(results) {
+            let devices = chosen
+                .into_iter()
+                .map(|ch| {
+                    let alt =
+                        &c.requests[ch.request as usize].alternatives[ch.alternative as usize];
+                    AllocatedDevice {
+                        request: alt.name.clone(),
+                        device: ch.device,
+                        admin_access: alt.admin_access,
+                    }
+                })
+                .collect();
+            new.insert(&c.key, devices);
+        }
+        // In the pod's order; a claim named twice is listed once.
+        let mut placements: Vec<(ObjectKey, Option<Allocation>)> = Vec::new();
+        for c in &self.claims {
+            if placements.iter().any(|(k, _)| *k == c.key) {
+                continue;
+            }
+            let alloc = new.remove(&c.key).map(|devices| Allocation { devices });
+            placements.push((c.key.clone(), alloc));
+        }
+        Ok(PodPlacement {
+            node: node.to_string(),
+            claims: placements,
+        })
+    }
+
+    fn reason(&self, miss: Miss<'_>, node: &str) -> Unschedulable {
+        let reason = match miss {
+            Miss::UnknownNode => "node has no devices".to_string(),
+            Miss::NotAvailable(key, device) => format!(
+                "claim {key} is allocated device {}, which is not available on this node",
+                self.a.devices[device as usize].id
+            ),
+            Miss::ReservedFull(key) => {
+                format!("claim {key} is reserved for {MAX_RESERVED_FOR} consumers already")
+            }
+            Miss::CannotAllocate => "cannot allocate all claims".to_string(),
+            Miss::Error(e) => return Unschedulable::Error(e),
+        };
+        Unschedulable::Node {
+            node: node.to_string(),
+            reason,
+        }
+    }
+
+    /// The checks and the search of Filter on allocator node `ni`: per claim to
+    /// allocate, the devices chosen.
+    fn search(&self, ni: u32) -> Result<Vec<Vec<Chosen>>, Miss<'a>> {
+        for &(key, st) in &self.allocated {
+            if let Some(d) = st
+                .allocation
+                .devices
+                .iter()
+                .find(|d| !self.a.available_on(d.device, ni))
+            {
+                return Err(Miss::NotAvailable(key, d.device));
+            }
+            if st.reserved_for.len() >= MAX_RESERVED_FOR && !st.reserved_for.contains(self.pod) {
+                return Err(Miss::ReservedFull(key));
+            }
+        }
+        if self
+            .to_allocate
+            .iter()
+            .any(|c| self.a.too_few_free(c, ni, self.state))
+        {
+            return Err(Miss::CannotAllocate);
+        }
+        let mut search = Search::new(self.a, self.state, ni, &self.to_allocate);
+        match search.request(0, 0) {
+            Ok(true) => Ok(search.results),
+            Ok(false) => Err(Miss::CannotAllocate),
+            Err(e) => Err(Miss::Error(e)),
+        }
+    }
+}
+
+/// A device the search chose: for request `request`, alternative `alternative`.
+#[derive(Clone, Copy, Debug)]
+struct Chosen {
+    device: DeviceIdx,
+    request: u32,
+    alternative: u32,
+}
+
 /// One Filter call's search (what upstream calls the `allocator`).
 struct Search<'a> {
     a: &'a Allocator,
     state: &'a AllocationState,
     node: u32,
-    claims: Vec<&'a PreparedClaim>,
+    claims: &'a [&'a PreparedClaim],
     /// Devices being allocated exclusively, with their claim index.
     allocating: Vec<(DeviceIdx, usize)>,
     /// Counter use added by this search.
     counters: BTreeMap<u32, i128>,
-    results: Vec<Vec<AllocatedDevice>>,
+    results: Vec<Vec<Chosen>>,
     /// Per claim, per constraint: values of the devices added so far.
     constraint_values: Vec<Vec<Vec<AttrValue>>>,
 }
@@ -1479,7 +1588,7 @@ impl<'a> Search<'a> {
         a: &'a Allocator,
         state: &'a AllocationState,
         node: u32,
-        claims: Vec<&'a PreparedClaim>,
+        claims: &'a [&'a PreparedClaim],
     ) -> Search<'a> {
         let results = vec![Vec::new(); claims.len()];
         let constraint_values = claims
@@ -1498,14 +1607,18 @@ impl<'a> Search<'a> {
         }
     }
 
-    /// Candidates of an alternative on this node, in device order.
-    fn candidates(&self, alt: &Alternative) -> Vec<Cand> {
-        let local = &alt
+    /// Candidates of an alternative on this node, in device order (borrowed when no
+    /// device is shared between nodes).
+    fn candidates<'t>(&self, alt: &'t Alternative) -> std::borrow::Cow<'t, [Cand]> {
+        let local: &'t [Cand] = alt
             .table
             .by_node
             .get(self.node as usize)
             .map(Vec::as_slice)
             .unwrap_or_default();
+        if alt.table.shared.is_empty() {
+            return std::borrow::Cow::Borrowed(local);
+        }
         let mut v: Vec<Cand> = local.to_vec();
         let before = v.len();
         v.extend(
@@ -1518,7 +1631,7 @@ impl<'a> Search<'a> {
         if v.len() > before && before > 0 {
             v.sort_by_key(Cand::device);
         }
-        v
+        std::borrow::Cow::Owned(v)
     }
 
     fn eval_error(
@@ -1561,7 +1674,7 @@ impl<'a> Search<'a> {
                 Mode::Exact(n) => self.exact(ci, ri, ai, &cands, n, 0, 0)?,
                 Mode::All => {
                     let mut all = Vec::new();
-                    for c in &cands {
+                    for c in cands.iter() {
                         match c {
                             Cand::Ok(d) => all.push(*d),
                             Cand::Err {
@@ -1710,10 +1823,10 @@ impl<'a> Search<'a> {
         if !alt.admin_access {
             self.allocating.push((d, ci));
         }
-        self.results[ci].push(AllocatedDevice {
-            request: alt.name.clone(),
+        self.results[ci].push(Chosen {
             device: d,
-            admin_access: alt.admin_access,
+            request: ri as u32,
+            alternative: ai as u32,
         });
         Some(Undo {
             device: d,

@@ -440,6 +440,57 @@ impl Manifests {
     }
 
     fn add_document(&mut self, file: &str, first_line: u64, doc: &str) -> Result<(), DraError> {
+        if self.add_document_once(file, first_line, doc)? {
+            return Ok(());
+        }
+        self.add_document_in_full(file, first_line, doc)
+    }
+
+    /// Reads one (non-list) document from a single parse into a JSON value: its head,
+    /// the typed object and the strict field check all come from that value. `Ok(false)`
+    /// (nothing read) for anything but a clean read of a known kind — a YAML error, an
+    /// unexpected head, a wrong apiVersion, a field of the wrong type, an unknown field,
+    /// a list, a skipped kind — which [`Self::add_document_in_full`] then reads as it
+    /// always has, with its errors' lines and columns.
+    fn add_document_once(
+        &mut self,
+        file: &str,
+        first_line: u64,
+        doc: &str,
+    ) -> Result<bool, DraError> {
+        use serde_json::Value;
+        let Ok(raw) = serde_saphyr::from_str::<Value>(doc) else {
+            return Ok(false);
+        };
+        let text = |key: &str| match raw.get(key) {
+            Some(Value::String(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        let (Some(kind_name), Some(api_version)) = (text("kind"), text("apiVersion")) else {
+            return Ok(false);
+        };
+        let kind = Kind::from_name(kind_name);
+        if raw.get("items").is_some() || kind == Kind::Other || api_version != kind.api_version() {
+            return Ok(false);
+        }
+        let Ok(obj) = KindSeed(kind).deserialize(&raw) else {
+            return Ok(false);
+        };
+        if strict(file, first_line, kind_name, &raw, &obj).is_err() {
+            return Ok(false);
+        }
+        self.insert(obj, &format!("{file}:{first_line}"))?;
+        Ok(true)
+    }
+
+    /// Reads one document: its head, then its typed objects, then the raw value for the
+    /// strict field check, each errors with file, line and column.
+    fn add_document_in_full(
+        &mut self,
+        file: &str,
+        first_line: u64,
+        doc: &str,
+    ) -> Result<(), DraError> {
         let head: Head =
             serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, first_line, &e))?;
         let kind_name = head.kind.clone().unwrap_or_default();
@@ -517,11 +568,28 @@ impl Manifests {
             kinds.push(kind);
             lines.push(line);
         }
-        let objects =
-            serde_saphyr::with_deserializer_from_str(doc, |de| ListSeed(&kinds).deserialize(de))
-                .map_err(|e| yaml_error(file, first_line, &e))?;
-        let raw: serde_json::Value =
-            serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, first_line, &e))?;
+        // The items are typed from the raw value when they all read cleanly from it (one
+        // parse less); otherwise from the text, for the error's line and column.
+        let raw = serde_saphyr::from_str::<serde_json::Value>(doc);
+        let from_raw = raw.as_ref().ok().and_then(|raw| {
+            let items = raw.get("items")?.as_array()?;
+            if items.len() != kinds.len() {
+                return None;
+            }
+            kinds
+                .iter()
+                .zip(items)
+                .map(|(&kind, v)| KindSeed(kind).deserialize(v).ok())
+                .collect::<Option<Vec<Object>>>()
+        });
+        let objects = match from_raw {
+            Some(objects) => objects,
+            None => {
+                serde_saphyr::with_deserializer_from_str(doc, |de| ListSeed(&kinds).deserialize(de))
+                    .map_err(|e| yaml_error(file, first_line, &e))?
+            }
+        };
+        let raw = raw.map_err(|e| yaml_error(file, first_line, &e))?;
         let raw_items = raw
             .get("items")
             .and_then(serde_json::Value::as_array)

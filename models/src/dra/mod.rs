@@ -13,7 +13,7 @@ pub mod semver;
 
 pub use allocator::{
     AllocatedDevice, Allocation, AllocationState, Allocator, ClaimStatus, DeviceId, DeviceIdx,
-    DeviceInfo, InvariantViolation, PodPlacement, PreparedClaim, Unschedulable,
+    DeviceInfo, InvariantViolation, PodFilter, PodPlacement, PreparedClaim, Unschedulable,
 };
 pub use error::DraError;
 pub use manifests::{Manifests, ObjectKey, PodClaim, claim_from_template, exactly_claim_yaml};

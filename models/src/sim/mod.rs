@@ -1030,7 +1030,7 @@ impl ClusterSim {
                 if !rt.node_local {
                     shape = None;
                 }
-                rt.filter_for(job, pod, &self.spec, st)
+                rt.filter_for(job, pod, st)
             }
             _ => None,
         };

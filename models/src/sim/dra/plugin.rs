@@ -12,8 +12,8 @@ use super::{DraConfig, DraSource, DraState};
 use crate::cluster::ClusterSpec;
 use crate::dra::generate::{GPU_DRIVER, allocator_for_cluster};
 use crate::dra::{
-    AllocatedDevice, Allocation, AllocationState, Allocator, DeviceIdx, ObjectKey, PodPlacement,
-    PreparedClaim, claim_from_template,
+    AllocatedDevice, Allocation, AllocationState, Allocator, DeviceIdx, ObjectKey, PodFilter,
+    PodPlacement, PreparedClaim, claim_from_template,
 };
 use crate::resources::GpuRequest;
 use crate::scheduler::NodeFilter;
@@ -38,6 +38,8 @@ pub struct DraRuntime {
     pub(super) claims: Vec<Vec<Vec<PreparedClaim>>>,
     /// Per job, per pod: the pod's name (`<job>-<index>`), as `reservedFor` records it.
     pub(super) pod_names: Vec<Vec<String>>,
+    /// Per cluster node index, the allocator's index of the node (`None`: no devices).
+    alloc_node: Vec<Option<u32>>,
     /// Generated: per node index, the device of each GPU.
     gpu_device: Vec<Vec<DeviceIdx>>,
     /// Generated: per device, its GPU index on its node.
@@ -256,11 +258,13 @@ impl DraRuntime {
             }
         }
         let node_local = !alloc.has_shared_devices();
+        let alloc_node = spec.nodes.iter().map(|n| alloc.node_idx(&n.name)).collect();
         Ok(DraRuntime {
             alloc,
             generated,
             claims,
             pod_names,
+            alloc_node,
             gpu_device,
             device_gpu,
             templates,
@@ -315,19 +319,18 @@ impl DraRuntime {
         &'a self,
         job: u32,
         pod: u32,
-        spec: &'a ClusterSpec,
         state: &'a DraState,
     ) -> Option<DraFilter<'a>> {
         let claims = &self.claims[job as usize][pod as usize];
         if claims.is_empty() {
             return None;
         }
+        let refs: Vec<&PreparedClaim> = claims.iter().collect();
         Some(DraFilter {
-            alloc: &self.alloc,
-            state,
-            claims: claims.iter().collect(),
-            pod: self.pod_name(job, pod),
-            spec,
+            filter: self
+                .alloc
+                .pod_filter(&refs, self.pod_name(job, pod), &state.allocation),
+            alloc_node: &self.alloc_node,
         })
     }
 
@@ -442,13 +445,12 @@ impl DraRuntime {
 }
 
 /// The DynamicResources Filter for one pod: can all of its claims be allocated on the
-/// node (as the allocation stands)?
+/// node (as the allocation stands)? The pod's claims are sorted out once per
+/// scheduling attempt (the state does not change during one), then each node costs the
+/// search alone ([`PodFilter::fits`], the verdict of [`Allocator::filter`]).
 pub struct DraFilter<'a> {
-    alloc: &'a Allocator,
-    state: &'a DraState,
-    claims: Vec<&'a PreparedClaim>,
-    pod: &'a str,
-    spec: &'a ClusterSpec,
+    filter: PodFilter<'a>,
+    alloc_node: &'a [Option<u32>],
 }
 
 impl NodeFilter for DraFilter<'_> {
@@ -456,10 +458,8 @@ impl NodeFilter for DraFilter<'_> {
         "DynamicResources"
     }
     fn filter_node(&self, node: u32) -> bool {
-        let name = &self.spec.nodes[node as usize].name;
-        self.alloc
-            .filter(&self.claims, name, self.pod, &self.state.allocation)
-            .is_ok()
+        self.filter
+            .fits(self.alloc_node.get(node as usize).copied().flatten())
     }
 }
 
