@@ -98,3 +98,31 @@ pub fn write_h100_scenario(dir: &Path, nodes: usize) -> Result<usize, String> {
     write(&dir.join("scenario.yaml"), &scenario)?;
     Ok(slices.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use models::dra::Allocator;
+
+    /// Two nodes: each the fixture's 8 GPUs and 80 MIG partitions (88 devices) and its
+    /// Node object, with names and UUIDs of their own.
+    #[test]
+    fn two_nodes_load_as_two_copies_of_the_fixture_node() {
+        let yaml = h100_slices_yaml(2).expect("generate");
+        let m = Manifests::parse("h100x2", &yaml).expect("parse");
+        assert_eq!(m.resource_slices.len(), 2);
+        assert_eq!(
+            m.nodes.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["h100-0", "h100-1"]
+        );
+        let a = Allocator::new(&m.resource_slices.values().cloned().collect::<Vec<_>>(), &[])
+            .expect("allocator");
+        assert_eq!(a.devices().len(), 2 * 88);
+        let uuids: std::collections::BTreeSet<_> = a
+            .devices()
+            .iter()
+            .filter_map(|d| d.attributes.get("gpu.nvidia.com/uuid"))
+            .collect();
+        assert_eq!(uuids.len(), 2 * 88, "every GPU and MIG UUID is distinct");
+    }
+}

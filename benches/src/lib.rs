@@ -15,6 +15,10 @@
 //!   slices generated from the cluster), 6,000 claims allocated: one Filter call, one pod
 //!   placed first-fit (template claim, Filter over 500 full nodes, Reserve, Unreserve), and
 //!   the first use of a new selector (compile + evaluate on every device).
+//! * [`h100_slices`] — not a benchmark: the input of issue 18's DRA load figure, 64 (or
+//!   any number of) HGX H100 nodes of partitionable ResourceSlices made from
+//!   `scenarios/dra/h100-node.yaml`, and a manifests-mode scenario around them
+//!   (`cargo run --release -p orrery-benches --example h100_slices -- DIR [NODES]`).
 //!
 //! Run them from the workspace root (release profile; the first build takes a while):
 //!

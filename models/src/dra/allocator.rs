@@ -573,20 +573,19 @@ impl Allocator {
                             "device name is used twice in pool {driver}/{pool_name}"
                         )));
                     }
-                    // (name as published, value), in the slice's order, for CEL.
-                    let mut published_attrs = Vec::new();
-                    let mut attributes = BTreeMap::new();
+                    // (name as published, value), in the slice's order: for CEL, then
+                    // moved into the maps by fully-qualified name.
+                    let mut published_attrs =
+                        Vec::with_capacity(d.attributes.as_ref().map_or(0, BTreeMap::len));
                     for (k, v) in d.attributes.iter().flatten() {
                         let v = attr_value(v).map_err(|m| invalid(format!("attribute {k} {m}")))?;
-                        attributes.insert(qualify(k, &driver), v.clone());
                         published_attrs.push((k.as_str(), v));
                     }
-                    let mut published_caps = Vec::new();
-                    let mut capacity = BTreeMap::new();
+                    let mut published_caps =
+                        Vec::with_capacity(d.capacity.as_ref().map_or(0, BTreeMap::len));
                     for (k, v) in d.capacity.iter().flatten() {
                         let q = Quantity::parse(&v.value.0)
                             .map_err(|e| invalid(format!("capacity {k}: {e}")))?;
-                        capacity.insert(qualify(k, &driver), q);
                         published_caps.push((k.as_str(), q));
                     }
                     let mut consumes = Vec::new();
@@ -642,6 +641,14 @@ impl Allocator {
                         published_attrs.iter().map(|(k, v)| (*k, v)),
                         published_caps.iter().map(|(k, q)| (*k, q)),
                     );
+                    let attributes: BTreeMap<String, AttrValue> = published_attrs
+                        .into_iter()
+                        .map(|(k, v)| (qualify(k, &driver), v))
+                        .collect();
+                    let capacity: BTreeMap<String, Quantity> = published_caps
+                        .into_iter()
+                        .map(|(k, q)| (qualify(k, &driver), q))
+                        .collect();
                     a.devices.push(DeviceInfo {
                         id: DeviceId {
                             driver: driver.clone(),

@@ -497,16 +497,17 @@ impl DeviceVal {
         capacity: impl IntoIterator<Item = (&'a str, &'a Quantity)>,
     ) -> DeviceVal {
         fn group(driver: &str, items: Vec<(&str, Box<dyn Val + 'static>)>) -> DomainMap {
-            let mut by_domain: std::collections::BTreeMap<String, DomainEntries> =
-                Default::default();
+            let mut by_domain: std::collections::BTreeMap<&str, DomainEntries> = Default::default();
             for (name, v) in items {
                 let (d, n) = split_qualified(name, driver);
-                by_domain
-                    .entry(d.to_string())
-                    .or_default()
-                    .push((n.to_string(), v));
+                by_domain.entry(d).or_default().push((n.to_string(), v));
             }
-            DomainMap::new(by_domain.into_iter().collect())
+            DomainMap::new(
+                by_domain
+                    .into_iter()
+                    .map(|(d, entries)| (d.to_string(), entries))
+                    .collect(),
+            )
         }
         let attrs = attributes
             .into_iter()

@@ -84,7 +84,7 @@ pub(in crate::sim) fn check_pod(
     pv: &PodView<'_>,
     now: SimTime,
 ) -> Result<(), DraViolation> {
-    let name = rt.pod_name(pv.job, pv.pod).to_string();
+    let name = rt.pod_name(pv.job, pv.pod);
     let fail = |invariant, detail: String, device: Option<String>, claims: Vec<String>| {
         Err(DraViolation {
             invariant,
@@ -92,7 +92,7 @@ pub(in crate::sim) fn check_pod(
             detail,
             device,
             claims,
-            pods: vec![name.clone()],
+            pods: vec![name.to_string()],
         })
     };
     let placement = pv
@@ -115,7 +115,7 @@ pub(in crate::sim) fn check_pod(
             if st
                 .allocation
                 .claim(key)
-                .is_some_and(|c| c.reserved_for.contains(&name))
+                .is_some_and(|c| c.reserved_for.contains(name))
             {
                 return fail(
                     DraInvariant::StaleReservation,
@@ -143,7 +143,7 @@ pub(in crate::sim) fn check_pod(
                 vec![key.to_string()],
             );
         };
-        if !claim.reserved_for.contains(&name) {
+        if !claim.reserved_for.contains(name) {
             return fail(
                 DraInvariant::ClaimsBeforeBinding,
                 format!("the pod is {phase} on {node_name} but its claim is not reserved for it"),
@@ -152,14 +152,14 @@ pub(in crate::sim) fn check_pod(
             );
         }
         for d in claim.allocation.devices.iter().filter(|d| !d.admin_access) {
-            let device = rt
-                .alloc
-                .devices()
-                .get(d.device as usize)
-                .map_or_else(|| format!("#{}", d.device), |dev| dev.id.to_string());
             match st.allocation.device_owner(d.device) {
                 Some(owner) if owner == key => {}
                 other => {
+                    let device = rt
+                        .alloc
+                        .devices()
+                        .get(d.device as usize)
+                        .map_or_else(|| format!("#{}", d.device), |dev| dev.id.to_string());
                     let mut claims = vec![key.to_string()];
                     claims.extend(other.map(ToString::to_string));
                     return fail(
