@@ -115,10 +115,13 @@ mod tests {
             m.nodes.keys().map(String::as_str).collect::<Vec<_>>(),
             ["h100-0", "h100-1"]
         );
-        let a = Allocator::new(&m.resource_slices.values().cloned().collect::<Vec<_>>(), &[])
-            .expect("allocator");
+        let a = Allocator::new(
+            &m.resource_slices.values().cloned().collect::<Vec<_>>(),
+            &[],
+        )
+        .expect("allocator");
         assert_eq!(a.devices().len(), 2 * 88);
-        let uuids: std::collections::BTreeSet<_> = a
+        let uuids: std::collections::HashSet<_> = a
             .devices()
             .iter()
             .filter_map(|d| d.attributes.get("gpu.nvidia.com/uuid"))
