@@ -1,5 +1,6 @@
 //! `orrery report DIR` (rebuild a capacity or compare report from its CSV files) and
-//! `orrery merge DIR...` (join the shards of a capacity sweep into the full report).
+//! `orrery merge DIR...` (join the shards of a capacity sweep into the full report, or
+//! the shards of a verification into its verdict).
 
 use std::path::PathBuf;
 
@@ -23,12 +24,18 @@ pub struct ReportArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct MergeArgs {
-    /// Output directories of the shards (`orrery capacity --shard I/N`), in any order.
+    /// Output directories of the shards (`orrery capacity --shard I/N` or `orrery verify
+    /// --shard I/N`), in any order.
     #[arg(required = true)]
     dirs: Vec<PathBuf>,
-    /// Where to write the merged report.
-    #[arg(long, default_value = "out/capacity")]
-    out: PathBuf,
+    /// Where to write the merged report (default: out/capacity, or out/verify for the
+    /// shards of a verification).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Threads for what a verification does after its search (shrinking, mitigation
+    /// re-checks); default: every core, or RAYON_NUM_THREADS.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -108,6 +115,25 @@ pub fn report(args: ReportArgs) -> Result<(), Failure> {
 }
 
 pub fn merge(args: MergeArgs) -> Result<(), Failure> {
+    let verify_shard = |d: &PathBuf| d.join(crate::verify::SHARD_JSON).exists();
+    if args.dirs.iter().any(verify_shard) {
+        if let Some(d) = args.dirs.iter().find(|d| !verify_shard(d)) {
+            return Err(bad_input(anyhow!(
+                "{}: not the output of `orrery verify --shard` (no {}), unlike {}",
+                d.display(),
+                crate::verify::SHARD_JSON,
+                args.dirs
+                    .iter()
+                    .find(|d| verify_shard(d))
+                    .map_or_else(String::new, |d| d.display().to_string())
+            )));
+        }
+        let out = args.out.unwrap_or_else(|| PathBuf::from("out/verify"));
+        return crate::verify::with_threads(args.threads, || {
+            crate::verify::merge(&args.dirs, &out, args.quiet)
+        });
+    }
+    let out = args.out.unwrap_or_else(|| PathBuf::from("out/capacity"));
     let mut spec: Option<SweepSpec> = None;
     let mut runs = Vec::new();
     for dir in &args.dirs {
@@ -130,7 +156,7 @@ pub fn merge(args: MergeArgs) -> Result<(), Failure> {
         return Err(bad_input(anyhow!("no shard directory given")));
     };
     let files = capacity::report_from_runs(&spec, runs).map_err(input)?;
-    let written = crate::capacity::write(&args.out, &files)?;
+    let written = crate::capacity::write(&out, &files)?;
     if !args.quiet {
         println!("Orrery merge: {} shard directories", args.dirs.len());
     }

@@ -8,9 +8,11 @@ use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
 use models::verify::interrupt::interrupted;
 use models::verify::{
-    ExploreOptions, MitigationBudget, Mode, Problem, Verdict, VerifyError, ViolationKind, Witness,
-    explore, jobs_unable_to_run_alone, mitigations, nodes_merged, replay, shrink, unsupported,
+    Exploration, ExploreOptions, MitigationBudget, Mode, Problem, ShardOf, ShardRun, Verdict,
+    VerifyError, ViolationKind, Witness, explore, explore_shard, jobs_unable_to_run_alone,
+    merge_shards, mitigations, nodes_merged, replay, shrink, unsupported,
 };
+use serde::{Deserialize, Serialize};
 use reports::verify::{
     VerifyReport, bound, verdict_line, verify_json, verify_md, violation_json, waitfor_dot,
     witness_json,
@@ -98,6 +100,16 @@ pub struct VerifyArgs {
     /// Trace format of the scenario's traces or of a trace CSV given directly.
     #[arg(long, value_name = "FORMAT")]
     trace_format: Option<String>,
+    /// Threads to explore on (default: every core, or RAYON_NUM_THREADS). The verdicts,
+    /// counts, witness and every file are the same on any number of threads.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Explore only the I-th of N parts of the search (e.g. 2/3) and write it as
+    /// verify-shard.json, with no verdict; `orrery merge DIR...` joins the parts into the
+    /// verification. Random mode deals the seeds round-robin (the merge is byte for byte
+    /// a single run's); exhaustive mode deals subtrees of the first choices.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
     /// Output directory for verify.md, verify.json and, on a violation, witness.json,
     /// violation.json and waitfor.dot (files are replaced only when all are written; an
     /// earlier run's witness files that this run does not write are removed).
@@ -106,6 +118,32 @@ pub struct VerifyArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// What a `verify --shard I/N` run writes into its output directory.
+pub const SHARD_JSON: &str = "verify-shard.json";
+
+/// `verify-shard.json`: one shard's part of a search, with everything `orrery merge`
+/// needs to finish the verification as `orrery verify` would have.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardFile {
+    pub orrery_version: String,
+    pub verification: Verification,
+    pub run: ShardRun,
+}
+
+/// The verification a shard belongs to: the same in every shard of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    pub problem: Problem,
+    pub policy: String,
+    pub options: ExploreOptions,
+    pub mode: Mode,
+    /// The search, in words, as `verify.md` gives it.
+    pub mode_text: String,
+    pub no_shrink: bool,
+    pub no_mitigations: bool,
+    pub mitigation_schedules: u64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -145,7 +183,28 @@ fn explore_failure(e: VerifyError) -> Failure {
     }
 }
 
+/// A rayon pool of `threads` threads (`--threads N`; `None`: rayon's default, every core
+/// or RAYON_NUM_THREADS).
+pub(crate) fn with_threads<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> Result<T, Failure> + Send,
+) -> Result<T, Failure> {
+    match threads {
+        None => f(),
+        Some(0) => Err(bad_input(anyhow!("--threads: must be at least 1"))),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(|e| anyhow!("cannot start {n} threads: {e}"))?
+            .install(f),
+    }
+}
+
 pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
+    with_threads(args.threads, || verify_on(args))
+}
+
+fn verify_on(args: VerifyArgs) -> Result<(), Failure> {
     let wall = Instant::now();
     let run_args = RunArgs {
         scenario: args.scenario.clone(),
@@ -173,6 +232,16 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
             "--max-depth only applies with --exhaustive"
         )));
     }
+    let shard = args
+        .shard
+        .as_deref()
+        .map(reports::capacity::Shard::parse)
+        .transpose()
+        .map_err(bad_input)?
+        .map(|s| ShardOf {
+            index: s.index,
+            count: s.count,
+        });
     let sc = load_scenario(&run_args, &ov).map_err(bad_input)?;
     let policy = sc.config.scheduler.policy.name().to_string();
     let problem = Problem {
@@ -252,9 +321,12 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         mode_text
     };
     let show = !args.quiet && std::io::stderr().is_terminal();
-    let total = match mode {
-        Mode::Random { schedules, .. } => schedules,
-        Mode::Exhaustive { max_schedules, .. } => max_schedules,
+    let total = match (mode.clone(), shard) {
+        (Mode::Random { schedules, .. }, Some(s)) => {
+            schedules.saturating_sub(u64::from(s.index - 1)).div_ceil(u64::from(s.count))
+        }
+        (Mode::Random { schedules, .. }, None) => schedules,
+        (Mode::Exhaustive { max_schedules, .. }, _) => max_schedules,
     };
     let bar = progress_bar(show, total);
     let tick = |done: u64, _total: u64| {
@@ -262,14 +334,180 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
             b.set_position(done);
         }
     };
+    let v = Verification {
+        problem,
+        policy,
+        options,
+        mode,
+        mode_text,
+        no_shrink: args.no_shrink,
+        no_mitigations: args.no_mitigations,
+        mitigation_schedules: args.mitigation_schedules,
+    };
     // Ctrl-C from here on: stop exploring (or shrinking, or re-checking mitigations) and
     // write what there is, marked incomplete; a second Ctrl-C exits at once (130).
     let _sigint = crate::sigint::install(args.quiet);
-    let exploration = explore(&problem, &options, &mode, &tick).map_err(explore_failure)?;
+    if let Some(s) = shard {
+        let run = explore_shard(&v.problem, &v.options, &v.mode, s, &tick)
+            .map_err(explore_failure)?;
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
+        return write_shard(v, run, &args.out, args.quiet, wall);
+    }
+    let exploration = explore(&v.problem, &v.options, &v.mode, &tick).map_err(explore_failure)?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
     let explore_secs = wall.elapsed().as_secs_f64();
+    let how = Explored::Here {
+        secs: explore_secs,
+        threads: rayon::current_num_threads(),
+    };
+    finish(&v, exploration, how, &args.out, args.quiet, wall)
+}
+
+/// How the exploration was done (for the terminal only).
+pub(crate) enum Explored {
+    /// In this process: how long it took, on how many threads.
+    Here { secs: f64, threads: usize },
+    /// `orrery merge` of this many shards.
+    Merged { shards: usize },
+}
+
+/// A shard: write `verify-shard.json` and say what this part holds (no verdict).
+fn write_shard(
+    v: Verification,
+    run: ShardRun,
+    out: &std::path::Path,
+    quiet: bool,
+    wall: Instant,
+) -> Result<(), Failure> {
+    let interrupted = run.coverage.interrupted;
+    let c = run.coverage.clone();
+    let found = run
+        .deadlock_found
+        .as_ref()
+        .map(|f| ("deadlock", f.schedule))
+        .or(run.livelock_found.as_ref().map(|f| ("livelock", f.schedule)));
+    let file = ShardFile {
+        orrery_version: env!("CARGO_PKG_VERSION").to_string(),
+        verification: v,
+        run,
+    };
+    let mut bytes = serde_json::to_vec(&file).map_err(|e| anyhow!("encoding {SHARD_JSON}: {e}"))?;
+    bytes.push(b'\n');
+    let written = crate::write_out(out, &[(SHARD_JSON, bytes)])?;
+    if !quiet {
+        let s = file.run.shard;
+        println!(
+            "Orrery verify: {} · policy {} · shard {}/{} (no verdict: join every shard with `orrery merge DIR... --out DIR`)",
+            file.verification.problem.name, file.verification.policy, s.index, s.count
+        );
+        println!(
+            "  part       {} schedules, {} distinct states, deepest {} choices{}",
+            c.schedules,
+            c.distinct_states,
+            c.max_depth_reached,
+            if interrupted {
+                "; interrupted (this part is incomplete)"
+            } else if c.budget_exhausted {
+                "; the schedule budget ran out (this part is incomplete)"
+            } else {
+                ""
+            }
+        );
+        if let Some((kind, schedule)) = found {
+            println!(
+                "  found      a {kind} in this part (schedule #{schedule}): the merge reports it"
+            );
+        }
+        println!(
+            "  wall       {:.2} s on {} threads",
+            wall.elapsed().as_secs_f64(),
+            rayon::current_num_threads()
+        );
+        for w in written {
+            println!("  wrote      {}", w.display());
+        }
+    }
+    if interrupted {
+        return Err(Failure {
+            code: EXIT_INCONCLUSIVE,
+            err: anyhow!("interrupted: this shard's part is incomplete"),
+        });
+    }
+    Ok(())
+}
+
+/// `orrery merge` of `verify --shard` directories: check they are the shards of one
+/// verification, join them, and finish as `orrery verify` would have.
+pub(crate) fn merge(
+    dirs: &[PathBuf],
+    out: &std::path::Path,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let wall = Instant::now();
+    let mut first: Option<(PathBuf, ShardFile)> = None;
+    let mut runs = Vec::new();
+    for dir in dirs {
+        let path = dir.join(SHARD_JSON);
+        let shown = path.display().to_string();
+        let text = scenarios::scenario::read_regular_file(&path)
+            .map_err(|e| bad_input(anyhow!("{shown}: cannot read: {e}")))?;
+        let f: ShardFile = serde_json::from_str(&text).map_err(|e| {
+            bad_input(anyhow!(
+                "{shown}:{}:{}: not a verify shard file: {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        match &first {
+            None => first = Some((dir.clone(), f.clone())),
+            Some((d, f0)) => {
+                if f0.orrery_version != f.orrery_version || f0.verification != f.verification {
+                    return Err(bad_input(anyhow!(
+                        "{}: a shard of another verification than {} (scenario, policy, options, mode and Orrery version must be the same in every shard)",
+                        dir.display(),
+                        d.display()
+                    )));
+                }
+            }
+        }
+        runs.push(f.run);
+    }
+    let Some((_, f0)) = first else {
+        return Err(bad_input(anyhow!("no shard directory given")));
+    };
+    let v = f0.verification;
+    let exploration = merge_shards(&v.mode, &runs).map_err(bad_input)?;
+    let _sigint = crate::sigint::install(quiet);
+    finish(
+        &v,
+        exploration,
+        Explored::Merged {
+            shards: runs.len(),
+        },
+        out,
+        quiet,
+        wall,
+    )
+}
+
+/// After the exploration: shrink the first violation, replay its witness, re-check the
+/// mitigations, write every file and say what was found (and exit accordingly).
+fn finish(
+    v: &Verification,
+    exploration: Exploration,
+    how: Explored,
+    out: &std::path::Path,
+    quiet: bool,
+    wall: Instant,
+) -> Result<(), Failure> {
+    let problem = &v.problem;
+    let options = v.options.clone();
+    let mode_text = v.mode_text.clone();
+    let policy = v.policy.clone();
     // Shrink the first violation, replay its witness, re-check mitigations.
     let first = exploration
         .deadlock_found
@@ -287,8 +525,8 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
     // What an interrupt cut short after the exploration, in words.
     let mut cut_short: Vec<String> = Vec::new();
     if let Some((kind, f)) = first {
-        let shrinking = !args.no_shrink && !interrupted();
-        if !args.quiet {
+        let shrinking = !v.no_shrink && !interrupted();
+        if !quiet {
             eprintln!(
                 "found a {} in schedule #{}; {}",
                 kind.name(),
@@ -300,14 +538,14 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
                 }
             );
         }
-        let original = Witness::new(&problem, &options, f);
+        let original = Witness::new(problem, &options, f);
         let witness = if !shrinking {
-            if !args.no_shrink {
+            if !v.no_shrink {
                 cut_short.push("the witness was not shrunk".to_string());
             }
             original.clone()
         } else {
-            let s = shrink(&problem, &options, kind, f);
+            let s = shrink(problem, &options, kind, f);
             if s.interrupted {
                 cut_short.push(format!(
                     "shrinking stopped after {} candidates: the counterexample is the smallest found so far, not necessarily minimal",
@@ -325,16 +563,16 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
             )
             .into());
         }
-        if !args.no_mitigations && kind == ViolationKind::Deadlock {
+        if !v.no_mitigations && kind == ViolationKind::Deadlock {
             if interrupted() {
                 cut_short.push("no mitigation was re-checked".to_string());
             } else {
                 let budget = MitigationBudget {
-                    original: args.mitigation_schedules,
+                    original: v.mitigation_schedules,
                     ..MitigationBudget::default()
                 };
                 let shrunk_problem = shrunk.as_ref().map(|s| &s.witness.problem);
-                mitig = mitigations(&problem, shrunk_problem, &options, budget);
+                mitig = mitigations(problem, shrunk_problem, &options, budget);
                 if interrupted() {
                     cut_short.push(if mitig.is_empty() {
                         "the mitigation re-checks were interrupted before one was finished: none is listed".to_string()
@@ -352,7 +590,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         }
         files.push(("violation.json", violation_json(&run)?));
         files.push(("witness.json", witness_json(&witness)?));
-        if !args.no_shrink {
+        if !v.no_shrink {
             files.push(("witness-unshrunk.json", witness_json(&original)?));
         }
         replay_command = Some("orrery replay-witness witness.json".to_string());
@@ -362,7 +600,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
                     .to_string(),
             );
         } else {
-            unable_alone = jobs_unable_to_run_alone(&problem, &options);
+            unable_alone = jobs_unable_to_run_alone(problem, &options);
         }
     }
     let was_interrupted = exploration.coverage.interrupted || !cut_short.is_empty();
@@ -378,14 +616,14 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         replay_command,
         interrupted: was_interrupted,
         cut_short,
-        nodes_merged: nodes_merged(&problem),
+        nodes_merged: nodes_merged(problem),
     };
     let md = verify_md(&report);
     files.insert(0, ("verify.json", verify_json(&report)?));
     files.insert(0, ("verify.md", md.into_bytes()));
-    let written = crate::write_out(&args.out, &files)?;
+    let written = crate::write_out(&out, &files)?;
     let e = &report.exploration;
-    if !args.quiet {
+    if !quiet {
         println!(
             "Orrery verify: {} · policy {}",
             report.scenario, report.policy
@@ -396,13 +634,17 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         if !report.cut_short.is_empty() {
             println!("  interrupted {}", report.cut_short.join("; "));
         }
+        let how = match how {
+            Explored::Here { secs, threads } => format!(
+                "{secs:.2} s exploring on {threads} thread{} ({:.0} schedules/min)",
+                if threads == 1 { "" } else { "s" },
+                e.coverage.schedules as f64 / secs.max(1e-9) * 60.0
+            ),
+            Explored::Merged { shards } => format!("merged from {shards} shards"),
+        };
         println!(
-            "  coverage   {} schedules, {} distinct states, deepest {} choices; {:.2} s exploring ({:.0} schedules/min)",
-            e.coverage.schedules,
-            e.coverage.distinct_states,
-            e.coverage.max_depth_reached,
-            explore_secs,
-            e.coverage.schedules as f64 / explore_secs.max(1e-9) * 60.0
+            "  coverage   {} schedules, {} distinct states, deepest {} choices; {how}",
+            e.coverage.schedules, e.coverage.distinct_states, e.coverage.max_depth_reached,
         );
         if let Some(s) = &report.shrunk {
             println!(
@@ -416,7 +658,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         if report.replay_command.is_some() {
             println!(
                 "  replay     orrery replay-witness {}",
-                args.out.join("witness.json").display()
+                out.join("witness.json").display()
             );
         }
         println!("  wall       {:.2} s", wall.elapsed().as_secs_f64());
@@ -440,7 +682,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
             code: EXIT_INCONCLUSIVE,
             err: anyhow!(
                 "inconclusive: no violation found, but {why} (see {})",
-                args.out.join("verify.md").display()
+                out.join("verify.md").display()
             ),
         });
     }
@@ -454,7 +696,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
                 } else {
                     "livelock"
                 },
-                args.out.join("verify.md").display()
+                out.join("verify.md").display()
             ),
         });
     }

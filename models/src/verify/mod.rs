@@ -23,6 +23,7 @@
 
 mod failures;
 pub mod interrupt;
+mod search;
 mod shrink;
 pub mod snapshot;
 
@@ -194,6 +195,12 @@ pub enum VerifyError {
     Model(#[from] ModelError),
     #[error("witness: {0}")]
     Witness(String),
+    /// `orrery merge`: the shards given are not the shards of one search.
+    #[error("{0}")]
+    Shards(String),
+    /// A bug: the search broke its own bookkeeping.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// A scenario feature whose state the explorer cannot snapshot and fingerprint:
     /// refused rather than verified with that state silently left out.
     #[error("{field}: {msg}")]
@@ -232,77 +239,62 @@ impl VerifyError {
     }
 }
 
-/// Exhaustive-mode bookkeeping shared across runs.
-#[derive(Default)]
-struct Visited {
-    /// State fingerprint → fewest decisions at which it was reached.
-    map: BTreeMap<u64, u64>,
-    /// Depth unbounded: a state seen before is pruned however it was reached (with a
-    /// depth bound, one reached in fewer decisions is explored again, as it has more
-    /// choices left within the bound).
-    prune_any: bool,
-    /// The explored state graph: (from, to) for every step between closed instants, and
-    /// the states in which some job is waiting. Pruning can hide a cycle from the runs
-    /// (one through a state first explored on another branch); the graph still has it.
-    edges: Vec<(u64, u64)>,
-    waiting: BTreeSet<u64>,
+/// What one step of exhaustive mode ([`Runner::to_next_instant`]) reached.
+pub(super) enum Reached {
+    /// The end of an instant: not a state the path already passed through, and no
+    /// deadlock. `offer`: a failure may be injected here (`--fail-nodes`).
+    Instant {
+        h: u64,
+        now: SimTime,
+        waiting: bool,
+        offer: bool,
+    },
+    /// The schedule ended. `cycle`: the fingerprint of the state it returned to.
+    End {
+        end: ScheduleEnd,
+        violation: Option<Violation>,
+        cycle: Option<u64>,
+        guard: Option<(SimTime, String)>,
+        invariant: Option<String>,
+        /// The engine's fingerprint at the end.
+        fingerprint: u64,
+    },
 }
 
-impl Visited {
-    /// Cycles (strongly connected parts with an edge inside) of the explored state graph
-    /// that pass through a state with a waiting job.
-    fn waiting_cycles(&self) -> u64 {
-        use petgraph::graphmap::DiGraphMap;
-        let mut g: DiGraphMap<u64, ()> = DiGraphMap::new();
-        for &(a, b) in &self.edges {
-            g.add_edge(a, b, ());
-        }
-        petgraph::algo::tarjan_scc(&g)
-            .iter()
-            .filter(|scc| scc.len() > 1 || g.contains_edge(scc[0], scc[0]))
-            .filter(|scc| scc.iter().any(|h| self.waiting.contains(h)))
-            .count() as u64
-    }
-}
-
-/// A point on the current exhaustive-mode path to continue from: the run as it was at
-/// the end of an instant, after `decisions` choices.
-struct Snap {
-    decisions: u64,
-    /// Taken where a failure may be injected (`--fail-nodes`): that choice comes first
-    /// when a run continues from here.
-    failure_point: bool,
+/// A copy of a run at the end of an instant (or at its start), to continue from.
+#[derive(Clone)]
+pub(super) struct Resume {
     state: SimState,
-    /// The network model and seeded failure streams, kept outside `SimState`.
+    /// The network model, seeded failure streams and serving controller, kept outside
+    /// `SimState`.
     runtime: Option<RuntimeSnapshot>,
     invariant_violation: Option<String>,
     sim: Simulation<Event>,
-    path_len: usize,
+    steps: u64,
 }
 
 /// One schedule in progress: the model, the engine, and the states it passed through.
-struct Runner {
+pub(super) struct Runner {
     model: ClusterSim,
     sim: Simulation<Event>,
     classes: Option<JobSymmetry>,
     horizon: Option<SimTime>,
     stop: StopAt,
-    /// Fingerprints of the closed instants of this path, in order, and when each was.
-    path: Vec<u64>,
+    /// Random mode: fingerprints of the closed instants of this path that could recur, and
+    /// when each was.
     on_path: BTreeMap<u64, SimTime>,
-    /// Exhaustive mode: take snapshots to continue from (`snaps` stack).
-    snapshots: bool,
-    snaps: Vec<Snap>,
     /// Stop (ending [`ScheduleEnd::Interrupted`]) when an interrupt is requested.
     interruptible: bool,
     /// `--fail-nodes` and `--mttr`.
     failures: u32,
     mttr: Option<SimDuration>,
+    /// Model steps (events handled and instant ends) since the schedule started.
+    steps: u64,
 }
 
 impl Runner {
     /// Set up a run of `p` with the chooser in `mode`.
-    fn new(
+    pub(super) fn new(
         p: &Problem,
         opts: &ExploreOptions,
         mode: ChooserMode,
@@ -369,71 +361,59 @@ impl Runner {
             horizon: horizon.unwrap_or(SimTime::MAX),
             max_events: opts.max_events,
         };
-        // The network model's, seeded streams' and serving controller's run-time state is
-        // snapshotted with `SimState` (`ClusterSim::runtime_snapshot`).
-        let snapshots = exhaustive;
-        let mut r = Runner {
+        Ok(Runner {
             model,
             sim,
             classes,
             horizon,
             stop,
-            path: Vec::new(),
             on_path: BTreeMap::new(),
-            snapshots,
-            snaps: Vec::new(),
             interruptible: false,
             failures: opts.failures,
             mttr: opts.mttr,
-        };
-        r.push_snap(false);
-        Ok(r)
+            steps: 0,
+        })
     }
 
-    fn push_snap(&mut self, failure_point: bool) {
-        if self.snapshots {
-            self.snaps.push(Snap {
-                decisions: self.sim.chooser().decisions(),
-                failure_point,
-                state: self.model.state.clone(),
-                runtime: self.model.runtime_snapshot(),
-                invariant_violation: self.model.invariant_violation.clone(),
-                sim: self.sim.clone(),
-                path_len: self.path.len(),
-            });
+    /// A copy of the run as it is now (the network model's, seeded streams' and serving
+    /// controller's run-time state with `SimState`: `ClusterSim::runtime_snapshot`).
+    pub(super) fn resume_point(&self) -> Resume {
+        Resume {
+            state: self.model.state.clone(),
+            runtime: self.model.runtime_snapshot(),
+            invariant_violation: self.model.invariant_violation.clone(),
+            sim: self.sim.clone(),
+            steps: self.steps,
         }
     }
 
-    /// Go back to the latest snapshot taken after at most `k` decisions and follow
-    /// `script` from there. False when there is none (the run must start afresh).
-    fn restore(&mut self, k: u64, script: Vec<u32>) -> bool {
-        while self.snaps.last().is_some_and(|s| s.decisions > k) {
-            self.snaps.pop();
-        }
-        let Some(s) = self.snaps.last() else {
-            return false;
-        };
+    /// Put the run back where `r` was taken, to follow `script` (the whole choice list
+    /// from the schedule's start) from there.
+    pub(super) fn resume(&mut self, r: &Resume, script: Vec<u32>) {
         self.model
-            .restore_state(s.state.clone(), s.invariant_violation.clone());
-        if let Some(rt) = &s.runtime {
+            .restore_state(r.state.clone(), r.invariant_violation.clone());
+        if let Some(rt) = &r.runtime {
             self.model.restore_runtime(rt.clone());
         }
-        self.sim = s.sim.clone();
+        self.sim = r.sim.clone();
+        self.steps = r.steps;
+        self.follow(script);
+    }
+
+    /// Follow `script` (the whole choice list from the schedule's start) from here on.
+    pub(super) fn follow(&mut self, script: Vec<u32>) {
         self.sim
             .chooser_mut()
             .set_mode(ChooserMode::Scripted(script));
-        let failure_point = s.failure_point;
-        for h in self.path.drain(s.path_len..) {
-            self.on_path.remove(&h);
-        }
-        if failure_point {
-            self.inject_failure();
-        }
-        true
+    }
+
+    /// The choices made since the schedule started.
+    pub(super) fn choices(&self) -> &[Choice] {
+        self.sim.chooser().recorded().unwrap_or_default()
     }
 
     /// At a failure point: the choice whether to fail a node now, and which one.
-    fn inject_failure(&mut self) {
+    pub(super) fn inject_failure(&mut self) {
         let nodes = failures::candidates(&self.model, self.failures);
         if nodes.is_empty() || self.sim.chooser_mut().choose(2) == 0 {
             return;
@@ -443,19 +423,156 @@ impl Runner {
             .inject_failure(&mut self.sim, nodes[k], self.mttr);
     }
 
-    /// Run on to the end of the schedule. `prefix_len`: decisions that replay an already
-    /// explored path (states seen before that point are not pruned); `visited`:
-    /// exhaustive-mode state table.
-    fn drive(&mut self, prefix_len: u64, mut visited: Option<&mut Visited>) -> ScheduleRun {
+    /// Model steps a schedule may take: the event budget bounds events, this bounds
+    /// an instant that keeps scheduling and cancelling work without an event being
+    /// handled (no progress), so every schedule ends on its own whatever the model does
+    /// between events. Counted from the schedule's start, wherever it was resumed.
+    fn step_budget(&self) -> u64 {
+        self.stop.max_events.saturating_mul(4).saturating_add(1024)
+    }
+
+    /// Exhaustive mode: run on to the end of the next instant (or to the end of the
+    /// schedule). `on_path(h)`: when the path passed through the state with fingerprint
+    /// `h`, if it did (returning to it closes a cycle).
+    pub(super) fn to_next_instant(&mut self, on_path: &dyn Fn(u64) -> Option<SimTime>) -> Reached {
         let mut end: Option<ScheduleEnd> = None;
         let mut violation: Option<Violation> = None;
-        let mut new_states = 0u64;
-        // Model steps (events handled and instant ends) this schedule may take: the event
-        // budget bounds events, this bounds an instant that keeps scheduling and
-        // cancelling work without an event being handled (no progress), so every schedule
-        // ends on its own whatever the model does between events.
-        let step_budget = self.stop.max_events.saturating_mul(4).saturating_add(1024);
-        let mut steps = 0u64;
+        let mut reached: Option<Reached> = None;
+        let mut cycle: Option<u64> = None;
+        let step_budget = self.step_budget();
+        let Runner {
+            model,
+            sim,
+            classes,
+            horizon,
+            stop,
+            interruptible,
+            failures,
+            steps,
+            ..
+        } = self;
+        let stats = sim.run_probed(model, *stop, |probe: &Probe<'_, Event>, m| {
+            *steps += 1;
+            // A broken invariant or a tripped no-progress guard ends the schedule before
+            // anything is read from its state (a guard can trip mid-instant, leaving a
+            // half-done admission pass that must not count as a deadlock or a state).
+            if m.invariant_violation.is_some() || m.dra_violation.is_some() {
+                end = Some(ScheduleEnd::Invariant);
+                return false;
+            }
+            if m.guard.is_some() {
+                end = Some(ScheduleEnd::Guard);
+                return false;
+            }
+            if *steps > step_budget {
+                end = Some(ScheduleEnd::EventBudget);
+                return false;
+            }
+            // A long schedule does not keep an interrupt waiting.
+            if *interruptible && steps.is_multiple_of(1024) && interrupt::interrupted() {
+                end = Some(ScheduleEnd::Interrupted);
+                return false;
+            }
+            if !probe.instant_closed {
+                return true;
+            }
+            if let Some(d) = m.state.detect.deadlocks.first() {
+                violation = Some(violation_of(
+                    m,
+                    ViolationKind::Deadlock,
+                    d.time,
+                    None,
+                    &d.jobs,
+                ));
+                end = Some(ScheduleEnd::Violation);
+                return false;
+            }
+            let pending = probe.queue.pending();
+            let h = match classes {
+                Some(c) => m.abstract_hash_symmetric(probe.now, &pending, *horizon, c),
+                None => m.abstract_hash(probe.now, &pending, *horizon),
+            };
+            if let Some(since) = on_path(h) {
+                end = Some(ScheduleEnd::Cycle);
+                cycle = Some(h);
+                let waiting = waiting_jobs(m);
+                if !waiting.is_empty() {
+                    violation = Some(violation_of(
+                        m,
+                        ViolationKind::Livelock,
+                        probe.now,
+                        Some(since),
+                        &waiting,
+                    ));
+                }
+                return false;
+            }
+            reached = Some(Reached::Instant {
+                h,
+                now: probe.now,
+                waiting: m.state.jobs.iter().any(|js| js.phase == JobPhase::Waiting),
+                offer: *failures > 0 && !failures::candidates(m, *failures).is_empty(),
+            });
+            false
+        });
+        if let Some(r) = reached {
+            return r;
+        }
+        let (end, guard, invariant) = self.end_of(end, stats.reason);
+        Reached::End {
+            end,
+            violation,
+            cycle,
+            guard,
+            invariant,
+            fingerprint: stats.fingerprint,
+        }
+    }
+
+    /// How a schedule ended: a broken invariant first, then the model's guard (unless a
+    /// violation was seen), then what the probe or the engine stopped it for.
+    fn end_of(
+        &self,
+        end: Option<ScheduleEnd>,
+        reason: sim_core::StopReason,
+    ) -> (ScheduleEnd, Option<(SimTime, String)>, Option<String>) {
+        let invariant = self
+            .model
+            .dra_violation
+            .as_ref()
+            .map(ToString::to_string)
+            .or_else(|| self.model.invariant_violation.clone());
+        let guard = self.model.guard.clone();
+        let end = if invariant.is_some() {
+            ScheduleEnd::Invariant
+        } else if guard.is_some() && end != Some(ScheduleEnd::Violation) {
+            ScheduleEnd::Guard
+        } else {
+            end.unwrap_or(match reason {
+                sim_core::StopReason::Drained => ScheduleEnd::Drained,
+                // Only the model's guard and broken invariants (handled above) stop a
+                // schedule on request besides the probe.
+                sim_core::StopReason::Requested => ScheduleEnd::Drained,
+                sim_core::StopReason::Horizon => ScheduleEnd::Horizon,
+                sim_core::StopReason::EventBudget => ScheduleEnd::EventBudget,
+            })
+        };
+        let guard = if end == ScheduleEnd::Guard {
+            guard
+        } else {
+            None
+        };
+        (end, guard, invariant)
+    }
+
+    /// Random mode and replays: run the schedule to its end. Without state pruning, only
+    /// a state with every job submitted and none running can ever come back (pending
+    /// arrivals and running jobs count down), so only those are fingerprinted: a run
+    /// that returns to one is a cycle.
+    fn drive(&mut self) -> ScheduleRun {
+        let mut end: Option<ScheduleEnd> = None;
+        let mut violation: Option<Violation> = None;
+        let step_budget = self.step_budget();
         let stats = loop {
             let Runner {
                 model,
@@ -463,22 +580,15 @@ impl Runner {
                 classes,
                 horizon,
                 stop,
-                path,
                 on_path,
-                snapshots,
-                snaps,
                 interruptible,
                 failures,
-                mttr: _,
+                steps,
+                ..
             } = self;
-            let last_snap = snaps.last().map_or(0, |s| s.decisions);
-            let mut pause = false;
             let mut inject = false;
             let stats = sim.run_probed(model, *stop, |probe: &Probe<'_, Event>, m| {
-                steps += 1;
-                // A broken invariant or a tripped no-progress guard ends the schedule before
-                // anything is read from its state (a guard can trip mid-instant, leaving a
-                // half-done admission pass that must not count as a deadlock or a state).
+                *steps += 1;
                 if m.invariant_violation.is_some() || m.dra_violation.is_some() {
                     end = Some(ScheduleEnd::Invariant);
                     return false;
@@ -487,11 +597,10 @@ impl Runner {
                     end = Some(ScheduleEnd::Guard);
                     return false;
                 }
-                if steps > step_budget {
+                if *steps > step_budget {
                     end = Some(ScheduleEnd::EventBudget);
                     return false;
                 }
-                // A long schedule does not keep an interrupt waiting.
                 if *interruptible && steps.is_multiple_of(1024) && interrupt::interrupted() {
                     end = Some(ScheduleEnd::Interrupted);
                     return false;
@@ -510,13 +619,10 @@ impl Runner {
                     end = Some(ScheduleEnd::Violation);
                     return false;
                 }
-                // `--fail-nodes`: the run pauses here for the failure choice (which changes
-                // the state only after it is recorded below).
+                // `--fail-nodes`: the run pauses here for the failure choice (which
+                // changes the state only after it is recorded below).
                 let offer = *failures > 0 && !failures::candidates(m, *failures).is_empty();
-                // Without state pruning, only a state with every job submitted and none
-                // running can ever come back (pending arrivals and running jobs count
-                // down), so random mode hashes only those.
-                if visited.is_none() && !m.could_repeat() {
+                if !m.could_repeat() {
                     inject = offer;
                     return !offer;
                 }
@@ -525,22 +631,9 @@ impl Runner {
                     Some(c) => m.abstract_hash_symmetric(probe.now, &pending, *horizon, c),
                     None => m.abstract_hash(probe.now, &pending, *horizon),
                 };
-                if let Some(v) = visited.as_deref_mut()
-                    && probe.decisions >= prefix_len
-                    && let Some(&prev) = path.last()
-                {
-                    v.edges.push((prev, h));
-                }
                 if let Some(&since) = on_path.get(&h) {
                     end = Some(ScheduleEnd::Cycle);
-                    let waiting: Vec<u32> = m
-                        .state
-                        .jobs
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, js)| js.phase == JobPhase::Waiting)
-                        .map(|(j, _)| j as u32)
-                        .collect();
+                    let waiting = waiting_jobs(m);
                     if !waiting.is_empty() {
                         violation = Some(violation_of(
                             m,
@@ -552,90 +645,39 @@ impl Runner {
                     }
                     return false;
                 }
-                path.push(h);
                 on_path.insert(h, probe.now);
-                if let Some(v) = visited.as_deref_mut()
-                    && probe.decisions >= prefix_len
-                {
-                    match v.map.get(&h) {
-                        Some(&d) if v.prune_any || d <= probe.decisions => {
-                            end = Some(ScheduleEnd::Pruned);
-                            return false;
-                        }
-                        _ => {
-                            v.map.insert(h, probe.decisions);
-                            new_states += 1;
-                            if m.state.jobs.iter().any(|js| js.phase == JobPhase::Waiting) {
-                                v.waiting.insert(h);
-                            }
-                        }
-                    }
-                    // A new state after new choices: worth a snapshot to branch from.
-                    if *snapshots
-                        && probe.decisions > last_snap
-                        && m.invariant_violation.is_none()
-                        && m.dra_violation.is_none()
-                    {
-                        pause = true;
-                        inject = offer;
-                        return false;
-                    }
-                }
                 inject = offer;
                 !offer
             });
-            if pause {
-                self.push_snap(inject);
-            }
             if inject {
                 self.inject_failure();
-            }
-            if pause || inject {
                 continue;
             }
             break stats;
         };
-        let invariant = self
-            .model
-            .dra_violation
-            .as_ref()
-            .map(ToString::to_string)
-            .or_else(|| self.model.invariant_violation.clone());
-        let guard = self.model.guard.clone();
-        let end = if invariant.is_some() {
-            ScheduleEnd::Invariant
-        } else if guard.is_some() && end != Some(ScheduleEnd::Violation) {
-            ScheduleEnd::Guard
-        } else {
-            end.unwrap_or(match stats.reason {
-                sim_core::StopReason::Drained => ScheduleEnd::Drained,
-                // Only the model's guard and broken invariants (handled above) stop a
-                // schedule on request besides this loop's own probe.
-                sim_core::StopReason::Requested => ScheduleEnd::Drained,
-                sim_core::StopReason::Horizon => ScheduleEnd::Horizon,
-                sim_core::StopReason::EventBudget => ScheduleEnd::EventBudget,
-            })
-        };
+        let (end, guard, invariant) = self.end_of(end, stats.reason);
         ScheduleRun {
-            choices: self
-                .sim
-                .chooser()
-                .recorded()
-                .map(<[Choice]>::to_vec)
-                .unwrap_or_default(),
+            choices: self.choices().to_vec(),
             end,
             violation,
             events: stats.events,
             engine_fingerprint: stats.fingerprint,
-            new_states,
-            guard: if end == ScheduleEnd::Guard {
-                guard
-            } else {
-                None
-            },
+            new_states: 0,
+            guard,
             invariant,
         }
     }
+}
+
+/// The jobs waiting in `m` (a state that repeats with one of them is a livelock).
+fn waiting_jobs(m: &ClusterSim) -> Vec<u32> {
+    m.state
+        .jobs
+        .iter()
+        .enumerate()
+        .filter(|(_, js)| js.phase == JobPhase::Waiting)
+        .map(|(j, _)| j as u32)
+        .collect()
 }
 
 /// Run one schedule from the start (random mode, replay). `interruptible`: end it
@@ -644,14 +686,13 @@ fn run_schedule(
     p: &Problem,
     opts: &ExploreOptions,
     mode: ChooserMode,
-    prefix_len: u64,
     seed: u64,
     symmetry: bool,
     interruptible: bool,
 ) -> Result<ScheduleRun, ModelError> {
     let mut r = Runner::new(p, opts, mode, false, seed, symmetry)?;
     r.interruptible = interruptible;
-    Ok(r.drive(prefix_len, None))
+    Ok(r.drive())
 }
 
 /// The jobs of `p` that cannot run even alone on its cluster (under its policy and
@@ -680,7 +721,7 @@ pub(crate) fn runs_alone(p: &Problem, opts: &ExploreOptions, job: usize) -> bool
     ) else {
         return false;
     };
-    let r = rn.drive(0, None);
+    let r = rn.drive();
     let started = rn
         .model
         .state
@@ -872,6 +913,10 @@ pub struct Found {
     pub engine_fingerprint: u64,
     /// Found with interchangeable nodes merged (exhaustive mode).
     pub symmetry: bool,
+    /// A merged exhaustive search (`orrery merge` of `verify --shard` runs): the shard
+    /// (1-based) that found it; `schedule` counts that shard's schedules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<u32>,
 }
 
 /// The result of exploring one problem.
@@ -894,14 +939,25 @@ impl Exploration {
     }
 }
 
-fn record(cov: &mut Coverage, r: &ScheduleRun, seed: Option<u64>) {
-    if r.end == ScheduleEnd::Guard {
+/// Count one schedule: how it ended, the guard that stopped it (if one did), the new
+/// states it recorded, its choices, its index in exploration order and (random mode) its
+/// seed.
+fn record(
+    cov: &mut Coverage,
+    end: ScheduleEnd,
+    guard: Option<&(SimTime, String)>,
+    new_states: u64,
+    choices: u64,
+    schedule: u64,
+    seed: Option<u64>,
+) {
+    if end == ScheduleEnd::Guard {
         cov.guard_hits += 1;
         if cov.first_guard.is_none()
-            && let Some((time, why)) = &r.guard
+            && let Some((time, why)) = guard
         {
             cov.first_guard = Some(GuardHit {
-                schedule: cov.schedules,
+                schedule,
                 seed,
                 time: *time,
                 why: why.clone(),
@@ -909,9 +965,9 @@ fn record(cov: &mut Coverage, r: &ScheduleRun, seed: Option<u64>) {
         }
     }
     cov.schedules += 1;
-    cov.distinct_states += r.new_states;
-    cov.max_depth_reached = cov.max_depth_reached.max(r.choices.len() as u64);
-    match r.end {
+    cov.distinct_states += new_states;
+    cov.max_depth_reached = cov.max_depth_reached.max(choices);
+    match end {
         ScheduleEnd::EventBudget => cov.event_budget_hits += 1,
         ScheduleEnd::Horizon => cov.horizon_hits += 1,
         ScheduleEnd::Pruned => cov.pruned += 1,
@@ -920,15 +976,24 @@ fn record(cov: &mut Coverage, r: &ScheduleRun, seed: Option<u64>) {
     }
 }
 
-fn found(r: &ScheduleRun, seed: Option<u64>, schedule: u64) -> Option<Found> {
-    r.violation.as_ref().map(|v| Found {
+/// A violation found in schedule `schedule` (its whole choice list and the engine's
+/// fingerprint at its end).
+fn found(
+    v: &Violation,
+    choices: &[Choice],
+    engine_fingerprint: u64,
+    seed: Option<u64>,
+    schedule: u64,
+) -> Found {
+    Found {
         seed,
         schedule,
-        choices: r.choices.iter().map(|c| c.picked).collect(),
+        choices: choices.iter().map(|c| c.picked).collect(),
         violation: v.clone(),
-        engine_fingerprint: r.engine_fingerprint,
+        engine_fingerprint,
         symmetry: seed.is_none(),
-    })
+        shard: None,
+    }
 }
 
 /// Explore `p` per `mode`. `progress(done, total)` is called as schedules finish.
@@ -958,154 +1023,306 @@ pub(crate) fn explore_with(
     progress: &(dyn Fn(u64, u64) + Sync),
     interruptible: bool,
 ) -> Result<Exploration, VerifyError> {
-    let stop_requested = || interruptible && interrupt::interrupted();
+    explore_part(p, opts, mode, progress, interruptible, None).map(|(e, _)| e)
+}
+
+/// `verify --shard I/N`: one of `count` shards (`index` 1-based) of a search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardOf {
+    pub index: u32,
+    pub count: u32,
+}
+
+/// One schedule of a random-mode shard: its index (seed − first seed), how it ended and
+/// its number of choices (what the merge needs to count the schedules of a prefix).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleRecord(pub u64, pub ScheduleEnd, pub u64);
+
+/// What one shard explored, for `orrery merge`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardRun {
+    pub shard: ShardOf,
+    /// This shard's own search: never a verdict for the whole space.
+    pub coverage: Coverage,
+    pub deadlock_found: Option<Found>,
+    pub livelock_found: Option<Found>,
+    pub detail: ShardDetail,
+}
+
+/// The raw material of a shard's search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShardDetail {
+    /// Random mode: the shard ran the schedules whose index is ≡ I−1 mod N, in order, up
+    /// to its first deadlock (or the end, or an interrupt): every one of them.
+    Random { schedules: Vec<ScheduleRecord> },
+    /// Exhaustive mode: the prefixes the space was cut at (the same in every shard; this
+    /// shard took every N-th from the I-th), the states it explored (fingerprints, with
+    /// those where a job waits) and the steps between them (the state graph).
+    Exhaustive {
+        prefixes: Vec<Vec<u32>>,
+        states: Vec<u64>,
+        waiting: Vec<u64>,
+        edges: Vec<(u64, u64)>,
+    },
+}
+
+/// Explore the part of `mode`'s search that shard `shard` owns (see [`ShardRun`]). In
+/// random mode the schedules are dealt round-robin by index; in exhaustive mode the
+/// choice sequences are cut at the prefixes where the space first splits into at least
+/// 4 × N parts, dealt round-robin, and each shard explores its own parts depth first,
+/// pruning only with the states it explored in them (the few steps above the cut are
+/// run by every shard, without pruning). `--schedules` is the total in random mode and
+/// each shard's budget in exhaustive mode.
+pub fn explore_shard(
+    p: &Problem,
+    opts: &ExploreOptions,
+    mode: &Mode,
+    shard: ShardOf,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<ShardRun, VerifyError> {
+    if shard.index == 0 || shard.index > shard.count {
+        return Err(VerifyError::Shards(format!(
+            "shard {}/{}: expected 1 ≤ I ≤ N",
+            shard.index, shard.count
+        )));
+    }
+    let (e, detail) = explore_part(p, opts, mode, progress, true, Some(shard))?;
+    let detail = detail.ok_or_else(|| VerifyError::Internal("no shard detail".into()))?;
+    let (deadlock_found, livelock_found) = match detail {
+        // Exhaustive: tell which shard found it (its schedule index is the shard's).
+        ShardDetail::Exhaustive { .. } => {
+            let tag = |f: Option<Found>| {
+                f.map(|f| Found {
+                    shard: Some(shard.index),
+                    ..f
+                })
+            };
+            (tag(e.deadlock_found), tag(e.livelock_found))
+        }
+        ShardDetail::Random { .. } => (e.deadlock_found, e.livelock_found),
+    };
+    Ok(ShardRun {
+        shard,
+        coverage: e.coverage,
+        deadlock_found,
+        livelock_found,
+        detail,
+    })
+}
+
+/// The search of `p` per `mode`, or of a shard's part of it (with that part's raw
+/// material).
+fn explore_part(
+    p: &Problem,
+    opts: &ExploreOptions,
+    mode: &Mode,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    interruptible: bool,
+    shard: Option<ShardOf>,
+) -> Result<(Exploration, Option<ShardDetail>), VerifyError> {
     if let Some(e) = unsupported(p) {
         return Err(e);
     }
     // Configuration errors surface once, before exploring.
     ClusterSim::new(p.spec.clone(), p.workload.clone(), &p.config)?;
-    let mut cov = Coverage::default();
-    let mut dl: Option<Found> = None;
-    let mut ll: Option<Found> = None;
-    match *mode {
+    let (cov, dl, ll, detail) = match *mode {
         Mode::Random { schedules, seed } => {
-            let batch = (rayon::current_num_threads() as u64 * 4).max(4);
-            let mut start = 0u64;
-            while start < schedules && dl.is_none() {
-                if stop_requested() {
-                    cov.interrupted = true;
-                    break;
-                }
-                let end = (start + batch).min(schedules);
-                let runs: Vec<Result<ScheduleRun, ModelError>> = (start..end)
-                    .into_par_iter()
-                    .map(|i| {
-                        let s = seed.wrapping_add(i);
-                        run_schedule(p, opts, ChooserMode::Seeded, 0, s, false, interruptible)
-                    })
-                    .collect();
-                for (k, r) in runs.into_iter().enumerate() {
-                    let r = r?;
-                    let i = start + k as u64;
-                    // The schedules before the first one cut count; none after it does
-                    // (what is reported is always a prefix of the seeds).
-                    if r.end == ScheduleEnd::Interrupted {
-                        cov.interrupted = true;
-                        break;
-                    }
-                    if let Some(e) = VerifyError::of_invariant(&r, i, Some(seed.wrapping_add(i))) {
-                        return Err(e);
-                    }
-                    record(&mut cov, &r, Some(seed.wrapping_add(i)));
-                    let f = found(&r, Some(seed.wrapping_add(i)), i);
-                    match r.violation.as_ref().map(|v| v.kind) {
-                        Some(ViolationKind::Deadlock) if dl.is_none() => dl = f,
-                        Some(ViolationKind::Livelock) if ll.is_none() => ll = f,
-                        _ => {}
-                    }
-                    if dl.is_some() {
-                        break;
-                    }
-                }
-                if cov.interrupted {
-                    break;
-                }
-                start = end;
-                progress(cov.schedules, schedules);
-            }
+            let r = random(p, opts, schedules, seed, progress, interruptible, shard)?;
+            let detail = shard.map(|_| ShardDetail::Random {
+                schedules: r.records,
+            });
+            (r.cov, r.deadlock, r.livelock, detail)
         }
         Mode::Exhaustive {
             max_schedules,
             max_depth,
         } => {
-            let mut visited = Visited {
-                prune_any: max_depth.is_none(),
-                ..Visited::default()
+            let part = match shard {
+                Some(s) => Some(search::ShardPart {
+                    index: s.index - 1,
+                    count: s.count,
+                    prefixes: search::split(p, opts, s.count, max_depth)?,
+                }),
+                None => None,
             };
-            let mut prefix: Vec<u32> = Vec::new();
-            let depth = max_depth.unwrap_or(u64::MAX);
-            // Each schedule continues from the latest snapshot on the path it shares with
-            // the previous one, instead of replaying that path from the start.
-            let mut runner: Option<Runner> = None;
-            loop {
-                if cov.schedules >= max_schedules {
-                    cov.budget_exhausted = true;
-                    break;
+            let owner = part.as_ref().map(search::Owner::new);
+            let s = search::Search {
+                p,
+                opts,
+                max_schedules,
+                max_depth,
+                interruptible,
+                threads: rayon::current_num_threads(),
+                owner: owner.as_ref(),
+            };
+            let r = s.run(progress)?;
+            let detail = part.map(|part| {
+                let mut states: Vec<u64> = r.states.keys().copied().collect();
+                states.extend(r.shared.iter().copied());
+                states.sort_unstable();
+                states.dedup();
+                let mut edges = r.edges;
+                edges.sort_unstable();
+                edges.dedup();
+                ShardDetail::Exhaustive {
+                    prefixes: part.prefixes,
+                    states,
+                    waiting: r.waiting.into_iter().collect(),
+                    edges,
                 }
-                if stop_requested() {
-                    cov.interrupted = true;
-                    break;
-                }
-                let bumped = prefix.len().saturating_sub(1) as u64;
-                let fresh = || {
-                    Runner::new(
-                        p,
-                        opts,
-                        ChooserMode::Scripted(prefix.clone()),
-                        true,
-                        p.config.seed,
-                        true,
-                    )
-                };
-                let mut rn = match runner.take() {
-                    Some(mut rn) if !prefix.is_empty() => {
-                        if rn.restore(bumped, prefix.clone()) {
-                            rn
-                        } else {
-                            fresh()?
-                        }
-                    }
-                    _ => fresh()?,
-                };
-                rn.interruptible = interruptible;
-                let r = rn.drive(prefix.len() as u64, Some(&mut visited));
-                runner = Some(rn);
-                if r.end == ScheduleEnd::Interrupted {
-                    cov.interrupted = true;
-                    break;
-                }
-                if let Some(e) = VerifyError::of_invariant(&r, cov.schedules, None) {
-                    return Err(e);
-                }
-                record(&mut cov, &r, None);
-                let i = cov.schedules - 1;
-                match r.violation.as_ref().map(|v| v.kind) {
-                    Some(ViolationKind::Deadlock) => {
-                        dl = found(&r, None, i);
-                        break;
-                    }
-                    Some(ViolationKind::Livelock) if ll.is_none() => ll = found(&r, None, i),
+            });
+            (r.cov, r.deadlock, r.livelock, detail)
+        }
+    };
+    let (deadlock, livelock) = verdicts(mode, &cov, dl.is_some(), ll.is_some());
+    Ok((
+        Exploration {
+            deadlock,
+            livelock,
+            coverage: cov,
+            deadlock_found: dl,
+            livelock_found: ll,
+        },
+        detail,
+    ))
+}
+
+/// What random mode found.
+struct RandomRun {
+    cov: Coverage,
+    deadlock: Option<Found>,
+    livelock: Option<Found>,
+    /// A shard's schedules (empty otherwise).
+    records: Vec<ScheduleRecord>,
+}
+
+/// Random mode: schedules from seeds `seed + i`, in parallel (rayon) batches, counted in
+/// index order up to the first deadlock; a shard takes the indices ≡ I−1 mod N.
+fn random(
+    p: &Problem,
+    opts: &ExploreOptions,
+    schedules: u64,
+    seed: u64,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    interruptible: bool,
+    shard: Option<ShardOf>,
+) -> Result<RandomRun, VerifyError> {
+    let stop_requested = || interruptible && interrupt::interrupted();
+    let (first, step) = match shard {
+        Some(s) => (u64::from(s.index.saturating_sub(1)), u64::from(s.count.max(1))),
+        None => (0, 1),
+    };
+    // The number of schedules this search runs: indices first, first + step, … < schedules.
+    let total = if first >= schedules {
+        0
+    } else {
+        (schedules - first).div_ceil(step)
+    };
+    let mut out = RandomRun {
+        cov: Coverage::default(),
+        deadlock: None,
+        livelock: None,
+        records: Vec::new(),
+    };
+    let cov = &mut out.cov;
+    let batch = (rayon::current_num_threads() as u64 * 4).max(4);
+    let mut start = 0u64;
+    while start < total && out.deadlock.is_none() {
+        if stop_requested() {
+            cov.interrupted = true;
+            break;
+        }
+        let end = (start + batch).min(total);
+        let runs: Vec<Result<ScheduleRun, ModelError>> = (start..end)
+            .into_par_iter()
+            .map(|j| {
+                let s = seed.wrapping_add(first + j * step);
+                run_schedule(p, opts, ChooserMode::Seeded, s, false, interruptible)
+            })
+            .collect();
+        for (k, r) in runs.into_iter().enumerate() {
+            let r = r?;
+            let i = first + (start + k as u64) * step;
+            let s = seed.wrapping_add(i);
+            // The schedules before the first one cut count; none after it does (what is
+            // reported is always a prefix of the seeds).
+            if r.end == ScheduleEnd::Interrupted {
+                cov.interrupted = true;
+                break;
+            }
+            if let Some(e) = VerifyError::of_invariant(&r, i, Some(s)) {
+                return Err(e);
+            }
+            let n = r.choices.len() as u64;
+            record(cov, r.end, r.guard.as_ref(), r.new_states, n, i, Some(s));
+            if shard.is_some() {
+                out.records.push(ScheduleRecord(i, r.end, n));
+            }
+            if let Some(v) = &r.violation {
+                let f = || found(v, &r.choices, r.engine_fingerprint, Some(s), i);
+                match v.kind {
+                    ViolationKind::Deadlock if out.deadlock.is_none() => out.deadlock = Some(f()),
+                    ViolationKind::Livelock if out.livelock.is_none() => out.livelock = Some(f()),
                     _ => {}
                 }
-                if r.choices.len() as u64 > depth
-                    && r.choices[depth as usize..].iter().any(|c| c.among > 1)
-                {
-                    cov.depth_bound_hit = true;
-                }
-                // Next sequence: bump the last choice (within the depth bound) that has an
-                // untried alternative.
-                let lim = r.choices.len().min(depth.min(usize::MAX as u64) as usize);
-                match (0..lim)
-                    .rev()
-                    .find(|&k| r.choices[k].picked + 1 < r.choices[k].among)
-                {
-                    Some(k) => {
-                        prefix = r.choices[..k].iter().map(|c| c.picked).collect();
-                        prefix.push(r.choices[k].picked + 1);
-                    }
-                    None => {
-                        cov.complete = !cov.depth_bound_hit;
-                        break;
-                    }
-                }
-                if cov.schedules.is_multiple_of(256) {
-                    progress(cov.schedules, max_schedules);
-                }
             }
-            progress(cov.schedules, cov.schedules);
-            cov.state_graph_cycles = visited.waiting_cycles();
+            if out.deadlock.is_some() {
+                break;
+            }
+        }
+        if cov.interrupted {
+            break;
+        }
+        start = end;
+        progress(cov.schedules, total);
+    }
+    Ok(out)
+}
+
+/// Join the shards of one search (`orrery merge`): every shard of 1..=N exactly once, all
+/// of the same mode.
+///
+/// * **Random mode**: the result is the one a single run gives, exactly: the schedules
+///   up to the first deadlock of any shard (the lowest index), or all of them, or (when
+///   a shard was interrupted) the prefix every shard covered.
+/// * **Exhaustive mode**: VIOLATION if any shard found one (the witness with the
+///   lexicographically least choice list, from the shard that found it); VERIFIED only
+///   if every shard covered its part completely with nothing cutting it short and the
+///   union of their state graphs has no cycle through a waiting state that no run
+///   closed. Distinct states are the union of the shards' (the same as a single run's
+///   when coverage is complete and the depth unbounded); schedules, pruned, cycles and
+///   the hit counts are sums (a shard does not prune with another shard's states, so
+///   they are at least a single run's); the deepest schedule is the deepest of all.
+pub fn merge_shards(mode: &Mode, runs: &[ShardRun]) -> Result<Exploration, VerifyError> {
+    let bad = |m: String| Err(VerifyError::Shards(m));
+    let Some(first) = runs.first() else {
+        return bad("no shard given".into());
+    };
+    let count = first.shard.count;
+    let mut have: BTreeMap<u32, &ShardRun> = BTreeMap::new();
+    for r in runs {
+        if r.shard.count != count {
+            return bad(format!(
+                "shard {}/{} and shard {}/{} are of different splits",
+                first.shard.index, count, r.shard.index, r.shard.count
+            ));
+        }
+        if have.insert(r.shard.index, r).is_some() {
+            return bad(format!("shard {}/{count} is given twice", r.shard.index));
         }
     }
+    let missing: Vec<String> = (1..=count)
+        .filter(|i| !have.contains_key(i))
+        .map(|i| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return bad(format!("missing shard(s) {}", missing.join(", ")));
+    }
+    let (cov, dl, ll) = match *mode {
+        Mode::Random { schedules, .. } => merge_random(schedules, count, &have)?,
+        Mode::Exhaustive { .. } => merge_exhaustive(&have)?,
+    };
     let (deadlock, livelock) = verdicts(mode, &cov, dl.is_some(), ll.is_some());
     Ok(Exploration {
         deadlock,
@@ -1114,6 +1331,146 @@ pub(crate) fn explore_with(
         deadlock_found: dl,
         livelock_found: ll,
     })
+}
+
+type Merged = (Coverage, Option<Found>, Option<Found>);
+
+fn merge_random(
+    schedules: u64,
+    count: u32,
+    shards: &BTreeMap<u32, &ShardRun>,
+) -> Result<Merged, VerifyError> {
+    let step = u64::from(count);
+    // Where the single run stops: after the first deadlock, or before the first schedule
+    // an interrupted shard did not run, or at the end.
+    let mut stop = schedules;
+    let mut interrupted = false;
+    let mut records: Vec<ScheduleRecord> = Vec::new();
+    for (&index, r) in shards {
+        let ShardDetail::Random { schedules: recs } = &r.detail else {
+            return Err(VerifyError::Shards(format!(
+                "shard {index}/{count} is not of a random-mode search"
+            )));
+        };
+        let first = u64::from(index - 1);
+        // A shard runs its indices in order, each once.
+        for (k, rec) in recs.iter().enumerate() {
+            if rec.0 != first + k as u64 * step {
+                return Err(VerifyError::Shards(format!(
+                    "shard {index}/{count}: schedule {} is not the shard's next",
+                    rec.0
+                )));
+            }
+        }
+        if let Some(f) = &r.deadlock_found {
+            stop = stop.min(f.schedule + 1);
+        }
+        if r.coverage.interrupted {
+            let next = first + recs.len() as u64 * step;
+            if next < stop {
+                stop = next;
+                interrupted = true;
+            }
+        }
+        records.extend(recs.iter().copied());
+    }
+    // An interrupt after the first deadlock cuts nothing.
+    let deadlock = shards
+        .values()
+        .filter_map(|r| r.deadlock_found.clone())
+        .filter(|f| f.schedule < stop)
+        .min_by_key(|f| f.schedule);
+    if deadlock.is_some() {
+        interrupted = false;
+    }
+    records.retain(|r| r.0 < stop);
+    records.sort_unstable_by_key(|r| r.0);
+    if records.len() as u64 != stop || records.iter().enumerate().any(|(k, r)| r.0 != k as u64) {
+        return Err(VerifyError::Shards(format!(
+            "the shards do not hold every schedule below {stop}"
+        )));
+    }
+    let mut cov = Coverage::default();
+    for rec in &records {
+        record(&mut cov, rec.1, None, 0, rec.2, rec.0, None);
+    }
+    cov.interrupted = interrupted;
+    cov.first_guard = shards
+        .values()
+        .filter_map(|r| r.coverage.first_guard.clone())
+        .filter(|g| g.schedule < stop)
+        .min_by_key(|g| g.schedule);
+    let livelock = shards
+        .values()
+        .filter_map(|r| r.livelock_found.clone())
+        .filter(|f| f.schedule < stop)
+        .min_by_key(|f| f.schedule);
+    Ok((cov, deadlock, livelock))
+}
+
+fn merge_exhaustive(shards: &BTreeMap<u32, &ShardRun>) -> Result<Merged, VerifyError> {
+    let mut cov = Coverage {
+        complete: true,
+        ..Coverage::default()
+    };
+    let mut states: BTreeSet<u64> = BTreeSet::new();
+    let mut waiting: BTreeSet<u64> = BTreeSet::new();
+    let mut edges: Vec<(u64, u64)> = Vec::new();
+    let mut prefixes: Option<&Vec<Vec<u32>>> = None;
+    let mut deadlock: Option<Found> = None;
+    let mut livelock: Option<Found> = None;
+    let least = |a: Option<Found>, b: &Option<Found>| match (a, b) {
+        (Some(a), Some(b)) if b.choices < a.choices => Some(b.clone()),
+        (None, b) => b.clone(),
+        (a, _) => a,
+    };
+    for (&index, r) in shards {
+        let ShardDetail::Exhaustive {
+            prefixes: pre,
+            states: st,
+            waiting: w,
+            edges: e,
+        } = &r.detail
+        else {
+            return Err(VerifyError::Shards(format!(
+                "shard {index} is not of an exhaustive search"
+            )));
+        };
+        match prefixes {
+            None => prefixes = Some(pre),
+            Some(p) if p != pre => {
+                return Err(VerifyError::Shards(format!(
+                    "shard {index} split the space differently from shard 1 (another scenario or Orrery version?)"
+                )));
+            }
+            Some(_) => {}
+        }
+        let c = &r.coverage;
+        cov.schedules += c.schedules;
+        cov.max_depth_reached = cov.max_depth_reached.max(c.max_depth_reached);
+        cov.complete &= c.complete;
+        cov.depth_bound_hit |= c.depth_bound_hit;
+        cov.budget_exhausted |= c.budget_exhausted;
+        cov.interrupted |= c.interrupted;
+        cov.event_budget_hits += c.event_budget_hits;
+        cov.guard_hits += c.guard_hits;
+        if cov.first_guard.is_none() {
+            cov.first_guard = c.first_guard.clone();
+        }
+        cov.horizon_hits += c.horizon_hits;
+        cov.pruned += c.pruned;
+        cov.cycles += c.cycles;
+        states.extend(st);
+        waiting.extend(w);
+        edges.extend(e);
+        deadlock = least(deadlock, &r.deadlock_found);
+        livelock = least(livelock, &r.livelock_found);
+    }
+    cov.distinct_states = states.len() as u64;
+    edges.sort_unstable();
+    edges.dedup();
+    cov.state_graph_cycles = search::waiting_cycles(&edges, &waiting);
+    Ok((cov, deadlock, livelock))
 }
 
 /// The verdicts a search supports: VERIFIED only from a complete exhaustive search that
@@ -1191,7 +1548,6 @@ pub fn replay(w: &Witness) -> Result<(ScheduleRun, bool), VerifyError> {
         &w.problem,
         &w.options,
         ChooserMode::Scripted(w.choices.clone()),
-        u64::MAX,
         w.seed,
         w.symmetry,
         false,
@@ -1266,20 +1622,21 @@ mod tests {
     fn a_schedule_cut_by_the_model_guard_ends_guard_not_drained() {
         let p = tiny(PolicyKind::Default, false);
         // Unchanged, the schedule finishes normally.
-        let r = runner(&p).drive(0, None);
+        let r = runner(&p).drive();
         assert_eq!(r.end, ScheduleEnd::Drained);
         assert_eq!(r.guard, None);
         // With the guard's per-instant budget lowered to one event, the second submission
         // at t=0 trips it; the engine stops "on request", which used to read as Drained.
         let mut rn = runner(&p);
         rn.model.instant_budget = 1;
-        let r = rn.drive(0, None);
+        let r = rn.drive();
         assert_eq!(r.end, ScheduleEnd::Guard);
         let (t, why) = r.guard.clone().expect("guard recorded");
         assert_eq!(t, SimTime::ZERO);
         assert!(why.contains("no progress"), "{why}");
         let mut cov = Coverage::default();
-        record(&mut cov, &r, Some(7));
+        let n = r.choices.len() as u64;
+        record(&mut cov, r.end, r.guard.as_ref(), r.new_states, n, 0, Some(7));
         assert_eq!(cov.guard_hits, 1);
         assert_eq!(
             cov.first_guard,
@@ -1323,13 +1680,13 @@ mod tests {
     #[test]
     fn a_broken_invariant_ends_the_schedule_and_is_an_error_not_a_result() {
         let p = tiny(PolicyKind::Default, true);
-        let r = runner(&p).drive(0, None);
+        let r = runner(&p).drive();
         assert_eq!(r.end, ScheduleEnd::Drained);
         assert!(VerifyError::of_invariant(&r, 0, None).is_none());
         // Corrupt the bookkeeping: the check after the first instant finds it.
         let mut rn = runner(&p);
         rn.model.state.cluster.gpu_milli_allocated += 1;
-        let r = rn.drive(0, None);
+        let r = rn.drive();
         assert_eq!(r.end, ScheduleEnd::Invariant);
         let msg = r.invariant.clone().expect("invariant recorded");
         assert!(msg.contains("allocated GPU total drifted"), "{msg}");
