@@ -12,11 +12,11 @@ use models::verify::{
     VerifyError, ViolationKind, Witness, explore, explore_shard, jobs_unable_to_run_alone,
     merge_shards, mitigations, nodes_merged, replay, shrink, unsupported,
 };
-use serde::{Deserialize, Serialize};
 use reports::verify::{
     VerifyReport, bound, verdict_line, verify_json, verify_md, violation_json, waitfor_dot,
     witness_json,
 };
+use serde::{Deserialize, Serialize};
 use sim_core::SimDuration;
 
 use crate::{Failure, RunArgs, bad_input, load_scenario, overrides};
@@ -322,9 +322,9 @@ fn verify_on(args: VerifyArgs) -> Result<(), Failure> {
     };
     let show = !args.quiet && std::io::stderr().is_terminal();
     let total = match (mode.clone(), shard) {
-        (Mode::Random { schedules, .. }, Some(s)) => {
-            schedules.saturating_sub(u64::from(s.index - 1)).div_ceil(u64::from(s.count))
-        }
+        (Mode::Random { schedules, .. }, Some(s)) => schedules
+            .saturating_sub(u64::from(s.index - 1))
+            .div_ceil(u64::from(s.count)),
         (Mode::Random { schedules, .. }, None) => schedules,
         (Mode::Exhaustive { max_schedules, .. }, _) => max_schedules,
     };
@@ -348,8 +348,8 @@ fn verify_on(args: VerifyArgs) -> Result<(), Failure> {
     // write what there is, marked incomplete; a second Ctrl-C exits at once (130).
     let _sigint = crate::sigint::install(args.quiet);
     if let Some(s) = shard {
-        let run = explore_shard(&v.problem, &v.options, &v.mode, s, &tick)
-            .map_err(explore_failure)?;
+        let run =
+            explore_shard(&v.problem, &v.options, &v.mode, s, &tick).map_err(explore_failure)?;
         if let Some(b) = &bar {
             b.finish_and_clear();
         }
@@ -389,7 +389,10 @@ fn write_shard(
         .deadlock_found
         .as_ref()
         .map(|f| ("deadlock", f.schedule))
-        .or(run.livelock_found.as_ref().map(|f| ("livelock", f.schedule)));
+        .or(run
+            .livelock_found
+            .as_ref()
+            .map(|f| ("livelock", f.schedule)));
     let file = ShardFile {
         orrery_version: env!("CARGO_PKG_VERSION").to_string(),
         verification: v,
@@ -442,11 +445,7 @@ fn write_shard(
 
 /// `orrery merge` of `verify --shard` directories: check they are the shards of one
 /// verification, join them, and finish as `orrery verify` would have.
-pub(crate) fn merge(
-    dirs: &[PathBuf],
-    out: &std::path::Path,
-    quiet: bool,
-) -> Result<(), Failure> {
+pub(crate) fn merge(dirs: &[PathBuf], out: &std::path::Path, quiet: bool) -> Result<(), Failure> {
     let wall = Instant::now();
     let mut first: Option<(PathBuf, ShardFile)> = None;
     let mut runs = Vec::new();
@@ -485,9 +484,7 @@ pub(crate) fn merge(
     finish(
         &v,
         exploration,
-        Explored::Merged {
-            shards: runs.len(),
-        },
+        Explored::Merged { shards: runs.len() },
         out,
         quiet,
         wall,

@@ -456,6 +456,19 @@ fn bad_verify_options_are_rejected() {
         (vec!["verify", "--jitter", "soon"], "--jitter"),
         (vec!["verify", "missing.yaml"], "missing.yaml"),
         (vec!["replay-witness", "missing.json"], "missing.json"),
+        (
+            vec!["verify", "--threads", "0"],
+            "--threads: must be at least 1",
+        ),
+        (
+            vec!["verify", "--shard", "0/2"],
+            "expected I/N with 1 ≤ I ≤ N",
+        ),
+        (
+            vec!["verify", "--shard", "3/2"],
+            "expected I/N with 1 ≤ I ≤ N",
+        ),
+        (vec!["verify", "--shard", "half"], "--shard"),
     ] {
         let r = orrery(&args, &d);
         assert_eq!(r.status.code(), Some(2), "{args:?}: {}", text(&r.stderr));
@@ -668,4 +681,368 @@ fn ctrl_c_writes_what_was_explored_marked_incomplete() {
         .collect();
     top.sort();
     assert_eq!(top, ["stderr", "stdout", "v"]);
+}
+
+/// Every file of two output directories, by name.
+fn files(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn same_files(a: &std::path::Path, b: &std::path::Path, what: &str) {
+    let (fa, fb) = (files(a), files(b));
+    assert_eq!(
+        fa.keys().collect::<Vec<_>>(),
+        fb.keys().collect::<Vec<_>>(),
+        "{what}: not the same files"
+    );
+    for (name, bytes) in &fa {
+        assert!(bytes == &fb[name], "{what}: {name} differs");
+    }
+}
+
+/// The bundled cases of exhaustive mode (with their shrinking and mitigation re-checks,
+/// exhaustive searches too) on 1 and 4 threads: the same exit code and the same bytes.
+fn same_on_one_and_four_threads(cases: &[(&str, &[&str])]) {
+    for (name, args) in cases {
+        let mut one: Vec<&str> = args.to_vec();
+        one.extend_from_slice(&["--threads", "1"]);
+        let mut four: Vec<&str> = args.to_vec();
+        four.extend_from_slice(&["--threads", "4"]);
+        let (r1, d1) = verify_dir(&format!("threads-1-{name}"), &one);
+        let (r4, d4) = verify_dir(&format!("threads-4-{name}"), &four);
+        assert_eq!(
+            r1.status.code(),
+            r4.status.code(),
+            "{name}: {}",
+            text(&r4.stderr)
+        );
+        same_files(&d1, &d4, name);
+    }
+}
+
+#[test]
+fn exhaustive_verification_writes_the_same_bytes_on_one_and_four_threads() {
+    same_on_one_and_four_threads(&[
+        (
+            "kube-default",
+            &[
+                "scenarios/bundled/verify/kube-default-2gang.yaml",
+                "--exhaustive",
+            ],
+        ),
+        (
+            "k8s-gang-2gang",
+            &[
+                "scenarios/bundled/verify/k8s-gang-2gang.yaml",
+                "--exhaustive",
+            ],
+        ),
+        (
+            "small-kueue",
+            &[
+                "scenarios/bundled/verify/kueue-overquota-small.yaml",
+                "--exhaustive",
+            ],
+        ),
+        (
+            "rare-order",
+            &[
+                "scenarios/bundled/verify/rare-order.yaml",
+                "--exhaustive",
+                "--no-pod-order",
+            ],
+        ),
+        (
+            "node-failure",
+            &[
+                "scenarios/bundled/verify/node-failure-2gang.yaml",
+                "--exhaustive",
+                "--fail-nodes",
+                "1",
+            ],
+        ),
+        (
+            "four-k8s-budget",
+            &[
+                "scenarios/bundled/verify/four-gangs.yaml",
+                "--policy",
+                "k8s-gang",
+                "--exhaustive",
+                "--schedules",
+                "3000",
+                "--no-shrink",
+            ],
+        ),
+    ]);
+}
+
+/// The rest of the bundled exhaustive cases (minutes in a debug build).
+#[test]
+#[ignore]
+fn every_bundled_exhaustive_case_writes_the_same_bytes_on_one_and_four_threads() {
+    same_on_one_and_four_threads(&[
+        (
+            "cosched",
+            &[
+                "scenarios/bundled/verify/coscheduling-2gang.yaml",
+                "--exhaustive",
+            ],
+        ),
+        (
+            "cosched-short",
+            &[
+                "scenarios/bundled/verify/coscheduling-short-timeout.yaml",
+                "--exhaustive",
+            ],
+        ),
+        (
+            "kueue-oq-cosched",
+            &[
+                "scenarios/bundled/verify/kueue-overquota.yaml",
+                "--policy",
+                "coscheduling",
+                "--exhaustive",
+                "--schedules",
+                "2000",
+            ],
+        ),
+        (
+            "small-k8s",
+            &[
+                "scenarios/bundled/verify/kueue-overquota-small.yaml",
+                "--exhaustive",
+                "--policy",
+                "k8s-gang",
+            ],
+        ),
+        (
+            "four-kueue",
+            &["scenarios/bundled/verify/four-gangs.yaml", "--exhaustive"],
+        ),
+        (
+            "four-wfpr",
+            &[
+                "scenarios/bundled/verify/four-gangs-kueue-wfpr.yaml",
+                "--exhaustive",
+            ],
+        ),
+        (
+            "four-k8s",
+            &[
+                "scenarios/bundled/verify/four-gangs.yaml",
+                "--policy",
+                "k8s-gang",
+                "--exhaustive",
+            ],
+        ),
+        (
+            "rare-all",
+            &["scenarios/bundled/verify/rare-order.yaml", "--exhaustive"],
+        ),
+        (
+            "volcano",
+            &["scenarios/bundled/verify/volcano-3373.yaml", "--exhaustive"],
+        ),
+        (
+            "node-failure-mttr",
+            &[
+                "scenarios/bundled/verify/node-failure-2gang.yaml",
+                "--exhaustive",
+                "--fail-nodes",
+                "1",
+                "--mttr",
+                "10m",
+            ],
+        ),
+        (
+            "net-rail",
+            &[
+                "scenarios/bundled/verify/net-rail-contention.yaml",
+                "--exhaustive",
+            ],
+        ),
+    ]);
+}
+
+/// `verify --shard I/N` into one directory per shard, then `orrery merge` of them all.
+fn sharded(name: &str, args: &[&str], count: u32) -> (std::process::Output, std::path::PathBuf) {
+    let d = tmpdir(name);
+    let mut dirs = Vec::new();
+    for i in 1..=count {
+        let dir = d.join(format!("shard-{i}"));
+        let shard = format!("{i}/{count}");
+        let mut a: Vec<&str> = vec!["verify"];
+        a.extend_from_slice(args);
+        let o = dir.to_str().unwrap().to_string();
+        a.extend_from_slice(&["--shard", &shard, "--out", &o]);
+        let r = orrery(&a, &root());
+        assert!(r.status.success(), "shard {shard}: {}", text(&r.stderr));
+        // A shard writes its part and no verdict.
+        let out = text(&r.stdout);
+        assert!(out.contains("no verdict"), "{out}");
+        assert!(
+            !out.contains("VERIFIED") && !out.contains("NO VIOLATION FOUND"),
+            "{out}"
+        );
+        assert_eq!(
+            files(&dir)
+                .keys()
+                .filter(|f| !f.starts_with('.'))
+                .cloned()
+                .collect::<Vec<_>>(),
+            vec!["verify-shard.json".to_string()]
+        );
+        dirs.push(o);
+    }
+    let out = d.join("merged");
+    let o = out.to_str().unwrap().to_string();
+    let mut a: Vec<&str> = vec!["merge"];
+    // Any order.
+    a.extend(dirs.iter().rev().map(String::as_str));
+    a.extend_from_slice(&["--out", &o, "--quiet"]);
+    (orrery(&a, &root()), out)
+}
+
+#[test]
+fn random_mode_shards_merge_into_the_single_runs_files_byte_for_byte() {
+    // A deadlock (shrunk, replayed, mitigations re-checked by the merge) and a search
+    // that finds nothing.
+    for (name, args) in [
+        (
+            "kueue-oq",
+            vec![
+                "scenarios/bundled/verify/kueue-overquota.yaml",
+                "--schedules",
+                "30",
+                "--mitigation-schedules",
+                "50",
+            ],
+        ),
+        (
+            "cosched",
+            vec![
+                "scenarios/bundled/verify/four-gangs.yaml",
+                "--policy",
+                "coscheduling",
+                "--schedules",
+                "50",
+            ],
+        ),
+    ] {
+        let (single, dir) = verify_dir(&format!("shard-single-{name}"), &args);
+        let (merged, out) = sharded(&format!("shard-{name}"), &args, 3);
+        assert_eq!(
+            merged.status.code(),
+            single.status.code(),
+            "{}",
+            text(&merged.stderr)
+        );
+        same_files(&dir, &out, name);
+    }
+}
+
+#[test]
+fn exhaustive_shards_merge_into_the_verdict_and_states_of_the_single_run() {
+    let args = [
+        "scenarios/bundled/verify/k8s-gang-2gang.yaml",
+        "--exhaustive",
+        "--no-mitigations",
+    ];
+    let (single, dir) = verify_dir("shard-ex-single", &args);
+    let (merged, out) = sharded("shard-ex", &args, 3);
+    assert_eq!(
+        merged.status.code(),
+        single.status.code(),
+        "{}",
+        text(&merged.stderr)
+    );
+    let (a, b) = (report(&dir), report(&out));
+    let e = |v: &Value, k: &str| v["exploration"][k].clone();
+    assert_eq!(e(&a, "deadlock"), "VERIFIED");
+    assert_eq!(e(&b, "deadlock"), "VERIFIED");
+    assert_eq!(e(&b, "livelock"), "VIOLATION");
+    let c = |v: &Value, k: &str| v["exploration"]["coverage"][k].clone();
+    assert_eq!(c(&b, "distinct_states"), c(&a, "distinct_states"));
+    assert_eq!(c(&b, "complete"), true);
+    assert!(
+        b["exploration"]["livelock_found"]["shard"]
+            .as_u64()
+            .is_some()
+    );
+    // The merged witness replays.
+    let r = orrery(
+        &[
+            "replay-witness",
+            out.join("witness.json").to_str().unwrap(),
+            "--out",
+            out.join("replay").to_str().unwrap(),
+        ],
+        &root(),
+    );
+    assert!(r.status.success(), "{}", text(&r.stderr));
+}
+
+#[test]
+fn merge_refuses_shards_that_are_not_one_verification() {
+    let d = tmpdir("shard-bad");
+    let sc = "scenarios/bundled/verify/coscheduling-2gang.yaml";
+    let run = |out: &str, extra: &[&str]| {
+        let o = d.join(out);
+        let mut a = vec![
+            "verify",
+            sc,
+            "--schedules",
+            "10",
+            "--quiet",
+            "--out",
+            o.to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        let r = orrery(&a, &root());
+        assert!(r.status.success(), "{}", text(&r.stderr));
+        o.to_str().unwrap().to_string()
+    };
+    let s1 = run("s1", &["--shard", "1/2"]);
+    let s2 = run("s2", &["--shard", "2/2"]);
+    let other = run("other", &["--shard", "2/2", "--seed", "9"]);
+    let out = d.join("m");
+    let o = out.to_str().unwrap();
+    for (dirs, needle) in [
+        (vec![s1.as_str()], "missing shard(s) 2/2"),
+        (vec![s1.as_str(), s1.as_str()], "given twice"),
+        (vec![s1.as_str(), other.as_str()], "another verification"),
+    ] {
+        let mut a = vec!["merge"];
+        a.extend(dirs);
+        a.extend_from_slice(&["--out", o]);
+        let r = orrery(&a, &root());
+        assert_eq!(r.status.code(), Some(2), "{}", text(&r.stderr));
+        assert!(
+            text(&r.stderr).contains(needle),
+            "{needle}: {}",
+            text(&r.stderr)
+        );
+        assert!(!out.exists(), "nothing written");
+    }
+    // A capacity shard is not a verify shard.
+    std::fs::create_dir_all(d.join("cap")).unwrap();
+    let r = orrery(
+        &["merge", &s1, d.join("cap").to_str().unwrap(), "--out", o],
+        &root(),
+    );
+    assert_eq!(r.status.code(), Some(2));
+    assert!(text(&r.stderr).contains("not the output of `orrery verify --shard`"));
+    // Whole, they merge.
+    let r = orrery(&["merge", &s2, &s1, "--out", o, "--quiet"], &root());
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    assert!(out.join("verify.md").exists());
 }

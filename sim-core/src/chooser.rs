@@ -72,6 +72,14 @@ impl Chooser {
         self.cursor = self.decisions as usize;
     }
 
+    /// Follow `script` from here on: its first entry is the next decision (then the
+    /// first alternative once it runs out). Unlike [`Chooser::set_mode`], the script holds
+    /// only what comes next, not the decisions already made.
+    pub fn follow(&mut self, script: Vec<u32>) {
+        self.mode = ChooserMode::Scripted(script);
+        self.cursor = 0;
+    }
+
     pub fn recorded(&self) -> Option<&[Choice]> {
         self.record.as_deref()
     }
@@ -153,6 +161,22 @@ mod tests {
         let mut b = Chooser::new(ChooserMode::Scripted(script), &RngStreams::new(0));
         let again: Vec<_> = (0..50).map(|i| b.choose(2 + i % 5)).collect();
         assert_eq!(first, again);
+    }
+
+    #[test]
+    fn follow_reads_the_script_from_the_next_decision() {
+        let mut a = Chooser::seeded(7);
+        a.start_recording();
+        let made: Vec<_> = (0..5).map(|_| a.choose(4)).collect();
+        let mut b = a.clone();
+        b.follow(vec![3, 1]);
+        assert_eq!((b.choose(4), b.choose(4), b.choose(4)), (3, 1, 0));
+        let mut c = a.clone();
+        c.set_mode(ChooserMode::Scripted(
+            made.iter().map(|&m| m as u32).chain([3, 1]).collect(),
+        ));
+        assert_eq!((c.choose(4), c.choose(4), c.choose(4)), (3, 1, 0));
+        assert_eq!(b.recorded(), c.recorded());
     }
 
     #[test]

@@ -387,8 +387,8 @@ impl Runner {
         }
     }
 
-    /// Put the run back where `r` was taken, to follow `script` (the whole choice list
-    /// from the schedule's start) from there.
+    /// Put the run back where `r` was taken, to follow `script` (the choices from there
+    /// on) from there.
     pub(super) fn resume(&mut self, r: &Resume, script: Vec<u32>) {
         self.model
             .restore_state(r.state.clone(), r.invariant_violation.clone());
@@ -400,11 +400,9 @@ impl Runner {
         self.follow(script);
     }
 
-    /// Follow `script` (the whole choice list from the schedule's start) from here on.
+    /// Follow `script` (the choices from here on) from here on.
     pub(super) fn follow(&mut self, script: Vec<u32>) {
-        self.sim
-            .chooser_mut()
-            .set_mode(ChooserMode::Scripted(script));
+        self.sim.chooser_mut().follow(script);
     }
 
     /// The choices made since the schedule started.
@@ -1210,7 +1208,10 @@ fn random(
 ) -> Result<RandomRun, VerifyError> {
     let stop_requested = || interruptible && interrupt::interrupted();
     let (first, step) = match shard {
-        Some(s) => (u64::from(s.index.saturating_sub(1)), u64::from(s.count.max(1))),
+        Some(s) => (
+            u64::from(s.index.saturating_sub(1)),
+            u64::from(s.count.max(1)),
+        ),
         None => (0, 1),
     };
     // The number of schedules this search runs: indices first, first + step, … < schedules.
@@ -1636,7 +1637,15 @@ mod tests {
         assert!(why.contains("no progress"), "{why}");
         let mut cov = Coverage::default();
         let n = r.choices.len() as u64;
-        record(&mut cov, r.end, r.guard.as_ref(), r.new_states, n, 0, Some(7));
+        record(
+            &mut cov,
+            r.end,
+            r.guard.as_ref(),
+            r.new_states,
+            n,
+            0,
+            Some(7),
+        );
         assert_eq!(cov.guard_hits, 1);
         assert_eq!(
             cov.first_guard,

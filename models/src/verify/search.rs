@@ -22,7 +22,9 @@
 //! So the verdicts, the counts, the witnesses and every byte written are the same on
 //! any number of threads: only the time differs.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
@@ -39,28 +41,128 @@ use crate::sim::ModelError;
 struct Link {
     h: u64,
     now: SimTime,
+    /// Links in the chain, this one included.
+    len: usize,
     parent: Option<Arc<Link>>,
 }
 
-/// When the path ending at `link` passed through the state with fingerprint `h`.
-fn on_path(link: Option<&Arc<Link>>, h: u64) -> Option<SimTime> {
-    let mut l = link;
-    while let Some(x) = l {
-        if x.h == h {
-            return Some(x.now);
-        }
-        l = x.parent.as_ref();
+impl Link {
+    fn new(h: u64, now: SimTime, parent: Option<Arc<Link>>) -> Arc<Link> {
+        Arc::new(Link {
+            h,
+            now,
+            len: parent.as_ref().map_or(0, |p| p.len) + 1,
+            parent,
+        })
     }
-    None
+}
+
+/// The states of one path, for look-ups: moved from path to path by popping back to
+/// where they meet and pushing the rest (steps in the master's order mostly move by one).
+#[derive(Default)]
+struct PathSet {
+    chain: Vec<Arc<Link>>,
+    at: BTreeMap<u64, SimTime>,
+}
+
+impl PathSet {
+    /// Make this the path ending at `link`.
+    fn go_to(&mut self, link: Option<&Arc<Link>>) {
+        let mut add = Vec::new();
+        let mut cur = link;
+        while let Some(l) = cur {
+            if self.chain.get(l.len - 1).is_some_and(|c| Arc::ptr_eq(c, l)) {
+                break;
+            }
+            add.push(l.clone());
+            cur = l.parent.as_ref();
+        }
+        let keep = cur.map_or(0, |l| l.len);
+        for l in self.chain.drain(keep..) {
+            self.at.remove(&l.h);
+        }
+        for l in add.into_iter().rev() {
+            self.at.insert(l.h, l.now);
+            self.chain.push(l);
+        }
+    }
+
+    /// When the path passed through the state with fingerprint `h`.
+    fn get(&self, h: u64) -> Option<SimTime> {
+        self.at.get(&h).copied()
+    }
+}
+
+/// Where a node is in the search's order: the step that led to it from the node before
+/// (its choices), and that node's place. Small, and shared along paths.
+struct Place {
+    /// The places 1, 2, 4, 8, … nodes before this one (the first is the parent): two
+    /// places find where their paths meet in a few jumps.
+    up: Vec<Arc<Place>>,
+    /// The choices of the step from the node before to this one.
+    step: Box<[u32]>,
+    /// Nodes before this one on the path: 0 the root (before the run is set up), 1 the
+    /// run's start (after the arrival jitter is chosen), then one per closed instant.
+    depth: u32,
+    /// Choices from the start of the schedule to here.
+    len: u64,
+}
+
+impl Place {
+    fn root() -> Arc<Place> {
+        Arc::new(Place {
+            up: Vec::new(),
+            step: Box::new([]),
+            depth: 0,
+            len: 0,
+        })
+    }
+
+    fn child(parent: &Arc<Place>, step: &[Choice]) -> Arc<Place> {
+        let mut up = vec![parent.clone()];
+        while let Some(next) = up.last().and_then(|p| p.up.get(up.len() - 1)) {
+            up.push(next.clone());
+        }
+        Arc::new(Place {
+            up,
+            step: step.iter().map(|c| c.picked).collect(),
+            depth: parent.depth.saturating_add(1),
+            len: parent.len + step.len() as u64,
+        })
+    }
+
+    /// The place on this one's path at `depth` (at most this one's).
+    fn at(self: &Arc<Place>, depth: u32) -> &Arc<Place> {
+        let mut x = self;
+        while x.depth > depth {
+            let k = (x.depth - depth).ilog2() as usize;
+            match x.up.get(k).or(x.up.last()) {
+                Some(p) => x = p,
+                None => break,
+            }
+        }
+        x
+    }
+}
+
+/// The choices from `from` down to `to` (a place below it), then `tail`, one by one.
+fn down<'a>(
+    from: &'a Arc<Place>,
+    to: &'a Arc<Place>,
+    tail: &'a [u32],
+) -> impl Iterator<Item = u32> + 'a {
+    (from.depth + 1..=to.depth)
+        .flat_map(move |d| to.at(d).step.iter().copied())
+        .chain(tail.iter().copied())
 }
 
 /// A point a schedule runs on from.
 struct Node {
-    /// The choices from the start of the schedule to here.
-    path: Vec<u32>,
-    /// Nodes before this one on the path: 0 the root (before the run is set up), 1 the
-    /// run's start (after the arrival jitter is chosen), then one per closed instant.
-    depth: u32,
+    place: Arc<Place>,
+    /// The run's arrival-jitter choices: which workload it has.
+    jitter: Arc<[u32]>,
+    /// The first choices of the path, as many as a shard's cut looks at.
+    head: Arc<[u32]>,
     /// This closed instant and those before it (`None` for the root and the start).
     link: Option<Arc<Link>>,
     /// A failure may be injected here (`--fail-nodes`): the next step's first choice.
@@ -72,8 +174,9 @@ struct Node {
 impl Node {
     fn root() -> Arc<Node> {
         Arc::new(Node {
-            path: Vec::new(),
-            depth: 0,
+            place: Place::root(),
+            jitter: Arc::new([]),
+            head: Arc::new([]),
             link: None,
             failure_point: false,
             resume: None,
@@ -85,17 +188,60 @@ impl Node {
     }
 
     fn decisions(&self) -> u64 {
-        self.path.len() as u64
+        self.place.len
     }
 }
 
-/// The order in which the search takes steps: by choice sequence (lexicographic, a
-/// prefix first), then by node depth (nodes a step with no choice apart).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// The order in which the search takes steps: by the step's choice sequence from the
+/// start of the schedule (lexicographic, a prefix first), then by node depth (nodes a
+/// step with no choice apart). A step's key is its node's place and its script.
+#[derive(Clone)]
 struct Key {
-    path: Vec<u32>,
-    depth: u32,
+    place: Arc<Place>,
+    pi: Vec<u32>,
 }
+
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> Ordering {
+        let (a, b) = (&self.place, &other.place);
+        if Arc::ptr_eq(a, b) {
+            return self.pi.cmp(&other.pi);
+        }
+        // Where the two paths meet: only what lies below it can differ.
+        let depth = a.depth.min(b.depth);
+        let (mut x, mut y) = (a.at(depth), b.at(depth));
+        if !Arc::ptr_eq(x, y) {
+            for k in (0..x.up.len()).rev() {
+                if let (Some(px), Some(py)) = (x.up.get(k), y.up.get(k))
+                    && !Arc::ptr_eq(px, py)
+                {
+                    x = px;
+                    y = py;
+                }
+            }
+            if let (Some(px), Some(_)) = (x.up.first(), y.up.first()) {
+                x = px;
+            }
+        }
+        down(x, a, &self.pi)
+            .cmp(down(x, b, &other.pi))
+            .then(a.depth.cmp(&b.depth))
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Key {}
 
 /// A step to run: from `node`, the choices `pi`, then the first alternative of every
 /// later choice, to the end of the instant.
@@ -107,12 +253,9 @@ struct Task {
 
 impl Task {
     fn key(&self) -> Key {
-        let mut path = Vec::with_capacity(self.node.path.len() + self.pi.len());
-        path.extend_from_slice(&self.node.path);
-        path.extend_from_slice(&self.pi);
         Key {
-            path,
-            depth: self.node.depth,
+            place: self.node.place.clone(),
+            pi: self.pi.clone(),
         }
     }
 }
@@ -252,6 +395,9 @@ pub(super) struct Search<'a> {
     pub owner: Option<&'a Owner>,
 }
 
+/// Steps the master takes alone before the other threads start.
+const START_AFTER: u64 = 64;
+
 /// What the threads share.
 struct Shared {
     /// Steps not run yet.
@@ -271,6 +417,10 @@ struct Shared {
     done: bool,
     /// A thread panicked while running a step.
     failed: bool,
+    /// Threads waiting for work, and whether the master waits for a result (wake-ups are
+    /// sent only to a thread that waits).
+    idle: usize,
+    master_waits: bool,
 }
 
 struct Pool {
@@ -282,9 +432,15 @@ struct Pool {
     /// Results kept ahead of the master at most (bounds memory: each may hold a copy of
     /// the run).
     cap: usize,
+    /// The other threads run: steps are queued for them.
+    parallel: AtomicBool,
+    stats: [std::sync::atomic::AtomicU64; 6],
 }
 
 impl Pool {
+    fn count(&self, i: usize) {
+        self.stats[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     fn lock(&self) -> MutexGuard<'_, Shared> {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -314,7 +470,9 @@ impl Drop for Unwinding<'_> {
 #[derive(Default)]
 struct Slot {
     /// The run, with its arrival-jitter choices.
-    runner: Option<(Vec<u32>, Runner)>,
+    runner: Option<(Arc<[u32]>, Runner)>,
+    /// The states of the path of the last step run.
+    path: PathSet,
     at: Option<Arc<Node>>,
 }
 
@@ -333,8 +491,31 @@ impl Search<'_> {
         self.max_depth.unwrap_or(u64::MAX)
     }
 
-    fn own(&self, g: &[u32]) -> Own {
-        self.owner.map_or(Own::Mine, |o| o.own(g))
+    /// Whose the choice sequence `head` then `rest` is (only its first choices
+    /// matter).
+    fn own(&self, head: &[u32], rest: &[u32]) -> Own {
+        let Some(o) = self.owner else {
+            return Own::Mine;
+        };
+        if head.len() >= o.longest {
+            return o.own(head);
+        }
+        let mut g = head.to_vec();
+        g.extend(rest.iter().take(o.longest - head.len()));
+        o.own(&g)
+    }
+
+    /// The first choices of `head` then `step`, as many as the shard's cut looks at.
+    fn head(&self, head: &Arc<[u32]>, step: &[Choice]) -> Arc<[u32]> {
+        match self.owner {
+            Some(o) if head.len() < o.longest => head
+                .iter()
+                .copied()
+                .chain(step.iter().map(|c| c.picked))
+                .take(o.longest)
+                .collect(),
+            _ => head.clone(),
+        }
     }
 
     /// Whether the master will prune a state reached after `decisions` choices, given
@@ -364,14 +545,16 @@ impl Search<'_> {
             };
             rn.interruptible = self.interruptible;
             let local = rn.choices().to_vec();
+            let jitter: Arc<[u32]> = picks(&local).into();
             let start = Arc::new(Node {
-                path: picks(&local),
-                depth: 1,
+                place: Place::child(&node.place, &local),
+                jitter: jitter.clone(),
+                head: self.head(&node.head, &local),
                 link: None,
                 failure_point: false,
                 resume: Some(rn.resume_point()),
             });
-            slot.runner = Some((start.path.clone(), rn));
+            slot.runner = Some((jitter, rn));
             slot.at = Some(start.clone());
             return Leaf {
                 decisions: local.len() as u64,
@@ -379,26 +562,19 @@ impl Search<'_> {
                 outcome: Outcome::Start(start),
             };
         };
-        let mut script = Vec::with_capacity(node.path.len() + task.pi.len());
-        script.extend_from_slice(&node.path);
-        script.extend_from_slice(&task.pi);
+        let script = task.pi.clone();
         let warm = slot.at.take().is_some_and(|at| Arc::ptr_eq(&at, node));
         // The run's arrival jitter (its workload) must be the node's: the copy holds the
         // state, not the jobs' submit times.
-        let jitter_len = if self.opts.jitter.is_some() {
-            p.workload.jobs.len().min(node.path.len())
-        } else {
-            0
-        };
-        let jitter = &node.path[..jitter_len];
+        let jitter = &node.jitter;
         let (rn, warm) = match slot.runner.take() {
-            Some((j, rn)) if j.as_slice() == jitter => (&mut slot.runner.insert((j, rn)).1, warm),
+            Some((j, rn)) if j == *jitter => (&mut slot.runner.insert((j, rn)).1, warm),
             _ => {
                 let mode = ChooserMode::Scripted(jitter.to_vec());
                 match Runner::new(p, self.opts, mode, true, p.config.seed, true) {
                     Ok(mut rn) => {
                         rn.interruptible = self.interruptible;
-                        (&mut slot.runner.insert((jitter.to_vec(), rn)).1, false)
+                        (&mut slot.runner.insert((jitter.clone(), rn)).1, false)
                     }
                     Err(e) => {
                         return Leaf {
@@ -418,9 +594,11 @@ impl Search<'_> {
         if node.failure_point {
             rn.inject_failure();
         }
-        let reached = rn.to_next_instant(&|h| on_path(node.link.as_ref(), h));
+        slot.path.go_to(node.link.as_ref());
+        let on_path = &slot.path;
+        let reached = rn.to_next_instant(&|h| on_path.get(h));
         let choices = rn.choices();
-        let base = node.path.len().min(choices.len());
+        let base = (node.decisions() as usize).min(choices.len());
         let local = choices[base..].to_vec();
         let decisions = choices.len() as u64;
         let outcome = match reached {
@@ -431,7 +609,8 @@ impl Search<'_> {
                 offer,
             } => {
                 // Above a shard's cut nothing is pruned.
-                let shared = self.owner.is_some() && self.own(&picks(choices)) == Own::Shared;
+                let shared = self.owner.is_some()
+                    && self.own(&node.head, &picks(&choices[base..])) == Own::Shared;
                 let explored = !shared && self.pruned(&pool.lock().seen, h, decisions);
                 if explored {
                     Outcome::Instant {
@@ -440,14 +619,12 @@ impl Search<'_> {
                         node: None,
                     }
                 } else {
+                    let step = &choices[base..];
                     let next = Arc::new(Node {
-                        path: picks(choices),
-                        depth: node.depth.saturating_add(1),
-                        link: Some(Arc::new(Link {
-                            h,
-                            now,
-                            parent: node.link.clone(),
-                        })),
+                        place: Place::child(&node.place, step),
+                        jitter: node.jitter.clone(),
+                        head: self.head(&node.head, step),
+                        link: Some(Link::new(h, now, node.link.clone())),
                         failure_point: offer,
                         resume: Some(rn.resume_point()),
                     });
@@ -489,8 +666,10 @@ impl Search<'_> {
     /// Queue what `task`'s step shows will be needed: the next alternative of its last
     /// scripted choice, the second alternative of every later choice (within the depth
     /// bound), and the first step from the state it reached if no earlier node reached
-    /// that state. Only steps of this shard's part.
-    fn queue_after(&self, g: &mut Shared, task: &Task, leaf: &Leaf) {
+    /// that state. Only steps of this shard's part. `mine`: the master ran the step, and
+    /// runs the first step from the state reached itself if that state is new (on the
+    /// run it has: no copy to restore).
+    fn queue_after(&self, g: &mut Shared, task: &Task, leaf: &Leaf, mine: bool) {
         let n = &task.node;
         let base = n.decisions();
         let limit = self.depth_limit();
@@ -514,9 +693,7 @@ impl Search<'_> {
             pi.push(0);
             for a in from + 1..among {
                 *pi.last_mut()? = a;
-                let mut full = n.path.clone();
-                full.extend_from_slice(&pi);
-                if self.own(&full) != Own::Other {
+                if self.own(&n.head, &pi) != Own::Other {
                     return Some(pi);
                 }
             }
@@ -548,7 +725,8 @@ impl Search<'_> {
             }
         }
         match &leaf.outcome {
-            Outcome::Start(start) if self.own(&start.path) != Own::Other => push(
+            _ if mine => {}
+            Outcome::Start(start) if self.own(&start.head, &[]) != Own::Other => push(
                 g,
                 Task {
                     node: start.clone(),
@@ -557,7 +735,7 @@ impl Search<'_> {
             ),
             Outcome::Instant {
                 h, node: Some(t), ..
-            } => match self.own(&t.path) {
+            } => match self.own(&t.head, &[]) {
                 Own::Other => {}
                 Own::Shared => push(
                     g,
@@ -590,7 +768,7 @@ impl Search<'_> {
             node: at.node.clone(),
             pi: at.pi.clone(),
         };
-        if self.threads <= 1 {
+        if !pool.parallel.load(AtomicOrdering::Relaxed) {
             return Ok(self.run_task(&task, slot, pool));
         }
         let key = task.key();
@@ -622,15 +800,34 @@ impl Search<'_> {
                 ));
             }
             if let Some(leaf) = g.results.remove(&key) {
+                pool.count(0);
+                // Room for one more result.
+                let wake = g.idle > 0;
                 drop(g);
-                pool.work.notify_all();
+                if wake {
+                    pool.work.notify_one();
+                }
                 return Ok(leaf);
             }
             if g.running.contains(&key) {
-                g = pool.ready.wait(g).unwrap_or_else(PoisonError::into_inner);
+                // Another thread runs it: run something else ahead meanwhile, or wait.
+                match Self::take_ahead(&mut g, pool.cap) {
+                    Some((k, t)) => {
+                        drop(g);
+                        self.run_ahead(pool, slot, k, &t);
+                        g = pool.lock();
+                    }
+                    None => {
+                        pool.count(3);
+                        g.master_waits = true;
+                        g = pool.ready.wait(g).unwrap_or_else(PoisonError::into_inner);
+                        g.master_waits = false;
+                    }
+                }
                 continue;
             }
             let task = g.queue.remove(&key).unwrap_or(task);
+            pool.count(1);
             g.running.insert(key.clone());
             drop(g);
             drop(stale_tasks);
@@ -638,10 +835,59 @@ impl Search<'_> {
             let leaf = self.run_task(&task, slot, pool);
             let mut g = pool.lock();
             g.running.remove(&key);
-            self.queue_after(&mut g, &task, &leaf);
+            self.queue_after(&mut g, &task, &leaf, true);
+            let wake = g.idle > 0 && !g.queue.is_empty();
             drop(g);
-            pool.work.notify_all();
+            if wake {
+                pool.work.notify_all();
+            }
             return Ok(leaf);
+        }
+    }
+
+    /// The lowest queued step the master may need, if there is room for its result
+    /// (queued steps it has gone past are dropped).
+    fn take_ahead(s: &mut Shared, cap: usize) -> Option<(Key, Task)> {
+        while let Some(e) = s.queue.first_entry() {
+            if *e.key() >= s.position {
+                break;
+            }
+            e.remove();
+        }
+        if s.results.len() >= cap {
+            return None;
+        }
+        let (k, t) = s.queue.pop_first()?;
+        s.running.insert(k.clone());
+        Some((k, t))
+    }
+
+    /// Run a step ahead of the master and keep its result (unless the master has gone
+    /// past it meanwhile).
+    fn run_ahead(&self, pool: &Pool, slot: &mut Slot, key: Key, task: &Task) {
+        let mut guard = Unwinding {
+            pool,
+            key: Some(key.clone()),
+        };
+        let leaf = self.run_task(task, slot, pool);
+        pool.count(2);
+        guard.key = None;
+        let mut g = pool.lock();
+        g.running.remove(&key);
+        if key < g.position {
+            pool.count(4);
+        }
+        if key >= g.position {
+            self.queue_after(&mut g, task, &leaf, false);
+            g.results.insert(key, leaf);
+        }
+        let (master, others) = (g.master_waits, g.idle > 0 && !g.queue.is_empty());
+        drop(g);
+        if master {
+            pool.ready.notify_one();
+        }
+        if others {
+            pool.work.notify_all();
         }
     }
 
@@ -654,70 +900,75 @@ impl Search<'_> {
                 if g.done || g.failed {
                     return;
                 }
-                let s = &mut *g;
-                while let Some(e) = s.queue.first_entry() {
-                    if *e.key() >= s.position {
-                        break;
-                    }
-                    e.remove();
-                }
-                if s.results.len() < pool.cap
-                    && let Some(kt) = s.queue.pop_first()
-                {
+                if let Some(kt) = Self::take_ahead(&mut g, pool.cap) {
                     break kt;
                 }
+                g.idle += 1;
                 g = pool.work.wait(g).unwrap_or_else(PoisonError::into_inner);
+                g.idle -= 1;
             };
-            g.running.insert(key.clone());
             drop(g);
-            let mut guard = Unwinding {
-                pool,
-                key: Some(key.clone()),
-            };
-            let leaf = self.run_task(&task, &mut slot, pool);
-            guard.key = None;
-            let mut g = pool.lock();
-            g.running.remove(&key);
-            if key >= g.position {
-                self.queue_after(&mut g, &task, &leaf);
-                g.results.insert(key, leaf);
-            }
-            drop(g);
-            pool.ready.notify_all();
-            pool.work.notify_all();
+            self.run_ahead(pool, &mut slot, key, &task);
         }
     }
 
     /// Explore: the master here, `threads - 1` others running steps ahead.
-    pub(super) fn run(&self, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Searched, VerifyError> {
+    pub(super) fn run(
+        &self,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<Searched, VerifyError> {
+        let root = Node::root();
         let pool = Pool {
             shared: Mutex::new(Shared {
                 queue: BTreeMap::new(),
                 results: BTreeMap::new(),
                 running: BTreeSet::new(),
                 position: Key {
-                    path: Vec::new(),
-                    depth: 0,
+                    place: root.place.clone(),
+                    pi: Vec::new(),
                 },
                 seen: BTreeMap::new(),
                 claims: BTreeMap::new(),
                 done: false,
                 failed: false,
+                idle: 0,
+                master_waits: false,
             }),
             work: Condvar::new(),
             ready: Condvar::new(),
             cap: 256 * self.threads.max(1),
+            parallel: AtomicBool::new(false),
+            stats: Default::default(),
+        };
+        let show = |pool: &Pool| {
+            if std::env::var_os("ORRERY_VERIFY_STATS").is_some() {
+                let v: Vec<u64> = pool
+                    .stats
+                    .iter()
+                    .map(|a| a.load(std::sync::atomic::Ordering::Relaxed))
+                    .collect();
+                eprintln!(
+                    "consumed-ahead {} master-ran {} ran-ahead {} master-waits {} ahead-stale {}",
+                    v[0], v[1], v[2], v[3], v[4]
+                );
+            }
         };
         if self.threads <= 1 {
-            return self.master(&pool, progress);
+            return self.master(&pool, progress, root, &|| {});
         }
         std::thread::scope(|s| {
-            for _ in 1..self.threads {
-                s.spawn(|| self.worker(&pool));
-            }
-            let r = self.master(&pool, progress);
+            // The other threads start once the search has shown it is more than a few
+            // steps (a small one is done before they would have started).
+            let start = || {
+                pool.parallel.store(true, AtomicOrdering::Relaxed);
+                for _ in 1..self.threads {
+                    s.spawn(|| self.worker(&pool));
+                }
+            };
+            let r = self.master(&pool, progress, root, &start);
             pool.lock().done = true;
             pool.work.notify_all();
+            show(&pool);
             r
         })
     }
@@ -735,9 +986,7 @@ impl Search<'_> {
                 for a in c.picked + 1..c.among {
                     let mut pi = picks(&local[..k]);
                     pi.push(a);
-                    let mut full = n.path.clone();
-                    full.extend_from_slice(&pi);
-                    if self.own(&full) != Own::Other {
+                    if self.own(&n.head, &pi) != Own::Other {
                         return Some(Pos { node: n, pi });
                     }
                 }
@@ -751,6 +1000,8 @@ impl Search<'_> {
         &self,
         pool: &Pool,
         progress: &(dyn Fn(u64, u64) + Sync),
+        root: Arc<Node>,
+        start_threads: &dyn Fn(),
     ) -> Result<Searched, VerifyError> {
         let stop_requested = || self.interruptible && interrupt::interrupted();
         let mut cov = Coverage::default();
@@ -761,12 +1012,12 @@ impl Search<'_> {
         let mut shared: BTreeSet<u64> = BTreeSet::new();
         let mut frames: Vec<(Arc<Node>, Vec<Choice>)> = Vec::new();
         let mut slot = Slot::default();
-        let root = Node::root();
-        let mut pos = (self.own(&root.path) != Own::Other).then_some(Pos {
+        let mut pos = (self.own(&root.head, &[]) != Own::Other).then_some(Pos {
             node: root,
             pi: Vec::new(),
         });
         let limit = self.depth_limit();
+        let mut steps = 0u64;
         // New states of steps that belonged to no schedule of this shard (it went on into
         // another shard's part): counted with the next schedule.
         let mut carried = 0u64;
@@ -786,14 +1037,14 @@ impl Search<'_> {
             let mut new_states = std::mem::take(&mut carried);
             // Follow the schedule, step by step, to its end.
             let (leaf, end) = loop {
+                steps += 1;
+                if steps == START_AFTER {
+                    start_threads();
+                }
                 let leaf = self.get(pool, &at, &mut slot)?;
                 let node = at.node.clone();
-                if self.owner.is_some() {
-                    let mut full = node.path.clone();
-                    full.extend(leaf.local.iter().map(|c| c.picked));
-                    if self.own(&full) == Own::Other {
-                        break (leaf, None);
-                    }
+                if self.owner.is_some() && self.own(&node.head, &picks(&leaf.local)) == Own::Other {
+                    break (leaf, None);
                 }
                 match &leaf.outcome {
                     Outcome::Error(e) => return Err(VerifyError::Model(e.clone())),
@@ -805,7 +1056,11 @@ impl Search<'_> {
                             pi: Vec::new(),
                         };
                     }
-                    Outcome::Instant { h, waiting: w, node: t } => {
+                    Outcome::Instant {
+                        h,
+                        waiting: w,
+                        node: t,
+                    } => {
                         let (h, w, t) = (*h, *w, t.clone());
                         if let Some(from) = node.h() {
                             edges.push((from, h));
@@ -814,7 +1069,7 @@ impl Search<'_> {
                         // state there is explored only in part by each shard).
                         if let Some(t) = &t
                             && self.owner.is_some()
-                            && self.own(&t.path) == Own::Shared
+                            && self.own(&t.head, &[]) == Own::Shared
                         {
                             shared.insert(h);
                             if w {
@@ -975,22 +1230,126 @@ fn among_at(p: &Problem, opts: &ExploreOptions, q: &[u32]) -> Result<Option<u32>
     let script = ChooserMode::Scripted(q.to_vec());
     let mut rn = Runner::new(p, opts, script, true, p.config.seed, true)?;
     let mut link: Option<Arc<Link>> = None;
+    let mut path = PathSet::default();
     loop {
         if let Some(c) = rn.choices().get(q.len()) {
             return Ok(Some(c.among));
         }
-        match rn.to_next_instant(&|h| on_path(link.as_ref(), h)) {
+        path.go_to(link.as_ref());
+        match rn.to_next_instant(&|h| path.get(h)) {
             Reached::Instant { h, now, offer, .. } => {
-                link = Some(Arc::new(Link {
-                    h,
-                    now,
-                    parent: link.take(),
-                }));
+                link = Some(Link::new(h, now, link.take()));
                 if offer {
                     rn.inject_failure();
                 }
             }
             Reached::End { .. } => return Ok(rn.choices().get(q.len()).map(|c| c.among)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// xorshift64*, for the property tests here.
+    fn rng(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut x = seed | 1;
+        move |n| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            x.wrapping_mul(0x2545_f491_4f6c_dd1d) % n.max(1)
+        }
+    }
+
+    /// A random tree of places (steps of 0 to 3 choices, at most 3 alternatives each),
+    /// with each place's whole choice sequence.
+    fn places(seed: u64, n: usize) -> Vec<(Arc<Place>, Vec<u32>)> {
+        let mut r = rng(seed);
+        let root = Node::root().place.clone();
+        let mut all = vec![(root, Vec::new())];
+        for i in 0..n {
+            // Mostly near the newest place (long paths), now and then anywhere.
+            let k = if i % 5 == 0 {
+                r(all.len() as u64) as usize
+            } else {
+                all.len() - 1 - r(all.len().min(4) as u64) as usize
+            };
+            let (parent, path) = all[k].clone();
+            let step: Vec<Choice> = (0..r(4))
+                .map(|_| Choice {
+                    among: 3,
+                    picked: r(3) as u32,
+                })
+                .collect();
+            let mut full = path.clone();
+            full.extend(step.iter().map(|c| c.picked));
+            all.push((Place::child(&parent, &step), full));
+        }
+        all
+    }
+
+    #[test]
+    fn keys_order_by_choice_sequence_then_depth_wherever_the_paths_meet() {
+        for seed in 1..20 {
+            let all = places(seed, 120);
+            let mut r = rng(seed * 7919);
+            for _ in 0..400 {
+                let key = |r: &mut dyn FnMut(u64) -> u64| {
+                    let (p, path) = all[r(all.len() as u64) as usize].clone();
+                    let pi: Vec<u32> = (0..r(3)).map(|_| r(3) as u32).collect();
+                    let mut seq = path;
+                    seq.extend(&pi);
+                    let depth = p.depth;
+                    (Key { place: p, pi }, (seq, depth))
+                };
+                let (a, na) = key(&mut r);
+                let (b, nb) = key(&mut r);
+                assert_eq!(a.cmp(&b), na.cmp(&nb), "{na:?} vs {nb:?}");
+                assert_eq!(a == b, na == nb);
+            }
+        }
+    }
+
+    #[test]
+    fn a_path_set_follows_moves_between_paths() {
+        let mut r = rng(5);
+        let mut links: Vec<Option<Arc<Link>>> = vec![None];
+        for i in 0..60u64 {
+            let parent = links[r(links.len() as u64) as usize].clone();
+            links.push(Some(Link::new(1000 + i, SimTime(i), parent)));
+        }
+        let mut set = PathSet::default();
+        for _ in 0..300 {
+            let l = links[r(links.len() as u64) as usize].clone();
+            set.go_to(l.as_ref());
+            let mut want = BTreeMap::new();
+            let mut cur = l.as_ref();
+            while let Some(x) = cur {
+                want.insert(x.h, x.now);
+                cur = x.parent.as_ref();
+            }
+            assert_eq!(set.at, want);
+            for h in 1000..1061 {
+                assert_eq!(set.get(h), want.get(&h).copied());
+            }
+        }
+    }
+
+    #[test]
+    fn shard_prefixes_are_dealt_round_robin_and_shorter_paths_are_shared() {
+        let part = ShardPart {
+            index: 1,
+            count: 2,
+            prefixes: vec![vec![0], vec![1, 0], vec![1, 1], vec![2]],
+        };
+        let o = Owner::new(&part);
+        assert_eq!(o.own(&[]), Own::Shared);
+        assert_eq!(o.own(&[1]), Own::Shared);
+        assert_eq!(o.own(&[0, 5, 5]), Own::Other);
+        assert_eq!(o.own(&[1, 0]), Own::Mine);
+        assert_eq!(o.own(&[1, 1, 3]), Own::Other);
+        assert_eq!(o.own(&[2, 0]), Own::Mine);
     }
 }
