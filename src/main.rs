@@ -79,6 +79,9 @@ EXIT CODES:
   orrery verify scenarios/bundled/verify/kueue-overquota-small.yaml --policy coscheduling --exhaustive
   orrery verify scenarios/bundled/verify/kueue-overquota.yaml --policy coscheduling --exhaustive --schedules 20000
   orrery verify my.yaml --policy default --schedules 5000 --jitter 30s --out out/v
+  orrery verify my.yaml --exhaustive --threads 4                # the same files on any --threads
+  orrery verify my.yaml --exhaustive --shard 2/3 --out out/v2   # one part, no verdict; then:
+  orrery merge out/v1 out/v2 out/v3 --out out/verify            # the verdict of the whole search
   orrery replay-witness out/verify/witness.json
 
 WHAT IS EXPLORED (docs/verify.md, Choice points; Faults, failures, the autoscaler and network runs):
@@ -99,7 +102,8 @@ VERDICTS (docs/verify.md):
   VIOLATION           found, with a replayable witness
 
 EXIT CODES:
-  0  no violation found (VERIFIED or NO VIOLATION FOUND, with the bound stated in verify.md)
+  0  no violation found (VERIFIED or NO VIOLATION FOUND, with the bound stated in verify.md);
+     with --shard: the shard's part was written (the verdict is the merge's)
   3  a deadlock or livelock was found (witness.json, waitfor.dot written)
   4  INCONCLUSIVE: no violation found, but a bound or Ctrl-C cut the search short (files written, marked incomplete)
   2  bad input: unreadable or malformed scenario/trace, bad option value, a refused feature
@@ -127,7 +131,9 @@ EXIT CODES:
     /// files of an `orrery capacity` or `orrery compare` output directory.
     Report(report::ReportArgs),
     /// Join the output directories of `orrery capacity --shard I/N` runs into the report a
-    /// single run would have written (byte for byte).
+    /// single run would have written (byte for byte), or those of `orrery verify --shard
+    /// I/N` runs into the verification (verify.md, verify.json, the witness; exit codes as
+    /// `orrery verify`).
     Merge(report::MergeArgs),
     /// Score a platform profile against a Kubernetes AI Conformance checklist: run the
     /// behaviour suite of every simulable requirement and write scorecard.md,

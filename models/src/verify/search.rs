@@ -874,9 +874,7 @@ impl Search<'_> {
         guard.key = None;
         let mut g = pool.lock();
         g.running.remove(&key);
-        if key < g.position {
-            pool.count(4);
-        }
+
         if key >= g.position {
             self.queue_after(&mut g, task, &leaf, false);
             g.results.insert(key, leaf);
@@ -902,6 +900,11 @@ impl Search<'_> {
                 }
                 if let Some(kt) = Self::take_ahead(&mut g, pool.cap) {
                     break kt;
+                }
+                if g.results.len() >= pool.cap {
+                    pool.count(5);
+                } else {
+                    pool.count(4);
                 }
                 g.idle += 1;
                 g = pool.work.wait(g).unwrap_or_else(PoisonError::into_inner);
