@@ -618,7 +618,7 @@ fn finish(
     let md = verify_md(&report);
     files.insert(0, ("verify.json", verify_json(&report)?));
     files.insert(0, ("verify.md", md.into_bytes()));
-    let written = crate::write_out(&out, &files)?;
+    let written = crate::write_out(out, &files)?;
     let e = &report.exploration;
     if !quiet {
         println!(

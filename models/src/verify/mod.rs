@@ -239,7 +239,9 @@ impl VerifyError {
     }
 }
 
-/// What one step of exhaustive mode ([`Runner::to_next_instant`]) reached.
+/// What one step of exhaustive mode ([`Runner::run_to_next_instant`]) reached.
+// One is returned per step and moved once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Reached {
     /// The end of an instant: not a state the path already passed through, and no
     /// deadlock. `offer`: a failure may be injected here (`--fail-nodes`).
@@ -432,7 +434,10 @@ impl Runner {
     /// Exhaustive mode: run on to the end of the next instant (or to the end of the
     /// schedule). `on_path(h)`: when the path passed through the state with fingerprint
     /// `h`, if it did (returning to it closes a cycle).
-    pub(super) fn to_next_instant(&mut self, on_path: &dyn Fn(u64) -> Option<SimTime>) -> Reached {
+    pub(super) fn run_to_next_instant(
+        &mut self,
+        on_path: &dyn Fn(u64) -> Option<SimTime>,
+    ) -> Reached {
         let mut end: Option<ScheduleEnd> = None;
         let mut violation: Option<Violation> = None;
         let mut reached: Option<Reached> = None;

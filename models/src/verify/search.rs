@@ -434,13 +434,9 @@ struct Pool {
     cap: usize,
     /// The other threads run: steps are queued for them.
     parallel: AtomicBool,
-    stats: [std::sync::atomic::AtomicU64; 6],
 }
 
 impl Pool {
-    fn count(&self, i: usize) {
-        self.stats[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
     fn lock(&self) -> MutexGuard<'_, Shared> {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -596,7 +592,7 @@ impl Search<'_> {
         }
         slot.path.go_to(node.link.as_ref());
         let on_path = &slot.path;
-        let reached = rn.to_next_instant(&|h| on_path.get(h));
+        let reached = rn.run_to_next_instant(&|h| on_path.get(h));
         let choices = rn.choices();
         let base = (node.decisions() as usize).min(choices.len());
         let local = choices[base..].to_vec();
@@ -800,7 +796,6 @@ impl Search<'_> {
                 ));
             }
             if let Some(leaf) = g.results.remove(&key) {
-                pool.count(0);
                 // Room for one more result.
                 let wake = g.idle > 0;
                 drop(g);
@@ -818,7 +813,6 @@ impl Search<'_> {
                         g = pool.lock();
                     }
                     None => {
-                        pool.count(3);
                         g.master_waits = true;
                         g = pool.ready.wait(g).unwrap_or_else(PoisonError::into_inner);
                         g.master_waits = false;
@@ -827,7 +821,6 @@ impl Search<'_> {
                 continue;
             }
             let task = g.queue.remove(&key).unwrap_or(task);
-            pool.count(1);
             g.running.insert(key.clone());
             drop(g);
             drop(stale_tasks);
@@ -870,7 +863,6 @@ impl Search<'_> {
             key: Some(key.clone()),
         };
         let leaf = self.run_task(task, slot, pool);
-        pool.count(2);
         guard.key = None;
         let mut g = pool.lock();
         g.running.remove(&key);
@@ -900,11 +892,6 @@ impl Search<'_> {
                 }
                 if let Some(kt) = Self::take_ahead(&mut g, pool.cap) {
                     break kt;
-                }
-                if g.results.len() >= pool.cap {
-                    pool.count(5);
-                } else {
-                    pool.count(4);
                 }
                 g.idle += 1;
                 g = pool.work.wait(g).unwrap_or_else(PoisonError::into_inner);
@@ -941,20 +928,6 @@ impl Search<'_> {
             ready: Condvar::new(),
             cap: 256 * self.threads.max(1),
             parallel: AtomicBool::new(false),
-            stats: Default::default(),
-        };
-        let show = |pool: &Pool| {
-            if std::env::var_os("ORRERY_VERIFY_STATS").is_some() {
-                let v: Vec<u64> = pool
-                    .stats
-                    .iter()
-                    .map(|a| a.load(std::sync::atomic::Ordering::Relaxed))
-                    .collect();
-                eprintln!(
-                    "consumed-ahead {} master-ran {} ran-ahead {} master-waits {} ahead-stale {}",
-                    v[0], v[1], v[2], v[3], v[4]
-                );
-            }
         };
         if self.threads <= 1 {
             return self.master(&pool, progress, root, &|| {});
@@ -971,7 +944,6 @@ impl Search<'_> {
             let r = self.master(&pool, progress, root, &start);
             pool.lock().done = true;
             pool.work.notify_all();
-            show(&pool);
             r
         })
     }
@@ -1239,7 +1211,7 @@ fn among_at(p: &Problem, opts: &ExploreOptions, q: &[u32]) -> Result<Option<u32>
             return Ok(Some(c.among));
         }
         path.go_to(link.as_ref());
-        match rn.to_next_instant(&|h| path.get(h)) {
+        match rn.run_to_next_instant(&|h| path.get(h)) {
             Reached::Instant { h, now, offer, .. } => {
                 link = Some(Link::new(h, now, link.take()));
                 if offer {
