@@ -413,10 +413,16 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let name = sc.name.clone();
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let mut bar: Option<ProgressBar> = None;
-    let mut progress = |now: SimTime, done: u64, total: u64| {
-        if !show_progress || wall.elapsed() < Duration::from_secs(1) {
+    // Redrawn at most ten times a second (counting the finished jobs walks every job).
+    let mut drawn: Option<Instant> = None;
+    let mut progress = |now: SimTime, done: &dyn Fn() -> u64, total: u64| {
+        if !show_progress
+            || wall.elapsed() < Duration::from_secs(1)
+            || drawn.is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+        {
             return;
         }
+        drawn = Some(Instant::now());
         let b = bar.get_or_insert_with(|| {
             let b = ProgressBar::new(total);
             if let Ok(style) = ProgressStyle::with_template(
@@ -426,7 +432,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             }
             b
         });
-        b.set_position(done);
+        b.set_position(done());
         b.set_message(format!("simulated {now}"));
     };
     let result = models::run(sc.cluster, sc.workload, &sc.config, Some(&mut progress));

@@ -75,6 +75,34 @@ pub struct Profile {
     pub merge_identical_nodes: bool,
 }
 
+/// Appends to `out` (empty) the first `want` (≥ 1) set bits of `bits` (over nodes
+/// `0..n`) in rotation order from `offset`: `offset..n`, then `0..offset`. Returns the
+/// nodes a node-by-node scan from `offset` examines: up to and including the last one
+/// taken, or all `n` when fewer than `want` are set.
+fn rotate_take(bits: &[u64], n: usize, offset: usize, want: usize, out: &mut Vec<u32>) -> usize {
+    for (lo, hi) in [(offset, n), (0, offset)] {
+        let mut i = lo;
+        while i < hi {
+            let w = i / 64;
+            let end = ((w + 1) * 64).min(hi);
+            let mut word = bits[w] & (!0u64 << (i % 64));
+            if end < (w + 1) * 64 {
+                word &= (1u64 << (end % 64)) - 1;
+            }
+            while word != 0 {
+                let idx = w * 64 + word.trailing_zeros() as usize;
+                out.push(idx as u32);
+                if out.len() >= want {
+                    return (idx + n - offset) % n + 1;
+                }
+                word &= word - 1;
+            }
+            i = end;
+        }
+    }
+    n
+}
+
 /// kube-scheduler's `numFeasibleNodesToFind`: all nodes below 100, otherwise an adaptive
 /// percentage (`max(5, 50 - N/125)`), never fewer than 100.
 pub fn num_feasible_nodes_to_find(n: usize, percentage: u32) -> usize {
@@ -136,12 +164,24 @@ const INFEASIBLE: i64 = i64::MIN;
 struct MemoTable {
     cells: Box<[(u64, i64)]>,
     best: Option<(BestTree, Option<u64>)>,
+    /// Once the shape has had a rotating scan ([`Scratch::take_rotating`]): one bit per
+    /// node, set when its cell is feasible (kept in step with the cells), and the change
+    /// number up to which every cell is current.
+    feasible: Option<(Box<[u64]>, u64)>,
 }
 
 impl MemoTable {
     /// Store `value` as `node`'s verdict at version `ver`.
     fn put(&mut self, node: usize, ver: u64, value: i64) {
         let old = std::mem::replace(&mut self.cells[node], (ver, value)).1;
+        if let Some((bits, _)) = &mut self.feasible {
+            let bit = 1u64 << (node % 64);
+            if value == INFEASIBLE {
+                bits[node / 64] &= !bit;
+            } else {
+                bits[node / 64] |= bit;
+            }
+        }
         // A tree not yet synced is rebuilt from the cells at its first scan.
         if let Some((tree, Some(_))) = &mut self.best {
             let cells = &self.cells;
@@ -253,6 +293,7 @@ impl Scratch {
                 *slot = Some(MemoTable {
                     cells: vec![(0, 0); n].into_boxed_slice(),
                     best: None,
+                    feasible: None,
                 });
                 self.cells += n;
                 true
@@ -280,6 +321,81 @@ impl Scratch {
             }
             _ => false,
         }
+    }
+
+    /// The rotating scan of a shape with a memo table, by its feasible-node bits: brings
+    /// every cell current (re-scoring, with `verdict`, only the nodes changed since the
+    /// shape's last such scan), then takes into `feasible` and `totals` the first `want`
+    /// feasible nodes from `start` on, in rotation order over all `n` nodes. Returns how
+    /// many nodes a node-by-node scan examines to find them (the scan below, which also
+    /// stops at the `want`-th feasible node or after all `n`), or `None` when the shape has
+    /// no table.
+    fn take_rotating(
+        &mut self,
+        shape: u32,
+        start: usize,
+        want: usize,
+        mut verdict: impl FnMut(usize) -> i64,
+    ) -> Option<usize> {
+        if !self.table(shape) {
+            return None;
+        }
+        let Scratch {
+            feasible,
+            totals,
+            version,
+            tables,
+            log,
+            log_base,
+            last_change,
+            stale,
+            ..
+        } = self;
+        let table = tables.get_mut(shape as usize)?.as_mut()?;
+        let synced = table.feasible.as_ref().map(|f| f.1);
+        match synced.and_then(|p| p.checked_sub(*log_base)) {
+            Some(off) => {
+                // Only the nodes changed since, each at its last change.
+                let tail = log.get(off as usize..).unwrap_or(&[]);
+                stale.clear();
+                stale.extend(
+                    (*log_base + off..)
+                        .zip(tail)
+                        .filter(|&(change, &idx)| {
+                            let i = idx as usize;
+                            last_change[i] == change && table.cells[i].0 != version[i]
+                        })
+                        .map(|(_, &idx)| idx),
+                );
+                for &idx in stale.iter() {
+                    let i = idx as usize;
+                    let v = verdict(i);
+                    table.put(i, version[i], v);
+                }
+            }
+            None => {
+                // First such scan, or changes dropped from the log: every stale cell.
+                for i in 0..table.cells.len() {
+                    if table.cells[i].0 != version[i] {
+                        let v = verdict(i);
+                        table.put(i, version[i], v);
+                    }
+                }
+                let mut bits = vec![0u64; table.cells.len().div_ceil(64)];
+                for (i, cell) in table.cells.iter().enumerate() {
+                    if cell.1 != INFEASIBLE {
+                        bits[i / 64] |= 1 << (i % 64);
+                    }
+                }
+                table.feasible = Some((bits.into_boxed_slice(), 0));
+            }
+        }
+        let (bits, synced) = table.feasible.as_mut()?;
+        *synced = *log_base + log.len() as u64;
+        let n = table.cells.len();
+        let processed = rotate_take(bits, n, start, want, feasible);
+        totals.extend(feasible.iter().map(|&i| table.cells[i as usize].1));
+        Some(processed)
     }
 
     fn remember(&mut self, shape: u32, node: usize, value: i64) {
@@ -455,6 +571,12 @@ impl Profile {
                     }
                 }
             }
+        } else if let Some(processed) = shape.filter(|_| range.is_none()).and_then(|sh| {
+            scratch.take_rotating(sh, *start, want, |i| {
+                self.verdict(pod, key, spec, cs, i, extra)
+            })
+        }) {
+            *start = (*start + processed) % n;
         } else {
             let mut processed = 0;
             let offset = if range.is_some() { 0 } else { *start };
@@ -589,6 +711,52 @@ impl Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `rotate_take` against the node-by-node scan it replaces, on every offset and want
+    /// of random bit patterns (sizes across word boundaries).
+    #[test]
+    fn rotate_take_equals_the_node_by_node_scan() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for n in [1usize, 2, 63, 64, 65, 127, 128, 130, 200] {
+            for density in [0u64, 1, 4, 8] {
+                let set: Vec<bool> = (0..n).map(|_| next() % 8 < density).collect();
+                let mut bits = vec![0u64; n.div_ceil(64)];
+                for (i, &b) in set.iter().enumerate() {
+                    if b {
+                        bits[i / 64] |= 1 << (i % 64);
+                    }
+                }
+                for offset in 0..n {
+                    for want in [1, 2, 3, 7, n] {
+                        let (mut exp, mut processed) = (Vec::new(), 0);
+                        for i in 0..n {
+                            let idx = (offset + i) % n;
+                            processed += 1;
+                            if set[idx] {
+                                exp.push(idx as u32);
+                                if exp.len() >= want {
+                                    break;
+                                }
+                            }
+                        }
+                        let mut got = Vec::new();
+                        let p = rotate_take(&bits, n, offset, want, &mut got);
+                        assert_eq!(
+                            (got, p),
+                            (exp, processed),
+                            "n {n} offset {offset} want {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn feasible_node_count_matches_kube() {
