@@ -1,22 +1,26 @@
 //! A small CSV layer shared by the importers: header by name, rows with their line
 //! numbers, and typed cells whose errors name file, line and column.
 
+use std::borrow::Cow;
+
 use super::error::TraceError;
 
 /// Largest number of whole seconds that fits a `SimTime` in nanoseconds (about 584 years).
 pub(crate) const MAX_SECS: u64 = u64::MAX / sim_core::NANOS_PER_SEC;
 
-/// A parsed CSV file: its header and its data rows.
+/// A parsed CSV file: its header and its data rows, borrowing the text.
 pub(crate) struct Table<'a> {
     pub path: &'a str,
     pub header: Vec<String>,
-    pub rows: Vec<Row>,
+    pub rows: Vec<Row<'a>>,
 }
 
-/// One data row and the 1-based line it starts on.
-pub(crate) struct Row {
+/// One data row and the 1-based line it starts on. A field borrows the text unless it
+/// was quoted with a doubled `""` inside (a million-row trace then takes a fraction of
+/// the memory of a copy of every field).
+pub(crate) struct Row<'a> {
     pub line: u64,
-    pub fields: Vec<String>,
+    pub fields: Vec<Cow<'a, str>>,
 }
 
 impl<'a> Table<'a> {
@@ -24,7 +28,7 @@ impl<'a> Table<'a> {
     /// is fine, fields are trimmed. Errors on an empty file, a header-only file, a duplicate
     /// column name and a row whose field count differs from the header's.
     /// `expected` is the header to show in an "empty file" error.
-    pub fn parse(path: &'a str, text: &str, expected: &str) -> Result<Table<'a>, TraceError> {
+    pub fn parse(path: &'a str, text: &'a str, expected: &str) -> Result<Table<'a>, TraceError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut records = split_records(path, text)?.into_iter();
         let Some(first) = records.next() else {
@@ -33,7 +37,7 @@ impl<'a> Table<'a> {
                 expected: expected.to_string(),
             });
         };
-        let header = first.fields;
+        let header: Vec<String> = first.fields.into_iter().map(Cow::into_owned).collect();
         let mut seen = std::collections::BTreeSet::new();
         for h in &header {
             if !seen.insert(h.as_str()) {
@@ -43,7 +47,7 @@ impl<'a> Table<'a> {
                 });
             }
         }
-        let rows: Vec<Row> = records.collect();
+        let rows: Vec<Row<'a>> = records.collect();
         if let Some(bad) = rows.iter().find(|r| r.fields.len() != header.len()) {
             return Err(TraceError::FieldCount {
                 file: path.to_string(),
@@ -89,12 +93,12 @@ impl<'a> Table<'a> {
     }
 
     /// The cell of `row` in column `idx`.
-    pub fn cell<'r>(&'r self, row: &'r Row, idx: usize) -> Cell<'r> {
+    pub fn cell<'r>(&'r self, row: &'r Row<'a>, idx: usize) -> Cell<'r> {
         Cell {
             file: self.path,
             line: row.line,
             name: self.header.get(idx).map_or("?", String::as_str),
-            text: row.fields.get(idx).map_or("", String::as_str),
+            text: row.fields.get(idx).map_or("", |f| f.as_ref()),
         }
     }
 }
@@ -104,7 +108,7 @@ impl<'a> Table<'a> {
 /// skipped but counted; unquoted fields are trimmed; a missing final newline is fine.
 /// (The `csv` crate is not used here because its record positions do not count skipped
 /// blank lines or CRLF line ends, and error messages must give the line an editor shows.)
-fn split_records(path: &str, text: &str) -> Result<Vec<Row>, TraceError> {
+fn split_records<'t>(path: &str, text: &'t str) -> Result<Vec<Row<'t>>, TraceError> {
     let b = text.as_bytes();
     let len = b.len();
     let csv_err = |line: u64, message: &str| TraceError::Csv {
@@ -127,7 +131,7 @@ fn split_records(path: &str, text: &str) -> Result<Vec<Row>, TraceError> {
             if b.get(j) == Some(&b'"') {
                 blank = false;
                 let quote_line = line;
-                let mut field = String::new();
+                let mut field: Cow<'t, str> = Cow::Borrowed("");
                 j += 1;
                 loop {
                     let Some(k) = b[j..].iter().position(|&c| c == b'"').map(|k| j + k) else {
@@ -138,9 +142,13 @@ fn split_records(path: &str, text: &str) -> Result<Vec<Row>, TraceError> {
                     };
                     let chunk = &text[j..k];
                     line += chunk.bytes().filter(|&c| c == b'\n').count() as u64;
-                    field.push_str(chunk);
+                    if field.is_empty() {
+                        field = Cow::Borrowed(chunk);
+                    } else {
+                        field.to_mut().push_str(chunk);
+                    }
                     if b.get(k + 1) == Some(&b'"') {
-                        field.push('"');
+                        field.to_mut().push('"');
                         j = k + 2;
                     } else {
                         j = k + 1;
@@ -169,7 +177,7 @@ fn split_records(path: &str, text: &str) -> Result<Vec<Row>, TraceError> {
                 if !field.is_empty() {
                     blank = false;
                 }
-                fields.push(field.to_string());
+                fields.push(Cow::Borrowed(field));
                 i = k;
             }
             match b.get(i) {
@@ -293,7 +301,10 @@ mod tests {
 
     fn lines_and_fields(text: &str) -> Vec<(u64, Vec<String>)> {
         match split_records("t.csv", text) {
-            Ok(rows) => rows.into_iter().map(|r| (r.line, r.fields)).collect(),
+            Ok(rows) => rows
+                .into_iter()
+                .map(|r| (r.line, r.fields.into_iter().map(Cow::into_owned).collect()))
+                .collect(),
             Err(e) => panic!("{e}"),
         }
     }
