@@ -153,6 +153,18 @@ pub struct Scratch {
     /// Nodes invalidated since an observer last took them (when one asked for it: see
     /// [`Scratch::track_touched`]).
     touched: Option<Box<Marks>>,
+    /// Free GPU thousandths per rack ([`Scratch::rack_free_gpu_milli`]).
+    rack_free: Option<RackFree>,
+}
+
+/// Free GPU thousandths per rack, and the change number up to which they are current.
+#[derive(Debug)]
+struct RackFree {
+    racks: Vec<std::ops::Range<usize>>,
+    /// Per node: its rack's index in `racks`.
+    rack_of: Vec<u32>,
+    free: Vec<u64>,
+    synced: u64,
 }
 
 const INFEASIBLE: i64 = i64::MIN;
@@ -396,6 +408,52 @@ impl Scratch {
         let processed = rotate_take(bits, n, start, want, feasible);
         totals.extend(feasible.iter().map(|&i| table.cells[i as usize].1));
         Some(processed)
+    }
+
+    /// Per rack of `racks` (consecutive node ranges covering nodes `0..total`), the sum of
+    /// `free(node)` over its nodes, where `free` must depend only on what a node's
+    /// invalidation reports changed (its pods, GPUs, condition). Kept across calls: only
+    /// the racks of the nodes invalidated since the last call are summed again.
+    pub fn rack_free_gpu_milli(
+        &mut self,
+        racks: &[std::ops::Range<usize>],
+        total: usize,
+        free: impl Fn(usize) -> u64,
+    ) -> &[u64] {
+        // Sized, so that every invalidation from now on is logged.
+        self.fit(total);
+        let sum = |r: &std::ops::Range<usize>| r.clone().map(&free).sum::<u64>();
+        let current = self.rack_free.as_ref().and_then(|c| {
+            (c.racks == racks && c.rack_of.len() == total)
+                .then(|| c.synced.checked_sub(self.log_base))
+                .flatten()
+        });
+        match (current, self.rack_free.as_mut()) {
+            (Some(off), Some(c)) => {
+                for &node in self.log.get(off as usize..).unwrap_or(&[]) {
+                    if let Some(&r) = c.rack_of.get(node as usize) {
+                        let r = r as usize;
+                        c.free[r] = sum(&c.racks[r]);
+                    }
+                }
+                c.synced = self.log_base + self.log.len() as u64;
+            }
+            _ => {
+                let mut rack_of = vec![0u32; total];
+                for (i, r) in racks.iter().enumerate() {
+                    for n in r.clone().filter(|&n| n < total) {
+                        rack_of[n] = i as u32;
+                    }
+                }
+                self.rack_free = Some(RackFree {
+                    racks: racks.to_vec(),
+                    rack_of,
+                    free: racks.iter().map(sum).collect(),
+                    synced: self.log_base + self.log.len() as u64,
+                });
+            }
+        }
+        self.rack_free.as_ref().map_or(&[], |c| c.free.as_slice())
     }
 
     fn remember(&mut self, shape: u32, node: usize, value: i64) {

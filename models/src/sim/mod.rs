@@ -1157,20 +1157,17 @@ impl ClusterSim {
         if self.config.topology == crate::scheduler::Topology::PackRacks {
             let need = self.workload.jobs[job as usize].gpu_milli();
             // Fullest rack first among those with enough idle GPU capacity.
-            let mut order: Vec<(u64, usize)> = self
-                .racks
+            // Kept per rack by the scratch, summed again only for racks that changed.
+            let (spec, cs) = (&self.spec, &self.state.cluster);
+            let free = self
+                .scratch
+                .rack_free_gpu_milli(&self.racks, spec.nodes.len(), |n| {
+                    u64::from(spec.nodes[n].gpus) * 1000 - cs.nodes[n].gpu_used_milli
+                });
+            let mut order: Vec<(u64, usize)> = free
                 .iter()
                 .enumerate()
-                .map(|(i, r)| {
-                    let free: u64 = r
-                        .clone()
-                        .map(|n| {
-                            u64::from(self.spec.nodes[n].gpus) * 1000
-                                - self.state.cluster.nodes[n].gpu_used_milli
-                        })
-                        .sum();
-                    (free, i)
-                })
+                .map(|(i, &free)| (free, i))
                 .filter(|(free, _)| *free >= need)
                 .collect();
             order.sort_unstable();
@@ -1197,8 +1194,8 @@ impl ClusterSim {
         }
         let saved = self.state.clone();
         let mut chooser = Chooser::new(ChooserMode::First, &RngStreams::new(0));
-        // The empty cluster; a failed placement rolls itself back, so the scratch state is
-        // rebuilt only after a success (rare: such a job is a limitation or a bug).
+        // The empty cluster; a failed placement rolls itself back, so it is rebuilt only
+        // after a success (rare: such a job is a limitation or a bug).
         let empty = {
             let mut e = saved.clone();
             for js in &mut e.jobs {
@@ -1212,15 +1209,21 @@ impl ClusterSim {
             }
             e
         };
+        // The scheduler's memos describe the live cluster, not the empty one: the trials
+        // start from empty memos (again after every success, which leaves pods behind),
+        // and the live memos come back with the live state.
+        let live = std::mem::take(&mut self.scratch);
         self.state = empty.clone();
         for j in waiting {
             if self.place_all(j, None, &mut chooser) {
                 self.state = empty.clone();
+                self.scratch = Scratch::default();
             } else {
                 out.insert(j);
             }
         }
         self.state = saved;
+        self.scratch = live;
         out
     }
 
