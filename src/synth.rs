@@ -44,6 +44,11 @@ pub struct SynthArgs {
     /// Seed of the generator, also written as the scenario's seed.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Also model the network: `topology: pack-racks` and a 2:1 rail-optimised fabric
+    /// (one scalable unit per rack) with steps of 500 ms compute and a 1 GiB all-reduce,
+    /// as in scenarios/bundled/itp-cluster04-network.yaml (issue 18's network case).
+    #[arg(long)]
+    network: bool,
     /// Output folder for scenario.yaml and trace.csv.
     #[arg(long, default_value = "out/synth")]
     out: PathBuf,
@@ -84,6 +89,7 @@ pub fn synth(args: SynthArgs) -> Result<(), Failure> {
         max_job_gpus: args.max_job_gpus,
         policy: args.policy.clone(),
         seed: args.seed,
+        network: args.network,
     };
     let s = generate(&opts).map_err(bad_input)?;
     let path = args.out.join(SCENARIO_FILE).display().to_string();

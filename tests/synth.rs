@@ -81,6 +81,52 @@ fn synth_is_deterministic_and_its_scenario_runs() {
     );
 }
 
+/// `--network` adds pack-racks and the rail fabric of the bundled network scenario (one
+/// scalable unit per rack), and the scenario runs with the network model: the same trace
+/// as without it, and a `network_jobs.csv` row per job.
+#[test]
+fn synth_network_adds_the_fabric_and_runs() {
+    let d = tmpdir("synth-network");
+    let base = [
+        "synth",
+        "--nodes",
+        "64",
+        "--rack-size",
+        "16",
+        "--jobs",
+        "100",
+    ];
+    for (extra, out) in [(None, "plain"), (Some("--network"), "net")] {
+        let mut a: Vec<&str> = base.to_vec();
+        a.extend(extra);
+        a.extend(["--out", out]);
+        let o = orrery(&a, &d);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    let read = |p: &str| std::fs::read_to_string(d.join(p)).unwrap();
+    assert_eq!(read("plain/trace.csv"), read("net/trace.csv"));
+    let yaml = read("net/scenario.yaml");
+    for line in [
+        "--seed 42 --network` (docs/synth.md)",
+        "  policy: gang\n  topology: pack-racks\n",
+        "      kind: rail_optimized\n      nodes_per_su: 16\n      su_grouping: rack\n",
+        "      oversubscription: 2.0\n",
+        "    collective: all_reduce\n",
+    ] {
+        assert!(yaml.contains(line), "{line:?} not in\n{yaml}");
+    }
+    assert!(!read("plain/scenario.yaml").contains("network"));
+    let o = orrery(&["run", "net/scenario.yaml", "--out", "run"], &d);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("100 total: 100 completed, 0 unfinished"),
+        "{}",
+        text(&o.stdout)
+    );
+    let net = read("run/network_jobs.csv");
+    assert_eq!(net.lines().count(), 1 + 100, "{net}");
+}
+
 /// The rate follows load × GPUs ÷ mean GPU-seconds, and the offered load measured on the
 /// written trace is within a derived tolerance of --load, at issue 18's own size
 /// (12,500 × 8 GPUs, 100,000 jobs, load 0.8; generated in-process, not run).

@@ -184,6 +184,10 @@ pub struct SynthOptions {
     pub max_job_gpus: Option<u32>,
     pub policy: String,
     pub seed: u64,
+    /// Add `topology: pack-racks` and the network model of the bundled
+    /// `itp-cluster04-network.yaml` (2:1 rail-optimised fabric, one scalable unit per
+    /// rack; steps of 500 ms compute and a 1 GiB all-reduce, overlap 0.5).
+    pub network: bool,
 }
 
 impl Default for SynthOptions {
@@ -200,6 +204,7 @@ impl Default for SynthOptions {
             max_job_gpus: None,
             policy: "gang".into(),
             seed: 42,
+            network: false,
         }
     }
 }
@@ -502,7 +507,7 @@ fn scenario_yaml(o: &SynthOptions, f: &SynthFigures) -> String {
         .unwrap_or_default();
     y.push_str(&format!(
         "# Written by `orrery synth --nodes {} --gpus-per-node {} --gpu-model {} --rack-size {} \\\n\
-         #   --jobs {} --load {} --mix {}{cap} --policy {} --seed {}` (docs/synth.md).\n",
+         #   --jobs {} --load {} --mix {}{cap} --policy {} --seed {}{}` (docs/synth.md).\n",
         o.nodes,
         o.gpus_per_node,
         o.gpu_model,
@@ -511,7 +516,8 @@ fn scenario_yaml(o: &SynthOptions, f: &SynthFigures) -> String {
         o.load,
         o.mix.name(),
         o.policy,
-        o.seed
+        o.seed,
+        if o.network { " --network" } else { "" }
     ));
     y.push_str(&format!(
         "# Mix: (num_gpu, duration) of a row drawn uniformly, with replacement, from {} of the\n\
@@ -556,6 +562,13 @@ fn scenario_yaml(o: &SynthOptions, f: &SynthFigures) -> String {
         "workload:\n  traces:\n    - file: {TRACE_FILE}\n      format: orrery-csv\n"
     ));
     y.push_str(&format!("scheduler:\n  policy: {}\n", o.policy));
+    if o.network {
+        y.push_str("  topology: pack-racks\n");
+        y.push_str(&format!(
+            "network:\n  config:\n    fabric:\n      kind: rail_optimized\n      nodes_per_su: {}\n      su_grouping: rack\n      oversubscription: 2.0\n  steps:\n    compute: 500ms\n    collective: all_reduce\n    comm_bytes: 1073741824\n    overlap: 0.5\n",
+            o.rack_size
+        ));
+    }
     y
 }
 
