@@ -387,10 +387,10 @@ impl Scratch {
             }
             None => {
                 // First such scan, or changes dropped from the log: every stale cell.
-                for i in 0..table.cells.len() {
-                    if table.cells[i].0 != version[i] {
+                for (i, &ver) in version.iter().enumerate().take(table.cells.len()) {
+                    if table.cells[i].0 != ver {
                         let v = verdict(i);
-                        table.put(i, version[i], v);
+                        table.put(i, ver, v);
                     }
                 }
                 let mut bits = vec![0u64; table.cells.len().div_ceil(64)];
