@@ -183,6 +183,36 @@ struct MemoTable {
 }
 
 impl MemoTable {
+    /// Re-score with `verdict` the nodes logged in `tail` (change numbers `from` on) whose
+    /// cell is stale, each once, at its last change. First the stale nodes (a loop of
+    /// independent reads, so the cells' cache misses overlap), then their verdicts.
+    fn catch_up(
+        &mut self,
+        tail: &[u32],
+        from: u64,
+        last_change: &[u64],
+        version: &[u64],
+        stale: &mut Vec<u32>,
+        mut verdict: impl FnMut(usize) -> i64,
+    ) {
+        stale.clear();
+        stale.extend(
+            (from..)
+                .zip(tail)
+                .filter(|&(change, &idx)| {
+                    // Skipped if the node changes again later in the log.
+                    let i = idx as usize;
+                    last_change[i] == change && self.cells[i].0 != version[i]
+                })
+                .map(|(_, &idx)| idx),
+        );
+        for &idx in stale.iter() {
+            let i = idx as usize;
+            let v = verdict(i);
+            self.put(i, version[i], v);
+        }
+    }
+
     /// Store `value` as `node`'s verdict at version `ver`.
     fn put(&mut self, node: usize, ver: u64, value: i64) {
         let old = std::mem::replace(&mut self.cells[node], (ver, value)).1;
@@ -366,25 +396,14 @@ impl Scratch {
         let table = tables.get_mut(shape as usize)?.as_mut()?;
         let synced = table.feasible.as_ref().map(|f| f.1);
         match synced.and_then(|p| p.checked_sub(*log_base)) {
-            Some(off) => {
-                // Only the nodes changed since, each at its last change.
-                let tail = log.get(off as usize..).unwrap_or(&[]);
-                stale.clear();
-                stale.extend(
-                    (*log_base + off..)
-                        .zip(tail)
-                        .filter(|&(change, &idx)| {
-                            let i = idx as usize;
-                            last_change[i] == change && table.cells[i].0 != version[i]
-                        })
-                        .map(|(_, &idx)| idx),
-                );
-                for &idx in stale.iter() {
-                    let i = idx as usize;
-                    let v = verdict(i);
-                    table.put(i, version[i], v);
-                }
-            }
+            Some(off) => table.catch_up(
+                log.get(off as usize..).unwrap_or(&[]),
+                *log_base + off,
+                last_change,
+                version,
+                stale,
+                verdict,
+            ),
             None => {
                 // First such scan, or changes dropped from the log: every stale cell.
                 for (i, &ver) in version.iter().enumerate().take(table.cells.len()) {
@@ -557,27 +576,14 @@ impl Profile {
             if let Some(Some(table)) = tables.get_mut(sh as usize) {
                 let synced = table.best.as_ref().and_then(|b| b.1);
                 match synced.and_then(|p| p.checked_sub(*log_base)) {
-                    Some(off) => {
-                        // First the stale nodes (a loop of independent reads, so the
-                        // cells' cache misses overlap), then their verdicts.
-                        let tail = log.get(off as usize..).unwrap_or(&[]);
-                        stale.clear();
-                        stale.extend(
-                            (*log_base + off..)
-                                .zip(tail)
-                                .filter(|&(change, &idx)| {
-                                    // Skipped if the node changes again later in the log.
-                                    let i = idx as usize;
-                                    last_change[i] == change && table.cells[i].0 != version[i]
-                                })
-                                .map(|(_, &idx)| idx),
-                        );
-                        for &idx in stale.iter() {
-                            let idx = idx as usize;
-                            let v = self.verdict(pod, key, spec, cs, idx, extra);
-                            table.put(idx, version[idx], v);
-                        }
-                    }
+                    Some(off) => table.catch_up(
+                        log.get(off as usize..).unwrap_or(&[]),
+                        *log_base + off,
+                        last_change,
+                        version,
+                        stale,
+                        |i| self.verdict(pod, key, spec, cs, i, extra),
+                    ),
                     None => {
                         // First scan, or changes dropped from the log: refresh every
                         // stale cell, then rebuild the tree from the cells.
