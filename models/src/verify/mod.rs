@@ -456,37 +456,15 @@ impl Runner {
         } = self;
         let stats = sim.run_probed(model, *stop, |probe: &Probe<'_, Event>, m| {
             *steps += 1;
-            // A broken invariant or a tripped no-progress guard ends the schedule before
-            // anything is read from its state (a guard can trip mid-instant, leaving a
-            // half-done admission pass that must not count as a deadlock or a state).
-            if m.invariant_violation.is_some() || m.dra_violation.is_some() {
-                end = Some(ScheduleEnd::Invariant);
-                return false;
-            }
-            if m.guard.is_some() {
-                end = Some(ScheduleEnd::Guard);
-                return false;
-            }
-            if *steps > step_budget {
-                end = Some(ScheduleEnd::EventBudget);
-                return false;
-            }
-            // A long schedule does not keep an interrupt waiting.
-            if *interruptible && steps.is_multiple_of(1024) && interrupt::interrupted() {
-                end = Some(ScheduleEnd::Interrupted);
+            if let Some(e) = must_end(m, *steps, step_budget, *interruptible) {
+                end = Some(e);
                 return false;
             }
             if !probe.instant_closed {
                 return true;
             }
-            if let Some(d) = m.state.detect.deadlocks.first() {
-                violation = Some(violation_of(
-                    m,
-                    ViolationKind::Deadlock,
-                    d.time,
-                    None,
-                    &d.jobs,
-                ));
+            if let Some(v) = first_deadlock(m) {
+                violation = Some(v);
                 end = Some(ScheduleEnd::Violation);
                 return false;
             }
@@ -592,33 +570,15 @@ impl Runner {
             let mut inject = false;
             let stats = sim.run_probed(model, *stop, |probe: &Probe<'_, Event>, m| {
                 *steps += 1;
-                if m.invariant_violation.is_some() || m.dra_violation.is_some() {
-                    end = Some(ScheduleEnd::Invariant);
-                    return false;
-                }
-                if m.guard.is_some() {
-                    end = Some(ScheduleEnd::Guard);
-                    return false;
-                }
-                if *steps > step_budget {
-                    end = Some(ScheduleEnd::EventBudget);
-                    return false;
-                }
-                if *interruptible && steps.is_multiple_of(1024) && interrupt::interrupted() {
-                    end = Some(ScheduleEnd::Interrupted);
+                if let Some(e) = must_end(m, *steps, step_budget, *interruptible) {
+                    end = Some(e);
                     return false;
                 }
                 if !probe.instant_closed {
                     return true;
                 }
-                if let Some(d) = m.state.detect.deadlocks.first() {
-                    violation = Some(violation_of(
-                        m,
-                        ViolationKind::Deadlock,
-                        d.time,
-                        None,
-                        &d.jobs,
-                    ));
+                if let Some(v) = first_deadlock(m) {
+                    violation = Some(v);
                     end = Some(ScheduleEnd::Violation);
                     return false;
                 }
@@ -746,6 +706,42 @@ pub(crate) fn runs_alone(p: &Problem, opts: &ExploreOptions, job: usize) -> bool
     };
     explore_with(&alone, opts, &mode, &|_, _| {}, false)
         .is_ok_and(|e| e.deadlock_found.is_none() && e.livelock_found.is_none())
+}
+
+/// Why a schedule ends at this step before anything is read from its state, if it does:
+/// a broken invariant or a tripped no-progress guard (a guard can trip mid-instant,
+/// leaving a half-done admission pass that must not count as a deadlock or a state), the
+/// step budget spent, or an interrupt (looked at every 1,024 steps, so a long schedule
+/// does not keep it waiting).
+fn must_end(
+    m: &ClusterSim,
+    steps: u64,
+    step_budget: u64,
+    interruptible: bool,
+) -> Option<ScheduleEnd> {
+    if m.invariant_violation.is_some() || m.dra_violation.is_some() {
+        Some(ScheduleEnd::Invariant)
+    } else if m.guard.is_some() {
+        Some(ScheduleEnd::Guard)
+    } else if steps > step_budget {
+        Some(ScheduleEnd::EventBudget)
+    } else if interruptible && steps.is_multiple_of(1024) && interrupt::interrupted() {
+        Some(ScheduleEnd::Interrupted)
+    } else {
+        None
+    }
+}
+
+/// The detector's first deadlock, as a violation.
+fn first_deadlock(m: &ClusterSim) -> Option<Violation> {
+    let d = m.state.detect.deadlocks.first()?;
+    Some(violation_of(
+        m,
+        ViolationKind::Deadlock,
+        d.time,
+        None,
+        &d.jobs,
+    ))
 }
 
 fn violation_of(
