@@ -9,6 +9,7 @@ mod report;
 mod sigint;
 mod snapshot;
 mod synth;
+mod trim;
 mod verify;
 
 use std::io::IsTerminal;
@@ -409,6 +410,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let ov = overrides(&args)?;
     let wall = Instant::now();
     let mut sc = load_scenario(&args, &ov).map_err(bad_input)?;
+    // What loading a large trace freed is not held through the run.
+    trim::release_freed_memory();
     sc.config.pod_log = !args.no_pod_log;
     let name = sc.name.clone();
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
@@ -443,6 +446,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         RunError::Model(m) => bad_input(m),
         other => Failure::from(other),
     })?;
+    // Nor what the model freed when it ended, while the files are rendered.
+    trim::release_freed_memory();
     let summary = reports::summarize(&name, &result);
     let mut files = vec![
         ("jobs.csv", reports::jobs_csv(&result)?),

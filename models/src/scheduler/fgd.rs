@@ -328,12 +328,13 @@ impl FgdPlacement {
         }))
     }
 
-    /// Know the pods' interned request shapes: `ids[j][p]` is the shape id of pod `p` of
-    /// job `j` of `workload` (ids numbered from 0 in order of first appearance), as the
-    /// scheduling cycle passes them to [`FgdPlacement::score_at`].
-    pub fn intern(&mut self, workload: &Workload, ids: &[Vec<u32>]) {
+    /// Know the pods' interned request shapes: `gang_pods[job_shape[j]][p]` is the shape
+    /// id of pod `p` of job `j` of `workload` (ids numbered from 0 in order of first
+    /// appearance), as the scheduling cycle passes them to [`FgdPlacement::score_at`].
+    pub fn intern(&mut self, workload: &Workload, job_shape: &[u32], gang_pods: &[Vec<u32>]) {
         let mut by_id: Vec<Option<(Shape, u64)>> = Vec::new();
-        for (j, ids) in workload.jobs.iter().zip(ids) {
+        for (j, &gang) in workload.jobs.iter().zip(job_shape) {
+            let ids = gang_pods.get(gang as usize).map_or(&[][..], |v| &v[..]);
             for (pod, &id) in j.pods.iter().zip(ids) {
                 let id = id as usize;
                 if by_id.len() <= id {
@@ -656,7 +657,8 @@ pub fn setup(
     config: &super::SchedulerConfig,
     spec: &ClusterSpec,
     workload: &Workload,
-    pod_shape: &[Vec<u32>],
+    job_shape: &[u32],
+    gang_pods: &[Vec<u32>],
 ) -> Result<Option<std::sync::Arc<FgdPlacement>>, crate::sim::ModelError> {
     let p = FgdPlacement::new(
         config.placement,
@@ -670,7 +672,7 @@ pub fn setup(
     })?
     .map(|mut p| {
         p.random_gpu = config.fgd_random_gpu;
-        p.intern(workload, pod_shape);
+        p.intern(workload, job_shape, gang_pods);
         std::sync::Arc::new(p)
     });
     if let Some(p) = &p {

@@ -37,6 +37,11 @@ impl Jobs {
         self.touched.as_mut().map(|t| t.take(n))
     }
 
+    /// The states, leaving the record of touched jobs behind.
+    pub fn into_vec(self) -> Vec<JobState> {
+        self.v
+    }
+
     /// Count every job as touched (their states were replaced).
     pub fn touch_all(&mut self) {
         if let Some(t) = &mut self.touched {

@@ -370,10 +370,11 @@ pub struct ClusterSim {
     /// (job, pod, node, GPU): a GPU the FGD placement drew with the pod's node, for its
     /// Reserve (the artefact's Random; `FgdPlacement::draw_gpu`). Lives for one cycle.
     fgd_drawn: Option<(u32, u32, u32, u8)>,
-    /// Interned pod shapes per job/pod and gang shapes per job, for the per-scan memo of
-    /// requests already known not to fit.
-    pod_shape: Vec<Vec<u32>>,
+    /// Interned gang shapes per job, and each gang shape's pod shapes (stored once per
+    /// distinct gang, not per job), for the per-scan memo of requests already known not
+    /// to fit; see [`ClusterSim::pod_shape`].
     job_shape: Vec<u32>,
+    gang_pods: Vec<Vec<u32>>,
     /// The scheduling policy (immutable; its state is `state.policy`).
     policy: Arc<dyn Policy>,
     /// Node index ranges of each rack, for topology-aware gang placement.
@@ -471,20 +472,25 @@ impl ClusterSim {
             std::collections::HashMap<K, u32, std::hash::BuildHasherDefault<crate::fgd::FxHasher>>;
         let mut pod_ids: Ids<&PodRequest> = Ids::default();
         let mut job_ids: Ids<Vec<u32>> = Ids::default();
-        let mut pod_shape = Vec::with_capacity(workload.jobs.len());
         let mut job_shape = Vec::with_capacity(workload.jobs.len());
+        let mut gang_pods: Vec<Vec<u32>> = Vec::new();
+        let mut shapes: Vec<u32> = Vec::new();
         for j in &written.as_ref().unwrap_or(&workload).jobs {
-            let shapes: Vec<u32> = j
-                .pods
-                .iter()
-                .map(|p| {
-                    let n = pod_ids.len() as u32;
-                    *pod_ids.entry(p).or_insert(n)
-                })
-                .collect();
-            let n = job_ids.len() as u32;
-            job_shape.push(*job_ids.entry(shapes.clone()).or_insert(n));
-            pod_shape.push(shapes);
+            shapes.clear();
+            shapes.extend(j.pods.iter().map(|p| {
+                let n = pod_ids.len() as u32;
+                *pod_ids.entry(p).or_insert(n)
+            }));
+            let id = match job_ids.get(&shapes) {
+                Some(&id) => id,
+                None => {
+                    let id = gang_pods.len() as u32;
+                    job_ids.insert(shapes.clone(), id);
+                    gang_pods.push(shapes.clone());
+                    id
+                }
+            };
+            job_shape.push(id);
         }
         let jobs: jobs::Jobs = workload
             .jobs
@@ -571,7 +577,8 @@ impl ClusterSim {
             &config.scheduler,
             &spec,
             &workload,
-            &pod_shape,
+            &job_shape,
+            &gang_pods,
         )?;
         let mut state = state;
         if fgd.is_some() {
@@ -588,8 +595,8 @@ impl ClusterSim {
             detect: config.detect.clone(),
             spec,
             workload,
-            pod_shape,
             job_shape,
+            gang_pods,
             policy,
             racks,
             scratch: Scratch::default(),
@@ -654,6 +661,11 @@ impl ClusterSim {
     /// regained a GPU) so far: equal counts mean no node changed in between.
     pub fn node_changes(&self) -> u64 {
         self.scratch.changes()
+    }
+
+    /// The interned request shape of pod `pod` of job `job`.
+    pub(crate) fn pod_shape(&self, job: u32, pod: u32) -> u32 {
+        self.gang_pods[self.job_shape[job as usize] as usize][pod as usize]
     }
 
     /// The run's scheduling policy.
@@ -1024,7 +1036,7 @@ impl ClusterSim {
         chooser: &mut Chooser,
     ) -> Option<u32> {
         let req = &self.workload.jobs[job as usize].pods[pod as usize];
-        let mut shape = Some(self.pod_shape[job as usize][pod as usize]);
+        let mut shape = Some(self.pod_shape(job, pod));
         let dra_filter = match (&self.dra, &self.state.dra) {
             (Some(rt), Some(st)) => {
                 if !rt.node_local {
@@ -1093,7 +1105,7 @@ impl ClusterSim {
                         Some((j, p, n, g)) if (j, p, n) == (job, pod, node) => Some(vec![g]),
                         _ => {
                             let ns = &self.spec.nodes[node as usize];
-                            let shape = self.pod_shape[job as usize][pod as usize];
+                            let shape = self.pod_shape(job, pod);
                             f.pick_gpus_at(req, Some(shape), Some(node as usize), ns, st)
                         }
                     },
@@ -1820,12 +1832,15 @@ fn run_inner<R>(
     // reports count them (see docs/output-formats.md).
     let end = stats.now;
     model.state.usage.advance(end);
-    let chooser = sim.chooser();
+    let choices = (sim.chooser().decisions(), sim.chooser().fingerprint());
+    // The engine's queue keeps its capacity (every submission of the trace); give it back
+    // before the results are built.
+    drop(sim);
     Ok(finish(RunEnd {
         model,
         stats,
         ends: (end, horizon),
-        choices: (chooser.decisions(), chooser.fingerprint()),
+        choices,
     }))
 }
 

@@ -254,7 +254,7 @@ impl Instant {
     }
 
     fn fits(&mut self, m: &ClusterSim, j: u32, p: u32) -> bool {
-        let shape = m.pod_shape[j as usize][p as usize];
+        let shape = m.pod_shape(j, p);
         *self.fits.entry(shape).or_insert_with(|| {
             let req = &m.workload.jobs[j as usize].pods[p as usize];
             m.state.cluster.could_fit(std::slice::from_ref(req))
@@ -693,7 +693,7 @@ impl PodLog {
 fn pending_key(m: &ClusterSim, j: u32, p: u32, inst: &mut Instant) -> Key {
     if !inst.fits(m, j, p) {
         return Key::Fit {
-            shape: m.pod_shape[j as usize][p as usize],
+            shape: m.pod_shape(j, p),
             ready: inst.ready,
         };
     }

@@ -53,7 +53,11 @@ impl Outcome {
 }
 
 /// One job's fate.
+///
+/// Aligned as a `JobState` (16: its `attained` is a `u128`) so that the records can be
+/// written over the states' buffer at the end of a run (see `records`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[repr(align(16))]
 pub struct JobRecord {
     pub id: String,
     pub submit: SimTime,
@@ -235,55 +239,6 @@ pub(super) fn collect(
         })
         .collect();
     starved.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
-    let jobs = m
-        .workload
-        .jobs
-        .iter()
-        .zip(&m.state.jobs)
-        .enumerate()
-        .map(|(i, (spec, st))| {
-            let reason = reason(&m, i, stats.reason, &unplaceable);
-            let outcome = match st.phase {
-                JobPhase::Completed { .. } if st.remaining > sim_core::SimDuration::ZERO => {
-                    Outcome::Deleted
-                }
-                JobPhase::Completed { .. } => Outcome::Completed,
-                JobPhase::Running => Outcome::Running,
-                JobPhase::NotSubmitted => Outcome::NotSubmitted,
-                JobPhase::Waiting if st.assumed == 0 => Outcome::Pending,
-                JobPhase::Waiting if drained => Outcome::Stuck,
-                JobPhase::Waiting => Outcome::PartiallyPlaced,
-            };
-            let nodes = match st.phase {
-                JobPhase::Running | JobPhase::Completed { .. } => st.nodes_at_start,
-                _ => st
-                    .pods
-                    .iter()
-                    .filter_map(|p| p.placement.as_ref().map(|pl| pl.node))
-                    .collect::<BTreeSet<u32>>()
-                    .len() as u32,
-            };
-            JobRecord {
-                id: spec.id.clone(),
-                submit: spec.submit,
-                start: st.first_start,
-                end: match st.phase {
-                    JobPhase::Completed { end } => Some(end),
-                    _ => None,
-                },
-                gpu_milli: spec.gpu_milli(),
-                pods: spec.pods.len() as u32,
-                pods_bound: st.assumed,
-                nodes,
-                trace_gpu_hours: spec.gpu_hours(),
-                evictions: st.evictions,
-                outcome,
-                deadlocked_at: deadlocked_at.get(&(i as u32)).copied(),
-                starved: det.starved.get(&(i as u32)).map(|r| (r.time, r.kind)),
-                reason,
-            }
-        })
-        .collect();
     // Drained: nothing runs any more (a running job has a completion pending); GPUs of the
     // bound pods of waiting jobs stay held for ever.
     let held_at_end_milli = if drained {
@@ -304,7 +259,7 @@ pub(super) fn collect(
         0
     };
     let mut out = RunResult {
-        jobs,
+        jobs: Vec::new(),
         total_gpu_milli: m.spec.total_gpus() * 1000,
         nodes: m.spec.nodes.len() as u32,
         stop: match stats.reason {
@@ -347,6 +302,7 @@ pub(super) fn collect(
             .as_ref()
             .map(|sv| Box::new(sv.finish(&m, end, stats.events))),
     };
+    out.jobs = records(&mut m, stats.reason, &deadlocked_at, &unplaceable);
     // Replica slots are reported by the serving record, not as jobs.
     if let Some(sv) = &m.serving {
         let n = sv.first_replica_job() as usize;
@@ -358,14 +314,83 @@ pub(super) fn collect(
     out
 }
 
+/// One [`JobRecord`] per job, in workload order. Last of [`collect`]: it takes the jobs'
+/// states and ids out of the model (`m.state.jobs` is left empty), and the records are
+/// written over the states' buffer (`Vec`'s in-place collect: a `JobRecord` is no larger
+/// than a `JobState` and aligned the same, so the buffer is shrunk where it lies, not
+/// copied), so a million-job run does not hold both at once (test
+/// `records_reuse_the_state_buffer`).
+fn records(
+    m: &mut ClusterSim,
+    stop: StopReason,
+    deadlocked_at: &std::collections::BTreeMap<u32, SimTime>,
+    unplaceable: &BTreeSet<u32>,
+) -> Vec<JobRecord> {
+    let drained = stop == StopReason::Drained;
+    let states = std::mem::take(&mut m.state.jobs).into_vec();
+    let mut specs = std::mem::take(&mut m.workload.jobs);
+    let m = &*m;
+    let det = &m.state.detect;
+    let out = states
+        .into_iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let spec = &mut specs[i];
+            let reason = reason(m, i, &st, &spec.pods, stop, unplaceable);
+            let outcome = match st.phase {
+                JobPhase::Completed { .. } if st.remaining > sim_core::SimDuration::ZERO => {
+                    Outcome::Deleted
+                }
+                JobPhase::Completed { .. } => Outcome::Completed,
+                JobPhase::Running => Outcome::Running,
+                JobPhase::NotSubmitted => Outcome::NotSubmitted,
+                JobPhase::Waiting if st.assumed == 0 => Outcome::Pending,
+                JobPhase::Waiting if drained => Outcome::Stuck,
+                JobPhase::Waiting => Outcome::PartiallyPlaced,
+            };
+            let nodes = match st.phase {
+                JobPhase::Running | JobPhase::Completed { .. } => st.nodes_at_start,
+                _ => st
+                    .pods
+                    .iter()
+                    .filter_map(|p| p.placement.as_ref().map(|pl| pl.node))
+                    .collect::<BTreeSet<u32>>()
+                    .len() as u32,
+            };
+            JobRecord {
+                submit: spec.submit,
+                start: st.first_start,
+                end: match st.phase {
+                    JobPhase::Completed { end } => Some(end),
+                    _ => None,
+                },
+                gpu_milli: spec.gpu_milli(),
+                pods: spec.pods.len() as u32,
+                pods_bound: st.assumed,
+                nodes,
+                trace_gpu_hours: spec.gpu_hours(),
+                evictions: st.evictions,
+                outcome,
+                deadlocked_at: deadlocked_at.get(&(i as u32)).copied(),
+                starved: det.starved.get(&(i as u32)).map(|r| (r.time, r.kind)),
+                reason,
+                id: std::mem::take(&mut spec.id),
+            }
+        })
+        .collect();
+    drop(specs);
+    out
+}
+
 /// Why job `i` did not complete (`None` if it did).
 fn reason(
     m: &ClusterSim,
     i: usize,
+    st: &super::JobState,
+    pods: &[crate::resources::PodRequest],
     stop: StopReason,
     unplaceable: &BTreeSet<u32>,
 ) -> Option<String> {
-    let st = &m.state.jobs[i];
     let det = &m.state.detect;
     let j = i as u32;
     let ended = match (&m.guard, stop) {
@@ -416,8 +441,7 @@ fn reason(
                 // resources are held by jobs that will never release them.
                 let idle = m.state.running.is_empty() && m.state.detect.holding_waiting.is_empty();
                 let empty = crate::state::ClusterState::new(&m.spec);
-                let pods: Vec<&crate::resources::PodRequest> =
-                    m.workload.jobs[i].pods.iter().collect();
+                let pods: Vec<&crate::resources::PodRequest> = pods.iter().collect();
                 if idle && !m.fits_in(&empty, &pods) {
                     // A pod no node can take at all: say why, node by node, as
                     // kube-scheduler's FailedScheduling event does.
@@ -500,4 +524,78 @@ fn nodes_down(m: &ClusterSim) -> usize {
             )
         })
         .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use sim_core::SimDuration;
+
+    use super::*;
+    use crate::{ClusterSpec, JobSpec, NodeSpec, PodRequest, Workload};
+
+    /// The records are written over the jobs' states (no second million-entry buffer at
+    /// the end of a large run), and each takes its job's id without copying it.
+    #[test]
+    fn records_reuse_the_state_buffer() {
+        let spec = ClusterSpec {
+            nodes: vec![NodeSpec {
+                taints: Vec::new(),
+                name: "node-0".into(),
+                pool: "gpu".into(),
+                cpu_milli: 32_000,
+                memory_mib: 256 * 1024,
+                gpus: 8,
+                gpu_model: Some("H100".into()),
+                gpu_memory_mib: 81_920,
+                rack: 0,
+                labels: BTreeMap::new(),
+            }],
+        };
+        let jobs = (0..100)
+            .map(|i| JobSpec {
+                id: format!("job-{i}"),
+                submit: SimTime::ZERO + SimDuration::from_secs(i),
+                duration: SimDuration::from_secs(60),
+                pods: vec![PodRequest::gpus(1)],
+                priority: 0,
+                queue: None,
+            })
+            .collect();
+        let mut m =
+            ClusterSim::new(spec, Workload { jobs }, &RunConfig::default()).expect("a valid model");
+        let states = m.state.jobs.as_ptr() as usize;
+        let ids: Vec<usize> = m
+            .workload
+            .jobs
+            .iter()
+            .map(|j| j.id.as_ptr() as usize)
+            .collect();
+        let out = records(
+            &mut m,
+            StopReason::Horizon,
+            &BTreeMap::new(),
+            &BTreeSet::new(),
+        );
+        assert_eq!(out.len(), 100);
+        assert_eq!(out.as_ptr() as usize, states, "records written in place");
+        assert!(
+            out.iter()
+                .zip(&ids)
+                .all(|(r, &p)| r.id.as_ptr() as usize == p)
+        );
+        assert_eq!(out[7].id, "job-7");
+        assert_eq!(out[7].outcome, Outcome::NotSubmitted);
+        assert!(m.state.jobs.is_empty() && m.workload.jobs.is_empty());
+    }
+
+    #[test]
+    fn a_record_fits_in_a_state() {
+        assert_eq!(
+            std::mem::align_of::<JobRecord>(),
+            std::mem::align_of::<crate::sim::JobState>()
+        );
+        assert!(std::mem::size_of::<JobRecord>() <= std::mem::size_of::<crate::sim::JobState>());
+    }
 }

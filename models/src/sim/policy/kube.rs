@@ -43,7 +43,7 @@ pub fn pod_cycle(policy: &dyn Policy, m: &mut ClusterSim, ctx: &mut Ctx<'_, Even
             continue; // removed by a group operation earlier in this pass
         }
         let (job, pod) = (key.job, key.pod);
-        let shape = m.pod_shape[job as usize][pod as usize];
+        let shape = m.pod_shape(job, pod);
         let node = if failed.contains(&shape) {
             None
         } else {
