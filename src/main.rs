@@ -467,15 +467,24 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(sv) = &result.serving {
         files.extend(reports::platform::serving_files(&name, result.seed, sv)?);
     }
-    if let Some(log) = &result.pod_log {
-        files.push(("pods.csv", reports::podlog::pods_csv(log)?));
-        files.push(("events.csv", reports::podlog::events_csv(log)?));
+    let html = reports::run_page::run_html(&summary, &result)?;
+    let mut contents: Vec<(&str, reports::Content<'_>)> = files
+        .iter()
+        .map(|(n, b)| (*n, reports::Content::Bytes(b)))
+        .collect();
+    // The pod log is written as it is rendered: a million-job run's is hundreds of MB.
+    if let Some(log) = result.pod_log_view() {
+        contents.push((
+            "pods.csv",
+            reports::Content::Stream(Box::new(move |w| reports::podlog::write_pods_csv(log, w))),
+        ));
+        contents.push((
+            "events.csv",
+            reports::Content::Stream(Box::new(move |w| reports::podlog::write_events_csv(log, w))),
+        ));
     }
-    files.push((
-        "report.html",
-        reports::run_page::run_html(&summary, &result)?,
-    ));
-    let written = write_out(&args.out, &files)?;
+    contents.push(("report.html", reports::Content::Bytes(&html)));
+    let written = out_result(&args.out, reports::write_all_streamed(&args.out, contents))?;
     if !args.quiet {
         print!("{}", reports::human(&summary));
         println!(

@@ -17,6 +17,6 @@ pub mod write;
 pub use compare::{RunRow, compare_files};
 pub use summary::{Distribution, FaultsSummary, Summary, summarize};
 pub use write::{
-    OUT_MARKER, ReportError, add_files, human, jobs_csv, network_jobs_csv, network_series_csv,
-    secs, summary_json, write_all,
+    Content, OUT_MARKER, ReportError, add_files, human, jobs_csv, network_jobs_csv,
+    network_series_csv, secs, summary_json, write_all, write_all_streamed,
 };

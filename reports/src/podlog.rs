@@ -2,9 +2,10 @@
 //! reads them back and tells one job's story. Formats: docs/output-formats.md.
 
 use std::fmt::Write as _;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use models::sim::podlog::PodLogReport;
+use models::sim::podlog::PodLogView;
 use sim_core::SimTime;
 
 use crate::write::{ReportError, secs};
@@ -13,62 +14,79 @@ fn opt_time(t: Option<SimTime>) -> String {
     t.map(|t| secs(t.as_nanos())).unwrap_or_default()
 }
 
-fn encoded(what: &'static str, w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ReportError> {
-    w.into_inner().map_err(|e| ReportError::Encode {
-        what,
-        msg: e.to_string(),
-    })
-}
-
-/// `pods.csv`: one row per interval of each pod's life, by job, pod and time.
-pub fn pods_csv(log: &PodLogReport) -> Result<Vec<u8>, ReportError> {
-    let enc = |e: csv::Error| ReportError::Encode {
-        what: "pods.csv",
-        msg: e.to_string(),
-    };
-    let mut w = csv::Writer::from_writer(Vec::new());
+/// `pods.csv`: one row per interval of each pod's life, by job, pod and time, written to
+/// `out` as it is made (a million-job run's log is never held as text).
+pub fn write_pods_csv(log: PodLogView<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
     w.write_record([
         "pod", "job", "from_s", "to_s", "state", "node", "gpus", "reason",
-    ])
-    .map_err(enc)?;
-    for p in &log.pods {
-        let gpus: Vec<String> = p.gpus.iter().map(u8::to_string).collect();
+    ])?;
+    let (mut pod, mut gpus) = (String::new(), String::new());
+    for p in log.pods() {
+        pod.clear();
+        let _ = write!(pod, "{}-{}", p.job, p.pod);
+        gpus.clear();
+        for (k, g) in p.gpus.iter().enumerate() {
+            if k > 0 {
+                gpus.push(';');
+            }
+            let _ = write!(gpus, "{g}");
+        }
         w.write_record([
-            p.pod.as_str(),
-            &p.job,
+            pod.as_str(),
+            p.job,
             &secs(p.from.as_nanos()),
             &opt_time(p.to),
-            &p.state,
-            p.node.as_deref().unwrap_or(""),
-            &gpus.join(";"),
-            &p.reason,
-        ])
-        .map_err(enc)?;
+            p.state.name(),
+            p.node.unwrap_or(""),
+            &gpus,
+            p.reason,
+        ])?;
     }
-    encoded("pods.csv", w)
+    w.flush()
 }
 
-/// `events.csv`: Kubernetes-style events in the order they happened.
-pub fn events_csv(log: &PodLogReport) -> Result<Vec<u8>, ReportError> {
-    let enc = |e: csv::Error| ReportError::Encode {
-        what: "events.csv",
-        msg: e.to_string(),
-    };
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["time_s", "type", "reason", "object", "job", "message"])
-        .map_err(enc)?;
-    for e in &log.events {
+/// `events.csv`: Kubernetes-style events in the order they happened, written to `out` as
+/// they are made.
+pub fn write_events_csv(log: PodLogView<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(["time_s", "type", "reason", "object", "job", "message"])?;
+    let (mut object, mut message) = (String::new(), String::new());
+    for e in log.events() {
+        object.clear();
+        let _ = write!(object, "{}", e.object);
+        message.clear();
+        let _ = write!(message, "{}", e.message);
         w.write_record([
             secs(e.at.as_nanos()).as_str(),
-            &e.kind,
-            &e.reason,
-            &e.object,
-            &e.job,
-            &e.message,
-        ])
-        .map_err(enc)?;
+            if e.warning { "Warning" } else { "Normal" },
+            e.reason,
+            &object,
+            e.job,
+            &message,
+        ])?;
     }
-    encoded("events.csv", w)
+    w.flush()
+}
+
+/// [`write_pods_csv`] into memory.
+pub fn pods_csv(log: PodLogView<'_>) -> Result<Vec<u8>, ReportError> {
+    let mut v = Vec::new();
+    write_pods_csv(log, &mut v).map_err(|e| ReportError::Encode {
+        what: "pods.csv",
+        msg: e.to_string(),
+    })?;
+    Ok(v)
+}
+
+/// [`write_events_csv`] into memory.
+pub fn events_csv(log: PodLogView<'_>) -> Result<Vec<u8>, ReportError> {
+    let mut v = Vec::new();
+    write_events_csv(log, &mut v).map_err(|e| ReportError::Encode {
+        what: "events.csv",
+        msg: e.to_string(),
+    })?;
+    Ok(v)
 }
 
 /// What `orrery explain` could not do.

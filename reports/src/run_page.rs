@@ -7,7 +7,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use models::sim::podlog::PodLogReport;
+use models::sim::podlog::{LogState, PodLogView, PodRow};
 use models::{Outcome, RunResult};
 use plotters::prelude::*;
 use sim_core::NANOS_PER_SEC;
@@ -100,18 +100,13 @@ impl Gantt {
     /// The bars from the pod log: every bound or reserved interval, on at most
     /// [`MAX_GANTT_NODES`] nodes (natural name order) and at most [`MAX_GANTT_BARS`] bars
     /// (earliest start first).
-    pub fn new(r: &RunResult, log: &PodLogReport) -> Gantt {
-        let job_index: BTreeMap<&str, usize> = r
-            .jobs
-            .iter()
-            .enumerate()
-            .map(|(i, j)| (j.id.as_str(), i))
-            .collect();
-        let placed: Vec<(&str, &models::sim::podlog::PodRow, usize)> = log
-            .pods
-            .iter()
-            .filter(|p| p.state != "pending")
-            .filter_map(|p| Some((p.node.as_deref()?, p, *job_index.get(p.job.as_str())?)))
+    pub fn new(r: &RunResult, log: PodLogView<'_>) -> Gantt {
+        // Jobs without a record (inference replica slots) are not drawn.
+        let placed: Vec<(&str, PodRow<'_>, usize)> = log
+            .pods()
+            .filter(|p| p.state != LogState::Pending)
+            .filter(|p| (p.job_index as usize) < r.jobs.len())
+            .filter_map(|p| Some((p.node?, p, p.job_index as usize)))
             .collect();
         let mut names: Vec<&str> = placed.iter().map(|x| x.0).collect();
         names.sort_by(|a, b| natural(a, b));
@@ -128,7 +123,7 @@ impl Gantt {
                     from: secs(p.from),
                     to: p.to.map(secs),
                     job: *job,
-                    waiting: p.state == "waiting",
+                    waiting: p.state == LogState::Waiting,
                     lane: 0,
                 })
             })
@@ -315,11 +310,11 @@ fn gantt_svg(sub: &str, r: &RunResult, g: &Gantt) -> Result<Vec<u8>, ReportError
 
 /// Time-weighted mean GPUs held by pods (bound or reserved) per bin, from the GPU indices
 /// the pod log lists.
-fn held_bins(r: &RunResult, log: &PodLogReport, bin_ns: u64, bins: usize) -> Vec<f64> {
+fn held_bins(r: &RunResult, log: PodLogView<'_>, bin_ns: u64, bins: usize) -> Vec<f64> {
     let first = r.first_submit.as_nanos();
     let end = r.end_time.as_nanos().saturating_sub(first);
     let mut ev: Vec<(u64, i64)> = Vec::new();
-    for p in log.pods.iter().filter(|p| p.state != "pending") {
+    for p in log.pods().filter(|p| p.state != LogState::Pending) {
         let g = p.gpus.len() as i64;
         if g == 0 {
             continue;
@@ -461,7 +456,7 @@ pub fn run_html(s: &Summary, r: &RunResult) -> Result<Vec<u8>, ReportError> {
 
     // Gantt.
     page.heading("Pods on nodes");
-    match r.pod_log.as_deref() {
+    match r.pod_log_view() {
         Some(log) => {
             let g = Gantt::new(r, log);
             for o in g.omitted() {
@@ -499,7 +494,7 @@ pub fn run_html(s: &Summary, r: &RunResult) -> Result<Vec<u8>, ReportError> {
         band: Vec::new(),
     }];
     let total_gpus = r.total_gpu_milli as f64 / 1000.0;
-    if let Some(log) = r.pod_log.as_deref().filter(|_| total_gpus > 0.0) {
+    if let Some(log) = r.pod_log_view().filter(|_| total_gpus > 0.0) {
         let held = held_bins(r, log, bin_s.saturating_mul(NANOS_PER_SEC), bins.len());
         gpu.push(Series {
             label: "held by pods, bound or reserved (pods.csv)".into(),

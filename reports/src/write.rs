@@ -298,13 +298,39 @@ const STAGING: &str = ".orrery-tmp";
 /// written through. A non-empty `dir` without the marker (not written by Orrery) is refused
 /// if it holds an entry this command would replace.
 pub fn write_all(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<Vec<PathBuf>, ReportError> {
-    commit(dir, files, true)
+    commit(dir, borrowed(files), true)
 }
 
 /// Like [`write_all`], but adds `files` to the output already in `dir` (e.g. `orrery report`
 /// writing `compare.html` beside the `compare.csv` it was made from): nothing else is removed.
 pub fn add_files(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<Vec<PathBuf>, ReportError> {
-    commit(dir, files, false)
+    commit(dir, borrowed(files), false)
+}
+
+/// A writer of one file's content, called once, straight into the staged file.
+pub type Stream<'a> = Box<dyn FnOnce(&mut dyn Write) -> std::io::Result<()> + 'a>;
+
+/// One output file's content.
+pub enum Content<'a> {
+    Bytes(&'a [u8]),
+    /// Written as it is made (a large file, such as a million-job run's pod log, is never
+    /// held in memory whole).
+    Stream(Stream<'a>),
+}
+
+/// [`write_all`] with contents that may be written as they are made.
+pub fn write_all_streamed(
+    dir: &Path,
+    files: Vec<(&str, Content<'_>)>,
+) -> Result<Vec<PathBuf>, ReportError> {
+    commit(dir, files, true)
+}
+
+fn borrowed<'a>(files: &'a [(&'a str, Vec<u8>)]) -> Vec<(&'a str, Content<'a>)> {
+    files
+        .iter()
+        .map(|(n, b)| (*n, Content::Bytes(b.as_slice())))
+        .collect()
 }
 
 fn out_err(path: &Path, reason: impl Into<String>) -> ReportError {
@@ -386,11 +412,21 @@ fn remove_entry(path: &Path) -> Result<(), ReportError> {
 }
 
 fn write_new(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    write_new_with(path, Box::new(|w: &mut dyn Write| w.write_all(bytes)))
+}
+
+fn write_new_with(path: &Path, content: Stream<'_>) -> Result<(), ReportError> {
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)
-        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
+        .and_then(|f| {
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+            content(&mut w)?;
+            w.into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?
+                .sync_all()
+        })
         .map_err(io_err(path))
 }
 
@@ -415,11 +451,12 @@ fn write_marker(
 
 fn commit(
     dir: &Path,
-    files: &[(&str, Vec<u8>)],
+    files: Vec<(&str, Content<'_>)>,
     replace: bool,
 ) -> Result<Vec<PathBuf>, ReportError> {
+    let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
     let mut tops = std::collections::BTreeSet::new();
-    for (name, _) in files {
+    for name in &names {
         let top = top_entry(name)
             .ok_or_else(|| out_err(&dir.join(name), "not a valid output file name"))?;
         tops.insert(top);
@@ -455,12 +492,15 @@ fn commit(
     }
     std::fs::create_dir(&staging).map_err(io_err(&staging))?;
     let staged = (|| {
-        for (name, bytes) in files {
+        for (name, content) in files {
             let path = staging.join(name);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(io_err(parent))?;
             }
-            write_new(&path, bytes)?;
+            match content {
+                Content::Bytes(bytes) => write_new(&path, bytes)?,
+                Content::Stream(f) => write_new_with(&path, f)?,
+            }
         }
         Ok(())
     })();
@@ -486,7 +526,7 @@ fn commit(
     }
     write_marker(dir, &staging, if replace { &tops } else { &all })?;
     std::fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
-    Ok(files.iter().map(|(n, _)| dir.join(n)).collect())
+    Ok(names.iter().map(|n| dir.join(n)).collect())
 }
 
 /// `network_jobs.csv` (network model runs): per job, steps run, compute time, the

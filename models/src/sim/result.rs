@@ -142,6 +142,15 @@ pub struct RunResult {
     pub pod_log: Option<Box<super::podlog::PodLogReport>>,
 }
 
+impl RunResult {
+    /// The pod log with names resolved (when the run kept one).
+    pub fn pod_log_view(&self) -> Option<super::podlog::PodLogView<'_>> {
+        self.pod_log
+            .as_deref()
+            .map(|l| super::podlog::PodLogView::new(l, &self.jobs))
+    }
+}
+
 /// What faults cost a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FaultReport {
@@ -180,10 +189,7 @@ pub(super) fn collect(
 ) -> RunResult {
     let drained = stats.reason == StopReason::Drained;
     let mut m = m;
-    let pod_log = m
-        .podlog
-        .take()
-        .map(|l| Box::new(super::podlog::PodLogReport::build(&m, *l)));
+    let pod_log = m.podlog.take().map(|l| Box::new(l.finish(&m)));
     // Only asked where it is used: a drained run whose cluster is idle at the end.
     let idle = m.state.running.is_empty() && m.state.detect.holding_waiting.is_empty();
     let unplaceable = if drained && m.guard.is_none() && idle {
@@ -306,7 +312,10 @@ pub(super) fn collect(
     // Replica slots are reported by the serving record, not as jobs.
     if let Some(sv) = &m.serving {
         let n = sv.first_replica_job() as usize;
-        out.jobs.truncate(n);
+        let replicas = out.jobs.split_off(n.min(out.jobs.len()));
+        if let Some(log) = out.pod_log.as_mut() {
+            log.tail_ids = replicas.into_iter().map(|r| r.id).collect();
+        }
         if let Some(f) = out.faults.as_mut() {
             f.jobs.truncate(n);
         }

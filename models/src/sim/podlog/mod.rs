@@ -38,6 +38,16 @@ use super::{ClusterSim, JobPhase, PodPhase};
 use crate::marks::Marked;
 use crate::state::NodeCondition;
 
+mod store;
+
+use store::{
+    Event, EventReason as R, FIXED_TEXTS, Interner, Interval, JOB_COMPLETED, JOB_DELETED, Message,
+    NO_NODE,
+};
+pub use store::{
+    EventReason, EventRow, LogObject, MessageText, ObjectName, PodLogReport, PodLogView, PodRow,
+};
+
 /// A pod's state in one interval.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogState {
@@ -55,44 +65,6 @@ impl LogState {
             LogState::Bound => "bound",
         }
     }
-}
-
-/// One interval of one pod's life (`to` is `None` when the run ended inside it).
-#[derive(Clone, Debug, PartialEq)]
-pub struct PodInterval {
-    pub job: u32,
-    pub pod: u32,
-    pub from: SimTime,
-    pub to: Option<SimTime>,
-    pub state: LogState,
-    pub node: Option<u32>,
-    pub gpus: Vec<u8>,
-    /// Why it waited (pending and waiting intervals); empty while bound.
-    pub reason: String,
-}
-
-/// What an event is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogObject {
-    Pod {
-        job: u32,
-        pod: u32,
-    },
-    Job(u32),
-    /// Kueue's Workload of a job.
-    Workload(u32),
-    Node(u32),
-}
-
-/// A Kubernetes-style event.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LogEvent {
-    pub at: SimTime,
-    /// `Warning` (true) or `Normal`.
-    pub warning: bool,
-    pub reason: &'static str,
-    pub object: LogObject,
-    pub message: String,
 }
 
 /// What a waiting pod's reason depends on, cheap to compare: the text is made only when
@@ -189,10 +161,12 @@ struct OpenJob {
 }
 
 /// The log (see the module doc).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct PodLog {
-    pub intervals: Vec<PodInterval>,
-    pub events: Vec<LogEvent>,
+    intervals: Vec<Interval>,
+    events: Vec<Event>,
+    texts: Interner<str>,
+    gpu_lists: Interner<[u8]>,
     live: BTreeMap<u32, OpenJob>,
     /// Live jobs not settled: seen with some pod not yet holding resources, or not seen
     /// yet. A settled job (every pod waiting at Permit or bound) is looked at again only
@@ -287,9 +261,16 @@ impl PodLog {
     pub fn new(m: &ClusterSim) -> PodLog {
         let n = m.state.cluster.nodes.len();
         PodLog {
+            intervals: Vec::new(),
+            events: Vec::new(),
+            texts: Interner::new("", &FIXED_TEXTS),
+            gpu_lists: Interner::new(&[], &[]),
+            live: BTreeMap::new(),
+            unsettled: BTreeSet::new(),
             nodes: m.state.cluster.nodes.iter().map(|n| n.condition).collect(),
             node_free: vec![None; n],
-            ..PodLog::default()
+            free_milli: 0,
+            ready: 0,
         }
     }
 
@@ -310,20 +291,18 @@ impl PodLog {
         self.unsettled.insert(job);
     }
 
-    fn event(
-        &mut self,
-        at: SimTime,
-        warning: bool,
-        reason: &'static str,
-        object: LogObject,
-        message: String,
-    ) {
-        self.events.push(LogEvent {
+    fn event(&mut self, at: SimTime, warning: bool, reason: R, object: LogObject, message: &str) {
+        let t = self.texts.id(message);
+        self.event_text(at, warning, reason, object, t);
+    }
+
+    fn event_text(&mut self, at: SimTime, warning: bool, reason: R, object: LogObject, t: u32) {
+        self.events.push(Event {
             at,
             warning,
             reason,
             object,
-            message,
+            message: Message::Text(t),
         });
     }
 
@@ -395,36 +374,36 @@ impl PodLog {
         let (warning, reason, msg) = match (was, st.condition) {
             (NodeCondition::Absent, NodeCondition::Ready) => (
                 false,
-                "RegisteredNode",
+                R::RegisteredNode,
                 format!("Node {name} event: Registered Node {name} in Controller"),
             ),
             (_, NodeCondition::Absent) => (
                 false,
-                "RemovingNode",
+                R::RemovingNode,
                 format!("Node {name} event: Removing Node {name} from Controller"),
             ),
             (_, NodeCondition::Failed) => (
                 true,
-                "NodeNotReady",
+                R::NodeNotReady,
                 format!("Node {name} status is now: NodeNotReady"),
             ),
             (_, NodeCondition::Cordoned) => (
                 false,
-                "NodeNotSchedulable",
+                R::NodeNotSchedulable,
                 format!("Node {name} status is now: NodeNotSchedulable"),
             ),
             (NodeCondition::Cordoned, NodeCondition::Ready) => (
                 false,
-                "NodeSchedulable",
+                R::NodeSchedulable,
                 format!("Node {name} status is now: NodeSchedulable"),
             ),
             (_, NodeCondition::Ready) => (
                 false,
-                "NodeReady",
+                R::NodeReady,
                 format!("Node {name} status is now: NodeReady"),
             ),
         };
-        self.event(now, warning, reason, LogObject::Node(i as u32), msg);
+        self.event(now, warning, reason, LogObject::Node(i as u32), &msg);
     }
 
     fn observe_job(&mut self, m: &ClusterSim, j: u32, now: SimTime, inst: &mut Instant) {
@@ -463,7 +442,7 @@ impl PodLog {
             if let Some((_, msg)) = &held
                 && o.held.as_ref().is_none_or(|(_, old)| old != msg)
             {
-                self.event(now, true, "Pending", LogObject::Workload(j), msg.clone());
+                self.event(now, true, R::Pending, LogObject::Workload(j), msg);
             }
             o.held = held;
         } else if !waiting {
@@ -526,9 +505,9 @@ impl PodLog {
                 self.event(
                     now,
                     true,
-                    "FailedScheduling",
+                    R::FailedScheduling,
                     LogObject::Pod { job: j, pod },
-                    reason.clone(),
+                    &reason,
                 );
             }
             let cur = &mut o.pods[p];
@@ -545,11 +524,11 @@ impl PodLog {
         if done {
             // A deleted job ends with run time left (`deletion.rs`).
             let (reason, msg) = if js.remaining > sim_core::SimDuration::ZERO {
-                ("Deleted", "Job deleted")
+                (R::Deleted, JOB_DELETED)
             } else {
-                ("Completed", "Job completed")
+                (R::Completed, JOB_COMPLETED)
             };
-            self.event(now, false, reason, LogObject::Job(j), msg.into());
+            self.event_text(now, false, reason, LogObject::Job(j), msg);
             self.unsettled.remove(&j);
         } else {
             self.live.insert(j, o);
@@ -580,9 +559,9 @@ impl PodLog {
             self.event(
                 now,
                 false,
-                "QuotaReserved",
+                R::QuotaReserved,
                 LogObject::Workload(j),
-                format!(
+                &format!(
                     "Quota reserved in ClusterQueue {cq}, wait time since queued was {}s",
                     now.since(o.queued_since).as_secs_f64().round()
                 ),
@@ -590,9 +569,9 @@ impl PodLog {
             self.event(
                 now,
                 false,
-                "Admitted",
+                R::Admitted,
                 LogObject::Workload(j),
-                format!("Admitted by ClusterQueue {cq}, wait time since reservation was 0s"),
+                &format!("Admitted by ClusterQueue {cq}, wait time since reservation was 0s"),
             );
         } else if !matches!(js.phase, JobPhase::Completed { .. }) {
             let why = if js.requeues > before.requeues {
@@ -600,13 +579,7 @@ impl PodLog {
             } else {
                 "Preempted to accommodate a workload due to prioritization in the ClusterQueue"
             };
-            self.event(
-                now,
-                true,
-                "Evicted",
-                LogObject::Workload(j),
-                why.to_string(),
-            );
+            self.event(now, true, R::Evicted, LogObject::Workload(j), why);
             o.queued_since = now;
         }
     }
@@ -636,38 +609,38 @@ impl PodLog {
                 self.event(
                     now,
                     false,
-                    "Preempted",
+                    R::Preempted,
                     pod,
-                    format!("Preempted by {} on node {on}", m.policy().name()),
+                    &format!("Preempted by {} on node {on}", m.policy().name()),
                 );
             } else if failed {
                 self.event(
                     now,
                     true,
-                    "TaintManagerEviction",
+                    R::TaintManagerEviction,
                     pod,
-                    format!("Marking for deletion Pod default/{}", pod_name(m, j, p)),
+                    &format!("Marking for deletion Pod default/{}", pod_name(m, j, p)),
                 );
             } else {
                 self.event(
                     now,
                     false,
-                    "Killing",
+                    R::Killing,
                     pod,
-                    "Stopping container: its job restarts (it lost a pod, a GPU or its gang)"
-                        .into(),
+                    "Stopping container: its job restarts (it lost a pod, a GPU or its gang)",
                 );
             }
         }
         if state == LogState::Bound {
-            let n = node.map_or("?", |n| m.spec.nodes[n as usize].name.as_str());
-            self.event(
-                now,
-                false,
-                "Scheduled",
-                pod,
-                format!("Successfully assigned default/{} to {n}", pod_name(m, j, p)),
-            );
+            self.events.push(Event {
+                at: now,
+                warning: false,
+                reason: R::Scheduled,
+                object: pod,
+                message: Message::Assigned {
+                    node: node.unwrap_or(NO_NODE),
+                },
+            });
         }
     }
 
@@ -676,15 +649,17 @@ impl PodLog {
         if o.since == now && o.state == LogState::Pending {
             return;
         }
-        self.intervals.push(PodInterval {
+        let gpus = self.gpu_lists.id(&o.gpus);
+        let reason = self.texts.id(&o.reason);
+        self.intervals.push(Interval {
             job,
             pod,
             from: o.since,
-            to: Some(now),
+            to: now,
             state: o.state,
-            node: o.node,
-            gpus: o.gpus,
-            reason: o.reason,
+            node: o.node.unwrap_or(NO_NODE),
+            gpus,
+            reason,
         });
     }
 }
@@ -743,106 +718,38 @@ fn reason_text(m: &ClusterSim, j: u32, p: u32, key: &Key, inst: &Instant) -> Str
 }
 
 impl PodLog {
-    /// Close the log at the end of the run: open intervals stay open (`to` = `None`).
-    pub fn finish(mut self) -> (Vec<PodInterval>, Vec<LogEvent>) {
+    /// Close the log at the end of the run (open intervals stay open) and name the nodes.
+    pub(super) fn finish(mut self, m: &ClusterSim) -> PodLogReport {
         let live = std::mem::take(&mut self.live);
         for (j, o) in live {
             for (p, open) in o.pods.into_iter().enumerate() {
-                self.intervals.push(PodInterval {
+                let gpus = self.gpu_lists.id(&open.gpus);
+                let reason = self.texts.id(&open.reason);
+                self.intervals.push(Interval {
                     job: j,
                     pod: p as u32,
                     from: open.since,
-                    to: None,
+                    to: SimTime::MAX,
                     state: open.state,
-                    node: open.node,
-                    gpus: open.gpus,
-                    reason: open.reason,
+                    node: open.node.unwrap_or(NO_NODE),
+                    gpus,
+                    reason,
                 });
             }
         }
         self.intervals.sort_by_key(|a| (a.job, a.pod, a.from));
-        (self.intervals, self.events)
+        PodLogReport {
+            intervals: self.intervals,
+            events: self.events,
+            texts: self.texts.into_values(),
+            gpu_lists: self.gpu_lists.into_values(),
+            nodes: m.spec.nodes.iter().map(|n| n.name.clone()).collect(),
+            tail_ids: Vec::new(),
+        }
     }
 }
 
 /// A pod's name: `<job>-<k>`.
 pub fn pod_name(m: &ClusterSim, job: u32, pod: u32) -> String {
     format!("{}-{pod}", m.workload.jobs[job as usize].id)
-}
-
-/// One `pods.csv` row: a pod's interval with names resolved.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PodRow {
-    pub pod: String,
-    pub job: String,
-    pub from: SimTime,
-    pub to: Option<SimTime>,
-    pub state: String,
-    pub node: Option<String>,
-    pub gpus: Vec<u8>,
-    pub reason: String,
-}
-
-/// One `events.csv` row.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct EventRow {
-    pub at: SimTime,
-    /// `Normal` or `Warning`.
-    pub kind: String,
-    pub reason: String,
-    /// `pod/<name>`, `job/<id>`, `workload/<id>`, `node/<name>`.
-    pub object: String,
-    /// The job the event concerns (empty for node events).
-    pub job: String,
-    pub message: String,
-}
-
-/// The pod log of a finished run, names resolved (see [`PodLog`]).
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PodLogReport {
-    pub pods: Vec<PodRow>,
-    pub events: Vec<EventRow>,
-}
-
-impl PodLogReport {
-    pub(super) fn build(m: &ClusterSim, log: PodLog) -> PodLogReport {
-        let (intervals, events) = log.finish();
-        let job = |j: u32| m.workload.jobs[j as usize].id.clone();
-        let node = |n: u32| m.spec.nodes[n as usize].name.clone();
-        let pods = intervals
-            .into_iter()
-            .map(|i| PodRow {
-                pod: pod_name(m, i.job, i.pod),
-                job: job(i.job),
-                from: i.from,
-                to: i.to,
-                state: i.state.name().to_string(),
-                node: i.node.map(node),
-                gpus: i.gpus,
-                reason: i.reason,
-            })
-            .collect();
-        let events = events
-            .into_iter()
-            .map(|e| {
-                let (object, j) = match e.object {
-                    LogObject::Pod { job: j, pod } => {
-                        (format!("pod/{}", pod_name(m, j, pod)), job(j))
-                    }
-                    LogObject::Job(j) => (format!("job/{}", job(j)), job(j)),
-                    LogObject::Workload(j) => (format!("workload/{}", job(j)), job(j)),
-                    LogObject::Node(n) => (format!("node/{}", node(n)), String::new()),
-                };
-                EventRow {
-                    at: e.at,
-                    kind: if e.warning { "Warning" } else { "Normal" }.to_string(),
-                    reason: e.reason.to_string(),
-                    object,
-                    job: j,
-                    message: e.message,
-                }
-            })
-            .collect();
-        PodLogReport { pods, events }
-    }
 }
