@@ -648,6 +648,45 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A streamed file is written as its writer makes it; a writer that fails half-way
+    /// leaves the previous output as it was, with no staged file behind.
+    #[test]
+    fn a_streamed_file_is_staged_like_the_others() {
+        let dir = scratch("write-stream");
+        let big = vec![
+            (
+                "big.csv",
+                Content::Stream(Box::new(|w: &mut dyn Write| {
+                    (0..10_000).try_for_each(|i| writeln!(w, "{i}"))
+                })),
+            ),
+            ("a.txt", Content::Bytes(b"a")),
+        ];
+        let out = write_all_streamed(&dir, big).unwrap();
+        assert_eq!(out, [dir.join("big.csv"), dir.join("a.txt")]);
+        let text = std::fs::read_to_string(dir.join("big.csv")).unwrap();
+        assert_eq!(text.lines().count(), 10_000);
+        assert_eq!(text.lines().last(), Some("9999"));
+        let failing = vec![
+            ("a.txt", Content::Bytes(b"new")),
+            (
+                "big.csv",
+                Content::Stream(Box::new(|w: &mut dyn Write| {
+                    writeln!(w, "half")?;
+                    Err(std::io::Error::other("the writer failed"))
+                })),
+            ),
+        ];
+        let e = write_all_streamed(&dir, failing).unwrap_err();
+        assert!(e.to_string().contains("big.csv"), "{e}");
+        let source = std::error::Error::source(&e).map(|s| s.to_string());
+        assert_eq!(source.as_deref(), Some("the writer failed"));
+        assert_eq!(listing(&dir), [OUT_MARKER, "a.txt", "big.csv"]);
+        assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"a");
+        assert_eq!(std::fs::read_to_string(dir.join("big.csv")).unwrap(), text);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// Issue 14 item 12: a second write never leaves the first one's files beside its own
     /// (a VERIFIED `verify` after a VIOLATION one left the old `witness.json`).
     #[test]
