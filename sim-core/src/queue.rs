@@ -11,8 +11,9 @@
 //! * a sorted run (a FIFO) takes every event scheduled no earlier than the run's last one,
 //!   in O(1): a trace's submissions, scheduled up front in time order, and completions of
 //!   equal-length work;
-//! * a monotone radix heap ([`crate::radix`]) takes the others from the last time it gave
-//!   out on (the engine never schedules before now);
+//! * a monotone radix heap ([`crate::radix`], 256 buckets a level) takes the others from
+//!   its floor up (the floor never passes a pending event in it; the engine never
+//!   schedules before now);
 //! * a binary heap takes what is left: events put back by `reinsert` or scheduled before
 //!   the radix heap's floor (a bare queue allows it).
 
@@ -445,5 +446,64 @@ mod tests {
         q.reinsert(batch.pop().unwrap());
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|s| s.event)).collect();
         assert_eq!(order, vec!['a', 'b', 'c']);
+    }
+
+    /// All three stores together, with delays from 0 to seconds (every radix level),
+    /// cancellations, peeks and events put back by `reinsert`: the pop order is a sort's.
+    #[test]
+    fn every_store_pops_in_time_then_sequence_order_with_reinserts() {
+        let mut next = crate::radix::xorshift(0xbb67_ae85_84ca_a73b);
+        for round in 0..200 {
+            let mut q = EventQueue::new();
+            let mut want: Vec<(SimTime, u64, u32)> = Vec::new();
+            let mut now = 0u64;
+            let mut popped: Vec<Scheduled<u32>> = Vec::new();
+            for i in 0..(round % 150 + 5) {
+                let d = match next() % 5 {
+                    0 => 0,
+                    1 => next() % 4,
+                    2 => next() % 2_000_000,
+                    3 => next() % 5_000_000_000,
+                    _ => next() >> (next() % 64),
+                };
+                let t = now.saturating_add(d);
+                let id = q.schedule(SimTime(t), i);
+                want.push((SimTime(t), id.0, i));
+                if next().is_multiple_of(7) {
+                    let k = (next() as usize) % want.len();
+                    let (_, seq, _) = want.remove(k);
+                    assert!(q.cancel(TimerId(seq)));
+                }
+                if next().is_multiple_of(11)
+                    && let Some(s) = popped.pop()
+                    && s.time.0 == now
+                {
+                    // Put back an event of the current instant, as the chooser does.
+                    want.push((s.time, s.id.0, s.event));
+                    q.reinsert(s);
+                }
+                if next().is_multiple_of(3) {
+                    want.sort();
+                    let got = q.pop();
+                    let w = (!want.is_empty()).then(|| want.remove(0));
+                    assert_eq!(got.as_ref().map(|s| (s.time, s.id.0, s.event)), w);
+                    if let Some(s) = got {
+                        if s.time.0 > now {
+                            popped.clear();
+                        }
+                        now = s.time.0;
+                        popped.push(s);
+                    }
+                }
+                assert_eq!(q.len(), want.len());
+                if next().is_multiple_of(2) {
+                    assert_eq!(q.peek_time(), want.iter().min().map(|w| w.0));
+                }
+            }
+            want.sort();
+            let rest: Vec<_> =
+                std::iter::from_fn(|| q.pop().map(|s| (s.time, s.id.0, s.event))).collect();
+            assert_eq!(rest, want, "round {round}");
+        }
     }
 }
