@@ -53,7 +53,7 @@ const LEVELS: usize = 128usize.div_ceil(DIGIT_BITS as usize);
 
 type Bucket<T> = Vec<Keyed<T>>;
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct RadixHeap<T> {
     /// Every stored key is at least this; buckets are relative to it.
     last: u128,
@@ -79,6 +79,41 @@ impl<T> Default for RadixHeap<T> {
             level_mask: 0,
             len: 0,
             min: None,
+        }
+    }
+}
+
+/// A snapshot (the verifier clones a run at every state) copies the non-empty buckets
+/// only; an empty level stays unallocated.
+impl<T: Clone> Clone for RadixHeap<T> {
+    fn clone(&self) -> Self {
+        let levels = self
+            .levels
+            .iter()
+            .zip(&self.masks)
+            .map(|(lv, mask)| {
+                if *mask == [0; WORDS] {
+                    return Vec::new();
+                }
+                lv.iter()
+                    .enumerate()
+                    .map(|(d, b)| {
+                        if mask[d / 64] & (1 << (d % 64)) != 0 {
+                            b.clone()
+                        } else {
+                            Vec::new()
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        RadixHeap {
+            last: self.last,
+            levels,
+            masks: self.masks,
+            level_mask: self.level_mask,
+            len: self.len,
+            min: self.min,
         }
     }
 }
@@ -316,8 +351,14 @@ mod tests {
                 assert_eq!(all, w);
             }
             want.sort_unstable();
+            // A clone (empty levels left unallocated) goes on exactly as the original.
+            let mut c = h.clone();
+            c.push(u128::MAX, u128::MAX);
             let rest: Vec<u128> = std::iter::from_fn(|| h.pop().map(|e| e.key())).collect();
             assert_eq!(rest, want, "round {round}");
+            let mut with_max: Vec<u128> = std::iter::from_fn(|| c.pop().map(|e| e.key())).collect();
+            assert_eq!(with_max.pop(), Some(u128::MAX));
+            assert_eq!(with_max, want);
         }
     }
 }
