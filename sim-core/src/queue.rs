@@ -127,12 +127,14 @@ impl<E> EventQueue<E> {
         }
     }
 
+    #[inline]
     fn is_done(&self, seq: u64) -> bool {
         self.done
             .get((seq / 64) as usize)
             .is_some_and(|w| w & (1 << (seq % 64)) != 0)
     }
 
+    #[inline]
     fn mark_done(&mut self, seq: u64) {
         let i = (seq / 64) as usize;
         if self.done.len() <= i {
@@ -142,6 +144,7 @@ impl<E> EventQueue<E> {
     }
 
     /// Schedule `event` at `time`; returns an id that can cancel it.
+    #[inline]
     pub fn schedule(&mut self, time: SimTime, event: E) -> TimerId {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -177,6 +180,7 @@ impl<E> EventQueue<E> {
     }
 
     /// The store holding the smallest pending (time, seq), and that key.
+    #[inline]
     fn next_store(&mut self) -> Option<(Store, u128)> {
         let mut best: Option<(Store, u128)> = self.radix.peek_key().map(|k| (Store::Radix, k));
         for (store, key) in [
@@ -193,6 +197,7 @@ impl<E> EventQueue<E> {
     }
 
     /// Take the front event of `store`.
+    #[inline]
     fn take(&mut self, store: Store) -> Option<Entry<E>> {
         match store {
             Store::Run => self.run.pop_front(),
@@ -206,6 +211,7 @@ impl<E> EventQueue<E> {
     }
 
     /// Drop cancelled events from the front; the next live event's store and key.
+    #[inline]
     fn next_live(&mut self) -> Option<(Store, u128)> {
         if let Some(f) = self.front {
             return Some(f);
@@ -223,6 +229,7 @@ impl<E> EventQueue<E> {
 
     /// An event of `key` joined `store`: it is the next one if it comes before the known
     /// next one (if the next one is not known, it stays unknown).
+    #[inline]
     fn note_new(&mut self, store: Store, key: u128) {
         if let Some((_, k)) = self.front
             && key < k
@@ -232,11 +239,13 @@ impl<E> EventQueue<E> {
     }
 
     /// Time of the next live event.
+    #[inline]
     pub fn peek_time(&mut self) -> Option<SimTime> {
         self.next_live().map(|(_, k)| SimTime((k >> 64) as u64))
     }
 
     /// Remove and return the next live event.
+    #[inline]
     pub fn pop(&mut self) -> Option<Scheduled<E>> {
         let (store, _) = self.next_live()?;
         self.front = None;

@@ -68,7 +68,17 @@ pub(crate) struct RadixHeap<T> {
     len: usize,
     /// The smallest stored key and its bucket, when known.
     min: Option<(u128, usize, usize)>,
+    /// A bucket whose keys are in descending order (its smallest last), kept so by
+    /// inserting its new keys in place: the lowest bucket, sorted once when it was found
+    /// to hold at most [`SORT_MAX`] keys, then popped from the end without re-filing.
+    sorted: Option<(usize, usize)>,
 }
+
+/// The lowest bucket is sorted (rather than re-filed) when it holds at most this many keys.
+const SORT_MAX: usize = 512;
+/// A sorted bucket that grows past this many keys (keys inserted in place cost a shift of
+/// the bucket) is left unsorted and re-filed when it is the lowest again.
+const SORTED_GROW_MAX: usize = 4 * SORT_MAX;
 
 impl<T> Default for RadixHeap<T> {
     fn default() -> Self {
@@ -79,6 +89,7 @@ impl<T> Default for RadixHeap<T> {
             level_mask: 0,
             len: 0,
             min: None,
+            sorted: None,
         }
     }
 }
@@ -114,6 +125,7 @@ impl<T: Clone> Clone for RadixHeap<T> {
             level_mask: self.level_mask,
             len: self.len,
             min: self.min,
+            sorted: self.sorted,
         }
     }
 }
@@ -155,13 +167,33 @@ impl<T> RadixHeap<T> {
 
     /// Store `item` under `key` (`key >= floor()`, else it would be filed out of order:
     /// callers route smaller keys elsewhere).
+    #[inline]
     pub fn push(&mut self, key: u128, item: T) {
         debug_assert!(key >= self.last, "radix heap key below its floor");
         let (level, digit) = self.bucket_of(key.max(self.last));
-        self.file(level, digit, Keyed::new(key, item));
         self.len += 1;
-        // The smallest key must be alone in its bucket: looked for again if the new key
-        // is smaller or joins it.
+        if self.sorted == Some((level, digit)) {
+            // Into the sorted bucket, in place (descending: after every larger key).
+            let b = &mut self.levels[level][digit];
+            let i = b.partition_point(|e| e.key() > key);
+            b.insert(i, Keyed::new(key, item));
+            self.masks[level][digit / 64] |= 1 << (digit % 64);
+            self.level_mask |= 1 << level;
+            if b.len() > SORTED_GROW_MAX {
+                // Too large to keep shifting: re-filed when it is the lowest again.
+                self.sorted = None;
+                if self.min.is_some_and(|(_, l, d)| (l, d) == (level, digit)) {
+                    self.min = None;
+                }
+            } else if self.min.is_some_and(|(m, _, _)| key < m) {
+                // Smaller than every other key: it went to the sorted bucket's end.
+                self.min = Some((key, level, digit));
+            }
+            return;
+        }
+        self.file(level, digit, Keyed::new(key, item));
+        // The smallest key must be alone in its bucket (or in the sorted one): looked for
+        // again if the new key is smaller or joins it.
         if self
             .min
             .is_some_and(|(m, l, d)| key < m || (l, d) == (level, digit))
@@ -184,6 +216,7 @@ impl<T> RadixHeap<T> {
         Some((level, i * 64 + w.trailing_zeros() as usize))
     }
 
+    #[inline]
     fn unmark(&mut self, level: usize, digit: usize) {
         self.masks[level][digit / 64] &= !(1 << (digit % 64));
         if self.masks[level] == [0; WORDS] {
@@ -200,7 +233,14 @@ impl<T> RadixHeap<T> {
                 let (level, digit) = self.lowest()?;
                 // (A level-0 bucket holds one key; two equal keys, which the queue never
                 // makes, would stay there and leave one after the other.)
-                if level == 0 || self.levels[level][digit].len() == 1 {
+                let n = self.levels[level][digit].len();
+                if level == 0 || n == 1 || self.sorted == Some((level, digit)) {
+                    break (level, digit);
+                }
+                if n <= SORT_MAX {
+                    // Sorted once, descending; its keys then leave from the end in order.
+                    self.levels[level][digit].sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
+                    self.sorted = Some((level, digit));
                     break (level, digit);
                 }
                 self.refile(level, digit);
@@ -219,6 +259,9 @@ impl<T> RadixHeap<T> {
         debug_assert!(level > 0);
         let mut moving = std::mem::take(&mut self.levels[level][digit]);
         self.unmark(level, digit);
+        // Keys are appended below: no bucket stays marked sorted (they are re-sorted when
+        // lowest, cheaply if still in order).
+        self.sorted = None;
         if let Some(first) = moving.first() {
             let low = (1u128 << (level as u32 * DIGIT_BITS)) - 1;
             self.last = first.key() & !low;
@@ -233,17 +276,25 @@ impl<T> RadixHeap<T> {
     }
 
     /// The smallest stored key.
+    #[inline]
     pub fn peek_key(&mut self) -> Option<u128> {
         self.find_min().map(|(k, _, _)| k)
     }
 
     /// Take out the item with the smallest key.
+    #[inline]
     pub fn pop(&mut self) -> Option<Keyed<T>> {
         let (_, level, digit) = self.find_min()?;
         self.min = None;
-        let e = self.levels[level][digit].pop()?;
-        if self.levels[level][digit].is_empty() {
-            self.unmark(level, digit);
+        let b = &mut self.levels[level][digit];
+        let e = b.pop()?;
+        match b.last() {
+            None => self.unmark(level, digit),
+            // The sorted lowest bucket's next key is the next smallest.
+            Some(n) if self.sorted == Some((level, digit)) => {
+                self.min = Some((n.key(), level, digit));
+            }
+            Some(_) => {}
         }
         self.len -= 1;
         Some(e)
