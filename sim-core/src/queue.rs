@@ -515,4 +515,71 @@ mod tests {
             assert_eq!(rest, want, "round {round}");
         }
     }
+
+    /// The queue at scale (thousands pending, so radix buckets are both sorted and
+    /// re-filed), with cancellations (of pending, fired and cancelled events), peeks and
+    /// reinserts: the pop order is an ordered set's.
+    #[test]
+    fn many_pending_pop_in_time_then_sequence_order() {
+        use std::collections::BTreeSet;
+        let mut next = crate::radix::xorshift(0xa54f_f53a_5f1d_36f1);
+        for round in 0..6u64 {
+            let mut q = EventQueue::new();
+            let mut want: BTreeSet<(SimTime, u64, u32)> = BTreeSet::new();
+            let mut recent: Vec<(SimTime, u64, u32)> = Vec::new();
+            let mut popped: Vec<Scheduled<u32>> = Vec::new();
+            let mut now = 0u64;
+            for i in 0..15_000u32 {
+                let phase = u64::from(i / 2500) + round;
+                let d = match (phase + next() % 2) % 4 {
+                    0 => next() % 2_000_000,
+                    1 => next() % 8,
+                    2 => next() % 5_000_000_000,
+                    _ => next() % 100_000,
+                };
+                let t = SimTime(now + d);
+                let id = q.schedule(t, i);
+                want.insert((t, id.0, i));
+                recent.push((t, id.0, i));
+                if recent.len() > 64 {
+                    recent.remove(0);
+                }
+                if next().is_multiple_of(9) {
+                    let c = recent[(next() as usize) % recent.len()];
+                    assert_eq!(q.cancel(TimerId(c.1)), want.remove(&c));
+                }
+                if next().is_multiple_of(13)
+                    && let Some(s) = popped.pop()
+                    && s.time.0 == now
+                {
+                    want.insert((s.time, s.id.0, s.event));
+                    q.reinsert(s);
+                }
+                let pops = if phase % 2 == 0 {
+                    1
+                } else {
+                    u64::from(next().is_multiple_of(3))
+                };
+                for _ in 0..pops {
+                    let got = q.pop();
+                    let w = want.pop_first();
+                    assert_eq!(got.as_ref().map(|s| (s.time, s.id.0, s.event)), w);
+                    if let Some(s) = got {
+                        if s.time.0 > now {
+                            popped.clear();
+                        }
+                        now = s.time.0;
+                        popped.push(s);
+                    }
+                }
+                assert_eq!(q.len(), want.len());
+                if next().is_multiple_of(4) {
+                    assert_eq!(q.peek_time(), want.first().map(|w| w.0));
+                }
+            }
+            let rest: Vec<_> =
+                std::iter::from_fn(|| q.pop().map(|s| (s.time, s.id.0, s.event))).collect();
+            assert_eq!(rest, want.into_iter().collect::<Vec<_>>(), "round {round}");
+        }
+    }
 }

@@ -412,4 +412,64 @@ mod tests {
             assert_eq!(with_max, want);
         }
     }
+
+    /// Thousands of keys pending: buckets larger than `SORT_MAX` are re-filed, smaller
+    /// ones sorted; bursts of keys into the sorted bucket (narrow spreads, few pops) grow
+    /// it past `SORTED_GROW_MAX`, after which it is re-filed. Pops and peeks match an
+    /// ordered set throughout.
+    #[test]
+    fn sorted_and_refiled_buckets_pop_in_key_order() {
+        use std::collections::BTreeSet;
+        let mut next = xorshift(0x3c6e_f372_fe94_f82b);
+        let mut grew = 0;
+        for round in 0..16u64 {
+            let mut h = RadixHeap::default();
+            let mut want = BTreeSet::new();
+            let mut seq = u128::from(next() % 1000);
+            let mut now = 0u128;
+            for step in 0..12_000u64 {
+                let phase = step / 1500 + round;
+                let spread: u64 = match phase % 5 {
+                    0 => 2_000_000,
+                    1 => 64,
+                    2 => 1 << 40,
+                    3 => 3,
+                    _ => 200_000,
+                };
+                let t = (now + u128::from(next() % spread)).min(u128::from(u64::MAX));
+                seq += 1;
+                let k = ((t << 64) | seq).max(h.floor());
+                if !want.insert(k) {
+                    continue;
+                }
+                h.push(k, k);
+                if h.sorted
+                    .is_some_and(|(l, d)| h.levels[l][d].len() > SORT_MAX)
+                {
+                    grew += 1;
+                }
+                // Fill (a pop every fifth push) and drain (two pops a push) in turn.
+                let pops = if (phase / 2) % 2 == 0 {
+                    u64::from(next().is_multiple_of(5))
+                } else {
+                    2
+                };
+                for _ in 0..pops {
+                    let got = h.pop().map(|e| (e.key(), e.item));
+                    let w = want.pop_first();
+                    assert_eq!(got, w.map(|w| (w, w)), "round {round} step {step}");
+                    if let Some(w) = w {
+                        now = w >> 64;
+                    }
+                }
+                assert_eq!(h.len(), want.len());
+                if step % 3 == 0 {
+                    assert_eq!(h.peek_key(), want.first().copied());
+                }
+            }
+            let rest: Vec<u128> = std::iter::from_fn(|| h.pop().map(|e| e.key())).collect();
+            assert_eq!(rest, want.into_iter().collect::<Vec<_>>(), "round {round}");
+        }
+        assert!(grew > 0, "a sorted bucket grew past SORT_MAX by insertions");
+    }
 }
