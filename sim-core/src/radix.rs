@@ -76,6 +76,10 @@ pub(crate) struct RadixHeap<T> {
 
 /// The lowest bucket is sorted (rather than re-filed) when it holds at most this many keys.
 const SORT_MAX: usize = 512;
+/// An emptied bucket keeps its allocation for its next keys up to this many keys'
+/// worth; a larger one is freed (with a million keys pending, the buckets re-filed would
+/// otherwise each keep tens of thousands of keys' worth).
+const KEEP_CAP: usize = 1024;
 /// A sorted bucket that grows past this many keys (keys inserted in place cost a shift of
 /// the bucket) is left unsorted and re-filed when it is the lowest again.
 const SORTED_GROW_MAX: usize = 4 * SORT_MAX;
@@ -271,8 +275,10 @@ impl<T> RadixHeap<T> {
             debug_assert!(l < level);
             self.file(l, d, e);
         }
-        // Keep the emptied bucket's allocation for its next keys.
-        self.levels[level][digit] = moving;
+        // Keep the emptied bucket's allocation for its next keys, unless it is large.
+        if moving.capacity() <= KEEP_CAP {
+            self.levels[level][digit] = moving;
+        }
     }
 
     /// The smallest stored key.
@@ -289,7 +295,12 @@ impl<T> RadixHeap<T> {
         let b = &mut self.levels[level][digit];
         let e = b.pop()?;
         match b.last() {
-            None => self.unmark(level, digit),
+            None => {
+                if b.capacity() > KEEP_CAP {
+                    *b = Vec::new();
+                }
+                self.unmark(level, digit);
+            }
             // The sorted lowest bucket's next key is the next smallest.
             Some(n) if self.sorted == Some((level, digit)) => {
                 self.min = Some((n.key(), level, digit));
