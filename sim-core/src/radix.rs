@@ -9,13 +9,21 @@
 //! non-empty bucket of the lowest non-empty level (one bitmap word per level and one for
 //! the levels find it).
 //!
-//! A level-0 bucket holds a single key (keys are unique). When the lowest bucket holds
-//! several keys, `last` moves up to the bucket's base (the digits its keys share, from
-//! its level up, and zeros below) and they are re-filed against it, each into a lower
-//! level; the other buckets keep their places. Once the lowest bucket holds a single key,
-//! that key is the smallest: no scan, and it leaves without any re-filing. So a key moves
-//! at most 15 times over its life, and on the hold model (10,000 pending keys spread over
-//! 2 ms) about once: 256 buckets a level spread a bucket's keys thinly.
+//! A level-0 bucket holds a single key (keys are unique). When the smallest key is looked
+//! for, the lowest bucket is used as it is if it holds one key, and sorted (descending, so
+//! its keys leave from the end in order) if it holds at most `SORT_MAX` keys; a larger one
+//! is re-filed: `last` moves up to the bucket's base (the digits its keys share, from its
+//! level up, and zeros below) and its keys go to lower levels; the other buckets keep
+//! their places. One bucket at a time is marked sorted; a key that falls into it is
+//! inserted in place (a sorted bucket that grows past `SORTED_GROW_MAX` this way loses the
+//! mark and is re-filed). On the hold model (10,000 pending keys spread over 2 ms) a key is
+//! appended to a bucket of a few hundred keys, sorted with them once and popped from the
+//! end (re-filing happens when the time crosses into a new 2^24 ns window, and moves each
+//! key once). A key moves at most 15 times over its life.
+//!
+//! An emptied bucket keeps its allocation for its next keys up to `KEEP_CAP` keys' worth
+//! and frees a larger one, so a million pending keys do not leave every bucket they passed
+//! through holding tens of thousands of keys' worth of memory.
 //!
 //! The floor (`last`) can pass keys already taken out (a base is found when the smallest
 //! key is looked for), never a stored key; the queue routes keys below it elsewhere.
