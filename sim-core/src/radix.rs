@@ -137,7 +137,11 @@ impl<T: Clone> Clone for RadixHeap<T> {
             level_mask: self.level_mask,
             len: self.len,
             min: self.min,
-            sorted: self.sorted,
+            // An empty sorted bucket may sit in a level the clone leaves unallocated; the
+            // mark only matters for a non-empty one.
+            sorted: self
+                .sorted
+                .filter(|&(l, d)| self.masks[l][d / 64] & (1 << (d % 64)) != 0),
         }
     }
 }
@@ -490,5 +494,26 @@ mod tests {
             assert_eq!(rest, want.into_iter().collect::<Vec<_>>(), "round {round}");
         }
         assert!(grew > 0, "a sorted bucket grew past SORT_MAX by insertions");
+    }
+
+    /// A clone of a heap whose sorted bucket was emptied (its level left unallocated in
+    /// the clone) takes keys in that bucket's range.
+    #[test]
+    fn a_clone_takes_keys_where_the_emptied_sorted_bucket_was() {
+        let mut h = RadixHeap::default();
+        for (seq, t) in [1000u128, 1001, 1002].into_iter().enumerate() {
+            h.push((t << 64) | seq as u128, t);
+        }
+        assert_eq!(h.pop().map(|e| e.item), Some(1000));
+        assert!(h.sorted.is_some(), "the lowest bucket was sorted");
+        h.pop();
+        h.pop();
+        let mut c = h.clone();
+        for g in [&mut h, &mut c] {
+            g.push((1003 << 64) | 5, 1003);
+            g.push((1004 << 64) | 4, 1004);
+            let order: Vec<u128> = std::iter::from_fn(|| g.pop().map(|e| e.item)).collect();
+            assert_eq!(order, vec![1003, 1004]);
+        }
     }
 }
