@@ -11,8 +11,9 @@
 //! * a sorted run (a FIFO) takes every event scheduled no earlier than the run's last one,
 //!   in O(1): a trace's submissions, scheduled up front in time order, and completions of
 //!   equal-length work;
-//! * a monotone radix heap ([`crate::radix`]) takes the others from the last time it gave
-//!   out on (the engine never schedules before now);
+//! * a monotone radix heap ([`crate::radix`], 256 buckets a level) takes the others from
+//!   its floor up (the floor never passes a pending event in it; the engine never
+//!   schedules before now);
 //! * a binary heap takes what is left: events put back by `reinsert` or scheduled before
 //!   the radix heap's floor (a bare queue allows it).
 
@@ -126,12 +127,14 @@ impl<E> EventQueue<E> {
         }
     }
 
+    #[inline]
     fn is_done(&self, seq: u64) -> bool {
         self.done
             .get((seq / 64) as usize)
             .is_some_and(|w| w & (1 << (seq % 64)) != 0)
     }
 
+    #[inline]
     fn mark_done(&mut self, seq: u64) {
         let i = (seq / 64) as usize;
         if self.done.len() <= i {
@@ -141,6 +144,7 @@ impl<E> EventQueue<E> {
     }
 
     /// Schedule `event` at `time`; returns an id that can cancel it.
+    #[inline]
     pub fn schedule(&mut self, time: SimTime, event: E) -> TimerId {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -176,6 +180,7 @@ impl<E> EventQueue<E> {
     }
 
     /// The store holding the smallest pending (time, seq), and that key.
+    #[inline]
     fn next_store(&mut self) -> Option<(Store, u128)> {
         let mut best: Option<(Store, u128)> = self.radix.peek_key().map(|k| (Store::Radix, k));
         for (store, key) in [
@@ -192,6 +197,7 @@ impl<E> EventQueue<E> {
     }
 
     /// Take the front event of `store`.
+    #[inline]
     fn take(&mut self, store: Store) -> Option<Entry<E>> {
         match store {
             Store::Run => self.run.pop_front(),
@@ -205,6 +211,7 @@ impl<E> EventQueue<E> {
     }
 
     /// Drop cancelled events from the front; the next live event's store and key.
+    #[inline]
     fn next_live(&mut self) -> Option<(Store, u128)> {
         if let Some(f) = self.front {
             return Some(f);
@@ -222,6 +229,7 @@ impl<E> EventQueue<E> {
 
     /// An event of `key` joined `store`: it is the next one if it comes before the known
     /// next one (if the next one is not known, it stays unknown).
+    #[inline]
     fn note_new(&mut self, store: Store, key: u128) {
         if let Some((_, k)) = self.front
             && key < k
@@ -231,11 +239,13 @@ impl<E> EventQueue<E> {
     }
 
     /// Time of the next live event.
+    #[inline]
     pub fn peek_time(&mut self) -> Option<SimTime> {
         self.next_live().map(|(_, k)| SimTime((k >> 64) as u64))
     }
 
     /// Remove and return the next live event.
+    #[inline]
     pub fn pop(&mut self) -> Option<Scheduled<E>> {
         let (store, _) = self.next_live()?;
         self.front = None;
@@ -445,5 +455,131 @@ mod tests {
         q.reinsert(batch.pop().unwrap());
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|s| s.event)).collect();
         assert_eq!(order, vec!['a', 'b', 'c']);
+    }
+
+    /// All three stores together, with delays from 0 to seconds (every radix level),
+    /// cancellations, peeks and events put back by `reinsert`: the pop order is a sort's.
+    #[test]
+    fn every_store_pops_in_time_then_sequence_order_with_reinserts() {
+        let mut next = crate::radix::xorshift(0xbb67_ae85_84ca_a73b);
+        for round in 0..200 {
+            let mut q = EventQueue::new();
+            let mut want: Vec<(SimTime, u64, u32)> = Vec::new();
+            let mut now = 0u64;
+            let mut popped: Vec<Scheduled<u32>> = Vec::new();
+            for i in 0..(round % 150 + 5) {
+                let d = match next() % 5 {
+                    0 => 0,
+                    1 => next() % 4,
+                    2 => next() % 2_000_000,
+                    3 => next() % 5_000_000_000,
+                    _ => next() >> (next() % 64),
+                };
+                let t = now.saturating_add(d);
+                let id = q.schedule(SimTime(t), i);
+                want.push((SimTime(t), id.0, i));
+                if next().is_multiple_of(7) {
+                    let k = (next() as usize) % want.len();
+                    let (_, seq, _) = want.remove(k);
+                    assert!(q.cancel(TimerId(seq)));
+                }
+                if next().is_multiple_of(11)
+                    && let Some(s) = popped.pop()
+                    && s.time.0 == now
+                {
+                    // Put back an event of the current instant, as the chooser does.
+                    want.push((s.time, s.id.0, s.event));
+                    q.reinsert(s);
+                }
+                if next().is_multiple_of(3) {
+                    want.sort();
+                    let got = q.pop();
+                    let w = (!want.is_empty()).then(|| want.remove(0));
+                    assert_eq!(got.as_ref().map(|s| (s.time, s.id.0, s.event)), w);
+                    if let Some(s) = got {
+                        if s.time.0 > now {
+                            popped.clear();
+                        }
+                        now = s.time.0;
+                        popped.push(s);
+                    }
+                }
+                assert_eq!(q.len(), want.len());
+                if next().is_multiple_of(2) {
+                    assert_eq!(q.peek_time(), want.iter().min().map(|w| w.0));
+                }
+            }
+            want.sort();
+            let rest: Vec<_> =
+                std::iter::from_fn(|| q.pop().map(|s| (s.time, s.id.0, s.event))).collect();
+            assert_eq!(rest, want, "round {round}");
+        }
+    }
+
+    /// The queue at scale (thousands pending, so radix buckets are both sorted and
+    /// re-filed), with cancellations (of pending, fired and cancelled events), peeks and
+    /// reinserts: the pop order is an ordered set's.
+    #[test]
+    fn many_pending_pop_in_time_then_sequence_order() {
+        use std::collections::BTreeSet;
+        let mut next = crate::radix::xorshift(0xa54f_f53a_5f1d_36f1);
+        for round in 0..6u64 {
+            let mut q = EventQueue::new();
+            let mut want: BTreeSet<(SimTime, u64, u32)> = BTreeSet::new();
+            let mut recent: Vec<(SimTime, u64, u32)> = Vec::new();
+            let mut popped: Vec<Scheduled<u32>> = Vec::new();
+            let mut now = 0u64;
+            for i in 0..15_000u32 {
+                let phase = u64::from(i / 2500) + round;
+                let d = match (phase + next() % 2) % 4 {
+                    0 => next() % 2_000_000,
+                    1 => next() % 8,
+                    2 => next() % 5_000_000_000,
+                    _ => next() % 100_000,
+                };
+                let t = SimTime(now + d);
+                let id = q.schedule(t, i);
+                want.insert((t, id.0, i));
+                recent.push((t, id.0, i));
+                if recent.len() > 64 {
+                    recent.remove(0);
+                }
+                if next().is_multiple_of(9) {
+                    let c = recent[(next() as usize) % recent.len()];
+                    assert_eq!(q.cancel(TimerId(c.1)), want.remove(&c));
+                }
+                if next().is_multiple_of(13)
+                    && let Some(s) = popped.pop()
+                    && s.time.0 == now
+                {
+                    want.insert((s.time, s.id.0, s.event));
+                    q.reinsert(s);
+                }
+                let pops = if phase % 2 == 0 {
+                    1
+                } else {
+                    u64::from(next().is_multiple_of(3))
+                };
+                for _ in 0..pops {
+                    let got = q.pop();
+                    let w = want.pop_first();
+                    assert_eq!(got.as_ref().map(|s| (s.time, s.id.0, s.event)), w);
+                    if let Some(s) = got {
+                        if s.time.0 > now {
+                            popped.clear();
+                        }
+                        now = s.time.0;
+                        popped.push(s);
+                    }
+                }
+                assert_eq!(q.len(), want.len());
+                if next().is_multiple_of(4) {
+                    assert_eq!(q.peek_time(), want.first().map(|w| w.0));
+                }
+            }
+            let rest: Vec<_> =
+                std::iter::from_fn(|| q.pop().map(|s| (s.time, s.id.0, s.event))).collect();
+            assert_eq!(rest, want.into_iter().collect::<Vec<_>>(), "round {round}");
+        }
     }
 }
