@@ -7,7 +7,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use models::sim::podlog::{LogState, PodLogView, PodRow};
+use models::sim::podlog::{LogState, PodLogView};
 use models::{Outcome, RunResult};
 use plotters::prelude::*;
 use sim_core::NANOS_PER_SEC;
@@ -101,28 +101,29 @@ impl Gantt {
     /// [`MAX_GANTT_NODES`] nodes (natural name order) and at most [`MAX_GANTT_BARS`] bars
     /// (earliest start first).
     pub fn new(r: &RunResult, log: PodLogView<'_>) -> Gantt {
-        // Jobs without a record (inference replica slots) are not drawn.
-        let placed: Vec<(&str, PodRow<'_>, usize)> = log
-            .pods()
-            .filter(|p| p.state != LogState::Pending)
-            .filter(|p| (p.job_index as usize) < r.jobs.len())
-            .filter_map(|p| Some((p.node?, p, p.job_index as usize)))
-            .collect();
-        let mut names: Vec<&str> = placed.iter().map(|x| x.0).collect();
+        // Jobs without a record (inference replica slots) are not drawn. Two passes over
+        // the log (the nodes, then the bars on the nodes drawn), so a million-row log is
+        // not copied.
+        let placed = || {
+            log.pods()
+                .filter(|p| p.state != LogState::Pending)
+                .filter(|p| (p.job_index as usize) < r.jobs.len())
+                .filter_map(|p| Some((p.node?, p)))
+        };
+        let distinct: std::collections::BTreeSet<&str> = placed().map(|x| x.0).collect();
+        let mut names: Vec<&str> = distinct.into_iter().collect();
         names.sort_by(|a, b| natural(a, b));
-        names.dedup();
         let nodes_with_pods = names.len();
         names.truncate(MAX_GANTT_NODES);
         let row: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
         let secs = |t: sim_core::SimTime| t.as_nanos() as f64 / NANOS_PER_SEC as f64;
-        let mut bars: Vec<Bar> = placed
-            .iter()
-            .filter_map(|(node, p, job)| {
+        let mut bars: Vec<Bar> = placed()
+            .filter_map(|(node, p)| {
                 Some(Bar {
                     row: *row.get(node)?,
                     from: secs(p.from),
                     to: p.to.map(secs),
-                    job: *job,
+                    job: p.job_index as usize,
                     waiting: p.state == LogState::Waiting,
                     lane: 0,
                 })
