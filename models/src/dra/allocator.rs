@@ -13,9 +13,10 @@
 //! order, first solution wins, backtracking over earlier choices; `firstAvailable`
 //! tries its sub-requests in order; constraints are checked as each device is added.
 
+use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use k8s_openapi::api::core::v1::NodeSelector;
 use k8s_openapi::api::resource::v1::{
@@ -23,7 +24,7 @@ use k8s_openapi::api::resource::v1::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::cel::{self, AttrValue, DeviceVal, Selector};
+use super::cel::{self, AttrValue, DeviceVal, Reads, Selector};
 use super::error::DraError;
 use super::manifests::ObjectKey;
 use super::quantity::Quantity;
@@ -79,7 +80,82 @@ pub struct DeviceInfo {
     consumes: Vec<(u32, Quantity)>,
     taints: Vec<Taint>,
     availability: Availability,
-    cel: DeviceVal,
+    /// The CEL `device` value, built on first use (most devices never need one: a
+    /// selector's result is shared by devices that agree on what it reads).
+    cel: OnceLock<DeviceVal>,
+}
+
+impl DeviceInfo {
+    /// The CEL `device` variable of this device.
+    pub fn cel(&self) -> &DeviceVal {
+        self.cel.get_or_init(|| {
+            // The qualified names split back into the (domain, name) pairs the published
+            // names give (checked in `Allocator::new`: the driver has no `/`).
+            DeviceVal::new(
+                &self.id.driver,
+                self.attributes.iter().map(|(k, v)| (k.as_str(), v)),
+                self.capacity.iter().map(|(k, q)| (k.as_str(), q)),
+            )
+        })
+    }
+
+    /// What a selector reading `reads` sees of this device, or `None` when that is not
+    /// known (then evaluate the selector).
+    fn projection<'d>(&'d self, reads: &Reads) -> Option<Vec<Seen<'d>>> {
+        if self.id.driver.contains('/') {
+            return None;
+        }
+        let mut v = Vec::with_capacity(reads.slots.len() + 1);
+        if reads.driver {
+            v.push(Seen::Driver(&self.id.driver));
+        }
+        for slot in &reads.slots {
+            if slot.never {
+                v.push(Seen::Absent { domain: false });
+                continue;
+            }
+            fn lookup<'m, V>(
+                m: &'m BTreeMap<String, V>,
+                slot: &cel::Slot,
+            ) -> (Option<&'m V>, bool) {
+                if let Some(v) = m.get(&slot.qualified) {
+                    return (Some(v), true);
+                }
+                let domain = m
+                    .range::<str, _>((
+                        std::ops::Bound::Included(slot.domain_prefix.as_str()),
+                        std::ops::Bound::Unbounded,
+                    ))
+                    .next()
+                    .is_some_and(|(k, _)| k.starts_with(&slot.domain_prefix));
+                (None, domain)
+            }
+            v.push(if slot.capacity {
+                match lookup(&self.capacity, slot) {
+                    (Some(q), _) => Seen::Capacity(q),
+                    (None, domain) => Seen::Absent { domain },
+                }
+            } else {
+                match lookup(&self.attributes, slot) {
+                    (Some(a), _) => Seen::Attribute(a),
+                    (None, domain) => Seen::Absent { domain },
+                }
+            });
+        }
+        Some(v)
+    }
+}
+
+/// One value a selector reads (see [`DeviceInfo::projection`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Seen<'d> {
+    Driver(&'d str),
+    Attribute(&'d AttrValue),
+    Capacity(&'d Quantity),
+    /// Not published; whether its domain has other values.
+    Absent {
+        domain: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -636,11 +712,16 @@ impl Allocator {
                     } else {
                         return Err(invalid("no nodeName, nodeSelector or allNodes".to_string()));
                     };
-                    let cel = DeviceVal::new(
-                        &driver,
-                        published_attrs.iter().map(|(k, v)| (*k, v)),
-                        published_caps.iter().map(|(k, q)| (*k, q)),
-                    );
+                    // A driver with a `/` would make the qualified names split into other
+                    // domains than the published ones: build its CEL value from those now.
+                    let cel = OnceLock::new();
+                    if driver.contains('/') {
+                        let _ = cel.set(DeviceVal::new(
+                            &driver,
+                            published_attrs.iter().map(|(k, v)| (*k, v)),
+                            published_caps.iter().map(|(k, q)| (*k, q)),
+                        ));
+                    }
                     let attributes: BTreeMap<String, AttrValue> = published_attrs
                         .into_iter()
                         .map(|(k, v)| (qualify(k, &driver), v))
@@ -668,6 +749,53 @@ impl Allocator {
             }
         }
         Ok(a)
+    }
+
+    /// Adds one pool of one slice with node-local devices, exactly as [`Self::new`] reads
+    /// a ResourceSlice `slice` of `driver` with pool `node` (generation 1, one slice)
+    /// published for `node` with these devices (name, attributes and capacity by
+    /// fully-qualified name, nothing else). For generated slices, without building and
+    /// reading back the API objects: the caller adds the pools in (driver, pool) order,
+    /// each pool once, with unique device names, and `driver` has no `/`.
+    pub(crate) fn add_node_pool(
+        &mut self,
+        driver: &str,
+        node: &str,
+        slice: &str,
+        devices: impl IntoIterator<
+            Item = (
+                String,
+                BTreeMap<String, AttrValue>,
+                BTreeMap<String, Quantity>,
+            ),
+        >,
+    ) {
+        let pool_idx = self.pools.len() as u32;
+        self.pools.push(PoolInfo {
+            driver: driver.to_string(),
+            name: node.to_string(),
+            incomplete: false,
+        });
+        for (name, attributes, capacity) in devices {
+            let idx = self.devices.len() as DeviceIdx;
+            let ni = self.node_entry(node);
+            self.nodes[ni as usize].devices.push(idx);
+            self.devices.push(DeviceInfo {
+                id: DeviceId {
+                    driver: driver.to_string(),
+                    pool: node.to_string(),
+                    device: name,
+                },
+                slice: slice.to_string(),
+                attributes,
+                capacity,
+                pool: pool_idx,
+                consumes: Vec::new(),
+                taints: Vec::new(),
+                availability: Availability::Node(ni),
+                cel: OnceLock::new(),
+            });
+        }
     }
 
     /// The allocator for everything a set of manifests holds: its ResourceSlices and
@@ -767,7 +895,7 @@ impl Allocator {
             }
             let mut selected = true;
             for s in &selectors {
-                match s.matches(&dev.cel) {
+                match s.matches(dev.cel()) {
                     Ok(true) => {}
                     Ok(false) => {
                         selected = false;
@@ -896,10 +1024,21 @@ impl Allocator {
             by_node: vec![Vec::new(); self.nodes.len()],
             shared: Vec::new(),
         };
+        // A selector's result, by what it read of the device (one map per selector).
+        type Memo<'d> = HashMap<Vec<Seen<'d>>, Result<bool, Arc<str>>>;
+        let mut memo: Vec<Memo<'_>> = vec![HashMap::new(); all.len()];
         for (i, d) in self.devices.iter().enumerate() {
             let mut cand = Some(Cand::Ok(i as DeviceIdx));
             for (si, sel) in all.iter().enumerate() {
-                match sel.matches(&d.cel) {
+                let seen = sel.reads().and_then(|r| d.projection(r));
+                let result = match seen {
+                    Some(seen) => memo[si]
+                        .entry(seen)
+                        .or_insert_with(|| sel.matches(d.cel()).map_err(Arc::from))
+                        .clone(),
+                    None => sel.matches(d.cel()).map_err(Arc::from),
+                };
+                match result {
                     Ok(true) => {}
                     Ok(false) => {
                         cand = None;
@@ -909,7 +1048,7 @@ impl Allocator {
                         cand = Some(Cand::Err {
                             device: i as DeviceIdx,
                             selector: si,
-                            message: m.into(),
+                            message: m,
                         });
                         break;
                     }

@@ -276,11 +276,135 @@ fn free_variables(e: &cel::IdedExpr, scope: &mut Vec<String>, out: &mut Vec<Stri
     }
 }
 
+/// One value a selector reads: `device.attributes["<domain>"].<name>` or
+/// `device.capacity["<domain>"].<name>` (its presence and value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slot {
+    /// `device.capacity` rather than `device.attributes`.
+    pub capacity: bool,
+    /// `<domain>/`: the prefix of the domain's fully-qualified names.
+    pub domain_prefix: String,
+    /// `<domain>/<name>`: the fully-qualified name read.
+    pub qualified: String,
+    /// The domain has a `/`, which no published name's domain has: always absent.
+    pub never: bool,
+}
+
+/// Everything of the device a selector can read, when that is known from its syntax:
+/// `device` appears only as `device.driver` and as
+/// `device.{attributes,capacity}["<literal>"].<name>` (a `has()` test too). Then the
+/// selector's result (true, false, or its error) is a function of the driver and of
+/// these slots, so devices that agree on them get the same result.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reads {
+    pub driver: bool,
+    pub slots: Vec<Slot>,
+}
+
+/// What a selector reads of `device`, or `None` when it may read more (any other use of
+/// `device`: iterating a domain map, `size()`, `in`, a computed index ...).
+fn device_reads(e: &cel::IdedExpr) -> Option<Reads> {
+    use cel::common::ast::{EntryExpr, Expr, LiteralValue};
+
+    fn is_device(e: &cel::IdedExpr, scope: &[String]) -> bool {
+        matches!(&e.expr, Expr::Ident(n) if n == "device") && !scope.iter().any(|s| s == "device")
+    }
+
+    /// `device.attributes["d"].n` / `device.capacity["d"].n` → (capacity, d, n).
+    fn slot<'e>(e: &'e cel::IdedExpr, scope: &[String]) -> Option<(bool, &'e str, &'e str)> {
+        let Expr::Select(sel) = &e.expr else {
+            return None;
+        };
+        let Expr::Call(call) = &sel.operand.expr else {
+            return None;
+        };
+        if call.func_name != "_[_]" || call.target.is_some() || call.args.len() != 2 {
+            return None;
+        }
+        let Expr::Select(map) = &call.args[0].expr else {
+            return None;
+        };
+        if map.test || !is_device(&map.operand, scope) {
+            return None;
+        }
+        let capacity = match map.field.as_str() {
+            "attributes" => false,
+            "capacity" => true,
+            _ => return None,
+        };
+        let Expr::Literal(LiteralValue::String(domain)) = &call.args[1].expr else {
+            return None;
+        };
+        Some((capacity, domain.inner(), sel.field.as_str()))
+    }
+
+    fn walk(e: &cel::IdedExpr, scope: &mut Vec<String>, out: &mut Reads) -> bool {
+        if let Some((capacity, domain, name)) = slot(e, scope) {
+            let slot = Slot {
+                capacity,
+                domain_prefix: format!("{domain}/"),
+                qualified: format!("{domain}/{name}"),
+                never: domain.contains('/'),
+            };
+            if !out.slots.contains(&slot) {
+                out.slots.push(slot);
+            }
+            return true;
+        }
+        match &e.expr {
+            Expr::Unspecified | Expr::Literal(_) => true,
+            Expr::Ident(_) => !is_device(e, scope),
+            Expr::Select(s) => {
+                if is_device(&s.operand, scope) {
+                    if s.field == "driver" && !s.test {
+                        out.driver = true;
+                        return true;
+                    }
+                    return false;
+                }
+                walk(&s.operand, scope, out)
+            }
+            Expr::Call(c) => {
+                c.target.as_ref().is_none_or(|t| walk(t, scope, out))
+                    && c.args.iter().all(|a| walk(a, scope, out))
+            }
+            Expr::List(l) => l.elements.iter().all(|el| walk(el, scope, out)),
+            Expr::Map(m) => m.entries.iter().all(|entry| match &entry.expr {
+                EntryExpr::MapEntry(me) => walk(&me.key, scope, out) && walk(&me.value, scope, out),
+                EntryExpr::StructField(f) => walk(&f.value, scope, out),
+            }),
+            Expr::Struct(st) => st.entries.iter().all(|entry| match &entry.expr {
+                EntryExpr::StructField(f) => walk(&f.value, scope, out),
+                EntryExpr::MapEntry(me) => walk(&me.key, scope, out) && walk(&me.value, scope, out),
+            }),
+            Expr::Comprehension(c) => {
+                if !walk(&c.iter_range, scope, out) || !walk(&c.accu_init, scope, out) {
+                    return false;
+                }
+                let depth = scope.len();
+                scope.push(c.accu_var.clone());
+                let mut ok = walk(&c.result, scope, out);
+                scope.push(c.iter_var.clone());
+                if let Some(v2) = &c.iter_var2 {
+                    scope.push(v2.clone());
+                }
+                ok = ok && walk(&c.loop_cond, scope, out) && walk(&c.loop_step, scope, out);
+                scope.truncate(depth);
+                ok
+            }
+        }
+    }
+
+    let mut out = Reads::default();
+    walk(e, &mut Vec::new(), &mut out).then_some(out)
+}
+
 /// A compiled selector expression.
 #[derive(Debug)]
 pub struct Selector {
     pub expression: String,
     program: Program,
+    reads: Option<Reads>,
 }
 
 /// Compiles one selector; the error text says what is wrong (the caller adds which
@@ -305,13 +429,20 @@ pub fn compile(expression: &str) -> Result<Selector, String> {
             unknown.join(", ")
         ));
     }
+    let reads = device_reads(program.expression());
     Ok(Selector {
         expression: expression.to_string(),
         program,
+        reads,
     })
 }
 
 impl Selector {
+    /// What the selector reads of the device, when its syntax says (see [`Reads`]).
+    pub fn reads(&self) -> Option<&Reads> {
+        self.reads.as_ref()
+    }
+
     /// Evaluates the selector for one device: true/false, or why it could not.
     pub fn matches(&self, device: &DeviceVal) -> Result<bool, String> {
         let env = env()?;
@@ -625,6 +756,44 @@ mod tests {
         t(r#"has(device.attributes["gpu.nvidia.com"].index)"#);
         f(r#"has(device.attributes["gpu.nvidia.com"].profile)"#);
         t(r#"device.attributes.exists(d, d == "resource.kubernetes.io")"#);
+    }
+
+    #[test]
+    fn reads_are_known_only_for_plain_field_access() {
+        let reads = |e: &str| compile(e).unwrap().reads().cloned();
+        let r = reads(
+            r#"device.driver == "x" && device.attributes["gpu.nvidia.com"].type == "gpu" && has(device.capacity["a.b"].memory) && device.attributes["gpu.nvidia.com"].type != "" "#,
+        )
+        .unwrap();
+        assert!(r.driver);
+        let names: Vec<_> = r
+            .slots
+            .iter()
+            .map(|s| (s.capacity, s.qualified.as_str(), s.never))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (false, "gpu.nvidia.com/type", false),
+                (true, "a.b/memory", false)
+            ]
+        );
+        assert!(reads(r#"device.attributes["a/b"].c == 1"#).unwrap().slots[0].never);
+        assert_eq!(reads("1 == 1"), Some(Reads::default()));
+        // A shadowed `device` is the loop variable, not the device.
+        assert!(reads("[1].exists(device, device == 1)").is_some());
+        for e in [
+            r#"size(device.attributes["gpu.nvidia.com"]) == 2"#,
+            r#""x" in device.attributes["gpu.nvidia.com"]"#,
+            r#"device.attributes.exists(d, d == "x")"#,
+            r#"device.attributes["gpu" + ".nvidia.com"].type == "gpu""#,
+            r#"device.attributes["gpu.nvidia.com"]["type"] == "gpu""#,
+            r#"has(device.driver)"#,
+            r#"device.capacity == device.capacity"#,
+            r#"[device].size() == 1"#,
+        ] {
+            assert_eq!(reads(e), None, "{e}");
+        }
     }
 
     #[test]

@@ -18,7 +18,10 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::allocator::Allocator;
+use super::cel::AttrValue;
 use super::error::DraError;
+use super::quantity::Quantity;
+use super::semver::Semver;
 use crate::cluster::ClusterSpec;
 
 /// The driver name the generated slices use.
@@ -173,9 +176,115 @@ pub fn gpu_device_class() -> DeviceClass {
 /// An allocator for the cluster: generated slices, the GPU class, every node (GPU-less
 /// ones too) with its labels.
 pub fn allocator_for_cluster(cluster: &ClusterSpec) -> Result<Allocator, DraError> {
-    let mut a = Allocator::new(&slices_for_cluster(cluster), &[gpu_device_class()])?;
+    let mut a = match allocator_direct(cluster) {
+        Some(a) => a,
+        None => Allocator::new(&slices_for_cluster(cluster), &[gpu_device_class()])?,
+    };
     for n in &cluster.nodes {
         a.add_node(&n.name, n.labels.clone());
     }
     Ok(a)
+}
+
+/// The allocator [`Allocator::new`] makes of [`slices_for_cluster`] and
+/// [`gpu_device_class`], its devices built directly instead of as API objects that are
+/// then read back. `None` in the cases that reading handles differently (two GPU nodes
+/// of one name, a memory size that is no valid quantity, ...): then read the objects.
+fn allocator_direct(cluster: &ClusterSpec) -> Option<Allocator> {
+    let mut nodes: Vec<&crate::cluster::NodeSpec> =
+        cluster.nodes.iter().filter(|n| n.gpus > 0).collect();
+    // Pools in the order `Allocator::new` takes them: by (driver, pool = node name).
+    nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    if nodes.windows(2).any(|w| w[0].name == w[1].name) {
+        return None;
+    }
+    let mut a = Allocator::new(&[], &[gpu_device_class()]).ok()?;
+    let version = Semver::parse(DRIVER_VERSION).ok()?;
+    let q = |name: &str| format!("{GPU_DRIVER}/{name}");
+    let str_attr = |v: &str| AttrValue::String(v.to_string());
+    for n in nodes {
+        let model = n.gpu_model.as_deref().unwrap_or("GPU");
+        let product = product_name(model);
+        let arch = architecture(model);
+        let memory = Quantity::parse(&format!("{}Mi", n.gpu_memory_mib)).ok()?;
+        let slice = format!("{}-{GPU_DRIVER}", n.name);
+        let devices = (0..n.gpus).map(|i| {
+            let mut attributes = BTreeMap::new();
+            attributes.insert(q("type"), str_attr("gpu"));
+            attributes.insert(q("uuid"), AttrValue::String(format!("GPU-{}-{i}", n.name)));
+            attributes.insert(q("productName"), str_attr(&product));
+            attributes.insert(q("brand"), str_attr("Nvidia"));
+            attributes.insert(q("architecture"), str_attr(arch));
+            attributes.insert(q("driverVersion"), AttrValue::Version(version.clone()));
+            attributes.insert(q("index"), AttrValue::Int(i64::from(i)));
+            attributes.insert(q("minor"), AttrValue::Int(i64::from(i)));
+            attributes.insert(
+                "resource.kubernetes.io/pcieRoot".to_string(),
+                AttrValue::String(format!("pci{:04x}:00", i / 4)),
+            );
+            let mut capacity = BTreeMap::new();
+            capacity.insert(q("memory"), memory);
+            (format!("gpu-{i}"), attributes, capacity)
+        });
+        a.add_node_pool(GPU_DRIVER, &n.name, &slice, devices);
+    }
+    Some(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::NodeSpec;
+
+    fn node(name: &str, gpus: u32, model: Option<&str>, mem: u64) -> NodeSpec {
+        NodeSpec {
+            name: name.to_string(),
+            pool: "p".to_string(),
+            cpu_milli: 1000,
+            memory_mib: 1024,
+            gpus,
+            gpu_model: model.map(str::to_string),
+            gpu_memory_mib: mem,
+            rack: 0,
+            labels: BTreeMap::from([("zone".to_string(), name.to_string())]),
+            taints: Vec::new(),
+        }
+    }
+
+    /// The direct build is the allocator reading the generated API objects.
+    #[test]
+    fn direct_build_equals_reading_the_slices() {
+        let cluster = ClusterSpec {
+            nodes: vec![
+                node("n-b", 8, Some("H100"), 81920),
+                node("cpu-0", 0, None, 0),
+                node("n-a", 5, Some("T4"), 15360),
+                node("n-10", 2, None, 1024),
+                node("n-9", 1, Some("Z9"), 0),
+            ],
+        };
+        let direct = allocator_direct(&cluster).expect("direct build");
+        let read = Allocator::new(&slices_for_cluster(&cluster), &[gpu_device_class()]).unwrap();
+        assert_eq!(format!("{direct:?}"), format!("{read:?}"));
+        // Same CEL values too.
+        let sels: Vec<_> = [
+            "device.attributes['gpu.nvidia.com'].uuid.endsWith('-1')",
+            "device.attributes['gpu.nvidia.com'].index + device.attributes['resource.kubernetes.io'].pcieRoot.size() > 11",
+            "device.capacity['gpu.nvidia.com'].memory.isGreaterThan(quantity('16Gi'))",
+            "device.attributes['gpu.nvidia.com'].driverVersion.isGreaterThan(semver('550.0.0'))",
+            "device.attributes['gpu.nvidia.com'].architecture == ''",
+            "size(device.attributes['gpu.nvidia.com']) == 8",
+        ]
+        .iter()
+        .map(|e| crate::dra::cel::compile(e).unwrap())
+        .collect();
+        for (x, y) in direct.devices().iter().zip(read.devices()) {
+            for s in &sels {
+                assert_eq!(s.matches(x.cel()), s.matches(y.cel()), "{}", s.expression);
+            }
+        }
+        let mut dup = cluster.clone();
+        dup.nodes.push(node("n-a", 1, Some("T4"), 15360));
+        assert!(allocator_direct(&dup).is_none());
+    }
 }
