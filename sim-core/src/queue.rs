@@ -516,6 +516,44 @@ mod tests {
         }
     }
 
+    /// A queue cloned at random moments (as the verifier restores snapshots) pops as an
+    /// ordered set, with few or many pending.
+    #[test]
+    fn clones_pop_in_time_then_sequence_order() {
+        use std::collections::BTreeSet;
+        let mut next = crate::radix::xorshift(0x3c6e_f372_fe94_f82b);
+        for round in 0..40u64 {
+            let mut q = EventQueue::new();
+            let mut want: BTreeSet<(SimTime, u64, u32)> = BTreeSet::new();
+            let mut now = 0u64;
+            let spread = [4, 300, 70_000, 5_000_000][(round % 4) as usize];
+            for i in 0..3_000u32 {
+                if !next().is_multiple_of(3) || want.len() < 2 {
+                    let t = SimTime(now + next() % spread);
+                    let id = q.schedule(t, i);
+                    want.insert((t, id.0, i));
+                }
+                if next().is_multiple_of(2 + round % 3) {
+                    let got = q.pop();
+                    assert_eq!(
+                        got.as_ref().map(|s| (s.time, s.id.0, s.event)),
+                        want.pop_first()
+                    );
+                    if let Some(s) = got {
+                        now = s.time.0;
+                    }
+                }
+                if next().is_multiple_of(5) {
+                    q = q.clone();
+                }
+                assert_eq!(q.len(), want.len());
+            }
+            let rest: Vec<_> =
+                std::iter::from_fn(|| q.pop().map(|s| (s.time, s.id.0, s.event))).collect();
+            assert_eq!(rest, want.into_iter().collect::<Vec<_>>(), "round {round}");
+        }
+    }
+
     /// The queue at scale (thousands pending, so radix buckets are both sorted and
     /// re-filed), with cancellations (of pending, fired and cancelled events), peeks and
     /// reinserts: the pop order is an ordered set's.
@@ -575,6 +613,10 @@ mod tests {
                 assert_eq!(q.len(), want.len());
                 if next().is_multiple_of(4) {
                     assert_eq!(q.peek_time(), want.first().map(|w| w.0));
+                }
+                // The verifier goes on from snapshots: a clone must behave as the original.
+                if next().is_multiple_of(61) {
+                    q = q.clone();
                 }
             }
             let rest: Vec<_> =
