@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use models::sim::podlog::PodLogView;
 use sim_core::SimTime;
 
-use crate::write::{ReportError, secs};
+use crate::write::secs;
 
 fn opt_time(t: Option<SimTime>) -> String {
     t.map(|t| secs(t.as_nanos())).unwrap_or_default()
@@ -67,26 +67,6 @@ pub fn write_events_csv(log: PodLogView<'_>, out: &mut dyn Write) -> std::io::Re
         ])?;
     }
     w.flush()
-}
-
-/// [`write_pods_csv`] into memory.
-pub fn pods_csv(log: PodLogView<'_>) -> Result<Vec<u8>, ReportError> {
-    let mut v = Vec::new();
-    write_pods_csv(log, &mut v).map_err(|e| ReportError::Encode {
-        what: "pods.csv",
-        msg: e.to_string(),
-    })?;
-    Ok(v)
-}
-
-/// [`write_events_csv`] into memory.
-pub fn events_csv(log: PodLogView<'_>) -> Result<Vec<u8>, ReportError> {
-    let mut v = Vec::new();
-    write_events_csv(log, &mut v).map_err(|e| ReportError::Encode {
-        what: "events.csv",
-        msg: e.to_string(),
-    })?;
-    Ok(v)
 }
 
 /// What `orrery explain` could not do.
