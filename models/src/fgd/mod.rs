@@ -184,9 +184,21 @@ impl std::hash::Hasher for FxHasher {
     fn finish(&self) -> u64 {
         self.0
     }
+    /// Whole little-endian words, then the tail's bytes in one word (strings and byte
+    /// slices: one mixing step per 8 bytes, not per byte).
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+        let tail = words.remainder();
+        if !tail.is_empty() {
+            let mut b = [0u8; 8];
+            b[..tail.len()].copy_from_slice(tail);
+            // The tail's length is mixed in: "a" and "a\0" differ.
+            self.write_u64(u64::from_le_bytes(b) ^ ((tail.len() as u64) << 59));
         }
     }
     fn write_u64(&mut self, i: u64) {

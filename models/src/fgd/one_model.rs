@@ -94,7 +94,10 @@ fn events(
     // iterated).
     type NodeKey = (i64, usize, [i64; crate::fgd::cluster::MAX_GPUS], usize);
     let mut memo: std::collections::HashMap<NodeKey, f64, BuildHasherDefault<super::FxHasher>> =
-        Default::default();
+        std::collections::HashMap::with_capacity_and_hasher(
+            cluster.nodes.len().saturating_mul(2),
+            Default::default(),
+        );
     let mut frag = |n: &crate::fgd::cluster::NodeState| {
         *memo
             .entry((n.cpu_left, n.model, n.gpus, n.n_gpu))

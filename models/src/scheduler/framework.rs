@@ -169,6 +169,10 @@ struct RackFree {
 
 const INFEASIBLE: i64 = i64::MIN;
 
+/// A catch-up re-scoring more than one node in this many rebuilds its best-node tree in
+/// one pass instead of updating it node by node.
+const BULK_REBUILD: usize = 16;
+
 /// One shape's memo: per node, (node version, verdict); and, once the shape has had a
 /// full scan, the best nodes by verdict (kept in step with the cells) and the change
 /// number up to which every cell is current.
@@ -206,15 +210,28 @@ impl MemoTable {
                 })
                 .map(|(_, &idx)| idx),
         );
+        // Many stale nodes (a shape scheduled rarely): one O(n) pass over the cells after
+        // storing them beats an O(log n) update with scattered reads per node. The tree is
+        // a function of its leaves alone, so either way gives the same tree.
+        let bulk = stale.len().saturating_mul(BULK_REBUILD) > self.cells.len();
         for &idx in stale.iter() {
             let i = idx as usize;
             let v = verdict(i);
-            self.put(i, version[i], v);
+            if bulk {
+                self.put_cell(i, version[i], v);
+            } else {
+                self.put(i, version[i], v);
+            }
+        }
+        if bulk && let Some((tree, Some(_))) = &mut self.best {
+            let cells = &self.cells;
+            tree.rebuild(|i| cells[i].1);
         }
     }
 
-    /// Store `value` as `node`'s verdict at version `ver`.
-    fn put(&mut self, node: usize, ver: u64, value: i64) {
+    /// Store `value` as `node`'s verdict at version `ver`, leaving the best-node tree out
+    /// of step (the caller rebuilds it); the old verdict.
+    fn put_cell(&mut self, node: usize, ver: u64, value: i64) -> i64 {
         let old = std::mem::replace(&mut self.cells[node], (ver, value)).1;
         if let Some((bits, _)) = &mut self.feasible {
             let bit = 1u64 << (node % 64);
@@ -224,6 +241,12 @@ impl MemoTable {
                 bits[node / 64] |= bit;
             }
         }
+        old
+    }
+
+    /// Store `value` as `node`'s verdict at version `ver`.
+    fn put(&mut self, node: usize, ver: u64, value: i64) {
+        let old = self.put_cell(node, ver, value);
         // A tree not yet synced is rebuilt from the cells at its first scan.
         if let Some((tree, Some(_))) = &mut self.best {
             let cells = &self.cells;

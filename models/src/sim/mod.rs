@@ -947,6 +947,21 @@ impl ClusterSim {
             }
             return;
         }
+        if let [j] = arrivals[..] {
+            // One job arriving: every pod order lists its pods in index order (a choice
+            // among one is no choice), and it takes the group's queue position.
+            let seq = self.next_seq();
+            let js = &mut self.state.jobs[j as usize];
+            js.queue_ts = now;
+            js.queue_seq = seq;
+            let n = self.workload.jobs[j as usize].pods.len() as u32;
+            for p in 0..n {
+                self.enqueue_pod(j, p, now);
+            }
+            self.state.arrivals = arrivals;
+            self.state.arrivals.clear();
+            return;
+        }
         let mut arrivals = arrivals;
         if self.arrivals_canonical() {
             // Every interleaving is a choice anyway: the arrival order adds nothing.
