@@ -449,10 +449,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     // Nor what the model freed when it ended, while the files are rendered.
     trim::release_freed_memory();
     let summary = reports::summarize(&name, &result);
-    let mut files = vec![
-        ("jobs.csv", reports::jobs_csv(&result)?),
-        ("summary.json", reports::summary_json(&summary)?),
-    ];
+    let mut files = vec![("summary.json", reports::summary_json(&summary)?)];
     if !result.network_jobs.is_empty() || !result.network_series.is_empty() {
         files.push(("network_jobs.csv", reports::network_jobs_csv(&result)?));
         files.push(("network_series.csv", reports::network_series_csv(&result)?));
@@ -468,10 +465,18 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         files.extend(reports::platform::serving_files(&name, result.seed, sv)?);
     }
     let html = reports::run_page::run_html(&summary, &result)?;
-    let mut contents: Vec<(&str, reports::Content<'_>)> = files
-        .iter()
-        .map(|(n, b)| (*n, reports::Content::Bytes(b)))
-        .collect();
+    // `jobs.csv` is written as it is rendered, as the pod log below: it is tens of MB at
+    // a million jobs.
+    let jobs = &result;
+    let mut contents: Vec<(&str, reports::Content<'_>)> = vec![(
+        "jobs.csv",
+        reports::Content::Stream(Box::new(move |w| reports::write_jobs_csv(jobs, w))),
+    )];
+    contents.extend(
+        files
+            .iter()
+            .map(|(n, b)| (*n, reports::Content::Bytes(b.as_slice()))),
+    );
     // The pod log is written as it is rendered: a million-job run's is hundreds of MB.
     if let Some(log) = result.pod_log_view() {
         contents.push((

@@ -18,5 +18,5 @@ pub use compare::{RunRow, compare_files};
 pub use summary::{Distribution, FaultsSummary, Summary, summarize};
 pub use write::{
     Content, OUT_MARKER, ReportError, add_files, human, jobs_csv, network_jobs_csv,
-    network_series_csv, secs, summary_json, write_all, write_all_streamed,
+    network_series_csv, secs, summary_json, write_all, write_all_streamed, write_jobs_csv,
 };

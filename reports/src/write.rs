@@ -54,11 +54,18 @@ fn opt_time(t: Option<SimTime>) -> String {
 
 /// `jobs.csv`: one row per job, in workload order.
 pub fn jobs_csv(r: &RunResult) -> Result<Vec<u8>, ReportError> {
-    let enc = |e: csv::Error| ReportError::Encode {
+    let mut out = Vec::new();
+    write_jobs_csv(r, &mut out).map_err(|e| ReportError::Encode {
         what: "jobs.csv",
         msg: e.to_string(),
-    };
-    let mut w = csv::Writer::from_writer(Vec::new());
+    })?;
+    Ok(out)
+}
+
+/// [`jobs_csv`] written to `out` as it is made (a million-job run's is tens of MB, so
+/// `orrery run` streams it into its file rather than holding it whole).
+pub fn write_jobs_csv(r: &RunResult, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
     let mut header = vec![
         "id", "submit_s", "start_s", "end_s", "wait_s", "jct_s", "gpus", "pods", "nodes", "outcome",
     ];
@@ -66,7 +73,7 @@ pub fn jobs_csv(r: &RunResult) -> Result<Vec<u8>, ReportError> {
     if r.faults.is_some() {
         header.extend(["restarts", "lost_work_s", "lost_gpu_hours", "restore_s"]);
     }
-    w.write_record(&header).map_err(enc)?;
+    w.write_record(&header)?;
     for (i, j) in r.jobs.iter().enumerate() {
         let wait = j.start.map(|s| secs(s.since(j.submit).as_nanos()));
         let jct = j.end.map(|e| secs(e.since(j.submit).as_nanos()));
@@ -90,12 +97,9 @@ pub fn jobs_csv(r: &RunResult) -> Result<Vec<u8>, ReportError> {
                 secs(f.restore_ns),
             ]);
         }
-        w.write_record(&row).map_err(enc)?;
+        w.write_record(&row)?;
     }
-    w.into_inner().map_err(|e| ReportError::Encode {
-        what: "jobs.csv",
-        msg: e.to_string(),
-    })
+    w.flush()
 }
 
 /// `summary.json`, pretty-printed, with a final newline.

@@ -348,7 +348,9 @@ pub fn read_regular_bytes(p: &Path) -> std::io::Result<Vec<u8>> {
             format!("larger than {MAX_INPUT_BYTES} bytes"),
         ));
     }
-    let mut bytes = Vec::new();
+    // Sized from the metadata (one buffer, no doubling); `take` still bounds the read
+    // should the file grow in between.
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).map_or(0, |n| n + 1));
     std::fs::File::open(p)?
         .take(MAX_INPUT_BYTES + 1)
         .read_to_end(&mut bytes)?;
@@ -1038,7 +1040,13 @@ fn build_workload(
             }
         }
         inputs.push(t.file.clone());
-        jobs.extend(js);
+        drop(text);
+        if jobs.is_empty() {
+            // The first trace's list is kept as it is (a million-job trace is not copied).
+            jobs = js;
+        } else {
+            jobs.extend(js);
+        }
     }
     for (i, j) in def.jobs.iter().enumerate() {
         let field = |k: &str| format!("workload.jobs[{i}].{k}");

@@ -14,6 +14,6 @@ pub mod time;
 
 pub use chooser::{Choice, Chooser, ChooserMode};
 pub use engine::{Ctx, Model, Probe, RunStats, Simulation, SimultaneousOrder, StopAt, StopReason};
-pub use queue::{EventQueue, Scheduled, TimerId};
+pub use queue::{EventQueue, Scheduled, TimerId, TimerSlot};
 pub use rng::{RngStreams, fnv1a64};
 pub use time::{NANOS_PER_SEC, ParseDurationError, SimDuration, SimTime};

@@ -31,6 +31,79 @@ use crate::time::SimTime;
 )]
 pub struct TimerId(pub u64);
 
+/// An `Option<TimerId>` in the 8 bytes of one id (an `Option<TimerId>` takes 16): `u64::MAX`,
+/// a sequence number no queue reaches, stands for `None`. Compares, hashes, prints and
+/// (de)serialises as the `Option<TimerId>` it holds; for structs kept per job in large
+/// runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct TimerSlot(u64);
+
+impl TimerSlot {
+    pub const NONE: TimerSlot = TimerSlot(u64::MAX);
+
+    pub fn get(self) -> Option<TimerId> {
+        (self.0 != u64::MAX).then_some(TimerId(self.0))
+    }
+
+    pub fn set(&mut self, t: Option<TimerId>) {
+        *self = TimerSlot::from(t);
+    }
+
+    pub fn take(&mut self) -> Option<TimerId> {
+        std::mem::replace(self, TimerSlot::NONE).get()
+    }
+
+    pub fn is_some(self) -> bool {
+        self.0 != u64::MAX
+    }
+
+    pub fn is_none(self) -> bool {
+        self.0 == u64::MAX
+    }
+}
+
+impl Default for TimerSlot {
+    fn default() -> Self {
+        TimerSlot::NONE
+    }
+}
+
+impl From<Option<TimerId>> for TimerSlot {
+    fn from(t: Option<TimerId>) -> Self {
+        match t {
+            Some(TimerId(seq)) => {
+                debug_assert!(seq != u64::MAX, "timer id u64::MAX is never issued");
+                TimerSlot(seq)
+            }
+            None => TimerSlot::NONE,
+        }
+    }
+}
+
+impl std::fmt::Debug for TimerSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.get(), f)
+    }
+}
+
+impl Hash for TimerSlot {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.get().hash(state);
+    }
+}
+
+impl serde::Serialize for TimerSlot {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TimerSlot {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(TimerSlot::from(Option::<TimerId>::deserialize(d)?))
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Entry<E> {
     time: SimTime,
@@ -350,6 +423,43 @@ impl<E: Hash> Hash for EventQueue<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `TimerSlot` is an `Option<TimerId>` in 8 bytes: same hash, text, YAML and order
+    /// of `take`/`set` as the option it stands for.
+    #[test]
+    fn timer_slot_is_an_option_in_eight_bytes() {
+        use std::hash::DefaultHasher;
+        assert_eq!(std::mem::size_of::<TimerSlot>(), 8);
+        assert_eq!(std::mem::size_of::<Option<TimerId>>(), 16);
+        let hash = |h: &dyn Fn(&mut DefaultHasher)| {
+            let mut s = DefaultHasher::new();
+            h(&mut s);
+            s.finish()
+        };
+        for o in [
+            None,
+            Some(TimerId(0)),
+            Some(TimerId(7)),
+            Some(TimerId(u64::MAX - 1)),
+        ] {
+            let slot = TimerSlot::from(o);
+            assert_eq!(slot.get(), o);
+            assert_eq!(slot.is_some(), o.is_some());
+            assert_eq!(slot.is_none(), o.is_none());
+            assert_eq!(hash(&|s| slot.hash(s)), hash(&|s| o.hash(s)));
+            assert_eq!(format!("{slot:?}"), format!("{o:?}"));
+            let yaml = serde_saphyr::to_string(&slot).expect("serialise");
+            assert_eq!(yaml, serde_saphyr::to_string(&o).expect("serialise"));
+            let back: TimerSlot = serde_saphyr::from_str(&yaml).expect("deserialise");
+            assert_eq!(back, slot);
+            let mut t = slot;
+            assert_eq!(t.take(), o);
+            assert!(t.is_none());
+            t.set(o);
+            assert_eq!(t, slot);
+        }
+        assert_eq!(TimerSlot::default(), TimerSlot::NONE);
+    }
 
     #[test]
     fn pops_in_time_then_insertion_order() {

@@ -29,7 +29,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sim_core::{
-    Chooser, ChooserMode, Ctx, Model, RngStreams, SimDuration, SimTime, Simulation, StopAt, TimerId,
+    Chooser, ChooserMode, Ctx, Model, RngStreams, SimDuration, SimTime, Simulation, StopAt,
+    TimerSlot,
 };
 
 use crate::cluster::ClusterSpec;
@@ -229,6 +230,9 @@ pub enum PodPhase {
     Bound,
 }
 
+/// A job's pods' states: inline for a one-pod job, on the heap for a gang.
+pub type PodStates = smallvec::SmallVec<[PodState; 1]>;
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PodState {
     pub phase: PodPhase,
@@ -246,10 +250,59 @@ pub enum JobPhase {
     },
 }
 
+/// A job's attained service, milli-GPU × ns, as a `u128` stored in two `u64` words: a
+/// `u128` field would align [`JobState`] (a million of them in a large run) to 16 bytes.
+/// Hashes, serialises, compares and prints as the `u128` it holds.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attained([u64; 2]);
+
+impl Attained {
+    pub const ZERO: Attained = Attained([0; 2]);
+
+    pub fn get(self) -> u128 {
+        (u128::from(self.0[1]) << 64) | u128::from(self.0[0])
+    }
+
+    pub fn set(&mut self, v: u128) {
+        self.0 = [v as u64, (v >> 64) as u64];
+    }
+
+    /// Add `v` (saturating at `u128::MAX`, which no run reaches).
+    pub fn add(&mut self, v: u128) {
+        self.set(self.get().saturating_add(v));
+    }
+}
+
+impl std::fmt::Debug for Attained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.get(), f)
+    }
+}
+
+impl std::hash::Hash for Attained {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.get().hash(state);
+    }
+}
+
+impl Serialize for Attained {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u128(self.get())
+    }
+}
+
+impl<'de> Deserialize<'de> for Attained {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut a = Attained::ZERO;
+        a.set(u128::deserialize(d)?);
+        Ok(a)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct JobState {
     pub phase: JobPhase,
-    pub pods: Vec<PodState>,
+    pub pods: PodStates,
     /// Pods holding resources (waiting at Permit or bound).
     pub assumed: u32,
     pub bound: u32,
@@ -260,15 +313,15 @@ pub struct JobState {
     /// Start of the current run segment.
     pub run_since: Option<SimTime>,
     /// Attained service in milli-GPU × ns (GPU-time received; Tiresias orders by it).
-    pub attained: u128,
+    pub attained: Attained,
     /// Bumped whenever the job is started, stopped or its gang released: invalidates timers.
     pub generation: u32,
-    pub completion: Option<TimerId>,
+    pub completion: TimerSlot,
     /// Job-level queue position (arrival, or last requeue/demotion).
     pub queue_ts: SimTime,
     pub queue_seq: u64,
     /// Pending gang deadline (Coscheduling, KEP-4671).
-    pub permit_deadline: Option<TimerId>,
+    pub permit_deadline: TimerSlot,
     /// Kueue: quota reserved.
     pub admitted: bool,
     pub requeues: u32,
@@ -497,25 +550,25 @@ impl ClusterSim {
             .iter()
             .map(|j| JobState {
                 phase: JobPhase::NotSubmitted,
-                pods: vec![
+                pods: PodStates::from_elem(
                     PodState {
                         phase: PodPhase::Pending,
-                        placement: None
-                    };
-                    j.pods.len()
-                ],
+                        placement: None,
+                    },
+                    j.pods.len(),
+                ),
                 assumed: 0,
                 bound: 0,
                 nodes_at_start: 0,
                 first_start: None,
                 remaining: j.duration,
                 run_since: None,
-                attained: 0,
+                attained: Attained::ZERO,
                 generation: 0,
-                completion: None,
+                completion: TimerSlot::NONE,
                 queue_ts: j.submit,
                 queue_seq: 0,
-                permit_deadline: None,
+                permit_deadline: TimerSlot::NONE,
                 admitted: false,
                 requeues: 0,
                 deactivated: false,
@@ -1297,7 +1350,9 @@ impl ClusterSim {
         nodes.dedup();
         js.nodes_at_start = nodes.len() as u32;
         let generation = js.generation;
-        js.completion = Some(ctx.schedule_in(js.remaining, Event::Complete { job, generation }));
+        js.completion.set(Some(
+            ctx.schedule_in(js.remaining, Event::Complete { job, generation }),
+        ));
         self.state.usage.busy_milli += spec.gpu_milli();
         if self.net.is_some() {
             self.net_start(job, ctx);
@@ -1321,7 +1376,8 @@ impl ClusterSim {
             if !on_net {
                 js.remaining = SimDuration(js.remaining.0.saturating_sub(ran.0));
             }
-            js.attained += u128::from(milli) * u128::from(ran.as_nanos());
+            js.attained
+                .add(u128::from(milli) * u128::from(ran.as_nanos()));
         }
         if let Some(t) = js.completion.take() {
             ctx.cancel(t);
@@ -1357,10 +1413,11 @@ impl ClusterSim {
         let milli = self.workload.jobs[job as usize].gpu_milli();
         let js = &mut self.state.jobs[job as usize];
         if let Some(since) = js.run_since.take() {
-            js.attained += u128::from(milli) * u128::from(now.since(since).as_nanos());
+            js.attained
+                .add(u128::from(milli) * u128::from(now.since(since).as_nanos()));
         }
         js.remaining = SimDuration::ZERO;
-        js.completion = None;
+        js.completion = TimerSlot::NONE;
         js.phase = JobPhase::Completed { end: now };
         self.note_progress();
         self.state.running.remove(&job);
@@ -1587,7 +1644,7 @@ fn fits_ignoring_constraints(spec: &ClusterSpec, p: &PodRequest) -> bool {
 fn validate(spec: &ClusterSpec, workload: &Workload) -> Result<(), ModelError> {
     // Look-up sets only (never iterated): the first duplicate in job order is reported.
     type Set<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<crate::fgd::FxHasher>>;
-    let mut ids: Set<&str> = Set::default();
+    let mut ids: Set<&str> = Set::with_capacity_and_hasher(workload.jobs.len(), Default::default());
     for j in &workload.jobs {
         if !ids.insert(j.id.as_str()) {
             return Err(ModelError::DuplicateJob(j.id.clone()));

@@ -506,7 +506,9 @@ impl ClusterSim {
             return;
         }
         let generation = js.generation;
-        js.completion = Some(ctx.schedule_in(SimDuration(ns), Event::Complete { job, generation }));
+        js.completion.set(Some(
+            ctx.schedule_in(SimDuration(ns), Event::Complete { job, generation }),
+        ));
     }
 
     /// Bank the progress of `job` at its current step time up to now.

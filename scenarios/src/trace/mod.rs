@@ -19,7 +19,6 @@ mod orrery_csv;
 mod philly;
 mod table;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -157,7 +156,10 @@ fn finish(
     jobs: Vec<(u64, JobSpec)>,
     prefix: Option<&str>,
 ) -> Result<Vec<JobSpec>, TraceError> {
-    let mut first: BTreeMap<&str, u64> = BTreeMap::new();
+    // A look-up map only (never iterated, so its order cannot reach any output), sized
+    // once: a million-job trace is checked in one pass without rehashing.
+    let mut first: std::collections::HashMap<&str, u64> =
+        std::collections::HashMap::with_capacity(jobs.len());
     for (line, job) in &jobs {
         if let Some(&first_line) = first.get(job.id.as_str()) {
             return Err(TraceError::Duplicate {
@@ -170,7 +172,7 @@ fn finish(
         }
         first.insert(job.id.as_str(), *line);
     }
-    Ok(jobs
+    let mut out: Vec<JobSpec> = jobs
         .into_iter()
         .map(|(_, mut job)| {
             if let Some(p) = prefix {
@@ -178,7 +180,11 @@ fn finish(
             }
             job
         })
-        .collect())
+        .collect();
+    // Collected in place over the (line, job) buffer: give back its tail (a large trace's
+    // list is kept for the whole run).
+    out.shrink_to_fit();
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -12,15 +12,35 @@ pub(crate) const MAX_SECS: u64 = u64::MAX / sim_core::NANOS_PER_SEC;
 pub(crate) struct Table<'a> {
     pub path: &'a str,
     pub header: Vec<String>,
-    pub rows: Vec<Row<'a>>,
+    pub rows: Vec<Row>,
+    /// Every field of every record (the header's first), row after row: one buffer, not
+    /// one per row, so a million-row trace costs one `Cow` per field and one [`Row`] per
+    /// row.
+    cells: Vec<Cow<'a, str>>,
 }
 
-/// One data row and the 1-based line it starts on. A field borrows the text unless it
-/// was quoted with a doubled `""` inside (a million-row trace then takes a fraction of
+/// One data row: the 1-based line it starts on and where its fields start in the table's
+/// cells (a row has exactly as many fields as the header). A field borrows the text unless
+/// it was quoted with a doubled `""` inside (a million-row trace then takes a fraction of
 /// the memory of a copy of every field).
-pub(crate) struct Row<'a> {
+pub(crate) struct Row {
     pub line: u64,
-    pub fields: Vec<Cow<'a, str>>,
+    first: usize,
+}
+
+/// The records of a CSV text: all fields in one buffer, and per record its line and the
+/// index of its first field.
+struct Records<'t> {
+    cells: Vec<Cow<'t, str>>,
+    starts: Vec<Row>,
+}
+
+impl Records<'_> {
+    /// Number of fields of record `i`.
+    fn width(&self, i: usize) -> usize {
+        let end = self.starts.get(i + 1).map_or(self.cells.len(), |r| r.first);
+        self.starts.get(i).map_or(0, |r| end - r.first)
+    }
 }
 
 impl<'a> Table<'a> {
@@ -30,14 +50,22 @@ impl<'a> Table<'a> {
     /// `expected` is the header to show in an "empty file" error.
     pub fn parse(path: &'a str, text: &'a str, expected: &str) -> Result<Table<'a>, TraceError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut records = split_records(path, text)?.into_iter();
-        let Some(first) = records.next() else {
+        let recs = split_records(path, text)?;
+        let n = recs.starts.len();
+        if n == 0 {
             return Err(TraceError::EmptyFile {
                 file: path.to_string(),
                 expected: expected.to_string(),
             });
-        };
-        let header: Vec<String> = first.fields.into_iter().map(Cow::into_owned).collect();
+        }
+        let width = recs.width(0);
+        let bad = (1..n).find(|&i| recs.width(i) != width);
+        let found = bad.map_or(0, |i| recs.width(i));
+        let Records { mut cells, starts } = recs;
+        let header: Vec<String> = cells[..width]
+            .iter_mut()
+            .map(|c| std::mem::take(c).into_owned())
+            .collect();
         let mut seen = std::collections::BTreeSet::new();
         for h in &header {
             if !seen.insert(h.as_str()) {
@@ -47,22 +75,28 @@ impl<'a> Table<'a> {
                 });
             }
         }
-        let rows: Vec<Row<'a>> = records.collect();
-        if let Some(bad) = rows.iter().find(|r| r.fields.len() != header.len()) {
+        if let Some(bad) = bad {
             return Err(TraceError::FieldCount {
                 file: path.to_string(),
-                line: bad.line,
-                found: bad.fields.len(),
+                line: starts[bad].line,
+                found,
                 expected: header.len(),
                 header: header.join(","),
             });
         }
+        let mut rows = starts;
+        rows.remove(0);
         if rows.is_empty() {
             return Err(TraceError::NoRows {
                 file: path.to_string(),
             });
         }
-        Ok(Table { path, header, rows })
+        Ok(Table {
+            path,
+            header,
+            rows,
+            cells,
+        })
     }
 
     /// Index of column `name`, if present.
@@ -93,12 +127,17 @@ impl<'a> Table<'a> {
     }
 
     /// The cell of `row` in column `idx`.
-    pub fn cell<'r>(&'r self, row: &'r Row<'a>, idx: usize) -> Cell<'r> {
+    pub fn cell<'r>(&'r self, row: &'r Row, idx: usize) -> Cell<'r> {
+        let text = if idx < self.header.len() {
+            self.cells.get(row.first + idx).map_or("", |f| f.as_ref())
+        } else {
+            ""
+        };
         Cell {
             file: self.path,
             line: row.line,
             name: self.header.get(idx).map_or("?", String::as_str),
-            text: row.fields.get(idx).map_or("", |f| f.as_ref()),
+            text,
         }
     }
 }
@@ -108,7 +147,7 @@ impl<'a> Table<'a> {
 /// skipped but counted; unquoted fields are trimmed; a missing final newline is fine.
 /// (The `csv` crate is not used here because its record positions do not count skipped
 /// blank lines or CRLF line ends, and error messages must give the line an editor shows.)
-fn split_records<'t>(path: &str, text: &'t str) -> Result<Vec<Row<'t>>, TraceError> {
+fn split_records<'t>(path: &str, text: &'t str) -> Result<Records<'t>, TraceError> {
     let b = text.as_bytes();
     let len = b.len();
     let csv_err = |line: u64, message: &str| TraceError::Csv {
@@ -116,12 +155,13 @@ fn split_records<'t>(path: &str, text: &'t str) -> Result<Vec<Row<'t>>, TraceErr
         line,
         message: message.to_string(),
     };
-    let mut rows = Vec::new();
+    let mut cells = Vec::new();
+    let mut starts = Vec::new();
     let mut i = 0;
     let mut line: u64 = 1;
     while i < len {
         let start_line = line;
-        let mut fields = Vec::new();
+        let first = cells.len();
         let mut blank = true;
         loop {
             let mut j = i;
@@ -166,7 +206,7 @@ fn split_records<'t>(path: &str, text: &'t str) -> Result<Vec<Row<'t>>, TraceErr
                         "unexpected text after the closing '\"' of a quoted field",
                     ));
                 }
-                fields.push(field);
+                cells.push(field);
                 i = j;
             } else {
                 let k = b[i..]
@@ -177,7 +217,7 @@ fn split_records<'t>(path: &str, text: &'t str) -> Result<Vec<Row<'t>>, TraceErr
                 if !field.is_empty() {
                     blank = false;
                 }
-                fields.push(Cow::Borrowed(field));
+                cells.push(Cow::Borrowed(field));
                 i = k;
             }
             match b.get(i) {
@@ -198,14 +238,16 @@ fn split_records<'t>(path: &str, text: &'t str) -> Result<Vec<Row<'t>>, TraceErr
                 }
             }
         }
-        if !blank {
-            rows.push(Row {
+        if blank {
+            cells.truncate(first);
+        } else {
+            starts.push(Row {
                 line: start_line,
-                fields,
+                first,
             });
         }
     }
-    Ok(rows)
+    Ok(Records { cells, starts })
 }
 
 /// One field of one row, with what is needed to report it.
@@ -301,9 +343,12 @@ mod tests {
 
     fn lines_and_fields(text: &str) -> Vec<(u64, Vec<String>)> {
         match split_records("t.csv", text) {
-            Ok(rows) => rows
-                .into_iter()
-                .map(|r| (r.line, r.fields.into_iter().map(Cow::into_owned).collect()))
+            Ok(recs) => (0..recs.starts.len())
+                .map(|i| {
+                    let r = &recs.starts[i];
+                    let fields = &recs.cells[r.first..r.first + recs.width(i)];
+                    (r.line, fields.iter().map(|f| f.to_string()).collect())
+                })
                 .collect(),
             Err(e) => panic!("{e}"),
         }
@@ -356,6 +401,43 @@ mod tests {
             .err()
             .map(|e| e.to_string());
         assert!(e.is_some_and(|e| e.starts_with("t.csv:2: malformed CSV: unexpected text")));
+    }
+
+    /// Rows share one buffer of fields: each row's cells are its own, with its line.
+    #[test]
+    fn cells_of_each_row() {
+        let t = match Table::parse("t.csv", "a, b\n1,\"x\"\"y\"\n\n 3 ,4\n", "a,b") {
+            Ok(t) => t,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(t.header, v(&["a", "b"]));
+        let got: Vec<(u64, String, String)> = t
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.line,
+                    t.cell(r, 0).text.to_string(),
+                    t.cell(r, 1).text.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, "1".to_string(), "x\"y".to_string()),
+                (4, "3".to_string(), "4".to_string())
+            ]
+        );
+        assert_eq!(t.cell(&t.rows[0], 2).text, "", "no column 2");
+        let e = Table::parse("t.csv", "a,a\n1\n", "a,a")
+            .err()
+            .map(|e| e.to_string());
+        // The duplicate column is reported before the short row below it, as before.
+        assert_eq!(
+            e.as_deref(),
+            Some("t.csv:1: column 'a' appears more than once in the header")
+        );
     }
 
     #[test]

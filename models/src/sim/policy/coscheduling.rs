@@ -90,7 +90,7 @@ impl Policy for Coscheduling {
         if Some(js.generation) != t.generation || js.phase != JobPhase::Waiting {
             return;
         }
-        m.state.jobs[t.job as usize].permit_deadline = None;
+        m.state.jobs[t.job as usize].permit_deadline = sim_core::TimerSlot::NONE;
         reject_group(m, t.job, ctx.now());
     }
 }
@@ -109,7 +109,7 @@ fn reject_group(m: &mut ClusterSim, job: u32, now: SimTime) {
     }
     let seq = m.next_seq();
     let js = &mut m.state.jobs[job as usize];
-    js.permit_deadline = None; // its timer, if any, is now stale (generation bumps below)
+    js.permit_deadline = sim_core::TimerSlot::NONE; // its timer, if any, is now stale (generation bumps below)
     js.generation += 1;
     js.queue_ts = now;
     js.queue_seq = seq;

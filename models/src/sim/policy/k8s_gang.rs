@@ -51,7 +51,7 @@ impl Policy for K8sGang {
         if Some(js.generation) != t.generation || js.phase != JobPhase::Waiting {
             return;
         }
-        m.state.jobs[job as usize].permit_deadline = None;
+        m.state.jobs[job as usize].permit_deadline = sim_core::TimerSlot::NONE;
         let now = ctx.now();
         let n = m.workload.jobs[job as usize].pods.len() as u32;
         m.note_gang_release(job, now);

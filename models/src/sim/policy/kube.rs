@@ -105,6 +105,6 @@ pub fn gang_permit(
             generation: Some(generation),
         };
         let id = ctx.schedule_in(timeout, Event::Timer(t));
-        m.state.jobs[job as usize].permit_deadline = Some(id);
+        m.state.jobs[job as usize].permit_deadline.set(Some(id));
     }
 }

@@ -148,7 +148,7 @@ impl Policy for Tiresias {
             let milli = m.workload.jobs[j].gpu_milli();
             relabel(j as u32).hash(&mut h);
             st(m).level[j].hash(&mut h);
-            (js.attained + u128::from(milli) * u128::from(ran)).hash(&mut h);
+            (js.attained.get() + u128::from(milli) * u128::from(ran)).hash(&mut h);
         }
         st(m).round_due.hash(&mut h);
     }
@@ -156,7 +156,7 @@ impl Policy for Tiresias {
 
 /// Tiresias level of a job from its attained service.
 fn level(m: &ClusterSim, job: u32) -> u8 {
-    let attained_gpu_s = m.state.jobs[job as usize].attained / (1000 * NS_PER_S);
+    let attained_gpu_s = m.state.jobs[job as usize].attained.get() / (1000 * NS_PER_S);
     m.config
         .tiresias
         .thresholds_gpu_s
@@ -256,7 +256,7 @@ fn schedule_demotion(m: &mut ClusterSim, job: u32, ctx: &mut Ctx<'_, Event>) {
         return;
     }
     let target = u128::from(threshold) * 1000 * NS_PER_S;
-    let left = target.saturating_sub(js.attained);
+    let left = target.saturating_sub(js.attained.get());
     let ns = left.div_ceil(milli);
     let generation = js.generation;
     if ns < u128::from(js.remaining.as_nanos()) {
@@ -286,7 +286,7 @@ fn demote(m: &mut ClusterSim, job: u32, generation: u32, ctx: &mut Ctx<'_, Event
     let js = &mut m.state.jobs[job as usize];
     if let Some(since) = js.run_since {
         let ran = now.since(since);
-        js.attained += milli * u128::from(ran.as_nanos());
+        js.attained.add(milli * u128::from(ran.as_nanos()));
         if !on_net {
             js.remaining = SimDuration(js.remaining.0.saturating_sub(ran.0));
         }
