@@ -339,12 +339,13 @@ fn records(
     let mut specs = std::mem::take(&mut m.workload.jobs);
     let m = &*m;
     let det = &m.state.detect;
+    let mut facts = EndFacts::new(m, stop);
     let out = states
         .into_iter()
         .enumerate()
         .map(|(i, st)| {
             let spec = &mut specs[i];
-            let reason = reason(m, i, &st, &spec.pods, stop, unplaceable);
+            let reason = reason(m, i, &st, &spec.pods, unplaceable, &mut facts);
             let outcome = match st.phase {
                 JobPhase::Completed { .. } if st.remaining > sim_core::SimDuration::ZERO => {
                     Outcome::Deleted
@@ -390,27 +391,111 @@ fn records(
     out
 }
 
+/// What [`reason`] needs that is the same for every job, worked out once per run end (it
+/// was worked out per waiting job: a fresh empty cluster and scans of every node each), so
+/// a run that ends with many jobs waiting explains them in O(jobs + distinct gangs × nodes).
+struct EndFacts {
+    /// How the run ended, as the reasons say it.
+    ended: String,
+    /// Drained with no detection left to explain a wait.
+    drained: bool,
+    /// The first deadlock record of each deadlocked job.
+    deadlock_time: std::collections::BTreeMap<u32, SimTime>,
+    /// No job running or holding resources.
+    idle: bool,
+    nodes_down: usize,
+    failed_gpus: u32,
+    /// The cluster with nothing bound, made on first need.
+    empty: Option<crate::state::ClusterState>,
+    /// Per distinct list of pod requests: `None` if they fit the empty cluster together
+    /// (first fit, largest first), else the FailedScheduling-style detail of the first
+    /// pod no node can take (empty if every pod fits some node alone).
+    fits_empty: std::collections::BTreeMap<Vec<crate::resources::PodRequest>, Option<String>>,
+}
+
+impl EndFacts {
+    fn new(m: &ClusterSim, stop: StopReason) -> EndFacts {
+        let ended = match (&m.guard, stop) {
+            (Some((t, _)), _) => {
+                format!("when the no-progress guard stopped the run at {t} (see guard)")
+            }
+            (None, StopReason::Horizon) => "when the horizon was reached".to_string(),
+            (None, StopReason::Drained) => {
+                "when nothing was left to happen (no pending event could change it)".to_string()
+            }
+            (None, _) => "when the run was stopped".to_string(),
+        };
+        let mut deadlock_time = std::collections::BTreeMap::new();
+        for d in &m.state.detect.deadlocks {
+            for &j in &d.jobs {
+                deadlock_time.entry(j).or_insert(d.time);
+            }
+        }
+        let drained = stop == StopReason::Drained && m.guard.is_none();
+        EndFacts {
+            ended,
+            drained,
+            deadlock_time,
+            idle: m.state.running.is_empty() && m.state.detect.holding_waiting.is_empty(),
+            nodes_down: if drained { nodes_down(m) } else { 0 },
+            failed_gpus: if drained { failed_gpus(m) } else { 0 },
+            empty: None,
+            fits_empty: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// [`EndFacts::fits_empty`] for `pods`, worked out on first need.
+    fn unfit_on_empty(
+        &mut self,
+        m: &ClusterSim,
+        pods: &[crate::resources::PodRequest],
+    ) -> Option<&str> {
+        if !self.fits_empty.contains_key(pods) {
+            let empty = self
+                .empty
+                .get_or_insert_with(|| crate::state::ClusterState::new(&m.spec));
+            let refs: Vec<&crate::resources::PodRequest> = pods.iter().collect();
+            let v = if m.fits_in(empty, &refs) {
+                None
+            } else {
+                // A pod no node can take at all: say why, node by node, as
+                // kube-scheduler's FailedScheduling event does.
+                Some(
+                    pods.iter()
+                        .find(|p| {
+                            m.spec
+                                .nodes
+                                .iter()
+                                .zip(&empty.nodes)
+                                .all(|(n, st)| st.fits(n, p).is_err())
+                        })
+                        .map(|p| {
+                            format!(
+                                ": {}",
+                                crate::state::fit_error(&m.spec, empty, p).trim_end_matches('.')
+                            )
+                        })
+                        .unwrap_or_default(),
+                )
+            };
+            self.fits_empty.insert(pods.to_vec(), v);
+        }
+        self.fits_empty.get(pods).and_then(|v| v.as_deref())
+    }
+}
+
 /// Why job `i` did not complete (`None` if it did).
 fn reason(
     m: &ClusterSim,
     i: usize,
     st: &super::JobState,
     pods: &[crate::resources::PodRequest],
-    stop: StopReason,
     unplaceable: &BTreeSet<u32>,
+    facts: &mut EndFacts,
 ) -> Option<String> {
     let det = &m.state.detect;
     let j = i as u32;
-    let ended = match (&m.guard, stop) {
-        (Some((t, _)), _) => {
-            format!("when the no-progress guard stopped the run at {t} (see guard)")
-        }
-        (None, StopReason::Horizon) => "when the horizon was reached".to_string(),
-        (None, StopReason::Drained) => {
-            "when nothing was left to happen (no pending event could change it)".to_string()
-        }
-        (None, _) => "when the run was stopped".to_string(),
-    };
+    let ended = facts.ended.clone();
     let r = match st.phase {
         JobPhase::Completed { end } if st.remaining > sim_core::SimDuration::ZERO => {
             format!("deleted at {end} (delete_at)")
@@ -424,10 +509,9 @@ fn reason(
         }
         JobPhase::Running => format!("running {ended}"),
         JobPhase::Waiting => {
-            if let Some(d) = det.deadlocks.iter().find(|d| d.jobs.contains(&j)) {
+            if let Some(time) = facts.deadlock_time.get(&j) {
                 format!(
-                    "deadlocked at {}: holds resources that no future event can release or complete",
-                    d.time
+                    "deadlocked at {time}: holds resources that no future event can release or complete"
                 )
             } else if st.deactivated {
                 format!(
@@ -443,32 +527,17 @@ fn reason(
                     "{kind} (detected at {}: {}); still waiting {ended}",
                     s.time, s.detail
                 )
-            } else if stop == StopReason::Drained && m.guard.is_none() {
+            } else if facts.drained {
                 // Nothing is left to happen and no detection explains it: the job waits
                 // for ever. Say whether the cluster had room (a model or policy bug) or its
                 // resources are held by jobs that will never release them.
-                let idle = m.state.running.is_empty() && m.state.detect.holding_waiting.is_empty();
-                let empty = crate::state::ClusterState::new(&m.spec);
-                let pods: Vec<&crate::resources::PodRequest> = pods.iter().collect();
-                if idle && !m.fits_in(&empty, &pods) {
-                    // A pod no node can take at all: say why, node by node, as
-                    // kube-scheduler's FailedScheduling event does.
-                    let why = pods
-                        .iter()
-                        .find(|p| {
-                            m.spec
-                                .nodes
-                                .iter()
-                                .zip(&empty.nodes)
-                                .all(|(n, st)| st.fits(n, p).is_err())
-                        })
-                        .map(|p| {
-                            format!(
-                                ": {}",
-                                crate::state::fit_error(&m.spec, &empty, p).trim_end_matches('.')
-                            )
-                        })
-                        .unwrap_or_default();
+                let idle = facts.idle;
+                let unfit = if idle {
+                    facts.unfit_on_empty(m, pods).map(str::to_string)
+                } else {
+                    None
+                };
+                if let Some(why) = unfit {
                     format!(
                         "unschedulable: its {} pods cannot all be placed at once even on the empty cluster (first fit, largest pod first, found no placement{why}), so it waited {ended}",
                         pods.len()
@@ -478,15 +547,15 @@ fn reason(
                         "unschedulable: the scheduler's pod-by-pod placement (Filter and Score as in the run) finds no node for all its {} pods even on the empty cluster, although they would fit packed first-fit; it waited {ended}",
                         pods.len()
                     )
-                } else if idle && nodes_down(m) > 0 {
+                } else if idle && facts.nodes_down > 0 {
                     format!(
                         "waiting {ended}: {} nodes were failed or cordoned when the run ended, so the cluster could not hold it",
-                        nodes_down(m)
+                        facts.nodes_down
                     )
-                } else if idle && failed_gpus(m) > 0 {
+                } else if idle && facts.failed_gpus > 0 {
                     format!(
                         "waiting {ended}: {} GPUs were failed when the run ended, so the cluster could not hold it",
-                        failed_gpus(m)
+                        facts.failed_gpus
                     )
                 } else if idle && m.policy().retries_only_on_change() {
                     format!(
