@@ -39,8 +39,11 @@ pub fn pod_cycle(policy: &dyn Policy, m: &mut ClusterSim, ctx: &mut Ctx<'_, Even
     // kube attempt examines every node, leaving `nextStartNodeIndex` where it was.
     let mut failed: BTreeSet<u32> = BTreeSet::new();
     for key in candidates {
-        if !m.state.pod_queue.contains(&key) {
-            continue; // removed by a group operation earlier in this pass
+        // Out of the queue for its attempt (Filter, Score and the chooser do not read the
+        // queue; Permit and PostFilter see it as before). Gone already: removed by a group
+        // operation earlier in this pass.
+        if !m.state.pod_queue.remove(&key) {
+            continue;
         }
         let (job, pod) = (key.job, key.pod);
         let shape = m.pod_shape(job, pod);
@@ -54,7 +57,6 @@ pub fn pod_cycle(policy: &dyn Policy, m: &mut ClusterSim, ctx: &mut Ctx<'_, Even
                 None
             }
         };
-        m.state.pod_queue.remove(&key);
         match node {
             Some(node) => policy.permit(m, job, pod, node, ctx),
             None => {
