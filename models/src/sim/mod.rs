@@ -1002,15 +1002,9 @@ impl ClusterSim {
         }
         if let [j] = arrivals[..] {
             // One job arriving: every pod order lists its pods in index order (a choice
-            // among one is no choice), and it takes the group's queue position.
-            let seq = self.next_seq();
-            let js = &mut self.state.jobs[j as usize];
-            js.queue_ts = now;
-            js.queue_seq = seq;
-            let n = self.workload.jobs[j as usize].pods.len() as u32;
-            for p in 0..n {
-                self.enqueue_pod(j, p, now);
-            }
+            // among one is no choice), and it takes the group's queue position — what
+            // `recreate_pods` does.
+            self.recreate_pods(j, now);
             self.state.arrivals = arrivals;
             self.state.arrivals.clear();
             return;
