@@ -175,6 +175,26 @@ pub fn run(nodes_csv: &str, pods_csv: &str, policy: Policy, seed: u64) -> Result
     Trace::parse("nodes.csv", nodes_csv, "pods.csv", pods_csv)?.run(policy, seed)
 }
 
+/// Feed `bytes` to `mix` as whole little-endian words (one mixing step per 8 bytes, not
+/// per byte); returns the remaining bytes (fewer than 8) as one word with their count in
+/// its top bits, so "a" and "a\0" differ, and that count. The byte loop of the crate's
+/// fixed hashers ([`FxHasher`], the verifier's state hasher).
+pub(crate) fn le_words(bytes: &[u8], mut mix: impl FnMut(u64)) -> (u64, usize) {
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        mix(u64::from_le_bytes(b));
+    }
+    let tail = words.remainder();
+    let mut b = [0u8; 8];
+    b[..tail.len()].copy_from_slice(tail);
+    (
+        u64::from_le_bytes(b) ^ ((tail.len() as u64) << 59),
+        tail.len(),
+    )
+}
+
 /// FxHash-style hasher: fixed (deterministic) and fast for small integer keys. Only used
 /// for look-ups, never iterated.
 #[derive(Default)]
@@ -187,18 +207,9 @@ impl std::hash::Hasher for FxHasher {
     /// Whole little-endian words, then the tail's bytes in one word (strings and byte
     /// slices: one mixing step per 8 bytes, not per byte).
     fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(w);
-            self.write_u64(u64::from_le_bytes(b));
-        }
-        let tail = words.remainder();
-        if !tail.is_empty() {
-            let mut b = [0u8; 8];
-            b[..tail.len()].copy_from_slice(tail);
-            // The tail's length is mixed in: "a" and "a\0" differ.
-            self.write_u64(u64::from_le_bytes(b) ^ ((tail.len() as u64) << 59));
+        let (tail, len) = le_words(bytes, |w| self.write_u64(w));
+        if len > 0 {
+            self.write_u64(tail);
         }
     }
     fn write_u64(&mut self, i: u64) {

@@ -40,16 +40,9 @@ impl StateHasher {
 
 impl Hasher for StateHasher {
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.mix(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        self.mix(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+        // The tail word is mixed in even when empty (this hasher always did).
+        let (tail, _) = crate::fgd::le_words(bytes, |w| self.mix(w));
+        self.mix(tail);
     }
     fn write_u8(&mut self, i: u8) {
         self.mix(u64::from(i));
