@@ -69,6 +69,39 @@ items:
     assert_eq!(m.skipped, ["list.json:4: apps/v1 Deployment"]);
 }
 
+/// A list as `kubectl get -o yaml` prints it (block style, read by the fast block reader)
+/// and the same list in flow style (read by serde_saphyr): same objects, same skipped
+/// kinds at the same lines, same duplicate error naming the first item's line.
+#[test]
+fn block_and_flow_lists_read_alike() {
+    let block = "apiVersion: v1\nitems:\n- apiVersion: resource.k8s.io/v1\n  kind: DeviceClass\n  metadata:\n    name: gpu\n  spec:\n    selectors:\n    - cel:\n        expression: device.driver == 'gpu.nvidia.com'\n\n# a comment line\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: other\n- apiVersion: resource.k8s.io/v1\n  kind: DeviceClass\n  metadata:\n    name: nic\n  spec: {}\nkind: List\nmetadata:\n  resourceVersion: \"\"\n";
+    let flow = "apiVersion: v1\nitems:\n- {apiVersion: resource.k8s.io/v1, kind: DeviceClass, metadata: {name: gpu},\n   spec: {selectors: [{cel: {expression: \"device.driver == 'gpu.nvidia.com'\"}}]}}\n\n\n\n\n\n\n\n\n- {apiVersion: apps/v1, kind: Deployment, metadata: {name: other}}\n\n\n\n- {apiVersion: resource.k8s.io/v1, kind: DeviceClass, metadata: {name: nic}, spec: {}}\nkind: List\nmetadata: {resourceVersion: \"\"}\n";
+    let a = Manifests::parse("l.yaml", block).unwrap();
+    let b = Manifests::parse("l.yaml", flow).unwrap();
+    assert_eq!(a.skipped, ["l.yaml:13: apps/v1 Deployment"]);
+    assert_eq!(a.skipped, b.skipped);
+    assert_eq!(
+        format!("{:?}", a.device_classes),
+        format!("{:?}", b.device_classes)
+    );
+    assert_eq!(a.device_classes.len(), 2);
+    // The second `gpu` (line 17) is a duplicate of the first (line 3).
+    let dup = |text: &str| err("l.yaml", &text.replace("name: nic", "name: gpu"));
+    assert_eq!(
+        dup(block),
+        "DeviceClass gpu at l.yaml:17: already defined at l.yaml:3"
+    );
+    assert_eq!(dup(block), dup(flow));
+    // An unknown field in an item: the block list falls back to the full reader, whose
+    // error names the item's line.
+    let typo = err(
+        "l.yaml",
+        &block.replace("name: nic", "name: nic\n    lables: x"),
+    );
+    assert!(typo.starts_with("l.yaml:17:"), "{typo}");
+    assert!(typo.contains("\"metadata.lables\""), "{typo}");
+}
+
 fn err(file: &str, text: &str) -> String {
     Manifests::parse(file, text).unwrap_err().to_string()
 }

@@ -20,7 +20,9 @@ use k8s_openapi::api::resource::v1alpha3::DeviceTaintRule;
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use super::block_yaml::{self, Scalars};
 use super::error::DraError;
+use super::known_fields;
 
 /// Namespace and name of a namespaced object.
 #[derive(
@@ -149,6 +151,23 @@ impl Object {
             Object::Other => None,
         }
     }
+
+    /// Whether the typed object keeps every field of `raw` (see
+    /// [`known_fields::keeps_every_field`]); `false` also when not sure.
+    fn keeps_every_field(&self, raw: &serde_json::Value) -> bool {
+        use known_fields::keeps_every_field as keeps;
+        match self {
+            Object::DeviceClass(o) => keeps(raw, &**o),
+            Object::ResourceSlice(o) => keeps(raw, &**o),
+            Object::ResourceClaim(o) => keeps(raw, &**o),
+            Object::ResourceClaimTemplate(o) => keeps(raw, &**o),
+            Object::DeviceTaintRule(o) => keeps(raw, &**o),
+            Object::Pod(o) => keeps(raw, &**o),
+            Object::Node(o) => keeps(raw, &**o),
+            Object::Namespace(o) => keeps(raw, &**o),
+            Object::Other => true,
+        }
+    }
 }
 
 /// The first field of `raw` (the document as written) that the typed object does not keep:
@@ -159,28 +178,62 @@ pub fn unknown_field(
     typed: &serde_json::Value,
     path: &str,
 ) -> Option<String> {
+    // The path is spelled only once an unknown field is found (most documents have none).
+    let mut rev = Vec::new();
+    if !find_unknown(raw, typed, &mut rev) {
+        return None;
+    }
+    let mut out = path.to_string();
+    for step in rev.iter().rev() {
+        match step {
+            Step::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Step::Index(i) => {
+                use std::fmt::Write;
+                let _ = write!(out, "[{i}]");
+            }
+        }
+    }
+    Some(out)
+}
+
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Whether `raw` has a non-null field `typed` lacks; if so, the steps to it, innermost
+/// first, in `rev`. Fields and items are searched in order, so the first one is found.
+fn find_unknown<'a>(
+    raw: &'a serde_json::Value,
+    typed: &serde_json::Value,
+    rev: &mut Vec<Step<'a>>,
+) -> bool {
     use serde_json::Value;
     match (raw, typed) {
-        (Value::Object(r), Value::Object(t)) => r.iter().find_map(|(k, v)| {
-            if v.is_null() {
-                return None;
+        (Value::Object(r), Value::Object(t)) => r.iter().any(|(k, v)| {
+            let found = !v.is_null()
+                && match t.get(k) {
+                    None => true,
+                    Some(tv) => find_unknown(v, tv, rev),
+                };
+            if found {
+                rev.push(Step::Key(k));
             }
-            let here = if path.is_empty() {
-                k.clone()
-            } else {
-                format!("{path}.{k}")
-            };
-            match t.get(k) {
-                None => Some(here),
-                Some(tv) => unknown_field(v, tv, &here),
-            }
+            found
         }),
-        (Value::Array(r), Value::Array(t)) => r
-            .iter()
-            .zip(t)
-            .enumerate()
-            .find_map(|(i, (v, tv))| unknown_field(v, tv, &format!("{path}[{i}]"))),
-        _ => None,
+        (Value::Array(r), Value::Array(t)) => r.iter().zip(t).enumerate().any(|(i, (v, tv))| {
+            let found = find_unknown(v, tv, rev);
+            if found {
+                rev.push(Step::Index(i));
+            }
+            found
+        }),
+        _ => false,
     }
 }
 
@@ -265,6 +318,21 @@ impl<'de> Visitor<'de> for ItemsSeed<'_> {
     }
 }
 
+/// `serde_saphyr`'s options for manifests: its default budget (250,000 nodes and
+/// 1,000,000 events a document) refuses `kubectl get resourceslices -o yaml` of 64 HGX
+/// H100 nodes (one 6 MB `List` document), so a document may hold up to
+/// [`block_yaml::MAX_NODES`] nodes — about what a 256 MiB file, the most Orrery reads,
+/// can hold — as it may in the fast block reader. Its other limits (depth 64, 64 MiB of
+/// scalar text, anchors and aliases) stay.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_nodes: block_yaml::MAX_NODES,
+            max_events: 3 * block_yaml::MAX_NODES,
+        },
+    }
+}
+
 /// Splits a YAML stream into documents: (first line number, text).
 pub fn split_documents(text: &str) -> Vec<(u64, String)> {
     let mut docs = Vec::new();
@@ -303,6 +371,11 @@ fn strict(
     raw: &serde_json::Value,
     obj: &Object,
 ) -> Result<(), DraError> {
+    // The walk answers most documents without serializing the object; when it finds an
+    // unknown field (or is not sure) the full check finds and names it.
+    if obj.keeps_every_field(raw) {
+        return Ok(());
+    }
     let Some(typed) = obj.to_json() else {
         return Ok(());
     };
@@ -362,8 +435,9 @@ impl Manifests {
 
     /// Reads every object of a YAML/JSON text; `file` names it in messages.
     pub fn add_str(&mut self, file: &str, text: &str) -> Result<(), DraError> {
+        let mut scalars = Scalars::new();
         for (first_line, doc) in split_documents(text) {
-            self.add_document(file, first_line, &doc)?;
+            self.add_document(file, first_line, &doc, &mut scalars)?;
         }
         Ok(())
     }
@@ -439,14 +513,22 @@ impl Manifests {
         Ok(m)
     }
 
-    fn add_document(&mut self, file: &str, first_line: u64, doc: &str) -> Result<(), DraError> {
-        if self.add_document_once(file, first_line, doc)? {
+    fn add_document(
+        &mut self,
+        file: &str,
+        first_line: u64,
+        doc: &str,
+        scalars: &mut Scalars,
+    ) -> Result<(), DraError> {
+        if self.add_document_once(file, first_line, doc, scalars)? {
             return Ok(());
         }
         self.add_document_in_full(file, first_line, doc)
     }
 
-    /// Reads one (non-list) document from a single parse into a JSON value: its head,
+    /// Reads one (non-list) document from a single parse into a JSON value (by
+    /// [`block_yaml::read`] when the document is in its subset, else by `serde_saphyr`;
+    /// the same value either way): its head,
     /// the typed object and the strict field check all come from that value. `Ok(false)`
     /// (nothing read) for anything but a clean read of a known kind — a YAML error, an
     /// unexpected head, a wrong apiVersion, a field of the wrong type, an unknown field,
@@ -457,10 +539,15 @@ impl Manifests {
         file: &str,
         first_line: u64,
         doc: &str,
+        scalars: &mut Scalars,
     ) -> Result<bool, DraError> {
         use serde_json::Value;
-        let Ok(raw) = serde_saphyr::from_str::<Value>(doc) else {
-            return Ok(false);
+        let (raw, item_lines) = match block_yaml::read_with_items(doc, scalars) {
+            Some((raw, lines)) => (raw, Some(lines)),
+            None => match serde_saphyr::from_str_with_options::<Value>(doc, yaml_options()) {
+                Ok(raw) => (raw, None),
+                Err(_) => return Ok(false),
+            },
         };
         let text = |key: &str| match raw.get(key) {
             Some(Value::String(s)) => Some(s.as_str()),
@@ -470,7 +557,15 @@ impl Manifests {
             return Ok(false);
         };
         let kind = Kind::from_name(kind_name);
-        if raw.get("items").is_some() || kind == Kind::Other || api_version != kind.api_version() {
+        if raw.get("items").is_some() {
+            return match item_lines {
+                Some(lines) => {
+                    self.add_list_once(file, first_line, &raw, kind_name, api_version, &lines)
+                }
+                None => Ok(false),
+            };
+        }
+        if kind == Kind::Other || api_version != kind.api_version() {
             return Ok(false);
         }
         let Ok(obj) = KindSeed(kind).deserialize(&raw) else {
@@ -483,6 +578,71 @@ impl Manifests {
         Ok(true)
     }
 
+    /// A list document (`kind: List` or `<Kind>List`) read by [`block_yaml`]: its items
+    /// typed from the value, at the lines where they start. `Ok(false)` (nothing read)
+    /// for anything but a clean read of every item — an item that is not a mapping, a
+    /// `kind` or `apiVersion` that is not a string, a wrong apiVersion, a field of the
+    /// wrong type, an unknown field — which [`Self::add_document_in_full`] then reads
+    /// with its errors' lines and columns. Same objects, same order, same skipped list.
+    fn add_list_once(
+        &mut self,
+        file: &str,
+        first_line: u64,
+        raw: &serde_json::Value,
+        kind_name: &str,
+        head_version: &str,
+        item_lines: &[usize],
+    ) -> Result<bool, DraError> {
+        use serde_json::Value;
+        let Some(items) = raw.get("items").and_then(Value::as_array) else {
+            return Ok(false);
+        };
+        if !(kind_name == "List" || kind_name.ends_with("List")) || items.len() != item_lines.len()
+        {
+            return Ok(false);
+        }
+        let implied = kind_name.strip_suffix("List").filter(|k| !k.is_empty());
+        let mut skipped = Vec::new();
+        let mut objects = Vec::with_capacity(items.len());
+        for (item, &at) in items.iter().zip(item_lines) {
+            let Value::Object(fields) = item else {
+                return Ok(false);
+            };
+            // As `ItemHead` reads them: absent or null is `None`, a string is itself.
+            let field = |k: &str| match fields.get(k) {
+                None | Some(Value::Null) => Some(None),
+                Some(Value::String(s)) => Some(Some(s.as_str())),
+                Some(_) => None,
+            };
+            let (Some(item_kind), Some(item_version)) = (field("kind"), field("apiVersion")) else {
+                return Ok(false);
+            };
+            let line = first_line + (at as u64).saturating_sub(1);
+            let item_kind = item_kind.or(implied).unwrap_or_default();
+            let api_version = item_version
+                .or(implied.map(|_| head_version))
+                .unwrap_or_default();
+            let kind = Kind::from_name(item_kind);
+            if kind == Kind::Other {
+                skipped.push(format!("{file}:{line}: {api_version} {item_kind}"));
+            } else if api_version != kind.api_version() {
+                return Ok(false);
+            }
+            let Ok(obj) = KindSeed(kind).deserialize(item) else {
+                return Ok(false);
+            };
+            if strict(file, line, "item", item, &obj).is_err() {
+                return Ok(false);
+            }
+            objects.push((obj, line));
+        }
+        self.skipped.extend(skipped);
+        for (obj, line) in objects {
+            self.insert(obj, &format!("{file}:{line}"))?;
+        }
+        Ok(true)
+    }
+
     /// Reads one document: its head, then its typed objects, then the raw value for the
     /// strict field check, each errors with file, line and column.
     fn add_document_in_full(
@@ -491,8 +651,8 @@ impl Manifests {
         first_line: u64,
         doc: &str,
     ) -> Result<(), DraError> {
-        let head: Head =
-            serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, first_line, &e))?;
+        let head: Head = serde_saphyr::from_str_with_options(doc, yaml_options())
+            .map_err(|e| yaml_error(file, first_line, &e))?;
         let kind_name = head.kind.clone().unwrap_or_default();
         let wrong_version =
             |line: u64, kind: &str, found: &str, expected: &str| DraError::WrongApiVersion {
@@ -528,10 +688,12 @@ impl Manifests {
                 ));
             }
             let obj =
-                serde_saphyr::with_deserializer_from_str(doc, |de| KindSeed(kind).deserialize(de))
-                    .map_err(|e| yaml_error(file, first_line, &e))?;
-            let raw: serde_json::Value =
-                serde_saphyr::from_str(doc).map_err(|e| yaml_error(file, first_line, &e))?;
+                serde_saphyr::with_deserializer_from_str_with_options(doc, yaml_options(), |de| {
+                    KindSeed(kind).deserialize(de)
+                })
+                .map_err(|e| yaml_error(file, first_line, &e))?;
+            let raw: serde_json::Value = serde_saphyr::from_str_with_options(doc, yaml_options())
+                .map_err(|e| yaml_error(file, first_line, &e))?;
             strict(file, first_line, &kind_name, &raw, &obj)?;
             return self.insert(obj, &format!("{file}:{first_line}"));
         }
@@ -570,7 +732,7 @@ impl Manifests {
         }
         // The items are typed from the raw value when they all read cleanly from it (one
         // parse less); otherwise from the text, for the error's line and column.
-        let raw = serde_saphyr::from_str::<serde_json::Value>(doc);
+        let raw = serde_saphyr::from_str_with_options::<serde_json::Value>(doc, yaml_options());
         let from_raw = raw.as_ref().ok().and_then(|raw| {
             let items = raw.get("items")?.as_array()?;
             if items.len() != kinds.len() {
@@ -585,8 +747,10 @@ impl Manifests {
         let objects = match from_raw {
             Some(objects) => objects,
             None => {
-                serde_saphyr::with_deserializer_from_str(doc, |de| ListSeed(&kinds).deserialize(de))
-                    .map_err(|e| yaml_error(file, first_line, &e))?
+                serde_saphyr::with_deserializer_from_str_with_options(doc, yaml_options(), |de| {
+                    ListSeed(&kinds).deserialize(de)
+                })
+                .map_err(|e| yaml_error(file, first_line, &e))?
             }
         };
         let raw = raw.map_err(|e| yaml_error(file, first_line, &e))?;
@@ -842,5 +1006,30 @@ pub fn claim_from_template(
         metadata: meta,
         spec: template.spec.spec.clone(),
         status: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unknown_field;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_field_names_the_first_path() {
+        let raw = json!({"a": {"b": [{"c": 1}, {"d": 2, "e": 3}]}, "z": null, "y": {"x": 1}});
+        let typed = json!({"a": {"b": [{"c": 1}, {"c": 2}]}, "y": {"x": 1}});
+        assert_eq!(unknown_field(&raw, &typed, "").as_deref(), Some("a.b[1].d"));
+        assert_eq!(
+            unknown_field(&raw, &typed, "spec").as_deref(),
+            Some("spec.a.b[1].d")
+        );
+        assert_eq!(
+            unknown_field(&json!([{"k": 1}]), &json!([{}]), "").as_deref(),
+            Some("[0].k")
+        );
+        // Nulls mean unset; extra items of `raw` beyond `typed` are not compared.
+        assert_eq!(unknown_field(&json!({"z": null}), &json!({}), ""), None);
+        assert_eq!(unknown_field(&json!([1, {"k": 1}]), &json!([1]), ""), None);
+        assert_eq!(unknown_field(&typed, &typed, "x"), None);
     }
 }

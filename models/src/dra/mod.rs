@@ -4,9 +4,11 @@
 //! feature belongs to.
 
 pub mod allocator;
+pub mod block_yaml;
 pub mod cel;
 pub mod error;
 pub mod generate;
+pub mod known_fields;
 pub mod manifests;
 pub mod quantity;
 pub mod semver;
