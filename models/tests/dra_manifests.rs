@@ -102,6 +102,31 @@ fn block_and_flow_lists_read_alike() {
     assert!(typo.contains("\"metadata.lables\""), "{typo}");
 }
 
+/// `kubectl get resourceslices -o yaml` of 64 HGX H100 nodes is one List of more than
+/// serde_saphyr's default 250,000 nodes; such a List is read (it was refused: "budget
+/// breached"), in block style and in flow style alike.
+#[test]
+fn a_list_over_the_default_yaml_budget_is_read() {
+    let mut text = String::from("apiVersion: v1\nitems:\n");
+    for i in 0..1000 {
+        text.push_str(&format!(
+            "- apiVersion: resource.k8s.io/v1\n  kind: DeviceClass\n  metadata:\n    name: c{i}\n    labels:\n"
+        ));
+        for l in 0..125 {
+            text.push_str(&format!("      l{l}: v\n"));
+        }
+        text.push_str("  spec: {}\n");
+    }
+    text.push_str("kind: List\n");
+    assert!(serde_saphyr::from_str::<serde_json::Value>(&text).is_err());
+    let m = Manifests::parse("classes.yaml", &text).unwrap();
+    assert_eq!(m.device_classes.len(), 1000);
+    let flow = text.replacen("      l0: v\n", "      l0: 'v'  # quoted\n", 1);
+    assert_ne!(flow, text);
+    let m = Manifests::parse("classes.yaml", &flow).unwrap();
+    assert_eq!(m.device_classes.len(), 1000);
+}
+
 fn err(file: &str, text: &str) -> String {
     Manifests::parse(file, text).unwrap_err().to_string()
 }

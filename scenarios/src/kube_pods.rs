@@ -64,9 +64,10 @@ fn invalid(path: &str, field: &str, msg: impl Into<String>) -> ScenarioError {
 /// Every Pod of a YAML text, with `file:line` of its document.
 pub fn parse_pods(file: &str, text: &str) -> Result<Vec<(String, Pod)>, String> {
     let mut out = Vec::new();
+    let mut scalars = models::dra::block_yaml::Scalars::new();
     for (line, doc) in models::dra::manifests::split_documents(text) {
         let at = format!("{file}:{line}");
-        let raw: serde_json::Value = serde_saphyr::from_str(&doc).map_err(|e| {
+        let raw = models::dra::manifests::yaml_value(&doc, &mut scalars).map_err(|e| {
             let (l, c, m) = models::dra::manifests::yaml_error_at(line, &e);
             format!("{file}:{l}:{c}: {m}")
         })?;
@@ -278,4 +279,39 @@ fn queue_of(pod: &Pod, queue_labels: bool) -> Option<String> {
         .and_then(|l| l.get(QUEUE_LABEL))
         .cloned()
         .filter(|_| queue_labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_pods;
+
+    /// `kubectl get pods -A -o yaml` of a thousand pods is one List document of more than
+    /// serde_saphyr's default 250,000 nodes: read, not refused ("budget breached").
+    #[test]
+    fn a_large_pod_list_is_read() {
+        let mut text = String::from("apiVersion: v1\nitems:\n");
+        for i in 0..1000 {
+            text.push_str(&format!(
+                "- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p{i}\n    namespace: default\n    labels:\n"
+            ));
+            for l in 0..120 {
+                text.push_str(&format!("      label-{l}: v{l}\n"));
+            }
+            text.push_str("  spec:\n    containers:\n    - name: c\n      image: x\n");
+        }
+        text.push_str("kind: List\nmetadata:\n  resourceVersion: \"\"\n");
+        let refused = serde_saphyr::from_str::<serde_json::Value>(&text).expect_err("over budget");
+        assert!(refused.to_string().contains("budget"), "{refused}");
+        let pods = parse_pods("pods.yaml", &text).expect("read");
+        assert_eq!(pods.len(), 1000);
+        assert_eq!(pods[999].1.metadata.name.as_deref(), Some("p999"));
+        // The same list in flow style goes through serde_saphyr, with the same budget.
+        let flow = text.replacen(
+            "    containers:\n    - name: c\n      image: x\n",
+            "    containers: [{name: c, image: x}]\n",
+            1,
+        );
+        assert_ne!(flow, text);
+        assert_eq!(parse_pods("pods.yaml", &flow).map(|p| p.len()), Ok(1000));
+    }
 }

@@ -333,6 +333,20 @@ fn yaml_options() -> serde_saphyr::Options {
     }
 }
 
+/// One document (from [`split_documents`]) as a JSON value: by [`block_yaml`] when the
+/// document is in its subset, else by `serde_saphyr` with the manifests' budget
+/// ([`yaml_options`]); the same value either way. For other readers of `kubectl` output
+/// (Pods), so a large List reads as the DRA manifests do.
+pub fn yaml_value(
+    doc: &str,
+    scalars: &mut Scalars,
+) -> Result<serde_json::Value, serde_saphyr::Error> {
+    match block_yaml::read(doc, scalars) {
+        Some(v) => Ok(v),
+        None => serde_saphyr::from_str_with_options(doc, yaml_options()),
+    }
+}
+
 /// Splits a YAML stream into documents: (first line number, text).
 pub fn split_documents(text: &str) -> Vec<(u64, String)> {
     let mut docs = Vec::new();
