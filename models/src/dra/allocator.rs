@@ -310,7 +310,8 @@ impl PreparedClaim {
     pub fn renamed(&self, key: ObjectKey) -> PreparedClaim {
         PreparedClaim {
             key,
-            ..self.clone()
+            requests: Arc::clone(&self.requests),
+            constraints: Arc::clone(&self.constraints),
         }
     }
 }

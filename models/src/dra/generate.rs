@@ -200,30 +200,63 @@ fn allocator_direct(cluster: &ClusterSpec) -> Option<Allocator> {
     }
     let mut a = Allocator::new(&[], &[gpu_device_class()]).ok()?;
     let version = Semver::parse(DRIVER_VERSION).ok()?;
+    // Attribute names, and the values every GPU of a node shares, are made once and
+    // cloned per device.
     let q = |name: &str| format!("{GPU_DRIVER}/{name}");
+    let [
+        k_type,
+        k_uuid,
+        k_product,
+        k_brand,
+        k_arch,
+        k_driver,
+        k_index,
+        k_minor,
+        k_memory,
+    ] = [
+        "type",
+        "uuid",
+        "productName",
+        "brand",
+        "architecture",
+        "driverVersion",
+        "index",
+        "minor",
+        "memory",
+    ]
+    .map(q);
+    let k_root = "resource.kubernetes.io/pcieRoot".to_string();
     let str_attr = |v: &str| AttrValue::String(v.to_string());
+    let (gpu, nvidia, driver) = (
+        str_attr("gpu"),
+        str_attr("Nvidia"),
+        AttrValue::Version(version),
+    );
     for n in nodes {
         let model = n.gpu_model.as_deref().unwrap_or("GPU");
-        let product = product_name(model);
-        let arch = architecture(model);
+        let product = str_attr(&product_name(model));
+        let arch = str_attr(architecture(model));
         let memory = Quantity::parse(&format!("{}Mi", n.gpu_memory_mib)).ok()?;
         let slice = format!("{}-{GPU_DRIVER}", n.name);
         let devices = (0..n.gpus).map(|i| {
-            let mut attributes = BTreeMap::new();
-            attributes.insert(q("type"), str_attr("gpu"));
-            attributes.insert(q("uuid"), AttrValue::String(format!("GPU-{}-{i}", n.name)));
-            attributes.insert(q("productName"), str_attr(&product));
-            attributes.insert(q("brand"), str_attr("Nvidia"));
-            attributes.insert(q("architecture"), str_attr(arch));
-            attributes.insert(q("driverVersion"), AttrValue::Version(version.clone()));
-            attributes.insert(q("index"), AttrValue::Int(i64::from(i)));
-            attributes.insert(q("minor"), AttrValue::Int(i64::from(i)));
-            attributes.insert(
-                "resource.kubernetes.io/pcieRoot".to_string(),
-                AttrValue::String(format!("pci{:04x}:00", i / 4)),
-            );
-            let mut capacity = BTreeMap::new();
-            capacity.insert(q("memory"), memory);
+            let attributes = BTreeMap::from([
+                (k_type.clone(), gpu.clone()),
+                (
+                    k_uuid.clone(),
+                    AttrValue::String(format!("GPU-{}-{i}", n.name)),
+                ),
+                (k_product.clone(), product.clone()),
+                (k_brand.clone(), nvidia.clone()),
+                (k_arch.clone(), arch.clone()),
+                (k_driver.clone(), driver.clone()),
+                (k_index.clone(), AttrValue::Int(i64::from(i))),
+                (k_minor.clone(), AttrValue::Int(i64::from(i))),
+                (
+                    k_root.clone(),
+                    AttrValue::String(format!("pci{:04x}:00", i / 4)),
+                ),
+            ]);
+            let capacity = BTreeMap::from([(k_memory.clone(), memory.clone())]);
             (format!("gpu-{i}"), attributes, capacity)
         });
         a.add_node_pool(GPU_DRIVER, &n.name, &slice, devices);
