@@ -256,7 +256,7 @@ fn allocator_direct(cluster: &ClusterSpec) -> Option<Allocator> {
                     AttrValue::String(format!("pci{:04x}:00", i / 4)),
                 ),
             ]);
-            let capacity = BTreeMap::from([(k_memory.clone(), memory.clone())]);
+            let capacity = BTreeMap::from([(k_memory.clone(), memory)]);
             (format!("gpu-{i}"), attributes, capacity)
         });
         a.add_node_pool(GPU_DRIVER, &n.name, &slice, devices);
