@@ -124,6 +124,15 @@ impl Unfollowed<'_> {
     }
 }
 
+/// Scalars: nothing inside to compare.
+macro_rules! scalars {
+    ($($method:ident : $ty:ty),*) => {$(
+        fn $method(self, _: $ty) -> Result<(), NotSure> {
+            Ok(())
+        }
+    )*};
+}
+
 impl<'a> ser::Serializer for Walk<'a> {
     type Ok = ();
     type Error = NotSure;
@@ -135,51 +144,23 @@ impl<'a> ser::Serializer for Walk<'a> {
     type SerializeStruct = Fields<'a>;
     type SerializeStructVariant = Unfollowed<'a>;
 
-    fn serialize_bool(self, _: bool) -> Result<(), NotSure> {
-        Ok(())
-    }
-    fn serialize_i8(self, _: i8) -> Result<(), NotSure> {
-        Ok(())
-    }
-    fn serialize_i16(self, _: i16) -> Result<(), NotSure> {
-        Ok(())
-    }
-    fn serialize_i32(self, _: i32) -> Result<(), NotSure> {
-        Ok(())
-    }
-    fn serialize_i64(self, _: i64) -> Result<(), NotSure> {
-        Ok(())
-    }
-    fn serialize_i128(self, _: i128) -> Result<(), NotSure> {
-        Ok(())
-    }
-    fn serialize_u8(self, _: u8) -> Result<(), NotSure> {
-        Ok(())
-    }
-    fn serialize_u16(self, _: u16) -> Result<(), NotSure> {
-        Ok(())
-    }
-    fn serialize_u32(self, _: u32) -> Result<(), NotSure> {
-        Ok(())
-    }
-    fn serialize_u64(self, _: u64) -> Result<(), NotSure> {
-        Ok(())
-    }
-    fn serialize_u128(self, _: u128) -> Result<(), NotSure> {
-        Ok(())
-    }
-    fn serialize_f32(self, _: f32) -> Result<(), NotSure> {
-        Ok(())
-    }
-    fn serialize_f64(self, _: f64) -> Result<(), NotSure> {
-        Ok(())
-    }
-    fn serialize_char(self, _: char) -> Result<(), NotSure> {
-        Ok(())
-    }
-    fn serialize_str(self, _: &str) -> Result<(), NotSure> {
-        Ok(())
-    }
+    scalars!(
+        serialize_bool: bool,
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_i128: i128,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64,
+        serialize_u128: u128,
+        serialize_f32: f32,
+        serialize_f64: f64,
+        serialize_char: char,
+        serialize_str: &str
+    );
     fn serialize_bytes(self, _: &[u8]) -> Result<(), NotSure> {
         Ok(()) // an array of numbers: nothing inside to compare
     }
@@ -260,38 +241,27 @@ impl<'a> ser::Serializer for Walk<'a> {
     }
 }
 
-impl ser::SerializeSeq for Items<'_> {
-    type Ok = ();
-    type Error = NotSure;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), NotSure> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), NotSure> {
-        Ok(())
-    }
+/// Sequences, tuples and tuple structs are arrays in serde_json: items compared in order.
+macro_rules! items {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for Items<'_> {
+            type Ok = ();
+            type Error = NotSure;
+            fn $method<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), NotSure> {
+                self.item(v)
+            }
+            fn end(self) -> Result<(), NotSure> {
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Items<'_> {
-    type Ok = ();
-    type Error = NotSure;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), NotSure> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), NotSure> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for Items<'_> {
-    type Ok = ();
-    type Error = NotSure;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), NotSure> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), NotSure> {
-        Ok(())
-    }
-}
+items!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 impl ser::SerializeStruct for Fields<'_> {
     type Ok = ();
@@ -354,6 +324,15 @@ impl ser::SerializeStructVariant for Unfollowed<'_> {
 /// (serde_json turns numbers into text too, but no Kubernetes type has such keys).
 struct KeyText;
 
+/// Keys of other types: not followed.
+macro_rules! refused {
+    ($($method:ident : $ty:ty),*) => {$(
+        fn $method(self, _: $ty) -> Result<String, NotSure> {
+            Err(NotSure)
+        }
+    )*};
+}
+
 impl ser::Serializer for KeyText {
     type Ok = String;
     type Error = NotSure;
@@ -378,42 +357,20 @@ impl ser::Serializer for KeyText {
     ) -> Result<String, NotSure> {
         v.serialize(self)
     }
-    fn serialize_bool(self, _: bool) -> Result<String, NotSure> {
-        Err(NotSure)
-    }
-    fn serialize_i8(self, _: i8) -> Result<String, NotSure> {
-        Err(NotSure)
-    }
-    fn serialize_i16(self, _: i16) -> Result<String, NotSure> {
-        Err(NotSure)
-    }
-    fn serialize_i32(self, _: i32) -> Result<String, NotSure> {
-        Err(NotSure)
-    }
-    fn serialize_i64(self, _: i64) -> Result<String, NotSure> {
-        Err(NotSure)
-    }
-    fn serialize_u8(self, _: u8) -> Result<String, NotSure> {
-        Err(NotSure)
-    }
-    fn serialize_u16(self, _: u16) -> Result<String, NotSure> {
-        Err(NotSure)
-    }
-    fn serialize_u32(self, _: u32) -> Result<String, NotSure> {
-        Err(NotSure)
-    }
-    fn serialize_u64(self, _: u64) -> Result<String, NotSure> {
-        Err(NotSure)
-    }
-    fn serialize_f32(self, _: f32) -> Result<String, NotSure> {
-        Err(NotSure)
-    }
-    fn serialize_f64(self, _: f64) -> Result<String, NotSure> {
-        Err(NotSure)
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<String, NotSure> {
-        Err(NotSure)
-    }
+    refused!(
+        serialize_bool: bool,
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64,
+        serialize_f32: f32,
+        serialize_f64: f64,
+        serialize_bytes: &[u8]
+    );
     fn serialize_none(self) -> Result<String, NotSure> {
         Err(NotSure)
     }
