@@ -572,9 +572,10 @@ impl Manifests {
         };
         let kind = Kind::from_name(kind_name);
         if raw.get("items").is_some() {
+            let (kind_name, api_version) = (kind_name.to_string(), api_version.to_string());
             return match item_lines {
                 Some(lines) => {
-                    self.add_list_once(file, first_line, &raw, kind_name, api_version, &lines)
+                    self.add_list_once(file, first_line, raw, &kind_name, &api_version, &lines)
                 }
                 None => Ok(false),
             };
@@ -598,19 +599,24 @@ impl Manifests {
     /// `kind` or `apiVersion` that is not a string, a wrong apiVersion, a field of the
     /// wrong type, an unknown field — which [`Self::add_document_in_full`] then reads
     /// with its errors' lines and columns. Same objects, same order, same skipped list.
+    /// Each item's value is dropped once it is typed (a List of slices runs to megabytes).
     fn add_list_once(
         &mut self,
         file: &str,
         first_line: u64,
-        raw: &serde_json::Value,
+        raw: serde_json::Value,
         kind_name: &str,
         head_version: &str,
         item_lines: &[usize],
     ) -> Result<bool, DraError> {
         use serde_json::Value;
-        let Some(items) = raw.get("items").and_then(Value::as_array) else {
+        let Value::Object(mut top) = raw else {
             return Ok(false);
         };
+        let Some(Value::Array(items)) = top.remove("items") else {
+            return Ok(false);
+        };
+        drop(top);
         if !(kind_name == "List" || kind_name.ends_with("List")) || items.len() != item_lines.len()
         {
             return Ok(false);
@@ -618,8 +624,8 @@ impl Manifests {
         let implied = kind_name.strip_suffix("List").filter(|k| !k.is_empty());
         let mut skipped = Vec::new();
         let mut objects = Vec::with_capacity(items.len());
-        for (item, &at) in items.iter().zip(item_lines) {
-            let Value::Object(fields) = item else {
+        for (item, &at) in items.into_iter().zip(item_lines) {
+            let Value::Object(fields) = &item else {
                 return Ok(false);
             };
             // As `ItemHead` reads them: absent or null is `None`, a string is itself.
@@ -642,10 +648,10 @@ impl Manifests {
             } else if api_version != kind.api_version() {
                 return Ok(false);
             }
-            let Ok(obj) = KindSeed(kind).deserialize(item) else {
+            let Ok(obj) = KindSeed(kind).deserialize(&item) else {
                 return Ok(false);
             };
-            if strict(file, line, "item", item, &obj).is_err() {
+            if strict(file, line, "item", &item, &obj).is_err() {
                 return Ok(false);
             }
             objects.push((obj, line));
