@@ -16,15 +16,23 @@ use serde_json::Value;
 pub(crate) type Doc = (u64, String, Option<(usize, u64)>);
 
 /// The documents of `text` with every List replaced by its items.
+///
+/// Documents are read as the DRA manifests are (`models::dra::manifests::yaml_value`: the
+/// block reader for `kubectl`'s output, `serde_saphyr` with a 10 M-node budget otherwise),
+/// so a List larger than `serde_saphyr`'s default 250,000 nodes is read, not refused.
 pub(crate) fn unwrap_lists(text: &str) -> Vec<Doc> {
     let mut out = Vec::new();
+    let mut scalars = models::dra::block_yaml::Scalars::new();
     for (line, doc) in models::dra::manifests::split_documents(text) {
-        match list_items(&doc) {
+        match list_items(&doc, &mut scalars) {
             Some(items) => {
                 let cut = cut_items(&doc);
                 let cut_ok = cut.len() == items.len()
                     && cut.iter().zip(&items).all(|((_, t), item)| {
-                        serde_saphyr::from_str::<Value>(t).ok().as_ref() == Some(item)
+                        models::dra::manifests::yaml_value(t, &mut scalars)
+                            .ok()
+                            .as_ref()
+                            == Some(item)
                     });
                 for (i, item) in items.iter().enumerate() {
                     let (offset, text) = if cut_ok {
@@ -51,8 +59,8 @@ pub(crate) fn in_item(e: String, file: &str, item: Option<(usize, u64)>) -> Stri
 }
 
 /// The items of a `List` / `<Kind>List` document, `None` for any other document.
-fn list_items(doc: &str) -> Option<Vec<Value>> {
-    let raw: Value = serde_saphyr::from_str(doc).ok()?;
+fn list_items(doc: &str, scalars: &mut models::dra::block_yaml::Scalars) -> Option<Vec<Value>> {
+    let raw: Value = models::dra::manifests::yaml_value(doc, scalars).ok()?;
     let kind = raw.get("kind")?.as_str()?;
     if !kind.ends_with("List") {
         return None;
@@ -102,6 +110,27 @@ fn cut_items(doc: &str) -> Vec<(u64, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `kubectl get jobs -A -o yaml` of a thousand Jobs is one List of more than
+    /// serde_saphyr's default 250,000 nodes: unwrapped into its items (was: not a List).
+    #[test]
+    fn a_list_over_the_default_yaml_budget_is_unwrapped() {
+        let mut text = String::from("apiVersion: v1\nitems:\n");
+        for i in 0..1000 {
+            text.push_str(&format!(
+                "- apiVersion: batch/v1\n  kind: Job\n  metadata:\n    name: j{i}\n    labels:\n"
+            ));
+            for l in 0..125 {
+                text.push_str(&format!("      l{l}: v\n"));
+            }
+        }
+        text.push_str("kind: List\n");
+        assert!(serde_saphyr::from_str::<Value>(&text).is_err());
+        let docs = unwrap_lists(&text);
+        assert_eq!(docs.len(), 1000);
+        assert_eq!(docs[999].2, Some((999, 1)));
+        assert!(docs[999].1.contains("name: j999"), "{}", docs[999].1);
+    }
 
     #[test]
     fn block_items_keep_their_lines() {

@@ -546,7 +546,13 @@ mod tests {
         let (mut answered, mut total) = (0, 0);
         for _ in 0..3000 {
             let mut doc = String::new();
-            gen_mapping(&mut rng, &mut doc, 0, 0, TOKENS, KEYS);
+            Gen {
+                rng: &mut rng,
+                out: &mut doc,
+                tokens: TOKENS,
+                keys: KEYS,
+            }
+            .mapping(0, 0);
             total += 1;
             let want = saphyr(&doc);
             if let Some(got) = fast(&doc) {
@@ -582,7 +588,13 @@ mod tests {
                 }
                 doc.push_str(&" ".repeat(indent));
                 doc.push_str("- ");
-                gen_mapping(&mut rng, &mut doc, indent + 2, 1, TOKENS, KEYS);
+                Gen {
+                    rng: &mut rng,
+                    out: &mut doc,
+                    tokens: TOKENS,
+                    keys: KEYS,
+                }
+                .mapping(indent + 2, 1);
             }
             doc.push_str("kind: List\n");
             let Ok(want) = serde_saphyr::from_str::<List>(&doc) else {
@@ -608,75 +620,78 @@ mod tests {
         assert!(answered > 150, "answered {answered}");
     }
 
-    fn gen_mapping(
-        rng: &mut ChaCha8Rng,
-        out: &mut String,
-        indent: usize,
-        depth: usize,
-        tokens: &[&str],
-        keys: &[&str],
-    ) {
-        let n = rng.random_range(1..4);
-        for i in 0..n {
-            if i > 0 || !out.ends_with("- ") {
-                if rng.random_bool(0.05) {
-                    out.push_str(&" ".repeat(rng.random_range(0..6)));
-                    out.push_str("# a comment: - [x]\n");
-                }
-                out.push_str(&" ".repeat(indent));
-            }
-            let key = keys[rng.random_range(0..keys.len())];
-            out.push_str(key);
-            out.push(':');
-            gen_value(rng, out, indent, depth, tokens, keys);
-        }
+    /// Writes random block YAML from a vocabulary of scalars and keys.
+    struct Gen<'a> {
+        rng: &'a mut ChaCha8Rng,
+        out: &'a mut String,
+        tokens: &'a [&'a str],
+        keys: &'a [&'a str],
     }
 
-    fn gen_value(
-        rng: &mut ChaCha8Rng,
-        out: &mut String,
-        indent: usize,
-        depth: usize,
-        tokens: &[&str],
-        keys: &[&str],
-    ) {
-        let pick = if depth >= 3 {
-            0
-        } else {
-            rng.random_range(0..6)
-        };
-        match pick {
-            0 | 1 => {
-                out.push(' ');
-                out.push_str(tokens[rng.random_range(0..tokens.len())]);
-                if rng.random_bool(0.05) {
-                    out.push_str("  ");
+    impl Gen<'_> {
+        fn token(&mut self) -> &str {
+            self.tokens[self.rng.random_range(0..self.tokens.len())]
+        }
+
+        fn mapping(&mut self, indent: usize, depth: usize) {
+            let n = self.rng.random_range(1..4);
+            for i in 0..n {
+                if i > 0 || !self.out.ends_with("- ") {
+                    if self.rng.random_bool(0.05) {
+                        let pad = " ".repeat(self.rng.random_range(0..6));
+                        self.out.push_str(&pad);
+                        self.out.push_str("# a comment: - [x]\n");
+                    }
+                    self.out.push_str(&" ".repeat(indent));
                 }
-                if rng.random_bool(0.03) {
-                    out.push_str(" # trailing");
+                let key = self.keys[self.rng.random_range(0..self.keys.len())];
+                self.out.push_str(key);
+                self.out.push(':');
+                self.value(indent, depth);
+            }
+        }
+
+        fn value(&mut self, indent: usize, depth: usize) {
+            let pick = if depth >= 3 {
+                0
+            } else {
+                self.rng.random_range(0..6)
+            };
+            match pick {
+                0 | 1 => {
+                    let t = self.token().to_string();
+                    self.out.push(' ');
+                    self.out.push_str(&t);
+                    if self.rng.random_bool(0.05) {
+                        self.out.push_str("  ");
+                    }
+                    if self.rng.random_bool(0.03) {
+                        self.out.push_str(" # trailing");
+                    }
+                    self.out.push('\n');
                 }
-                out.push('\n');
-            }
-            2 => {
-                out.push('\n');
-                gen_mapping(rng, out, indent + 2, depth + 1, tokens, keys);
-            }
-            3 | 4 => {
-                out.push('\n');
-                // A sequence at the key's indentation (as kubectl prints it) or deeper.
-                let at = if pick == 3 { indent } else { indent + 2 };
-                for _ in 0..rng.random_range(1..4) {
-                    out.push_str(&" ".repeat(at));
-                    out.push_str("- ");
-                    if rng.random_bool(0.5) {
-                        out.push_str(tokens[rng.random_range(0..tokens.len())]);
-                        out.push('\n');
-                    } else {
-                        gen_mapping(rng, out, at + 2, depth + 1, tokens, keys);
+                2 => {
+                    self.out.push('\n');
+                    self.mapping(indent + 2, depth + 1);
+                }
+                3 | 4 => {
+                    self.out.push('\n');
+                    // A sequence at the key's indentation (as kubectl prints it) or deeper.
+                    let at = if pick == 3 { indent } else { indent + 2 };
+                    for _ in 0..self.rng.random_range(1..4) {
+                        self.out.push_str(&" ".repeat(at));
+                        self.out.push_str("- ");
+                        if self.rng.random_bool(0.5) {
+                            let t = self.token().to_string();
+                            self.out.push_str(&t);
+                            self.out.push('\n');
+                        } else {
+                            self.mapping(at + 2, depth + 1);
+                        }
                     }
                 }
+                _ => self.out.push('\n'), // null
             }
-            _ => out.push('\n'), // null
         }
     }
 }
