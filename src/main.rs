@@ -383,6 +383,7 @@ fn load_scenario(args: &RunArgs, ov: &Overrides) -> Result<Scenario, ScenarioErr
                 format,
                 id_prefix: None,
                 philly_vc: None,
+                profiles: None,
                 limit: None,
                 node_selector: Default::default(),
                 node_affinity: Vec::new(),

@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod container;
 pub mod controllers;
 pub mod dra;
+pub mod elastic;
 pub mod fgd;
 pub mod kueue;
 pub mod marks;

@@ -20,6 +20,7 @@ pub mod scheduler_config;
 pub mod serving;
 pub mod synth;
 pub mod trace;
+pub mod training;
 pub mod vary;
 pub mod volcano_manifests;
 pub mod workload_manifests;

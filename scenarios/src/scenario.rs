@@ -161,6 +161,9 @@ pub struct TraceDef {
     pub id_prefix: Option<String>,
     /// Philly only: keep one virtual cluster.
     pub philly_vc: Option<String>,
+    /// Pollux only (required): the folder of application profiles, one sub-folder per
+    /// application (`cifar10/placements.csv`, …), relative to the scenario's folder.
+    pub profiles: Option<String>,
     /// Keep only the first N jobs in submission order.
     pub limit: Option<usize>,
     /// Given to every pod of the trace's jobs (see `crate::constraints`).
@@ -491,7 +494,16 @@ pub fn build_parsed(
     // Kueue's queue-name label of workload manifests is read only when Kueue queues exist.
     let kueue = &f.scheduler.kueue;
     let queue_labels = !kueue.cluster_queues.is_empty() || !kueue.manifests.is_empty();
-    let mut workload = build_workload(path, &f.workload, files, &mut inputs, queue_labels)?;
+    let mut trained = Vec::new();
+    let mut workload = build_workload(
+        path,
+        &f.workload,
+        files,
+        &mut inputs,
+        queue_labels,
+        &mut trained,
+    )?;
+    let training = crate::training::build(path, &f.workload, files, &mut workload, trained)?;
     let mut config = RunConfig {
         seed: ov.seed.or(f.seed).unwrap_or(42),
         horizon: ov.horizon.or(f.horizon),
@@ -521,6 +533,7 @@ pub fn build_parsed(
         )?,
         pod_log: false,
         deletions: crate::deletion::build(path, &f.workload.jobs, ov.horizon.or(f.horizon))?,
+        training,
     };
     let classes: BTreeMap<String, String> = f
         .workload
@@ -663,7 +676,7 @@ fn autoscaler_config(
     Ok(Some(models::AutoscalerConfig { settings, pools }))
 }
 
-fn invalid(path: &str, field: &str, msg: impl Into<String>) -> ScenarioError {
+pub(crate) fn invalid(path: &str, field: &str, msg: impl Into<String>) -> ScenarioError {
     ScenarioError::Invalid {
         path: path.to_string(),
         field: field.to_string(),
@@ -986,6 +999,7 @@ fn build_workload(
     files: &dyn FileSource,
     inputs: &mut Vec<String>,
     queue_labels: bool,
+    trained: &mut Vec<(usize, trace::PolluxJob)>,
 ) -> Result<Workload, ScenarioError> {
     if def.max_gpus_per_pod == 0 {
         return Err(invalid(
@@ -1004,7 +1018,20 @@ fn build_workload(
             id_prefix: t.id_prefix.clone(),
             philly_vc: t.philly_vc.clone(),
         };
-        let mut js = trace::load_jobs(&display, &text, t.format, &opts)?;
+        if t.format != TraceFormat::Pollux && t.profiles.is_some() {
+            return Err(invalid(
+                path,
+                &format!("workload.traces[{i}].profiles"),
+                "only the pollux format reads application profiles",
+            ));
+        }
+        let mut js = if t.format == TraceFormat::Pollux {
+            let (js, what) = trace::load_pollux(&display, &text, &opts)?;
+            trained.extend(what.into_iter().map(|w| (i, w)));
+            js
+        } else {
+            trace::load_jobs(&display, &text, t.format, &opts)?
+        };
         if let Some(n) = t.limit {
             js.sort_by_key(|j| j.submit);
             js.truncate(n);

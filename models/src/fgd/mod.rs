@@ -16,7 +16,7 @@
 
 pub mod analysis;
 pub mod cluster;
-mod csv;
+pub(crate) mod csv;
 pub mod error;
 pub mod expected;
 pub mod frag;

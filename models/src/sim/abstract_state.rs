@@ -263,6 +263,11 @@ impl ClusterSim {
             0xf8u8.hash(&mut h);
             self.autoscaler_hash(now, &mut h);
         }
+        // Training jobs' progress (by job index: jobs it involves are not relabelled).
+        if let Some(t) = &st.training {
+            0xf6u8.hash(&mut h);
+            t.hash(&mut h);
+        }
         // The network model and seeded failure streams, kept outside `SimState`
         // (`explore.rs`; nothing for runs without them).
         if self.runtime_outside_state() {

@@ -22,6 +22,7 @@ pub mod podlog;
 pub mod policy;
 mod result;
 mod serving;
+pub mod training;
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -118,6 +119,11 @@ pub struct RunConfig {
     /// Jobs deleted at a time (`deletion.rs`); empty (default): none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deletions: Vec<JobDeletion>,
+    /// Training jobs whose run time comes from their placement (`training.rs`, issue 19);
+    /// `None` (default): every job runs for its duration. Not serialized: a scenario
+    /// builds it from its traces' application profiles.
+    #[serde(skip)]
+    pub training: Option<std::sync::Arc<training::TrainingConfig>>,
 }
 
 impl Default for RunConfig {
@@ -138,6 +144,7 @@ impl Default for RunConfig {
             serving: None,
             pod_log: false,
             deletions: Vec::new(),
+            training: None,
         }
     }
 }
@@ -406,6 +413,9 @@ pub struct SimState {
     /// The cluster autoscaler's state (when node pools autoscale).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaler: Option<AutoscalerState>,
+    /// Training jobs' progress (when the run has training jobs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<training::TrainingState>,
 }
 
 /// The model: read-only configuration plus `SimState`.
@@ -437,6 +447,9 @@ pub struct ClusterSim {
     /// The network model's run-time state (when enabled).
     pub net: Option<network::NetRuntime>,
     pub invariant_violation: Option<String>,
+    /// Training jobs (when the run has them) and a placement their profile cannot price.
+    training: Option<training::TrainingRuntime>,
+    pub training_error: Option<String>,
     /// The DynamicResources plugin (when DRA is on).
     dra: Option<dra::DraRuntime>,
     pub dra_violation: Option<DraViolation>,
@@ -582,6 +595,25 @@ impl ClusterSim {
                 _ => racks.push(i..i + 1),
             }
         }
+        let (training_rt, training_state) = match &config.training {
+            Some(c) => {
+                for (on, field) in [
+                    (config.network.is_some(), "network"),
+                    (config.faults.is_some(), "faults"),
+                    (config.serving.is_some(), "services"),
+                ] {
+                    if on {
+                        return Err(ModelError::Config {
+                            field: "training".into(),
+                            msg: format!("training jobs together with {field} are not modelled"),
+                        });
+                    }
+                }
+                let (rt, st) = training::TrainingRuntime::new(c, &workload)?;
+                (Some(rt), Some(st))
+            }
+            None => (None, None),
+        };
         let mut cluster = ClusterState::new(&spec);
         if config.autoscaler.is_some() && config.dra.is_some() {
             return Err(ModelError::Config {
@@ -622,6 +654,7 @@ impl ClusterSim {
             dra: dra.as_ref().map(|_| DraState::default()),
             faults: None,
             autoscaler: autoscaler_state,
+            training: training_state,
         };
         let mut profile = policy.profile(&config.scheduler);
         profile.merge_identical_nodes = config.reduce_symmetry;
@@ -656,6 +689,8 @@ impl ClusterSim {
             state,
             net,
             invariant_violation: None,
+            training: training_rt,
+            training_error: None,
             dra,
             dra_violation: None,
             guard: None,
@@ -1330,6 +1365,21 @@ impl ClusterSim {
         if js.bound as usize != spec.pods.len() || js.phase != JobPhase::Waiting {
             return;
         }
+        // A training job runs for what its placement needs.
+        match self.training_start(job) {
+            Some(Ok(d)) => self.state.jobs[job as usize].remaining = d,
+            Some(Err(e)) => {
+                if self.training_error.is_none() {
+                    let id = &self.workload.jobs[job as usize].id;
+                    self.training_error = Some(format!("{now}: job {id:?}: {e}"));
+                }
+                ctx.stop();
+                return;
+            }
+            None => {}
+        }
+        let spec = &self.workload.jobs[job as usize];
+        let js = &mut self.state.jobs[job as usize];
         js.phase = JobPhase::Running;
         self.state.running.insert(job);
         js.first_start.get_or_insert(now);
@@ -1364,9 +1414,17 @@ impl ClusterSim {
         }
         // On the network model, progress is banked in steps; otherwise in run time.
         let on_net = self.net_stop(job, ctx);
+        let ran = self.state.jobs[job as usize]
+            .run_since
+            .take()
+            .map(|since| now.since(since));
+        if let Some(ran) = ran
+            && self.training.is_some()
+        {
+            self.training_stop(job, ran);
+        }
         let js = &mut self.state.jobs[job as usize];
-        if let Some(since) = js.run_since.take() {
-            let ran = now.since(since);
+        if let Some(ran) = ran {
             if !on_net {
                 js.remaining = SimDuration(js.remaining.0.saturating_sub(ran.0));
             }
@@ -1745,6 +1803,9 @@ pub enum RunError {
     Invariant(String),
     #[error(transparent)]
     Dra(#[from] DraViolation),
+    /// A training job's placement its application profile cannot price.
+    #[error("training: {0}")]
+    Training(String),
 }
 
 /// Run a workload on a cluster to completion (or the horizon).
@@ -1891,6 +1952,9 @@ fn run_inner<R>(
     }
     if let Some(v) = model.invariant_violation.take() {
         return Err(RunError::Invariant(v));
+    }
+    if let Some(v) = model.training_error.take() {
+        return Err(RunError::Training(v));
     }
     // The run ends when it stops: a run that drains before the horizon ends then (nothing
     // happens afterwards, so utilisation is not diluted). GPUs still held by stuck gangs

@@ -6,6 +6,7 @@
 //! | [`TraceFormat::Openb`] | Alibaba GPU v2023 `openb_pod_list_*.csv` | one pod = one job |
 //! | [`TraceFormat::Itp`] | Microsoft ITP `raw/clusterNN.csv` (and the `elasticflow/` copies) | one job |
 //! | [`TraceFormat::Philly`] | Pollux's `philly.csv` | one job |
+//! | [`TraceFormat::Pollux`] | Pollux's `workloads*/workload-N.csv` | one training job (one pod per GPU) |
 //! | [`TraceFormat::OrreryCsv`] | users' own traces | one job of N identical pods |
 //!
 //! Jobs come back in file order; callers sort them stably by submit time. Every error
@@ -17,6 +18,7 @@ mod itp;
 mod openb;
 mod orrery_csv;
 mod philly;
+mod pollux;
 mod table;
 
 use std::fmt;
@@ -29,6 +31,7 @@ pub use error::TraceError;
 pub use orrery_csv::{
     OPTIONAL_COLUMNS as ORRERY_CSV_OPTIONAL, REQUIRED_COLUMNS as ORRERY_CSV_REQUIRED,
 };
+pub use pollux::PolluxJob;
 
 /// The trace formats Orrery can import.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -40,15 +43,19 @@ pub enum TraceFormat {
     Itp,
     /// Microsoft Philly job table as processed by the Pollux authors.
     Philly,
+    /// The Pollux artefact's evaluation workloads (training jobs priced by application
+    /// profiles).
+    Pollux,
     /// Orrery's own CSV format.
     OrreryCsv,
 }
 
 impl TraceFormat {
-    pub const ALL: [TraceFormat; 4] = [
+    pub const ALL: [TraceFormat; 5] = [
         TraceFormat::Openb,
         TraceFormat::Itp,
         TraceFormat::Philly,
+        TraceFormat::Pollux,
         TraceFormat::OrreryCsv,
     ];
 
@@ -58,6 +65,7 @@ impl TraceFormat {
             TraceFormat::Openb => "openb",
             TraceFormat::Itp => "itp",
             TraceFormat::Philly => "philly",
+            TraceFormat::Pollux => "pollux",
             TraceFormat::OrreryCsv => "orrery-csv",
         }
     }
@@ -129,9 +137,33 @@ pub fn load_jobs(
         TraceFormat::Philly => {
             philly::load(path, text, opts.max_gpus_per_pod, opts.philly_vc.as_deref())?
         }
+        TraceFormat::Pollux => pollux::load(path, text)?
+            .into_iter()
+            .map(|(line, job, _)| (line, job))
+            .collect(),
         TraceFormat::OrreryCsv => orrery_csv::load(path, text)?,
     };
     finish(path, jobs, opts.id_prefix.as_deref())
+}
+
+/// Read a Pollux workload: its jobs (duration 0: a scenario prices them with the
+/// application profiles) and, in the same order, what each trains. Ids carry
+/// `opts.id_prefix` in both.
+pub fn load_pollux(
+    path: &str,
+    text: &str,
+    opts: &ImportOptions,
+) -> Result<(Vec<JobSpec>, Vec<PolluxJob>), TraceError> {
+    let rows = pollux::load(path, text)?;
+    let (jobs, mut what): (Vec<(u64, JobSpec)>, Vec<PolluxJob>) = rows
+        .into_iter()
+        .map(|(line, job, p)| ((line, job), p))
+        .unzip();
+    let jobs = finish(path, jobs, opts.id_prefix.as_deref())?;
+    for (p, j) in what.iter_mut().zip(&jobs) {
+        p.name.clone_from(&j.id);
+    }
+    Ok((jobs, what))
 }
 
 /// Read an openb node list (`sn,cpu_milli,memory_mib,gpu,model`). Node `i` (0-based, file
@@ -199,7 +231,7 @@ mod tests {
         }
         let err = "alibaba".parse::<TraceFormat>().unwrap_err().to_string();
         assert!(err.contains("\"alibaba\""), "{err}");
-        assert!(err.contains("openb, itp, philly, orrery-csv"), "{err}");
+        assert!(err.contains("openb, itp, philly, pollux, orrery-csv"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,193 @@
+//! Training jobs whose run time comes from their placement (issue 19): a job named in
+//! [`TrainingConfig`] runs until it has trained its application's epochs, at the
+//! throughput and statistical efficiency of the placement it got (`crate::elastic`),
+//! instead of for its trace duration.
+//!
+//! * At start the job restarts ([`crate::elastic::RESCALE_SECONDS`], as the Pollux
+//!   artefact charges every (re)allocation) and its completion is scheduled at the time
+//!   the progress model gives for the placement (GPUs per node).
+//! * When it stops early (preemption), the progress it made in the whole seconds it ran is
+//!   kept; a later start restarts it from there.
+//!
+//! Times are whole seconds, as in the artefact: a stop banks the whole seconds run.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use sim_core::SimDuration;
+
+use super::{ClusterSim, ModelError};
+use crate::elastic::{Application, Progress, ProgressError, Run, progress};
+use crate::workload::Workload;
+
+/// One training job: which application, at which total batch size.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TrainingJob {
+    /// Index into [`TrainingConfig::apps`].
+    pub app: usize,
+    pub batch_size: u32,
+}
+
+/// The applications of a run and the jobs that train them (by job id).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingConfig {
+    pub apps: Vec<Application>,
+    pub jobs: std::collections::BTreeMap<String, TrainingJob>,
+}
+
+/// A training job's progress, in plain data (the progress as its bits, so the state
+/// hashes and compares exactly).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct JobTraining {
+    pub epoch: u32,
+    pub progress_bits: u64,
+    pub rescale_left: u64,
+    /// GPUs per node of the current run (empty when not running), by node index order.
+    pub placement: Vec<u32>,
+}
+
+impl JobTraining {
+    fn progress(&self) -> Progress {
+        Progress {
+            epoch: self.epoch,
+            progress: f64::from_bits(self.progress_bits),
+            rescale_left: self.rescale_left,
+            completed_at: None,
+            elapsed: 0,
+        }
+    }
+    fn store(&mut self, p: &Progress) {
+        self.epoch = p.epoch;
+        self.progress_bits = p.progress.to_bits();
+        self.rescale_left = p.rescale_left;
+    }
+}
+
+/// Per job (by index): its progress when it trains.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TrainingState {
+    pub jobs: Vec<Option<JobTraining>>,
+}
+
+/// The read-only side: the config and each job's entry, by job index.
+#[derive(Debug)]
+pub(crate) struct TrainingRuntime {
+    config: Arc<TrainingConfig>,
+    of_job: Vec<Option<TrainingJob>>,
+}
+
+impl TrainingRuntime {
+    /// Resolve `config`'s job ids against `workload`: every id must be a job of it and
+    /// every application index valid.
+    pub(crate) fn new(
+        config: &Arc<TrainingConfig>,
+        workload: &Workload,
+    ) -> Result<(TrainingRuntime, TrainingState), ModelError> {
+        let mut of_job = vec![None; workload.jobs.len()];
+        let index: std::collections::BTreeMap<&str, usize> = workload
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.id.as_str(), i))
+            .collect();
+        for (id, t) in &config.jobs {
+            let Some(&i) = index.get(id.as_str()) else {
+                return Err(ModelError::Config {
+                    field: "training".into(),
+                    msg: format!("job `{id}` is not in the workload"),
+                });
+            };
+            if t.app >= config.apps.len() {
+                return Err(ModelError::Config {
+                    field: "training".into(),
+                    msg: format!("job `{id}`: application {} of {}", t.app, config.apps.len()),
+                });
+            }
+            of_job[i] = Some(t.clone());
+        }
+        let state = TrainingState {
+            jobs: of_job
+                .iter()
+                .map(|t| t.as_ref().map(|_| JobTraining::default()))
+                .collect(),
+        };
+        Ok((
+            TrainingRuntime {
+                config: Arc::clone(config),
+                of_job,
+            },
+            state,
+        ))
+    }
+}
+
+impl ClusterSim {
+    /// GPUs per node of a job's placement, in node index order.
+    fn gpus_per_node(&self, job: u32) -> Vec<u32> {
+        let mut per: std::collections::BTreeMap<u32, u32> = std::collections::BTreeMap::new();
+        let spec = &self.workload.jobs[job as usize];
+        for (p, st) in spec
+            .pods
+            .iter()
+            .zip(self.state.jobs[job as usize].pods.iter())
+        {
+            if let Some(pl) = &st.placement {
+                let g = (p.gpu.total_milli() / 1000) as u32;
+                *per.entry(pl.node).or_insert(0) += g;
+            }
+        }
+        per.into_values().collect()
+    }
+
+    /// A training job starts: it restarts, and its run time is what its placement needs to
+    /// finish. `None` for a job that does not train; an error when the profile cannot
+    /// tell the placement's throughput.
+    pub(super) fn training_start(
+        &mut self,
+        job: u32,
+    ) -> Option<Result<SimDuration, ProgressError>> {
+        let rt = self.training.as_ref()?;
+        let t = rt.of_job.get(job as usize)?.clone()?;
+        let config = Arc::clone(&rt.config);
+        let placement = self.gpus_per_node(job);
+        let st = self
+            .state
+            .training
+            .as_mut()?
+            .jobs
+            .get_mut(job as usize)?
+            .as_mut()?;
+        let mut p = st.progress();
+        progress::reallocate(&mut p);
+        st.store(&p);
+        st.placement.clone_from(&placement);
+        let run = Run::new(&config.apps[t.app], t.batch_size, &placement);
+        Some(run.seconds_to_finish(&p).map(SimDuration::from_secs))
+    }
+
+    /// A running training job stops after `ran`: bank the progress of the whole seconds.
+    pub(super) fn training_stop(&mut self, job: u32, ran: SimDuration) {
+        let Some(rt) = self.training.as_ref() else {
+            return;
+        };
+        let Some(Some(t)) = rt.of_job.get(job as usize).cloned() else {
+            return;
+        };
+        let config = Arc::clone(&rt.config);
+        let Some(Some(st)) = self
+            .state
+            .training
+            .as_mut()
+            .and_then(|s| s.jobs.get_mut(job as usize))
+        else {
+            return;
+        };
+        let placement = std::mem::take(&mut st.placement);
+        let mut p = st.progress();
+        let run = Run::new(&config.apps[t.app], t.batch_size, &placement);
+        // The same placement it started on, which the start already checked.
+        if run.advance(&mut p, ran.as_nanos() / 1_000_000_000).is_ok() {
+            st.store(&p);
+        }
+    }
+}
