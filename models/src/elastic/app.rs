@@ -231,6 +231,17 @@ impl Application {
             measured.sort_by(|a, b| a.0.total_cmp(&b.0));
             return interp1d(&measured, x);
         }
+        // More GPUs on a node than any measured placement has: not priced (outside the
+        // artefact's interpolation too).
+        let most = self
+            .profile
+            .placements
+            .iter()
+            .flat_map(|p| p.placement.bytes().map(|c| u32::from(c - b'0')))
+            .max()?;
+        if nodes.iter().any(|&g| g > most) {
+            return None;
+        }
         let n = (nodes.len() as u32).min(16);
         let r: u32 = nodes.iter().sum();
         self.grid_throughput(n, r, local_bsz)

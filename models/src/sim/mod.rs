@@ -1366,7 +1366,7 @@ impl ClusterSim {
             return;
         }
         // A training job runs for what its placement needs.
-        match self.training_start(job) {
+        match self.training_start(job, now) {
             Some(Ok(d)) => self.state.jobs[job as usize].remaining = d,
             Some(Err(e)) => {
                 if self.training_error.is_none() {
@@ -1418,10 +1418,8 @@ impl ClusterSim {
             .run_since
             .take()
             .map(|since| now.since(since));
-        if let Some(ran) = ran
-            && self.training.is_some()
-        {
-            self.training_stop(job, ran);
+        if self.training.is_some() {
+            self.training_stop(job, now);
         }
         let js = &mut self.state.jobs[job as usize];
         if let Some(ran) = ran {

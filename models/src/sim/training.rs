@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use sim_core::SimDuration;
+use sim_core::{SimDuration, SimTime};
 
 use super::{ClusterSim, ModelError};
 use crate::elastic::{Application, Progress, ProgressError, Run, progress};
@@ -44,6 +44,8 @@ pub struct JobTraining {
     pub rescale_left: u64,
     /// GPUs per node of the current run (empty when not running), by node index order.
     pub placement: Vec<u32>,
+    /// When the current run started (ns since the start; `None` when not running).
+    pub started_ns: Option<u64>,
 }
 
 impl JobTraining {
@@ -145,6 +147,7 @@ impl ClusterSim {
     pub(super) fn training_start(
         &mut self,
         job: u32,
+        now: SimTime,
     ) -> Option<Result<SimDuration, ProgressError>> {
         let rt = self.training.as_ref()?;
         let t = rt.of_job.get(job as usize)?.clone()?;
@@ -161,12 +164,14 @@ impl ClusterSim {
         progress::reallocate(&mut p);
         st.store(&p);
         st.placement.clone_from(&placement);
+        st.started_ns = Some(now.as_nanos());
         let run = Run::new(&config.apps[t.app], t.batch_size, &placement);
         Some(run.seconds_to_finish(&p).map(SimDuration::from_secs))
     }
 
-    /// A running training job stops after `ran`: bank the progress of the whole seconds.
-    pub(super) fn training_stop(&mut self, job: u32, ran: SimDuration) {
+    /// A running training job stops at `now`: bank the progress of the whole seconds it ran
+    /// since it (re)started.
+    pub(super) fn training_stop(&mut self, job: u32, now: SimTime) {
         let Some(rt) = self.training.as_ref() else {
             return;
         };
@@ -186,7 +191,11 @@ impl ClusterSim {
         let mut p = st.progress();
         let run = Run::new(&config.apps[t.app], t.batch_size, &placement);
         // The same placement it started on, which the start already checked.
-        if run.advance(&mut p, ran.as_nanos() / 1_000_000_000).is_ok() {
+        let Some(started) = st.started_ns.take() else {
+            return;
+        };
+        let ran = now.as_nanos().saturating_sub(started) / 1_000_000_000;
+        if run.advance(&mut p, ran).is_ok() {
             st.store(&p);
         }
     }

@@ -231,7 +231,10 @@ mod tests {
         }
         let err = "alibaba".parse::<TraceFormat>().unwrap_err().to_string();
         assert!(err.contains("\"alibaba\""), "{err}");
-        assert!(err.contains("openb, itp, philly, pollux, orrery-csv"), "{err}");
+        assert!(
+            err.contains("openb, itp, philly, pollux, orrery-csv"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,0 +1,180 @@
+//! Training jobs in runs (issue 19): a job priced by its application profile runs for
+//! what its placement needs, whatever its trace duration, and a preempted one keeps its
+//! progress and pays the restart again.
+//!
+//! Expected times are the Pollux artefact's own (`elastic_artefact.rs`, from its
+//! `Job.step`): cifar10 at batch 512 on one node of 4 GPUs finishes 1,200 s after its
+//! allocation, on four nodes of 1 GPU 1,641 s; cifar10 at batch 128 on 1 GPU 4,030 s;
+//! ncf at batch 1,024 on one node of 4 GPUs 621 s. Each includes the 30 s restart.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use models::elastic::{AppProfile, Application};
+use models::sim::training::{TrainingConfig, TrainingJob};
+use models::{
+    ClusterSpec, JobSpec, NodeSpec, Outcome, PodRequest, PolicyKind, RunConfig, Workload, run,
+};
+use sim_core::{SimDuration, SimTime};
+
+fn app(name: &str) -> Application {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/traces/philly-pollux/app-profiles")
+        .join(name);
+    Application::pollux(AppProfile::load(&dir).expect("bundled profile")).expect("application")
+}
+
+fn cluster(nodes: u32, gpus: u32) -> ClusterSpec {
+    ClusterSpec {
+        nodes: (0..nodes)
+            .map(|i| NodeSpec {
+                taints: Vec::new(),
+                name: format!("node-{i}"),
+                pool: "gpu".into(),
+                cpu_milli: 48_000,
+                memory_mib: 196_608,
+                gpus,
+                gpu_model: Some("T4".into()),
+                gpu_memory_mib: 15_360,
+                rack: 0,
+                labels: BTreeMap::new(),
+            })
+            .collect(),
+    }
+}
+
+/// A job of `gpus` one-GPU pods; its trace duration (1 s) is never what it runs for.
+fn job(id: &str, submit_s: u64, gpus: u32) -> JobSpec {
+    JobSpec {
+        id: id.into(),
+        submit: SimTime::from_secs(submit_s),
+        duration: SimDuration::from_secs(1),
+        pods: vec![PodRequest::gpus(1); gpus as usize],
+        priority: 0,
+        queue: None,
+    }
+}
+
+/// `jobs` as (id, submit s, GPUs, application, batch size).
+fn run_training(
+    cluster: ClusterSpec,
+    jobs: &[(&str, u64, u32, &str, u32)],
+    policy: PolicyKind,
+    edit: impl FnOnce(&mut RunConfig),
+) -> BTreeMap<String, (u64, u64)> {
+    let mut apps: Vec<Application> = Vec::new();
+    let mut training = BTreeMap::new();
+    for &(id, _, _, name, batch_size) in jobs {
+        let a = match apps.iter().position(|a| a.profile.name == name) {
+            Some(a) => a,
+            None => {
+                apps.push(app(name));
+                apps.len() - 1
+            }
+        };
+        training.insert(id.to_string(), TrainingJob { app: a, batch_size });
+    }
+    let workload = Workload {
+        jobs: jobs.iter().map(|&(id, s, g, _, _)| job(id, s, g)).collect(),
+    };
+    let mut config = RunConfig {
+        check_invariants: true,
+        training: Some(Arc::new(TrainingConfig {
+            apps,
+            jobs: training,
+        })),
+        ..RunConfig::default()
+    };
+    config.scheduler.policy = policy;
+    edit(&mut config);
+    let r = run(cluster, workload, &config, None).expect("run");
+    r.jobs
+        .iter()
+        .map(|j| {
+            assert_eq!(j.outcome, Outcome::Completed, "{}", j.id);
+            let secs = |t: Option<SimTime>| t.expect("ran").as_nanos() / 1_000_000_000;
+            (j.id.clone(), (secs(j.start), secs(j.end)))
+        })
+        .collect()
+}
+
+#[test]
+fn a_training_job_runs_for_what_its_placement_needs() {
+    // One GPU: 4,030 s from its start, whatever its trace says.
+    let r = run_training(
+        cluster(1, 4),
+        &[("c", 10, 1, "cifar10", 128)],
+        PolicyKind::Default,
+        |_| {},
+    );
+    assert_eq!(r["c"], (10, 10 + 4_030));
+    // The same job on 4 GPUs of one node, and on 4 nodes of 1 GPU: the placement decides.
+    let packed = run_training(
+        cluster(1, 4),
+        &[("c", 0, 4, "cifar10", 512)],
+        PolicyKind::Default,
+        |_| {},
+    );
+    assert_eq!(packed["c"], (0, 1_200));
+    let spread = run_training(
+        cluster(4, 1),
+        &[("c", 0, 4, "cifar10", 512)],
+        PolicyKind::Default,
+        |_| {},
+    );
+    assert_eq!(spread["c"], (0, 1_641));
+}
+
+#[test]
+fn a_preempted_training_job_keeps_its_progress_and_restarts() {
+    // Tiresias, one node of 4 GPUs, queues split at 2,800 GPU-s (700 s on 4 GPUs). A
+    // (cifar10, 1,200 s alone) starts at 0 and is demoted at 700 s; B (ncf, 621 s) arrives
+    // at 800 s in the first queue and preempts it. B ends at 800 + 621 = 1,421 s (it would
+    // reach the threshold only at 700 s of its own). A trained for 800 - 30 = 770 s of its
+    // 1,170 s, so 400 s are left, plus a new 30 s restart: it ends at 1,421 + 430 = 1,851 s
+    // (±1 s: the epoch it was stopped in is rounded to whole seconds twice).
+    let r = run_training(
+        cluster(1, 4),
+        &[("A", 0, 4, "cifar10", 512), ("B", 800, 4, "ncf", 1_024)],
+        PolicyKind::Tiresias,
+        |c| c.scheduler.tiresias.thresholds_gpu_s = vec![2_800],
+    );
+    assert_eq!(r["B"], (800, 1_421));
+    let (a_start, a_end) = r["A"];
+    assert_eq!(a_start, 0);
+    assert!(
+        a_end.abs_diff(1_851) <= 1,
+        "A ended at {a_end} s, expected 1,851 ± 1"
+    );
+}
+
+#[test]
+fn a_placement_the_profile_cannot_price_ends_the_run_with_an_error() {
+    // yolov3 is measured on at most 4 GPUs per node: 8 on one node is outside its profile.
+    let workload = Workload {
+        jobs: vec![job("y", 0, 8)],
+    };
+    let mut training = BTreeMap::new();
+    training.insert(
+        "y".to_string(),
+        TrainingJob {
+            app: 0,
+            batch_size: 64,
+        },
+    );
+    let config = RunConfig {
+        training: Some(Arc::new(TrainingConfig {
+            apps: vec![app("yolov3")],
+            jobs: training,
+        })),
+        ..RunConfig::default()
+    };
+    let err = run(cluster(1, 8), workload, &config, None)
+        .expect_err("unpriced placement")
+        .to_string();
+    assert!(
+        err.contains("training") && err.contains("\"y\"") && err.contains("[8]"),
+        "{err}"
+    );
+}
