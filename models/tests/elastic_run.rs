@@ -178,3 +178,29 @@ fn a_placement_the_profile_cannot_price_ends_the_run_with_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_run_config_with_training_jobs_round_trips_through_json() {
+    // A verify witness stores the run's config: the profiles must come back bit for bit.
+    let mut training = BTreeMap::new();
+    training.insert(
+        "c".to_string(),
+        TrainingJob {
+            app: 0,
+            batch_size: 512,
+        },
+    );
+    let config = RunConfig {
+        training: Some(Arc::new(TrainingConfig {
+            apps: vec![app("cifar10"), app("bert")],
+            jobs: training,
+        })),
+        ..RunConfig::default()
+    };
+    let json = serde_json::to_string(&config).expect("serialize");
+    let back: RunConfig = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(back, config);
+    // Without training jobs, nothing is written for them.
+    let plain = serde_json::to_string(&RunConfig::default()).expect("serialize");
+    assert!(!plain.contains("training"), "{plain}");
+}

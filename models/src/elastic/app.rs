@@ -19,7 +19,7 @@ use super::ProfileError;
 use super::profile::AppProfile;
 
 /// An application with the artefact's parameters.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Application {
     pub profile: AppProfile,
     /// Smallest measured total batch size (the artefact's `init_batch_size`).

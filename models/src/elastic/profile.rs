@@ -18,7 +18,7 @@ use crate::fgd::csv::Table;
 use super::ProfileError;
 
 /// One `placements.csv` row.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlacementRow {
     /// GPUs per node as the file writes them (digits, e.g. `1124`).
     pub placement: String,
@@ -30,7 +30,7 @@ pub struct PlacementRow {
 }
 
 /// One `scalability.csv` row.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScaleRow {
     pub num_nodes: u32,
     pub num_replicas: u32,
@@ -40,7 +40,7 @@ pub struct ScaleRow {
 }
 
 /// One epoch of a `validation-<batch size>.csv` file.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochRow {
     /// Statistical progress at the end of the epoch (examples, scaled by efficiency).
     pub progress: f64,
@@ -51,7 +51,7 @@ pub struct EpochRow {
 }
 
 /// The measurements of one application.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AppProfile {
     /// The directory's name (`cifar10`, …).
     pub name: String,

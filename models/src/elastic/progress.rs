@@ -76,6 +76,8 @@ pub struct Run<'a> {
     pub placement: Vec<u32>,
     pub config: BatchConfig,
     replicas: u32,
+    /// (step, sync) time on this placement, once (`None`: the profile cannot tell).
+    throughput: Option<(f64, f64)>,
 }
 
 impl<'a> Run<'a> {
@@ -83,9 +85,11 @@ impl<'a> Run<'a> {
     pub fn new(app: &'a Application, batch_size: u32, placement: &[u32]) -> Run<'a> {
         let placement: Vec<u32> = placement.iter().copied().filter(|&g| g > 0).collect();
         let replicas = placement.iter().sum();
+        let config = app.batch_config(batch_size, replicas);
         Run {
             app,
-            config: app.batch_config(batch_size, replicas),
+            throughput: app.throughput(&placement, config.atomic_bsz),
+            config,
             placement,
             replicas,
         }
@@ -96,13 +100,11 @@ impl<'a> Run<'a> {
         let app = self.app;
         let batch_size = self.config.batch_size(self.replicas);
         let scale = batch_size as f64 / f64::from(app.init_batch_size);
-        let (step, sync) = app
-            .throughput(&self.placement, self.config.atomic_bsz)
-            .ok_or_else(|| ProgressError::Throughput {
-                app: app.profile.name.clone(),
-                placement: self.placement.clone(),
-                local_bsz: self.config.atomic_bsz,
-            })?;
+        let (step, sync) = self.throughput.ok_or_else(|| ProgressError::Throughput {
+            app: app.profile.name.clone(),
+            placement: self.placement.clone(),
+            local_bsz: self.config.atomic_bsz,
+        })?;
         let accum_time = step - sync;
         let (sqr, var) =
             app.grad_stats(batch_size, epoch)

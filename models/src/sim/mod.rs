@@ -120,9 +120,9 @@ pub struct RunConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deletions: Vec<JobDeletion>,
     /// Training jobs whose run time comes from their placement (`training.rs`, issue 19);
-    /// `None` (default): every job runs for its duration. Not serialized: a scenario
-    /// builds it from its traces' application profiles.
-    #[serde(skip)]
+    /// `None` (default): every job runs for its duration. A scenario builds it from its
+    /// traces' application profiles; absent from serialized configs without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<std::sync::Arc<training::TrainingConfig>>,
 }
 

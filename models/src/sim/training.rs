@@ -28,8 +28,9 @@ pub struct TrainingJob {
     pub batch_size: u32,
 }
 
-/// The applications of a run and the jobs that train them (by job id).
-#[derive(Clone, Debug, PartialEq)]
+/// The applications of a run and the jobs that train them (by job id). Serialized with
+/// the run's config (a verify witness replays with it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainingConfig {
     pub apps: Vec<Application>,
     pub jobs: std::collections::BTreeMap<String, TrainingJob>,

@@ -43,6 +43,15 @@ pub enum TraceError {
         found: String,
     },
 
+    /// The header is another format's (e.g. a Pollux workload read as `philly`).
+    #[error("{file}:1: this is a {suggest} file (header `{}`), not {format}: use `format: {suggest}`", clip(.found))]
+    OtherFormat {
+        file: String,
+        format: String,
+        suggest: String,
+        found: String,
+    },
+
     /// The same column name appears twice in the header.
     #[error("{file}:1: column '{}' appears more than once in the header", clip(.column))]
     DuplicateColumn { file: String, column: String },

@@ -22,6 +22,15 @@ pub(crate) fn load(
     vc: Option<&str>,
 ) -> Result<Vec<(u64, JobSpec)>, TraceError> {
     let t = Table::parse(path, text, HEADER)?;
+    // The Pollux artefact ships its workloads beside philly.csv: name the right format.
+    if t.col("application").is_some() && t.col("num_replicas").is_some() {
+        return Err(TraceError::OtherFormat {
+            file: path.to_string(),
+            format: "philly".into(),
+            suggest: "pollux".into(),
+            found: t.header.join(","),
+        });
+    }
     let c = t.require(&COLUMNS, HEADER)?;
     let (ts, dur, gpus, cluster) = (c[0], c[1], c[2], c[3]);
     let mut kept = Vec::with_capacity(t.rows.len());

@@ -1,0 +1,155 @@
+//! The Pollux artefact's workloads through Orrery (issue 19): the `pollux` trace format
+//! with the bundled application profiles, run under Orrery's Tiresias with the artefact's
+//! settings (16 nodes x 4 GPUs, two queues split at 16 GPU-hours, a round every 60 s), and
+//! compared with the artefact's published Tiresias results
+//! (`results-jobload/tiresias-<load>/summary.json`).
+//!
+//! Orrery's Tiresias is the official Tiresias simulator's 2D-LAS with kube-scheduler
+//! placement; the artefact's is a simpler one (queue order with skip-ahead, each job's
+//! GPUs taken from the node with the most free GPUs). The per-load mean JCT agrees within
+//! 10 % (measured +4.1 %, +8.4 %, +4.9 %, +4.5 % at 0.5x, 1x, 1.5x, 2x; docs/fidelity.md);
+//! the test fails if a change moves any load's mean outside that.
+
+use std::path::{Path, PathBuf};
+
+use scenarios::{DirSource, Overrides};
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+}
+
+fn traces() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("traces/philly-pollux")
+}
+
+/// Mean JCT (s) of one workload file through the example scenario.
+fn orrery_mean(folder: &str, workload: u32) -> f64 {
+    let yaml = std::fs::read_to_string(examples().join("pollux-workload-6.yaml"))
+        .expect("example scenario")
+        .replace(
+            "workloads/workload-6.csv",
+            &format!("{folder}/workload-{workload}.csv"),
+        );
+    let s = scenarios::build(
+        "pollux.yaml",
+        &yaml,
+        &DirSource(examples()),
+        &Overrides::default(),
+    )
+    .expect("scenario");
+    let n = s.workload.jobs.len();
+    let r = models::run(s.cluster, s.workload, &s.config, None).expect("run");
+    assert_eq!(r.jobs.len(), n);
+    let total: u64 = r
+        .jobs
+        .iter()
+        .map(|j| {
+            let end = j.end.unwrap_or_else(|| panic!("{} did not finish", j.id));
+            end.since(j.submit).as_nanos() / 1_000_000_000
+        })
+        .sum();
+    total as f64 / n as f64
+}
+
+/// The artefact's mean over its workloads' means (its `summary.json` `mean`).
+fn artefact_mean(load: &str) -> f64 {
+    let text = std::fs::read_to_string(
+        traces().join(format!("results-jobload/tiresias-{load}/summary.json")),
+    )
+    .expect("summary");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    v["mean"].as_f64().expect("mean")
+}
+
+#[test]
+fn tiresias_on_the_pollux_workloads_is_within_ten_percent_of_the_artefact() {
+    for (load, folder) in [
+        ("0.5", "workloads-0.5"),
+        ("1.0", "workloads"),
+        ("1.5", "workloads-1.5"),
+        ("2.0", "workloads-2.0"),
+    ] {
+        let ours = (1..=8).map(|w| orrery_mean(folder, w)).sum::<f64>() / 8.0;
+        let theirs = artefact_mean(load);
+        let off = ours / theirs - 1.0;
+        assert!(
+            off.abs() <= 0.10,
+            "load {load}: Orrery {ours:.0} s, artefact {theirs:.0} s ({:+.1} %)",
+            off * 100.0
+        );
+    }
+}
+
+#[test]
+fn a_pollux_job_without_profiles_is_refused_naming_the_field() {
+    let yaml = std::fs::read_to_string(examples().join("pollux-workload-6.yaml"))
+        .expect("example")
+        .replace("      profiles: ../traces/philly-pollux/app-profiles\n", "");
+    let e = scenarios::build(
+        "p.yaml",
+        &yaml,
+        &DirSource(examples()),
+        &Overrides::default(),
+    )
+    .expect_err("no profiles")
+    .to_string();
+    assert!(e.contains("workload.traces[0].profiles"), "{e}");
+}
+
+#[test]
+fn an_unknown_application_is_refused_naming_the_job_and_line() {
+    let dir = std::env::temp_dir().join(format!("orrery-pollux-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    std::fs::write(
+        dir.join("w.csv"),
+        "name,time,application,num_replicas,batch_size\nx-0,0,resnet9000,1,32\n",
+    )
+    .expect("write");
+    let yaml = format!(
+        "cluster:\n  node_pools: [{{name: g, count: 1, cpu_milli: 1000, memory_mib: 1000, gpus: 4, gpu_model: T4}}]\nworkload:\n  traces: [{{file: w.csv, format: pollux, profiles: {}}}]\n",
+        traces().join("app-profiles").display()
+    );
+    let e = scenarios::build(
+        "p.yaml",
+        &yaml,
+        &DirSource(dir.clone()),
+        &Overrides::default(),
+    )
+    .expect_err("unknown application")
+    .to_string();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        e.contains("x-0") && e.contains("line 2") && e.contains("resnet9000"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_pollux_workload_read_as_philly_names_the_pollux_format() {
+    let path = traces().join("workloads/workload-1.csv");
+    let text = std::fs::read_to_string(&path).expect("workload");
+    let e = scenarios::trace::load_jobs(
+        "workload-1.csv",
+        &text,
+        scenarios::trace::TraceFormat::Philly,
+        &Default::default(),
+    )
+    .expect_err("not philly")
+    .to_string();
+    assert!(
+        e.contains("format: pollux") && e.contains("workload-1.csv:1"),
+        "{e}"
+    );
+    let jobs = scenarios::trace::load_jobs(
+        "workload-1.csv",
+        &text,
+        scenarios::trace::TraceFormat::Pollux,
+        &Default::default(),
+    )
+    .expect("pollux");
+    assert_eq!(jobs.len(), 160);
+    // cifar10-0,107,cifar10,6,2048: six 1-GPU pods submitted at 107 s.
+    assert_eq!(jobs[0].id, "cifar10-0");
+    assert_eq!(jobs[0].submit, sim_core::SimTime::from_secs(107));
+    assert_eq!(jobs[0].pods.len(), 6);
+}
