@@ -204,3 +204,28 @@ fn a_run_config_with_training_jobs_round_trips_through_json() {
     let plain = serde_json::to_string(&RunConfig::default()).expect("serialize");
     assert!(!plain.contains("training"), "{plain}");
 }
+
+#[test]
+fn a_broken_profile_is_an_error_naming_file_line_and_field() {
+    let dir = std::env::temp_dir().join(format!("orrery-profile-{}", std::process::id()));
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/traces/philly-pollux/app-profiles/ncf");
+    std::fs::create_dir_all(&dir).expect("tmp");
+    for f in ["placements.csv", "scalability.csv", "validation-256.csv"] {
+        std::fs::copy(src.join(f), dir.join(f)).expect("copy");
+    }
+    let text = std::fs::read_to_string(dir.join("placements.csv")).expect("read");
+    let broken = text.replacen("\n1,", "\n1,-5", 1);
+    std::fs::write(dir.join("placements.csv"), broken).expect("write");
+    let e = AppProfile::load(&dir).expect_err("broken").to_string();
+    // No profile at all: the folder is named.
+    let missing = AppProfile::load(&dir.join("nope"))
+        .expect_err("missing")
+        .to_string();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        e.contains("placements.csv:2") && e.contains("local_bsz"),
+        "{e}"
+    );
+    assert!(missing.contains("nope"), "{missing}");
+}

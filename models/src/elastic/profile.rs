@@ -61,11 +61,18 @@ pub struct AppProfile {
     pub validation: BTreeMap<u32, Vec<EpochRow>>,
 }
 
+/// A profile file's text. Only a regular file (after links) is opened: a FIFO or device
+/// named as a profile file is refused instead of read without end.
 fn read(path: &Path) -> Result<String, ProfileError> {
-    std::fs::read_to_string(path).map_err(|e| ProfileError::Io {
+    let err = |msg: String| ProfileError::Io {
         file: path.display().to_string(),
-        msg: e.to_string(),
-    })
+        msg,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(err("not a regular file".into()));
+    }
+    std::fs::read_to_string(path).map_err(|e| err(e.to_string()))
 }
 
 fn count(row: &crate::fgd::csv::Row<'_, '_>, col: usize) -> Result<u32, ProfileError> {
