@@ -255,6 +255,20 @@ pub fn capacity(args: CapacityArgs) -> Result<(), Failure> {
     let base =
         scenarios::build_parsed(&display, file.clone(), source.as_ref(), &ov).map_err(bad_input)?;
 
+    // Training jobs run for what their placement needs (docs/elastic.md): a duration
+    // jitter would not reach them, and the profiles were measured on one GPU model.
+    if base.config.training.is_some() {
+        if opts.duration_jitter > 0 {
+            return Err(bad_input(anyhow!(
+                "{display}: the scenario's pollux jobs run for what their profiles give, not for a duration: give --duration-jitter 0"
+            )));
+        }
+        if opts.varies.contains_key("gpu_model") {
+            return Err(bad_input(anyhow!(
+                "{display}: the scenario's pollux jobs are priced by application profiles measured on one GPU model: --vary gpu_model would not change their speed"
+            )));
+        }
+    }
     let nodes = match opts.varies.get("nodes") {
         Some(Vary::Nodes(n)) => n.clone(),
         _ => vec![base.cluster.nodes.len() as u32],

@@ -488,3 +488,38 @@ fn unfinished_jobs_are_flagged_and_miss_wait_slos() {
         "{md}"
     );
 }
+
+#[test]
+fn capacity_refuses_what_would_not_reach_training_jobs() {
+    // Pollux jobs run for what their profiles give: a duration jitter or a GPU-model
+    // variation would change nothing, so they are refused, naming the option.
+    let d = tmpdir("cap-pollux");
+    let sc = root().join("scenarios/examples/pollux-workload-6.yaml");
+    let sc = sc.to_str().expect("utf-8 path");
+    for (args, want) in [
+        (&["--slo", "p95_wait<=1h"][..], "--duration-jitter 0"),
+        (
+            &[
+                "--slo",
+                "p95_wait<=1h",
+                "--duration-jitter",
+                "0",
+                "--vary",
+                "gpu_model=A100,H100",
+            ][..],
+            "--vary gpu_model",
+        ),
+    ] {
+        let mut all = vec!["capacity", sc, "--out", "never"];
+        all.extend_from_slice(args);
+        let out = orrery(&all, &d);
+        let err = text(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(want),
+            "{all:?}: {err}"
+        );
+        assert!(!d.join("never").exists());
+    }
+    let ok = capacity_ok(&d, sc, &["--duration-jitter", "0", "--out", "cap"]);
+    assert!(ok.contains("capacity.md"), "{ok}");
+}

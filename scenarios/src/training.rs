@@ -64,7 +64,7 @@ pub(crate) fn build(
                     return Err(invalid(
                         path,
                         &field,
-                        "the pollux format needs the folder of application profiles (`profiles: app-profiles`)",
+                        "the pollux format needs the folder of application profiles: give it as `profiles:` on the trace in a scenario file (see docs/elastic.md)",
                     ));
                 };
                 let Some(root) = files.path(dir) else {
