@@ -44,7 +44,8 @@ pub struct CompareArgs {
     #[arg(long, default_value = "out")]
     pub(crate) out: PathBuf,
     /// Trace format of the scenario's traces (overrides the scenario) or of a trace CSV
-    /// given directly: openb, itp, philly, orrery-csv.
+    /// given directly: openb, itp, philly, pollux, orrery-csv (pollux needs a scenario file,
+    /// for its `profiles:`).
     #[arg(long, value_name = "FORMAT")]
     trace_format: Option<String>,
     /// Stop every run at this simulated time, e.g. 30d, 12h (overrides the scenario).

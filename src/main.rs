@@ -224,7 +224,8 @@ struct RunArgs {
     #[arg(long, default_value = "out")]
     out: PathBuf,
     /// Trace format of the scenario's traces (overrides the scenario) or of a trace CSV
-    /// given directly: openb, itp, philly, orrery-csv.
+    /// given directly: openb, itp, philly, pollux, orrery-csv (pollux needs a scenario file,
+    /// for its `profiles:`).
     #[arg(long, value_name = "FORMAT")]
     trace_format: Option<String>,
     /// Scheduler policy, overriding the scenario (`--help` lists them).

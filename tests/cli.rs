@@ -238,7 +238,7 @@ fn bad_inputs_get_clear_errors_and_exit_code_2() {
         ],
         &[
             "unknown trace format \"alibaba\"",
-            "openb, itp, philly, orrery-csv",
+            "openb, itp, philly, pollux, orrery-csv",
         ],
     );
     write(
