@@ -503,7 +503,8 @@ pub fn build_parsed(
         queue_labels,
         &mut trained,
     )?;
-    let training = crate::training::build(path, &f.workload, files, &mut workload, trained)?;
+    let training =
+        crate::training::build(path, &f.workload, files, &mut workload, trained, &cluster)?;
     let mut config = RunConfig {
         seed: ov.seed.or(f.seed).unwrap_or(42),
         horizon: ov.horizon.or(f.horizon),

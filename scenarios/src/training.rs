@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use models::Workload;
 use models::elastic::{AppProfile, Application, Progress, Run, progress};
 use models::sim::training::{TrainingConfig, TrainingJob};
+use models::{ClusterSpec, Workload};
 use sim_core::SimDuration;
 
 use crate::scenario::{FileSource, ScenarioError, WorkloadDef, invalid};
@@ -29,7 +29,9 @@ pub fn packed(replicas: u32) -> Vec<u32> {
     out
 }
 
-/// The training config of the workload's Pollux jobs (`None` without any). Each job's
+/// The training config of the workload's Pollux jobs (`None` without any). A job that
+/// could get more GPUs on one of `cluster`'s nodes than its profile measures per node is
+/// refused (its run would stop when placed so). Each job's
 /// duration becomes its run time packed on 4-GPU nodes from a fresh start (the estimate
 /// duration-reading policies see; the run prices the placement it gets).
 pub(crate) fn build(
@@ -38,10 +40,12 @@ pub(crate) fn build(
     files: &dyn FileSource,
     workload: &mut Workload,
     trained: Vec<(usize, PolluxJob)>,
+    cluster: &ClusterSpec,
 ) -> Result<Option<Arc<TrainingConfig>>, ScenarioError> {
     if trained.is_empty() {
         return Ok(None);
     }
+    let workload_max_node_gpus = cluster.nodes.iter().map(|n| n.gpus).max().unwrap_or(0);
     let mut apps: Vec<Application> = Vec::new();
     // (trace, application) → index into `apps`.
     let mut app_of: BTreeMap<(usize, String), usize> = BTreeMap::new();
@@ -97,6 +101,23 @@ pub(crate) fn build(
                 apps.len() - 1
             }
         };
+        // The scheduler may put up to this many of the job's GPUs on one node: the
+        // profile must price that (it measures at most a few per node).
+        let per_node = workload_max_node_gpus.min(p.num_replicas);
+        if per_node > apps[app].max_gpus_per_node() {
+            return Err(invalid(
+                path,
+                &format!("workload.traces[{i}].file"),
+                format!(
+                    "job `{}` (line {}) could get {per_node} GPUs on one node, but the `{}` profile measures at most {} per node: use nodes of at most {} GPUs",
+                    p.name,
+                    p.line,
+                    p.application,
+                    apps[app].max_gpus_per_node(),
+                    apps[app].max_gpus_per_node()
+                ),
+            ));
+        }
         // Priced once packed: also checks that the batch size is one the profile covers.
         let mut fresh = Progress::default();
         progress::reallocate(&mut fresh);

@@ -153,3 +153,24 @@ fn a_pollux_workload_read_as_philly_names_the_pollux_format() {
     assert_eq!(jobs[0].submit, sim_core::SimTime::from_secs(107));
     assert_eq!(jobs[0].pods.len(), 6);
 }
+
+#[test]
+fn nodes_wider_than_the_profiles_are_refused_naming_the_job() {
+    // The profiles measure at most 4 GPUs per node; an 8-GPU job on 8-GPU nodes could be
+    // placed whole on one node, which no profile prices.
+    let yaml = std::fs::read_to_string(examples().join("pollux-workload-6.yaml"))
+        .expect("example")
+        .replace("gpus: 4", "gpus: 8");
+    let e = scenarios::build(
+        "p.yaml",
+        &yaml,
+        &DirSource(examples()),
+        &Overrides::default(),
+    )
+    .expect_err("8-GPU nodes")
+    .to_string();
+    assert!(
+        e.contains("could get") && e.contains("at most 4 per node") && e.contains("(line "),
+        "{e}"
+    );
+}

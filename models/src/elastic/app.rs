@@ -233,18 +233,24 @@ impl Application {
         }
         // More GPUs on a node than any measured placement has: not priced (outside the
         // artefact's interpolation too).
-        let most = self
-            .profile
-            .placements
-            .iter()
-            .flat_map(|p| p.placement.bytes().map(|c| u32::from(c - b'0')))
-            .max()?;
+        let most = self.max_gpus_per_node();
         if nodes.iter().any(|&g| g > most) {
             return None;
         }
         let n = (nodes.len() as u32).min(16);
         let r: u32 = nodes.iter().sum();
         self.grid_throughput(n, r, local_bsz)
+    }
+
+    /// The most GPUs on one node of any measured placement: a placement with more on a
+    /// node is not priced.
+    pub fn max_gpus_per_node(&self) -> u32 {
+        self.profile
+            .placements
+            .iter()
+            .flat_map(|p| p.placement.bytes().map(|c| u32::from(c - b'0')))
+            .max()
+            .unwrap_or(0)
     }
 
     /// The scattered (nodes, replicas, local batch) points: per-key means of the placement

@@ -772,6 +772,8 @@ impl ClusterSim {
             self.state.jobs.track_touched();
         }
         self.invariant_violation = invariant_violation;
+        // Snapshots are taken only while no training job failed to price (the run stops).
+        self.training_error = None;
         // Snapshots are taken only while no DRA invariant is broken (the run stops there).
         self.dra_violation = None;
         self.guard = None;

@@ -522,7 +522,13 @@ impl Runner {
             .dra_violation
             .as_ref()
             .map(ToString::to_string)
-            .or_else(|| self.model.invariant_violation.clone());
+            .or_else(|| self.model.invariant_violation.clone())
+            .or_else(|| {
+                self.model
+                    .training_error
+                    .as_ref()
+                    .map(|e| format!("training: {e}"))
+            });
         let guard = self.model.guard.clone();
         let end = if invariant.is_some() {
             ScheduleEnd::Invariant
@@ -719,7 +725,7 @@ fn must_end(
     step_budget: u64,
     interruptible: bool,
 ) -> Option<ScheduleEnd> {
-    if m.invariant_violation.is_some() || m.dra_violation.is_some() {
+    if m.invariant_violation.is_some() || m.dra_violation.is_some() || m.training_error.is_some() {
         Some(ScheduleEnd::Invariant)
     } else if m.guard.is_some() {
         Some(ScheduleEnd::Guard)
