@@ -229,3 +229,20 @@ fn a_broken_profile_is_an_error_naming_file_line_and_field() {
     );
     assert!(missing.contains("nope"), "{missing}");
 }
+
+#[test]
+fn a_run_time_beyond_simulated_time_is_an_error() {
+    // A profile whose step takes 1e12 s: the run time would not fit a simulated time.
+    let mut a = app("ncf");
+    for p in &mut a.profile.placements {
+        p.step_time = 1e12;
+    }
+    let run = models::elastic::Run::new(&a, 256, &[1]);
+    let mut fresh = models::elastic::Progress::default();
+    models::elastic::progress::reallocate(&mut fresh);
+    let e = run
+        .seconds_to_finish(&fresh)
+        .expect_err("too long")
+        .to_string();
+    assert!(e.contains("more than"), "{e}");
+}

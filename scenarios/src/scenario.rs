@@ -1019,6 +1019,13 @@ fn build_workload(
             id_prefix: t.id_prefix.clone(),
             philly_vc: t.philly_vc.clone(),
         };
+        if t.format == TraceFormat::Pollux && t.template.is_some() {
+            return Err(invalid(
+                path,
+                &format!("workload.traces[{i}].template"),
+                "a pollux trace's pods are one 1-GPU pod per replica, which its profiles price: drop the template",
+            ));
+        }
         if t.format != TraceFormat::Pollux && t.profiles.is_some() {
             return Err(invalid(
                 path,

@@ -174,3 +174,22 @@ fn nodes_wider_than_the_profiles_are_refused_naming_the_job() {
         "{e}"
     );
 }
+
+#[test]
+fn a_template_on_a_pollux_trace_is_refused() {
+    let yaml = std::fs::read_to_string(examples().join("pollux-workload-6.yaml"))
+        .expect("example")
+        .replace(
+            "      format: pollux\n",
+            "      format: pollux\n      template: job.yaml\n",
+        );
+    let e = scenarios::build(
+        "p.yaml",
+        &yaml,
+        &DirSource(examples()),
+        &Overrides::default(),
+    )
+    .expect_err("template")
+    .to_string();
+    assert!(e.contains("workload.traces[0].template"), "{e}");
+}

@@ -17,6 +17,10 @@ use super::app::{Application, BatchConfig};
 /// `rescale_time = 30`).
 pub const RESCALE_SECONDS: u64 = 30;
 
+/// The longest run time a placement may price (about 584 years: what a simulated time in
+/// nanoseconds holds).
+pub const MAX_RUN_SECONDS: u64 = u64::MAX / 1_000_000_000;
+
 /// Why a job cannot run on an allocation.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ProgressError {
@@ -35,6 +39,10 @@ pub enum ProgressError {
         min: u32,
         max: u32,
     },
+    #[error(
+        "{app}: on placement {placement:?} the job would run for more than {MAX_RUN_SECONDS} s"
+    )]
+    TooLong { app: String, placement: Vec<u32> },
     #[error("{app}: no progress on placement {placement:?} (goodput {goodput})")]
     NoProgress {
         app: String,
@@ -179,6 +187,12 @@ impl<'a> Run<'a> {
             let delta = ((next - progress) / goodput).round_ties_even().max(0.0);
             total = total.saturating_add(delta as u64);
             progress = next;
+        }
+        if total > MAX_RUN_SECONDS {
+            return Err(ProgressError::TooLong {
+                app: self.app.profile.name.clone(),
+                placement: self.placement.clone(),
+            });
         }
         Ok(total)
     }
