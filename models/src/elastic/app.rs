@@ -32,6 +32,26 @@ pub struct Application {
     pub max_local_bsz: u32,
     /// Epochs to train (the artefact's `max_epochs`); the job completes after the last.
     pub max_epochs: u32,
+    /// The profile's measurements indexed for look-ups (built on first use).
+    #[serde(skip)]
+    index: Index,
+}
+
+/// `placements.csv` by placement id (sorted by local batch) and the scattered grid, built
+/// once per application. Equal whatever it holds: it is derived from the profile.
+#[derive(Clone, Debug, Default)]
+struct Index(std::sync::OnceLock<Indexed>);
+
+#[derive(Clone, Debug)]
+struct Indexed {
+    by_placement: std::collections::BTreeMap<String, Vec<(f64, f64, f64)>>,
+    grid: Vec<(u32, u32, u32, f64, f64)>,
+}
+
+impl PartialEq for Index {
+    fn eq(&self, _: &Index) -> bool {
+        true
+    }
 }
 
 /// The artefact's per-application settings (`APPLICATIONS` in `applications.py`):
@@ -137,6 +157,7 @@ impl Application {
             min_local_bsz: min_local,
             max_local_bsz: max_local_bsz.unwrap_or(max_local),
             max_epochs,
+            index: Index::default(),
         })
     }
 
@@ -202,6 +223,54 @@ impl Application {
         Some((mix(l.grad_sqr, u.grad_sqr), mix(l.grad_var, u.grad_var)))
     }
 
+    /// Iterations done after completing `epoch` at a total batch size, interpolated
+    /// linearly between the measured batch sizes around it (the artefact's
+    /// `get_iteration`); `None` outside them.
+    pub fn iterations_after(&self, batch_size: u64, epoch: u32) -> Option<f64> {
+        let (lo, up) = self.around(batch_size)?;
+        let at = |b: u32| {
+            self.profile
+                .validation
+                .get(&b)?
+                .get(epoch as usize)
+                .map(|e| e.iteration as f64)
+        };
+        let (l, u) = (at(lo)?, at(up)?);
+        if lo == up {
+            return Some(l);
+        }
+        let (b, lo, up) = (batch_size as f64, f64::from(lo), f64::from(up));
+        Some(((b - lo) * u + (up - b) * l) / (up - lo))
+    }
+
+    /// Optimus' predicted time of one step with a fixed total batch size on `replicas`
+    /// GPUs packed on 4-GPU nodes (`OptimusPolicy.predict_step_time`: its batch
+    /// configuration always accumulates at least once on one replica); `None` where the
+    /// profile cannot tell.
+    pub fn optimus_step_time(&self, batch_size: u32, replicas: u32) -> Option<f64> {
+        let r = replicas.max(1);
+        let local = ceil_div(f64::from(batch_size), f64::from(r));
+        let mut accum = ceil_div(local, f64::from(self.max_local_bsz)) - 1.0;
+        if r == 1 {
+            accum = accum.max(1.0);
+        }
+        let accum = accum.max(0.0);
+        let atomic = ceil_div(local, accum + 1.0);
+        let count = f64::from(r) * (accum + 1.0);
+        let atomic = atomic.min((f64::from(self.max_batch_size) / count).trunc());
+        if atomic < 0.0 || atomic > f64::from(u32::MAX) {
+            return None;
+        }
+        let mut placement = Vec::new();
+        let mut left = r;
+        while left > 0 {
+            placement.push(left.min(4));
+            left -= left.min(4);
+        }
+        let (step, sync) = self.throughput(&placement, atomic as u32)?;
+        Some(step + (step - sync) * accum)
+    }
+
     /// (step time, sync time) in seconds of one step on `placement` (GPUs per node, in any
     /// order; zeros ignored) at local batch size `local_bsz`; `None` where the profile
     /// cannot tell (outside its measurements).
@@ -220,16 +289,8 @@ impl Application {
             .min()?;
         let id: String = best.iter().map(|g| g.to_string()).collect();
         let x = f64::from(local_bsz);
-        let mut measured: Vec<(f64, f64, f64)> = self
-            .profile
-            .placements
-            .iter()
-            .filter(|p| p.placement == id)
-            .map(|p| (f64::from(p.local_bsz), p.step_time, p.sync_time))
-            .collect();
-        if !measured.is_empty() {
-            measured.sort_by(|a, b| a.0.total_cmp(&b.0));
-            return interp1d(&measured, x);
+        if let Some(measured) = self.indexed().by_placement.get(&id) {
+            return interp1d(measured, x);
         }
         // More GPUs on a node than any measured placement has: not priced (outside the
         // artefact's interpolation too).
@@ -251,6 +312,27 @@ impl Application {
             .flat_map(|p| p.placement.bytes().map(|c| u32::from(c - b'0')))
             .max()
             .unwrap_or(0)
+    }
+
+    fn indexed(&self) -> &Indexed {
+        self.index.0.get_or_init(|| {
+            let mut by_placement: std::collections::BTreeMap<String, Vec<(f64, f64, f64)>> =
+                std::collections::BTreeMap::new();
+            for p in &self.profile.placements {
+                by_placement.entry(p.placement.clone()).or_default().push((
+                    f64::from(p.local_bsz),
+                    p.step_time,
+                    p.sync_time,
+                ));
+            }
+            for v in by_placement.values_mut() {
+                v.sort_by(|a, b| a.0.total_cmp(&b.0));
+            }
+            Indexed {
+                by_placement,
+                grid: self.grid(),
+            }
+        })
     }
 
     /// The scattered (nodes, replicas, local batch) points: per-key means of the placement
@@ -288,7 +370,7 @@ impl Application {
     /// answer at `b` are skipped; where only one side of `r` (or `n`) can answer, inside
     /// the range the grid spans, its answer is taken. `None` outside the grid's range.
     fn grid_throughput(&self, n: u32, r: u32, b: u32) -> Option<(f64, f64)> {
-        let grid = self.grid();
+        let grid = &self.indexed().grid;
         let row = |n: u32, r: u32| -> Option<(f64, f64)> {
             let mut pts: Vec<(f64, f64, f64)> = grid
                 .iter()

@@ -424,6 +424,10 @@ pub struct SchedulerConfig {
     pub kueue: KueueConfig,
     pub volcano: VolcanoConfig,
     pub tiresias: TiresiasConfig,
+    /// Decide only at multiples of this interval (the research simulators' rounds; the
+    /// Pollux artefact's `--interval`, 60 s). Used by `optimus` (default 60 s there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduling_interval: Option<SimDuration>,
     /// Node scores and GPU choice: `default` (the policy's own) or one of the FGD
     /// artefact's placement policies (`scheduler::fgd`).
     #[serde(skip_serializing_if = "Placement::is_default")]
@@ -458,6 +462,7 @@ impl Default for SchedulerConfig {
             kueue: KueueConfig::default(),
             volcano: VolcanoConfig::default(),
             tiresias: TiresiasConfig::default(),
+            scheduling_interval: None,
             placement: Placement::Default,
             config: None,
             fgd_target_pods: None,

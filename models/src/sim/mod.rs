@@ -450,6 +450,9 @@ pub struct ClusterSim {
     /// Training jobs (when the run has them) and a placement their profile cannot price.
     training: Option<training::TrainingRuntime>,
     pub training_error: Option<String>,
+    /// The policy resizes jobs (`Policy::elastic`): a job runs on the pods it was given,
+    /// not on all of them.
+    elastic: bool,
     /// The DynamicResources plugin (when DRA is on).
     dra: Option<dra::DraRuntime>,
     pub dra_violation: Option<DraViolation>,
@@ -525,6 +528,29 @@ impl ClusterSim {
             rt.validate_claims(&spec)?;
         }
         let policy = registry.build(&config.scheduler, &spec, &workload)?;
+        let elastic = policy.elastic();
+        if elastic {
+            for (on, field) in [
+                (config.dra.is_some(), "dra"),
+                (config.autoscaler.is_some(), "autoscaler"),
+            ] {
+                if on {
+                    return Err(ModelError::Config {
+                        field: "policy".into(),
+                        msg: format!(
+                            "the {} policy together with {field} is not modelled",
+                            policy.name()
+                        ),
+                    });
+                }
+            }
+            training::expand_elastic(
+                &mut workload,
+                config.training.as_deref(),
+                spec.total_gpus(),
+                policy.name(),
+            )?;
+        }
         let kueue_names = policy.queue_names_are_kueue(&config.scheduler);
         let kueue =
             policy::KueueState::new(&config.scheduler.kueue, &spec, &workload, kueue_names)?;
@@ -691,6 +717,7 @@ impl ClusterSim {
             invariant_violation: None,
             training: training_rt,
             training_error: None,
+            elastic,
             dra,
             dra_violation: None,
             guard: None,
@@ -1364,7 +1391,13 @@ impl ClusterSim {
         let now = ctx.now();
         let spec = &self.workload.jobs[job as usize];
         let js = &mut self.state.jobs[job as usize];
-        if js.bound as usize != spec.pods.len() || js.phase != JobPhase::Waiting {
+        // An elastic job runs on the pods it was given.
+        let need = if self.elastic {
+            (js.assumed as usize).max(1)
+        } else {
+            spec.pods.len()
+        };
+        if js.bound as usize != need || js.phase != JobPhase::Waiting {
             return;
         }
         // A training job runs for what its placement needs.
@@ -1380,7 +1413,6 @@ impl ClusterSim {
             }
             None => {}
         }
-        let spec = &self.workload.jobs[job as usize];
         let js = &mut self.state.jobs[job as usize];
         js.phase = JobPhase::Running;
         self.state.running.insert(job);
@@ -1399,7 +1431,7 @@ impl ClusterSim {
         js.completion.set(Some(
             ctx.schedule_in(js.remaining, Event::Complete { job, generation }),
         ));
-        self.state.usage.busy_milli += spec.gpu_milli();
+        self.state.usage.busy_milli += self.run_milli(job);
         if self.net.is_some() {
             self.net_start(job, ctx);
         }
@@ -1410,7 +1442,7 @@ impl ClusterSim {
 
     /// Stop a running job (preemption): it keeps the service it attained.
     pub fn stop_running(&mut self, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
-        let milli = self.workload.jobs[job as usize].gpu_milli();
+        let milli = self.run_milli(job);
         if self.state.jobs[job as usize].phase != JobPhase::Running {
             return;
         }
@@ -1441,6 +1473,50 @@ impl ClusterSim {
         self.track_holding(job);
     }
 
+    /// GPU thousandths a running job uses: all its pods', or for an elastic job those it
+    /// was given.
+    fn run_milli(&self, job: u32) -> u64 {
+        let spec = &self.workload.jobs[job as usize];
+        if !self.elastic {
+            return spec.gpu_milli();
+        }
+        spec.pods
+            .iter()
+            .zip(self.state.jobs[job as usize].pods.iter())
+            .filter(|(_, st)| st.placement.is_some())
+            .map(|(p, _)| p.gpu.total_milli())
+            .sum()
+    }
+
+    /// Elastic policies: stop `job` if it runs and give back every pod it holds; it waits
+    /// (not queued) for its next allocation, keeping its progress.
+    pub fn release_job(&mut self, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
+        self.stop_running(job, now, ctx);
+        for p in 0..self.workload.jobs[job as usize].pods.len() as u32 {
+            self.release(job, p);
+        }
+        self.state.jobs[job as usize].generation += 1;
+    }
+
+    /// Elastic policies: run waiting `job` on `nodes`, pod `i` on `nodes[i]` (the order
+    /// is the job's placement order), and start it. `false` (and an invariant violation)
+    /// if a node has no free GPU for its pod.
+    pub fn start_on(&mut self, job: u32, nodes: &[u32], ctx: &mut Ctx<'_, Event>) -> bool {
+        if nodes.is_empty() || nodes.len() > self.workload.jobs[job as usize].pods.len() {
+            return false;
+        }
+        for (p, &n) in nodes.iter().enumerate() {
+            self.assume(job, p as u32, n, PodPhase::Bound);
+            if self.invariant_violation.is_some() {
+                return false;
+            }
+        }
+        let key = self.job_key(job);
+        self.state.job_queue.remove(&key);
+        self.maybe_start(job, ctx);
+        true
+    }
+
     /// Evict a job: stop it if running, release every pod, drop its queued pods.
     pub fn evict(&mut self, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
         self.stop_running(job, now, ctx);
@@ -1462,7 +1538,7 @@ impl ClusterSim {
 
     fn complete(&mut self, job: u32, now: SimTime, ctx: &mut Ctx<'_, Event>) {
         self.net_stop(job, ctx);
-        let milli = self.workload.jobs[job as usize].gpu_milli();
+        let milli = self.run_milli(job);
         let js = &mut self.state.jobs[job as usize];
         if let Some(since) = js.run_since.take() {
             js.attained

@@ -125,10 +125,29 @@ impl TrainingRuntime {
 }
 
 impl ClusterSim {
-    /// GPUs per node of a job's placement, in node index order.
+    /// GPUs per node of a job's placement, in node index order; for an elastic job, in
+    /// the order its pods were given the nodes (the artefact's allocation order, which its
+    /// throughput look-up depends on: `124` and `142` are measured apart).
     fn gpus_per_node(&self, job: u32) -> Vec<u32> {
-        let mut per: std::collections::BTreeMap<u32, u32> = std::collections::BTreeMap::new();
         let spec = &self.workload.jobs[job as usize];
+        if self.elastic {
+            let mut out: Vec<(u32, u32)> = Vec::new();
+            for (p, st) in spec
+                .pods
+                .iter()
+                .zip(self.state.jobs[job as usize].pods.iter())
+            {
+                if let Some(pl) = &st.placement {
+                    let g = (p.gpu.total_milli() / 1000) as u32;
+                    match out.last_mut() {
+                        Some((n, c)) if *n == pl.node => *c += g,
+                        _ => out.push((pl.node, g)),
+                    }
+                }
+            }
+            return out.into_iter().map(|(_, c)| c).collect();
+        }
+        let mut per: std::collections::BTreeMap<u32, u32> = std::collections::BTreeMap::new();
         for (p, st) in spec
             .pods
             .iter()
@@ -200,4 +219,101 @@ impl ClusterSim {
             st.store(&p);
         }
     }
+}
+
+/// What an elastic policy needs of a training job at an instant.
+#[derive(Clone, Debug)]
+pub struct TrainingView<'a> {
+    pub app: &'a Application,
+    pub batch_size: u32,
+    /// Progress as of the instant (a running job's advanced over the seconds it has run).
+    pub progress: Progress,
+}
+
+impl ClusterSim {
+    /// The run's training config (applications and jobs), when it has training jobs.
+    pub fn training_config(&self) -> Option<Arc<TrainingConfig>> {
+        self.training.as_ref().map(|rt| Arc::clone(&rt.config))
+    }
+
+    /// What training job `job` trains (`None` for a job that does not train).
+    pub fn training_job(&self, job: u32) -> Option<&TrainingJob> {
+        self.training.as_ref()?.of_job.get(job as usize)?.as_ref()
+    }
+
+    /// Training job `job` as of `now`: its application, batch size and progress (for a
+    /// running job, advanced over the whole seconds since it started). `None` for a job
+    /// that does not train, or when the progress cannot be priced (the start checked it).
+    pub fn training_view(&self, job: u32, now: SimTime) -> Option<TrainingView<'_>> {
+        let rt = self.training.as_ref()?;
+        let t = rt.of_job.get(job as usize)?.as_ref()?;
+        let st = self
+            .state
+            .training
+            .as_ref()?
+            .jobs
+            .get(job as usize)?
+            .as_ref()?;
+        let app = &rt.config.apps[t.app];
+        let mut p = st.progress();
+        if let Some(started) = st.started_ns {
+            let ran = now.as_nanos().saturating_sub(started) / 1_000_000_000;
+            Run::new(app, t.batch_size, &st.placement)
+                .advance(&mut p, ran)
+                .ok()?;
+        }
+        Some(TrainingView {
+            app,
+            batch_size: t.batch_size,
+            progress: p,
+        })
+    }
+}
+
+/// Give each training job of an elastic policy's run one 1-GPU pod per replica it could
+/// ever get: the most GPUs its application's largest batch can use
+/// (`max_batch_size / min_local_bsz`, at least the trace's replicas), at most the
+/// cluster's GPUs. Every job must be a training job of 1-GPU pods. Its duration (the
+/// estimate duration-reading code sees) is scaled so its trace GPU-hours are unchanged.
+pub(crate) fn expand_elastic(
+    workload: &mut Workload,
+    config: Option<&TrainingConfig>,
+    cluster_gpus: u64,
+    policy: &str,
+) -> Result<(), ModelError> {
+    let refuse = |msg: String| ModelError::Config {
+        field: "policy".into(),
+        msg,
+    };
+    let Some(config) = config else {
+        return Err(refuse(format!(
+            "the {policy} policy resizes training jobs: the workload needs a `pollux` trace with `profiles:` (see docs/elastic.md)"
+        )));
+    };
+    for job in &mut workload.jobs {
+        let Some(t) = config.jobs.get(&job.id) else {
+            return Err(refuse(format!(
+                "the {policy} policy resizes training jobs only; job `{}` has no application profile (it is not from a `pollux` trace)",
+                job.id
+            )));
+        };
+        let one = crate::resources::PodRequest::gpus(1);
+        if job.pods.iter().any(|p| *p != one) {
+            return Err(refuse(format!(
+                "job `{}`: the {policy} policy resizes jobs of 1-GPU pods",
+                job.id
+            )));
+        }
+        let app = &config.apps[t.app];
+        let most = u64::from(app.max_batch_size / app.min_local_bsz.max(1))
+            .max(job.pods.len() as u64)
+            .min(cluster_gpus)
+            .max(1);
+        // The trace's GPU-hours (its replicas x the duration estimate) stay as they were.
+        let asked = job.pods.len() as u128;
+        let scaled = u128::from(job.duration.as_nanos()) * asked / u128::from(most);
+        job.duration = sim_core::SimDuration(scaled as u64);
+        job.pods = vec![one; most as usize];
+    }
+    Ok(())
 }

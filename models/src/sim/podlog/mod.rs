@@ -55,6 +55,9 @@ pub enum LogState {
     /// Reserved on a node, waiting at Permit for its gang.
     Waiting,
     Bound,
+    /// A replica an elastic job does not run on now: no pod exists (it is created when
+    /// the job grows); never written.
+    Absent,
 }
 
 impl LogState {
@@ -63,6 +66,7 @@ impl LogState {
             LogState::Pending => "pending",
             LogState::Waiting => "waiting",
             LogState::Bound => "bound",
+            LogState::Absent => "absent",
         }
     }
 }
@@ -277,10 +281,17 @@ impl PodLog {
     /// A job was submitted at `now`: its pods are pending from then.
     pub fn submitted(&mut self, m: &ClusterSim, job: u32, now: SimTime) {
         let n = m.workload.jobs[job as usize].pods.len();
+        let mut pods = vec![Open::pending(now); n];
+        // An elastic job's pods beyond its first exist only while it runs on them.
+        if m.elastic {
+            for o in pods.iter_mut().skip(1) {
+                o.state = LogState::Absent;
+            }
+        }
         self.live.insert(
             job,
             OpenJob {
-                pods: vec![Open::pending(now); n],
+                pods,
                 sig: None,
                 seen: 0,
                 held: None,
@@ -435,7 +446,12 @@ impl PodLog {
         let done = matches!(js.phase, JobPhase::Completed { .. });
         // The policy's own reason (Kueue without quota), asked again when the cluster or
         // the quota changed.
-        let waiting = !done && js.bound as usize != js.pods.len();
+        let waiting = !done
+            && if m.elastic {
+                js.phase != JobPhase::Running
+            } else {
+                js.bound as usize != js.pods.len()
+            };
         if waiting && o.held_at != Some(inst.sig) {
             o.held_at = Some(inst.sig);
             let held = m.policy().pending_reason(m, j);
@@ -455,6 +471,9 @@ impl PodLog {
                 match (ps.phase, &ps.placement) {
                     (PodPhase::Bound, Some(pl)) => (LogState::Bound, Some(pl.node), &pl.gpus),
                     (PodPhase::Waiting, Some(pl)) => (LogState::Waiting, Some(pl.node), &pl.gpus),
+                    // An elastic job's replica it does not run on (a waiting job keeps
+                    // its first pod pending).
+                    _ if m.elastic && (pod > 0 || js.assumed > 0) => (LogState::Absent, None, &[]),
                     _ => (LogState::Pending, None, &[]),
                 };
             if done {
@@ -478,7 +497,7 @@ impl PodLog {
                 self.moved(m, j, pod, &prev, state, node, preempted, now);
                 self.close(j, pod, prev, now);
             }
-            if state == LogState::Bound {
+            if state == LogState::Bound || state == LogState::Absent {
                 continue;
             }
             let key = if state == LogState::Waiting {
@@ -598,7 +617,22 @@ impl PodLog {
         now: SimTime,
     ) {
         let pod = LogObject::Pod { job: j, pod: p };
-        if prev.state == LogState::Bound && state == LogState::Pending {
+        if m.elastic
+            && prev.state == LogState::Bound
+            && (state != LogState::Bound || prev.node != node)
+        {
+            let now_on = m.state.jobs[j as usize].assumed;
+            self.event(
+                now,
+                false,
+                R::Killing,
+                pod,
+                &format!(
+                    "Stopping container: {} reallocated the job (now on {now_on} GPUs)",
+                    m.policy().name()
+                ),
+            );
+        } else if prev.state == LogState::Bound && state == LogState::Pending {
             let failed = prev.node.is_some_and(|n| {
                 m.state.cluster.nodes[n as usize].condition == NodeCondition::Failed
             });
@@ -645,8 +679,9 @@ impl PodLog {
     }
 
     fn close(&mut self, job: u32, pod: u32, o: Open, now: SimTime) {
-        // A pod bound at the instant it became pending never waited: no interval.
-        if o.since == now && o.state == LogState::Pending {
+        // A pod bound at the instant it became pending never waited: no interval. A
+        // replica that did not exist has none either.
+        if (o.since == now && o.state == LogState::Pending) || o.state == LogState::Absent {
             return;
         }
         let gpus = self.gpu_lists.id(&o.gpus);

@@ -51,6 +51,7 @@ builtin_policies! {
     backfill,
     sjf,
     tiresias,
+    optimus,
 }
 
 use std::fmt::Debug;
@@ -100,6 +101,13 @@ pub trait Policy: Debug + Send + Sync {
 
     /// PreEnqueue: where submitted jobs go.
     fn queueing(&self) -> Queueing;
+
+    /// The policy resizes training jobs (issue 19): each training job gets one 1-GPU pod
+    /// per replica it could ever use, and runs on those the policy gives it
+    /// ([`ClusterSim::start_on`], [`ClusterSim::release_job`]).
+    fn elastic(&self) -> bool {
+        false
+    }
 
     /// The scheduler profile (Filter and Score plugins) its pods are placed with: the
     /// scenario's, unless the system it models scores its own way.
