@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use models::elastic::{AppProfile, Application};
+use models::elastic::{AppProfile, Application, Progress, Run, progress};
 use models::sim::training::{TrainingConfig, TrainingJob};
 use models::{
     ClusterSpec, JobSpec, NodeSpec, Outcome, PodRequest, PolicyKind, RunConfig, Workload, run,
@@ -245,4 +245,82 @@ fn a_run_time_beyond_simulated_time_is_an_error() {
         .expect_err("too long")
         .to_string();
     assert!(e.contains("more than"), "{e}");
+}
+
+/// Seconds `app` at `batch_size` needs on `placement` from `p` (restart included).
+fn finish(a: &Application, batch_size: u32, placement: &[u32], p: &Progress) -> u64 {
+    Run::new(a, batch_size, placement)
+        .seconds_to_finish(p)
+        .expect("priced")
+}
+
+#[test]
+fn optimus_gives_a_lone_job_every_gpu_at_its_first_round() {
+    // Submitted at 10 s, first considered at the 60 s round: one GPU, then the three
+    // others one by one (each shortens cifar10's predicted step), all on the one node.
+    // From there it is the artefact's 1,200 s on one node of 4 (30 s restart included).
+    let r = run_training(
+        cluster(1, 4),
+        &[("c", 10, 1, "cifar10", 512)],
+        PolicyKind::new("optimus"),
+        |_| {},
+    );
+    assert_eq!(r["c"], (60, 60 + 1_200));
+}
+
+#[test]
+fn an_optimus_resize_restarts_the_job_and_costs_the_restart_delay() {
+    // cifar10 (batch 512) runs alone on 4 GPUs from the 60 s round. ncf (batch 1,024;
+    // the artefact caps ncf at one replica) arrives at 100 s; at the 120 s round each
+    // job gets one GPU and cifar10 the other two: ncf, fewest replicas, is placed first.
+    // cifar10 changed size, so it restarts on 3 GPUs and pays the 30 s again; it has
+    // kept the progress of the 30 s it trained (60 s minus its first restart). When ncf
+    // completes, cifar10 grows back to 4 at the next round and restarts once more.
+    let cifar = app("cifar10");
+    let ncf = app("ncf");
+    let r = run_training(
+        cluster(1, 4),
+        &[("c", 0, 1, "cifar10", 512), ("n", 100, 1, "ncf", 1024)],
+        PolicyKind::new("optimus"),
+        |_| {},
+    );
+    // ncf: 1 GPU from 120 s to its end.
+    let mut fresh = Progress::default();
+    progress::reallocate(&mut fresh);
+    let n_end = 120 + finish(&ncf, 1024, &[1], &fresh);
+    assert_eq!(r["n"], (120, n_end));
+    // cifar10: 60 s on [4] (30 s of it the restart), then [3] from 120 s.
+    let mut p = Progress::default();
+    progress::reallocate(&mut p);
+    Run::new(&cifar, 512, &[4])
+        .advance(&mut p, 60)
+        .expect("priced");
+    progress::reallocate(&mut p);
+    let on_three = 120 + finish(&cifar, 512, &[3], &p);
+    let next_round = n_end.div_ceil(60) * 60;
+    let end = if on_three <= next_round {
+        on_three
+    } else {
+        // Grown back to 4 GPUs at the first round after ncf ended: another restart.
+        Run::new(&cifar, 512, &[3])
+            .advance(&mut p, next_round - 120)
+            .expect("priced");
+        progress::reallocate(&mut p);
+        next_round + finish(&cifar, 512, &[4], &p)
+    };
+    assert!(on_three > next_round, "the case meant to grow back");
+    assert_eq!(r["c"], (60, end));
+}
+
+#[test]
+fn an_elastic_policy_refuses_jobs_without_profiles() {
+    let workload = Workload {
+        jobs: vec![job("plain", 0, 2)],
+    };
+    let mut config = RunConfig::default();
+    config.scheduler.policy = PolicyKind::new("optimus");
+    let e = run(cluster(1, 4), workload, &config, None)
+        .expect_err("no training jobs")
+        .to_string();
+    assert!(e.contains("optimus") && e.contains("pollux"), "{e}");
 }

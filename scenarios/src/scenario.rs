@@ -785,6 +785,13 @@ pub(crate) fn validate_scheduler(path: &str, s: &SchedulerConfig) -> Result<(), 
             }
         }
     }
+    if s.scheduling_interval == Some(SimDuration(0)) {
+        return Err(invalid(
+            path,
+            "scheduler.scheduling_interval",
+            "must be longer than 0 s (omit it to decide at every event)".to_string(),
+        ));
+    }
     if s.tiresias.scheduling_interval == Some(SimDuration(0)) {
         return Err(invalid(
             path,

@@ -65,6 +65,31 @@ impl PolicyKind {
         Self::names().iter().map(|&n| PolicyKind(n)).collect()
     }
 
+    /// The built-in policies that run any workload, in registry order: all but the
+    /// elastic ones (which resize training jobs only; see [`PolicyKind::is_elastic`]).
+    pub fn any_workload() -> Vec<PolicyKind> {
+        Self::all()
+            .into_iter()
+            .filter(|p| !p.is_elastic())
+            .collect()
+    }
+
+    /// Whether the built-in policy resizes training jobs (`Policy::elastic`): its runs
+    /// need a `pollux` trace with profiles.
+    pub fn is_elastic(self) -> bool {
+        let config = SchedulerConfig {
+            policy: self,
+            ..SchedulerConfig::default()
+        };
+        crate::sim::policy::Registry::builtin()
+            .build(
+                &config,
+                &crate::cluster::ClusterSpec::default(),
+                &crate::workload::Workload::default(),
+            )
+            .is_ok_and(|p| p.elastic())
+    }
+
     /// A built-in policy by name.
     pub fn parse(s: &str) -> Option<PolicyKind> {
         Self::names()

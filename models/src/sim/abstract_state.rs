@@ -292,6 +292,7 @@ impl ClusterSim {
                     (dt, 8u8, t.kind, t.job).hash(&mut h)
                 }
                 Event::Flush => (dt, 7u8).hash(&mut h),
+                Event::Round => (dt, 13u8).hash(&mut h),
                 Event::Node(e) => (dt, 9u8, e.node, e.action, e.seeded).hash(&mut h),
                 Event::Autoscaler(e) => (dt, 10u8, e).hash(&mut h),
                 Event::Part(e) => (dt, 11u8, e.part, e.fail, e.seeded).hash(&mut h),

@@ -227,6 +227,8 @@ pub enum Event {
     Serving(ServingEvent),
     /// A job deleted at a listed time (`deletion.rs`).
     Delete(u32),
+    /// A scheduling round (`scheduler.scheduling_interval`): the policy's pass runs.
+    Round,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -416,6 +418,9 @@ pub struct SimState {
     /// Training jobs' progress (when the run has training jobs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<training::TrainingState>,
+    /// A round of `scheduler.scheduling_interval` is set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub round_set: bool,
 }
 
 /// The model: read-only configuration plus `SimState`.
@@ -681,6 +686,7 @@ impl ClusterSim {
             faults: None,
             autoscaler: autoscaler_state,
             training: training_state,
+            round_set: false,
         };
         let mut profile = policy.profile(&config.scheduler);
         profile.merge_identical_nodes = config.reduce_symmetry;
@@ -1603,6 +1609,28 @@ impl ClusterSim {
         }
     }
 
+    /// `scheduler.scheduling_interval`, for a policy that does not keep rounds of its own:
+    /// its pass runs only at multiples of the interval (what changed in between waits for
+    /// the round); an instant between rounds sets the next round.
+    fn on_round(&mut self, ctx: &mut Ctx<'_, Event>) -> bool {
+        let Some(every) = self.config.scheduling_interval else {
+            return true;
+        };
+        if self.policy.keeps_rounds() {
+            return true;
+        }
+        let p = every.as_nanos().max(1);
+        let now = ctx.now().as_nanos();
+        if now % p == 0 {
+            return true;
+        }
+        if !self.state.round_set {
+            ctx.schedule_at(SimTime((now / p + 1) * p), Event::Round);
+            self.state.round_set = true;
+        }
+        false
+    }
+
     /// A periodic policy (Volcano sessions, Tiresias rounds): set a timer of `kind` at the
     /// next multiple of `period` after now, unless one is set or nothing is queued.
     pub fn schedule_round(&mut self, period: SimDuration, kind: u8, ctx: &mut Ctx<'_, Event>) {
@@ -1699,6 +1727,7 @@ impl Model for ClusterSim {
             Event::Autoscaler(e) => self.autoscaler_event(e, ctx),
             Event::Serving(e) => self.serving_event(e, ctx),
             Event::Delete(j) => self.delete_job(j, ctx),
+            Event::Round => self.state.round_set = false,
         }
         faults::after_event(self, ctx);
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
@@ -1713,7 +1742,9 @@ impl Model for ClusterSim {
         self.state.usage.advance(now);
         self.queue_arrivals(now, ctx.chooser());
         let policy = Arc::clone(&self.policy);
-        policy.schedule(self, ctx);
+        if self.on_round(ctx) {
+            policy.schedule(self, ctx);
+        }
         self.serving_instant_end(ctx);
         self.autoscaler_instant_end(ctx);
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;

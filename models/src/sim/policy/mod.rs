@@ -109,6 +109,13 @@ pub trait Policy: Debug + Send + Sync {
         false
     }
 
+    /// The policy keeps its own scheduling rounds (it reads
+    /// `scheduler.scheduling_interval` itself); otherwise the model runs its pass only at
+    /// the interval's multiples.
+    fn keeps_rounds(&self) -> bool {
+        false
+    }
+
     /// The scheduler profile (Filter and Score plugins) its pods are placed with: the
     /// scenario's, unless the system it models scores its own way.
     fn profile(&self, config: &SchedulerConfig) -> Profile {

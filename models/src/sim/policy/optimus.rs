@@ -94,6 +94,10 @@ impl Policy for Optimus {
         true
     }
 
+    fn keeps_rounds(&self) -> bool {
+        true
+    }
+
     fn initial_state(&self, _m: &ClusterSim) -> PolicyState {
         PolicyState::new(OptimusState::default())
     }

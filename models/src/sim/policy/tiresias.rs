@@ -16,15 +16,27 @@ use super::{
     Policy, PolicyState, PolicyTimer, Queueing, Registration, place_in_order, start_job,
 };
 use crate::scheduler::{TiresiasConfig, TiresiasQueueOrder};
-use crate::sim::{ClusterSim, Event, JobPhase, QueueKey};
+use crate::sim::{ClusterSim, Event, JobPhase, ModelError, QueueKey};
 
 pub const REGISTRATION: Registration = Registration {
     name: "tiresias",
     about: "Tiresias 2D-LAS on attained GPU-time, with preemption",
     build: |config, _, _| {
-        Ok(Arc::new(Tiresias {
-            config: config.tiresias.clone(),
-        }))
+        let mut own = config.tiresias.clone();
+        // `scheduling_interval` is Tiresias' own rounds (`tiresias.scheduling_interval`).
+        match (own.scheduling_interval, config.scheduling_interval) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(ModelError::Config {
+                    field: "scheduling_interval".into(),
+                    msg: format!(
+                        "{b} differs from tiresias.scheduling_interval {a}: give one of them"
+                    ),
+                });
+            }
+            (None, b) => own.scheduling_interval = b,
+            _ => {}
+        }
+        Ok(Arc::new(Tiresias { config: own }))
     },
 };
 
@@ -70,6 +82,10 @@ impl Policy for Tiresias {
 
     fn queueing(&self) -> Queueing {
         Queueing::Jobs
+    }
+
+    fn keeps_rounds(&self) -> bool {
+        true
     }
 
     fn initial_state(&self, m: &ClusterSim) -> PolicyState {

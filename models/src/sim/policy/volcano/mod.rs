@@ -26,7 +26,10 @@ pub const REGISTRATION: Registration = Registration {
     build: |config, _, workload| {
         Ok(Arc::new(Volcano {
             queues: VolcanoQueues::new(&config.volcano, workload)?,
-            period: config.volcano.session_period,
+            // `scheduling_interval` is Volcano's own session period when given.
+            period: config
+                .scheduling_interval
+                .unwrap_or(config.volcano.session_period),
         }))
     },
 };
@@ -61,6 +64,10 @@ impl Policy for Volcano {
     /// they stay Kueue's (a scenario compared under both policies runs as before).
     fn queue_names_are_kueue(&self, config: &SchedulerConfig) -> bool {
         config.volcano.queues.is_empty()
+    }
+
+    fn keeps_rounds(&self) -> bool {
+        true
     }
 
     fn schedule(&self, m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
