@@ -39,13 +39,23 @@ pub struct Application {
 
 /// `placements.csv` by placement id (sorted by local batch) and the scattered grid, built
 /// once per application. Equal whatever it holds: it is derived from the profile.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 struct Index(std::sync::OnceLock<Indexed>);
 
-#[derive(Clone, Debug)]
+/// A copy starts with an empty index (it is rebuilt on first use).
+impl Clone for Index {
+    fn clone(&self) -> Index {
+        Index::default()
+    }
+}
+
+#[derive(Debug)]
 struct Indexed {
     by_placement: std::collections::BTreeMap<String, Vec<(f64, f64, f64)>>,
     grid: Vec<(u32, u32, u32, f64, f64)>,
+    /// Answers of the grid interpolation by (nodes, replicas, local batch): a pure
+    /// function of the profile, memoised (the artefact memoises `get_throughput`).
+    grid_memo: std::sync::Mutex<std::collections::BTreeMap<(u32, u32, u32), Option<(f64, f64)>>>,
 }
 
 impl PartialEq for Index {
@@ -331,6 +341,7 @@ impl Application {
             Indexed {
                 by_placement,
                 grid: self.grid(),
+                grid_memo: std::sync::Mutex::new(std::collections::BTreeMap::new()),
             }
         })
     }
@@ -370,6 +381,17 @@ impl Application {
     /// answer at `b` are skipped; where only one side of `r` (or `n`) can answer, inside
     /// the range the grid spans, its answer is taken. `None` outside the grid's range.
     fn grid_throughput(&self, n: u32, r: u32, b: u32) -> Option<(f64, f64)> {
+        let ix = self.indexed();
+        let mut memo = ix
+            .grid_memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *memo
+            .entry((n, r, b))
+            .or_insert_with(|| self.grid_interpolate(n, r, b))
+    }
+
+    fn grid_interpolate(&self, n: u32, r: u32, b: u32) -> Option<(f64, f64)> {
         let grid = &self.indexed().grid;
         let row = |n: u32, r: u32| -> Option<(f64, f64)> {
             let mut pts: Vec<(f64, f64, f64)> = grid
