@@ -55,8 +55,11 @@ struct Indexed {
     grid: Vec<(u32, u32, u32, f64, f64)>,
     /// Answers of the grid interpolation by (nodes, replicas, local batch): a pure
     /// function of the profile, memoised (the artefact memoises `get_throughput`).
-    grid_memo: std::sync::Mutex<std::collections::BTreeMap<(u32, u32, u32), Option<(f64, f64)>>>,
+    grid_memo: std::sync::Mutex<GridMemo>,
 }
+
+/// (nodes, replicas, local batch) → (step, sync) time, or `None` outside the grid.
+type GridMemo = std::collections::BTreeMap<(u32, u32, u32), Option<(f64, f64)>>;
 
 impl PartialEq for Index {
     fn eq(&self, _: &Index) -> bool {
