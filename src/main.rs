@@ -385,6 +385,7 @@ fn load_scenario(args: &RunArgs, ov: &Overrides) -> Result<Scenario, ScenarioErr
                 id_prefix: None,
                 philly_vc: None,
                 profiles: None,
+                restart_delay: None,
                 limit: None,
                 node_selector: Default::default(),
                 node_affinity: Vec::new(),

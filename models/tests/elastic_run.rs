@@ -63,6 +63,23 @@ fn run_training(
     policy: PolicyKind,
     edit: impl FnOnce(&mut RunConfig),
 ) -> BTreeMap<String, (u64, u64)> {
+    run_training_restarting(
+        cluster,
+        jobs,
+        policy,
+        models::elastic::RESCALE_SECONDS,
+        edit,
+    )
+}
+
+/// As [`run_training`], every (re)start costing `restart_s`.
+fn run_training_restarting(
+    cluster: ClusterSpec,
+    jobs: &[(&str, u64, u32, &str, u32)],
+    policy: PolicyKind,
+    restart_s: u64,
+    edit: impl FnOnce(&mut RunConfig),
+) -> BTreeMap<String, (u64, u64)> {
     let mut apps: Vec<Application> = Vec::new();
     let mut training = BTreeMap::new();
     for &(id, _, _, name, batch_size) in jobs {
@@ -73,7 +90,14 @@ fn run_training(
                 apps.len() - 1
             }
         };
-        training.insert(id.to_string(), TrainingJob { app: a, batch_size });
+        training.insert(
+            id.to_string(),
+            TrainingJob {
+                app: a,
+                batch_size,
+                restart_s,
+            },
+        );
     }
     let workload = Workload {
         jobs: jobs.iter().map(|&(id, s, g, _, _)| job(id, s, g)).collect(),
@@ -161,6 +185,7 @@ fn a_placement_the_profile_cannot_price_ends_the_run_with_an_error() {
         TrainingJob {
             app: 0,
             batch_size: 64,
+            restart_s: 30,
         },
     );
     let config = RunConfig {
@@ -188,6 +213,7 @@ fn a_run_config_with_training_jobs_round_trips_through_json() {
         TrainingJob {
             app: 0,
             batch_size: 512,
+            restart_s: 30,
         },
     );
     let config = RunConfig {
@@ -273,43 +299,43 @@ fn an_optimus_resize_restarts_the_job_and_costs_the_restart_delay() {
     // cifar10 (batch 512) runs alone on 4 GPUs from the 60 s round. ncf (batch 1,024;
     // the artefact caps ncf at one replica) arrives at 100 s; at the 120 s round each
     // job gets one GPU and cifar10 the other two: ncf, fewest replicas, is placed first.
-    // cifar10 changed size, so it restarts on 3 GPUs and pays the 30 s again; it has
-    // kept the progress of the 30 s it trained (60 s minus its first restart). When ncf
-    // completes, cifar10 grows back to 4 at the next round and restarts once more.
+    // cifar10 changed size, so it restarts on 3 GPUs and pays the restart again; it has
+    // kept the progress of the seconds it trained. When ncf completes, cifar10 grows back
+    // to 4 at the next round and restarts once more. With the artefact's 30 s restart
+    // and with a configured 50 s one.
     let cifar = app("cifar10");
     let ncf = app("ncf");
-    let r = run_training(
-        cluster(1, 4),
-        &[("c", 0, 1, "cifar10", 512), ("n", 100, 1, "ncf", 1024)],
-        PolicyKind::new("optimus"),
-        |_| {},
-    );
-    // ncf: 1 GPU from 120 s to its end.
-    let mut fresh = Progress::default();
-    progress::reallocate(&mut fresh);
-    let n_end = 120 + finish(&ncf, 1024, &[1], &fresh);
-    assert_eq!(r["n"], (120, n_end));
-    // cifar10: 60 s on [4] (30 s of it the restart), then [3] from 120 s.
-    let mut p = Progress::default();
-    progress::reallocate(&mut p);
-    Run::new(&cifar, 512, &[4])
-        .advance(&mut p, 60)
-        .expect("priced");
-    progress::reallocate(&mut p);
-    let on_three = 120 + finish(&cifar, 512, &[3], &p);
-    let next_round = n_end.div_ceil(60) * 60;
-    let end = if on_three <= next_round {
-        on_three
-    } else {
+    for restart in [30, 50] {
+        let r = run_training_restarting(
+            cluster(1, 4),
+            &[("c", 0, 1, "cifar10", 512), ("n", 100, 1, "ncf", 1024)],
+            PolicyKind::new("optimus"),
+            restart,
+            |_| {},
+        );
+        // ncf: 1 GPU from 120 s to its end.
+        let mut fresh = Progress::default();
+        progress::reallocate_with(&mut fresh, restart);
+        let n_end = 120 + finish(&ncf, 1024, &[1], &fresh);
+        assert_eq!(r["n"], (120, n_end), "restart {restart}");
+        // cifar10: 60 s on [4] (the restart first), then [3] from 120 s.
+        let mut p = Progress::default();
+        progress::reallocate_with(&mut p, restart);
+        Run::new(&cifar, 512, &[4])
+            .advance(&mut p, 60)
+            .expect("priced");
+        progress::reallocate_with(&mut p, restart);
+        let on_three = 120 + finish(&cifar, 512, &[3], &p);
+        let next_round = n_end.div_ceil(60) * 60;
+        assert!(on_three > next_round, "the case meant to grow back");
         // Grown back to 4 GPUs at the first round after ncf ended: another restart.
         Run::new(&cifar, 512, &[3])
             .advance(&mut p, next_round - 120)
             .expect("priced");
-        progress::reallocate(&mut p);
-        next_round + finish(&cifar, 512, &[4], &p)
-    };
-    assert!(on_three > next_round, "the case meant to grow back");
-    assert_eq!(r["c"], (60, end));
+        progress::reallocate_with(&mut p, restart);
+        let end = next_round + finish(&cifar, 512, &[4], &p);
+        assert_eq!(r["c"], (60, end), "restart {restart}");
+    }
 }
 
 #[test]

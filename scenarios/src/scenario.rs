@@ -164,6 +164,9 @@ pub struct TraceDef {
     /// Pollux only (required): the folder of application profiles, one sub-folder per
     /// application (`cifar10/placements.csv`, …), relative to the scenario's folder.
     pub profiles: Option<String>,
+    /// Pollux only: what every (re)start or resize of a job costs before it trains again
+    /// (whole seconds; default 30 s, the artefact's).
+    pub restart_delay: Option<SimDuration>,
     /// Keep only the first N jobs in submission order.
     pub limit: Option<usize>,
     /// Given to every pod of the trace's jobs (see `crate::constraints`).
@@ -1039,6 +1042,25 @@ fn build_workload(
                 &format!("workload.traces[{i}].profiles"),
                 "only the pollux format reads application profiles",
             ));
+        }
+        if let Some(d) = t.restart_delay {
+            let field = format!("workload.traces[{i}].restart_delay");
+            if t.format != TraceFormat::Pollux {
+                return Err(invalid(
+                    path,
+                    &field,
+                    "only the pollux format's training jobs restart (see docs/elastic.md)",
+                ));
+            }
+            if !d.as_nanos().is_multiple_of(1_000_000_000) {
+                return Err(invalid(
+                    path,
+                    &field,
+                    format!(
+                        "{d} is not a whole number of seconds (training time is counted in seconds, as the artefact counts it)"
+                    ),
+                ));
+            }
         }
         let mut js = if t.format == TraceFormat::Pollux {
             let (js, what) = trace::load_pollux(&display, &text, &opts)?;

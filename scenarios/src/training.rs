@@ -101,6 +101,13 @@ pub(crate) fn build(
                 apps.len() - 1
             }
         };
+        let restart_s = def
+            .traces
+            .get(*i)
+            .and_then(|t| t.restart_delay)
+            .map_or(models::elastic::RESCALE_SECONDS, |d| {
+                d.as_nanos() / 1_000_000_000
+            });
         // The scheduler may put up to this many of the job's GPUs on one node: the
         // profile must price that (it measures at most a few per node).
         let per_node = workload_max_node_gpus.min(p.num_replicas);
@@ -120,7 +127,7 @@ pub(crate) fn build(
         }
         // Priced once packed: also checks that the batch size is one the profile covers.
         let mut fresh = Progress::default();
-        progress::reallocate(&mut fresh);
+        progress::reallocate_with(&mut fresh, restart_s);
         let secs = Run::new(&apps[app], p.batch_size, &packed(p.num_replicas))
             .seconds_to_finish(&fresh)
             .map_err(|e| {
@@ -136,6 +143,7 @@ pub(crate) fn build(
             TrainingJob {
                 app,
                 batch_size: p.batch_size,
+                restart_s,
             },
         );
     }

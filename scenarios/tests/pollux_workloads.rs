@@ -289,3 +289,43 @@ fn a_template_on_a_pollux_trace_is_refused() {
     .to_string();
     assert!(e.contains("workload.traces[0].template"), "{e}");
 }
+
+#[test]
+fn a_restart_delay_reaches_every_job_of_its_trace_and_is_checked() {
+    let base = std::fs::read_to_string(examples().join("pollux-workload-6.yaml")).expect("example");
+    let with = |line: &str| {
+        base.replace(
+            "      format: pollux\n",
+            &format!("      format: pollux\n      restart_delay: {line}\n"),
+        )
+    };
+    let build = |yaml: &str| {
+        scenarios::build(
+            "p.yaml",
+            yaml,
+            &DirSource(examples()),
+            &Overrides::default(),
+        )
+    };
+    // The default is the artefact's 30 s; a given delay reaches every job, and each
+    // job's duration estimate (packed on 4-GPU nodes) grows by the difference.
+    let plain = build(&base).expect("example");
+    let slow = build(&with("90s")).expect("90 s");
+    let (pt, st) = (
+        plain.config.training.as_ref().expect("training"),
+        slow.config.training.as_ref().expect("training"),
+    );
+    assert!(pt.jobs.values().all(|j| j.restart_s == 30));
+    assert!(st.jobs.values().all(|j| j.restart_s == 90));
+    for (a, b) in plain.workload.jobs.iter().zip(&slow.workload.jobs) {
+        assert_eq!(
+            b.duration.as_nanos() - a.duration.as_nanos(),
+            60_000_000_000
+        );
+    }
+    let e = build(&with("1.5s")).expect_err("fraction").to_string();
+    assert!(
+        e.contains("workload.traces[0].restart_delay") && e.contains("whole number"),
+        "{e}"
+    );
+}

@@ -200,5 +200,10 @@ impl<'a> Run<'a> {
 
 /// A (re)allocation: the job restarts, [`RESCALE_SECONDS`] before progress resumes.
 pub fn reallocate(p: &mut Progress) {
-    p.rescale_left = RESCALE_SECONDS;
+    reallocate_with(p, RESCALE_SECONDS);
+}
+
+/// A (re)allocation with a restart of `seconds` before progress resumes.
+pub fn reallocate_with(p: &mut Progress, seconds: u64) {
+    p.rescale_left = seconds;
 }

@@ -552,7 +552,7 @@ impl ClusterSim {
             training::expand_elastic(
                 &mut workload,
                 config.training.as_deref(),
-                spec.total_gpus(),
+                &spec,
                 policy.name(),
             )?;
         }

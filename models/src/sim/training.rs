@@ -26,6 +26,15 @@ pub struct TrainingJob {
     /// Index into [`TrainingConfig::apps`].
     pub app: usize,
     pub batch_size: u32,
+    /// Seconds every (re)start costs before training resumes (the artefact's 30 s
+    /// `rescale_time`, [`crate::elastic::RESCALE_SECONDS`], unless the trace says
+    /// otherwise with `restart_delay`).
+    #[serde(default = "default_restart")]
+    pub restart_s: u64,
+}
+
+fn default_restart() -> u64 {
+    crate::elastic::RESCALE_SECONDS
 }
 
 /// The applications of a run and the jobs that train them (by job id). Serialized with
@@ -181,7 +190,7 @@ impl ClusterSim {
             .get_mut(job as usize)?
             .as_mut()?;
         let mut p = st.progress();
-        progress::reallocate(&mut p);
+        progress::reallocate_with(&mut p, t.restart_s);
         st.store(&p);
         st.placement.clone_from(&placement);
         st.started_ns = Some(now.as_nanos());
@@ -278,9 +287,11 @@ impl ClusterSim {
 pub(crate) fn expand_elastic(
     workload: &mut Workload,
     config: Option<&TrainingConfig>,
-    cluster_gpus: u64,
+    cluster: &crate::cluster::ClusterSpec,
     policy: &str,
 ) -> Result<(), ModelError> {
+    let cluster_gpus = cluster.total_gpus();
+    let widest = cluster.nodes.iter().map(|n| n.gpus).max().unwrap_or(0);
     let refuse = |msg: String| ModelError::Config {
         field: "policy".into(),
         msg,
@@ -305,6 +316,16 @@ pub(crate) fn expand_elastic(
             )));
         }
         let app = &config.apps[t.app];
+        // The policy may put a whole node's GPUs into one job: the profile must price it.
+        if widest > app.max_gpus_per_node() {
+            return Err(refuse(format!(
+                "job `{}`: the {policy} policy may give it all {widest} GPUs of a node, but the `{}` profile measures at most {} per node: use nodes of at most {} GPUs",
+                job.id,
+                app.profile.name,
+                app.max_gpus_per_node(),
+                app.max_gpus_per_node()
+            )));
+        }
         let most = u64::from(app.max_batch_size / app.min_local_bsz.max(1))
             .max(job.pods.len() as u64)
             .min(cluster_gpus)
