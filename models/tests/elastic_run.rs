@@ -350,3 +350,17 @@ fn an_elastic_policy_refuses_jobs_without_profiles() {
         .to_string();
     assert!(e.contains("optimus") && e.contains("pollux"), "{e}");
 }
+
+#[test]
+fn an_elastic_job_asking_more_replicas_than_the_cluster_has_still_runs() {
+    // The trace asks 6 replicas; under optimus the replica count is the policy's, bounded
+    // by the cluster's 4 GPUs: the job runs on all 4 (the artefact's 1,200 s on one node
+    // of 4 at batch 512) instead of being refused as larger than the cluster.
+    let r = run_training(
+        cluster(1, 4),
+        &[("c", 0, 6, "cifar10", 512)],
+        PolicyKind::new("optimus"),
+        |_| {},
+    );
+    assert_eq!(r["c"], (60, 60 + 1_200));
+}

@@ -527,13 +527,13 @@ impl ClusterSim {
         if spec.nodes.is_empty() && !workload.jobs.is_empty() {
             return Err(ModelError::NoNodes);
         }
-        validate(&spec, &workload)?;
-        let deletions = deletion::resolve(&config.deletions, &workload)?;
-        if let Some(rt) = &dra {
-            rt.validate_claims(&spec)?;
-        }
-        let policy = registry.build(&config.scheduler, &spec, &workload)?;
-        let elastic = policy.elastic();
+        // An elastic policy's jobs get their replicas before anything is checked: the
+        // trace's replica count does not bound them (the cluster does). A policy that does
+        // not build is reported by the build below.
+        let elastic = config.training.is_some()
+            && registry
+                .build(&config.scheduler, &spec, &workload)
+                .is_ok_and(|p| p.elastic());
         if elastic {
             for (on, field) in [
                 (config.dra.is_some(), "dra"),
@@ -544,7 +544,7 @@ impl ClusterSim {
                         field: "policy".into(),
                         msg: format!(
                             "the {} policy together with {field} is not modelled",
-                            policy.name()
+                            config.scheduler.policy.name()
                         ),
                     });
                 }
@@ -553,8 +553,18 @@ impl ClusterSim {
                 &mut workload,
                 config.training.as_deref(),
                 &spec,
-                policy.name(),
+                config.scheduler.policy.name(),
             )?;
+        }
+        validate(&spec, &workload)?;
+        let deletions = deletion::resolve(&config.deletions, &workload)?;
+        if let Some(rt) = &dra {
+            rt.validate_claims(&spec)?;
+        }
+        let policy = registry.build(&config.scheduler, &spec, &workload)?;
+        if policy.elastic() && !elastic {
+            // No training jobs: the error says what an elastic policy needs.
+            training::expand_elastic(&mut workload, None, &spec, policy.name())?;
         }
         let kueue_names = policy.queue_names_are_kueue(&config.scheduler);
         let kueue =
