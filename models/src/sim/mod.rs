@@ -1635,7 +1635,8 @@ impl ClusterSim {
             return true;
         }
         if !self.state.round_set {
-            ctx.schedule_at(SimTime((now / p + 1) * p), Event::Round);
+            let next = (now / p).saturating_add(1).saturating_mul(p);
+            ctx.schedule_at(SimTime(next), Event::Round);
             self.state.round_set = true;
         }
         false

@@ -139,33 +139,28 @@ impl ClusterSim {
     /// throughput look-up depends on: `124` and `142` are measured apart).
     fn gpus_per_node(&self, job: u32) -> Vec<u32> {
         let spec = &self.workload.jobs[job as usize];
+        // (node, GPUs) of each placed pod, in pod order.
+        let placed = spec
+            .pods
+            .iter()
+            .zip(self.state.jobs[job as usize].pods.iter())
+            .filter_map(|(p, st)| {
+                let pl = st.placement.as_ref()?;
+                Some((pl.node, (p.gpu.total_milli() / 1000) as u32))
+            });
         if self.elastic {
             let mut out: Vec<(u32, u32)> = Vec::new();
-            for (p, st) in spec
-                .pods
-                .iter()
-                .zip(self.state.jobs[job as usize].pods.iter())
-            {
-                if let Some(pl) = &st.placement {
-                    let g = (p.gpu.total_milli() / 1000) as u32;
-                    match out.last_mut() {
-                        Some((n, c)) if *n == pl.node => *c += g,
-                        _ => out.push((pl.node, g)),
-                    }
+            for (node, g) in placed {
+                match out.last_mut() {
+                    Some((n, c)) if *n == node => *c += g,
+                    _ => out.push((node, g)),
                 }
             }
             return out.into_iter().map(|(_, c)| c).collect();
         }
         let mut per: std::collections::BTreeMap<u32, u32> = std::collections::BTreeMap::new();
-        for (p, st) in spec
-            .pods
-            .iter()
-            .zip(self.state.jobs[job as usize].pods.iter())
-        {
-            if let Some(pl) = &st.placement {
-                let g = (p.gpu.total_milli() / 1000) as u32;
-                *per.entry(pl.node).or_insert(0) += g;
-            }
+        for (node, g) in placed {
+            *per.entry(node).or_insert(0) += g;
         }
         per.into_values().collect()
     }

@@ -113,7 +113,9 @@ impl Policy for Optimus {
         let active = !m.state.running.is_empty() || !m.state.job_queue.is_empty();
         if active && !st_mut(m).round_set {
             let period = self.every.as_nanos();
-            let next = (ctx.now().as_nanos() / period + 1) * period;
+            let next = (ctx.now().as_nanos() / period)
+                .saturating_add(1)
+                .saturating_mul(period);
             ctx.schedule_at(
                 SimTime(next),
                 Event::Timer(PolicyTimer {
