@@ -1623,7 +1623,11 @@ impl ClusterSim {
     /// its pass runs only at multiples of the interval (what changed in between waits for
     /// the round); an instant between rounds sets the next round.
     fn on_round(&mut self, ctx: &mut Ctx<'_, Event>) -> bool {
-        let Some(every) = self.config.scheduling_interval else {
+        let Some(every) = self
+            .config
+            .scheduling_interval
+            .or_else(|| self.policy.default_interval())
+        else {
             return true;
         };
         if self.policy.keeps_rounds() {
@@ -1631,15 +1635,18 @@ impl ClusterSim {
         }
         let p = every.as_nanos().max(1);
         let now = ctx.now().as_nanos();
-        if now % p == 0 {
-            return true;
-        }
-        if !self.state.round_set {
+        // Rounds fall at the interval's multiples after 0 (the research simulators step
+        // first, then decide).
+        let on_round = now > 0 && now % p == 0;
+        // A policy deciding every round keeps them going while a job waits or runs.
+        let periodic = self.policy.decides_every_round()
+            && !(self.state.running.is_empty() && self.state.job_queue.is_empty());
+        if (!on_round || periodic) && !self.state.round_set {
             let next = (now / p).saturating_add(1).saturating_mul(p);
             ctx.schedule_at(SimTime(next), Event::Round);
             self.state.round_set = true;
         }
-        false
+        on_round
     }
 
     /// A periodic policy (Volcano sessions, Tiresias rounds): set a timer of `kind` at the

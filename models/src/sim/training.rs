@@ -328,7 +328,7 @@ pub(crate) fn expand_elastic(
         // The trace's GPU-hours (its replicas x the duration estimate) stay as they were.
         let asked = job.pods.len() as u128;
         let scaled = u128::from(job.duration.as_nanos()) * asked / u128::from(most);
-        job.duration = sim_core::SimDuration(scaled as u64);
+        job.duration = sim_core::SimDuration(u64::try_from(scaled).unwrap_or(u64::MAX));
         job.pods = vec![one; most as usize];
     }
     Ok(())

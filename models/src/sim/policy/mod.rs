@@ -116,6 +116,20 @@ pub trait Policy: Debug + Send + Sync {
         false
     }
 
+    /// The scheduling interval when the scenario gives none (`None`: decide at every
+    /// event).
+    fn default_interval(&self) -> Option<sim_core::SimDuration> {
+        None
+    }
+
+    /// With an interval, decide at every round while a job waits or runs, even when
+    /// nothing happened in between (the research simulators' rounds: their decisions
+    /// depend on the jobs' progress). Otherwise a round is set only by what happens
+    /// between rounds.
+    fn decides_every_round(&self) -> bool {
+        false
+    }
+
     /// The scheduler profile (Filter and Score plugins) its pods are placed with: the
     /// scenario's, unless the system it models scores its own way.
     fn profile(&self, config: &SchedulerConfig) -> Profile {

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use sim_core::{Ctx, SimDuration, SimTime};
 
-use super::{Policy, PolicyState, PolicyTimer, Queueing, Registration};
+use super::{Policy, Queueing, Registration};
 use crate::elastic::Application;
 use crate::scheduler::SchedulerConfig;
 use crate::sim::{ClusterSim, Event, JobPhase, ModelError};
@@ -53,8 +53,6 @@ fn interval(config: &SchedulerConfig) -> Result<SimDuration, ModelError> {
     Ok(every)
 }
 
-const ROUND: u8 = 0;
-
 /// Predicted step times by (application index, batch size, replicas): pure functions of
 /// the profile, memoised (as the artefact's `get_throughput` is).
 type StepTimes = BTreeMap<(usize, u32, u32), Option<f64>>;
@@ -63,22 +61,6 @@ type StepTimes = BTreeMap<(usize, u32, u32), Option<f64>>;
 struct Optimus {
     every: SimDuration,
     step_times: Mutex<StepTimes>,
-}
-
-/// What Optimus keeps between rounds.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-struct OptimusState {
-    /// A round timer is set.
-    round_set: bool,
-    /// A round fell at this instant (decided at its end).
-    round_due: bool,
-}
-
-fn st_mut(m: &mut ClusterSim) -> &mut OptimusState {
-    m.state
-        .policy
-        .get_mut::<OptimusState>()
-        .expect("the optimus policy's state is set when the run is built")
 }
 
 impl Policy for Optimus {
@@ -94,44 +76,21 @@ impl Policy for Optimus {
         true
     }
 
-    fn keeps_rounds(&self) -> bool {
+    /// Rounds every `scheduling_interval` (60 s unless the scenario says), kept going by
+    /// the model while a job waits or runs; the pass runs only at them.
+    fn default_interval(&self) -> Option<SimDuration> {
+        Some(self.every)
+    }
+
+    fn decides_every_round(&self) -> bool {
         true
     }
 
-    fn initial_state(&self, _m: &ClusterSim) -> PolicyState {
-        PolicyState::new(OptimusState::default())
-    }
-
     fn schedule(&self, m: &mut ClusterSim, ctx: &mut Ctx<'_, Event>) {
-        if std::mem::take(&mut st_mut(m).round_due) {
-            self.round(m, ctx);
-        }
+        self.round(m, ctx);
         m.state.job_dirty = false;
         m.state.rescan = false;
         m.state.fresh_jobs.clear();
-        // Rounds go on while a job is waiting or running.
-        let active = !m.state.running.is_empty() || !m.state.job_queue.is_empty();
-        if active && !st_mut(m).round_set {
-            let period = self.every.as_nanos();
-            let next = (ctx.now().as_nanos() / period)
-                .saturating_add(1)
-                .saturating_mul(period);
-            ctx.schedule_at(
-                SimTime(next),
-                Event::Timer(PolicyTimer {
-                    kind: ROUND,
-                    job: u32::MAX,
-                    generation: None,
-                }),
-            );
-            st_mut(m).round_set = true;
-        }
-    }
-
-    fn on_timer(&self, m: &mut ClusterSim, _t: PolicyTimer, _ctx: &mut Ctx<'_, Event>) {
-        let s = st_mut(m);
-        s.round_set = false;
-        s.round_due = true;
     }
 
     /// Jobs are first considered at the round after they arrive.
