@@ -364,3 +364,51 @@ fn an_elastic_job_asking_more_replicas_than_the_cluster_has_still_runs() {
     );
     assert_eq!(r["c"], (60, 60 + 1_200));
 }
+
+/// Pollux (`pollux`): a lone cifar10 job, submitted at 10 s on one node of 4 GPUs.
+/// * 60 s: 1 GPU (a job that has run on nothing may get one replica).
+/// * 120 s: 2 GPUs (it may double what it has run on; age 110 s, no restart yet: a
+///   change keeps 110 ÷ 140 of the speedup, and its model predicts 0.81 on 2 against
+///   0.60 on 1).
+/// * 180 s: it stays on 2. Age 170 s, one restart: a change keeps (170 − 30) ÷ 200 = 0.70,
+///   and 4 GPUs are predicted 1.414× its 2 (1 ÷ (0.25 × 0.70 + 0.001) = 5.68 against
+///   1 ÷ (0.25 × 0.707 + 0.001) = 5.62 to keep).
+/// * 240 s: 4 GPUs (a change keeps 200 ÷ 260 = 0.77; 4 GPUs are 1.50× its 2).
+///
+/// Its end is the artefact's `Job.step` advanced 60 s at a time through those allocations
+/// (the model's adaptive job, stepped here by hand: observed configurations refit its
+/// model, its batch size follows its predicted goodput).
+#[test]
+fn a_lone_pollux_job_doubles_its_replicas_and_ends_as_stepped_by_hand() {
+    use models::elastic::adaptive::{Adaptive, Direct};
+    let r = run_training(
+        cluster(1, 4),
+        &[("c", 10, 1, "cifar10", 128)],
+        PolicyKind::new("pollux"),
+        |_| {},
+    );
+    let a = app("cifar10");
+    let mut job = Adaptive::new(None);
+    let mut p = Progress::default();
+    let mut rounds = 0u64;
+    let mut on = 0;
+    for gpus in [1u32, 2, 2, 4] {
+        if gpus != on {
+            job.reallocate(&a, &[gpus], &mut p, models::elastic::RESCALE_SECONDS);
+            on = gpus;
+        }
+        job.step(&a, 0, &[gpus], &mut p, 60, &Direct).expect("step");
+        rounds += 1;
+    }
+    while p.completed_at.is_none() {
+        job.step(&a, 0, &[4], &mut p, 60, &Direct).expect("step");
+        rounds += 1;
+        assert!(rounds < 10_000, "never completes");
+    }
+    let end = 60 + p.completed_at.expect("completed");
+    assert_eq!(r["c"], (60, end));
+    assert_eq!(end, 1_308);
+    // It adapted its batch size: more than the 128 the trace asks on 4 GPUs.
+    assert!(job.atomic_bsz * (job.accum_steps + 1) * 4 > 128);
+    assert_eq!(job.restarts, Some(2));
+}

@@ -11,7 +11,9 @@
 //! Scheduling for Goodput-Optimized Deep Learning", OSDI 2021. docs/elastic.md says what
 //! is modelled and where Orrery deviates.
 
+pub mod adaptive;
 pub mod app;
+pub mod goodput;
 pub mod profile;
 pub mod progress;
 

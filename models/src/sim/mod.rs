@@ -756,6 +756,9 @@ impl ClusterSim {
             deletions,
         };
         sim.state.policy = sim.policy.initial_state(&sim);
+        if let Some(every) = sim.policy.adapts_batch() {
+            sim.set_adaptive(every);
+        }
         if config.pod_log {
             sim.podlog = Some(Box::new(podlog::PodLog::new(&sim)));
             // The log looks again only at the jobs and nodes touched since its last look;
@@ -1487,6 +1490,36 @@ impl ClusterSim {
         self.state.running.remove(&job);
         self.state.usage.busy_milli -= milli;
         self.track_holding(job);
+    }
+
+    /// A running job's completion moves to `at + d` (a job whose run time is found as it
+    /// runs: the adaptive training jobs).
+    pub(crate) fn reschedule_completion(
+        &mut self,
+        job: u32,
+        at: SimTime,
+        d: SimDuration,
+        ctx: &mut Ctx<'_, Event>,
+    ) {
+        let js = &mut self.state.jobs[job as usize];
+        if js.phase != JobPhase::Running {
+            return;
+        }
+        // What is left of the run as of its start, as a stop accounts it.
+        let since = js.run_since.map_or(SimDuration::ZERO, |s| at.since(s));
+        let remaining = SimDuration(since.0.saturating_add(d.0));
+        if remaining == js.remaining {
+            return;
+        }
+        if let Some(t) = js.completion.take() {
+            ctx.cancel(t);
+        }
+        js.remaining = remaining;
+        let generation = js.generation;
+        let when = SimTime(at.as_nanos().saturating_add(d.0));
+        js.completion.set(Some(
+            ctx.schedule_at(when, Event::Complete { job, generation }),
+        ));
     }
 
     /// GPU thousandths a running job uses: all its pods', or for an elastic job those it

@@ -14,9 +14,11 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use sim_core::{SimDuration, SimTime};
+use sim_core::{Ctx, SimDuration, SimTime};
 
-use super::{ClusterSim, ModelError};
+use super::{ClusterSim, Event, ModelError};
+use crate::elastic::adaptive::{Adaptive, Fitter, Observation};
+use crate::elastic::goodput::PerfParams;
 use crate::elastic::{Application, Progress, ProgressError, Run, progress};
 use crate::workload::Workload;
 
@@ -54,8 +56,11 @@ pub struct JobTraining {
     pub rescale_left: u64,
     /// GPUs per node of the current run (empty when not running), by node index order.
     pub placement: Vec<u32>,
-    /// When the current run started (ns since the start; `None` when not running).
+    /// When the current run started, or for a job adapting its batch size, when it was
+    /// last advanced (ns since the start; `None` when not running).
     pub started_ns: Option<u64>,
+    /// What a job adapting its batch size (Pollux) has learnt and chosen.
+    pub adaptive: Option<Adaptive>,
 }
 
 impl JobTraining {
@@ -86,6 +91,42 @@ pub struct TrainingState {
 pub(crate) struct TrainingRuntime {
     config: Arc<TrainingConfig>,
     of_job: Vec<Option<TrainingJob>>,
+    /// Jobs adapt their batch size (the policy's `adapts_batch`): they are advanced at the
+    /// policy's rounds, this many seconds apart.
+    adaptive_every: Option<u64>,
+    /// Fitted performance models by (application, configurations seen): a pure function
+    /// of the profile, memoised.
+    fits: std::sync::Mutex<FitMemo>,
+}
+
+type FitMemo = std::collections::BTreeMap<(usize, Vec<(u32, u32, u32)>), PerfParams>;
+
+impl Fitter for TrainingRuntime {
+    fn fit(&self, app: usize, observed: &[Observation]) -> PerfParams {
+        let key = (
+            app,
+            observed
+                .iter()
+                .map(|o| (o.nodes, o.replicas, o.atomic_bsz))
+                .collect::<Vec<_>>(),
+        );
+        let mut memo = self
+            .fits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(p) = memo.get(&key) {
+            return *p;
+        }
+        let p = crate::elastic::adaptive::Direct.fit(app, observed);
+        memo.insert(key, p);
+        p
+    }
+}
+
+/// The batch size a Pollux job keeps instead of adapting it: the artefact fixes `ncf` at
+/// 32,768 (`Cluster.__init__` in `simulator.py`).
+fn pollux_target(app: &Application) -> Option<u32> {
+    (app.profile.name == "ncf").then_some(32_768)
 }
 
 impl TrainingRuntime {
@@ -127,6 +168,8 @@ impl TrainingRuntime {
             TrainingRuntime {
                 config: Arc::clone(config),
                 of_job,
+                adaptive_every: None,
+                fits: std::sync::Mutex::new(FitMemo::new()),
             },
             state,
         ))
@@ -185,6 +228,20 @@ impl ClusterSim {
             .get_mut(job as usize)?
             .as_mut()?;
         let mut p = st.progress();
+        if let Some(every) = rt.adaptive_every {
+            let app = &config.apps[t.app];
+            let mut a = st
+                .adaptive
+                .take()
+                .unwrap_or_else(|| Adaptive::new(pollux_target(app)));
+            a.reallocate(app, &placement, &mut p, t.restart_s);
+            let ahead = lookahead(rt, t.app, &a, &p, &placement, every);
+            st.adaptive = Some(a);
+            st.store(&p);
+            st.placement.clone_from(&placement);
+            st.started_ns = Some(now.as_nanos());
+            return Some(ahead);
+        }
         progress::reallocate_with(&mut p, t.restart_s);
         st.store(&p);
         st.placement.clone_from(&placement);
@@ -213,6 +270,17 @@ impl ClusterSim {
         };
         let placement = std::mem::take(&mut st.placement);
         let mut p = st.progress();
+        if rt.adaptive_every.is_some() {
+            let (Some(started), Some(a)) = (st.started_ns.take(), st.adaptive.as_mut()) else {
+                return;
+            };
+            let ran = now.as_nanos().saturating_sub(started) / 1_000_000_000;
+            let app = &config.apps[t.app];
+            if a.step(app, t.app, &placement, &mut p, ran, rt).is_ok() {
+                st.store(&p);
+            }
+            return;
+        }
         let run = Run::new(&config.apps[t.app], t.batch_size, &placement);
         // The same placement it started on, which the start already checked.
         let Some(started) = st.started_ns.take() else {
@@ -222,6 +290,133 @@ impl ClusterSim {
         if run.advance(&mut p, ran).is_ok() {
             st.store(&p);
         }
+    }
+}
+
+/// Advance a copy of an adaptive job one round (`every` seconds) from `p`: the seconds
+/// to its completion when it completes within the round, else just past the round (the
+/// policy advances it at the round and looks ahead again).
+fn lookahead(
+    rt: &TrainingRuntime,
+    app_index: usize,
+    a: &Adaptive,
+    p: &Progress,
+    placement: &[u32],
+    every: u64,
+) -> Result<SimDuration, ProgressError> {
+    let mut a = a.clone();
+    let mut p = Progress {
+        elapsed: 0,
+        completed_at: None,
+        ..p.clone()
+    };
+    a.step(
+        &rt.config.apps[app_index],
+        app_index,
+        placement,
+        &mut p,
+        every,
+        rt,
+    )?;
+    Ok(SimDuration::from_secs(
+        p.completed_at.unwrap_or(every.saturating_add(1)),
+    ))
+}
+
+/// An adaptive job as of its last advance.
+#[derive(Clone, Debug)]
+pub struct AdaptiveView<'a> {
+    pub app: &'a Application,
+    pub app_index: usize,
+    pub restart_s: u64,
+    pub progress: Progress,
+    /// `None` before it first ran.
+    pub adaptive: Option<&'a Adaptive>,
+}
+
+impl ClusterSim {
+    /// Jobs adapt their batch size and are advanced every `every` (the policy's rounds).
+    pub(super) fn set_adaptive(&mut self, every: SimDuration) {
+        if let Some(rt) = self.training.as_mut() {
+            rt.adaptive_every = Some(every.as_nanos().div_ceil(1_000_000_000).max(1));
+        }
+    }
+
+    /// A running adaptive job's progress up to `now` (a round): it is advanced over the
+    /// seconds since its last advance, and its completion is set within the coming round
+    /// if it completes there. `Some(true)` when it has completed by `now`; `None` for a job
+    /// that is not a running adaptive one. An error stops the run.
+    pub fn training_checkpoint(
+        &mut self,
+        job: u32,
+        now: SimTime,
+        ctx: &mut Ctx<'_, Event>,
+    ) -> Option<bool> {
+        let rt = self.training.as_ref()?;
+        let every = rt.adaptive_every?;
+        let t = rt.of_job.get(job as usize)?.as_ref()?;
+        let app_index = t.app;
+        let st = self
+            .state
+            .training
+            .as_mut()?
+            .jobs
+            .get_mut(job as usize)?
+            .as_mut()?;
+        let started = st.started_ns?;
+        let mut p = st.progress();
+        let mut a = st.adaptive.take()?;
+        let app = &rt.config.apps[app_index];
+        let ran = now.as_nanos().saturating_sub(started) / 1_000_000_000;
+        let stepped = a.step(app, app_index, &st.placement, &mut p, ran, rt);
+        let ahead = stepped.and_then(|()| {
+            if p.completed_at.is_some() {
+                Ok(None)
+            } else {
+                lookahead(rt, app_index, &a, &p, &st.placement, every).map(Some)
+            }
+        });
+        st.adaptive = Some(a);
+        st.store(&p);
+        st.started_ns = Some(started + ran * 1_000_000_000);
+        match ahead {
+            Ok(None) => Some(true),
+            Ok(Some(d)) => {
+                let at = SimTime(started + ran * 1_000_000_000);
+                self.reschedule_completion(job, at, d, ctx);
+                Some(false)
+            }
+            Err(e) => {
+                if self.training_error.is_none() {
+                    let id = &self.workload.jobs[job as usize].id;
+                    self.training_error = Some(format!("{now}: job {id:?}: {e}"));
+                }
+                ctx.stop();
+                None
+            }
+        }
+    }
+
+    /// An adaptive training job as of its last advance (`None` for a job that does not
+    /// train or when jobs do not adapt).
+    pub fn adaptive_view(&self, job: u32) -> Option<AdaptiveView<'_>> {
+        let rt = self.training.as_ref()?;
+        rt.adaptive_every?;
+        let t = rt.of_job.get(job as usize)?.as_ref()?;
+        let st = self
+            .state
+            .training
+            .as_ref()?
+            .jobs
+            .get(job as usize)?
+            .as_ref()?;
+        Some(AdaptiveView {
+            app: &rt.config.apps[t.app],
+            app_index: t.app,
+            restart_s: t.restart_s,
+            progress: st.progress(),
+            adaptive: st.adaptive.as_ref(),
+        })
     }
 }
 

@@ -52,6 +52,7 @@ builtin_policies! {
     sjf,
     tiresias,
     optimus,
+    pollux,
 }
 
 use std::fmt::Debug;
@@ -107,6 +108,14 @@ pub trait Policy: Debug + Send + Sync {
     /// ([`ClusterSim::start_on`], [`ClusterSim::release_job`]).
     fn elastic(&self) -> bool {
         false
+    }
+
+    /// The policy's training jobs adapt their batch size to their allocation (Pollux,
+    /// `crate::elastic::adaptive`): they are advanced at its rounds, this far apart, and
+    /// the policy calls [`ClusterSim::training_checkpoint`] on each running job at every
+    /// round.
+    fn adapts_batch(&self) -> Option<sim_core::SimDuration> {
+        None
     }
 
     /// The policy keeps its own scheduling rounds (it reads
