@@ -39,10 +39,11 @@ pub const REGISTRATION: Registration = Registration {
     },
 };
 
-/// The artefact's default `--interval`.
+/// The artefact's default `--interval` (Optimus' and Pollux's rounds).
 pub const DEFAULT_INTERVAL: SimDuration = SimDuration(60_000_000_000);
 
-fn interval(config: &SchedulerConfig) -> Result<SimDuration, ModelError> {
+/// The scenario's `scheduling_interval`, or the artefact's 60 s; it must be positive.
+pub(super) fn interval(config: &SchedulerConfig) -> Result<SimDuration, ModelError> {
     let every = config.scheduling_interval.unwrap_or(DEFAULT_INTERVAL);
     if every.as_nanos() == 0 {
         return Err(ModelError::Config {

@@ -30,38 +30,23 @@ use sim_core::{Ctx, SimDuration, SimTime};
 
 use super::{Policy, PolicyState, Queueing, Registration};
 use crate::elastic::adaptive::Speedup;
-use crate::scheduler::SchedulerConfig;
-use crate::sim::{ClusterSim, Event, JobPhase, ModelError};
+use crate::sim::{ClusterSim, Event, JobPhase};
 
 pub const REGISTRATION: Registration = Registration {
     name: "pollux",
     about: "Pollux (OSDI'21 artefact): training jobs adapt batch size and replicas every round to maximise fair goodput",
     build: |config, _, _| {
         Ok(Arc::new(Pollux {
-            every: interval(config)?,
+            every: super::optimus::interval(config)?,
         }))
     },
 };
-
-/// The artefact's default `--interval`.
-pub const DEFAULT_INTERVAL: SimDuration = SimDuration(60_000_000_000);
 
 /// The power mean's exponent and offset (`p = -1`, `+ 1e-3` in `Problem._evaluate`).
 const OFFSET: f64 = 1e-3;
 
 /// The artefact's cap on replicas ("simulator can't handle more").
 const MAX_REPLICAS: u32 = 64;
-
-fn interval(config: &SchedulerConfig) -> Result<SimDuration, ModelError> {
-    let every = config.scheduling_interval.unwrap_or(DEFAULT_INTERVAL);
-    if every.as_nanos() == 0 {
-        return Err(ModelError::Config {
-            field: "scheduling_interval".into(),
-            msg: "must be positive".into(),
-        });
-    }
-    Ok(every)
-}
 
 /// The round last decided (ns).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
