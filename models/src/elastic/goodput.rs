@@ -418,7 +418,7 @@ impl FitProblem {
         };
         if single_bsz {
             // Fix alpha_c if only observed a single atomic batch size.
-            let mean = pairwise_sum(&accum) / accum.len() as f64;
+            let mean = crate::fgd::analysis::pairwise_sum(&accum) / accum.len() as f64;
             fix(0, mean / 2.0, &mut x0);
         }
         if !multi_node {
@@ -439,38 +439,6 @@ impl FitProblem {
             upper,
             multi_node,
         })
-    }
-}
-
-/// numpy's pairwise summation (`np.add.reduce` on a contiguous float64 array).
-fn pairwise_sum(a: &[f64]) -> f64 {
-    let n = a.len();
-    if n < 8 {
-        let mut res = 0.0;
-        for &v in a {
-            res += v;
-        }
-        res
-    } else if n <= 128 {
-        let mut r = [0.0; 8];
-        r.copy_from_slice(&a[..8]);
-        let mut i = 8;
-        while i < n - n % 8 {
-            for j in 0..8 {
-                r[j] += a[i + j];
-            }
-            i += 8;
-        }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        while i < n {
-            res += a[i];
-            i += 1;
-        }
-        res
-    } else {
-        let mut n2 = n / 2;
-        n2 -= n2 % 8;
-        pairwise_sum(&a[..n2]) + pairwise_sum(&a[n2..])
     }
 }
 
