@@ -467,6 +467,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(sv) = &result.serving {
         files.extend(reports::platform::serving_files(&name, result.seed, sv)?);
     }
+    if let Some(r) = &result.ray {
+        files.push(("ray.csv", reports::ray::ray_csv(r)?));
+    }
     let html = reports::run_page::run_html(&summary, &result)?;
     // `jobs.csv` is written as it is rendered, as the pod log below: it is tens of MB at
     // a million jobs.

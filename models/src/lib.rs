@@ -19,6 +19,7 @@ pub mod verify;
 pub mod workload;
 
 pub use cluster::{ClusterSpec, NodeSpec};
+pub use controllers::ray_autoscaler::RayResources;
 pub use resources::{
     GPU_MILLI, GpuRequest, MAX_GPUS_PER_NODE, MAX_NODES, MAX_PODS_PER_JOB, MAX_QUANTITY,
     PodRequest, split_gpus,
@@ -34,4 +35,5 @@ pub use sim::{
     PartEventSpec, SeededFaults, ServingConfig,
 };
 pub use sim::{JobDeletion, NO_RUN_TIME};
+pub use sim::{RayClusterConfig, RayConfig, RayKind, RayReport, RayTaskGroup, RayWorkerGroup};
 pub use workload::{JobSpec, Workload};

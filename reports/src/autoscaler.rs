@@ -48,7 +48,7 @@ pub fn summary(a: &AutoscalerResult, gpu_hours_allocated: f64) -> AutoscalerSumm
     }
 }
 
-fn csv_out(
+pub(crate) fn csv_out(
     what: &'static str,
     header: &[&str],
     rows: impl Iterator<Item = Vec<String>>,

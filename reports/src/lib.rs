@@ -9,6 +9,7 @@ pub mod conformance;
 pub mod platform;
 pub mod plot;
 pub mod podlog;
+pub mod ray;
 pub mod run_page;
 pub mod summary;
 pub mod verify;

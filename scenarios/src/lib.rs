@@ -15,6 +15,7 @@ pub mod kueue_config;
 pub mod kueue_manifests;
 pub mod platform;
 mod queue_hooks;
+pub mod ray_autoscaling;
 pub mod scenario;
 pub mod scheduler_config;
 pub mod serving;

@@ -498,6 +498,7 @@ pub fn build_parsed(
     let kueue = &f.scheduler.kueue;
     let queue_labels = !kueue.cluster_queues.is_empty() || !kueue.manifests.is_empty();
     let mut trained = Vec::new();
+    let mut ray = Vec::new();
     let mut workload = build_workload(
         path,
         &f.workload,
@@ -505,6 +506,7 @@ pub fn build_parsed(
         &mut inputs,
         queue_labels,
         &mut trained,
+        &mut ray,
     )?;
     let training =
         crate::training::build(path, &f.workload, files, &mut workload, trained, &cluster)?;
@@ -535,6 +537,7 @@ pub fn build_parsed(
             f.metrics.as_ref(),
             ov.horizon.or(f.horizon),
         )?,
+        ray: (!ray.is_empty()).then_some(models::RayConfig { clusters: ray }),
         pod_log: false,
         deletions: crate::deletion::build(path, &f.workload.jobs, ov.horizon.or(f.horizon))?,
         training,
@@ -1011,6 +1014,7 @@ fn build_workload(
     inputs: &mut Vec<String>,
     queue_labels: bool,
     trained: &mut Vec<(usize, trace::PolluxJob)>,
+    ray: &mut Vec<models::RayClusterConfig>,
 ) -> Result<Workload, ScenarioError> {
     if def.max_gpus_per_pod == 0 {
         return Err(invalid(
@@ -1204,6 +1208,7 @@ fn build_workload(
         files,
         inputs,
         queue_labels,
+        ray,
     )?);
     if let Some(k) = &def.kubernetes_pods {
         jobs.extend(crate::kube_pods::build(

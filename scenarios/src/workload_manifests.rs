@@ -27,13 +27,15 @@
 //! with unknown fields refused at their line; the embedded Kubernetes objects (metadata, pod
 //! and Job templates) are `k8s-openapi` types, and a field they do not know is refused at
 //! its line too (as `kubectl apply` with strict field validation does). What is not modelled
-//! is refused with the field named rather than dropped: elastic PyTorchJobs, the Ray
-//! autoscaler, RayJobs on an existing cluster (`clusterSelector`) or on a schedule, JobSet
+//! is refused with the field named rather than dropped: elastic PyTorchJobs, RayJobs on an
+//! existing cluster (`clusterSelector`) or on a schedule, JobSet
 //! `dependsOn` and `InOrder` startup, a gang smaller than the job (`minAvailable`), Ray
 //! worker `replicas` outside [`minReplicas`, `maxReplicas`], pod
 //! affinity, hard topology spread, DRA claims, pod-level `resources`, extended resources
 //! other than GPUs, `nodeName`, `matchFields`, and a `priorityClassName` or Kueue
-//! `priority-class` label unless the scenario gives the job's `priority`.
+//! `priority-class` label unless the scenario gives the job's `priority`. A Ray object with
+//! `enableInTreeAutoscaling` is the Ray autoscaler's (`crate::ray_autoscaling`): the job is
+//! its head, its workers are the autoscaler's slots.
 
 use std::collections::BTreeMap;
 
@@ -101,6 +103,9 @@ pub struct WorkloadObject {
     pub arrival: Option<SimDuration>,
     /// `orrery.dev/run-time`.
     pub run_time: Option<SimDuration>,
+    /// An autoscaled Ray cluster (`enableInTreeAutoscaling: true`): the pods above are the
+    /// head's (and a RayJob's submitter's); the workers are the Ray autoscaler's.
+    pub ray: Option<models::RayClusterConfig>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -281,7 +286,7 @@ struct RayClusterSpec {
     #[serde(default)]
     managed_by: Option<String>,
     #[serde(default)]
-    autoscaler_options: Option<IgnoredAny>,
+    autoscaler_options: Option<crate::ray_autoscaling::AutoscalerOptions>,
     #[serde(default)]
     head_service_annotations: Option<BTreeMap<String, String>>,
     #[serde(default)]
@@ -986,12 +991,36 @@ fn run_policy(rp: Option<&RunPolicy>, total: u32) -> Result<(), String> {
     Ok(())
 }
 
-/// Pods of a RayCluster spec at `at` (e.g. `spec` or `spec.rayClusterSpec`).
-fn ray_cluster(b: &mut Builder, s: &RayClusterSpec, at: &str) -> Result<(), String> {
-    if s.enable_in_tree_autoscaling == Some(true) {
-        return Err(format!(
-            "{at}.enableInTreeAutoscaling: the Ray autoscaler is not modelled (the cluster runs at its replicas; remove it or set it false)"
-        ));
+/// Pods of a RayCluster spec at `at` (e.g. `spec` or `spec.rayClusterSpec`). With
+/// `enableInTreeAutoscaling`, only the head's, and the autoscaled cluster (named by the
+/// caller) in `auto`.
+fn ray_cluster(
+    b: &mut Builder,
+    s: &RayClusterSpec,
+    at: &str,
+    auto: &mut Option<models::RayClusterConfig>,
+) -> Result<(), String> {
+    let autoscaled = s.enable_in_tree_autoscaling == Some(true);
+    if autoscaled {
+        let (upscaling_speed, idle_timeout) = s
+            .autoscaler_options
+            .clone()
+            .unwrap_or_default()
+            .speed_and_timeout(&format!("{at}.autoscalerOptions"))?;
+        *auto = Some(models::RayClusterConfig {
+            name: String::new(),
+            kind: models::RayKind::RayCluster,
+            head_job: String::new(),
+            head: crate::ray_autoscaling::ray_resources(
+                &s.head_group_spec.template,
+                s.head_group_spec.ray_start_params.as_ref(),
+                &format!("{at}.headGroupSpec.template"),
+            )?,
+            groups: Vec::new(),
+            upscaling_speed,
+            idle_timeout,
+            tasks: Vec::new(),
+        });
     }
     b.role(
         "head".into(),
@@ -1032,6 +1061,32 @@ fn ray_cluster(b: &mut Builder, s: &RayClusterSpec, at: &str) -> Result<(), Stri
             .filter(|n| *n <= MAX_PODS_PER_JOB)
             .ok_or_else(|| format!("{here}: more than {MAX_PODS_PER_JOB} pods"))?;
         if g.suspend == Some(true) {
+            continue;
+        }
+        if let Some(rc) = auto.as_mut() {
+            if g.max_replicas.is_none() {
+                return Err(format!(
+                    "{here}.maxReplicas: needed under the Ray autoscaler (KubeRay's default, 2147483647, is no bound)"
+                ));
+            }
+            if hosts != 1 {
+                return Err(format!(
+                    "{here}.numOfHosts: {hosts}: multi-host worker groups under the Ray autoscaler are not modelled"
+                ));
+            }
+            let pod = pod_shape(&g.template, &format!("{here}.template"))?.pod;
+            rc.groups.push(models::RayWorkerGroup {
+                name: g.group_name.clone(),
+                min,
+                max,
+                replicas,
+                pod,
+                resources: crate::ray_autoscaling::ray_resources(
+                    &g.template,
+                    g.ray_start_params.as_ref(),
+                    &format!("{here}.template"),
+                )?,
+            });
             continue;
         }
         b.role(
@@ -1095,6 +1150,7 @@ fn parse_doc(file: &str, first_line: u64, text: &str) -> Result<WorkloadObject, 
         name: String::new(),
     };
     let mut b = Builder::new();
+    let mut ray: Option<models::RayClusterConfig> = None;
     let meta: ObjectMeta;
     let in_doc = |doc: &Doc, e: String| doc.err(e);
     match kind.as_str() {
@@ -1243,7 +1299,7 @@ fn parse_doc(file: &str, first_line: u64, text: &str) -> Result<WorkloadObject, 
             doc.name = o.metadata.name.clone().unwrap_or_default();
             doc.strict(&[key("metadata")], &o.metadata)?;
             ray_strict(&doc, &o.spec, &[key("spec")])?;
-            ray_cluster(&mut b, &o.spec, "spec").map_err(|e| in_doc(&doc, e))?;
+            ray_cluster(&mut b, &o.spec, "spec", &mut ray).map_err(|e| in_doc(&doc, e))?;
             meta = o.metadata;
         }
         "RayJob" => {
@@ -1273,7 +1329,11 @@ fn parse_doc(file: &str, first_line: u64, text: &str) -> Result<WorkloadObject, 
                 return Err(doc.err("spec.rayClusterSpec: needed (the cluster the job runs on)"));
             };
             ray_strict(&doc, rc, &[key("spec"), key("rayClusterSpec")])?;
-            ray_cluster(&mut b, rc, "spec.rayClusterSpec").map_err(|e| in_doc(&doc, e))?;
+            ray_cluster(&mut b, rc, "spec.rayClusterSpec", &mut ray)
+                .map_err(|e| in_doc(&doc, e))?;
+            if let Some(r) = ray.as_mut() {
+                r.kind = models::RayKind::RayJob;
+            }
             // K8sJobMode (the default): KubeRay's submitter Job of one pod, which Kueue
             // counts as a pod set; its template, else KubeRay's default submitter
             // container (requests 500m CPU, 200Mi).
@@ -1302,6 +1362,22 @@ fn parse_doc(file: &str, first_line: u64, text: &str) -> Result<WorkloadObject, 
         return Err(doc.err("creates no pods (every replica count is 0)"));
     }
     let (name, queue, annotations) = metadata_parts(&meta);
+    if let Some(r) = ray.as_mut() {
+        r.name = name.clone();
+        r.head_job = name.clone();
+        r.tasks = crate::ray_autoscaling::tasks(&annotations).map_err(|e| doc.err(e))?;
+        if r.kind == models::RayKind::RayJob && annotations.contains_key(RUN_TIME_ANNOTATION) {
+            return Err(doc.err(format!(
+                "metadata.annotations.{RUN_TIME_ANNOTATION}: an autoscaled RayJob ends when its tasks ({}) do",
+                crate::ray_autoscaling::TASKS_ANNOTATION
+            )));
+        }
+    } else if annotations.contains_key(crate::ray_autoscaling::TASKS_ANNOTATION) {
+        return Err(doc.err(format!(
+            "metadata.annotations.{}: tasks are run by the Ray autoscaler's clusters only (set enableInTreeAutoscaling: true)",
+            crate::ray_autoscaling::TASKS_ANNOTATION
+        )));
+    }
     let labels = meta.labels.clone().unwrap_or_default();
     let duration = |k: &str| -> Result<Option<SimDuration>, String> {
         annotations
@@ -1336,6 +1412,7 @@ fn parse_doc(file: &str, first_line: u64, text: &str) -> Result<WorkloadObject, 
         queue,
         priority: b.priority,
         priority_needed,
+        ray,
     })
 }
 
@@ -1429,6 +1506,7 @@ pub fn build(
     files: &dyn FileSource,
     inputs: &mut Vec<String>,
     queue_labels: bool,
+    ray: &mut Vec<models::RayClusterConfig>,
 ) -> Result<Vec<JobSpec>, ScenarioError> {
     let mut jobs: Vec<JobSpec> = Vec::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
@@ -1467,6 +1545,19 @@ pub fn build(
                 (None, None) => o.priority.unwrap_or(0),
             };
             let at = d.at.or(o.arrival).unwrap_or(SimDuration(0));
+            if let Some(r) = o.ray {
+                if r.kind == models::RayKind::RayJob && d.run_time.is_some() {
+                    return Err(invalid(
+                        path,
+                        &format!("{field}.run_time"),
+                        format!(
+                            "{}: RayJob {}: an autoscaled RayJob ends when its tasks do",
+                            o.at, o.name
+                        ),
+                    ));
+                }
+                ray.push(r);
+            }
             jobs.push(JobSpec {
                 id: o.name,
                 submit: SimTime::ZERO + at,

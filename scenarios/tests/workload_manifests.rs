@@ -254,7 +254,8 @@ fn unmodelled_features_are_refused() {
         ),
         (
             "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {name: r}\nspec:\n  enableInTreeAutoscaling: true\n  headGroupSpec:\n    template:\n      spec:\n        containers: [{name: h, image: i}]\n".to_string(),
-            "p.yaml:1: RayCluster r: spec.enableInTreeAutoscaling: the Ray autoscaler is not modelled (the cluster runs at its replicas; remove it or set it false)",
+            // Autoscaled: the Ray autoscaler needs each node type's CPU count.
+            "p.yaml:1: RayCluster r: spec.headGroupSpec.template.spec.containers[0].resources: no CPU count (a cpu limit or request, or rayStartParams num-cpus): the Ray autoscaler needs one",
         ),
         (
             "apiVersion: ray.io/v1\nkind: RayJob\nmetadata: {name: j}\nspec:\n  clusterSelector: {ray.io/cluster: shared}\n".to_string(),

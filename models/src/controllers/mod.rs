@@ -6,4 +6,5 @@ pub mod cluster_autoscaler;
 pub mod gateway;
 pub mod hpa;
 pub mod metrics;
+pub mod ray_autoscaler;
 pub mod serving;

@@ -14,6 +14,7 @@ use sim_core::SimTime;
 use super::ClusterSim;
 use super::faults::FaultRuntime;
 use super::network::NetRuntime;
+use super::ray::RayRuntime;
 use super::serving::ServingRuntime;
 
 /// The run-time state outside `SimState` that a verifier snapshot must carry (the fault
@@ -23,6 +24,7 @@ pub struct RuntimeSnapshot {
     net: Option<NetRuntime>,
     faults: Option<FaultRuntime>,
     serving: Option<Box<ServingRuntime>>,
+    ray: Option<Box<RayRuntime>>,
 }
 
 impl ClusterSim {
@@ -30,7 +32,7 @@ impl ClusterSim {
     /// model, seeded (MTBF) node or GPU failures, whose streams advance as they draw, or
     /// inference services?
     pub fn runtime_outside_state(&self) -> bool {
-        self.net.is_some() || self.seeded_faults() || self.serving.is_some()
+        self.net.is_some() || self.seeded_faults() || self.serving.is_some() || self.ray.is_some()
     }
 
     fn seeded_faults(&self) -> bool {
@@ -39,18 +41,24 @@ impl ClusterSim {
             .is_some_and(|f| f.config.seeded.is_some())
     }
 
-    /// Is job `j` an inference service's replica slot (submitted by the serving
-    /// controller, not by the trace)?
-    pub fn is_replica_slot(&self, j: u32) -> bool {
+    /// Is job `j` a controller's slot (an inference service's replica or a Ray worker),
+    /// submitted by its controller, not by the trace?
+    pub fn is_controller_slot(&self, j: u32) -> bool {
         self.serving.as_ref().is_some_and(|s| s.is_replica(j))
+            || self.ray.as_ref().is_some_and(|r| r.is_slot(j))
     }
 
-    /// Schedule the serving controller's first events (its start, the HPA syncs, the
-    /// first arrivals, the scrapes) on `sim`, as `orrery run` does after the trace's
-    /// submissions and before the fault events.
+    /// Schedule the serving and Ray controllers' first events (the services' start, the
+    /// HPA syncs, the first arrivals, the scrapes; the Ray clusters' creation) on `sim`,
+    /// as `orrery run` does after the trace's submissions and before the fault events.
     pub fn schedule_serving_events(&mut self, sim: &mut sim_core::Simulation<super::Event>) {
         if let Some(sv) = self.serving.as_mut() {
             for (at, ev) in sv.initial_events() {
+                sim.schedule_at(at, ev);
+            }
+        }
+        if let Some(r) = &self.ray {
+            for (at, ev) in r.initial_events(&self.workload) {
                 sim.schedule_at(at, ev);
             }
         }
@@ -65,6 +73,7 @@ impl ClusterSim {
             // With the network, listed link faults keep which links are down here too.
             faults: self.faults.clone(),
             serving: self.serving.clone(),
+            ray: self.ray.clone(),
         })
     }
 
@@ -78,6 +87,9 @@ impl ClusterSim {
         }
         if s.serving.is_some() {
             self.serving = s.serving;
+        }
+        if s.ray.is_some() {
+            self.ray = s.ray;
         }
     }
 
@@ -94,6 +106,10 @@ impl ClusterSim {
         if let Some(sv) = &self.serving {
             h.write_u8(0xe3);
             sv.hash_state(now, h);
+        }
+        if let Some(r) = &self.ray {
+            h.write_u8(0xe4);
+            r.hash_state(now, h);
         }
     }
 }

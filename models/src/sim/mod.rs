@@ -20,8 +20,10 @@ mod network;
 mod parts;
 pub mod podlog;
 pub mod policy;
+mod ray;
 mod result;
 mod serving;
+mod slots;
 pub mod training;
 
 use std::collections::BTreeSet;
@@ -57,6 +59,10 @@ pub use parts::{Part, PartEvent, PartEventSpec};
 pub use policy::K8S_GANG_TIMEOUT;
 pub use policy::KueueState;
 use policy::{Policy, PolicyState, PolicyTimer, Queueing, Registry};
+pub use ray::{
+    RayClusterConfig, RayConfig, RayEvent, RayKind, RayRecord, RayReport, RayTaskGroup,
+    RayWorkerGroup,
+};
 pub use result::{FaultReport, JobRecord, NetJobRecord, Outcome, RunResult};
 pub use serving::{ServingConfig, ServingEvent};
 
@@ -111,6 +117,9 @@ pub struct RunConfig {
     /// `None` (default): none, and no serving outputs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serving: Option<ServingConfig>,
+    /// Autoscaled KubeRay clusters and jobs (see `ray.rs`); `None` (default): none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ray: Option<RayConfig>,
     /// Keep the pod log (`pods.csv`, `events.csv`; see `podlog`): every pod's intervals
     /// with the scheduler's reasons, and Kubernetes-style events. Off by default; it does
     /// not change the run.
@@ -142,6 +151,7 @@ impl Default for RunConfig {
             faults: None,
             autoscaler: None,
             serving: None,
+            ray: None,
             pod_log: false,
             deletions: Vec::new(),
             training: None,
@@ -225,6 +235,8 @@ pub enum Event {
     Autoscaler(CaEvent),
     /// Inference services, HPA, traffic and scrapes (`serving.rs`).
     Serving(ServingEvent),
+    /// Autoscaled Ray clusters (`ray.rs`).
+    Ray(RayEvent),
     /// A job deleted at a listed time (`deletion.rs`).
     Delete(u32),
     /// A scheduling round (`scheduler.scheduling_interval`): the policy's pass runs.
@@ -473,6 +485,8 @@ pub struct ClusterSim {
     autoscaler: Option<autoscaler::AutoscalerRuntime>,
     /// Inference services (when the run has some).
     serving: Option<Box<serving::ServingRuntime>>,
+    /// Autoscaled Ray clusters (when the run has some).
+    ray: Option<Box<ray::RayRuntime>>,
     /// The pod log (when `RunConfig::pod_log`).
     pub(crate) podlog: Option<Box<podlog::PodLog>>,
     /// Jobs deleted at a time: (time, job), see `deletion.rs`.
@@ -523,6 +537,11 @@ impl ClusterSim {
             .serving
             .as_ref()
             .map(|c| serving::prepare(c, config, &mut workload))
+            .transpose()?;
+        let ray_slots = config
+            .ray
+            .as_ref()
+            .map(|c| ray::prepare(c, config, &mut workload))
             .transpose()?;
         if spec.nodes.is_empty() && !workload.jobs.is_empty() {
             return Err(ModelError::NoNodes);
@@ -750,6 +769,12 @@ impl ClusterSim {
                     first,
                     config.seed,
                 ))),
+                _ => None,
+            },
+            ray: match (&config.ray, ray_slots) {
+                (Some(c), Some((first, heads))) => {
+                    Some(Box::new(ray::RayRuntime::new(c, first, &heads)))
+                }
                 _ => None,
             },
             podlog: None,
@@ -1777,6 +1802,7 @@ impl Model for ClusterSim {
             Event::Part(e) => parts::handle(self, e, ctx),
             Event::Autoscaler(e) => self.autoscaler_event(e, ctx),
             Event::Serving(e) => self.serving_event(e, ctx),
+            Event::Ray(e) => self.ray_event(e, ctx),
             Event::Delete(j) => self.delete_job(j, ctx),
             Event::Round => self.state.round_set = false,
         }
@@ -1797,6 +1823,7 @@ impl Model for ClusterSim {
             policy.schedule(self, ctx);
         }
         self.serving_instant_end(ctx);
+        self.ray_instant_end(ctx);
         self.autoscaler_instant_end(ctx);
         self.state.usage.allocated_milli = self.state.cluster.gpu_milli_allocated;
         if let Some(mut log) = self.podlog.take() {
@@ -2043,21 +2070,12 @@ fn run_inner<R>(
     let streams = RngStreams::new(config.seed);
     let mut sim = Simulation::new(Chooser::new(config.chooser.clone(), &streams));
     for (i, j) in model.workload.jobs.iter().enumerate() {
-        // Replica slots are submitted by the serving controller, not the trace.
-        if model
-            .serving
-            .as_ref()
-            .is_some_and(|s| s.is_replica(i as u32))
-        {
-            continue;
-        }
-        sim.schedule_at(j.submit, Event::Submit(i as u32));
-    }
-    if let Some(sv) = model.serving.as_mut() {
-        for (at, ev) in sv.initial_events() {
-            sim.schedule_at(at, ev);
+        // Replica and worker slots are submitted by their controllers, not the trace.
+        if !model.is_controller_slot(i as u32) {
+            sim.schedule_at(j.submit, Event::Submit(i as u32));
         }
     }
+    model.schedule_serving_events(&mut sim);
     for (at, ev) in faults::initial_events(&mut model) {
         let id = sim.schedule_at(at, ev);
         faults::note_initial_timer(&mut model, &ev, id);

@@ -136,6 +136,10 @@ pub struct RunResult {
     /// HPA, replicas, metrics), written by the same writers.
     #[serde(skip)]
     pub serving: Option<Box<crate::platform::PlatformRun>>,
+    /// Autoscaled Ray clusters (when the run has some): what their autoscalers and tasks
+    /// did, for `ray.csv`.
+    #[serde(skip)]
+    pub ray: Option<Box<super::RayReport>>,
     /// The pod log (when `RunConfig::pod_log`): `pods.csv` and `events.csv`.
     #[serde(skip)]
     pub pod_log: Option<Box<super::podlog::PodLogReport>>,
@@ -306,11 +310,18 @@ pub(super) fn collect(
             .serving
             .as_ref()
             .map(|sv| Box::new(sv.finish(&m, end, stats.events))),
+        ray: m.ray.as_ref().map(|r| Box::new(r.finish())),
     };
     out.jobs = records(&mut m, stats.reason, &deadlocked_at, &unplaceable);
-    // Replica slots are reported by the serving record, not as jobs.
-    if let Some(sv) = &m.serving {
-        let n = sv.first_replica_job() as usize;
+    // Replica and worker slots are reported by their controllers' records, not as jobs
+    // (serving's come first, then the Ray workers, after the trace's jobs).
+    let first_slot = m
+        .serving
+        .as_ref()
+        .map(|s| s.first_replica_job())
+        .or_else(|| m.ray.as_ref().map(|r| r.first_slot()));
+    if let Some(n) = first_slot {
+        let n = n as usize;
         let replicas = out.jobs.split_off(n.min(out.jobs.len()));
         if let Some(log) = out.pod_log.as_mut() {
             log.tail_ids = replicas.into_iter().map(|r| r.id).collect();

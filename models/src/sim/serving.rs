@@ -301,7 +301,7 @@ impl ServingRuntime {
 
     /// Is `job` a replica slot?
     pub fn is_replica(&self, job: u32) -> bool {
-        job >= self.first_job
+        job >= self.first_job && ((job - self.first_job) as usize) < self.slots.len()
     }
 
     fn slot(&self, job: u32) -> &Slot {
@@ -513,12 +513,7 @@ impl ClusterSim {
             r.in_flight = 0;
             r.pod = Some(rt.pods.len() - 1);
             rt.services[s].live.push(job);
-            // Submitted now: queued at the end of the instant, like a trace arrival.
-            let js = &mut self.state.jobs[job as usize];
-            js.phase = JobPhase::Waiting;
-            js.remaining = FOREVER;
-            self.state.submitted += 1;
-            self.state.arrivals.push(job);
+            self.submit_slot(job, FOREVER);
         }
         while (rt.services[s].live.len() as u32) > n {
             let phases: Vec<ReplicaPhase> = rt.services[s]
@@ -551,19 +546,7 @@ impl ClusterSim {
         now: SimTime,
         ctx: &mut Ctx<'_, Event>,
     ) {
-        // A scale-down is not a preemption: the counters stay as they were.
-        let preemptions = self.state.preemptions;
-        let evictions = self.state.jobs[job as usize].evictions;
-        self.evict(job, now, ctx);
-        self.state.preemptions = preemptions;
-        self.state.job_queue.retain(|k| k.job != job);
-        self.state.fresh_jobs.retain(|k| k.job != job);
-        self.state.arrivals.retain(|&j| j != job);
-        let js = &mut self.state.jobs[job as usize];
-        js.evictions = evictions;
-        js.phase = JobPhase::NotSubmitted;
-        js.remaining = FOREVER;
-        self.state.submitted = self.state.submitted.saturating_sub(1);
+        self.withdraw_slot(job, FOREVER, now, ctx);
         let r = rt.slot_mut(job);
         r.phase = None;
         r.in_flight = 0;

@@ -350,8 +350,8 @@ impl Runner {
             sim.set_simultaneous_order(SimultaneousOrder::Chooser);
         }
         for (i, j) in model.workload.jobs.iter().enumerate() {
-            // Replica slots are submitted by the serving controller.
-            if !model.is_replica_slot(i as u32) {
+            // Replica and worker slots are submitted by their controllers.
+            if !model.is_controller_slot(i as u32) {
                 sim.schedule_at(j.submit, Event::Submit(i as u32));
             }
         }

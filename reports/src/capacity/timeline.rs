@@ -211,6 +211,7 @@ pub(crate) mod tests {
             faults: None,
             autoscaler: None,
             serving: None,
+            ray: None,
             pod_log: None,
         }
     }
